@@ -194,8 +194,10 @@ void Executor::cancel(TaskRef ref) {
 void Executor::cancel_all() {
   KEEL_ASSERT_MSG(running_ == nullptr, "cancel_all from inside a task");
   stopping_ = true;
-  for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
-    if (slots_[slot] && slots_[slot]->state != Task::State::dying) destroy(slot);
+  // Newest slots first: tasks spawned later usually depend on those that spawned them, so they
+  // unwind while what they use is still there. The order is a function of the program alone.
+  for (std::size_t i = slots_.size(); i-- > 0;) {
+    if (slots_[i] && slots_[i]->state != Task::State::dying) destroy(static_cast<std::uint32_t>(i));
   }
   stopping_ = false;
 }

@@ -72,7 +72,7 @@ class Executor {
 
   // Destroys one task (not the current one), unwinding its stack.
   void cancel(TaskRef ref);
-  // Destroys every task, in slot order (deterministic). New spawns are refused meanwhile.
+  // Destroys every task, newest slot first (deterministic). New spawns are refused meanwhile.
   void cancel_all();
 
   bool alive(TaskRef ref) const;

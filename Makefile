@@ -1,0 +1,42 @@
+# The two commands of the README:
+#   make run    install what is missing, build, run the main job (keel-sim selftest for now)
+#   make test   install what is missing, build, run every test through ctest, then the
+#               simulation tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+SEED ?= 1
+
+.PHONY: all deps configure build run test test-fast test-asan bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_WERROR=ON > /dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	./$(BUILD)/keel-sim selftest --seed $(SEED)
+
+test-fast: build
+	cd $(BUILD) && ctest -j$(JOBS) --output-on-failure --timeout 600
+
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_WERROR=ON -DKEEL_SANITIZE=ON > /dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS) --target keel-tests keel-sim
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ./$(ASAN_BUILD)/keel-tests "[sim]" --reporter compact
+	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_BUILD)/keel-sim selftest --seed 3 --duration 20s
+
+test: test-fast test-asan
+
+bench: build
+	./$(BUILD)/keel-sim bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,17 @@
+// Sanitizer builds only. Debian's Boost.Context library is built for the fcontext backend, whose
+// stack switches AddressSanitizer cannot follow. The sanitizer build compiles Boost.Context's
+// header-only ucontext backend instead (BOOST_USE_UCONTEXT, BOOST_USE_ASAN), which tells ASan
+// about every switch; that backend expects this one symbol from a library built for it: the
+// per-thread record of the fiber that is running, starting with the thread's own stack.
+#if defined(KEEL_SANITIZE) && defined(BOOST_USE_UCONTEXT)
+#include <boost/context/fiber.hpp>
+
+namespace boost::context::detail {
+
+fiber_activation_record*& fiber_activation_record::current() noexcept {
+  thread_local fiber_activation_record* current_record = new fiber_activation_record();
+  return current_record;
+}
+
+}  // namespace boost::context::detail
+#endif

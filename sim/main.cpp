@@ -1,0 +1,158 @@
+// keel-sim: the simulator's command line.
+//   keel-sim selftest --seed N [--nodes K] [--duration 60s] [--check-determinism]
+//   keel-sim bench [--quick]
+// Exit codes: 0 pass, 1 a violation (or a determinism failure), 2 bad arguments.
+#include "sim/bench/bench.h"
+#include "sim/determinism.h"
+#include "sim/selftest/selftest.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+
+namespace {
+
+using namespace keel;
+using namespace keel::sim;
+
+struct SelftestArgs {
+  std::uint64_t seed = 1;
+  int nodes = 3;
+  std::string duration = "60s";
+  std::string quiesce = "10s";
+  bool no_faults = false;
+  bool check_determinism = false;
+  std::string trace_path;
+  std::string trace_level = "info";
+};
+
+struct UsageError {
+  std::string message;
+};
+
+Duration duration_arg(const std::string& name, const std::string& text) {
+  Duration d{};
+  if (!parse_duration(text, &d)) {
+    throw UsageError{fmt::format("--{}: '{}' is not a duration (examples: 500ms, 60s, 5m)", name, text)};
+  }
+  return d;
+}
+
+std::string reproduce_command(const SelftestArgs& a) {
+  return fmt::format("keel-sim selftest --seed {} --nodes {} --duration {} --quiesce {}{}", a.seed, a.nodes,
+                     a.duration, a.quiesce, a.no_faults ? " --no-faults" : "");
+}
+
+selftest::SelftestOptions options_from(const SelftestArgs& a) {
+  selftest::SelftestOptions o;
+  o.seed = a.seed;
+  o.nodes = a.nodes;
+  o.duration = duration_arg("duration", a.duration);
+  o.quiesce = duration_arg("quiesce", a.quiesce);
+  o.faults = !a.no_faults;
+  if (a.nodes < 1 || a.nodes > 64) throw UsageError{fmt::format("--nodes: {} is outside 1..64", a.nodes)};
+  if (a.trace_level == "debug") o.trace.write_level = Severity::debug;
+  else if (a.trace_level == "info") o.trace.write_level = Severity::info;
+  else if (a.trace_level == "warn") o.trace.write_level = Severity::warn;
+  else if (a.trace_level == "error") o.trace.write_level = Severity::error;
+  else throw UsageError{fmt::format("--trace-level: '{}' is not one of debug, info, warn, error", a.trace_level)};
+  o.trace.write_scheduler = o.trace.write_level == Severity::debug;
+  return o;
+}
+
+void print_result(const SelftestArgs& a, const selftest::SelftestResult& r) {
+  fmt::print("selftest: seed={} nodes={} duration={} quiesce={}\n", a.seed, a.nodes, a.duration, a.quiesce);
+  fmt::print("  operations: {} ok ({} reads, {} writes), {} failed or timed out; {} ok after quiesce\n", r.ops_ok,
+             r.reads_ok, r.writes_ok, r.ops_failed, r.ops_ok_after_quiesce);
+  std::string faults;
+  for (const auto& [type, n] : r.faults.by_type) faults += fmt::format(" {}={}", type, n);
+  fmt::print("  faults:{}\n", faults.empty() ? " none" : faults);
+  const double sim_s = std::chrono::duration<double>(r.simulated).count();
+  fmt::print("  world: {} events, {} task runs, {} trace events; {:.0f}s simulated in {:.2f}s wall ({:.0f}x)\n",
+             r.world_events, r.task_switches, r.trace_events, sim_s, r.wall_seconds, sim_s / r.wall_seconds);
+  const std::size_t shown = std::min<std::size_t>(r.violations.size(), 20);
+  for (std::size_t i = 0; i < shown; ++i) fmt::print("  violation: {}\n", r.violations[i]);
+  if (shown < r.violations.size()) fmt::print("  ... and {} more violations\n", r.violations.size() - shown);
+  if (!r.passed()) fmt::print("  reproduce: {}\n", reproduce_command(a));
+  fmt::print("verdict: {}\n", r.passed() ? "PASS" : "FAIL");
+}
+
+// Runs the seed twice with every hashed event's text kept, and names the first event where the
+// two runs part.
+int check_determinism(const SelftestArgs& a, selftest::SelftestOptions o) {
+  o.trace.capture = true;
+  o.trace.out = nullptr;
+  const auto r1 = selftest::run_selftest(o);
+  const auto r2 = selftest::run_selftest(o);
+  const auto& t1 = r1.captured;
+  const auto& t2 = r2.captured;
+  print_result(a, r2);
+  const auto d = find_divergence(t1, t2);
+  if (!d && r1.trace_hash == r2.trace_hash) {
+    fmt::print("determinism: 2 runs, {} events each, identical\n", t1.size());
+    fmt::print("trace-hash: {:016x}\n", r2.trace_hash);
+    return r2.passed() ? 0 : 1;
+  }
+  if (d) {
+    fmt::print("determinism: FAILED: the runs part at event #{} of {} / {}\n", d->index, t1.size(), t2.size());
+    if (d->index > 0) fmt::print("  last common event: {}\n", d->last_common);
+    fmt::print("  run 1: {}\n  run 2: {}\n", d->first_run, d->second_run);
+  } else {
+    fmt::print("determinism: FAILED: same events, different hashes (an unhashed difference)\n");
+  }
+  fmt::print("  reproduce: {} --check-determinism\n", reproduce_command(a));
+  fmt::print("trace-hash: {:016x} {:016x}\n", r1.trace_hash, r2.trace_hash);
+  return 1;
+}
+
+int run_selftest(const SelftestArgs& a) {
+  auto o = options_from(a);
+  if (a.check_determinism) return check_determinism(a, o);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> trace_file(nullptr, &std::fclose);
+  if (!a.trace_path.empty()) {
+    trace_file.reset(std::fopen(a.trace_path.c_str(), "w"));
+    if (!trace_file) throw UsageError{fmt::format("--trace: cannot write '{}'", a.trace_path)};
+    o.trace.out = trace_file.get();
+  }
+  const auto r = selftest::run_selftest(o);
+  print_result(a, r);
+  fmt::print("trace-hash: {:016x}\n", r.trace_hash);
+  return r.passed() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"keel-sim: Keel's deterministic simulator"};
+  app.require_subcommand(1);
+  SelftestArgs st;
+  auto* selftest = app.add_subcommand("selftest", "run the built-in replicated-register workload under random faults");
+  selftest->add_option("--seed", st.seed, "the seed that decides everything in the run")->required();
+  selftest->add_option("--nodes", st.nodes, "number of nodes (1..64)");
+  selftest->add_option("--duration", st.duration, "simulated time with faults (e.g. 60s, 5m)");
+  selftest->add_option("--quiesce", st.quiesce, "simulated time after every fault is healed");
+  selftest->add_flag("--no-faults", st.no_faults, "inject no faults");
+  selftest->add_flag("--check-determinism", st.check_determinism,
+                     "run the seed twice and name the first event where the runs differ");
+  selftest->add_option("--trace", st.trace_path, "write the trace (JSON lines) to this file");
+  selftest->add_option("--trace-level", st.trace_level, "debug, info, warn or error (debug adds task runs)");
+  bench::BenchOptions bo;
+  auto* bench_cmd = app.add_subcommand("bench", "measure the simulator's speed (not a test)");
+  bench_cmd->add_flag("--quick", bo.quick, "small sizes, for a smoke run");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    if (*selftest) return run_selftest(st);
+    if (*bench_cmd) return bench::run_bench(bo, stdout);
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "keel-sim: {}\n", e.message);
+    return 2;
+  }
+  return 2;
+}

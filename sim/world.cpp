@@ -1,0 +1,177 @@
+#include "sim/world.h"
+
+#include "net-sim/network.h"
+#include "sim/node.h"
+
+#include <algorithm>
+
+namespace keel::sim {
+
+// World-level events (faults, deliveries) go straight to the recorder, stamped with world time.
+class World::Sink final : public TraceSink {
+ public:
+  Sink(World& world, int node) : world_(world), node_(node) {}
+  bool wants(Severity s) const override { return world_.trace_.wants(s); }
+  void emit(Severity s, std::string_view name, std::string_view fields) override {
+    world_.trace_.event(to_ns(world_.now_), node_, s, name, fields);
+  }
+
+ private:
+  World& world_;
+  int node_;
+};
+
+World::World(WorldOptions options)
+    : options_(options),
+      tie_rng_(Random::derive(options.seed, ~0ull, "tie-break")),
+      trace_(options.trace) {
+  net_ = std::make_unique<net_sim::SimNetwork>(*this);
+}
+
+World::~World() {
+  // Processes first (their tasks unwind while the network and disks still exist), then machines.
+  for (auto& n : nodes_) {
+    if (n->state() != ProcessState::down) n->kill();
+  }
+  nodes_.clear();
+  net_.reset();
+}
+
+Random World::stream(std::int64_t node, std::string_view purpose) const {
+  return Random::derive(options_.seed, static_cast<std::uint64_t>(node), purpose);
+}
+
+void World::push(Item item) {
+  item.seq = seq_++;
+  item.tie = options_.random_tie_break ? tie_rng_.next() : 0;
+  heap_.push_back(item);
+  std::push_heap(heap_.begin(), heap_.end(), Later{});
+}
+
+std::uint32_t World::store_callback(std::function<void()> fn) {
+  if (!free_callbacks_.empty()) {
+    const std::uint32_t i = free_callbacks_.back();
+    free_callbacks_.pop_back();
+    callbacks_[i] = std::move(fn);
+    return i;
+  }
+  callbacks_.push_back(std::move(fn));
+  return static_cast<std::uint32_t>(callbacks_.size() - 1);
+}
+
+void World::at(Instant t, std::function<void()> fn) {
+  KEEL_ASSERT_MSG(t >= now_, "event scheduled in the past: {} < {}", to_ns(t), to_ns(now_));
+  Item item{};
+  item.time = to_ns(t);
+  item.kind = Kind::callback;
+  item.id = store_callback(std::move(fn));
+  push(item);
+}
+
+void World::schedule_task(int node, std::uint32_t incarnation, TaskRef ref, Instant t) {
+  Item item{};
+  item.time = std::max(to_ns(t), to_ns(now_));
+  item.kind = Kind::task;
+  item.node = node;
+  item.incarnation = incarnation;
+  item.slot = ref.slot;
+  item.id = ref.id;
+  push(item);
+}
+
+void World::schedule_wake(int node, std::uint32_t incarnation, WaitToken token, Instant t) {
+  Item item{};
+  item.time = std::max(to_ns(t), to_ns(now_));
+  item.kind = Kind::wake;
+  item.node = node;
+  item.incarnation = incarnation;
+  item.slot = token.slot;
+  item.id = token.wait_id;
+  push(item);
+}
+
+void World::dispatch(const Item& item) {
+  if (item.kind == Kind::callback) {
+    auto fn = std::move(callbacks_[item.id]);
+    callbacks_[item.id] = nullptr;
+    free_callbacks_.push_back(static_cast<std::uint32_t>(item.id));
+    fn();
+    return;
+  }
+  SimNode& n = *nodes_[static_cast<std::size_t>(item.node)];
+  SimRuntime* rt = n.runtime();
+  if (rt == nullptr || n.incarnation() != item.incarnation) return;  // that process is gone
+  if (n.is_paused_at(now_)) {
+    // The process is stopped: its work waits until the pause ends.
+    Item later = item;
+    later.time = to_ns(n.paused_until());
+    push(later);
+    return;
+  }
+  if (item.kind == Kind::task) {
+    const TaskRef ref{item.slot, item.id};
+    if (!rt->executor().alive(ref)) return;
+    trace_.task_run(item.time, item.node, item.id, rt->executor().task_name(ref));
+    ++tasks_run_;
+    rt->executor().run(ref);
+  } else {
+    rt->executor().wake(WaitToken{&rt->executor(), item.slot, item.id});
+  }
+}
+
+bool World::step() {
+  if (heap_.empty()) return false;
+  std::pop_heap(heap_.begin(), heap_.end(), Later{});
+  const Item item = heap_.back();
+  heap_.pop_back();
+  KEEL_ASSERT_GE(item.time, to_ns(now_));
+  now_ = Instant(Duration(item.time));
+  ++events_run_;
+  dispatch(item);
+  return true;
+}
+
+void World::run_until(Instant t) {
+  while (!heap_.empty() && heap_.front().time <= to_ns(t)) step();
+  if (now_ < t) now_ = t;
+}
+
+bool World::run_while(const std::function<bool()>& keep_going, Instant limit) {
+  while (keep_going()) {
+    if (heap_.empty() || heap_.front().time > to_ns(limit)) {
+      if (now_ < limit) now_ = limit;
+      return !keep_going();
+    }
+    step();
+  }
+  return true;
+}
+
+SimNode& World::add_node(const NodeOptions& options) {
+  KEEL_ASSERT_MSG(options.id == static_cast<int>(nodes_.size()), "nodes are added in id order: got {}, expected {}",
+                  options.id, nodes_.size());
+  nodes_.push_back(std::make_unique<SimNode>(*this, options));
+  SimNode& n = *nodes_.back();
+  net_->add_node(n.id(), n.name());
+  return n;
+}
+
+SimNode& World::node(int id) {
+  KEEL_ASSERT_MSG(id >= 0 && id < static_cast<int>(nodes_.size()), "no node {}", id);
+  return *nodes_[static_cast<std::size_t>(id)];
+}
+
+TraceEvent World::event(std::string_view name, int node, Severity s) {
+  // One sink per node id, so that two builders alive at once keep their own node.
+  const std::size_t i = static_cast<std::size_t>(node + 1);
+  while (sinks_.size() <= i) sinks_.push_back(std::make_unique<Sink>(*this, static_cast<int>(sinks_.size()) - 1));
+  return TraceEvent(sinks_[i].get(), s, name);
+}
+
+bool World::buggify_enabled(std::string_view site) const {
+  // A pure function of (seed, site): the same sites are on for a seed whatever runs first.
+  std::uint64_t x = options_.seed ^ hash_name(site);
+  return (splitmix64(x) & 3) == 0;
+}
+
+}  // namespace keel::sim

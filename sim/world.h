@@ -1,0 +1,120 @@
+#pragma once
+// The simulated world: one event queue ordered by (time, tie-break, sequence), one virtual clock
+// that jumps to the next event when nothing is runnable, one seed from which every random stream
+// is derived, the machines (nodes) and the network between them. Single-threaded: everything in a
+// world happens on the thread that calls run_*(); separate worlds may run on separate threads.
+#include "broker/platform/random.h"
+#include "broker/platform/task.h"
+#include "broker/platform/time.h"
+#include "sim/trace.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keel::net_sim {
+class SimNetwork;
+struct NetworkOptions;
+}  // namespace keel::net_sim
+
+namespace keel::sim {
+
+class SimNode;
+struct NodeOptions;
+
+struct WorldOptions {
+  std::uint64_t seed = 1;
+  TraceOptions trace;
+  // Ties between events at the same instant break at random (by the seed) when true, in
+  // scheduling order when false. Random ties are what make different seeds explore different
+  // interleavings of otherwise simultaneous work.
+  bool random_tie_break = true;
+};
+
+class World {
+ public:
+  explicit World(WorldOptions options);
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  std::uint64_t seed() const { return options_.seed; }
+  Instant now() const { return now_; }
+  // An independent stream for (node, purpose); node -1 for world-level purposes.
+  Random stream(std::int64_t node, std::string_view purpose) const;
+
+  // ---- scheduling ----
+  void at(Instant t, std::function<void()> fn);
+  void after(Duration d, std::function<void()> fn) { at(now_ + d, std::move(fn)); }
+  void schedule_task(int node, std::uint32_t incarnation, TaskRef ref, Instant t);
+  void schedule_wake(int node, std::uint32_t incarnation, WaitToken token, Instant t);
+
+  // ---- running ----
+  bool step();                    // runs one event; false when the queue is empty
+  void run_until(Instant t);      // runs every event up to t, then sets the clock to t
+  void run_for(Duration d) { run_until(now_ + d); }
+  // Runs while `keep_going()` holds (checked before each event), up to `limit`. True when it
+  // stopped because keep_going() turned false.
+  bool run_while(const std::function<bool()>& keep_going, Instant limit);
+  std::uint64_t events_run() const { return events_run_; }
+  std::uint64_t tasks_run() const { return tasks_run_; }  // coroutine resumes: one switch in, one out
+  std::size_t pending_events() const { return heap_.size(); }
+
+  // ---- machines ----
+  SimNode& add_node(const NodeOptions& options);
+  SimNode& node(int id);
+  int node_count() const { return static_cast<int>(nodes_.size()); }
+  net_sim::SimNetwork& net() { return *net_; }
+  TraceRecorder& trace() { return trace_; }
+  // A world-level trace event (faults, deliveries). node -1 for the world itself.
+  TraceEvent event(std::string_view name, int node = -1, Severity s = Severity::info);
+
+  // Fault points: whether `site` is enabled in this run (decided per seed, independent of the
+  // order in which sites are first seen).
+  bool buggify_enabled(std::string_view site) const;
+  double buggify_fire_probability() const { return 0.25; }
+
+ private:
+  enum class Kind : std::uint8_t { callback, task, wake };
+  struct Item {
+    std::int64_t time;
+    std::uint64_t tie;
+    std::uint64_t seq;
+    Kind kind;
+    std::uint32_t incarnation;
+    std::int32_t node;
+    std::uint32_t slot;
+    std::uint64_t id;  // task id, wait id, or callback index
+  };
+  struct Later {
+    bool operator()(const Item& a, const Item& b) const {
+      if (a.time != b.time) return a.time > b.time;
+      if (a.tie != b.tie) return a.tie > b.tie;
+      return a.seq > b.seq;
+    }
+  };
+  class Sink;
+
+  void push(Item item);
+  void dispatch(const Item& item);
+  std::uint32_t store_callback(std::function<void()> fn);
+
+  WorldOptions options_;
+  Instant now_{};
+  std::uint64_t seq_ = 0;
+  std::uint64_t events_run_ = 0;
+  std::uint64_t tasks_run_ = 0;
+  Random tie_rng_;
+  std::vector<Item> heap_;
+  std::vector<std::function<void()>> callbacks_;
+  std::vector<std::uint32_t> free_callbacks_;
+  TraceRecorder trace_;
+  std::vector<std::unique_ptr<Sink>> sinks_;  // index: node id + 1
+  std::vector<std::unique_ptr<SimNode>> nodes_;
+  std::unique_ptr<net_sim::SimNetwork> net_;
+};
+
+}  // namespace keel::sim
