@@ -46,6 +46,23 @@ void World::push(Item item) {
   item.tie = options_.random_tie_break ? tie_rng_.next() : 0;
   heap_.push_back(item);
   std::push_heap(heap_.begin(), heap_.end(), Later{});
+  if (heap_.size() >= compact_at_ && options_.drop_stale_wakes) drop_stale_wakes();
+}
+
+bool World::stale(const Item& item) {
+  if (item.kind != Kind::wake) return false;
+  SimNode& n = *nodes_[static_cast<std::size_t>(item.node)];
+  SimRuntime* rt = n.runtime();
+  return rt == nullptr || n.incarnation() != item.incarnation || !rt->executor().wake_pending(item.slot, item.id);
+}
+
+// Deadlines that were not needed (the wait ended first) stay queued as wake-ups that will do
+// nothing; with many timeouts in flight they would make up most of the heap. Dropping them does
+// not change what runs or in which order: (time, tie, seq) is a total order fixed at push time.
+void World::drop_stale_wakes() {
+  std::erase_if(heap_, [this](const Item& item) { return stale(item); });
+  std::make_heap(heap_.begin(), heap_.end(), Later{});
+  compact_at_ = std::max<std::size_t>(4096, heap_.size() * 2);
 }
 
 std::uint32_t World::store_callback(std::function<void()> fn) {
@@ -101,6 +118,9 @@ void World::dispatch(const Item& item) {
   SimNode& n = *nodes_[static_cast<std::size_t>(item.node)];
   SimRuntime* rt = n.runtime();
   if (rt == nullptr || n.incarnation() != item.incarnation) return;  // that process is gone
+  // A wake-up that would do nothing is dropped before a pause can requeue it, so whether
+  // drop_stale_wakes() removed it earlier makes no difference to what follows.
+  if (stale(item)) return;
   if (n.is_paused_at(now_)) {
     // The process is stopped: its work waits until the pause ends.
     Item later = item;

@@ -32,6 +32,9 @@ struct WorldOptions {
   // scheduling order when false. Random ties are what make different seeds explore different
   // interleavings of otherwise simultaneous work.
   bool random_tie_break = true;
+  // Drop queued wake-ups that can no longer do anything (see drop_stale_wakes). Changes speed,
+  // never behaviour; a test runs with it off and on and compares hashes.
+  bool drop_stale_wakes = true;
 };
 
 class World {
@@ -99,6 +102,8 @@ class World {
   class Sink;
 
   void push(Item item);
+  bool stale(const Item& item);
+  void drop_stale_wakes();
   void dispatch(const Item& item);
   std::uint32_t store_callback(std::function<void()> fn);
 
@@ -109,6 +114,7 @@ class World {
   std::uint64_t tasks_run_ = 0;
   Random tie_rng_;
   std::vector<Item> heap_;
+  std::size_t compact_at_ = 4096;  // heap size that triggers dropping stale wake-ups
   std::vector<std::function<void()>> callbacks_;
   std::vector<std::uint32_t> free_callbacks_;
   TraceRecorder trace_;

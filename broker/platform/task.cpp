@@ -87,6 +87,12 @@ bool Executor::alive(TaskRef ref) const {
   return t != nullptr && t->state != Task::State::dying;
 }
 
+bool Executor::wake_pending(std::uint32_t slot, std::uint64_t wait_id) const {
+  if (slot >= slots_.size() || wait_id == 0) return false;
+  const Task* t = slots_[slot].get();
+  return t != nullptr && t->wait_id == wait_id;
+}
+
 const std::string& Executor::task_name(TaskRef ref) const {
   static const std::string none = "<gone>";
   const Task* t = lookup(ref.slot, ref.id);

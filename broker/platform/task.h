@@ -76,6 +76,8 @@ class Executor {
   void cancel_all();
 
   bool alive(TaskRef ref) const;
+  // Whether waking `token` would still do something (its task waits on exactly that wait).
+  bool wake_pending(std::uint32_t slot, std::uint64_t wait_id) const;
   std::size_t live_tasks() const { return live_; }
   std::uint64_t switches() const { return switches_; }
   TaskDriver& driver() { return driver_; }

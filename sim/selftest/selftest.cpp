@@ -111,6 +111,7 @@ SelftestResult run_selftest(const SelftestOptions& options) {
   WorldOptions world_options;
   world_options.seed = options.seed;
   world_options.trace = options.trace;
+  world_options.drop_stale_wakes = options.drop_stale_wakes;
   World world(world_options);
   Recorder recorder(world);
   RegisterOptions reg = options.register_options;

@@ -21,6 +21,7 @@ struct SelftestOptions {
   RandomFaultOptions fault_options;
   RegisterOptions register_options;
   TraceOptions trace;
+  bool drop_stale_wakes = true;  // WorldOptions::drop_stale_wakes
 };
 
 struct SelftestResult {
