@@ -26,8 +26,10 @@ run: build
 test-fast: build
 	cd $(BUILD) && ctest -j$(JOBS) --output-on-failure --timeout 600
 
+# The sanitizer build does not use -Werror: with -fsanitize, g++ 12 warns falsely
+# (-Wmaybe-uninitialized inside Catch2); the main build keeps -Werror.
 test-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_WERROR=ON -DKEEL_SANITIZE=ON > /dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_WERROR=OFF -DKEEL_SANITIZE=ON > /dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS) --target keel-tests keel-sim
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ./$(ASAN_BUILD)/keel-tests "[sim]" --reporter compact
