@@ -85,26 +85,24 @@ void World::at(Instant t, std::function<void()> fn) {
   push(item);
 }
 
-void World::schedule_task(int node, std::uint32_t incarnation, TaskRef ref, Instant t) {
+void World::push_node_item(Kind kind, int node, std::uint32_t incarnation, std::uint32_t slot, std::uint64_t id,
+                           Instant t) {
   Item item{};
   item.time = std::max(to_ns(t), to_ns(now_));
-  item.kind = Kind::task;
+  item.kind = kind;
   item.node = node;
   item.incarnation = incarnation;
-  item.slot = ref.slot;
-  item.id = ref.id;
+  item.slot = slot;
+  item.id = id;
   push(item);
 }
 
+void World::schedule_task(int node, std::uint32_t incarnation, TaskRef ref, Instant t) {
+  push_node_item(Kind::task, node, incarnation, ref.slot, ref.id, t);
+}
+
 void World::schedule_wake(int node, std::uint32_t incarnation, WaitToken token, Instant t) {
-  Item item{};
-  item.time = std::max(to_ns(t), to_ns(now_));
-  item.kind = Kind::wake;
-  item.node = node;
-  item.incarnation = incarnation;
-  item.slot = token.slot;
-  item.id = token.wait_id;
-  push(item);
+  push_node_item(Kind::wake, node, incarnation, token.slot, token.wait_id, t);
 }
 
 void World::dispatch(const Item& item) {

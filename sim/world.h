@@ -102,6 +102,7 @@ class World {
   class Sink;
 
   void push(Item item);
+  void push_node_item(Kind kind, int node, std::uint32_t incarnation, std::uint32_t slot, std::uint64_t id, Instant t);
   bool stale(const Item& item);
   void drop_stale_wakes();
   void dispatch(const Item& item);
