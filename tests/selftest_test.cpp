@@ -168,3 +168,17 @@ TEST_CASE("selftest checker: concurrent operations and failed writes are allowed
   };
   CHECK(check_register_history(h).empty());
 }
+
+TEST_CASE("durability check: a node that recovers less than it acknowledged is caught", "[sim][selftest][checker]") {
+  DurabilityCheck d;
+  d.acknowledged(1, 0, Versioned{5, 2, 50});
+  d.acknowledged(1, 0, Versioned{4, 0, 40});  // older: the newest acknowledged stays ts 5
+  d.acknowledged(2, 0, Versioned{5, 2, 50});
+  d.recovered(2, 0, Versioned{6, 0, 60}, 100);  // newer than acknowledged: fine
+  CHECK(d.violations().empty());
+  d.recovered(1, 0, Versioned{4, 0, 40}, 200);  // lost ts 5
+  REQUIRE(d.violations().size() == 1);
+  CHECK(d.violations()[0].find("node 1 acknowledged key 0 at ts=5") != std::string::npos);
+  d.recovered(1, 0, Versioned{4, 0, 40}, 300);  // the same loss is reported once
+  CHECK(d.violations().size() == 1);
+}

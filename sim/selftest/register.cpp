@@ -68,6 +68,7 @@ Status handle_request(NodeState& s, const Frame& req, Frame* resp) {
   resp->request_id = req.request_id;
   if (req.type == static_cast<std::uint32_t>(MsgType::put)) {
     if (auto st = s.store.put(req.key, req.v); !st) return st;
+    s.recorder.acknowledged(s.rt.node_id().value, req.key, s.store.get(req.key));
   } else if (req.type != static_cast<std::uint32_t>(MsgType::get)) {
     return make_error(Errc::invalid_argument, fmt::format("unknown request type {}", req.type));
   }
@@ -197,6 +198,9 @@ void run_register_node(Runtime& rt, const RegisterOptions& options, OpRecorder& 
     rt.trace("RegisterRecoveryFailed", Severity::warn).detail("error", st.error().message);
     s = std::make_shared<NodeState>(rt, options, recorder);
     rt.sleep_for(100ms);
+  }
+  for (std::uint32_t key = 0; key < options.keys; ++key) {
+    recorder.recovered(rt.node_id().value, key, s->store.get(key));
   }
   for (int peer = 0; peer < options.nodes; ++peer) {
     s->peer_queues.push_back(std::make_unique<Channel<PeerRequest>>(kPeerQueueMax));

@@ -46,6 +46,11 @@ class OpRecorder {
   virtual void set_value(std::size_t op, const Versioned& v) = 0;
   virtual void complete(std::size_t op, bool ok) = 0;
   virtual std::uint64_t next_value() = 0;  // a value never written before
+  // Durability, node by node: a node acknowledged storing `v` (it was synced first), and after a
+  // restart it recovered `v` for `key`. A recovered version older than one acknowledged is a
+  // lost acknowledged write, whether or not the quorum happens to hide it.
+  virtual void acknowledged(int node, std::uint32_t key, const Versioned& v) = 0;
+  virtual void recovered(int node, std::uint32_t key, const Versioned& v) = 0;
 };
 
 struct RegisterOptions {

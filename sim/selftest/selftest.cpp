@@ -37,7 +37,12 @@ class Recorder final : public OpRecorder {
         .detail("value", op.v.value);
   }
   std::uint64_t next_value() override { return ++last_value_; }
+  void acknowledged(int node, std::uint32_t key, const Versioned& v) override { durability.acknowledged(node, key, v); }
+  void recovered(int node, std::uint32_t key, const Versioned& v) override {
+    durability.recovered(node, key, v, to_ns(world_.now()));
+  }
   std::vector<OpRecord> history;
+  DurabilityCheck durability;
 
  private:
   World& world_;
@@ -90,6 +95,21 @@ void check_real_time(std::vector<const OpRecord*> ok_ops, std::vector<std::strin
 }
 
 }  // namespace
+
+void DurabilityCheck::acknowledged(int node, std::uint32_t key, const Versioned& v) {
+  Versioned& best = acked_[{node, key}];
+  if (v.newer_than(best)) best = v;
+}
+
+void DurabilityCheck::recovered(int node, std::uint32_t key, const Versioned& v, std::int64_t now_ns) {
+  auto it = acked_.find({node, key});
+  if (it == acked_.end() || !it->second.newer_than(v)) return;
+  violations_.push_back(fmt::format("lost acknowledged write: node {} acknowledged key {} at ts={} writer={} value={} "
+                                    "but recovered ts={} writer={} value={} at {}ns",
+                                    node, key, it->second.ts, it->second.writer, it->second.value, v.ts, v.writer,
+                                    v.value, now_ns));
+  it->second = v;  // report each loss once
+}
 
 std::vector<std::string> check_register_history(const std::vector<OpRecord>& history) {
   std::map<std::uint32_t, std::vector<const OpRecord*>> by_key;
@@ -145,6 +165,8 @@ SelftestResult run_selftest(const SelftestOptions& options) {
     if (op.invoke_ns >= quiesce_ns) ++r.ops_ok_after_quiesce;
   }
   r.violations = check_register_history(recorder.history);
+  r.violations.insert(r.violations.end(), recorder.durability.violations().begin(),
+                      recorder.durability.violations().end());
   if (r.ops_ok_after_quiesce == 0) {
     r.violations.push_back(fmt::format("liveness: no operation succeeded in the {} after every fault healed",
                                        format_duration(options.quiesce)));

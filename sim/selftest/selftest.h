@@ -7,6 +7,7 @@
 #include "sim/trace.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,19 @@ struct SelftestResult {
 };
 
 SelftestResult run_selftest(const SelftestOptions& options);
+
+// Durability, node by node: what each node acknowledged (after a sync) must still be there when
+// it recovers from a crash. Catches a lost acknowledged write even where quorums would hide it.
+class DurabilityCheck {
+ public:
+  void acknowledged(int node, std::uint32_t key, const Versioned& v);
+  void recovered(int node, std::uint32_t key, const Versioned& v, std::int64_t now_ns);
+  const std::vector<std::string>& violations() const { return violations_; }
+
+ private:
+  std::map<std::pair<int, std::uint32_t>, Versioned> acked_;  // (node, key) -> newest acknowledged
+  std::vector<std::string> violations_;
+};
 
 // The register's correctness, from the history alone (exposed for tests on crafted histories):
 // every value read was written (or is the initial one); no two writes share a version; and in
