@@ -255,3 +255,23 @@ TEST_CASE("clock: node clocks drift and wall clocks jump while monotonic time ne
   CHECK(w.node(2).clock().local(wt) >= t);
   CHECK(w.node(2).clock().local(wt - 1ns) < t);
 }
+
+TEST_CASE("buggify: a site is on or off per seed, and an enabled site fires only sometimes", "[sim][task]") {
+  int enabled_seeds = 0;
+  for (std::uint64_t seed = 1; seed <= 64; ++seed) {
+    World w = make_world(seed);
+    const bool on = w.buggify_enabled("short_read");
+    CHECK(on == make_world(seed).buggify_enabled("short_read"));  // a pure function of (seed, site)
+    if (!on) continue;
+    ++enabled_seeds;
+    int fired = 0;
+    one_node(w, [&](Runtime& rt) {
+      for (int i = 0; i < 200; ++i) fired += KEEL_BUGGIFY(rt, "short_read") ? 1 : 0;
+    });
+    w.run_for(1s);
+    CHECK(fired > 0);
+    CHECK(fired < 200);
+  }
+  CHECK(enabled_seeds > 4);   // about a quarter of the seeds
+  CHECK(enabled_seeds < 40);
+}
