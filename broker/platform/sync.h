@@ -1,6 +1,6 @@
 #pragma once
 // Task primitives: a wait queue (the building block), event, mutex, channel and wait group. All
-// are single-threaded (one executor's tasks, or the simulator's one thread) and FIFO, so the
+// are single-threaded (one executor's tasks, or the simulator's one thread) and wake in FIFO order, so the
 // order in which waiters wake is decided by the program, never by addresses or hash seeds.
 //
 // A waiter is a node on the waiting task's own stack. If that task is cancelled while it waits,
@@ -69,8 +69,9 @@ class Event {
   WaitQueue waiters_;
 };
 
-// A FIFO mutex for tasks (not threads): use it to keep a multi-step operation that suspends
-// (write a batch, then sync) from interleaving with another task's.
+// A mutex for tasks (not threads): use it to keep a multi-step operation that suspends (write a
+// batch, then sync) from interleaving with another task's. Waiters wake in FIFO order, but a task
+// that asks while the lock is free takes it first (no hand-off), so a woken waiter re-checks.
 class Mutex {
  public:
   void lock();
