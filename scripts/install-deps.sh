@@ -7,6 +7,8 @@ packages=(
   libboost-context-dev   # Boost.Coroutine2 (header-only) and Boost.Context
   catch2                 # Catch2 v2
   libfmt-dev libcli11-dev nlohmann-json3-dev
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev   # record batch compression codecs
+  kcat python3-kafka     # real Kafka clients for the integration tests (kcat is librdkafka 2.0.2)
 )
 
 missing=()

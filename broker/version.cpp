@@ -1,0 +1,7 @@
+#include "broker/version.h"
+
+namespace keel {
+
+std::string_view version() { return KEEL_VERSION; }
+
+}  // namespace keel
