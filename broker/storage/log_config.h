@@ -1,0 +1,42 @@
+#pragma once
+// The settings of one partition log: the broker's log.* defaults, overridden per topic by the topic
+// configs (segment.bytes, retention.ms, ...). Names follow Kafka's; each field says its broker key.
+#include <cstdint>
+#include <limits>
+
+#include "broker/platform/time.h"
+
+namespace keel::storage {
+
+struct LogConfig {
+  // Roll the active segment when it would pass this size (log.segment.bytes / segment.bytes).
+  std::int64_t segment_bytes = 1073741824;
+  // Roll the active segment when its first batch is older than this (log.roll.ms / segment.ms).
+  std::int64_t segment_ms = 604800000;
+  // Bytes of log between two sparse index entries (log.index.interval.bytes / index.interval.bytes).
+  std::int32_t index_interval_bytes = 4096;
+  // The most bytes one offset or time index may hold; a full index rolls the segment
+  // (log.index.size.max.bytes / segment.index.bytes).
+  std::int32_t segment_index_bytes = 10485760;
+  // Delete whole segments whose newest record is older than this; -1 keeps them forever
+  // (log.retention.ms / retention.ms).
+  std::int64_t retention_ms = 604800000;
+  // Delete the oldest segments while the log is larger than this; -1 means no limit
+  // (log.retention.bytes / retention.bytes).
+  std::int64_t retention_bytes = -1;
+  // fsync once this many messages are unflushed (log.flush.interval.messages / flush.messages).
+  // Kafka's default never fsyncs on append and relies on replication. 1 syncs every append before it
+  // is acknowledged: Keel's documented "sync before ack" setting.
+  std::int64_t flush_interval_messages = std::numeric_limits<std::int64_t>::max();
+  // fsync a log whose last flush is older than this (log.flush.interval.ms / flush.ms).
+  std::int64_t flush_interval_ms = std::numeric_limits<std::int64_t>::max();
+  // How long a segment renamed to .deleted stays before its files are removed
+  // (log.segment.delete.delay.ms / file.delete.delay.ms).
+  std::int64_t file_delete_delay_ms = 60000;
+  // The largest record batch the log accepts (message.max.bytes / max.message.bytes).
+  std::int32_t max_message_bytes = 1048588;
+  // LogAppendTime instead of CreateTime for stored batches (log.message.timestamp.type).
+  bool log_append_time = false;
+};
+
+}  // namespace keel::storage
