@@ -1,0 +1,22 @@
+// ApiVersions: the APIs and versions this broker serves, straight from the handler table, so it
+// advertises exactly what it implements.
+#include "broker/server/handlers.h"
+
+namespace keel::server {
+
+HandlerResult handle_api_versions(RequestContext& ctx, protocol::Reader& body) {
+  auto request = decode_request<protocol::ApiVersionsRequest>(ctx, body);
+  if (!request) return request.error();
+  protocol::ApiVersionsResponse response;
+  response.error_code = static_cast<std::int16_t>(protocol::ErrorCode::none);
+  for (const auto& entry : handlers()) {
+    protocol::ApiVersionsResponse::ApiVersion api;
+    api.api_key = static_cast<std::int16_t>(entry.key);
+    api.min_version = entry.min_version;
+    api.max_version = entry.max_version;
+    response.api_keys.push_back(api);
+  }
+  return std::optional(encode_response(ctx, response));
+}
+
+}  // namespace keel::server

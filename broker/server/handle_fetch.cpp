@@ -1,0 +1,180 @@
+// Fetch: read each partition from its fetch offset up to the high watermark (the log end, on a
+// single broker). When less than fetch.min.bytes is there, the request waits in the fetch purgatory
+// until appends bring enough or max.wait passes (Kafka's long poll), then reads again and answers.
+// Fetch sessions (KIP-227) are declined: every response has session id 0, so clients send full
+// fetch requests, which Kafka allows.
+#include <fmt/format.h>
+
+#include "broker/server/broker.h"
+#include "broker/server/handlers.h"
+
+namespace keel::server {
+namespace {
+
+using protocol::ErrorCode;
+using protocol::FetchRequest;
+using protocol::FetchResponse;
+
+struct PartitionRead {
+  std::string topic;
+  const FetchRequest::FetchPartition* request = nullptr;
+  storage::Log* log = nullptr;
+  std::int64_t size_at_read = 0;  // the log's size when last read, to tell how much arrived since
+};
+
+FetchResponse::PartitionData partition_error(std::int32_t partition, ErrorCode code) {
+  FetchResponse::PartitionData out;
+  out.partition_index = partition;
+  out.error_code = static_cast<std::int16_t>(code);
+  out.high_watermark = -1;
+  out.records = protocol::Bytes();
+  return out;
+}
+
+// Reads one partition, at most `bytes_max` bytes (or one whole batch when `min_one_batch`).
+FetchResponse::PartitionData read_partition(PartitionRead& p, std::int32_t bytes_max, bool min_one_batch,
+                                            bool read_committed, bool& any_error) {
+  const std::int32_t partition = p.request->partition;
+  if (p.log == nullptr) {
+    any_error = true;
+    return partition_error(partition, ErrorCode::unknown_topic_or_partition);
+  }
+  const std::int64_t high_watermark = p.log->log_end_offset();
+  FetchResponse::PartitionData out;
+  out.partition_index = partition;
+  out.high_watermark = high_watermark;
+  out.last_stable_offset = high_watermark;
+  out.log_start_offset = p.log->log_start_offset();
+  if (read_committed) out.aborted_transactions = std::vector<FetchResponse::PartitionData::AbortedTransaction>();
+  out.records = protocol::Bytes();
+  const std::int64_t offset = p.request->fetch_offset;
+  if (offset < p.log->log_start_offset() || offset > high_watermark) {
+    any_error = true;
+    out.error_code = static_cast<std::int16_t>(ErrorCode::offset_out_of_range);
+    return out;
+  }
+  p.size_at_read = p.log->size_bytes();
+  out.error_code = static_cast<std::int16_t>(ErrorCode::none);
+  if (offset == high_watermark) return out;
+  auto read = p.log->read(offset, bytes_max, high_watermark, min_one_batch);
+  if (!read) {
+    any_error = true;
+    out.error_code = static_cast<std::int16_t>(error_code_for(read.error()));
+    return out;
+  }
+  out.records = std::move(read->records);
+  return out;
+}
+
+struct FetchPlan {
+  std::vector<PartitionRead> partitions;
+  bool read_committed = false;
+};
+
+// Reads every partition of the plan within the request's max_bytes; returns the response and the
+// bytes it holds. As in Kafka, until some partition has returned data, a partition may return one
+// whole batch above the limits, so a consumer never stalls on a batch larger than its limits.
+std::pair<FetchResponse, std::int64_t> read_all(FetchPlan& plan, std::int32_t max_bytes, bool& any_error) {
+  FetchResponse response;
+  response.error_code = static_cast<std::int16_t>(ErrorCode::none);
+  response.session_id = 0;
+  std::int64_t total = 0;
+  for (auto& p : plan.partitions) {
+    if (response.responses.empty() || response.responses.back().topic != p.topic) {
+      FetchResponse::FetchableTopicResponse topic;
+      topic.topic = p.topic;
+      response.responses.push_back(std::move(topic));
+    }
+    const std::int64_t budget = std::max<std::int64_t>(0, std::int64_t{max_bytes} - total);
+    const auto bytes_max = static_cast<std::int32_t>(std::min<std::int64_t>(p.request->partition_max_bytes, budget));
+    auto data = read_partition(p, bytes_max, total == 0, plan.read_committed, any_error);
+    total += data.records ? static_cast<std::int64_t>(data.records->size()) : 0;
+    response.responses.back().partitions.push_back(std::move(data));
+  }
+  return {std::move(response), total};
+}
+
+// Waits in the purgatory until min_bytes have been appended to the watched partitions since they
+// were read, or the delay passes.
+class DelayedFetch final : public DelayedOperation {
+ public:
+  struct Watched {
+    storage::TopicPartition partition;
+    std::int64_t size_at_read = 0;
+  };
+  DelayedFetch(Broker& broker, Duration delay, std::vector<Watched> watched, std::int64_t bytes_read,
+               std::int64_t min_bytes)
+      : DelayedOperation(delay), broker_(broker), watched_(std::move(watched)), bytes_read_(bytes_read),
+        min_bytes_(min_bytes) {}
+
+  // Counts bytes appended since the first read; the logs are looked up again each time, since a
+  // topic may be deleted while the fetch waits.
+  bool try_complete() override {
+    std::int64_t available = bytes_read_;
+    for (const auto& w : watched_) {
+      const storage::Log* log = broker_.logs().get(w.partition);
+      if (log == nullptr) return force_complete();
+      available += std::max<std::int64_t>(0, log->size_bytes() - w.size_at_read);
+    }
+    return available >= min_bytes_ && force_complete();
+  }
+  void on_complete() override {}
+
+ private:
+  Broker& broker_;
+  std::vector<Watched> watched_;
+  std::int64_t bytes_read_;
+  std::int64_t min_bytes_;
+};
+
+FetchPlan plan_fetch(Broker& broker, const FetchRequest& request) {
+  FetchPlan plan;
+  plan.read_committed = request.isolation_level == 1;
+  for (const auto& topic : request.topics) {
+    const bool known = broker.topics().find(topic.topic) != nullptr;
+    for (const auto& partition : topic.partitions) {
+      PartitionRead p;
+      p.topic = topic.topic;
+      p.request = &partition;
+      p.log = known ? broker.logs().get(storage::TopicPartition{topic.topic, partition.partition}) : nullptr;
+      plan.partitions.push_back(std::move(p));
+    }
+  }
+  return plan;
+}
+
+}  // namespace
+
+HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body) {
+  auto request = decode_request<FetchRequest>(ctx, body);
+  if (!request) return request.error();
+  Broker& broker = ctx.broker;
+  if (ctx.header.api_version >= 7 && request->session_id != 0) {
+    FetchResponse response;
+    response.error_code = static_cast<std::int16_t>(ErrorCode::fetch_session_id_not_found);
+    return std::optional(encode_response(ctx, response));
+  }
+  FetchPlan plan = plan_fetch(broker, *request);
+  const std::int32_t max_bytes = request->max_bytes;
+  bool any_error = false;
+  auto [response, total] = read_all(plan, max_bytes, any_error);
+  const bool done = any_error || request->max_wait_ms <= 0 || total >= request->min_bytes || plan.partitions.empty();
+  if (!done) {
+    const Duration delay = std::chrono::milliseconds(request->max_wait_ms);
+    std::vector<DelayedFetch::Watched> watched;
+    std::vector<std::string> keys;
+    for (const auto& p : plan.partitions) {
+      watched.push_back(DelayedFetch::Watched{storage::TopicPartition{p.topic, p.request->partition}, p.size_at_read});
+      keys.push_back(partition_key(p.topic, p.request->partition));
+    }
+    auto op = std::make_shared<DelayedFetch>(broker, delay, std::move(watched), total, request->min_bytes);
+    if (!broker.fetch_purgatory().try_complete_else_watch(op, keys)) (void)op->wait();
+    any_error = false;
+    // Topics may have been deleted while waiting: look the logs up again.
+    plan = plan_fetch(broker, *request);
+    std::tie(response, total) = read_all(plan, max_bytes, any_error);
+  }
+  return std::optional(encode_response(ctx, response));
+}
+
+}  // namespace keel::server

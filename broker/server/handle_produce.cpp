@@ -1,0 +1,100 @@
+// Produce: validate each partition's record batch, append it to the partition log (which assigns
+// offsets and syncs when the flush policy says so), wake fetches waiting on the partition, and
+// answer with the base offsets. acks=0 gets no response. A single broker is its own ISR, so acks=1
+// and acks=all are answered once the local append is done.
+#include <fmt/format.h>
+
+#include "broker/protocol/record_batch.h"
+#include "broker/server/broker.h"
+#include "broker/server/handlers.h"
+
+namespace keel::server {
+namespace {
+
+using protocol::ErrorCode;
+using protocol::ProduceRequest;
+using protocol::ProduceResponse;
+using PartitionResponse = ProduceResponse::PartitionProduceResponse;
+
+PartitionResponse partition_error(std::int32_t index, ErrorCode code, std::string message) {
+  PartitionResponse out;
+  out.index = index;
+  out.error_code = static_cast<std::int16_t>(code);
+  out.base_offset = -1;
+  out.error_message = std::move(message);
+  return out;
+}
+
+// Kafka accepts exactly one v2 batch per partition in a Produce request.
+std::optional<PartitionResponse> validate(std::int32_t index, const std::optional<protocol::Bytes>& records,
+                                          std::int32_t max_message_bytes) {
+  if (!records.has_value() || records->empty()) {
+    return partition_error(index, ErrorCode::invalid_record, "a produce request must carry one record batch");
+  }
+  const auto scan = protocol::scan_batches(*records, false);
+  if (scan.corruption.has_value() || scan.torn_tail || scan.batches.size() != 1) {
+    return partition_error(index, ErrorCode::invalid_record,
+                           scan.corruption ? scan.corruption->message
+                                           : fmt::format("a produce request must carry exactly one record batch, got {}",
+                                                         scan.batches.size() + (scan.torn_tail ? 1 : 0)));
+  }
+  if (records->size() > static_cast<std::size_t>(max_message_bytes)) {
+    return partition_error(index, ErrorCode::message_too_large,
+                           fmt::format("batch of {} bytes is above max.message.bytes {}", records->size(), max_message_bytes));
+  }
+  if (auto st = protocol::validate_batch_for_append(*records); !st) {
+    const auto code = st.error().code == Errc::corrupt ? ErrorCode::corrupt_message : ErrorCode::invalid_record;
+    return partition_error(index, code, st.error().message);
+  }
+  return std::nullopt;
+}
+
+PartitionResponse append_partition(Broker& broker, const std::string& topic,
+                                   const ProduceRequest::PartitionProduceData& data) {
+  const TopicInfo* info = broker.topics().find(topic);
+  storage::Log* log = info != nullptr ? broker.logs().get(storage::TopicPartition{topic, data.index}) : nullptr;
+  if (log == nullptr) {
+    return partition_error(data.index, ErrorCode::unknown_topic_or_partition,
+                           fmt::format("This server does not host this topic-partition: {}-{}", topic, data.index));
+  }
+  if (auto invalid = validate(data.index, data.records, log->config().max_message_bytes)) return *invalid;
+  auto appended = log->append(*data.records, 0);
+  if (!appended) {
+    broker.runtime().trace("ProduceAppendFailed", Severity::warn)
+        .detail("Partition", partition_key(topic, data.index))
+        .detail("Error", appended.error().message);
+    return partition_error(data.index, ErrorCode::kafka_storage_error, appended.error().message);
+  }
+  broker.partition_appended(topic, data.index);
+  PartitionResponse out;
+  out.index = data.index;
+  out.error_code = static_cast<std::int16_t>(ErrorCode::none);
+  out.base_offset = appended->base_offset;
+  out.log_append_time_ms = appended->log_append_time_ms;
+  out.log_start_offset = appended->log_start_offset;
+  return out;
+}
+
+}  // namespace
+
+HandlerResult handle_produce(RequestContext& ctx, protocol::Reader& body) {
+  auto request = decode_request<ProduceRequest>(ctx, body);
+  if (!request) return request.error();
+  const bool acks_valid = request->acks == 0 || request->acks == 1 || request->acks == -1;
+  ProduceResponse response;
+  for (const auto& topic : request->topic_data) {
+    ProduceResponse::TopicProduceResponse out;
+    out.name = topic.name;
+    for (const auto& partition : topic.partition_data) {
+      out.partition_responses.push_back(
+          acks_valid ? append_partition(ctx.broker, topic.name, partition)
+                     : partition_error(partition.index, ErrorCode::invalid_required_acks,
+                                       fmt::format("acks must be -1, 0 or 1, got {}", request->acks)));
+    }
+    response.responses.push_back(std::move(out));
+  }
+  if (request->acks == 0) return std::optional<protocol::Bytes>();
+  return std::optional(encode_response(ctx, response));
+}
+
+}  // namespace keel::server

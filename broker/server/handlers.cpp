@@ -1,0 +1,45 @@
+#include "broker/server/handlers.h"
+
+#include <array>
+
+namespace keel::server {
+namespace {
+
+using protocol::ApiKey;
+
+// Versions served. Produce starts at 3 and Fetch at 4 (record batch v2 only); see
+// ../shared/reference/kafka-clients-and-protocol.md §3 for what each client sends within these.
+constexpr std::array handler_table{
+    HandlerEntry{ApiKey::produce, 3, 8, handle_produce},
+    HandlerEntry{ApiKey::fetch, 4, 12, handle_fetch},
+    HandlerEntry{ApiKey::list_offsets, 1, 5, handle_list_offsets},
+    HandlerEntry{ApiKey::metadata, 0, 9, handle_metadata},
+    HandlerEntry{ApiKey::api_versions, 0, 3, handle_api_versions},
+    HandlerEntry{ApiKey::create_topics, 0, 7, handle_create_topics},
+    HandlerEntry{ApiKey::delete_topics, 0, 6, handle_delete_topics},
+    HandlerEntry{ApiKey::describe_configs, 0, 2, handle_describe_configs},
+};
+
+}  // namespace
+
+std::span<const HandlerEntry> handlers() { return handler_table; }
+
+const HandlerEntry* find_handler(std::int16_t api_key) {
+  for (const auto& entry : handler_table) {
+    if (static_cast<std::int16_t>(entry.key) == api_key) return &entry;
+  }
+  return nullptr;
+}
+
+protocol::ErrorCode error_code_for(const Error& error) {
+  using protocol::ErrorCode;
+  switch (error.code) {
+    case Errc::not_found: return ErrorCode::unknown_topic_or_partition;
+    case Errc::corrupt: return ErrorCode::corrupt_message;
+    case Errc::timed_out: return ErrorCode::request_timed_out;
+    case Errc::invalid_argument: return ErrorCode::invalid_request;
+    default: return ErrorCode::unknown_server_error;
+  }
+}
+
+}  // namespace keel::server
