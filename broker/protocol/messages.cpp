@@ -1,0 +1,20 @@
+#include "broker/protocol/messages.h"
+
+namespace keel::protocol {
+
+std::span<const ApiInfo> supported_apis() { return api_table; }
+
+std::string_view api_name(ApiKey key) {
+  const ApiInfo* info = find_api(static_cast<std::int16_t>(key));
+  return info != nullptr ? info->name : std::string_view("Unknown");
+}
+
+#define KEEL_PROTOCOL_INSTANTIATE_CODEC(M)                         \
+  template void encode<M>(Writer&, const M&, std::int16_t);       \
+  template Bytes encode<M>(const M&, std::int16_t);               \
+  template keel::Result<M> decode<M>(Reader&, std::int16_t);      \
+  template keel::Result<M> decode<M>(std::span<const std::uint8_t>, std::int16_t);
+KEEL_PROTOCOL_FOR_EACH_MESSAGE(KEEL_PROTOCOL_INSTANTIATE_CODEC)
+#undef KEEL_PROTOCOL_INSTANTIATE_CODEC
+
+}  // namespace keel::protocol
