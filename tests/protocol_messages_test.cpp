@@ -474,3 +474,15 @@ TEST_CASE("protocol: to_string prints every field of a message", "[protocol]") {
   const std::string s = to_string(request);
   CHECK(s == "{transactional_id=null, acks=1, timeout_ms=0, topic_data=[{name=\"t\", partition_data=[]}]}");
 }
+
+TEST_CASE("protocol: client software names are checked the way Kafka checks them", "[protocol]") {
+  CHECK(is_valid_client_software_field("librdkafka"));
+  CHECK(is_valid_client_software_field("2.0.2"));
+  CHECK(is_valid_client_software_field("a"));
+  CHECK(is_valid_client_software_field("apache-kafka-java"));
+  CHECK_FALSE(is_valid_client_software_field(""));
+  CHECK_FALSE(is_valid_client_software_field("-x"));
+  CHECK_FALSE(is_valid_client_software_field("x."));
+  CHECK_FALSE(is_valid_client_software_field("a b"));
+  CHECK_FALSE(is_valid_client_software_field("a_b"));
+}

@@ -9,6 +9,16 @@ std::string_view api_name(ApiKey key) {
   return info != nullptr ? info->name : std::string_view("Unknown");
 }
 
+bool is_valid_client_software_field(std::string_view value) {
+  auto alnum = [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+  };
+  if (value.empty() || !alnum(value.front()) || !alnum(value.back())) return false;
+  for (char ch : value)
+    if (!alnum(ch) && ch != '-' && ch != '.') return false;
+  return true;
+}
+
 #define KEEL_PROTOCOL_INSTANTIATE_CODEC(M)                         \
   template void encode<M>(Writer&, const M&, std::int16_t);       \
   template Bytes encode<M>(const M&, std::int16_t);               \

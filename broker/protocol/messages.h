@@ -3,6 +3,7 @@
 // The definitions live one API per header (messages_*.h); each lists its fields once (see
 // schema.h), and encode/decode below drive the one generic codec over that list for any version.
 #include "broker/protocol/api.h"
+#include "broker/protocol/errors.h"
 #include "broker/protocol/messages_api_versions.h"
 #include "broker/protocol/messages_create_topics.h"
 #include "broker/protocol/messages_delete_topics.h"

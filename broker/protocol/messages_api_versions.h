@@ -93,4 +93,8 @@ struct ApiVersionsResponse {
   bool operator==(const ApiVersionsResponse&) const = default;
 };
 
+// Kafka checks ApiVersions v3+ client_software_name and client_software_version against
+// [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? and answers INVALID_REQUEST when either fails.
+bool is_valid_client_software_field(std::string_view value);
+
 }  // namespace keel::protocol
