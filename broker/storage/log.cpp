@@ -1,0 +1,496 @@
+#include "broker/storage/log.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace keel::storage {
+
+namespace {
+
+constexpr std::int64_t relative_offset_max = std::numeric_limits<std::int32_t>::max();
+
+std::int64_t now_ms(Runtime& rt) { return to_unix_ms(rt.wall_now()); }
+
+}  // namespace
+
+// A validated append: a private copy of the bytes with offsets assigned, one BatchInfo per batch.
+struct Log::Prepared {
+  protocol::Bytes bytes;
+  std::vector<BatchInfo> batches;
+  std::int64_t first_offset = 0;
+  std::int64_t last_offset = 0;
+  std::int64_t max_timestamp = -1;
+  std::int64_t append_time_ms = -1;
+};
+
+Log::Log(keel::Runtime& rt, std::string dir, TopicPartition tp, LogConfig config)
+    : rt_(rt), dir_(std::move(dir)), tp_(std::move(tp)), config_(config) {}
+
+Log::~Log() = default;
+
+std::int64_t Log::size_bytes() const {
+  std::int64_t total = 0;
+  for (const auto& [base, seg] : segments_) total += static_cast<std::int64_t>(seg->size_bytes());
+  return total;
+}
+
+std::vector<std::int64_t> Log::segment_bases() const {
+  std::vector<std::int64_t> out;
+  for (const auto& [base, seg] : segments_) out.push_back(base);
+  return out;
+}
+
+std::shared_ptr<Segment> Log::segment_floor(std::int64_t offset) const {
+  auto it = segments_.upper_bound(offset);
+  if (it == segments_.begin()) return nullptr;
+  return std::prev(it)->second;
+}
+
+keel::Status Log::check_writable() const {
+  if (closed_) return make_error(Errc::closed, fmt::format("log {} is closed", tp_));
+  if (offline_) return make_error(Errc::io_error, fmt::format("log {} is offline: {}", tp_, offline_reason_));
+  return {};
+}
+
+// After a failed fsync the kernel may have dropped the dirty pages it could not write and report
+// the next fsync as a success; the only safe answer is to stop writing until a restart recovers
+// from what is really on the disk.
+keel::Status Log::go_offline(const Error& cause) {
+  if (!offline_) {
+    offline_ = true;
+    offline_reason_ = cause.message;
+    rt_.trace("LogOffline", Severity::warn).detail("tp", tp_).detail("error", cause.message);
+  }
+  return cause;
+}
+
+// ---------------------------------------------------------------------------------------------
+// appending
+
+keel::Result<AppendResult> Log::append(std::span<const std::uint8_t> batches, std::int32_t leader_epoch) {
+  return append_impl(batches, leader_epoch);
+}
+
+keel::Result<AppendResult> Log::append_as_follower(std::span<const std::uint8_t> batches) {
+  return append_impl(batches, std::nullopt);
+}
+
+keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batches,
+                                           std::optional<std::int32_t> leader_epoch) {
+  const auto scan = protocol::scan_batches(batches, true);
+  if (scan.batches.empty() || scan.corruption || scan.valid_bytes != batches.size()) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("append to {}: not whole v2 record batches: {}", tp_,
+                                  scan.corruption ? scan.corruption->message : std::string("empty or torn")));
+  }
+  if (static_cast<std::int64_t>(batches.size()) > std::min<std::int64_t>(config_.segment_bytes, relative_offset_max)) {
+    return make_error(Errc::invalid_argument, fmt::format("record batch too large: an append of {} bytes exceeds "
+                                                          "segment.bytes {}", batches.size(), config_.segment_bytes));
+  }
+  Prepared p;
+  p.bytes.assign(batches.begin(), batches.end());
+  AppendResult result;
+  std::optional<std::int64_t> rolled_to;
+  {
+    Mutex::Guard guard(append_mutex_);
+    if (auto st = check_writable(); !st) return st.error();
+    std::int64_t next = leo_;
+    if (config_.log_append_time && leader_epoch) p.append_time_ms = now_ms(rt_);
+    for (const auto& [at, h] : scan.batches) {
+      if (leader_epoch && static_cast<std::int64_t>(h.size_bytes()) > config_.max_message_bytes) {
+        return make_error(Errc::invalid_argument, fmt::format("record batch too large: {} bytes exceeds "
+                                                              "max.message.bytes {}", h.size_bytes(), config_.max_message_bytes));
+      }
+      std::span<std::uint8_t> bytes(p.bytes.data() + at, h.size_bytes());
+      BatchInfo info;
+      info.position = static_cast<std::uint32_t>(at);
+      info.size_bytes = static_cast<std::uint32_t>(h.size_bytes());
+      info.max_timestamp = h.max_timestamp;
+      if (leader_epoch) {
+        protocol::set_base_offset(bytes, next);
+        protocol::set_partition_leader_epoch(bytes, *leader_epoch);
+        if (p.append_time_ms >= 0) {
+          protocol::set_log_append_time(bytes, p.append_time_ms);
+          info.max_timestamp = p.append_time_ms;
+        }
+        info.last_offset = next + h.last_offset_delta;
+      } else {
+        if (h.base_offset < next) {
+          return make_error(Errc::invalid_argument, fmt::format("follower append to {}: batch base offset {} is "
+                                                                "below the log end {}", tp_, h.base_offset, next));
+        }
+        info.last_offset = h.last_offset();
+      }
+      if (p.batches.empty()) p.first_offset = leader_epoch ? next : h.base_offset;
+      p.max_timestamp = std::max(p.max_timestamp, info.max_timestamp);
+      next = info.last_offset + 1;
+      p.batches.push_back(info);
+    }
+    p.last_offset = next - 1;
+    auto roll = maybe_roll(p.bytes.size(), p.max_timestamp, p.first_offset, p.last_offset);
+    if (!roll) return roll.error();
+    rolled_to = *roll;
+    bool cut_failed = false;
+    auto st = active()->append(p.bytes, p.batches, config_.index_interval_bytes, &cut_failed);
+    if (!st) return cut_failed ? go_offline(st.error()).error() : st.error();
+    leo_ = p.last_offset + 1;
+    result.base_offset = p.first_offset;
+    result.last_offset = p.last_offset;
+    result.log_append_time_ms = p.append_time_ms;
+    result.log_start_offset = log_start_;
+  }
+  if (auto st = after_append(result, rolled_to); !st) return st.error();
+  return result;
+}
+
+// The flush policy, outside the append lock so that appends of other tasks proceed meanwhile
+// and one fsync can cover several of them.
+keel::Status Log::after_append(const AppendResult& result, std::optional<std::int64_t> rolled_to) {
+  if (rolled_to) {
+    if (roll_listener_) {
+      roll_listener_();
+    } else if (auto st = flush_rolled_segments(); !st) {
+      return st;
+    }
+  }
+  if (leo_ - rp_ >= config_.flush_interval_messages) return flush_to(result.last_offset + 1);
+  return {};
+}
+
+keel::Result<std::optional<std::int64_t>> Log::maybe_roll(std::uint64_t append_bytes, std::int64_t max_timestamp,
+                                                          std::int64_t first_offset, std::int64_t last_offset) {
+  const Segment& seg = *active();
+  const std::int64_t size = static_cast<std::int64_t>(seg.size_bytes());
+  const std::int64_t segment_bytes = std::min<std::int64_t>(config_.segment_bytes, relative_offset_max);
+  const auto rolling_base = seg.rolling_base_timestamp();
+  const std::int64_t time_waited = rolling_base && *rolling_base >= 0 ? max_timestamp - *rolling_base
+                                                                      : to_ms(rt_.now() - seg.created_at());
+  const std::size_t index_entries_max = static_cast<std::size_t>(std::max(config_.segment_index_bytes, 0));
+  std::string_view reason;
+  if (size > segment_bytes - static_cast<std::int64_t>(append_bytes)) {
+    reason = "size";
+  } else if (size > 0 && time_waited > config_.segment_ms) {
+    reason = "time";
+  } else if (seg.offset_index().size() >= index_entries_max / OffsetIndex::entry_bytes ||
+             seg.time_index().size() + 1 >= index_entries_max / TimeIndex::entry_bytes) {
+    reason = "index_full";
+  } else if (last_offset - seg.base_offset() > relative_offset_max) {
+    reason = "offset_overflow";
+  }
+  if (reason.empty() || seg.empty()) return std::optional<std::int64_t>();
+  const std::int64_t new_base = std::max(first_offset, leo_);
+  if (auto st = roll(new_base, reason); !st) return st.error();
+  return std::optional<std::int64_t>(new_base);
+}
+
+keel::Status Log::roll(std::int64_t new_base, std::string_view reason) {
+  auto old = active();
+  KEEL_ASSERT_LT(old->base_offset(), new_base);
+  if (auto st = old->on_become_inactive(); !st) return st;
+  auto seg = Segment::create(rt_, dir_, new_base);
+  if (!seg) return seg.error();
+  segments_[new_base] = std::move(*seg);
+  dir_unsynced_ = true;
+  roll_flush_target_ = std::max(roll_flush_target_, new_base);
+  rt_.trace("LogRoll")
+      .detail("tp", tp_)
+      .detail("base_offset", new_base)
+      .detail("reason", reason)
+      .detail("previous_bytes", old->size_bytes());
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// flushing
+
+keel::Status Log::flush() { return flush_to(leo_); }
+
+keel::Status Log::flush_rolled_segments() { return flush_to(roll_flush_target_); }
+
+keel::Status Log::flush_to(std::int64_t offset) {
+  Mutex::Guard guard(flush_mutex_);
+  return flush_locked(offset);
+}
+
+// Group commit: whoever holds the flush lock syncs everything written so far, so the appends
+// that queued behind it find their offsets already below the recovery point.
+keel::Status Log::flush_locked(std::int64_t offset) {
+  if (offline_) return check_writable();
+  offset = std::min(offset, leo_);
+  if (rp_ >= offset) return {};
+  // Every segment from the one holding the recovery point to the one holding offset - 1.
+  std::vector<std::shared_ptr<Segment>> dirty;
+  auto it = segments_.upper_bound(rp_);
+  if (it != segments_.begin()) --it;
+  for (; it != segments_.end() && it->first < offset; ++it) dirty.push_back(it->second);
+  for (const auto& seg : dirty) {
+    if (auto st = seg->flush(); !st) return go_offline(st.error());
+  }
+  if (dir_unsynced_) {
+    dir_unsynced_ = false;
+    if (auto st = rt_.disk().sync_dir(dir_); !st) {
+      dir_unsynced_ = true;
+      return go_offline(st.error());
+    }
+  }
+  rp_ = std::max(rp_, offset);
+  last_flush_ = rt_.now();
+  return {};
+}
+
+keel::Status Log::close() {
+  Mutex::Guard append_guard(append_mutex_);
+  Mutex::Guard flush_guard(flush_mutex_);
+  if (closed_) return {};
+  if (offline_) return check_writable();
+  if (auto st = active()->on_become_inactive(); !st) return go_offline(st.error());
+  // The final time-index entry and any index written since the last flush must reach the disk even
+  // when the data is already below the recovery point.
+  if (auto st = active()->flush(); !st) return go_offline(st.error());
+  if (auto st = flush_locked(leo_); !st) return st;
+  closed_ = true;
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading
+
+keel::Result<ReadResult> Log::read(std::int64_t offset, std::int32_t max_bytes, std::int64_t max_offset,
+                                   bool min_one_batch) {
+  ReadResult out;
+  out.log_start_offset = log_start_;
+  out.log_end_offset = leo_;
+  if (offset < log_start_ || offset > leo_) {
+    return make_error(Errc::invalid_argument, fmt::format("offset {} is out of range for {}: log start {}, log end {}",
+                                                          offset, tp_, log_start_, leo_));
+  }
+  auto seg = segment_floor(offset);
+  while (seg && offset < leo_ && offset < max_offset) {
+    const std::uint64_t end = seg->size_bytes();
+    auto found = seg->find_batch(offset, end);
+    if (!found) return found.error();
+    if (*found) {
+      auto bytes = seg->read((*found)->position, end, max_bytes, max_offset, min_one_batch);
+      if (!bytes) return bytes.error();
+      out.records = std::move(*bytes);
+      return out;
+    }
+    // Nothing at or after `offset` here (a gap): the next segment, looked up again since the map
+    // may have changed while this task waited on the disk.
+    auto next = segments_.upper_bound(seg->base_offset());
+    seg = next == segments_.end() ? nullptr : next->second;
+  }
+  return out;
+}
+
+keel::Result<std::optional<std::int64_t>> Log::offset_for_timestamp(std::int64_t timestamp_ms) {
+  if (timestamp_ms < 0) {
+    return make_error(Errc::invalid_argument, fmt::format("offset_for_timestamp({}): the special timestamps "
+                                                          "(latest, earliest) are the caller's", timestamp_ms));
+  }
+  std::vector<std::shared_ptr<Segment>> segments;
+  for (const auto& [base, seg] : segments_) segments.push_back(seg);
+  const std::int64_t start = log_start_;
+  for (const auto& seg : segments) {
+    if (seg->max_timestamp() < timestamp_ms) continue;
+    auto found = seg->find_offset_for_timestamp(timestamp_ms, start);
+    if (!found) return found.error();
+    if (*found && **found < leo_) return found;
+  }
+  return std::optional<std::int64_t>();
+}
+
+// ---------------------------------------------------------------------------------------------
+// truncation and the log start
+
+keel::Status Log::truncate_to(std::int64_t offset) {
+  Mutex::Guard append_guard(append_mutex_);
+  Mutex::Guard flush_guard(flush_mutex_);
+  if (auto st = check_writable(); !st) return st;
+  if (offset < 0) return make_error(Errc::invalid_argument, fmt::format("truncate {} to {}", tp_, offset));
+  if (offset >= leo_) return {};
+  if (offset <= segments_.begin()->first) return truncate_fully_and_start_at(offset);
+  std::vector<std::shared_ptr<Segment>> victims;
+  for (auto it = segments_.upper_bound(offset); it != segments_.end(); ++it) victims.push_back(it->second);
+  for (const auto& v : victims) segments_.erase(v->base_offset());
+  const std::int64_t old_leo = leo_;
+  leo_ = offset;  // readers stop here at once; the files follow
+  for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
+    auto renamed = (*it)->rename_to_deleted();
+    if (!renamed) return go_offline(renamed.error());
+    schedule_delete(std::move(*renamed));
+  }
+  if (!victims.empty()) {
+    if (auto st = rt_.disk().sync_dir(dir_); !st) return go_offline(st.error());
+  }
+  auto seg = active();
+  auto removed = seg->truncate_to(offset, config_.index_interval_bytes);
+  if (!removed) return go_offline(removed.error());
+  if (auto st = seg->flush(); !st) return go_offline(st.error());
+  rp_ = std::min(rp_, offset);
+  roll_flush_target_ = std::min(roll_flush_target_, offset);
+  log_start_ = std::min(log_start_, offset);
+  rt_.trace("LogTruncated")
+      .detail("tp", tp_)
+      .detail("offset", offset)
+      .detail("previous_log_end_offset", old_leo)
+      .detail("segments_deleted", victims.size())
+      .detail("bytes_removed", *removed);
+  return {};
+}
+
+keel::Status Log::truncate_fully_and_start_at(std::int64_t offset) {
+  std::vector<std::shared_ptr<Segment>> victims;
+  for (const auto& [base, seg] : segments_) victims.push_back(seg);
+  auto fresh = Segment::create(rt_, dir_, offset);
+  if (!fresh) return go_offline(fresh.error());
+  segments_.clear();
+  for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
+    if ((*it)->base_offset() == offset) continue;  // Segment::create replaced its files already
+    auto renamed = (*it)->rename_to_deleted();
+    if (!renamed) return go_offline(renamed.error());
+    schedule_delete(std::move(*renamed));
+  }
+  segments_[offset] = std::move(*fresh);
+  if (auto st = rt_.disk().sync_dir(dir_); !st) return go_offline(st.error());
+  leo_ = log_start_ = rp_ = roll_flush_target_ = offset;
+  rt_.trace("LogTruncatedFully").detail("tp", tp_).detail("offset", offset).detail("segments_deleted", victims.size());
+  return {};
+}
+
+keel::Status Log::advance_log_start_offset(std::int64_t offset) {
+  if (offset > leo_) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("log start {} for {} would pass the log end {}", offset, tp_, leo_));
+  }
+  if (offset > log_start_) {
+    log_start_ = offset;
+    rt_.trace("LogStartOffsetAdvanced").detail("tp", tp_).detail("log_start_offset", offset);
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// retention
+
+std::vector<std::shared_ptr<Segment>> Log::deletable_segments(
+    const std::function<bool(const Segment&, const Segment* next)>& predicate) const {
+  std::vector<std::shared_ptr<Segment>> out;
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) {
+    auto next = std::next(it);
+    const Segment* next_seg = next == segments_.end() ? nullptr : next->second.get();
+    const std::int64_t upper = next_seg ? next_seg->base_offset() : leo_;
+    if (upper > high_watermark_) break;
+    if (!next_seg && it->second->empty()) break;  // an empty active segment never goes
+    if (!predicate(*it->second, next_seg)) break;
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+keel::Result<int> Log::delete_old_segments() {
+  Mutex::Guard guard(append_mutex_);
+  if (auto st = check_writable(); !st) return st.error();
+  int deleted = 0;
+  auto pass = [&](std::string_view reason, const std::function<bool(const Segment&, const Segment*)>& predicate) -> keel::Status {
+    auto victims = deletable_segments(predicate);
+    if (victims.empty()) return {};
+    auto n = delete_segments(std::move(victims), reason);
+    if (!n) return n.error();
+    deleted += *n;
+    return {};
+  };
+  auto st = pass("log_start_offset", [&](const Segment&, const Segment* next) {
+    return next != nullptr && next->base_offset() <= log_start_;
+  });
+  if (!st) return st.error();
+  if (config_.retention_bytes >= 0 && size_bytes() >= config_.retention_bytes) {
+    std::int64_t excess = size_bytes() - config_.retention_bytes;
+    st = pass("retention_bytes", [&](const Segment& seg, const Segment*) {
+      const auto size = static_cast<std::int64_t>(seg.size_bytes());
+      if (excess - size < 0) return false;
+      excess -= size;
+      return true;
+    });
+    if (!st) return st.error();
+  }
+  if (config_.retention_ms >= 0) {
+    const std::int64_t now = now_ms(rt_);
+    st = pass("retention_ms", [&](const Segment& seg, const Segment*) {
+      const std::int64_t newest = seg.max_timestamp() >= 0 ? seg.max_timestamp() : seg.last_modified_ms();
+      return now - newest > config_.retention_ms;
+    });
+    if (!st) return st.error();
+  }
+  return deleted;
+}
+
+// Kafka's deletion: the log start moves to the first survivor, the segments leave the map, their
+// files are renamed *.deleted (no directory sync: after a crash they come back and go again) and
+// removed later, so that reads in flight finish first.
+keel::Result<int> Log::delete_segments(std::vector<std::shared_ptr<Segment>> victims, std::string_view reason) {
+  if (victims.size() == segments_.size()) {
+    // Keep at least one segment: the active one is expiring, so a new empty one takes its place.
+    if (auto st = roll(leo_, reason); !st) return st.error();
+  }
+  for (const auto& v : victims) segments_.erase(v->base_offset());
+  log_start_ = std::max(log_start_, segments_.begin()->first);
+  int deleted = 0;
+  for (const auto& v : victims) {
+    auto renamed = v->rename_to_deleted();
+    if (!renamed) {
+      // The segment is out of the map already; its files come back at the next load, below the
+      // log start, and retention deletes them again.
+      rt_.trace("LogSegmentDeleteFailed", Severity::warn).detail("tp", tp_).detail("error", renamed.error().message);
+      continue;
+    }
+    schedule_delete(std::move(*renamed));
+    ++deleted;
+  }
+  rt_.trace("LogSegmentsDeleted")
+      .detail("tp", tp_)
+      .detail("reason", reason)
+      .detail("segments", victims.size())
+      .detail("log_start_offset", log_start_);
+  return deleted;
+}
+
+void Log::schedule_delete(std::vector<std::string> paths) {
+  PendingDelete d;
+  d.due = rt_.now() + std::chrono::milliseconds(std::max<std::int64_t>(config_.file_delete_delay_ms, 0));
+  d.paths = std::move(paths);
+  pending_deletes_.push_back(std::move(d));
+}
+
+int Log::delete_expired_files() {
+  const Instant now = rt_.now();
+  std::vector<std::string> due;
+  for (auto it = pending_deletes_.begin(); it != pending_deletes_.end();) {
+    if (it->due > now) {
+      ++it;
+      continue;
+    }
+    due.insert(due.end(), it->paths.begin(), it->paths.end());
+    it = pending_deletes_.erase(it);
+  }
+  int removed = 0;
+  for (const auto& file_path : due) {
+    auto st = rt_.disk().remove(file_path);
+    if (st) ++removed;
+    if (!st && st.code() != Errc::not_found) {
+      rt_.trace("LogFileDeleteFailed", Severity::warn).detail("file", file_path).detail("error", st.error().message);
+    }
+  }
+  return removed;
+}
+
+std::optional<Instant> Log::next_file_delete_due() const {
+  std::optional<Instant> out;
+  for (const auto& d : pending_deletes_) {
+    if (!out || d.due < *out) out = d.due;
+  }
+  return out;
+}
+
+}  // namespace keel::storage

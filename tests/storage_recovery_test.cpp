@@ -1,0 +1,296 @@
+// Recovery of a partition log after crashes on the simulated disk: torn tails, crashes at every
+// moment of an append-and-roll workload, crashes during recovery itself, bit flips in the middle
+// of the log, bad index files, and the flush policy's promise.
+#include "tests/storage_test_support.h"
+
+using namespace storage_test;
+
+namespace {
+
+const std::string log_dir = "data/orders-0";
+
+// What a writing process got to before the power went.
+struct Progress {
+  Expected expected;           // everything appended (acknowledged or not yet)
+  std::int64_t acked_records = 0;   // offsets below this were acknowledged by append()
+  std::int64_t recovery_point = 0;  // the log's recovery point last seen
+  std::string error;
+};
+
+// Appends `batches` batches of 1..4 records (values sized so a few fit a segment), noting progress.
+void append_workload(Runtime& rt, const LogConfig& config, int batches, Progress& p) {
+  auto log = Log::open(rt, log_dir, tp(), config, 0, 0, true);
+  if (!log) return void(p.error = log.error().message);
+  for (int b = 0; b < batches; ++b) {
+    const int n = 1 + b % 4;
+    p.expected.add_batch(b, n, 40);
+    auto r = (*log)->append(make_batch(b, n, 1000 + b, 40), 1);
+    if (!r) return void(p.error = r.error().message);
+    p.acked_records = r->last_offset + 1;
+    p.recovery_point = (*log)->recovery_point();
+  }
+}
+
+struct Recovered {
+  std::int64_t log_end_offset = -1;
+  std::vector<ReadRecord> records;
+  LogRecoveryInfo info;
+  std::size_t segments = 0;
+  std::string error;
+};
+
+Recovered recover(Rig& rig, const LogConfig& config, std::int64_t recovery_point = 0) {
+  Recovered out;
+  rig.run([&](Runtime& rt) {
+    auto log = Log::open(rt, log_dir, tp(), config, recovery_point, 0, false);
+    if (!log) return void(out.error = log.error().message);
+    out.log_end_offset = (*log)->log_end_offset();
+    out.info = (*log)->recovery_info();
+    out.segments = (*log)->segment_count();
+    auto all = read_all(**log);
+    if (!all) return void(out.error = all.error().message);
+    out.records = std::move(*all);
+  });
+  return out;
+}
+
+LogConfig workload_config() {
+  LogConfig c = small_segments(1500);
+  c.index_interval_bytes = 256;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("storage recovery: after a power loss the synced prefix survives and a torn tail is cut", "[storage]") {
+  int seeds_that_cut = 0;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    INFO("seed " << seed);
+    Rig rig(tearing_disk(), seed);
+    Progress p;
+    std::int64_t synced = 0;
+    rig.run([&](Runtime& rt) {
+      append_workload(rt, workload_config(), 30, p);
+      auto log = Log::open(rt, log_dir, tp(), workload_config(), 0, 0, true);  // reopen is clean: process still up
+      if (!log) return void(p.error = log.error().message);
+      if (auto st = (*log)->flush(); !st) return void(p.error = st.error().message);
+      synced = (*log)->log_end_offset();
+      for (int b = 30; b < 60; ++b) {
+        const int n = 1 + b % 4;
+        p.expected.add_batch(b, n, 40);
+        if (auto r = (*log)->append(make_batch(b, n, 1000 + b, 40), 1); !r) return void(p.error = r.error().message);
+      }
+    });
+    REQUIRE(p.error == "");
+    rig.node().power_off();
+    const Recovered r = recover(rig, workload_config(), synced);
+    REQUIRE(r.error == "");
+    CHECK(r.log_end_offset >= synced);
+    CHECK(r.records.size() == static_cast<std::size_t>(r.log_end_offset));
+    CHECK(check_prefix(r.records, p.expected) == "");
+    CHECK(r.info.segments_recovered >= 1);
+    if (r.info.bytes_truncated > 0) ++seeds_that_cut;
+  }
+  CHECK(seeds_that_cut > 0);  // the tearing disk did leave torn tails to cut
+}
+
+TEST_CASE("storage recovery: with flush_interval_messages=1 every acknowledged append survives a power loss at any moment",
+          "[storage]") {
+  LogConfig c = workload_config();
+  c.flush_interval_messages = 1;
+  for (std::uint64_t crash_at = 20; crash_at <= 3000; crash_at += 61) {
+    INFO("crash after " << crash_at << " events");
+    Rig rig(tearing_disk(), crash_at);
+    Progress p;
+    rig.start([&](Runtime& rt) { append_workload(rt, c, 200, p); });
+    rig.steps(crash_at);
+    REQUIRE(p.error == "");
+    rig.node().power_off();
+    const Recovered r = recover(rig, c);
+    REQUIRE(r.error == "");
+    CHECK(r.log_end_offset >= p.acked_records);
+    CHECK(check_prefix(r.records, p.expected) == "");
+  }
+}
+
+TEST_CASE("storage recovery: with the default flush policy a power loss loses at most what was above the recovery point",
+          "[storage]") {
+  const LogConfig c = workload_config();  // no fsync per append: only rolls flush
+  int lost_some = 0;
+  for (std::uint64_t crash_at = 50; crash_at <= 3000; crash_at += 97) {
+    INFO("crash after " << crash_at << " events");
+    Rig rig(tearing_disk(), crash_at);
+    Progress p;
+    rig.start([&](Runtime& rt) { append_workload(rt, c, 200, p); });
+    rig.steps(crash_at);
+    REQUIRE(p.error == "");
+    rig.node().power_off();
+    const Recovered r = recover(rig, c, p.recovery_point);
+    REQUIRE(r.error == "");
+    CHECK(r.log_end_offset >= p.recovery_point);
+    CHECK(check_prefix(r.records, p.expected) == "");
+    if (r.log_end_offset < p.acked_records) ++lost_some;
+  }
+  CHECK(lost_some > 0);  // acknowledged but unsynced data can go: that is the trade-off
+}
+
+TEST_CASE("storage recovery: a crash in the middle of a roll recovers to a prefix with the rolled data intact",
+          "[storage]") {
+  const LogConfig c = workload_config();
+  for (std::uint64_t extra = 0; extra < 24; ++extra) {
+    INFO("crash " << extra << " events after the second segment's file appeared");
+    Rig rig(tearing_disk(), 100 + extra);
+    Progress p;
+    rig.start([&](Runtime& rt) { append_workload(rt, c, 200, p); });
+    std::string second;
+    rig.step_until([&] {
+      for (std::int64_t base = 1; base < 60 && second.empty(); ++base) {
+        if (rig.exists(log_dir + "/" + segment_file_name(base, log_suffix))) second = segment_file_name(base, "");
+      }
+      return !second.empty();
+    });
+    REQUIRE_FALSE(second.empty());
+    rig.steps(extra);
+    const std::int64_t synced = p.recovery_point;
+    rig.node().power_off();
+    const Recovered r = recover(rig, c);
+    REQUIRE(r.error == "");
+    CHECK(r.log_end_offset >= synced);
+    CHECK(check_prefix(r.records, p.expected) == "");
+  }
+}
+
+TEST_CASE("storage recovery: a crash during recovery itself leaves a log that the next recovery finishes",
+          "[storage]") {
+  const LogConfig c = workload_config();
+  // One crashed log to recover, the same every time (same seed, same crash point).
+  auto crashed = [&](Rig& rig, Progress& p) {
+    rig.start([&](Runtime& rt) { append_workload(rt, c, 120, p); });
+    rig.steps(1500);
+    rig.node().power_off();
+  };
+  Rig reference_rig(tearing_disk(), 7);
+  Progress reference_progress;
+  crashed(reference_rig, reference_progress);
+  const Recovered reference = recover(reference_rig, c);
+  REQUIRE(reference.error == "");
+  REQUIRE(reference.log_end_offset > 0);
+  for (std::uint64_t crash_at = 1; crash_at < 400; crash_at += 13) {
+    INFO("recovery crashed after " << crash_at << " events");
+    Rig rig(tearing_disk(), 7);
+    Progress p;
+    crashed(rig, p);
+    rig.start([&](Runtime& rt) { (void)Log::open(rt, log_dir, tp(), c, 0, 0, false); });
+    rig.steps(crash_at);
+    rig.node().power_off();
+    const Recovered r = recover(rig, c);
+    REQUIRE(r.error == "");
+    CHECK(check_prefix(r.records, p.expected) == "");
+    // Recovery writes no data, it only cuts, and it removes later segments durably before it
+    // cuts: so an interrupted recovery ends, on the next attempt, exactly where an uninterrupted
+    // one does.
+    CHECK(r.log_end_offset == reference.log_end_offset);
+  }
+}
+
+TEST_CASE("storage recovery: a bit flipped in a middle segment cuts the log at the last valid batch and is reported",
+          "[storage]") {
+  Rig rig;
+  Progress p;
+  std::vector<std::int64_t> bases;
+  rig.run([&](Runtime& rt) {
+    append_workload(rt, workload_config(), 80, p);
+    auto log = Log::open(rt, log_dir, tp(), workload_config(), 0, 0, true);
+    if (!log) return void(p.error = log.error().message);
+    bases = (*log)->segment_bases();
+    if (auto st = (*log)->close(); !st) p.error = st.error().message;
+  });
+  REQUIRE(p.error == "");
+  REQUIRE(bases.size() >= 6);
+  // Flip one bit inside the records of the third batch of segment 3, on the platter.
+  const std::string victim = log_dir + "/" + segment_file_name(bases[3], log_suffix);
+  const std::string data = *rig.disk().contents(victim);
+  std::size_t position = 0;
+  std::int64_t corrupt_base = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto h = protocol::parse_batch_header(
+        std::span(reinterpret_cast<const std::uint8_t*>(data.data()) + position, protocol::batch_header_bytes));
+    REQUIRE(h.ok());
+    corrupt_base = h->base_offset;
+    if (i < 2) position += h->size_bytes();
+  }
+  rig.run([&](Runtime& rt) {
+    auto f = rt.disk().open(victim, OpenOptions{});
+    if (!f) return void(p.error = f.error().message);
+    std::byte b = static_cast<std::byte>(data[position + 70] ^ 0x10);
+    if (auto st = f->write_at(position + 70, std::span(&b, 1)); !st) return void(p.error = st.error().message);
+    if (auto st = f->sync(); !st) p.error = st.error().message;
+  });
+  REQUIRE(p.error == "");
+  rig.node().power_off();
+  const Recovered r = recover(rig, workload_config(), 0);
+  REQUIRE(r.error == "");
+  CHECK(r.log_end_offset == corrupt_base);
+  CHECK(r.segments == 4);
+  CHECK(r.info.segments_deleted == static_cast<int>(bases.size()) - 4);
+  CHECK(r.info.bytes_truncated == static_cast<std::int64_t>(data.size() - position));
+  REQUIRE(r.info.problems.size() == 1);
+  CHECK_THAT(r.info.problems[0], Catch::Contains(segment_file_name(bases[3], log_suffix)));
+  CHECK(check_prefix(r.records, p.expected) == "");
+  for (std::size_t i = 4; i < bases.size(); ++i) CHECK_FALSE(rig.exists(log_dir + "/" + segment_file_name(bases[i], log_suffix)));
+}
+
+TEST_CASE("storage recovery: a clean load rebuilds an index file that is missing or malformed", "[storage]") {
+  Rig rig;
+  Progress p;
+  std::vector<std::int64_t> bases;
+  rig.run([&](Runtime& rt) {
+    append_workload(rt, workload_config(), 60, p);
+    auto log = Log::open(rt, log_dir, tp(), workload_config(), 0, 0, true);
+    if (!log) return void(p.error = log.error().message);
+    bases = (*log)->segment_bases();
+    if (auto st = (*log)->close(); !st) return void(p.error = st.error().message);
+  });
+  REQUIRE(p.error == "");
+  REQUIRE(bases.size() >= 4);
+  rig.run([&](Runtime& rt) {
+    auto f = rt.disk().open(log_dir + "/" + segment_file_name(bases[1], index_suffix), OpenOptions{});
+    if (!f) return void(p.error = f.error().message);
+    const std::byte junk[5] = {};
+    if (auto st = f->write_at(0, junk); !st) return void(p.error = st.error().message);  // 5 bytes: not whole entries
+    if (auto st = rt.disk().remove(log_dir + "/" + segment_file_name(bases[2], time_index_suffix)); !st) p.error = st.error().message;
+  });
+  REQUIRE(p.error == "");
+  Recovered r;
+  std::vector<std::string> wrong;
+  rig.run([&](Runtime& rt) {
+    auto log = Log::open(rt, log_dir, tp(), workload_config(), 0, 0, true);
+    if (!log) return void(r.error = log.error().message);
+    r.info = (*log)->recovery_info();
+    auto all = read_all(**log, 100);
+    if (!all) return void(r.error = all.error().message);
+    r.records = std::move(*all);
+  });
+  REQUIRE(r.error == "");
+  CHECK(r.info.indexes_rebuilt == 2);
+  CHECK(r.info.segments_recovered == 2);
+  CHECK(r.info.bytes_truncated == 0);
+  CHECK(r.records.size() == p.expected.values.size());
+  CHECK(check_prefix(r.records, p.expected) == "");
+}
+
+TEST_CASE("storage recovery: a load after a kill keeps the page cache's data and makes it durable", "[storage]") {
+  Rig rig;
+  Progress p;
+  rig.run([&](Runtime& rt) { append_workload(rt, workload_config(), 40, p); });
+  REQUIRE(p.error == "");
+  rig.node().kill();  // the page cache survives a kill
+  Recovered first = recover(rig, workload_config(), p.recovery_point);
+  REQUIRE(first.error == "");
+  CHECK(first.log_end_offset == p.acked_records);
+  rig.node().power_off();  // recovery synced what it kept
+  Recovered second = recover(rig, workload_config(), 0);
+  REQUIRE(second.error == "");
+  CHECK(second.log_end_offset == p.acked_records);
+  CHECK(check_prefix(second.records, p.expected) == "");
+}
