@@ -42,16 +42,22 @@ const Endpoint& Broker::advertised() const {
 }
 
 Status Broker::start() {
+  // The registry first, so logs found at start-up open with their topic's settings.
+  topics_ = std::make_unique<TopicRegistry>(rt_, config_.log_dirs.front());
+  if (auto st = topics_->load(); !st) return st;
   storage::LogManager::Options options;
   options.log_dirs = config_.log_dirs;
   options.defaults = config_.log;
+  options.config_for = [this](const storage::TopicPartition& tp) {
+    const TopicInfo* topic = topics_->find(tp.topic);
+    auto config = topic != nullptr ? topic_log_config(*topic) : Result<storage::LogConfig>(config_.log);
+    return config ? *config : config_.log;
+  };
   options.retention_check_interval = std::chrono::milliseconds(config_.log_retention_check_interval_ms);
   options.checkpoint_interval = std::chrono::milliseconds(config_.log_flush_offset_checkpoint_interval_ms);
   auto logs = storage::LogManager::open(rt_, options);
   if (!logs) return logs.error();
   logs_ = std::move(*logs);
-  topics_ = std::make_unique<TopicRegistry>(rt_, config_.log_dirs.front());
-  if (auto st = topics_->load(); !st) return st;
   if (auto st = open_topic_logs(); !st) return st;
   timer_ = std::make_unique<SystemTimer>(rt_);
   fetch_purgatory_ = std::make_unique<DelayedOperationPurgatory>("Fetch", *timer_);

@@ -37,7 +37,7 @@ Result_ describe(Broker& broker, const Resource& resource, const std::vector<Con
             resource.configuration_keys->end()) {
       continue;
     }
-    DescribeConfigsResponse::DescribeConfigsResult::DescribeConfigsResourceResult config;
+    DescribeConfigsResponse::DescribeConfigsResourceResult config;
     config.name = entry.name;
     config.value = entry.is_sensitive ? std::nullopt : std::optional<std::string>(entry.value);
     config.read_only = entry.read_only;

@@ -45,7 +45,7 @@ FetchResponse::PartitionData read_partition(PartitionRead& p, std::int32_t bytes
   out.high_watermark = high_watermark;
   out.last_stable_offset = high_watermark;
   out.log_start_offset = p.log->log_start_offset();
-  if (read_committed) out.aborted_transactions = std::vector<FetchResponse::PartitionData::AbortedTransaction>();
+  if (read_committed) out.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>();
   out.records = protocol::Bytes();
   const std::int64_t offset = p.request->fetch_offset;
   if (offset < p.log->log_start_offset() || offset > high_watermark) {

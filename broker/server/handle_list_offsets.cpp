@@ -12,7 +12,7 @@ namespace {
 using protocol::ErrorCode;
 using protocol::ListOffsetsRequest;
 using protocol::ListOffsetsResponse;
-using PartitionResponse = ListOffsetsResponse::ListOffsetsTopicResponse::ListOffsetsPartitionResponse;
+using PartitionResponse = ListOffsetsResponse::ListOffsetsPartitionResponse;
 
 constexpr std::int64_t latest_timestamp = -1;
 constexpr std::int64_t earliest_timestamp = -2;
@@ -40,7 +40,7 @@ Result<std::pair<std::int64_t, std::int64_t>> offset_for_time(storage::Log& log,
 }
 
 PartitionResponse list_partition(Broker& broker, const std::string& topic,
-                                 const ListOffsetsRequest::ListOffsetsTopic::ListOffsetsPartition& request) {
+                                 const ListOffsetsRequest::ListOffsetsPartition& request) {
   PartitionResponse out;
   out.partition_index = request.partition_index;
   out.error_code = static_cast<std::int16_t>(ErrorCode::none);

@@ -17,7 +17,6 @@ MetadataResponse::MetadataResponseTopic describe_topic(Broker& broker, const Top
   MetadataResponse::MetadataResponseTopic out;
   out.error_code = static_cast<std::int16_t>(ErrorCode::none);
   out.name = topic.name;
-  out.topic_id = topic.id;
   for (std::int32_t p = 0; p < topic.partitions; ++p) {
     MetadataResponse::MetadataResponsePartition partition;
     partition.error_code = static_cast<std::int16_t>(ErrorCode::none);
@@ -43,7 +42,7 @@ std::optional<std::vector<std::string>> requested_topics(const MetadataRequest& 
   if (!request.topics.has_value()) return std::nullopt;
   if (version == 0 && request.topics->empty()) return std::nullopt;
   std::vector<std::string> names;
-  for (const auto& topic : *request.topics) names.push_back(topic.name.value_or(std::string()));
+  for (const auto& topic : *request.topics) names.push_back(topic.name);
   return names;
 }
 
