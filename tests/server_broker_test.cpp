@@ -1,0 +1,445 @@
+// The broker served over the simulated network, driven by a raw protocol client: each API, request
+// order on a pipelined connection, acks=0, long-poll fetches, bad frames closing only their own
+// connection, and a restart that keeps synced records. Node 0 runs the broker ("n0:9092"), node 1 the
+// client. Tasks record what they saw; the checks run outside them (a task must not throw).
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/protocol/frame.h"
+#include "broker/protocol/messages.h"
+#include "broker/protocol/record_batch.h"
+#include "broker/server/broker.h"
+#include "broker/server/config.h"
+#include "sim/node.h"
+#include "sim/world.h"
+
+namespace {
+
+using namespace keel;
+using namespace keel::protocol;
+using keel::sim::NodeOptions;
+using keel::sim::World;
+using keel::sim::WorldOptions;
+
+const Address broker_address{"n0", 9092};
+
+server::BrokerConfig broker_config(const std::string& extra = "") {
+  const std::string text = "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=kafka-logs\n" + extra;
+  auto config = server::parse_broker_config(text, "test.properties", {});
+  KEEL_ASSERT_MSG(static_cast<bool>(config), "test config: {}", config ? "" : config.error().message);
+  return *config;
+}
+
+// A raw Kafka client over one connection: frames out, frames in, nothing hidden.
+class RawClient {
+ public:
+  explicit RawClient(Runtime& rt) : rt_(rt) {}
+
+  bool connect() {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      auto c = rt_.net().connect(broker_address, std::chrono::seconds(1));
+      if (c) {
+        connection_ = std::move(*c);
+        return true;
+      }
+      rt_.sleep_for(std::chrono::milliseconds(100));  // the broker may still be starting
+    }
+    return false;
+  }
+
+  template <class M>
+  std::int32_t send(const M& request, std::int16_t version) {
+    RequestHeader header;
+    header.api_key = static_cast<std::int16_t>(M::api_key);
+    header.api_version = version;
+    header.correlation_id = next_correlation_++;
+    header.client_id = "raw-client";
+    const Bytes frame = encode_request_frame(header, request);
+    if (!write_frame(connection_, frame, instant_max)) return -1;
+    return header.correlation_id;
+  }
+
+  Status send_raw(const Bytes& bytes) { return connection_.write(std::as_bytes(std::span(bytes))); }
+
+  // Reads the next response; nullopt when the connection ended or the bytes do not decode.
+  template <class M>
+  std::optional<std::pair<std::int32_t, M>> receive(std::int16_t version) {
+    auto frame = read_frame(connection_, 1 << 26, rt_.now() + std::chrono::seconds(30));
+    if (!frame) return std::nullopt;
+    Reader reader(*frame);
+    auto correlation = decode_response_header(reader, M::api_key, version);
+    if (!correlation) return std::nullopt;
+    auto body = decode<M>(reader, version);
+    if (!body) return std::nullopt;
+    return std::pair{*correlation, std::move(*body)};
+  }
+
+  template <class Resp, class Req>
+  std::optional<Resp> call(const Req& request, std::int16_t version) {
+    if (send(request, version) < 0) return std::nullopt;
+    auto response = receive<Resp>(version);
+    if (!response) return std::nullopt;
+    return std::move(response->second);
+  }
+
+  // True when the broker closed the connection (end of stream or reset) within the timeout.
+  bool closed_by_broker() {
+    std::array<std::byte, 64> buf{};
+    auto n = connection_.read(buf, rt_.now() + std::chrono::seconds(5));
+    return !n || *n == 0;
+  }
+
+ private:
+  Runtime& rt_;
+  Connection connection_;
+  std::int32_t next_correlation_ = 1;
+};
+
+struct Rig {
+  explicit Rig(std::uint64_t seed, server::BrokerConfig config = broker_config()) : world(options(seed)) {
+    for (int i = 0; i < 2; ++i) {
+      NodeOptions o;
+      o.id = i;
+      world.add_node(o);
+    }
+    world.node(0).set_main([config](Runtime& rt) { (void)server::run_broker(rt, config); });
+    world.node(0).start();
+  }
+  static WorldOptions options(std::uint64_t seed) {
+    WorldOptions o;
+    o.seed = seed;
+    return o;
+  }
+  // Runs `script` as node 1's process until it returns (or the time limit passes).
+  bool run_client(std::function<void(Runtime&)> script, Duration limit = std::chrono::minutes(5)) {
+    bool done = false;
+    world.node(1).set_main([&done, script](Runtime& rt) {
+      script(rt);
+      done = true;
+    });
+    world.node(1).start();
+    return world.run_while([&] { return !done; }, world.now() + limit);
+  }
+  World world;
+};
+
+Bytes text_bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+Bytes make_batch(int first, int count, std::int64_t timestamp) {
+  std::vector<Record> records;
+  for (int i = 0; i < count; ++i) {
+    Record r;
+    r.offset = i;
+    r.timestamp = timestamp + i;
+    r.key = text_bytes(fmt::format("k{}", (first + i) % 3));
+    r.value = text_bytes(fmt::format("value-{}", first + i));
+    records.push_back(std::move(r));
+  }
+  return build_batch(BatchOptions{}, records);
+}
+
+CreateTopicsRequest create_request(const std::string& name, std::int32_t partitions) {
+  CreateTopicsRequest request;
+  CreateTopicsRequest::CreatableTopic topic;
+  topic.name = name;
+  topic.num_partitions = partitions;
+  topic.replication_factor = 1;
+  request.topics.push_back(topic);
+  request.timeout_ms = 1000;
+  return request;
+}
+
+ProduceRequest produce_request(const std::string& topic, std::int32_t partition, Bytes batch, std::int16_t acks) {
+  ProduceRequest request;
+  request.acks = acks;
+  request.timeout_ms = 1000;
+  ProduceRequest::TopicProduceData t;
+  t.name = topic;
+  ProduceRequest::PartitionProduceData p;
+  p.index = partition;
+  p.records = std::move(batch);
+  t.partition_data.push_back(std::move(p));
+  request.topic_data.push_back(std::move(t));
+  return request;
+}
+
+FetchRequest fetch_request(const std::string& topic, std::int32_t partition, std::int64_t offset,
+                           std::int32_t max_wait_ms = 0, std::int32_t min_bytes = 1) {
+  FetchRequest request;
+  request.max_wait_ms = max_wait_ms;
+  request.min_bytes = min_bytes;
+  request.max_bytes = 1 << 20;
+  FetchRequest::FetchTopic t;
+  t.topic = topic;
+  FetchRequest::FetchPartition p;
+  p.partition = partition;
+  p.fetch_offset = offset;
+  p.partition_max_bytes = 1 << 20;
+  t.partitions.push_back(p);
+  request.topics.push_back(std::move(t));
+  return request;
+}
+
+// Every record value in a fetch response's first partition, in order.
+std::vector<std::string> fetched_values(const FetchResponse& response) {
+  std::vector<std::string> values;
+  if (response.responses.empty() || response.responses[0].partitions.empty()) return values;
+  const auto& records = response.responses[0].partitions[0].records;
+  if (!records) return values;
+  const auto scan = scan_batches(*records, true);
+  for (const auto& [pos, header] : scan.batches) {
+    auto decoded = decode_records(std::span(*records).subspan(pos, header.size_bytes()));
+    if (!decoded) continue;
+    for (const auto& r : *decoded) values.emplace_back(r.value->begin(), r.value->end());
+  }
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("broker: ApiVersions advertises exactly the served APIs; an unsupported version gets Kafka's v0 answer",
+          "[server][sim]") {
+  Rig rig(1);
+  std::optional<ApiVersionsResponse> v0, v3;
+  std::optional<std::pair<std::int32_t, ApiVersionsResponse>> v9;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient client(rt);
+    if (!client.connect()) return;
+    v0 = client.call<ApiVersionsResponse>(ApiVersionsRequest{}, 0);
+    ApiVersionsRequest v3_request;
+    v3_request.client_software_name = "raw-client";
+    v3_request.client_software_version = "1.0";
+    v3 = client.call<ApiVersionsResponse>(v3_request, 3);
+    client.send(ApiVersionsRequest{}, 9);
+    v9 = client.receive<ApiVersionsResponse>(0);  // a v0 body, whatever version was asked
+  }));
+  REQUIRE(v0);
+  REQUIRE(v3);
+  REQUIRE(v9);
+  CHECK(v0->error_code == 0);
+  CHECK(v3->api_keys == v0->api_keys);
+  CHECK(v3->api_keys.size() == server::handlers().size());
+  for (const auto& entry : server::handlers()) {
+    const auto it = std::find_if(v3->api_keys.begin(), v3->api_keys.end(),
+                                 [&](const auto& k) { return k.api_key == static_cast<std::int16_t>(entry.key); });
+    REQUIRE(it != v3->api_keys.end());
+    CHECK(it->min_version == entry.min_version);
+    CHECK(it->max_version == entry.max_version);
+  }
+  CHECK(v9->second.error_code == static_cast<std::int16_t>(ErrorCode::unsupported_version));
+  REQUIRE(v9->second.api_keys.size() == 1);
+  CHECK(v9->second.api_keys[0].api_key == 18);
+}
+
+TEST_CASE("broker: topics are created, listed with this broker as leader and controller, and deleted", "[server][sim]") {
+  Rig rig(2);
+  std::optional<CreateTopicsResponse> created, again, bad;
+  std::optional<MetadataResponse> listed, auto_created, after_delete;
+  std::optional<DeleteTopicsResponse> deleted;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient client(rt);
+    if (!client.connect()) return;
+    created = client.call<CreateTopicsResponse>(create_request("orders", 3), 4);
+    again = client.call<CreateTopicsResponse>(create_request("orders", 3), 4);
+    bad = client.call<CreateTopicsResponse>(create_request("bad/name", 1), 4);
+    MetadataRequest all;  // null topics: every topic (v1+)
+    listed = client.call<MetadataResponse>(all, 1);
+    MetadataRequest named;
+    named.topics = std::vector<MetadataRequest::MetadataRequestTopic>(1);
+    (*named.topics)[0].name = "auto-made";
+    named.allow_auto_topic_creation = true;
+    auto_created = client.call<MetadataResponse>(named, 4);
+    DeleteTopicsRequest del;
+    del.topic_names = {"orders"};
+    del.timeout_ms = 1000;
+    deleted = client.call<DeleteTopicsResponse>(del, 3);
+    after_delete = client.call<MetadataResponse>(all, 1);
+  }));
+  REQUIRE(created);
+  REQUIRE(created->topics.size() == 1);
+  CHECK(created->topics[0].error_code == 0);
+  REQUIRE(again);
+  CHECK(again->topics[0].error_code == static_cast<std::int16_t>(ErrorCode::topic_already_exists));
+  REQUIRE(bad);
+  CHECK(bad->topics[0].error_code == static_cast<std::int16_t>(ErrorCode::invalid_topic_exception));
+  REQUIRE(listed);
+  CHECK(listed->controller_id == 0);
+  REQUIRE(listed->brokers.size() == 1);
+  CHECK(listed->brokers[0].host == "n0");
+  CHECK(listed->brokers[0].port == 9092);
+  REQUIRE(listed->topics.size() == 1);
+  CHECK(listed->topics[0].name == "orders");
+  REQUIRE(listed->topics[0].partitions.size() == 3);
+  for (const auto& p : listed->topics[0].partitions) {
+    CHECK(p.leader_id == 0);
+    CHECK(p.isr_nodes == std::vector<std::int32_t>{0});
+  }
+  REQUIRE(auto_created);
+  REQUIRE(auto_created->topics.size() == 1);
+  CHECK(auto_created->topics[0].error_code == 0);
+  CHECK(auto_created->topics[0].partitions.size() == 1);  // num.partitions
+  REQUIRE(deleted);
+  CHECK(deleted->responses[0].error_code == 0);
+  REQUIRE(after_delete);
+  REQUIRE(after_delete->topics.size() == 1);
+  CHECK(after_delete->topics[0].name == "auto-made");
+}
+
+TEST_CASE("broker: produced batches are fetched back and listed by offset and timestamp", "[server][sim]") {
+  Rig rig(3);
+  std::vector<ProduceResponse> produced;
+  std::optional<FetchResponse> fetched, from_middle, out_of_range;
+  std::optional<ListOffsetsResponse> offsets;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient client(rt);
+    if (!client.connect()) return;
+    (void)client.call<CreateTopicsResponse>(create_request("events", 2), 4);
+    for (int b = 0; b < 4; ++b) {
+      auto r = client.call<ProduceResponse>(produce_request("events", 1, make_batch(b * 5, 5, 1000 + b * 100), -1), 7);
+      if (r) produced.push_back(*r);
+    }
+    fetched = client.call<FetchResponse>(fetch_request("events", 1, 0), 11);
+    from_middle = client.call<FetchResponse>(fetch_request("events", 1, 12), 4);
+    out_of_range = client.call<FetchResponse>(fetch_request("events", 1, 21), 11);
+    ListOffsetsRequest list;
+    list.replica_id = -1;
+    ListOffsetsRequest::ListOffsetsTopic t;
+    t.name = "events";
+    for (std::int64_t ts : {-2, -1, 1201, 5000}) {
+      ListOffsetsRequest::ListOffsetsPartition p;
+      p.partition_index = 1;
+      p.timestamp = ts;
+      t.partitions.push_back(p);
+    }
+    list.topics.push_back(t);
+    offsets = client.call<ListOffsetsResponse>(list, 1);
+  }));
+  REQUIRE(produced.size() == 4);
+  for (int b = 0; b < 4; ++b) {
+    const auto& p = produced[static_cast<std::size_t>(b)].responses.at(0).partition_responses.at(0);
+    CHECK(p.error_code == 0);
+    CHECK(p.base_offset == b * 5);
+  }
+  REQUIRE(fetched);
+  const auto values = fetched_values(*fetched);
+  REQUIRE(values.size() == 20);
+  for (int i = 0; i < 20; ++i) CHECK(values[static_cast<std::size_t>(i)] == fmt::format("value-{}", i));
+  CHECK(fetched->responses[0].partitions[0].high_watermark == 20);
+  REQUIRE(from_middle);
+  CHECK(fetched_values(*from_middle).front() == "value-10");  // whole batches: the one holding offset 12
+  REQUIRE(out_of_range);
+  CHECK(out_of_range->responses[0].partitions[0].error_code == static_cast<std::int16_t>(ErrorCode::offset_out_of_range));
+  REQUIRE(offsets);
+  const auto& parts = offsets->topics.at(0).partitions;
+  REQUIRE(parts.size() == 4);
+  CHECK(parts[0].offset == 0);
+  CHECK(parts[1].offset == 20);
+  CHECK(parts[2].offset == 12);  // batch 2 starts at 1200: record 12 has timestamp 1202 >= 1201
+  CHECK(parts[2].timestamp == 1202);
+  CHECK(parts[3].offset == -1);
+}
+
+TEST_CASE("broker: pipelined requests are answered in order, and acks=0 gets no answer", "[server][sim]") {
+  Rig rig(4);
+  std::vector<std::int32_t> sent, answered;
+  std::optional<FetchResponse> fetched;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient client(rt);
+    if (!client.connect()) return;
+    (void)client.call<CreateTopicsResponse>(create_request("p", 1), 4);
+    sent.push_back(client.send(MetadataRequest{}, 1));
+    client.send(produce_request("p", 0, make_batch(0, 3, 10), 0), 7);  // acks=0: no response
+    sent.push_back(client.send(ApiVersionsRequest{}, 2));
+    sent.push_back(client.send(produce_request("p", 0, make_batch(3, 3, 20), 1), 7));
+    if (auto r = client.receive<MetadataResponse>(1)) answered.push_back(r->first);
+    if (auto r = client.receive<ApiVersionsResponse>(2)) answered.push_back(r->first);
+    if (auto r = client.receive<ProduceResponse>(7)) answered.push_back(r->first);
+    fetched = client.call<FetchResponse>(fetch_request("p", 0, 0), 11);
+  }));
+  CHECK(answered == sent);
+  REQUIRE(fetched);
+  CHECK(fetched_values(*fetched).size() == 6);  // the acks=0 batch was appended too
+}
+
+TEST_CASE("broker: a long-poll fetch returns when data arrives, or at max wait", "[server][sim]") {
+  Rig rig(5);
+  Duration woke_after{}, expired_after{};
+  std::size_t woke_values = 0, expired_values = 99;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient waiter(rt), producer(rt);
+    if (!waiter.connect() || !producer.connect()) return;
+    (void)producer.call<CreateTopicsResponse>(create_request("lp", 1), 4);
+    rt.spawn("producer", [&] {
+      rt.sleep_for(std::chrono::milliseconds(700));
+      (void)producer.call<ProduceResponse>(produce_request("lp", 0, make_batch(0, 2, 5), 1), 7);
+    });
+    Instant start = rt.now();
+    auto r = waiter.call<FetchResponse>(fetch_request("lp", 0, 0, 5000, 1), 11);
+    woke_after = rt.now() - start;
+    if (r) woke_values = fetched_values(*r).size();
+    start = rt.now();
+    r = waiter.call<FetchResponse>(fetch_request("lp", 0, 2, 1500, 1), 11);
+    expired_after = rt.now() - start;
+    if (r) expired_values = fetched_values(*r).size();
+  }));
+  CHECK(woke_values == 2);
+  CHECK(woke_after >= std::chrono::milliseconds(700));
+  CHECK(woke_after < std::chrono::milliseconds(1500));
+  CHECK(expired_values == 0);
+  CHECK(expired_after >= std::chrono::milliseconds(1500));
+  CHECK(expired_after < std::chrono::milliseconds(2500));
+}
+
+TEST_CASE("broker: a malformed or oversized frame closes that connection only", "[server][sim]") {
+  Rig rig(6, broker_config("socket.request.max.bytes=4096\n"));
+  bool garbage_closed = false, oversized_closed = false, unknown_key_closed = false, other_served = false;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient good(rt), garbage(rt), oversized(rt), unknown(rt);
+    if (!good.connect() || !garbage.connect() || !oversized.connect() || !unknown.connect()) return;
+    (void)garbage.send_raw(Bytes{0, 0, 0, 6, 0x7f, 0x01, 0xff, 0xff, 0x00, 0x00});
+    garbage_closed = garbage.closed_by_broker();
+    (void)oversized.send_raw(Bytes{0, 1, 0, 0, 0, 0});  // 65536 bytes announced
+    oversized_closed = oversized.closed_by_broker();
+    (void)unknown.send_raw(Bytes{0, 0, 0, 10, 0x03, 0xe7, 0, 0, 0, 0, 0, 1, 0xff, 0xff});  // api key 999
+    unknown_key_closed = unknown.closed_by_broker();
+    other_served = good.call<ApiVersionsResponse>(ApiVersionsRequest{}, 1).has_value();
+  }));
+  CHECK(garbage_closed);
+  CHECK(oversized_closed);
+  CHECK(unknown_key_closed);
+  CHECK(other_served);
+}
+
+TEST_CASE("broker: with sync before ack, acknowledged records survive a power loss", "[server][sim]") {
+  Rig rig(7, broker_config("log.flush.interval.messages=1\n"));
+  int acknowledged = 0;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient client(rt);
+    if (!client.connect()) return;
+    (void)client.call<CreateTopicsResponse>(create_request("durable", 1), 4);
+    for (int b = 0; b < 10; ++b) {
+      auto r = client.call<ProduceResponse>(produce_request("durable", 0, make_batch(b * 4, 4, 100), -1), 7);
+      if (r && r->responses[0].partition_responses[0].error_code == 0) ++acknowledged;
+    }
+  }));
+  REQUIRE(acknowledged == 10);
+  rig.world.node(0).power_off();
+  rig.world.run_for(std::chrono::seconds(1));
+  rig.world.node(0).power_on_and_start();
+  std::optional<FetchResponse> fetched;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient client(rt);
+    if (!client.connect()) return;
+    fetched = client.call<FetchResponse>(fetch_request("durable", 0, 0), 11);
+  }));
+  REQUIRE(fetched);
+  const auto values = fetched_values(*fetched);
+  REQUIRE(values.size() == 40);
+  for (int i = 0; i < 40; ++i) CHECK(values[static_cast<std::size_t>(i)] == fmt::format("value-{}", i));
+}
