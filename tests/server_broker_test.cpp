@@ -118,13 +118,14 @@ struct Rig {
   }
   // Runs `script` as node 1's process until it returns (or the time limit passes).
   bool run_client(std::function<void(Runtime&)> script, Duration limit = std::chrono::minutes(5)) {
-    bool done = false;
-    world.node(1).set_main([&done, script](Runtime& rt) {
+    auto done = std::make_shared<bool>(false);
+    world.node(1).set_main([done, script](Runtime& rt) {
       script(rt);
-      done = true;
+      *done = true;
     });
+    if (world.node(1).state() != keel::sim::ProcessState::down) world.node(1).kill();
     world.node(1).start();
-    return world.run_while([&] { return !done; }, world.now() + limit);
+    return world.run_while([&] { return !*done; }, world.now() + limit);
   }
   World world;
 };
