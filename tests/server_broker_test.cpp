@@ -15,6 +15,7 @@
 #include "broker/protocol/messages.h"
 #include "broker/protocol/record_batch.h"
 #include "broker/server/broker.h"
+#include "broker/server/handlers.h"
 #include "broker/server/config.h"
 #include "sim/node.h"
 #include "sim/world.h"

@@ -71,11 +71,11 @@ class Writer {
   const Bytes& data() const { return buf_; }
 
  private:
+  // push_back rather than a range insert: g++ 12 warns falsely (-Wstringop-overflow) about inserting
+  // a small array into a vector that is empty at compile time.
   template <class U>
   void put_be(U v) {
-    std::uint8_t b[sizeof(U)];
-    for (std::size_t i = 0; i < sizeof(U); ++i) b[i] = static_cast<std::uint8_t>(v >> (8 * (sizeof(U) - 1 - i)));
-    buf_.insert(buf_.end(), b, b + sizeof(U));
+    for (std::size_t i = 0; i < sizeof(U); ++i) buf_.push_back(static_cast<std::uint8_t>(v >> (8 * (sizeof(U) - 1 - i))));
   }
 
   Bytes buf_;

@@ -8,12 +8,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <map>
+#include <optional>
 #include <vector>
 
 #include "broker/platform/network.h"
 #include "broker/platform/result.h"
 #include "broker/platform/runtime.h"
 #include "broker/platform/sync.h"
+#include "broker/protocol/errors.h"
 #include "broker/server/config.h"
 #include "broker/server/purgatory.h"
 #include "broker/server/topics.h"

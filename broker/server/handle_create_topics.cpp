@@ -2,6 +2,8 @@
 // topic (registry entry, then partition logs). validate_only checks without creating.
 #include <fmt/format.h>
 
+#include <set>
+
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
