@@ -1,0 +1,74 @@
+#pragma once
+// The Kafka APIs Keel speaks, with the version ranges it supports and where each API's flexible
+// versions (compact encodings and tagged fields) begin. One table; everything else asks it.
+#include "broker/platform/assert.h"
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace keel::protocol {
+
+enum class ApiKey : std::int16_t {
+  produce = 0,
+  fetch = 1,
+  list_offsets = 2,
+  metadata = 3,
+  find_coordinator = 10,
+  api_versions = 18,
+  create_topics = 19,
+  delete_topics = 20,
+  describe_configs = 32,
+};
+
+struct ApiInfo {
+  ApiKey key;
+  std::string_view name;  // Kafka's name for the API ("Produce", "ApiVersions", ...)
+  std::int16_t min_version;
+  std::int16_t max_version;
+  std::int16_t first_flexible_version;  // from Kafka's schema; may lie above max_version
+};
+
+// Sorted by key. The flexible thresholds are Kafka's ("flexibleVersions" in each schema).
+inline constexpr std::array<ApiInfo, 9> api_table{{
+    {ApiKey::produce, "Produce", 3, 8, 9},
+    {ApiKey::fetch, "Fetch", 4, 12, 12},
+    {ApiKey::list_offsets, "ListOffsets", 1, 5, 6},
+    {ApiKey::metadata, "Metadata", 0, 9, 9},
+    {ApiKey::find_coordinator, "FindCoordinator", 0, 4, 3},
+    {ApiKey::api_versions, "ApiVersions", 0, 3, 3},
+    {ApiKey::create_topics, "CreateTopics", 0, 7, 5},
+    {ApiKey::delete_topics, "DeleteTopics", 0, 6, 4},
+    {ApiKey::describe_configs, "DescribeConfigs", 0, 2, 4},
+}};
+
+std::span<const ApiInfo> supported_apis();
+
+constexpr const ApiInfo* find_api(std::int16_t key) {
+  for (const ApiInfo& info : api_table)
+    if (static_cast<std::int16_t>(info.key) == key) return &info;
+  return nullptr;
+}
+
+constexpr const ApiInfo& api_info(ApiKey key) {
+  const ApiInfo* info = find_api(static_cast<std::int16_t>(key));
+  KEEL_ASSERT_MSG(info != nullptr, "ApiKey {} has no row in api_table", static_cast<int>(key));
+  return *info;
+}
+
+// Whether `version` of the API uses flexible encodings (by Kafka's threshold, even for versions
+// Keel does not support, so that a request header can be read before the version is refused).
+constexpr bool is_flexible(ApiKey key, std::int16_t version) {
+  return version >= api_info(key).first_flexible_version;
+}
+
+// Whether Keel serves this key at this version.
+constexpr bool is_supported(std::int16_t key, std::int16_t version) {
+  const ApiInfo* info = find_api(key);
+  return info != nullptr && version >= info->min_version && version <= info->max_version;
+}
+
+std::string_view api_name(ApiKey key);
+
+}  // namespace keel::protocol
