@@ -240,6 +240,11 @@ keel::Status Segment::load_tail() {
     return make_error(Errc::corrupt, fmt::format("{}: {}", segment_file_name(base_offset_, log_suffix),
                                                  scan->corruption.value_or("the last batch is not whole")));
   }
+  if (!time_index_.empty() && time_index_.last().offset >= next_offset_) {
+    return make_error(Errc::corrupt, fmt::format("{}: the last entry names offset {}, past the log end {}",
+                                                 segment_file_name(base_offset_, time_index_suffix),
+                                                 time_index_.last().offset, next_offset_));
+  }
   bytes_since_index_entry_ = size_ - from;
   if (size_ > 0) {
     auto h = read_header(0);
@@ -263,6 +268,10 @@ keel::Result<SegmentScan> Segment::recover(bool verify_crc, std::int32_t index_i
                            }
                            if (h.last_offset() - base_offset_ > relative_offset_max) {
                              *why = fmt::format("last offset {} is too far past the segment base", h.last_offset());
+                             return Visit::invalid;
+                           }
+                           if (pos > std::numeric_limits<std::uint32_t>::max() - h.size_bytes()) {
+                             *why = "the segment is past the 4 GiB an index position can address";
                              return Visit::invalid;
                            }
                            if (!rolling_base_timestamp_) rolling_base_timestamp_ = h.max_timestamp;
