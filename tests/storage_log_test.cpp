@@ -482,3 +482,48 @@ TEST_CASE("storage: offset index floor lookups", "[storage]") {
   index.truncate_to(110);
   CHECK(index.size() == 1);
 }
+
+TEST_CASE("storage: batches without timestamps append, index, reopen and expire by file age", "[storage]") {
+  Rig rig;
+  std::string error;
+  std::size_t records = 0;
+  std::optional<std::int64_t> by_time = 0;
+  int deleted_at_once = -1, deleted_later = -1;
+  auto untimed = [](int b) {
+    protocol::Record r;
+    r.offset = 0;
+    r.timestamp = -1;
+    const std::string v = record_value(b, 0, 60);
+    r.value = Bytes(v.begin(), v.end());
+    return protocol::build_batch(protocol::BatchOptions{}, std::span(&r, 1));
+  };
+  LogConfig c = small_segments(600);
+  c.retention_ms = 60'000;
+  rig.run([&](Runtime& rt) {
+    auto log = Log::open(rt, log_dir, tp(), c, 0, 0, true);
+    if (!log) return void(error = log.error().message);
+    for (int b = 0; b < 40; ++b) {
+      if (auto r = (*log)->append(untimed(b), 0); !r) return void(error = r.error().message);
+    }
+    if (auto st = (*log)->close(); !st) error = st.error().message;
+  });
+  REQUIRE(error == "");
+  rig.run([&](Runtime& rt) {
+    auto log = Log::open(rt, log_dir, tp(), c, 0, 0, true);
+    if (!log) return void(error = log.error().message);
+    auto all = read_all(**log);
+    if (!all) return void(error = all.error().message);
+    records = all->size();
+    auto t = (*log)->offset_for_timestamp(0);
+    if (!t) return void(error = t.error().message);
+    by_time = *t;
+    deleted_at_once = (*log)->delete_old_segments().value();
+    rt.sleep_for(std::chrono::seconds(61));
+    deleted_later = (*log)->delete_old_segments().value();
+  });
+  REQUIRE(error == "");
+  CHECK(records == 40);
+  CHECK(by_time == std::nullopt);
+  CHECK(deleted_at_once == 0);
+  CHECK(deleted_later > 0);
+}

@@ -287,8 +287,10 @@ TEST_CASE("storage manager: the background tasks flush rolled segments, apply re
     segments_after = (*log)->segment_count();
     log_start = (*log)->log_start_offset();
     rt.sleep_for(std::chrono::seconds(20));  // file.delete.delay.ms and the delete task's check
+    auto names = rt.disk().list((*log)->dir());
+    if (!names) return void(error = names.error().message);
     deleted_files_left = false;
-    for (const auto& name : rt.disk().list((*log)->dir()).value()) {
+    for (const auto& name : *names) {
       if (ends_with(name, ".deleted")) deleted_files_left = true;
     }
     if (auto st = (*m)->shutdown(); !st) error = st.error().message;
@@ -326,7 +328,11 @@ TEST_CASE("storage manager: partition dir names cut at the last dash and segment
   CHECK_FALSE(TopicPartition::parse_dir_name("topic").ok());
   CHECK_FALSE(TopicPartition::parse_dir_name("topic-").ok());
   CHECK_FALSE(TopicPartition::parse_dir_name("-3").ok());
-  CHECK_FALSE(TopicPartition::parse_dir_name("topic--1").ok());
+  auto dashed = TopicPartition::parse_dir_name("topic--1");  // topic "topic-", partition 1
+  REQUIRE(dashed.ok());
+  CHECK(dashed->topic == "topic-");
+  CHECK(dashed->partition == 1);
+  CHECK_FALSE(TopicPartition::parse_dir_name("topic-+1").ok());
   CHECK_FALSE(TopicPartition::parse_dir_name("recovery-point-offset-checkpoint").ok());
   CHECK_FALSE(TopicPartition::parse_dir_name("bad topic-0").ok());
   CHECK(segment_file_name(42, log_suffix) == "00000000000000000042.log");

@@ -150,8 +150,11 @@ std::optional<TimeEntry> TimeIndex::floor(std::int64_t target) const {
 }
 
 void TimeIndex::maybe_append(std::int64_t timestamp, std::int64_t offset) {
-  if (!empty() && timestamp <= last().timestamp) return;
-  if (!empty()) KEEL_ASSERT_GE(offset, last().offset);
+  // As Kafka: an empty index counts as holding (-1, base), so batches without timestamps add none.
+  if (timestamp <= (empty() ? -1 : last().timestamp)) return;
+  // Offsets never go back in an index built here; one loaded from a damaged file might. Keep the
+  // index monotonic rather than trust it.
+  if (!empty() && offset < last().offset) return;
   TimeEntry e;
   e.timestamp = timestamp;
   e.offset = offset;

@@ -101,7 +101,7 @@ class TimeIndex : public IndexFile<TimeEntryCodec> {
   using IndexFile::IndexFile;
   // The largest entry with timestamp <= target.
   std::optional<TimeEntry> floor(std::int64_t target) const;
-  // Appends only when `timestamp` is above the last entry's: the index is monotonic.
+  // Appends only when `timestamp` is above the last entry's (and -1): the index is monotonic.
   void maybe_append(std::int64_t timestamp, std::int64_t offset);
   void truncate_to(std::int64_t offset);
   bool sane() const;

@@ -128,6 +128,10 @@ keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batche
       p.batches.push_back(info);
     }
     p.last_offset = next - 1;
+    if (p.last_offset - p.first_offset > relative_offset_max) {
+      return make_error(Errc::invalid_argument, fmt::format("append to {}: offsets {}..{} do not fit one segment", tp_,
+                                                            p.first_offset, p.last_offset));
+    }
     auto roll = maybe_roll(p.bytes.size(), p.max_timestamp, p.first_offset, p.last_offset);
     if (!roll) return roll.error();
     rolled_to = *roll;

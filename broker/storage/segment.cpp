@@ -240,6 +240,11 @@ keel::Status Segment::load_tail() {
     return make_error(Errc::corrupt, fmt::format("{}: {}", segment_file_name(base_offset_, log_suffix),
                                                  scan->corruption.value_or("the last batch is not whole")));
   }
+  if (!time_index_.empty() && time_index_.last().offset >= next_offset_) {
+    return make_error(Errc::corrupt, fmt::format("{}: the last entry names offset {}, past the log end {}",
+                                                 segment_file_name(base_offset_, time_index_suffix),
+                                                 time_index_.last().offset, next_offset_));
+  }
   bytes_since_index_entry_ = size_ - from;
   if (size_ > 0) {
     auto h = read_header(0);
@@ -263,6 +268,10 @@ keel::Result<SegmentScan> Segment::recover(bool verify_crc, std::int32_t index_i
                            }
                            if (h.last_offset() - base_offset_ > relative_offset_max) {
                              *why = fmt::format("last offset {} is too far past the segment base", h.last_offset());
+                             return Visit::invalid;
+                           }
+                           if (pos > std::numeric_limits<std::uint32_t>::max() - h.size_bytes()) {
+                             *why = "the segment is past the 4 GiB an index position can address";
                              return Visit::invalid;
                            }
                            if (!rolling_base_timestamp_) rolling_base_timestamp_ = h.max_timestamp;
@@ -372,14 +381,21 @@ keel::Status Segment::remove_files() {
 // ---------------------------------------------------------------------------------------------
 // reading
 
-keel::Result<std::optional<FoundBatch>> Segment::find_batch(std::int64_t offset, std::uint64_t end) {
-  const auto entry = offset_index_.floor(offset);
-  std::uint64_t from = entry ? entry->position : 0;
-  if (from >= end) from = 0;  // an index entry past `end`: a reader that started before a truncation
+keel::Result<std::optional<FoundBatch>> Segment::walk_from(std::uint64_t from, std::uint64_t end,
+                                                         std::int64_t expected_first_last_offset,
+                                                         const std::function<bool(const protocol::BatchHeader&)>& match,
+                                                         bool* index_mismatch) {
   std::optional<FoundBatch> found;
+  bool first = true;
   auto scan = scan_range(from, end, false, find_chunk_bytes,
-                         [&](std::uint64_t pos, const protocol::BatchHeader& h, std::string*) {
-                           if (h.last_offset() < offset) return Visit::next;
+                         [&](std::uint64_t pos, const protocol::BatchHeader& h, std::string* why) {
+                           if (first && expected_first_last_offset >= 0 && h.last_offset() != expected_first_last_offset) {
+                             *index_mismatch = true;
+                             *why = "index entry mismatch";
+                             return Visit::invalid;
+                           }
+                           first = false;
+                           if (!match(h)) return Visit::next;
                            FoundBatch f;
                            f.position = pos;
                            f.header = h;
@@ -387,10 +403,33 @@ keel::Result<std::optional<FoundBatch>> Segment::find_batch(std::int64_t offset,
                            return Visit::stop;
                          });
   if (!scan) return scan.error();
-  if (!found && scan->corruption) {
-    return make_error(Errc::corrupt, fmt::format("{}: looking for offset {}: {}", log_path(), offset, *scan->corruption));
+  if (!found && scan->corruption && !*index_mismatch) {
+    return make_error(Errc::corrupt, fmt::format("{}: {}", log_path(), *scan->corruption));
   }
   return found;
+}
+
+// Starts at the index entry at or below `hint`, but trusts it only when the batch at its
+// position really ends at the entry's offset (index files carry no checksum); otherwise walks
+// the segment from its start and says so.
+keel::Result<std::optional<FoundBatch>> Segment::find_first(std::int64_t hint, std::uint64_t end,
+                                                          const std::function<bool(const protocol::BatchHeader&)>& match) {
+  const auto entry = offset_index_.floor(hint);
+  if (entry && entry->position < end) {
+    bool mismatch = false;
+    auto found = walk_from(entry->position, end, entry->offset, match, &mismatch);
+    if (!mismatch) return found;
+    rt_.trace("LogIndexMismatch", Severity::warn)
+        .detail("file", segment_file_name(base_offset_, index_suffix))
+        .detail("offset", entry->offset)
+        .detail("position", entry->position);
+  }
+  bool unused = false;
+  return walk_from(0, end, -1, match, &unused);
+}
+
+keel::Result<std::optional<FoundBatch>> Segment::find_batch(std::int64_t offset, std::uint64_t end) {
+  return find_first(offset, end, [offset](const protocol::BatchHeader& h) { return h.last_offset() >= offset; });
 }
 
 keel::Result<protocol::Bytes> Segment::read(std::uint64_t position, std::uint64_t end, std::int32_t max_bytes,
@@ -460,29 +499,18 @@ keel::Result<std::optional<std::int64_t>> Segment::offset_in_batch(const FoundBa
 
 keel::Result<std::optional<std::int64_t>> Segment::find_offset_for_timestamp(std::int64_t timestamp_ms,
                                                                             std::int64_t start_offset) {
-  const std::uint64_t end = size_;
   const auto time_entry = time_index_.floor(timestamp_ms);
   const std::int64_t from_offset = std::max(time_entry ? time_entry->offset : base_offset_, start_offset);
-  const auto offset_entry = offset_index_.floor(from_offset);
-  std::uint64_t from = offset_entry ? offset_entry->position : 0;
-  if (from >= end) from = 0;
-  std::vector<FoundBatch> candidates;
-  auto scan = scan_range(from, end, false, find_chunk_bytes,
-                         [&](std::uint64_t pos, const protocol::BatchHeader& h, std::string*) {
-                           if (h.max_timestamp < timestamp_ms || h.last_offset() < start_offset) return Visit::next;
-                           FoundBatch f;
-                           f.position = pos;
-                           f.header = h;
-                           candidates.push_back(f);
-                           return Visit::stop;
-                         });
-  if (!scan) return scan.error();
-  if (candidates.empty()) return std::optional<std::int64_t>();
-  auto in_batch = offset_in_batch(candidates.front(), timestamp_ms, start_offset);
+  auto found = find_first(from_offset, size_, [&](const protocol::BatchHeader& h) {
+    return h.max_timestamp >= timestamp_ms && h.last_offset() >= start_offset;
+  });
+  if (!found) return found.error();
+  if (!*found) return std::optional<std::int64_t>();
+  auto in_batch = offset_in_batch(**found, timestamp_ms, start_offset);
   if (!in_batch) return in_batch.error();
   if (*in_batch) return in_batch;
   // The header promised a timestamp the records do not hold: answer with the next batch's start.
-  return std::optional<std::int64_t>(candidates.front().header.last_offset() + 1);
+  return std::optional<std::int64_t>((*found)->header.last_offset() + 1);
 }
 
 }  // namespace keel::storage

@@ -126,6 +126,12 @@ class Segment {
   using Visitor = std::function<Visit(std::uint64_t position, const protocol::BatchHeader& header, std::string* why)>;
   keel::Result<RangeScan> scan_range(std::uint64_t from, std::uint64_t to, bool verify_crc, std::size_t chunk_bytes,
                                      const Visitor& visit);
+  keel::Result<std::optional<FoundBatch>> find_first(std::int64_t hint, std::uint64_t end,
+                                                     const std::function<bool(const protocol::BatchHeader&)>& match);
+  keel::Result<std::optional<FoundBatch>> walk_from(std::uint64_t from, std::uint64_t end,
+                                                    std::int64_t expected_first_last_offset,
+                                                    const std::function<bool(const protocol::BatchHeader&)>& match,
+                                                    bool* index_mismatch);
   keel::Result<protocol::BatchHeader> read_header(std::uint64_t position);
   keel::Result<protocol::Bytes> read_bytes(std::uint64_t position, std::uint64_t n);
   void reset_facts();
