@@ -111,7 +111,9 @@ int main(int argc, char** argv) {
 
   std::string text;
   {
-    keel::posix::PosixRuntime reader;
+    keel::posix::PosixOptions options;
+    options.data_root = "/";
+    keel::posix::PosixRuntime reader(options);
     auto read = read_config_file(reader, config_path);
     if (!read) {
       std::fprintf(stderr, "keel: %s\n", read.error().message.c_str());
