@@ -199,9 +199,10 @@ class Broker:
     def start(self):
         """Starts the broker (on a fresh free port the first time) and waits until it accepts."""
         check(self.proc is None, f"{self.name}: start() while running")
-        attempts = 3 if self.port is None else 1
+        first_start = self.port is None
+        attempts = 3 if first_start else 1
         for attempt in range(attempts):
-            if self.starts == 0:
+            if first_start:
                 self.port = free_port()
             self._write_config()
             if self._start_once():
