@@ -39,6 +39,7 @@ test: test-fast test-asan
 
 bench: build
 	./$(BUILD)/keel-sim bench
+	./$(BUILD)/keel-bench
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

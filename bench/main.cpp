@@ -1,0 +1,205 @@
+// keel-bench: how fast a Keel broker moves 1 KiB records over loopback, as figures and as ratios
+// against the loopback TCP bandwidth measured in the same run. A benchmark, not a test.
+//
+//   keel-bench                     starts build/keel on a free port with a temp log dir
+//   keel-bench --quick             a few seconds: smaller phases
+//   keel-bench --bootstrap H:P     measures a broker that is already running
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include "bench/client_bench.h"
+#include "bench/local_keel.h"
+#include "bench/loopback.h"
+#include "broker/platform/posix/runtime.h"
+
+namespace {
+
+using namespace keel;
+using namespace keel::bench;
+
+struct Options {
+  std::string bootstrap;
+  std::string keel_binary;
+  std::vector<std::string> overrides;
+  bool quick = false;
+  std::int64_t records = 0;  // 0: 50,000 (quick: 5,000) per phase
+  std::int32_t record_bytes = 1024;
+  std::vector<std::int32_t> batch_sizes{16384, 65536, 262144};
+  std::vector<std::int16_t> acks{1, -1};
+  std::int32_t partitions = 1;
+  double phase_seconds = 0;  // 0: 4 s (quick: 1 s)
+};
+
+struct Row {
+  ProduceCase produce_case;
+  ThroughputResult produced;
+  ThroughputResult consumed;
+};
+
+std::string acks_name(std::int16_t acks) { return acks == -1 ? "all" : std::to_string(acks); }
+
+std::string size_name(std::int64_t bytes) {
+  return bytes % 1024 == 0 ? fmt::format("{} KiB", bytes / 1024) : fmt::format("{} B", bytes);
+}
+
+void print_table(const std::vector<Row>& rows, double baseline_mb_s) {
+  fmt::print("\n{:<10} {:>4} | {:>9} {:>9} {:>7} {:>8} {:>8} {:>6} | {:>9} {:>9} {:>7} {:>6}\n", "batch.size", "acks",
+             "prod MB/s", "rec/s", "ratio", "p50 ms", "p99 ms", "errors", "cons MB/s", "rec/s", "ratio", "errors");
+  fmt::print("{:-<124}\n", "");
+  for (auto row : rows) {
+    auto& p = row.produced;
+    auto& c = row.consumed;
+    fmt::print("{:<10} {:>4} | {:>9.1f} {:>9.0f} {:>7.3f} {:>8.2f} {:>8.2f} {:>6} | {:>9.1f} {:>9.0f} {:>7.3f} {:>6}\n",
+               size_name(row.produce_case.batch_bytes), acks_name(row.produce_case.acks), p.mb_per_s(),
+               p.records_per_s(), p.mb_per_s() / baseline_mb_s, quantile_ms(p.latencies, 0.50),
+               quantile_ms(p.latencies, 0.99), p.errors, c.mb_per_s(), c.records_per_s(),
+               c.mb_per_s() / baseline_mb_s, c.errors);
+  }
+}
+
+int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootstrap) {
+  const PhaseLimits limits{o.records > 0 ? o.records : (o.quick ? 5'000 : 50'000),
+                           std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
+                               o.phase_seconds > 0 ? o.phase_seconds : (o.quick ? 1.0 : 4.0)))};
+  const std::uint64_t loopback_bytes = o.quick ? (256ull << 20) : (2ull << 30);
+  auto loopback = measure_loopback(rt, loopback_bytes, 1 << 20);
+  if (!loopback) {
+    fmt::print(stderr, "keel-bench: loopback baseline failed: {}\n", loopback.error().message);
+    return 1;
+  }
+  const double baseline = loopback->mb_per_s();
+  fmt::print("baseline: loopback TCP through the posix runtime, 1 MiB writes: {:.1f} MB/s ({} MiB in {:.2f} s)\n",
+             baseline, loopback->bytes >> 20, loopback->seconds);
+  fmt::print("records: {} value bytes, no key, no compression; at most {} records or {:.1f} s per phase; "
+             "{} partition(s) per topic\n",
+             o.record_bytes, limits.records, std::chrono::duration<double>(limits.time).count(), o.partitions);
+  fmt::print("MB/s counts record values (10^6 bytes); ratio = MB/s / loopback MB/s; latency = send() to "
+             "acknowledgement, under full load\n");
+
+  const std::string run_id = fmt::format("{}-{}", ::getpid(), to_ns(rt.now()) % 1'000'000);
+  std::vector<Row> rows;
+  for (const auto batch_bytes : o.batch_sizes) {
+    for (const auto acks : o.acks) {
+      Row row;
+      row.produce_case.topic = fmt::format("bench-{}-b{}-a{}", run_id, batch_bytes, acks_name(acks));
+      row.produce_case.batch_bytes = batch_bytes;
+      row.produce_case.acks = acks;
+      row.produce_case.record_bytes = o.record_bytes;
+      if (auto st = create_topic(rt, bootstrap, row.produce_case.topic, o.partitions); !st) {
+        fmt::print(stderr, "keel-bench: create topic {}: {}\n", row.produce_case.topic, st.error().message);
+        return 1;
+      }
+      auto produced = produce_throughput(rt, bootstrap, row.produce_case, limits);
+      if (!produced) {
+        fmt::print(stderr, "keel-bench: produce to {}: {}\n", row.produce_case.topic, produced.error().message);
+        return 1;
+      }
+      row.produced = std::move(*produced);
+      auto consumed = consume_throughput(rt, bootstrap, row.produce_case.topic, o.partitions, row.produced.records,
+                                         limits.time * 2);
+      if (!consumed) {
+        fmt::print(stderr, "keel-bench: consume {}: {}\n", row.produce_case.topic, consumed.error().message);
+        return 1;
+      }
+      row.consumed = std::move(*consumed);
+      if (row.consumed.records != row.produced.records) {
+        fmt::print(stderr, "keel-bench: {}: consumed {} records of {} produced\n", row.produce_case.topic,
+                   row.consumed.records, row.produced.records);
+      }
+      rows.push_back(std::move(row));
+      std::fflush(stdout);
+    }
+  }
+  print_table(rows, baseline);
+
+  fmt::print("\none record at a time (send_and_wait, linger 0):\n");
+  for (const auto acks : o.acks) {
+    ProduceCase c;
+    c.topic = fmt::format("bench-{}-latency-a{}", run_id, acks_name(acks));
+    c.acks = acks;
+    c.record_bytes = o.record_bytes;
+    if (auto st = create_topic(rt, bootstrap, c.topic, 1); !st) {
+      fmt::print(stderr, "keel-bench: create topic {}: {}\n", c.topic, st.error().message);
+      return 1;
+    }
+    PhaseLimits one_by_one{std::min<std::int64_t>(limits.records, o.quick ? 500 : 5'000), limits.time};
+    auto latency = produce_latency(rt, bootstrap, c, one_by_one);
+    if (!latency) {
+      fmt::print(stderr, "keel-bench: latency phase: {}\n", latency.error().message);
+      return 1;
+    }
+    fmt::print("  acks={:<3}: {} records, p50 {:.3f} ms, p99 {:.3f} ms, {:.0f} records/s, errors {}\n", acks_name(acks),
+               latency->records, quantile_ms(latency->latencies, 0.50), quantile_ms(latency->latencies, 0.99),
+               latency->records_per_s(), latency->errors);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"keel-bench: produce and consume throughput and latency of a Keel broker, against loopback TCP"};
+  Options o;
+  app.add_option("--bootstrap", o.bootstrap, "host:port of a running broker (default: start a local keel)");
+  app.add_option("--keel", o.keel_binary, "the keel binary to start (default: next to keel-bench)");
+  app.add_option("--override", o.overrides, "key=value for the local keel (repeatable)");
+  app.add_flag("--quick", o.quick, "a few seconds: smaller phases");
+  app.add_option("--records", o.records, "records per phase at most (default 50000, quick 5000)");
+  app.add_option("--record-bytes", o.record_bytes, "value size of each record")->check(CLI::Range(1, 1 << 20));
+  app.add_option("--batch-sizes", o.batch_sizes, "producer batch.size values")->delimiter(',');
+  app.add_option("--acks", o.acks, "acks values: 1, -1 (all)")->delimiter(',');
+  app.add_option("--partitions", o.partitions, "partitions per topic")->check(CLI::Range(1, 64));
+  app.add_option("--phase-seconds", o.phase_seconds, "time limit of each phase (default 4, quick 1)");
+  CLI11_PARSE(app, argc, argv);
+
+  std::unique_ptr<LocalKeel> keel;
+  std::vector<Address> bootstrap;
+  if (o.bootstrap.empty()) {
+    LocalKeelOptions lo;
+    lo.binary = o.keel_binary.empty() ? default_keel_binary() : o.keel_binary;
+    lo.overrides = o.overrides;
+    auto started = LocalKeel::start(lo);
+    if (!started) {
+      fmt::print(stderr, "keel-bench: cannot start {}: {}\n", lo.binary, started.error().message);
+      return 1;
+    }
+    keel = std::move(*started);
+    bootstrap.push_back(keel->address());
+    fmt::print("keel-bench: local keel (pid {}) on {}, log dir {}/logs{}\n", keel->pid(), keel->address().to_string(),
+               keel->dir(), o.overrides.empty() ? "" : fmt::format(", overrides {}", fmt::join(o.overrides, " ")));
+  } else {
+    auto address = Address::parse(o.bootstrap);
+    if (!address) {
+      fmt::print(stderr, "keel-bench: --bootstrap {}: {}\n", o.bootstrap, address.error().message);
+      return 2;
+    }
+    bootstrap.push_back(*address);
+    fmt::print("keel-bench: broker at {}\n", o.bootstrap);
+  }
+
+  int code = 1;
+  {
+    posix::PosixOptions po;
+    po.log_level = Severity::warn;
+    posix::PosixRuntime rt(po);
+    rt.stop_on_signals();
+    rt.spawn("bench", [&] {
+      code = run_phases(rt, o, bootstrap);
+      rt.stop();
+    });
+    rt.run();
+  }
+  if (keel) {
+    if (auto st = keel->stop(); !st) {
+      fmt::print(stderr, "keel-bench: stopping keel: {}\n", st.error().message);
+      code = code == 0 ? 1 : code;
+    }
+  }
+  return code;
+}

@@ -1,0 +1,143 @@
+"""Restarts of a real keel on the same log dir and port prove recovery. One scenario per run:
+
+  test_restart.py KEEL synced      log.flush.interval.messages=1 (acknowledged means synced):
+                                   produce with acks=all, kill -9, restart, consume everything
+  test_restart.py clean-then-kill  default flush policy: produce, SIGTERM (clean stop, exit 0),
+                                   restart, consume; produce more, kill -9, restart, consume all
+                                   (the page cache outlives the process, so acknowledged records
+                                   survive a process crash even without fsync)
+  test_restart.py torn-tail        produce batch by batch, kill -9, cut the tail of a partition's
+                                   .log mid-batch (one mid-body, one mid-header), restart: the
+                                   broker recovers the valid prefix, serves it, and appends after it
+"""
+
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from keel_it import check, check_eq, log, main, parse_batches, step  # noqa: E402
+from kafka import KafkaAdminClient  # noqa: E402
+from kafka.admin import NewTopic  # noqa: E402
+from kp_util import compare, consume, produce, records  # noqa: E402
+
+PARTITIONS = 3
+
+
+def create_topic(broker, topic, partitions=PARTITIONS):
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, client_id="keel-it-admin", request_timeout_ms=10000)
+    try:
+        admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        admin.close()
+
+
+def check_all_back(broker, topic, sent, what):
+    compare(sent, consume(broker.bootstrap, topic, PARTITIONS, len(sent)), what)
+    log(f"{what}: all {len(sent)} acknowledged records consumed back at their offsets")
+
+
+def scenario_synced(ctx):
+    broker = ctx.broker(auto_create=False, overrides=["log.flush.interval.messages=1"])
+    topic = "restart-synced"
+    create_topic(broker, topic)
+    base_ts = int(time.time() * 1000) - 3_600_000
+    with step("produce 1500 records with acks=all and log.flush.interval.messages=1"):
+        sent = produce(broker.bootstrap, topic, records(1500, "synced", base_ts), acks="all")
+    with step("kill -9 right after the last acknowledgement, restart on the same dir and port"):
+        broker.kill9()
+        broker.restart()
+    with step("every acknowledged record is back, at its offset"):
+        check_all_back(broker, topic, sent, topic)
+    with step("new records continue the offsets after the recovered ones"):
+        more = produce(broker.bootstrap, topic, records(300, "after", base_ts + 100_000), acks="all")
+        for p in range(PARTITIONS):
+            before = sorted(s.offset for s in sent if s.partition == p)
+            after = sorted(s.offset for s in more if s.partition == p)
+            if after:
+                check_eq(after[0], before[-1] + 1 if before else 0, f"first offset after restart in partition {p}")
+        check_all_back(broker, topic, sent + more, topic)
+    broker.stop()
+
+
+def scenario_clean_then_kill(ctx):
+    broker = ctx.broker(auto_create=False)
+    topic = "restart-clean"
+    create_topic(broker, topic)
+    base_ts = int(time.time() * 1000) - 3_600_000
+    with step("produce 1000 records (default flush policy), then a clean stop with SIGTERM"):
+        sent = produce(broker.bootstrap, topic, records(1000, "before-stop", base_ts), acks="all")
+        broker.stop()  # fails unless keel exits 0 within the timeout
+        check("keel: stopped" in broker.stderr_text(), "keel did not say it stopped cleanly")
+    with step("restart: everything is back"):
+        broker.restart()
+        check_all_back(broker, topic, sent, topic)
+    with step("produce 1000 more, kill -9, restart: everything acknowledged is back"):
+        sent += produce(broker.bootstrap, topic, records(1000, "before-kill", base_ts + 100_000), acks=1)
+        broker.kill9()
+        broker.restart()
+        check_all_back(broker, topic, sent, topic)
+    broker.stop()
+
+
+def scenario_torn_tail(ctx):
+    broker = ctx.broker(auto_create=False)
+    topic = "restart-torn"
+    create_topic(broker, topic)
+    base_ts = int(time.time() * 1000) - 3_600_000
+    groups, per_group = 8, 30
+    with step(f"produce {groups} groups of {per_group} records per partition, one batch per group"):
+        sent = produce(broker.bootstrap, topic, records(groups * per_group * PARTITIONS, "torn", base_ts, PARTITIONS),
+                       flush_every=per_group * PARTITIONS, acks="all")
+    broker.kill9()
+
+    # Partition 0 loses half of its last batch's body, partition 1 keeps only 7 bytes of its last
+    # batch's header, partition 2 is left whole.
+    keep_end = {}
+    with step("cut the tail of partitions 0 and 1 mid-batch"):
+        for p, cut in ((0, lambda b: b.position + 12 + b.length // 2), (1, lambda b: b.position + 7)):
+            segment = broker.segment_files(topic, p)[-1]
+            with open(segment, "rb") as f:
+                batches, leftover = parse_batches(f.read())
+            check_eq(leftover, 0, f"torn bytes at the end of {segment} before the cut")
+            check(len(batches) >= 2, f"{segment} holds {len(batches)} batches; the test needs several")
+            new_size = cut(batches[-1])
+            os.truncate(segment, new_size)
+            keep_end[p] = batches[-2].last_offset + 1
+            log(f"partition {p}: {len(batches)} batches, last at {batches[-1].position} "
+                f"({12 + batches[-1].length} bytes, offsets {batches[-1].base_offset}-{batches[-1].last_offset}); "
+                f"cut {os.path.basename(segment)} to {new_size} bytes; the valid prefix ends at offset {keep_end[p]}")
+        keep_end[2] = sum(1 for s in sent if s.partition == 2)
+
+    with step("restart: the valid prefix of each partition is served, nothing past it"):
+        broker.restart()
+        kept = [s for s in sent if s.offset < keep_end[s.partition]]
+        check_all_back(broker, topic, kept, topic)
+    with step("new records are appended right after the valid prefix"):
+        more = produce(broker.bootstrap, topic, records(3 * PARTITIONS, "after-cut", base_ts + 100_000, PARTITIONS),
+                       acks="all")
+        for p in range(PARTITIONS):
+            check_eq(sorted(s.offset for s in more if s.partition == p), [keep_end[p] + i for i in range(3)],
+                     f"offsets of the records appended to partition {p} after recovery")
+        check_all_back(broker, topic, kept + more, topic)
+    broker.stop()
+    with step("after recovery no torn bytes are left inside the segments"):
+        for p in range(PARTITIONS):
+            for segment in broker.segment_files(topic, p):
+                with open(segment, "rb") as f:
+                    batches, leftover = parse_batches(f.read())
+                check_eq(leftover, 0, f"bytes after the last whole batch of {segment}")
+                ends = [(b.base_offset, b.last_offset) for b in batches]
+                check(all(a[1] + 1 == b[0] for a, b in zip(ends, ends[1:])),
+                      f"offsets of the batches in {segment} are not contiguous: {ends}")
+
+
+SCENARIOS = {"synced": scenario_synced, "clean-then-kill": scenario_clean_then_kill, "torn-tail": scenario_torn_tail}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[2] not in SCENARIOS:
+        sys.stderr.write(f"usage: {sys.argv[0]} path/to/keel {'|'.join(SCENARIOS)}\n")
+        sys.exit(2)
+    main(SCENARIOS[sys.argv[2]], budget_s=100)
