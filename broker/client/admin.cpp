@@ -1,0 +1,75 @@
+#include "broker/client/admin.h"
+
+#include <fmt/format.h>
+
+#include "broker/protocol/errors.h"
+
+namespace keel::client {
+
+Admin::Admin(Runtime& rt, std::vector<Address> bootstrap_servers, Duration request_timeout)
+    : cluster_(rt, std::move(bootstrap_servers), "keel-admin", request_timeout) {}
+
+Status Admin::create_topic(const std::string& name, std::int32_t partitions, std::int16_t replication_factor,
+                           const std::map<std::string, std::string>& configs) {
+  auto connection = cluster_.connection(-1);
+  if (!connection) return connection.error();
+  const auto version = (*connection)->version_for(protocol::ApiKey::create_topics, 4);
+  if (!version) return make_error(Errc::refused, "the broker serves no CreateTopics version this client speaks");
+  protocol::CreateTopicsRequest request;
+  protocol::CreateTopicsRequest::CreatableTopic topic;
+  topic.name = name;
+  topic.num_partitions = partitions;
+  topic.replication_factor = replication_factor;
+  for (const auto& [key, value] : configs) {
+    protocol::CreateTopicsRequest::CreatableTopicConfig c;
+    c.name = key;
+    c.value = value;
+    topic.configs.push_back(std::move(c));
+  }
+  request.topics.push_back(std::move(topic));
+  request.timeout_ms = 30000;
+  auto response = (*connection)->call<protocol::CreateTopicsResponse>(request, *version);
+  if (!response) return response.error();
+  if (response->topics.empty()) return make_error(Errc::corrupt, "CreateTopics answered without the topic");
+  const auto& result = response->topics[0];
+  if (result.error_code != 0) {
+    return make_error(Errc::refused, fmt::format("{}: {}", protocol::error_name(static_cast<protocol::ErrorCode>(result.error_code)),
+                                                 result.error_message.value_or("")));
+  }
+  return {};
+}
+
+Status Admin::delete_topic(const std::string& name) {
+  auto connection = cluster_.connection(-1);
+  if (!connection) return connection.error();
+  const auto version = (*connection)->version_for(protocol::ApiKey::delete_topics, 3);
+  if (!version) return make_error(Errc::refused, "the broker serves no DeleteTopics version this client speaks");
+  protocol::DeleteTopicsRequest request;
+  request.topic_names = {name};
+  request.timeout_ms = 30000;
+  auto response = (*connection)->call<protocol::DeleteTopicsResponse>(request, *version);
+  if (!response) return response.error();
+  if (response->responses.empty()) return make_error(Errc::corrupt, "DeleteTopics answered without the topic");
+  if (const auto code = response->responses[0].error_code; code != 0) {
+    return make_error(Errc::refused, std::string(protocol::error_name(static_cast<protocol::ErrorCode>(code))));
+  }
+  return {};
+}
+
+Result<protocol::MetadataResponse> Admin::metadata(const std::vector<std::string>& topics) {
+  auto connection = cluster_.connection(-1);
+  if (!connection) return connection.error();
+  const auto version = (*connection)->version_for(protocol::ApiKey::metadata, 9);
+  if (!version) return make_error(Errc::refused, "the broker serves no Metadata version this client speaks");
+  protocol::MetadataRequest request;
+  request.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>();
+  for (const auto& name : topics) {
+    protocol::MetadataRequest::MetadataRequestTopic t;
+    t.name = name;
+    request.topics->push_back(std::move(t));
+  }
+  request.allow_auto_topic_creation = false;
+  return (*connection)->call<protocol::MetadataResponse>(request, *version);
+}
+
+}  // namespace keel::client
