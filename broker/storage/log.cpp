@@ -158,7 +158,7 @@ keel::Status Log::after_append(const AppendResult& result, std::optional<std::in
       return st;
     }
   }
-  if (leo_ - rp_ >= config_.flush_interval_messages) return flush_to(result.last_offset + 1);
+  if (leo_ - rp_ >= config_.flush_interval_messages) return flush_to(result.last_offset + 1, true);
   return {};
 }
 
@@ -208,28 +208,35 @@ keel::Status Log::roll(std::int64_t new_base, std::string_view reason) {
 // ---------------------------------------------------------------------------------------------
 // flushing
 
-keel::Status Log::flush() { return flush_to(leo_); }
+keel::Status Log::flush() { return flush_to(leo_, true); }
 
-keel::Status Log::flush_rolled_segments() { return flush_to(roll_flush_target_); }
+keel::Status Log::flush_rolled_segments() { return flush_to(roll_flush_target_, false); }
 
-keel::Status Log::flush_to(std::int64_t offset) {
+// Group commit: the flush covers everything written when it starts (when to_log_end), so the
+// appends that queued behind it find their offsets below the recovery point and sync nothing.
+keel::Status Log::flush_to(std::int64_t needed, bool to_log_end) {
   Mutex::Guard guard(flush_mutex_);
-  return flush_locked(offset);
+  if (rp_ >= needed && !offline_) return {};
+  return flush_locked(to_log_end ? leo_ : needed);
 }
 
-// Group commit: whoever holds the flush lock syncs everything written so far, so the appends
-// that queued behind it find their offsets already below the recovery point.
+// Syncs every segment from the one holding the recovery point to the one holding offset - 1,
+// then the directory if segment files were created, then moves the recovery point to offset.
+// With flush_interval_messages = 1 that is one fsync per flush in the common case.
 keel::Status Log::flush_locked(std::int64_t offset) {
   if (offline_) return check_writable();
   offset = std::min(offset, leo_);
   if (rp_ >= offset) return {};
-  // Every segment from the one holding the recovery point to the one holding offset - 1.
   std::vector<std::shared_ptr<Segment>> dirty;
   auto it = segments_.upper_bound(rp_);
   if (it != segments_.begin()) --it;
   for (; it != segments_.end() && it->first < offset; ++it) dirty.push_back(it->second);
+  // The segment that will hold the recovery point is recovered (indexes rebuilt) after any crash;
+  // the ones below it are not, so their indexes must be on the platter.
+  const auto holder = segment_floor(offset);
+  const std::int64_t recovered_from = holder ? holder->base_offset() : offset;
   for (const auto& seg : dirty) {
-    if (auto st = seg->flush(); !st) return go_offline(st.error());
+    if (auto st = seg->flush(seg->base_offset() < recovered_from); !st) return go_offline(st.error());
   }
   if (dir_unsynced_) {
     dir_unsynced_ = false;

@@ -165,7 +165,7 @@ class Log {
   keel::Status after_append(const AppendResult& result, std::optional<std::int64_t> rolled_to);
 
   // ---- flushing ----
-  keel::Status flush_to(std::int64_t offset);
+  keel::Status flush_to(std::int64_t needed, bool to_log_end);
   keel::Status flush_locked(std::int64_t offset);
   keel::Status go_offline(const Error& cause);
   keel::Status check_writable() const;
