@@ -181,6 +181,8 @@ keel::Result<std::optional<std::int64_t>> Log::maybe_roll(std::uint64_t append_b
     reason = "index_full";
   } else if (last_offset - seg.base_offset() > relative_offset_max) {
     reason = "offset_overflow";
+  } else if (size > 0 && KEEL_BUGGIFY(rt_, "storage_roll_early")) {
+    reason = "buggify";  // segment boundaries anywhere, in simulation
   }
   if (reason.empty() || seg.empty()) return std::optional<std::int64_t>();
   const std::int64_t new_base = std::max(first_offset, leo_);
