@@ -95,43 +95,7 @@ keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batche
   {
     Mutex::Guard guard(append_mutex_);
     if (auto st = check_writable(); !st) return st.error();
-    std::int64_t next = leo_;
-    if (config_.log_append_time && leader_epoch) p.append_time_ms = now_ms(rt_);
-    for (const auto& [at, h] : scan.batches) {
-      if (leader_epoch && static_cast<std::int64_t>(h.size_bytes()) > config_.max_message_bytes) {
-        return make_error(Errc::invalid_argument, fmt::format("record batch too large: {} bytes exceeds "
-                                                              "max.message.bytes {}", h.size_bytes(), config_.max_message_bytes));
-      }
-      std::span<std::uint8_t> bytes(p.bytes.data() + at, h.size_bytes());
-      BatchInfo info;
-      info.position = static_cast<std::uint32_t>(at);
-      info.size_bytes = static_cast<std::uint32_t>(h.size_bytes());
-      info.max_timestamp = h.max_timestamp;
-      if (leader_epoch) {
-        protocol::set_base_offset(bytes, next);
-        protocol::set_partition_leader_epoch(bytes, *leader_epoch);
-        if (p.append_time_ms >= 0) {
-          protocol::set_log_append_time(bytes, p.append_time_ms);
-          info.max_timestamp = p.append_time_ms;
-        }
-        info.last_offset = next + h.last_offset_delta;
-      } else {
-        if (h.base_offset < next) {
-          return make_error(Errc::invalid_argument, fmt::format("follower append to {}: batch base offset {} is "
-                                                                "below the log end {}", tp_, h.base_offset, next));
-        }
-        info.last_offset = h.last_offset();
-      }
-      if (p.batches.empty()) p.first_offset = leader_epoch ? next : h.base_offset;
-      p.max_timestamp = std::max(p.max_timestamp, info.max_timestamp);
-      next = info.last_offset + 1;
-      p.batches.push_back(info);
-    }
-    p.last_offset = next - 1;
-    if (p.last_offset - p.first_offset > relative_offset_max) {
-      return make_error(Errc::invalid_argument, fmt::format("append to {}: offsets {}..{} do not fit one segment", tp_,
-                                                            p.first_offset, p.last_offset));
-    }
+    if (auto st = prepare(scan, leader_epoch, p); !st) return st.error();
     auto roll = maybe_roll(p.bytes.size(), p.max_timestamp, p.first_offset, p.last_offset);
     if (!roll) return roll.error();
     rolled_to = *roll;
@@ -146,6 +110,48 @@ keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batche
   }
   if (auto st = after_append(result, rolled_to); !st) return st.error();
   return result;
+}
+
+// Under the append lock: offsets from the log end (a leader's append) or checked against it (a
+// follower's), the leader epoch and LogAppendTime stamped into the private copy.
+keel::Status Log::prepare(const protocol::BatchScan& scan, std::optional<std::int32_t> leader_epoch, Prepared& p) {
+  std::int64_t next = leo_;
+  if (config_.log_append_time && leader_epoch) p.append_time_ms = now_ms(rt_);
+  for (const auto& [at, h] : scan.batches) {
+    if (leader_epoch && static_cast<std::int64_t>(h.size_bytes()) > config_.max_message_bytes) {
+      return make_error(Errc::invalid_argument, fmt::format("record batch too large: {} bytes exceeds "
+                                                            "max.message.bytes {}", h.size_bytes(), config_.max_message_bytes));
+    }
+    if (!leader_epoch && h.base_offset < next) {
+      return make_error(Errc::invalid_argument, fmt::format("follower append to {}: batch base offset {} is below "
+                                                            "the log end {}", tp_, h.base_offset, next));
+    }
+    std::span<std::uint8_t> bytes(p.bytes.data() + at, h.size_bytes());
+    BatchInfo info;
+    info.position = static_cast<std::uint32_t>(at);
+    info.size_bytes = static_cast<std::uint32_t>(h.size_bytes());
+    info.max_timestamp = h.max_timestamp;
+    info.last_offset = h.last_offset();
+    if (leader_epoch) {
+      protocol::set_base_offset(bytes, next);
+      protocol::set_partition_leader_epoch(bytes, *leader_epoch);
+      if (p.append_time_ms >= 0) {
+        protocol::set_log_append_time(bytes, p.append_time_ms);
+        info.max_timestamp = p.append_time_ms;
+      }
+      info.last_offset = next + h.last_offset_delta;
+    }
+    if (p.batches.empty()) p.first_offset = info.last_offset - h.last_offset_delta;
+    p.max_timestamp = std::max(p.max_timestamp, info.max_timestamp);
+    next = info.last_offset + 1;
+    p.batches.push_back(info);
+  }
+  p.last_offset = next - 1;
+  if (p.last_offset - p.first_offset > relative_offset_max) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("append to {}: offsets {}..{} do not fit one segment", tp_, p.first_offset, p.last_offset));
+  }
+  return {};
 }
 
 // The flush policy, outside the append lock so that appends of other tasks proceed meanwhile

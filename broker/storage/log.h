@@ -159,6 +159,7 @@ class Log {
 
   // ---- appending ----
   keel::Result<AppendResult> append_impl(std::span<const std::uint8_t> batches, std::optional<std::int32_t> leader_epoch);
+  keel::Status prepare(const protocol::BatchScan& scan, std::optional<std::int32_t> leader_epoch, Prepared& p);
   keel::Result<std::optional<std::int64_t>> maybe_roll(std::uint64_t append_bytes, std::int64_t max_timestamp,
                                                        std::int64_t first_offset, std::int64_t last_offset);
   keel::Status roll(std::int64_t new_base, std::string_view reason);
