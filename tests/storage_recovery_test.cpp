@@ -70,12 +70,13 @@ TEST_CASE("storage recovery: after a power loss the synced prefix survives and a
     Progress p;
     std::int64_t synced = 0;
     rig.run([&](Runtime& rt) {
-      append_workload(rt, workload_config(), 30, p);
-      auto log = Log::open(rt, log_dir, tp(), workload_config(), 0, 0, true);  // reopen is clean: process still up
+      auto log = Log::open(rt, log_dir, tp(), workload_config(), 0, 0, true);
       if (!log) return void(p.error = log.error().message);
-      if (auto st = (*log)->flush(); !st) return void(p.error = st.error().message);
-      synced = (*log)->log_end_offset();
-      for (int b = 30; b < 60; ++b) {
+      for (int b = 0; b < 60; ++b) {
+        if (b == 30) {
+          if (auto st = (*log)->flush(); !st) return void(p.error = st.error().message);
+          synced = (*log)->log_end_offset();
+        }
         const int n = 1 + b % 4;
         p.expected.add_batch(b, n, 40);
         if (auto r = (*log)->append(make_batch(b, n, 1000 + b, 40), 1); !r) return void(p.error = r.error().message);

@@ -95,43 +95,7 @@ keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batche
   {
     Mutex::Guard guard(append_mutex_);
     if (auto st = check_writable(); !st) return st.error();
-    std::int64_t next = leo_;
-    if (config_.log_append_time && leader_epoch) p.append_time_ms = now_ms(rt_);
-    for (const auto& [at, h] : scan.batches) {
-      if (leader_epoch && static_cast<std::int64_t>(h.size_bytes()) > config_.max_message_bytes) {
-        return make_error(Errc::invalid_argument, fmt::format("record batch too large: {} bytes exceeds "
-                                                              "max.message.bytes {}", h.size_bytes(), config_.max_message_bytes));
-      }
-      std::span<std::uint8_t> bytes(p.bytes.data() + at, h.size_bytes());
-      BatchInfo info;
-      info.position = static_cast<std::uint32_t>(at);
-      info.size_bytes = static_cast<std::uint32_t>(h.size_bytes());
-      info.max_timestamp = h.max_timestamp;
-      if (leader_epoch) {
-        protocol::set_base_offset(bytes, next);
-        protocol::set_partition_leader_epoch(bytes, *leader_epoch);
-        if (p.append_time_ms >= 0) {
-          protocol::set_log_append_time(bytes, p.append_time_ms);
-          info.max_timestamp = p.append_time_ms;
-        }
-        info.last_offset = next + h.last_offset_delta;
-      } else {
-        if (h.base_offset < next) {
-          return make_error(Errc::invalid_argument, fmt::format("follower append to {}: batch base offset {} is "
-                                                                "below the log end {}", tp_, h.base_offset, next));
-        }
-        info.last_offset = h.last_offset();
-      }
-      if (p.batches.empty()) p.first_offset = leader_epoch ? next : h.base_offset;
-      p.max_timestamp = std::max(p.max_timestamp, info.max_timestamp);
-      next = info.last_offset + 1;
-      p.batches.push_back(info);
-    }
-    p.last_offset = next - 1;
-    if (p.last_offset - p.first_offset > relative_offset_max) {
-      return make_error(Errc::invalid_argument, fmt::format("append to {}: offsets {}..{} do not fit one segment", tp_,
-                                                            p.first_offset, p.last_offset));
-    }
+    if (auto st = prepare(scan, leader_epoch, p); !st) return st.error();
     auto roll = maybe_roll(p.bytes.size(), p.max_timestamp, p.first_offset, p.last_offset);
     if (!roll) return roll.error();
     rolled_to = *roll;
@@ -148,6 +112,48 @@ keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batche
   return result;
 }
 
+// Under the append lock: offsets from the log end (a leader's append) or checked against it (a
+// follower's), the leader epoch and LogAppendTime stamped into the private copy.
+keel::Status Log::prepare(const protocol::BatchScan& scan, std::optional<std::int32_t> leader_epoch, Prepared& p) {
+  std::int64_t next = leo_;
+  if (config_.log_append_time && leader_epoch) p.append_time_ms = now_ms(rt_);
+  for (const auto& [at, h] : scan.batches) {
+    if (leader_epoch && static_cast<std::int64_t>(h.size_bytes()) > config_.max_message_bytes) {
+      return make_error(Errc::invalid_argument, fmt::format("record batch too large: {} bytes exceeds "
+                                                            "max.message.bytes {}", h.size_bytes(), config_.max_message_bytes));
+    }
+    if (!leader_epoch && h.base_offset < next) {
+      return make_error(Errc::invalid_argument, fmt::format("follower append to {}: batch base offset {} is below "
+                                                            "the log end {}", tp_, h.base_offset, next));
+    }
+    std::span<std::uint8_t> bytes(p.bytes.data() + at, h.size_bytes());
+    BatchInfo info;
+    info.position = static_cast<std::uint32_t>(at);
+    info.size_bytes = static_cast<std::uint32_t>(h.size_bytes());
+    info.max_timestamp = h.max_timestamp;
+    info.last_offset = h.last_offset();
+    if (leader_epoch) {
+      protocol::set_base_offset(bytes, next);
+      protocol::set_partition_leader_epoch(bytes, *leader_epoch);
+      if (p.append_time_ms >= 0) {
+        protocol::set_log_append_time(bytes, p.append_time_ms);
+        info.max_timestamp = p.append_time_ms;
+      }
+      info.last_offset = next + h.last_offset_delta;
+    }
+    if (p.batches.empty()) p.first_offset = info.last_offset - h.last_offset_delta;
+    p.max_timestamp = std::max(p.max_timestamp, info.max_timestamp);
+    next = info.last_offset + 1;
+    p.batches.push_back(info);
+  }
+  p.last_offset = next - 1;
+  if (p.last_offset - p.first_offset > relative_offset_max) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("append to {}: offsets {}..{} do not fit one segment", tp_, p.first_offset, p.last_offset));
+  }
+  return {};
+}
+
 // The flush policy, outside the append lock so that appends of other tasks proceed meanwhile
 // and one fsync can cover several of them.
 keel::Status Log::after_append(const AppendResult& result, std::optional<std::int64_t> rolled_to) {
@@ -158,7 +164,7 @@ keel::Status Log::after_append(const AppendResult& result, std::optional<std::in
       return st;
     }
   }
-  if (leo_ - rp_ >= config_.flush_interval_messages) return flush_to(result.last_offset + 1);
+  if (leo_ - rp_ >= config_.flush_interval_messages) return flush_to(result.last_offset + 1, true);
   return {};
 }
 
@@ -181,6 +187,8 @@ keel::Result<std::optional<std::int64_t>> Log::maybe_roll(std::uint64_t append_b
     reason = "index_full";
   } else if (last_offset - seg.base_offset() > relative_offset_max) {
     reason = "offset_overflow";
+  } else if (size > 0 && KEEL_BUGGIFY(rt_, "storage_roll_early")) {
+    reason = "buggify";  // segment boundaries anywhere, in simulation
   }
   if (reason.empty() || seg.empty()) return std::optional<std::int64_t>();
   const std::int64_t new_base = std::max(first_offset, leo_);
@@ -208,28 +216,35 @@ keel::Status Log::roll(std::int64_t new_base, std::string_view reason) {
 // ---------------------------------------------------------------------------------------------
 // flushing
 
-keel::Status Log::flush() { return flush_to(leo_); }
+keel::Status Log::flush() { return flush_to(leo_, true); }
 
-keel::Status Log::flush_rolled_segments() { return flush_to(roll_flush_target_); }
+keel::Status Log::flush_rolled_segments() { return flush_to(roll_flush_target_, false); }
 
-keel::Status Log::flush_to(std::int64_t offset) {
+// Group commit: the flush covers everything written when it starts (when to_log_end), so the
+// appends that queued behind it find their offsets below the recovery point and sync nothing.
+keel::Status Log::flush_to(std::int64_t needed, bool to_log_end) {
   Mutex::Guard guard(flush_mutex_);
-  return flush_locked(offset);
+  if (rp_ >= needed && !offline_) return {};
+  return flush_locked(to_log_end ? leo_ : needed);
 }
 
-// Group commit: whoever holds the flush lock syncs everything written so far, so the appends
-// that queued behind it find their offsets already below the recovery point.
+// Syncs every segment from the one holding the recovery point to the one holding offset - 1,
+// then the directory if segment files were created, then moves the recovery point to offset.
+// With flush_interval_messages = 1 that is one fsync per flush in the common case.
 keel::Status Log::flush_locked(std::int64_t offset) {
   if (offline_) return check_writable();
   offset = std::min(offset, leo_);
   if (rp_ >= offset) return {};
-  // Every segment from the one holding the recovery point to the one holding offset - 1.
   std::vector<std::shared_ptr<Segment>> dirty;
   auto it = segments_.upper_bound(rp_);
   if (it != segments_.begin()) --it;
   for (; it != segments_.end() && it->first < offset; ++it) dirty.push_back(it->second);
+  // The segment that will hold the recovery point is recovered (indexes rebuilt) after any crash;
+  // the ones below it are not, so their indexes must be on the platter.
+  const auto holder = segment_floor(offset);
+  const std::int64_t recovered_from = holder ? holder->base_offset() : offset;
   for (const auto& seg : dirty) {
-    if (auto st = seg->flush(); !st) return go_offline(st.error());
+    if (auto st = seg->flush(seg->base_offset() < recovered_from); !st) return go_offline(st.error());
   }
   if (dir_unsynced_) {
     dir_unsynced_ = false;

@@ -159,13 +159,14 @@ class Log {
 
   // ---- appending ----
   keel::Result<AppendResult> append_impl(std::span<const std::uint8_t> batches, std::optional<std::int32_t> leader_epoch);
+  keel::Status prepare(const protocol::BatchScan& scan, std::optional<std::int32_t> leader_epoch, Prepared& p);
   keel::Result<std::optional<std::int64_t>> maybe_roll(std::uint64_t append_bytes, std::int64_t max_timestamp,
                                                        std::int64_t first_offset, std::int64_t last_offset);
   keel::Status roll(std::int64_t new_base, std::string_view reason);
   keel::Status after_append(const AppendResult& result, std::optional<std::int64_t> rolled_to);
 
   // ---- flushing ----
-  keel::Status flush_to(std::int64_t offset);
+  keel::Status flush_to(std::int64_t needed, bool to_log_end);
   keel::Status flush_locked(std::int64_t offset);
   keel::Status go_offline(const Error& cause);
   keel::Status check_writable() const;

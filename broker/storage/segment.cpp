@@ -349,9 +349,11 @@ keel::Status Segment::on_become_inactive() {
   return time_index_.persist();
 }
 
-keel::Status Segment::flush() {
-  if (auto st = offset_index_.sync(); !st) return st;
-  if (auto st = time_index_.sync(); !st) return st;
+keel::Status Segment::flush(bool indexes) {
+  if (indexes) {
+    if (auto st = offset_index_.sync(); !st) return st;
+    if (auto st = time_index_.sync(); !st) return st;
+  }
   if (!log_unsynced_) return {};
   log_unsynced_ = false;
   auto st = log_.sync();

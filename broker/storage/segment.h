@@ -73,8 +73,10 @@ class Segment {
   keel::Result<std::uint64_t> truncate_to(std::int64_t offset, std::int32_t index_interval_bytes);
   // Roll: the final time-index entry (the newest timestamp), then index files written out.
   keel::Status on_become_inactive();
-  // Writes the indexes out and fsyncs whichever of the three files changed since its last sync.
-  keel::Status flush();
+  // fsyncs the .log if it changed since its last sync; with `indexes`, writes the indexes out and
+  // fsyncs them too. (The segment holding the recovery point is rebuilt by any recovery, so its
+  // indexes need not be durable; every segment below it does.)
+  keel::Status flush(bool indexes = true);
   // Renames the three files to <name>.deleted; returns the new paths.
   keel::Result<std::vector<std::string>> rename_to_deleted();
   // Removes the three files (recovery drops segments past a corruption this way).
