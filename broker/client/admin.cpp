@@ -7,11 +7,21 @@
 namespace keel::client {
 
 Admin::Admin(Runtime& rt, std::vector<Address> bootstrap_servers, Duration request_timeout)
-    : cluster_(rt, std::move(bootstrap_servers), "keel-admin", request_timeout) {}
+    : cluster_(rt, std::move(bootstrap_servers), "keel-admin", request_timeout), request_timeout_(request_timeout) {}
+
+Result<BrokerConnection*> Admin::connect_any() {
+  Runtime& rt = cluster_.runtime();
+  const Instant deadline = rt.now() + request_timeout_;
+  while (true) {
+    auto connection = cluster_.connection(-1);
+    if (connection || rt.now() >= deadline) return connection;
+    rt.sleep_for(std::chrono::milliseconds(100));
+  }
+}
 
 Status Admin::create_topic(const std::string& name, std::int32_t partitions, std::int16_t replication_factor,
                            const std::map<std::string, std::string>& configs) {
-  auto connection = cluster_.connection(-1);
+  auto connection = connect_any();
   if (!connection) return connection.error();
   const auto version = (*connection)->version_for(protocol::ApiKey::create_topics, 4);
   if (!version) return make_error(Errc::refused, "the broker serves no CreateTopics version this client speaks");
@@ -40,7 +50,7 @@ Status Admin::create_topic(const std::string& name, std::int32_t partitions, std
 }
 
 Status Admin::delete_topic(const std::string& name) {
-  auto connection = cluster_.connection(-1);
+  auto connection = connect_any();
   if (!connection) return connection.error();
   const auto version = (*connection)->version_for(protocol::ApiKey::delete_topics, 3);
   if (!version) return make_error(Errc::refused, "the broker serves no DeleteTopics version this client speaks");
@@ -57,7 +67,7 @@ Status Admin::delete_topic(const std::string& name) {
 }
 
 Result<protocol::MetadataResponse> Admin::metadata(const std::vector<std::string>& topics) {
-  auto connection = cluster_.connection(-1);
+  auto connection = connect_any();
   if (!connection) return connection.error();
   const auto version = (*connection)->version_for(protocol::ApiKey::metadata, 9);
   if (!version) return make_error(Errc::refused, "the broker serves no Metadata version this client speaks");

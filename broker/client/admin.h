@@ -20,7 +20,11 @@ class Admin {
   Result<protocol::MetadataResponse> metadata(const std::vector<std::string>& topics);
 
  private:
+  // Any broker, retrying for up to the request timeout (a broker may still be starting).
+  Result<BrokerConnection*> connect_any();
+
   Cluster cluster_;
+  Duration request_timeout_;
 };
 
 }  // namespace keel::client
