@@ -1,5 +1,8 @@
 #pragma once
-// Topic administration over the seam: create, delete, and read metadata.
+// Topic administration over the seam: create, delete, and read metadata. Each call finds a broker
+// (retrying connects for up to the request timeout, as a broker may still be starting) and sends
+// one request; a request whose connection breaks is not resent (CreateTopics is not idempotent:
+// a resend could answer TOPIC_ALREADY_EXISTS for the caller's own topic), the caller decides.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -13,15 +16,15 @@ class Admin {
  public:
   Admin(Runtime& rt, std::vector<Address> bootstrap_servers, Duration request_timeout = std::chrono::seconds(30));
 
-  // An error whose message starts with the Kafka error name (TOPIC_ALREADY_EXISTS, ...).
+  // Kafka errors come back as kafka_error() values: is_kafka_error(status,
+  // protocol::ErrorCode::topic_already_exists) tells that the topic exists.
   Status create_topic(const std::string& name, std::int32_t partitions, std::int16_t replication_factor,
                       const std::map<std::string, std::string>& configs = {});
   Status delete_topic(const std::string& name);
   Result<protocol::MetadataResponse> metadata(const std::vector<std::string>& topics);
 
  private:
-  // Any broker, retrying for up to the request timeout (a broker may still be starting).
-  Result<BrokerConnection*> connect_any();
+  Result<std::shared_ptr<BrokerConnection>> connect_any();
 
   Cluster cluster_;
   Duration request_timeout_;

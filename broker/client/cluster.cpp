@@ -4,41 +4,107 @@
 
 namespace keel::client {
 
-Cluster::Cluster(Runtime& rt, std::vector<Address> bootstrap, std::string client_id, Duration request_timeout)
-    : rt_(rt), bootstrap_(std::move(bootstrap)), client_id_(std::move(client_id)), request_timeout_(request_timeout) {
+Error kafka_error(protocol::ErrorCode code, const std::string& detail) {
+  std::string message(protocol::error_name(code));
+  if (!detail.empty()) message += ": " + detail;
+  return Error{Errc::refused, std::move(message)};
+}
+
+std::optional<protocol::ErrorCode> kafka_error_code(const Error& error) {
+  if (error.code != Errc::refused) return std::nullopt;
+  const std::string_view message = error.message;
+  const std::string_view name = message.substr(0, message.find(':'));
+  // Kafka's codes run from -1 to a little over 100; a linear look-up is fine for an error path.
+  for (int code = -1; code < 256; ++code) {
+    const auto candidate = static_cast<protocol::ErrorCode>(code);
+    if (code != 0 && protocol::error_name(candidate) == name) return candidate;
+  }
+  return std::nullopt;
+}
+
+Cluster::Cluster(Runtime& rt, std::vector<Address> bootstrap, std::string client_id, Duration request_timeout,
+                 ClusterLimits limits)
+    : rt_(rt),
+      bootstrap_(std::move(bootstrap)),
+      client_id_(std::move(client_id)),
+      request_timeout_(request_timeout),
+      limits_(limits) {
   KEEL_ASSERT(!bootstrap_.empty());
+  KEEL_ASSERT(limits_.reconnect_backoff > Duration{0} && limits_.reconnect_backoff <= limits_.reconnect_backoff_max);
 }
 
-Result<BrokerConnection*> Cluster::open(const Address& address, std::int32_t key) {
-  auto& slot = connections_[key];
-  if (slot && slot->usable() && slot->address() == address) return slot.get();
-  slot = std::make_unique<BrokerConnection>(rt_, address, client_id_, request_timeout_);
-  if (auto st = slot->open(); !st) {
-    slot.reset();
-    return st.error();
+Cluster::~Cluster() {
+  for (auto& [key, slot] : slots_) {
+    if (slot.connection) slot.connection->close();
+    if (slot.connecting) slot.connecting->set();
   }
-  return slot.get();
 }
 
-Result<BrokerConnection*> Cluster::connection(std::int32_t node_id) {
-  if (node_id >= 0) {
-    auto it = brokers_.find(node_id);
-    if (it == brokers_.end()) return make_error(Errc::not_found, fmt::format("broker {} is not known", node_id));
-    return open(it->second, node_id);
+void Cluster::invalidate_node(std::int32_t node) {
+  std::erase_if(leaders_, [node](const auto& entry) { return entry.second == node; });
+}
+
+Result<std::shared_ptr<BrokerConnection>> Cluster::open(const Address& address, std::int32_t key) {
+  Slot& slot = slots_[key];
+  while (slot.connecting) {
+    auto connecting = slot.connecting;  // the Event outlives a slot that changes meanwhile
+    connecting->wait();
+    Slot& again = slots_[key];
+    if (again.connection && again.connection->usable() && again.address == address) return again.connection;
+    if (!again.connecting) return again.last_error.code != Errc::ok ? Result<std::shared_ptr<BrokerConnection>>(again.last_error)
+                                                                    : make_error(Errc::closed, "connection closed");
   }
-  // Any broker: a known one first (in id order), then the bootstrap list in turn.
-  for (const auto& [id, address] : brokers_) {
-    auto c = open(address, id);
-    if (c) return c;
+  if (slot.connection && slot.connection->usable() && slot.address == address) return slot.connection;
+  if (rt_.now() < slot.next_attempt) rt_.sleep_until(slot.next_attempt);
+  auto connecting = std::make_shared<Event>();
+  slots_[key].connecting = connecting;
+  slots_[key].address = address;
+  ++connects_attempted_;
+  auto connection = std::make_shared<BrokerConnection>(rt_, address, client_id_, request_timeout_);
+  const Status st = connection->open(std::min(request_timeout_, limits_.connect_timeout_max));
+  Slot& done = slots_[key];  // re-find: the map may have grown while this task waited
+  done.connecting.reset();
+  connecting->set();
+  if (!st) {
+    done.connection.reset();
+    done.backoff = done.backoff == Duration{0} ? limits_.reconnect_backoff
+                                               : std::min(done.backoff * 2, limits_.reconnect_backoff_max);
+    done.next_attempt = rt_.now() + done.backoff;
+    done.last_error = Error{st.error().code, fmt::format("{}: {}", address.to_string(), st.error().message)};
+    return done.last_error;
+  }
+  done.backoff = Duration{0};
+  done.connection = connection;
+  return connection;
+}
+
+Result<std::shared_ptr<BrokerConnection>> Cluster::connection(std::int32_t node_id) {
+  if (node_id < 0) return any_connection();
+  auto it = brokers_.find(node_id);
+  if (it == brokers_.end()) return make_error(Errc::not_found, fmt::format("broker {} is not known", node_id));
+  auto c = open(it->second, node_id);
+  if (!c) invalidate_node(node_id);
+  return c;
+}
+
+Result<std::shared_ptr<BrokerConnection>> Cluster::any_connection() {
+  for (const auto& [key, slot] : slots_) {
+    if (slot.connection && slot.connection->usable()) return slot.connection;
   }
   Error last{Errc::refused, "no bootstrap server"};
+  for (const auto& [id, address] : std::map<std::int32_t, Address>(brokers_)) {
+    auto c = open(address, id);
+    if (c) return c;
+    last = c.error();
+  }
+  const std::size_t start = next_bootstrap_;
+  next_bootstrap_ = (next_bootstrap_ + 1) % bootstrap_.size();
   for (std::size_t i = 0; i < bootstrap_.size(); ++i) {
-    const std::size_t index = (next_bootstrap_ + i) % bootstrap_.size();
+    const std::size_t index = (start + i) % bootstrap_.size();
     auto c = open(bootstrap_[index], -1 - static_cast<std::int32_t>(index));
     if (c) return c;
     last = c.error();
   }
-  next_bootstrap_ = (next_bootstrap_ + 1) % bootstrap_.size();
   return last;
 }
 
@@ -59,15 +125,21 @@ Status Cluster::refresh(const std::vector<std::string>& topics, bool allow_creat
   if (!response) return response.error();
   for (const auto& b : response->brokers) brokers_[b.node_id] = Address{b.host, static_cast<std::uint16_t>(b.port)};
   for (const auto& t : response->topics) {
-    if (t.error_code != 0) continue;
-    partition_counts_[t.name] = static_cast<std::int32_t>(t.partitions.size());
-    for (const auto& p : t.partitions) {
-      if (p.error_code == 0 && p.leader_id >= 0) {
-        leaders_[TopicPartition{t.name, p.partition_index}] = p.leader_id;
-      } else {
-        leaders_.erase(TopicPartition{t.name, p.partition_index});
-      }
+    const std::string& name = t.name;
+    if (t.error_code == static_cast<std::int16_t>(protocol::ErrorCode::unknown_topic_or_partition)) {
+      partition_counts_.erase(name);
+      std::erase_if(leaders_, [&](const auto& entry) { return entry.first.topic == name; });
+      continue;
     }
+    if (t.error_code != 0) continue;  // being created, or not allowed: keep what was known
+    std::int32_t count = 0;
+    for (const auto& p : t.partitions) {
+      count = std::max(count, p.partition_index + 1);
+      const TopicPartition tp{name, p.partition_index};
+      if (p.error_code == 0 && p.leader_id >= 0) leaders_[tp] = p.leader_id;
+      else leaders_.erase(tp);
+    }
+    partition_counts_[name] = count;
   }
   return {};
 }
@@ -82,42 +154,6 @@ std::optional<std::int32_t> Cluster::partitions(const std::string& topic) const 
   auto it = partition_counts_.find(topic);
   if (it == partition_counts_.end() || it->second == 0) return std::nullopt;
   return it->second;
-}
-
-std::int32_t murmur2(std::span<const std::uint8_t> data) {
-  const auto length = static_cast<std::uint32_t>(data.size());
-  constexpr std::uint32_t seed = 0x9747b28c;
-  constexpr std::uint32_t m = 0x5bd1e995;
-  constexpr int r = 24;
-  std::uint32_t h = seed ^ length;
-  const std::uint32_t length4 = length / 4;
-  for (std::uint32_t i = 0; i < length4; ++i) {
-    const std::uint32_t i4 = i * 4;
-    std::uint32_t k = std::uint32_t{data[i4]} | std::uint32_t{data[i4 + 1]} << 8 | std::uint32_t{data[i4 + 2]} << 16 |
-                      std::uint32_t{data[i4 + 3]} << 24;
-    k *= m;
-    k ^= k >> r;
-    k *= m;
-    h *= m;
-    h ^= k;
-  }
-  const std::uint32_t tail = length & ~3u;
-  switch (length % 4) {
-    case 3: h ^= std::uint32_t{data[tail + 2]} << 16; [[fallthrough]];
-    case 2: h ^= std::uint32_t{data[tail + 1]} << 8; [[fallthrough]];
-    case 1:
-      h ^= std::uint32_t{data[tail]};
-      h *= m;
-  }
-  h ^= h >> 13;
-  h *= m;
-  h ^= h >> 15;
-  return static_cast<std::int32_t>(h);
-}
-
-std::int32_t partition_for_key(std::span<const std::uint8_t> key, std::int32_t partitions) {
-  KEEL_ASSERT(partitions > 0);
-  return (murmur2(key) & 0x7fffffff) % partitions;
 }
 
 }  // namespace keel::client

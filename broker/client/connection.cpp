@@ -2,19 +2,16 @@
 
 #include <fmt/format.h>
 
-namespace keel::client {
+#include "broker/protocol/errors.h"
 
-struct BrokerConnection::Pending {
-  std::int32_t correlation_id = 0;
-  Event done;
-  Result<protocol::Bytes> frame = make_error(Errc::cancelled, "no response yet");
-};
+namespace keel::client {
 
 // What the reader task and the connection share; the reader holds it alive while it runs.
 struct BrokerConnection::Shared {
+  Address address;
   Connection connection;
   Mutex write_lock;  // a frame is written whole, and queued in the order it is written
-  std::deque<std::shared_ptr<Pending>> pending;
+  std::deque<std::shared_ptr<PendingResponse>> pending;
   std::int32_t next_correlation_id = 1;
   bool broken = false;
   TaskRef reader;
@@ -45,39 +42,39 @@ void BrokerConnection::close() {
 
 bool BrokerConnection::usable() const { return shared_ && !shared_->broken; }
 
-Status BrokerConnection::open() {
+void BrokerConnection::read_loop(const std::shared_ptr<Shared>& shared) {
+  while (!shared->broken) {
+    auto frame = protocol::read_frame(shared->connection, response_frame_bytes_max, instant_max);
+    if (!frame) return shared->fail_all(frame.error());
+    if (shared->pending.empty()) {
+      return shared->fail_all(Error{Errc::corrupt, fmt::format("{}: a response arrived with no request waiting",
+                                                                shared->address.to_string())});
+    }
+    auto next = shared->pending.front();
+    shared->pending.pop_front();
+    protocol::Reader reader(*frame);
+    const std::int32_t correlation = reader.read_int32();
+    if (!reader.ok() || correlation != next->correlation_id) {
+      const Error error{Errc::corrupt, fmt::format("{}: response correlation id {} where {} was expected",
+                                                   shared->address.to_string(), correlation, next->correlation_id)};
+      next->frame = error;
+      next->done.set();
+      return shared->fail_all(error);
+    }
+    next->frame = std::move(*frame);
+    next->done.set();
+  }
+}
+
+Status BrokerConnection::open(Duration connect_timeout) {
   close();
-  auto connection = rt_.net().connect(address_, request_timeout_);
+  auto connection = rt_.net().connect(address_, connect_timeout);
   if (!connection) return connection.error();
   shared_ = std::make_shared<Shared>();
+  shared_->address = address_;
   shared_->connection = std::move(*connection);
   auto shared = shared_;
-  shared_->reader = rt_.spawn(fmt::format("client-reader-{}", address_.to_string()), [shared] {
-    while (!shared->broken) {
-      auto frame = protocol::read_frame(shared->connection, 1 << 30, instant_max);
-      if (!frame) {
-        shared->fail_all(frame.error());
-        return;
-      }
-      if (shared->pending.empty()) {
-        shared->fail_all(Error{Errc::corrupt, "a response arrived with no request waiting"});
-        return;
-      }
-      auto next = shared->pending.front();
-      shared->pending.pop_front();
-      protocol::Reader reader(*frame);
-      const std::int32_t correlation = reader.read_int32();
-      if (!reader.ok() || correlation != next->correlation_id) {
-        next->frame = make_error(Errc::corrupt, fmt::format("response correlation id {} where {} was expected",
-                                                            correlation, next->correlation_id));
-        next->done.set();
-        shared->fail_all(Error{Errc::corrupt, "responses out of order"});
-        return;
-      }
-      next->frame = std::move(*frame);
-      next->done.set();
-    }
-  });
+  shared_->reader = rt_.spawn(fmt::format("client-reader-{}", address_.to_string()), [shared] { read_loop(shared); });
   return negotiate();
 }
 
@@ -86,12 +83,23 @@ Status BrokerConnection::negotiate() {
   protocol::ApiVersionsRequest request;
   request.client_software_name = "keel-client";
   request.client_software_version = "1.0";
-  auto response = call<protocol::ApiVersionsResponse>(request, 3);
-  if (response && response->error_code != 0) response = call<protocol::ApiVersionsResponse>(request, 0);
+  std::int16_t version = protocol::api_info(protocol::ApiKey::api_versions).max_version;
+  auto response = call<protocol::ApiVersionsResponse>(request, version);
+  if (response && response->error_code == static_cast<std::int16_t>(protocol::ErrorCode::unsupported_version)) {
+    // The broker's answer names the ApiVersions versions it speaks: ask again with its highest.
+    version = 0;
+    for (const auto& key : response->api_keys) {
+      if (key.api_key == static_cast<std::int16_t>(protocol::ApiKey::api_versions)) {
+        version = std::min(key.max_version, protocol::api_info(protocol::ApiKey::api_versions).max_version);
+      }
+    }
+    response = call<protocol::ApiVersionsResponse>(request, version);
+  }
   if (!response) return response.error();
   if (response->error_code != 0) {
-    return make_error(Errc::refused, fmt::format("{}: ApiVersions failed with error {}", address_.to_string(),
-                                                 response->error_code));
+    return make_error(Errc::refused,
+                      fmt::format("{}: ApiVersions v{} failed: {}", address_.to_string(), version,
+                                  protocol::error_name(static_cast<protocol::ErrorCode>(response->error_code))));
   }
   for (const auto& key : response->api_keys) versions_[key.api_key] = {key.min_version, key.max_version};
   return {};
@@ -102,39 +110,49 @@ std::optional<std::int16_t> BrokerConnection::version_for(protocol::ApiKey key, 
   if (it == versions_.end()) return std::nullopt;
   const auto [min, max] = it->second;
   const std::int16_t ours = std::min(client_max, protocol::api_info(key).max_version);
-  if (ours < min) return std::nullopt;
+  if (ours < min || ours < protocol::api_info(key).min_version) return std::nullopt;
   return std::min(ours, max);
 }
 
-Result<protocol::Bytes> BrokerConnection::exchange(std::int16_t api_key, std::int16_t version,
-                                                   const protocol::Bytes& body, bool expect_response) {
+Result<std::shared_ptr<PendingResponse>> BrokerConnection::start(std::int16_t api_key, std::int16_t version,
+                                                                  const protocol::Bytes& body, bool expect_response) {
   if (!usable()) return make_error(Errc::closed, fmt::format("no connection to {}", address_.to_string()));
   auto shared = shared_;
-  auto pending = std::make_shared<Pending>();
-  {
-    Mutex::Guard guard(shared->write_lock);
-    if (shared->broken) return make_error(Errc::closed, fmt::format("connection to {} broke", address_.to_string()));
-    protocol::RequestHeader header;
-    header.api_key = api_key;
-    header.api_version = version;
-    header.correlation_id = shared->next_correlation_id++;
-    header.client_id = client_id_;
-    protocol::Writer w;
-    w.write_int32(0);
-    protocol::encode_request_header(w, header);
-    w.write_raw(body);
-    w.patch_int32(0, static_cast<std::int32_t>(w.size() - protocol::frame_size_bytes));
-    pending->correlation_id = header.correlation_id;
-    if (expect_response) shared->pending.push_back(pending);
-    if (auto st = protocol::write_frame(shared->connection, w.data(), rt_.now() + request_timeout_); !st) {
-      shared->fail_all(st.error());
-      return st.error();
-    }
+  if (shared->pending.size() >= connection_pending_max) {
+    return make_error(Errc::invalid_argument, fmt::format("{}: {} requests already wait for responses",
+                                                          address_.to_string(), shared->pending.size()));
   }
-  if (!expect_response) return protocol::Bytes();
-  if (!pending->done.wait(rt_.now() + request_timeout_)) {
-    // The response order of this connection is lost with the timed-out request: start over.
-    shared->fail_all(Error{Errc::timed_out, fmt::format("request to {} timed out", address_.to_string())});
+  auto pending = std::make_shared<PendingResponse>();
+  Mutex::Guard guard(shared->write_lock);
+  if (shared->broken) return make_error(Errc::closed, fmt::format("connection to {} broke", address_.to_string()));
+  protocol::RequestHeader header;
+  header.api_key = api_key;
+  header.api_version = version;
+  header.correlation_id = shared->next_correlation_id++;
+  header.client_id = client_id_;
+  protocol::Writer w;
+  w.write_int32(0);
+  protocol::encode_request_header(w, header);
+  w.write_raw(body);
+  w.patch_int32(0, static_cast<std::int32_t>(w.size() - protocol::frame_size_bytes));
+  pending->correlation_id = header.correlation_id;
+  pending->deadline = rt_.now() + request_timeout_;
+  pending->owner = shared;
+  if (expect_response) shared->pending.push_back(pending);
+  if (auto st = protocol::write_frame(shared->connection, w.data(), pending->deadline); !st) {
+    shared->fail_all(st.error());
+    return st.error();
+  }
+  if (!expect_response) pending->frame = protocol::Bytes();
+  return pending;
+}
+
+Result<protocol::Bytes> BrokerConnection::await_frame(const std::shared_ptr<PendingResponse>& pending) {
+  if (!pending->done.wait(pending->deadline) && pending->owner.lock() == shared_ && shared_) {
+    // Still the connection the request went out on (a closed one has failed it already).
+    auto shared = shared_;
+    shared->fail_all(Error{Errc::timed_out, fmt::format("request {} to {} timed out", pending->correlation_id,
+                                                        shared->address.to_string())});
   }
   return std::move(pending->frame);
 }

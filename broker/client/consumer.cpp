@@ -8,13 +8,28 @@ namespace keel::client {
 namespace {
 
 using protocol::ErrorCode;
-constexpr std::int64_t latest = -1;
-constexpr std::int64_t earliest = -2;
+constexpr std::int64_t latest = protocol::ListOffsetsRequest::latest_timestamp;
+constexpr std::int64_t earliest = protocol::ListOffsetsRequest::earliest_timestamp;
+// The newest versions this client writes.
+constexpr std::int16_t fetch_version_max = 12;
+constexpr std::int16_t list_offsets_version_max = 5;
+// Between attempts when no broker answers, or several leaders are asked without a long poll.
+constexpr Duration poll_retry_backoff = std::chrono::milliseconds(50);
+
+bool stale_leader(ErrorCode code) {
+  return code == ErrorCode::not_leader_or_follower || code == ErrorCode::unknown_topic_or_partition ||
+         code == ErrorCode::leader_not_available || code == ErrorCode::kafka_storage_error ||
+         code == ErrorCode::fenced_leader_epoch || code == ErrorCode::unknown_leader_epoch;
+}
+
+std::string tp_name(const TopicPartition& tp) { return fmt::format("{}-{}", tp.topic, tp.partition); }
 
 }  // namespace
 
 Consumer::Consumer(Runtime& rt, ConsumerConfig config)
-    : rt_(rt), config_(std::move(config)), cluster_(rt, config_.bootstrap_servers, config_.client_id, config_.request_timeout) {}
+    : rt_(rt), config_(std::move(config)), cluster_(rt, config_.bootstrap_servers, config_.client_id, config_.request_timeout) {
+  KEEL_ASSERT(config_.fetch_max_bytes > 0 && config_.max_partition_fetch_bytes > 0 && config_.fetch_min_bytes >= 0);
+}
 
 void Consumer::assign(std::vector<TopicPartition> partitions) {
   std::map<TopicPartition, std::optional<std::int64_t>> next;
@@ -25,11 +40,28 @@ void Consumer::assign(std::vector<TopicPartition> partitions) {
   positions_ = std::move(next);
 }
 
-void Consumer::seek(const TopicPartition& tp, std::int64_t offset) { positions_[tp] = offset; }
+std::vector<TopicPartition> Consumer::assignment() const {
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, position] : positions_) out.push_back(tp);
+  return out;
+}
+
+void Consumer::seek(const TopicPartition& tp, std::int64_t offset) {
+  KEEL_ASSERT_MSG(positions_.contains(tp), "seek on {}, which is not assigned", tp_name(tp));
+  positions_[tp] = offset;
+}
 
 std::optional<std::int64_t> Consumer::position(const TopicPartition& tp) const {
   auto it = positions_.find(tp);
   return it == positions_.end() ? std::nullopt : it->second;
+}
+
+void Consumer::refresh_metadata() {
+  std::vector<std::string> topics;
+  for (const auto& [tp, position] : positions_) {
+    if (topics.empty() || topics.back() != tp.topic) topics.push_back(tp.topic);
+  }
+  (void)cluster_.refresh(topics, false);
 }
 
 Result<std::int64_t> Consumer::list_offset(const TopicPartition& tp, std::int64_t timestamp) {
@@ -37,11 +69,11 @@ Result<std::int64_t> Consumer::list_offset(const TopicPartition& tp, std::int64_
   if (!leader) {
     if (auto st = cluster_.refresh({tp.topic}, false); !st) return st.error();
     leader = cluster_.leader(tp);
-    if (!leader) return make_error(Errc::not_found, fmt::format("{}-{}: no leader known", tp.topic, tp.partition));
+    if (!leader) return make_error(Errc::not_found, fmt::format("{}: no leader known", tp_name(tp)));
   }
   auto connection = cluster_.connection(*leader);
   if (!connection) return connection.error();
-  const auto version = (*connection)->version_for(protocol::ApiKey::list_offsets, 5);
+  const auto version = (*connection)->version_for(protocol::ApiKey::list_offsets, list_offsets_version_max);
   if (!version) return make_error(Errc::refused, "the broker serves no ListOffsets version this client speaks");
   protocol::ListOffsetsRequest request;
   request.replica_id = -1;
@@ -55,12 +87,13 @@ Result<std::int64_t> Consumer::list_offset(const TopicPartition& tp, std::int64_
   auto response = (*connection)->call<protocol::ListOffsetsResponse>(request, *version);
   if (!response) return response.error();
   if (response->topics.empty() || response->topics[0].partitions.empty()) {
-    return make_error(Errc::corrupt, "ListOffsets answered without the partition");
+    return make_error(Errc::corrupt, fmt::format("{}: ListOffsets answered without the partition", tp_name(tp)));
   }
   const auto& p = response->topics[0].partitions[0];
   if (p.error_code != 0) {
-    return make_error(Errc::refused, fmt::format("{}-{}: ListOffsets: {}", tp.topic, tp.partition,
-                                                 protocol::error_name(static_cast<ErrorCode>(p.error_code))));
+    const auto code = static_cast<ErrorCode>(p.error_code);
+    if (stale_leader(code)) cluster_.invalidate(tp);
+    return kafka_error(code, fmt::format("{}: ListOffsets", tp_name(tp)));
   }
   return p.offset;
 }
@@ -83,30 +116,39 @@ Status Consumer::seek_to_end(const std::vector<TopicPartition>& tps) {
   return {};
 }
 
+Result<std::int64_t> Consumer::beginning_offset(const TopicPartition& tp) { return list_offset(tp, earliest); }
 Result<std::int64_t> Consumer::end_offset(const TopicPartition& tp) { return list_offset(tp, latest); }
 
 Status Consumer::reset_positions() {
   for (auto& [tp, position] : positions_) {
     if (position) continue;
     if (config_.auto_offset_reset == ConsumerConfig::Reset::none) {
-      return make_error(Errc::invalid_argument, fmt::format("{}-{}: no position and auto_offset_reset is none",
-                                                            tp.topic, tp.partition));
+      return make_error(Errc::invalid_argument,
+                        fmt::format("{}: no valid position and auto_offset_reset is none", tp_name(tp)));
     }
     auto offset = list_offset(tp, config_.auto_offset_reset == ConsumerConfig::Reset::earliest ? earliest : latest);
     if (!offset) return offset.error();
     position = *offset;
+    ++offset_resets_;
   }
   return {};
 }
 
 Result<std::vector<ConsumerRecord>> Consumer::poll(Duration timeout) {
+  if (deferred_error_) {
+    Error e = std::move(*deferred_error_);
+    deferred_error_.reset();
+    return e;
+  }
   const Instant deadline = rt_.now() + timeout;
-  Error last{Errc::timed_out, "poll timed out"};
+  const auto remaining = [&] { return std::max<Duration>(Duration{0}, deadline - rt_.now()); };
+  std::optional<Error> last;
   bool answered = false;
   do {
     if (auto st = reset_positions(); !st) {
+      if (config_.auto_offset_reset == ConsumerConfig::Reset::none) return st.error();
       last = st.error();
-      rt_.sleep_for(std::min<Duration>(std::chrono::milliseconds(100), std::max<Duration>(Duration{0}, deadline - rt_.now())));
+      rt_.sleep_for(std::min(poll_retry_backoff, remaining()));
       continue;
     }
     std::map<std::int32_t, std::vector<TopicPartition>> by_leader;
@@ -115,16 +157,9 @@ Result<std::vector<ConsumerRecord>> Consumer::poll(Duration timeout) {
       if (auto leader = cluster_.leader(tp)) by_leader[*leader].push_back(tp);
       else unknown = true;
     }
-    if (unknown) {
-      std::vector<std::string> topics;
-      for (const auto& [tp, position] : positions_) {
-        if (topics.empty() || topics.back() != tp.topic) topics.push_back(tp.topic);
-      }
-      if (auto st = cluster_.refresh(topics, false); !st) last = st.error();
-    }
-    const Duration remaining = std::max<Duration>(Duration{0}, deadline - rt_.now());
+    if (unknown) refresh_metadata();
     // One leader long-polls; with several, each is asked without waiting, so none holds up another.
-    const Duration max_wait = by_leader.size() == 1 ? std::min(remaining, config_.fetch_max_wait) : Duration{0};
+    const Duration max_wait = by_leader.size() == 1 ? std::min(remaining(), config_.fetch_max_wait) : Duration{0};
     std::vector<ConsumerRecord> out;
     for (const auto& [node, tps] : by_leader) {
       auto records = fetch_from(node, tps, max_wait);
@@ -136,20 +171,19 @@ Result<std::vector<ConsumerRecord>> Consumer::poll(Duration timeout) {
       for (auto& r : *records) out.push_back(std::move(r));
     }
     if (!out.empty()) return out;
-    if (!answered || by_leader.size() != 1) {
-      rt_.sleep_for(std::min<Duration>(std::chrono::milliseconds(50), std::max<Duration>(Duration{0}, deadline - rt_.now())));
-    }
+    if (deferred_error_) break;
+    if (!answered || by_leader.size() != 1) rt_.sleep_for(std::min(poll_retry_backoff, remaining()));
   } while (rt_.now() < deadline);
-  if (!answered && last.code != Errc::timed_out) return last;
+  if (deferred_error_) {
+    Error e = std::move(*deferred_error_);
+    deferred_error_.reset();
+    return e;
+  }
+  if (!answered && last) return *last;
   return std::vector<ConsumerRecord>();
 }
 
-Result<std::vector<ConsumerRecord>> Consumer::fetch_from(std::int32_t node, const std::vector<TopicPartition>& tps,
-                                                         Duration max_wait) {
-  auto connection = cluster_.connection(node);
-  if (!connection) return connection.error();
-  const auto version = (*connection)->version_for(protocol::ApiKey::fetch, 11);
-  if (!version) return make_error(Errc::refused, "the broker serves no Fetch version this client speaks");
+protocol::FetchRequest Consumer::fetch_request(const std::vector<TopicPartition>& tps, Duration max_wait) {
   protocol::FetchRequest request;
   request.replica_id = -1;
   request.max_wait_ms = static_cast<std::int32_t>(to_ms(max_wait));
@@ -163,43 +197,71 @@ Result<std::vector<ConsumerRecord>> Consumer::fetch_from(std::int32_t node, cons
     }
     protocol::FetchRequest::FetchPartition p;
     p.partition = tp.partition;
-    p.fetch_offset = positions_[tp].value_or(0);
+    p.fetch_offset = positions_.at(tp).value_or(0);
     p.partition_max_bytes = config_.max_partition_fetch_bytes;
     request.topics.back().partitions.push_back(p);
   }
+  return request;
+}
+
+Result<std::vector<ConsumerRecord>> Consumer::fetch_from(std::int32_t node, const std::vector<TopicPartition>& tps,
+                                                         Duration max_wait) {
+  auto connection = cluster_.connection(node);
+  if (!connection) return connection.error();
+  const auto version = (*connection)->version_for(protocol::ApiKey::fetch, fetch_version_max);
+  if (!version) return make_error(Errc::refused, "the broker serves no Fetch version this client speaks");
+  auto request = fetch_request(tps, max_wait);
+  ++fetches_sent_;
   auto response = (*connection)->call<protocol::FetchResponse>(request, *version);
   if (!response) return response.error();
+  if (response->error_code != 0) {
+    return kafka_error(static_cast<ErrorCode>(response->error_code), fmt::format("Fetch from broker {}", node));
+  }
   std::vector<ConsumerRecord> out;
-  bool refresh = false;
   for (const auto& t : response->responses) {
     for (const auto& p : t.partitions) {
       const TopicPartition tp{t.topic, p.partition_index};
-      if (!positions_.contains(tp)) continue;  // unassigned meanwhile
-      const auto code = static_cast<ErrorCode>(p.error_code);
-      if (code == ErrorCode::offset_out_of_range) {
-        positions_[tp].reset();  // auto_offset_reset decides at the next poll
-      } else if (code != ErrorCode::none) {
-        refresh = true;
-      } else if (p.records) {
-        take_records(tp, *p.records, out);
+      auto it = positions_.find(tp);
+      // Unassigned, reset or moved meanwhile: this answer is for a position no longer current.
+      if (it == positions_.end() || !it->second) continue;
+      if (auto st = take_partition(tp, p, out); !st) {
+        deferred_error_ = st.error();
+        return out;
       }
     }
   }
-  if (refresh) (void)cluster_.refresh({tps.front().topic}, false);
   return out;
 }
 
-void Consumer::take_records(const TopicPartition& tp, const protocol::Bytes& records, std::vector<ConsumerRecord>& out) {
+Status Consumer::take_partition(const TopicPartition& tp, const protocol::FetchResponse::PartitionData& data,
+                                std::vector<ConsumerRecord>& out) {
+  const auto code = static_cast<ErrorCode>(data.error_code);
+  if (code == ErrorCode::offset_out_of_range) {
+    positions_[tp].reset();  // auto_offset_reset decides at the next pass
+    return {};
+  }
+  if (code != ErrorCode::none) {
+    if (stale_leader(code)) cluster_.invalidate(tp);
+    return {};
+  }
+  if (!data.records || data.records->empty()) return {};
+  return take_records(tp, *data.records, out);
+}
+
+Status Consumer::take_records(const TopicPartition& tp, const protocol::Bytes& records, std::vector<ConsumerRecord>& out) {
   auto& position = positions_[tp];
   const auto scan = protocol::scan_batches(records, true);
   for (const auto& [pos, header] : scan.batches) {
-    if (header.last_offset() < *position) continue;
+    if (header.last_offset() < *position) continue;  // a batch the position is already past
     if (header.is_control()) {
       position = header.last_offset() + 1;
       continue;
     }
     auto decoded = protocol::decode_records(std::span(records).subspan(pos, header.size_bytes()));
-    if (!decoded) return;  // a damaged batch: fetch it again next time
+    if (!decoded) {
+      return Error{Errc::corrupt, fmt::format("{}: the batch at offset {} does not decode: {}", tp_name(tp),
+                                              header.base_offset, decoded.error().message)};
+    }
     for (auto& r : *decoded) {
       if (r.offset < *position) continue;
       ConsumerRecord c;
@@ -214,7 +276,12 @@ void Consumer::take_records(const TopicPartition& tp, const protocol::Bytes& rec
     }
     position = std::max(*position, header.last_offset() + 1);
   }
-  // A partial batch at the end (the fetch limit cut it) is fetched whole next time.
+  if (scan.corruption && scan.batches.empty()) {
+    return Error{Errc::corrupt, fmt::format("{}: fetched data at offset {} is corrupt: {}", tp_name(tp), *position,
+                                            scan.corruption->message)};
+  }
+  // A partial batch at the end (the fetch size limit cut it) is fetched whole next time.
+  return {};
 }
 
 }  // namespace keel::client

@@ -1,8 +1,10 @@
 #pragma once
-// A Kafka consumer with manual assignment over the seam: assign partitions, seek (to an offset, the
-// beginning or the end through ListOffsets), and poll, which long-polls each partition leader with
-// Fetch (fetch_min_bytes, fetch_max_wait) and returns the records past each position in offset order.
-// A position that falls out of the log is reset by auto_offset_reset.
+// A Kafka consumer with manual assignment over the seam: assign partitions, seek (to an offset, or
+// to the beginning or end through ListOffsets), and poll, which fetches from each partition leader
+// (a long poll with fetch_min_bytes / fetch_max_wait when one leader serves every partition) and
+// returns the records at or past each position in offset order, skipping control batches. A
+// position the log no longer holds (OFFSET_OUT_OF_RANGE) is reset by auto_offset_reset. Leaders
+// come from Metadata, refreshed when unknown or after NOT_LEADER_OR_FOLLOWER and the like.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -38,28 +40,43 @@ class Consumer {
  public:
   Consumer(Runtime& rt, ConsumerConfig config);
 
+  // Replaces the assignment; partitions kept keep their positions.
   void assign(std::vector<TopicPartition> partitions);
+  std::vector<TopicPartition> assignment() const;
   void seek(const TopicPartition& tp, std::int64_t offset);
-  Status seek_to_beginning(const std::vector<TopicPartition>& tps);
-  Status seek_to_end(const std::vector<TopicPartition>& tps);
+  Status seek_to_beginning(const std::vector<TopicPartition>& tps);  // ListOffsets earliest
+  Status seek_to_end(const std::vector<TopicPartition>& tps);        // ListOffsets latest
   std::optional<std::int64_t> position(const TopicPartition& tp) const;
-  // The records that arrived by `timeout` (possibly none). An error means no broker could be asked.
+  // The records that arrived by `timeout` (possibly none). An error when no broker could be asked
+  // the whole time, when a position needs a reset and auto_offset_reset is none, or when a batch
+  // fails to decode (records before it are returned first; the error comes at the next poll).
   Result<std::vector<ConsumerRecord>> poll(Duration timeout);
-  // The latest offset of a partition (its high watermark).
+  // The log start (ListOffsets earliest) and end (latest: the high watermark) of a partition.
+  Result<std::int64_t> beginning_offset(const TopicPartition& tp);
   Result<std::int64_t> end_offset(const TopicPartition& tp);
   void close() {}
+
+  std::uint64_t fetches_sent() const { return fetches_sent_; }
+  std::uint64_t offset_resets() const { return offset_resets_; }
 
  private:
   Result<std::int64_t> list_offset(const TopicPartition& tp, std::int64_t timestamp);
   Status reset_positions();
+  void refresh_metadata();
   Result<std::vector<ConsumerRecord>> fetch_from(std::int32_t node, const std::vector<TopicPartition>& tps,
                                                  Duration max_wait);
-  void take_records(const TopicPartition& tp, const protocol::Bytes& records, std::vector<ConsumerRecord>& out);
+  protocol::FetchRequest fetch_request(const std::vector<TopicPartition>& tps, Duration max_wait);
+  Status take_partition(const TopicPartition& tp, const protocol::FetchResponse::PartitionData& data,
+                        std::vector<ConsumerRecord>& out);
+  Status take_records(const TopicPartition& tp, const protocol::Bytes& records, std::vector<ConsumerRecord>& out);
 
   Runtime& rt_;
   ConsumerConfig config_;
   Cluster cluster_;
   std::map<TopicPartition, std::optional<std::int64_t>> positions_;
+  std::optional<Error> deferred_error_;  // a decode failure found after records were returned
+  std::uint64_t fetches_sent_ = 0;
+  std::uint64_t offset_resets_ = 0;
 };
 
 }  // namespace keel::client

@@ -9,10 +9,14 @@ namespace {
 
 using protocol::ErrorCode;
 
+// The newest Produce version this client writes (v8: per-record errors; v9 is flexible).
+constexpr std::int16_t produce_version_max = 8;
+
 // Errors after which the same batch may succeed later: leadership moved, the topic is still being
-// created, the broker was busy or unreachable.
+// created, the broker was busy, its disk failed over, or the data was damaged on the way.
 bool retriable(ErrorCode code) {
   switch (code) {
+    case ErrorCode::corrupt_message:
     case ErrorCode::unknown_topic_or_partition:
     case ErrorCode::leader_not_available:
     case ErrorCode::not_leader_or_follower:
@@ -27,59 +31,77 @@ bool retriable(ErrorCode code) {
   }
 }
 
-std::size_t record_bytes(const ProducerRecord& r) {
-  std::size_t n = 24 + (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
-  for (const auto& h : r.headers) n += 8 + h.key.size() + (h.value ? h.value->size() : 0);
-  return n;
+// Errors that say the metadata is stale: the leader is elsewhere or the partition moved.
+bool needs_metadata(ErrorCode code) {
+  return code == ErrorCode::unknown_topic_or_partition || code == ErrorCode::leader_not_available ||
+         code == ErrorCode::not_leader_or_follower || code == ErrorCode::kafka_storage_error;
+}
+
+AccumulatorConfig accumulator_config(const ProducerConfig& c) {
+  AccumulatorConfig a;
+  a.batch_bytes = c.batch_bytes;
+  a.linger = c.linger;
+  a.delivery_timeout = c.delivery_timeout;
+  a.buffer_bytes = c.buffer_bytes;
+  return a;
 }
 
 }  // namespace
 
-Result<RecordMetadata> Delivery::wait() {
-  while (!result_.has_value()) event_.wait();
-  return *result_;
-}
-
-void Delivery::complete(Result<RecordMetadata> result) {
-  if (result_.has_value()) return;
-  result_ = std::move(result);
-  event_.set();
-}
-
 Producer::Producer(Runtime& rt, ProducerConfig config)
-    : rt_(rt), config_(std::move(config)), cluster_(rt, config_.bootstrap_servers, config_.client_id, config_.request_timeout) {
+    : rt_(rt),
+      config_(std::move(config)),
+      cluster_(rt, config_.bootstrap_servers, config_.client_id, config_.request_timeout),
+      accumulator_(accumulator_config(config_)) {
   KEEL_ASSERT(config_.acks == 0 || config_.acks == 1 || config_.acks == -1);
-  KEEL_ASSERT(config_.max_in_flight_per_connection > 0 && config_.batch_bytes > 0);
-  sender_ = rt_.spawn(fmt::format("{}-sender", config_.client_id), [this] { sender_loop(); });
+  KEEL_ASSERT(config_.max_in_flight_per_connection > 0 && config_.batch_bytes > 0 && config_.retries >= 0);
+  KEEL_ASSERT(config_.request_bytes_max > static_cast<std::int32_t>(protocol::batch_header_bytes));
+  spawn("sender", [this] { sender_loop(); });
+  spawn("metadata", [this] { metadata_loop(); });
 }
 
 Producer::~Producer() {
   auto& executor = rt_.executor();
   const auto self = Executor::current_task();
-  for (auto task : request_tasks_) {
+  for (auto task : tasks_) {
     if (task.id != self.id && executor.alive(task)) executor.cancel(task);
   }
-  if (sender_.id != self.id && executor.alive(sender_)) executor.cancel(sender_);
-  for (auto& [tp, queue] : queues_) {
-    for (auto& batch : queue) {
-      for (auto& d : batch->deliveries) d->complete(make_error(Errc::cancelled, "producer destroyed"));
-    }
+  // Whatever has no outcome yet never will: queued batches and those the cancelled tasks held.
+  for (auto& batch : accumulator_.drain_all()) {
+    for (auto& d : batch->deliveries) d->complete(make_error(Errc::cancelled, "producer destroyed"));
+  }
+  for (auto& [sequence, batch] : in_flight_batches_) {
+    for (auto& d : batch->deliveries) d->complete(make_error(Errc::cancelled, "producer destroyed"));
   }
 }
 
-Result<std::int32_t> Producer::choose_partition(const ProducerRecord& record) {
-  const Instant deadline = rt_.now() + config_.delivery_timeout;
-  std::optional<std::int32_t> count = cluster_.partitions(record.topic);
-  while (!count) {
-    auto st = cluster_.refresh({record.topic});
-    count = cluster_.partitions(record.topic);
-    if (count) break;
+void Producer::spawn(std::string name, std::function<void()> fn) {
+  std::erase_if(tasks_, [&](TaskRef t) { return !rt_.executor().alive(t); });
+  tasks_.push_back(rt_.spawn(fmt::format("{}-{}", config_.client_id, name), std::move(fn)));
+}
+
+// ---- send ----
+
+Result<std::int32_t> Producer::partition_count(const std::string& topic, Instant deadline) {
+  topics_.insert(topic);
+  while (true) {
+    if (auto count = cluster_.partitions(topic)) return *count;
     if (rt_.now() >= deadline) {
-      return make_error(Errc::timed_out, fmt::format("topic {}: no metadata within the delivery timeout{}", record.topic,
-                                                     st ? "" : ": " + st.error().message));
+      return make_error(Errc::timed_out, fmt::format("topic {}: no metadata within {}", topic,
+                                                     format_duration(config_.delivery_timeout)));
     }
-    rt_.sleep_for(config_.retry_backoff);
+    request_metadata();
+    ++metadata_waiters_;
+    (void)metadata_updated_.wait(deadline);
+    --metadata_waiters_;
+    if (closed_) return make_error(Errc::closed, "the producer is closed");
   }
+}
+
+Result<std::int32_t> Producer::choose_partition(const ProducerRecord& record, std::size_t record_bytes,
+                                                Instant deadline) {
+  auto count = partition_count(record.topic, deadline);
+  if (!count) return count.error();
   if (record.partition) {
     if (*record.partition < 0 || *record.partition >= *count) {
       return make_error(Errc::invalid_argument, fmt::format("topic {} has {} partitions; {} is not one", record.topic,
@@ -88,11 +110,9 @@ Result<std::int32_t> Producer::choose_partition(const ProducerRecord& record) {
     return *record.partition;
   }
   if (record.key) return partition_for_key(*record.key, *count);
-  auto it = sticky_.find(record.topic);
-  if (it == sticky_.end()) {
-    it = sticky_.emplace(record.topic, static_cast<std::int32_t>(rt_.random().below(static_cast<std::uint64_t>(*count)))).first;
-  }
-  return it->second;
+  const std::int32_t sticky = sticky_.partition(record.topic, *count, rt_.random());
+  if (!accumulator_.would_open_batch(TopicPartition{record.topic, sticky}, record_bytes)) return sticky;
+  return sticky_.on_new_batch(record.topic, *count, rt_.random());
 }
 
 std::shared_ptr<Delivery> Producer::send(ProducerRecord record) {
@@ -101,46 +121,45 @@ std::shared_ptr<Delivery> Producer::send(ProducerRecord record) {
     delivery->complete(make_error(Errc::closed, "the producer is closed"));
     return delivery;
   }
-  auto partition = choose_partition(record);
+  const std::size_t bytes = estimate_record_bytes(record.key, record.value, record.headers);
+  if (bytes + protocol::batch_header_bytes > static_cast<std::size_t>(config_.request_bytes_max) ||
+      static_cast<std::int64_t>(bytes) > config_.buffer_bytes) {
+    delivery->complete(kafka_error(ErrorCode::message_too_large,
+                                   fmt::format("a record of about {} bytes is above max.request.size {} or buffer.memory {}",
+                                               bytes, config_.request_bytes_max, config_.buffer_bytes)));
+    return delivery;
+  }
+  const Instant deadline = rt_.now() + config_.delivery_timeout;
+  while (!accumulator_.has_room(bytes)) {
+    if (!space_.wait(deadline) && rt_.now() >= deadline) {
+      delivery->complete(make_error(Errc::timed_out, "buffer.memory stayed full for the delivery timeout"));
+      return delivery;
+    }
+  }
+  auto partition = choose_partition(record, bytes, deadline);
   if (!partition) {
     delivery->complete(partition.error());
     return delivery;
   }
-  const std::size_t bytes = record_bytes(record);
-  while (buffered_bytes_ > 0 && buffered_bytes_ + static_cast<std::int64_t>(bytes) > config_.buffer_bytes) space_.wait();
-  const TopicPartition tp{record.topic, *partition};
-  auto& queue = queues_[tp];
-  if (queue.empty() || queue.back()->bytes + bytes > static_cast<std::size_t>(config_.batch_bytes) ||
-      queue.back()->attempts > 0) {
-    auto batch = std::make_shared<Batch>();
-    batch->tp = tp;
-    batch->created = rt_.now();
-    queue.push_back(batch);
-    ++unfinished_batches_;
-    if (!record.key && !record.partition && queue.size() > 1) sticky_.erase(record.topic);  // next batch elsewhere
-  }
-  Batch& batch = *queue.back();
   protocol::Record r;
-  r.offset = static_cast<std::int64_t>(batch.records.size());
-  r.timestamp = record.timestamp_ms >= 0 ? record.timestamp_ms : to_ms(rt_.wall_now().time_since_epoch());
+  r.timestamp = record.timestamp_ms >= 0 ? record.timestamp_ms : to_unix_ms(rt_.wall_now());
   r.key = std::move(record.key);
   r.value = std::move(record.value);
   r.headers = std::move(record.headers);
-  batch.records.push_back(std::move(r));
-  batch.deliveries.push_back(delivery);
-  batch.bytes += bytes;
-  buffered_bytes_ += static_cast<std::int64_t>(bytes);
-  if (batch.records.size() == 1 || batch.bytes >= static_cast<std::size_t>(config_.batch_bytes)) wake_.set();
+  const auto appended =
+      accumulator_.append(TopicPartition{record.topic, *partition}, std::move(r), delivery, bytes, rt_.now());
+  // The sender cares about a first record (linger starts) and a batch that filled up.
+  if (appended.new_batch || appended.batch->bytes >= static_cast<std::size_t>(config_.batch_bytes)) wake_.set();
   return delivery;
 }
 
 Result<RecordMetadata> Producer::send_and_wait(ProducerRecord record) { return send(std::move(record))->wait(); }
 
 Status Producer::flush() {
-  flushing_ = true;
+  accumulator_.begin_flush();
   wake_.set();
-  while (unfinished_batches_ > 0) idle_.wait();
-  flushing_ = false;
+  while (accumulator_.unfinished_batches() > 0) idle_.wait();
+  accumulator_.end_flush();
   return {};
 }
 
@@ -148,164 +167,268 @@ void Producer::close() {
   if (closed_) return;
   (void)flush();
   closed_ = true;
+  accumulator_.close();
+  metadata_updated_.notify_all();
+  for (auto& [node, sender] : senders_) {
+    sender->outbox->close();
+    sender->awaiting->close();
+  }
   wake_.set();
+  metadata_wanted_.set();
 }
 
-bool Producer::batch_ready(const Batch& batch, Instant now) const {
-  if (now < batch.retry_at) return false;
-  return batch.bytes >= static_cast<std::size_t>(config_.batch_bytes) || now >= batch.created + config_.linger ||
-         flushing_ || closed_ || queues_.at(batch.tp).size() > 1;
-}
+// ---- the sender ----
 
 void Producer::sender_loop() {
-  while (!(closed_ && unfinished_batches_ == 0)) {
+  while (!closed_) {
     wake_.reset();
     Instant next_wake = instant_max;
-    const bool refresh_needed = send_ready(rt_.now(), next_wake);
-    if (refresh_needed) {
-      std::vector<std::string> topics;
-      for (const auto& [tp, queue] : queues_) {
-        if (!queue.empty() && (topics.empty() || topics.back() != tp.topic)) topics.push_back(tp.topic);
-      }
-      (void)cluster_.refresh(topics);
-      next_wake = std::min(next_wake, rt_.now() + config_.retry_backoff);
+    for (const auto& batch : accumulator_.expire(rt_.now())) {
+      ++batches_expired_;
+      fail(batch, make_error(Errc::timed_out,
+                             fmt::format("{}-{}: {} records expired after {} in the producer (delivery timeout)",
+                                         batch->tp.topic, batch->tp.partition, batch->records.size(),
+                                         format_duration(rt_.now() - batch->created))));
     }
+    if (send_ready(rt_.now(), next_wake)) continue;  // sent something: look again before waiting
     (void)wake_.wait(next_wake);
   }
 }
 
-// Sends every ready batch whose leader has room for another request. Returns whether some leader
-// is unknown (the caller refreshes metadata).
+// Hands every ready batch whose leader has room for another request to that leader's writer, one
+// request per leader per pass. Returns whether anything was handed over.
 bool Producer::send_ready(Instant now, Instant& next_wake) {
-  bool refresh_needed = false;
-  std::map<std::int32_t, std::vector<BatchPtr>> by_node;
-  for (auto& [tp, queue] : queues_) {
-    if (queue.empty()) continue;
-    const BatchPtr& front = queue.front();
-    if (!batch_ready(*front, now)) {
-      next_wake = std::min(next_wake, std::max(front->retry_at, front->created + config_.linger));
-      continue;
-    }
+  const auto ready = accumulator_.ready(now);
+  next_wake = std::min(ready.next_ready, accumulator_.next_expiry());
+  bool leader_unknown = false;
+  std::map<std::int32_t, std::vector<BatchPtr>> requests;
+  std::map<std::int32_t, std::size_t> request_bytes;
+  for (const auto& tp : ready.partitions) {
     const auto leader = cluster_.leader(tp);
     if (!leader) {
-      refresh_needed = true;
+      leader_unknown = true;
       continue;
     }
-    if (in_flight_[*leader] + (by_node.contains(*leader) ? 1 : 0) > config_.max_in_flight_per_connection - 1) continue;
-    by_node[*leader].push_back(front);
-    queue.pop_front();
+    NodeSender& sender = node_sender(*leader);
+    if (sender.in_flight >= config_.max_in_flight_per_connection) continue;
+    const std::size_t bytes = *accumulator_.front_bytes(tp);
+    std::size_t& total = request_bytes[*leader];
+    if (total > 0 && total + bytes > static_cast<std::size_t>(config_.request_bytes_max)) {
+      next_wake = now;  // the next request takes it
+      continue;
+    }
+    total += bytes;
+    BatchPtr batch = accumulator_.drain(tp);
+    in_flight_batches_.emplace(batch->sequence, batch);
+    requests[*leader].push_back(std::move(batch));
   }
-  for (auto& [node, batches] : by_node) {
-    ++in_flight_[node];
-    std::erase_if(request_tasks_, [&](TaskRef t) { return !rt_.executor().alive(t); });
-    request_tasks_.push_back(rt_.spawn(fmt::format("{}-produce", config_.client_id),
-                                       [this, node = node, batches = std::move(batches)]() mutable {
-                                         send_request(node, std::move(batches));
-                                       }));
+  if (leader_unknown) {
+    request_metadata();
+    next_wake = std::min(next_wake, now + config_.retry_backoff);
   }
-  return refresh_needed;
+  for (auto& [node, batches] : requests) {
+    NodeSender& sender = node_sender(node);
+    ++sender.in_flight;
+    const bool queued = sender.outbox->try_send(std::move(batches));
+    KEEL_ASSERT_MSG(queued, "the outbox of broker {} holds at most max_in_flight requests", node);
+  }
+  return !requests.empty();
 }
 
-void Producer::send_request(std::int32_t node, std::vector<BatchPtr> batches) {
-  const auto done = [&] {
-    --in_flight_[node];
-    wake_.set();
-  };
-  auto connection = cluster_.connection(node);
-  const auto version = connection ? (*connection)->version_for(protocol::ApiKey::produce, 8) : std::nullopt;
-  if (!connection || !version) {
-    const Error error = connection ? Error{Errc::refused, "the broker serves no Produce version this client speaks"}
-                                   : connection.error();
-    for (const auto& b : batches) retry_or_fail(b, error);
-    return done();
+Producer::NodeSender& Producer::node_sender(std::int32_t node) {
+  auto& slot = senders_[node];
+  if (!slot) {
+    slot = std::make_unique<NodeSender>();
+    slot->node = node;
+    const auto capacity = static_cast<std::size_t>(config_.max_in_flight_per_connection);
+    slot->outbox = std::make_unique<Channel<std::vector<BatchPtr>>>(capacity);
+    slot->awaiting = std::make_unique<Channel<InFlight>>(capacity);
+    NodeSender* sender = slot.get();
+    spawn(fmt::format("writer-{}", node), [this, sender] { writer_loop(*sender); });
+    spawn(fmt::format("completer-{}", node), [this, sender] { completer_loop(*sender); });
   }
+  return *slot;
+}
+
+Result<protocol::ProduceRequest> Producer::build_request(const std::vector<BatchPtr>& batches) {
   protocol::ProduceRequest request;
   request.acks = config_.acks;
   request.timeout_ms = static_cast<std::int32_t>(to_ms(config_.request_timeout));
   for (const auto& b : batches) {
-    protocol::BatchOptions options;
-    options.compression = config_.compression;
-    if (request.topic_data.empty() || request.topic_data.back().name != b->tp.topic) {
+    if (!b->encoded) {
+      protocol::BatchOptions options;
+      options.compression = config_.compression;
+      b->encoded = protocol::build_batch(options, b->records);
+    }
+    auto topic = std::find_if(request.topic_data.begin(), request.topic_data.end(),
+                              [&](const auto& t) { return t.name == b->tp.topic; });
+    if (topic == request.topic_data.end()) {
       protocol::ProduceRequest::TopicProduceData t;
       t.name = b->tp.topic;
       request.topic_data.push_back(std::move(t));
+      topic = std::prev(request.topic_data.end());
     }
     protocol::ProduceRequest::PartitionProduceData p;
     p.index = b->tp.partition;
-    p.records = protocol::build_batch(options, b->records);
-    request.topic_data.back().partition_data.push_back(std::move(p));
+    p.records = *b->encoded;
+    topic->partition_data.push_back(std::move(p));
   }
-  ++requests_sent_;
-  if (config_.acks == 0) {
-    const auto st = (*connection)->send_only(request, *version);
-    for (const auto& b : batches) {
-      if (st) finish(b, RecordMetadata{}, -1);
-      else retry_or_fail(b, st.error());
+  return request;
+}
+
+void Producer::writer_loop(NodeSender& sender) {
+  while (auto batches = sender.outbox->recv()) {
+    auto connection = cluster_.connection(sender.node);
+    const auto version = connection ? (*connection)->version_for(protocol::ApiKey::produce, produce_version_max)
+                                    : std::nullopt;
+    if (!connection || !version) {
+      const Error error = connection ? make_error(Errc::refused, "the broker serves no Produce version this client speaks")
+                                     : connection.error();
+      for (const auto& b : *batches) retry_or_fail(b, error);
+      request_metadata();
+      request_done(sender);
+      continue;
     }
-    return done();
+    auto request = build_request(*batches);
+    ++requests_sent_;
+    if (config_.acks == 0) {
+      const Status st = (*connection)->send_only(*request, *version);
+      for (const auto& b : *batches) {
+        if (st) finish(b, -1, -1);
+        else retry_or_fail(b, st.error());
+      }
+      request_done(sender);
+      continue;
+    }
+    auto pending = (*connection)->start_request<protocol::ProduceResponse>(*request, *version);
+    if (!pending) {
+      for (const auto& b : *batches) retry_or_fail(b, pending.error());
+      request_metadata();
+      request_done(sender);
+      continue;
+    }
+    InFlight in_flight;
+    in_flight.batches = std::move(*batches);
+    in_flight.connection = *connection;
+    in_flight.pending = *pending;
+    in_flight.version = *version;
+    const bool queued = sender.awaiting->try_send(std::move(in_flight));
+    KEEL_ASSERT_MSG(queued, "broker {}: more than max_in_flight requests await responses", sender.node);
   }
-  auto response = (*connection)->call<protocol::ProduceResponse>(request, *version);
+}
+
+void Producer::completer_loop(NodeSender& sender) {
+  while (auto in_flight = sender.awaiting->recv()) {
+    auto response = in_flight->connection->await_response<protocol::ProduceResponse>(in_flight->pending, in_flight->version);
+    handle_response(*in_flight, std::move(response));
+    request_done(sender);
+  }
+}
+
+void Producer::handle_response(const InFlight& request, Result<protocol::ProduceResponse> response) {
   if (!response) {
-    for (const auto& b : batches) retry_or_fail(b, response.error());
-    return done();
+    for (const auto& b : request.batches) retry_or_fail(b, response.error());
+    request_metadata();  // the connection broke: the broker may be gone, or no longer the leader
+    return;
   }
   std::map<TopicPartition, const protocol::ProduceResponse::PartitionProduceResponse*> results;
   for (const auto& t : response->responses) {
     for (const auto& p : t.partition_responses) results[TopicPartition{t.name, p.index}] = &p;
   }
-  for (const auto& b : batches) {
+  for (const auto& b : request.batches) {
     auto it = results.find(b->tp);
     if (it == results.end()) {
-      retry_or_fail(b, Error{Errc::corrupt, "the produce response left out a partition"});
+      retry_or_fail(b, make_error(Errc::corrupt, "the produce response left out a partition"));
       continue;
     }
-    const auto code = static_cast<ErrorCode>(it->second->error_code);
+    const auto& p = *it->second;
+    const auto code = static_cast<ErrorCode>(p.error_code);
     if (code == ErrorCode::none) {
-      finish(b, RecordMetadata{}, it->second->base_offset);
-    } else if (retriable(code)) {
-      retry_or_fail(b, Error{Errc::refused, std::string(protocol::error_name(code))});
-    } else {
-      const Error error{Errc::refused, fmt::format("{}: {}", protocol::error_name(code), it->second->error_message.value_or(""))};
-      for (const auto& d : b->deliveries) d->complete(error);
-      batch_done(b);
+      finish(b, p.base_offset, p.log_append_time_ms);
+      continue;
     }
+    const Error error = kafka_error(code, p.error_message.value_or(""));
+    if (needs_metadata(code)) {
+      cluster_.invalidate(b->tp);
+      request_metadata();
+    }
+    if (retriable(code)) retry_or_fail(b, error);
+    else fail(b, error);
   }
-  done();
 }
 
-void Producer::finish(const BatchPtr& batch, Result<RecordMetadata>, std::int64_t base_offset) {
+void Producer::request_done(NodeSender& sender) {
+  KEEL_ASSERT(sender.in_flight > 0);
+  --sender.in_flight;
+  wake_.set();
+}
+
+// ---- outcomes ----
+
+void Producer::finish(const BatchPtr& batch, std::int64_t base_offset, std::int64_t log_append_time_ms) {
   for (std::size_t i = 0; i < batch->deliveries.size(); ++i) {
     RecordMetadata md;
     md.topic_partition = batch->tp;
     md.offset = base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
-    md.timestamp_ms = batch->records[i].timestamp;
+    md.timestamp_ms = log_append_time_ms >= 0 ? log_append_time_ms : batch->records[i].timestamp;
     batch->deliveries[i]->complete(md);
   }
-  batch_done(batch);
+  in_flight_batches_.erase(batch->sequence);
+  accumulator_.release(*batch);
+  batch_released();
+}
+
+void Producer::fail(const BatchPtr& batch, const Error& error) {
+  for (const auto& d : batch->deliveries) d->complete(error);
+  in_flight_batches_.erase(batch->sequence);
+  accumulator_.release(*batch);
+  batch_released();
 }
 
 void Producer::retry_or_fail(const BatchPtr& batch, const Error& error) {
   const Instant now = rt_.now();
-  if (batch->attempts >= config_.retries || now >= batch->created + config_.delivery_timeout) {
-    const Error final_error{now >= batch->created + config_.delivery_timeout ? Errc::timed_out : error.code,
-                            fmt::format("{}-{}: gave up after {} attempts: {}", batch->tp.topic, batch->tp.partition,
-                                        batch->attempts + 1, error.message)};
-    for (const auto& d : batch->deliveries) d->complete(final_error);
-    batch_done(batch);
+  const bool expired = now >= batch->created + config_.delivery_timeout;
+  if (closed_ || expired || batch->attempts >= config_.retries) {
+    fail(batch, Error{expired ? Errc::timed_out : error.code,
+                      fmt::format("{}-{}: gave up after {} attempts{}: {}", batch->tp.topic, batch->tp.partition,
+                                  batch->attempts + 1, expired ? " (delivery timeout)" : "", error.message)});
     return;
   }
   ++batch->attempts;
   ++retries_;
-  batch->retry_at = now + config_.retry_backoff;
-  queues_[batch->tp].push_front(batch);
+  in_flight_batches_.erase(batch->sequence);
+  accumulator_.reenqueue(batch, now, config_.retry_backoff);
   wake_.set();
 }
 
-void Producer::batch_done(const BatchPtr& batch) {
-  buffered_bytes_ -= static_cast<std::int64_t>(batch->bytes);
-  --unfinished_batches_;
+void Producer::batch_released() {
   space_.notify_all();
-  if (unfinished_batches_ == 0) idle_.notify_all();
+  if (accumulator_.unfinished_batches() == 0) idle_.notify_all();
+}
+
+// ---- metadata ----
+
+void Producer::request_metadata() { metadata_wanted_.set(); }
+
+void Producer::metadata_loop() {
+  Instant last_refresh{};
+  bool refreshed_once = false;
+  while (!closed_) {
+    (void)metadata_wanted_.wait();
+    if (closed_) return;
+    // At most one refresh per retry_backoff (Kafka's retry.backoff.ms for metadata).
+    if (refreshed_once && rt_.now() < last_refresh + config_.retry_backoff) rt_.sleep_until(last_refresh + config_.retry_backoff);
+    metadata_wanted_.reset();
+    const std::vector<std::string> topics(topics_.begin(), topics_.end());
+    const Status st = cluster_.refresh(topics);
+    last_refresh = rt_.now();
+    refreshed_once = true;
+    ++metadata_refreshes_;
+    metadata_updated_.notify_all();
+    wake_.set();
+    // A failed refresh is tried again while something still needs it.
+    if (!st && (accumulator_.queued_batches() > 0 || metadata_waiters_ > 0)) metadata_wanted_.set();
+  }
 }
 
 }  // namespace keel::client
