@@ -9,7 +9,7 @@ namespace keel::client {
 Admin::Admin(Runtime& rt, std::vector<Address> bootstrap_servers, Duration request_timeout)
     : cluster_(rt, std::move(bootstrap_servers), "keel-admin", request_timeout), request_timeout_(request_timeout) {}
 
-Result<BrokerConnection*> Admin::connect_any() {
+Result<std::shared_ptr<BrokerConnection>> Admin::connect_any() {
   Runtime& rt = cluster_.runtime();
   const Instant deadline = rt.now() + request_timeout_;
   while (true) {

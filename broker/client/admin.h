@@ -21,7 +21,7 @@ class Admin {
 
  private:
   // Any broker, retrying for up to the request timeout (a broker may still be starting).
-  Result<BrokerConnection*> connect_any();
+  Result<std::shared_ptr<BrokerConnection>> connect_any();
 
   Cluster cluster_;
   Duration request_timeout_;

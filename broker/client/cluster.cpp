@@ -9,18 +9,21 @@ Cluster::Cluster(Runtime& rt, std::vector<Address> bootstrap, std::string client
   KEEL_ASSERT(!bootstrap_.empty());
 }
 
-Result<BrokerConnection*> Cluster::open(const Address& address, std::int32_t key) {
-  auto& slot = connections_[key];
-  if (slot && slot->usable() && slot->address() == address) return slot.get();
-  slot = std::make_unique<BrokerConnection>(rt_, address, client_id_, request_timeout_);
-  if (auto st = slot->open(); !st) {
-    slot.reset();
+Result<std::shared_ptr<BrokerConnection>> Cluster::open(const Address& address, std::int32_t key) {
+  // Connections are shared: a task may still be inside a call on one this replaces.
+  if (auto it = connections_.find(key); it != connections_.end() && it->second && it->second->usable() && it->second->address() == address) {
+    return it->second;
+  }
+  auto fresh = std::make_shared<BrokerConnection>(rt_, address, client_id_, request_timeout_);
+  connections_[key] = fresh;
+  if (auto st = fresh->open(); !st) {
+    if (auto it = connections_.find(key); it != connections_.end() && it->second == fresh) connections_.erase(it);
     return st.error();
   }
-  return slot.get();
+  return fresh;
 }
 
-Result<BrokerConnection*> Cluster::connection(std::int32_t node_id) {
+Result<std::shared_ptr<BrokerConnection>> Cluster::connection(std::int32_t node_id) {
   if (node_id >= 0) {
     auto it = brokers_.find(node_id);
     if (it == brokers_.end()) return make_error(Errc::not_found, fmt::format("broker {} is not known", node_id));

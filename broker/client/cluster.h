@@ -31,12 +31,12 @@ class Cluster {
   std::optional<std::int32_t> leader(const TopicPartition& tp) const;
   std::optional<std::int32_t> partitions(const std::string& topic) const;
   // A usable connection to a broker by node id, or to any broker (-1).
-  Result<BrokerConnection*> connection(std::int32_t node_id);
+  Result<std::shared_ptr<BrokerConnection>> connection(std::int32_t node_id);
   Runtime& runtime() { return rt_; }
   const std::string& client_id() const { return client_id_; }
 
  private:
-  Result<BrokerConnection*> open(const Address& address, std::int32_t key);
+  Result<std::shared_ptr<BrokerConnection>> open(const Address& address, std::int32_t key);
 
   Runtime& rt_;
   std::vector<Address> bootstrap_;
@@ -45,8 +45,8 @@ class Cluster {
   std::map<std::int32_t, Address> brokers_;  // node id -> address
   std::map<TopicPartition, std::int32_t> leaders_;
   std::map<std::string, std::int32_t> partition_counts_;
-  // Connections by node id; bootstrap connections use keys -1, -2, ... (they are not yet known nodes).
-  std::map<std::int32_t, std::unique_ptr<BrokerConnection>> connections_;
+  // Connections by node id, shared with the tasks calling on them; bootstrap connections use keys -1, -2, ... (they are not yet known nodes).
+  std::map<std::int32_t, std::shared_ptr<BrokerConnection>> connections_;
   std::size_t next_bootstrap_ = 0;
 };
 

@@ -40,9 +40,10 @@ Result<RecordMetadata> Delivery::wait() {
   return *result_;
 }
 
-void Delivery::complete(Result<RecordMetadata> result) {
+void Delivery::complete(Result<RecordMetadata> result, Instant at) {
   if (result_.has_value()) return;
   result_ = std::move(result);
+  completed_at_ = at;
   event_.set();
 }
 
@@ -62,7 +63,7 @@ Producer::~Producer() {
   if (sender_.id != self.id && executor.alive(sender_)) executor.cancel(sender_);
   for (auto& [tp, queue] : queues_) {
     for (auto& batch : queue) {
-      for (auto& d : batch->deliveries) d->complete(make_error(Errc::cancelled, "producer destroyed"));
+      for (auto& d : batch->deliveries) d->complete(make_error(Errc::cancelled, "producer destroyed"), rt_.now());
     }
   }
 }
@@ -98,12 +99,12 @@ Result<std::int32_t> Producer::choose_partition(const ProducerRecord& record) {
 std::shared_ptr<Delivery> Producer::send(ProducerRecord record) {
   auto delivery = std::make_shared<Delivery>();
   if (closed_) {
-    delivery->complete(make_error(Errc::closed, "the producer is closed"));
+    delivery->complete(make_error(Errc::closed, "the producer is closed"), rt_.now());
     return delivery;
   }
   auto partition = choose_partition(record);
   if (!partition) {
-    delivery->complete(partition.error());
+    delivery->complete(partition.error(), rt_.now());
     return delivery;
   }
   const std::size_t bytes = record_bytes(record);
@@ -266,7 +267,7 @@ void Producer::send_request(std::int32_t node, std::vector<BatchPtr> batches) {
       retry_or_fail(b, Error{Errc::refused, std::string(protocol::error_name(code))});
     } else {
       const Error error{Errc::refused, fmt::format("{}: {}", protocol::error_name(code), it->second->error_message.value_or(""))};
-      for (const auto& d : b->deliveries) d->complete(error);
+      for (const auto& d : b->deliveries) d->complete(error, rt_.now());
       batch_done(b);
     }
   }
@@ -279,7 +280,7 @@ void Producer::finish(const BatchPtr& batch, Result<RecordMetadata>, std::int64_
     md.topic_partition = batch->tp;
     md.offset = base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
     md.timestamp_ms = batch->records[i].timestamp;
-    batch->deliveries[i]->complete(md);
+    batch->deliveries[i]->complete(md, rt_.now());
   }
   batch_done(batch);
 }
@@ -290,7 +291,7 @@ void Producer::retry_or_fail(const BatchPtr& batch, const Error& error) {
     const Error final_error{now >= batch->created + config_.delivery_timeout ? Errc::timed_out : error.code,
                             fmt::format("{}-{}: gave up after {} attempts: {}", batch->tp.topic, batch->tp.partition,
                                         batch->attempts + 1, error.message)};
-    for (const auto& d : batch->deliveries) d->complete(final_error);
+    for (const auto& d : batch->deliveries) d->complete(final_error, rt_.now());
     batch_done(batch);
     return;
   }

@@ -53,10 +53,13 @@ class Delivery {
  public:
   bool done() const { return result_.has_value(); }
   Result<RecordMetadata> wait();
-  void complete(Result<RecordMetadata> result);
+  // When the outcome arrived (the producer's clock); meaningful once done().
+  Instant completed_at() const { return completed_at_; }
+  void complete(Result<RecordMetadata> result, Instant at);
 
  private:
   std::optional<Result<RecordMetadata>> result_;
+  Instant completed_at_{};
   Event event_;
 };
 
