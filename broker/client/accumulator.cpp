@@ -9,9 +9,10 @@ Result<RecordMetadata> Delivery::wait() {
   return *result_;
 }
 
-void Delivery::complete(Result<RecordMetadata> result) {
+void Delivery::complete(Result<RecordMetadata> result, Instant at) {
   if (result_.has_value()) return;
   result_ = std::move(result);
+  completed_at_ = at;
   event_.set();
 }
 

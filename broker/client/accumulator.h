@@ -31,13 +31,16 @@ class Delivery {
  public:
   bool done() const { return result_.has_value(); }
   Result<RecordMetadata> wait();
-  // Only the first outcome counts.
-  void complete(Result<RecordMetadata> result);
+  // Only the first outcome counts; `at` is when it arrived (the producer's clock).
+  void complete(Result<RecordMetadata> result, Instant at);
   // The outcome; only when done().
   const Result<RecordMetadata>& result() const { return *result_; }
+  // When the outcome arrived; meaningful once done().
+  Instant completed_at() const { return completed_at_; }
 
  private:
   std::optional<Result<RecordMetadata>> result_;
+  Instant completed_at_{};
   Event event_;
 };
 

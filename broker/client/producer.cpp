@@ -68,10 +68,10 @@ Producer::~Producer() {
   }
   // Whatever has no outcome yet never will: queued batches and those the cancelled tasks held.
   for (auto& batch : accumulator_.drain_all()) {
-    for (auto& d : batch->deliveries) d->complete(make_error(Errc::cancelled, "producer destroyed"));
+    for (auto& d : batch->deliveries) d->complete(make_error(Errc::cancelled, "producer destroyed"), rt_.now());
   }
   for (auto& [sequence, batch] : in_flight_batches_) {
-    for (auto& d : batch->deliveries) d->complete(make_error(Errc::cancelled, "producer destroyed"));
+    for (auto& d : batch->deliveries) d->complete(make_error(Errc::cancelled, "producer destroyed"), rt_.now());
   }
 }
 
@@ -118,7 +118,7 @@ Result<std::int32_t> Producer::choose_partition(const ProducerRecord& record, st
 std::shared_ptr<Delivery> Producer::send(ProducerRecord record) {
   auto delivery = std::make_shared<Delivery>();
   if (closed_) {
-    delivery->complete(make_error(Errc::closed, "the producer is closed"));
+    delivery->complete(make_error(Errc::closed, "the producer is closed"), rt_.now());
     return delivery;
   }
   const std::size_t bytes = estimate_record_bytes(record.key, record.value, record.headers);
@@ -126,19 +126,20 @@ std::shared_ptr<Delivery> Producer::send(ProducerRecord record) {
       static_cast<std::int64_t>(bytes) > config_.buffer_bytes) {
     delivery->complete(kafka_error(ErrorCode::message_too_large,
                                    fmt::format("a record of about {} bytes is above max.request.size {} or buffer.memory {}",
-                                               bytes, config_.request_bytes_max, config_.buffer_bytes)));
+                                               bytes, config_.request_bytes_max, config_.buffer_bytes)),
+                       rt_.now());
     return delivery;
   }
   const Instant deadline = rt_.now() + config_.delivery_timeout;
   while (!accumulator_.has_room(bytes)) {
     if (!space_.wait(deadline) && rt_.now() >= deadline) {
-      delivery->complete(make_error(Errc::timed_out, "buffer.memory stayed full for the delivery timeout"));
+      delivery->complete(make_error(Errc::timed_out, "buffer.memory stayed full for the delivery timeout"), rt_.now());
       return delivery;
     }
   }
   auto partition = choose_partition(record, bytes, deadline);
   if (!partition) {
-    delivery->complete(partition.error());
+    delivery->complete(partition.error(), rt_.now());
     return delivery;
   }
   protocol::Record r;
@@ -371,7 +372,7 @@ void Producer::finish(const BatchPtr& batch, std::int64_t base_offset, std::int6
     md.topic_partition = batch->tp;
     md.offset = base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
     md.timestamp_ms = log_append_time_ms >= 0 ? log_append_time_ms : batch->records[i].timestamp;
-    batch->deliveries[i]->complete(md);
+    batch->deliveries[i]->complete(md, rt_.now());
   }
   in_flight_batches_.erase(batch->sequence);
   accumulator_.release(*batch);
@@ -379,7 +380,7 @@ void Producer::finish(const BatchPtr& batch, std::int64_t base_offset, std::int6
 }
 
 void Producer::fail(const BatchPtr& batch, const Error& error) {
-  for (const auto& d : batch->deliveries) d->complete(error);
+  for (const auto& d : batch->deliveries) d->complete(error, rt_.now());
   in_flight_batches_.erase(batch->sequence);
   accumulator_.release(*batch);
   batch_released();
