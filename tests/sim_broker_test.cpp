@@ -581,3 +581,4 @@ TEST_CASE("sim broker: a longer sweep of seeds", "[.long]") {
   f = sweep(1000, 100, false, false);
   CHECK(f.lost == 0);
 }
+

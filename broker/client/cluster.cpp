@@ -34,9 +34,10 @@ Cluster::Cluster(Runtime& rt, std::vector<Address> bootstrap, std::string client
 }
 
 Cluster::~Cluster() {
+  // A task still waiting for a connect holds its own reference to the Event; it belongs to this
+  // cluster's owner, which cancels it, so it is not woken into a destroyed cluster.
   for (auto& [key, slot] : slots_) {
     if (slot.connection) slot.connection->close();
-    if (slot.connecting) slot.connecting->set();
   }
 }
 

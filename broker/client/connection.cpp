@@ -78,22 +78,39 @@ Status BrokerConnection::open(Duration connect_timeout) {
   return negotiate();
 }
 
-Status BrokerConnection::negotiate() {
-  versions_.clear();
+// An ApiVersions answer: at the version asked, or (a broker refusing that version answers with a
+// v0 body, as Kafka does) at v0.
+Result<protocol::ApiVersionsResponse> BrokerConnection::api_versions(std::int16_t version) {
   protocol::ApiVersionsRequest request;
   request.client_software_name = "keel-client";
   request.client_software_version = "1.0";
+  auto pending = start_request<protocol::ApiVersionsResponse>(request, version);
+  if (!pending) return pending.error();
+  auto frame = await_frame(*pending);
+  if (!frame) return frame.error();
+  protocol::Reader reader(*frame);
+  auto correlation = protocol::decode_response_header(reader, protocol::ApiKey::api_versions, version);
+  if (!correlation) return correlation.error();
+  const auto body = std::span<const std::uint8_t>(*frame).subspan(reader.position());
+  auto response = protocol::decode<protocol::ApiVersionsResponse>(body, version);
+  if (response && response->error_code == 0) return response;
+  auto v0 = protocol::decode<protocol::ApiVersionsResponse>(body, 0);
+  if (v0 && v0->error_code != 0) return v0;
+  return response;
+}
+
+Status BrokerConnection::negotiate() {
+  versions_.clear();
   std::int16_t version = protocol::api_info(protocol::ApiKey::api_versions).max_version;
-  auto response = call<protocol::ApiVersionsResponse>(request, version);
+  auto response = api_versions(version);
   if (response && response->error_code == static_cast<std::int16_t>(protocol::ErrorCode::unsupported_version)) {
-    // The broker's answer names the ApiVersions versions it speaks: ask again with its highest.
-    version = 0;
+    // The answer names the ApiVersions versions the broker speaks: ask again with its highest.
+    std::optional<std::int16_t> theirs;
     for (const auto& key : response->api_keys) {
-      if (key.api_key == static_cast<std::int16_t>(protocol::ApiKey::api_versions)) {
-        version = std::min(key.max_version, protocol::api_info(protocol::ApiKey::api_versions).max_version);
-      }
+      if (key.api_key == static_cast<std::int16_t>(protocol::ApiKey::api_versions)) theirs = key.max_version;
     }
-    response = call<protocol::ApiVersionsResponse>(request, version);
+    version = theirs && *theirs < version ? *theirs : 0;
+    response = api_versions(version);
   }
   if (!response) return response.error();
   if (response->error_code != 0) {

@@ -93,6 +93,7 @@ class BrokerConnection {
  private:
   struct Shared;
   Status negotiate();
+  Result<protocol::ApiVersionsResponse> api_versions(std::int16_t version);
   static void read_loop(const std::shared_ptr<Shared>& shared);
 
   Runtime& rt_;

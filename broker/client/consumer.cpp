@@ -100,6 +100,9 @@ Result<std::int64_t> Consumer::list_offset(const TopicPartition& tp, std::int64_
 
 Status Consumer::seek_to_beginning(const std::vector<TopicPartition>& tps) {
   for (const auto& tp : tps) {
+    if (!positions_.contains(tp)) {
+      return make_error(Errc::invalid_argument, fmt::format("seek_to_beginning: {} is not assigned", tp_name(tp)));
+    }
     auto offset = list_offset(tp, earliest);
     if (!offset) return offset.error();
     positions_[tp] = *offset;
@@ -109,6 +112,9 @@ Status Consumer::seek_to_beginning(const std::vector<TopicPartition>& tps) {
 
 Status Consumer::seek_to_end(const std::vector<TopicPartition>& tps) {
   for (const auto& tp : tps) {
+    if (!positions_.contains(tp)) {
+      return make_error(Errc::invalid_argument, fmt::format("seek_to_end: {} is not assigned", tp_name(tp)));
+    }
     auto offset = list_offset(tp, latest);
     if (!offset) return offset.error();
     positions_[tp] = *offset;
