@@ -32,7 +32,7 @@ test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_WERROR=OFF -DKEEL_SANITIZE=ON > /dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS) --target keel-tests keel-sim
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ./$(ASAN_BUILD)/keel-tests "[sim]" --reporter compact
+	  ./$(ASAN_BUILD)/keel-tests "[sim],[storage],[records]" --reporter compact
 	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_BUILD)/keel-sim selftest --seed 3 --duration 20s
 
 test: test-fast test-asan
