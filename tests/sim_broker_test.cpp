@@ -582,3 +582,116 @@ TEST_CASE("sim broker: a longer sweep of seeds", "[.long]") {
   CHECK(f.lost == 0);
 }
 
+
+namespace {
+
+struct Visibility {
+  std::vector<std::string> gone;  // read by the consumer, then taken by the power loss
+  std::uint64_t consumed = 0;
+  std::uint64_t read_before_ack = 0;  // arrived at the consumer > 0.5 ms before its ack arrived
+};
+
+// A producer that sends one record at a time without retries (so the broker is nearly always inside
+// the fsync of an append, and a record lost with the broker is not resent into the same offset) and
+// a consumer that fetches without waiting, both at full speed; one power loss at a seeded time.
+Visibility read_unsynced(std::uint64_t seed) {
+  sim::WorldOptions options;
+  options.seed = seed;
+  sim::World world(options);
+  for (int i = 0; i < 2; ++i) {
+    sim::NodeOptions n;
+    n.id = i;
+    world.add_node(n);
+  }
+  auto config = server::parse_broker_config(
+      "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\nlog.flush.interval.messages=1\n", "test", {});
+  KEEL_ASSERT(static_cast<bool>(config));
+  world.node(0).set_main([c = *config](Runtime& rt) { (void)server::run_broker(rt, c); });
+  world.node(0).start();
+  Random faults = world.stream(-1, "power-loss");
+  const Instant crash = world.now() + 2s + std::chrono::microseconds(faults.between(0, 2000000));
+  world.at(crash, [&world] { world.node(0).power_off(); });
+  world.at(crash + 1s, [&world] { world.node(0).power_on_and_start(); });
+  Outcome out;
+  auto done = std::make_shared<bool>(false);
+  world.node(1).set_main([&out, done](Runtime& rt) {
+    Admin admin(rt, bootstrap);
+    if (!admin.create_topic(topic, partitions, 1)) return;
+    auto stop = std::make_shared<bool>(false);
+    rt.spawn("tight-consumer", [&rt, &out, stop] {
+      ConsumerConfig cc;
+      cc.bootstrap_servers = bootstrap;
+      cc.request_timeout = 1s;
+      cc.fetch_max_wait = 0ms;
+      Consumer consumer(rt, cc);
+      consumer.assign(all_partitions());
+      while (!*stop) {
+        auto records = consumer.poll(50ms);
+        if (!records) continue;
+        for (const auto& r : *records) out.consumed.push_back(Observed{r.topic_partition, r.offset, text(r.value), rt.now()});
+      }
+    });
+    ProducerConfig pc;
+    pc.bootstrap_servers = bootstrap;
+    pc.linger = 0ms;
+    pc.request_timeout = 1s;
+    pc.delivery_timeout = 5s;
+    pc.retries = 0;
+    Producer producer(rt, pc);
+    const Instant end = rt.now() + 6s;
+    for (int i = 0; rt.now() < end; ++i) {
+      ProducerRecord r;
+      r.topic = topic;
+      const std::string value = fmt::format("v{}", i);
+      r.value = protocol::Bytes(value.begin(), value.end());
+      out.sent_values.insert(value);
+      if (auto md = producer.send_and_wait(std::move(r))) out.acked.push_back(Observed{md->topic_partition, md->offset, value, rt.now()});
+    }
+    *stop = true;
+    rt.sleep_for(200ms);
+    final_read(rt, out);
+    *done = true;
+  });
+  world.node(1).start();
+  world.run_while([&] { return !*done; }, world.now() + 5min);
+  for (int i = 0; i < world.node_count(); ++i) world.node(i).kill();
+  KEEL_ASSERT(out.final_read_complete && !out.consumed.empty());
+  Visibility v;
+  v.consumed = out.consumed.size();
+  std::map<std::string, Instant> acked_at;
+  for (const auto& a : out.acked) acked_at[a.value] = a.at;
+  for (const auto& c : out.consumed) {
+    if (!kept(out, c)) v.gone.push_back(where(c));
+    auto it = acked_at.find(c.value);
+    // One-way latency is at most 0.5 ms: the fetch answer left before the ack, i.e. before the fsync ended.
+    if (it != acked_at.end() && c.at + 500us < it->second) ++v.read_before_ack;
+  }
+  return v;
+}
+
+}  // namespace
+
+// Kafka with flush.messages=1 makes a record visible to consumers only once the append (and its
+// flush) returned: the high watermark moves after. Keel's broker at this writing serves fetches up
+// to the log end, which moves before the flush, so a consumer reads records a power loss then
+// takes (and the offset comes back with another record). Hidden until the broker is fixed; see
+// the client helper's report.
+TEST_CASE("sim broker: with sync before ack, a consumer reads only records that survive a power loss",
+          "[.broker-visibility]") {
+  int seeds_with_loss = 0;
+  std::uint64_t consumed = 0, early = 0;
+  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+    const Visibility v = read_unsynced(seed);
+    consumed += v.consumed;
+    early += v.read_before_ack;
+    if (!v.gone.empty()) {
+      ++seeds_with_loss;
+      WARN(fmt::format("seed {}: the consumer read {} record(s) the power loss took, first {}", seed, v.gone.size(),
+                       v.gone.front()));
+    }
+  }
+  WARN(fmt::format("50 seeds: {} records consumed, {} of them more than 0.5 ms before their acknowledgement arrived; "
+                   "{} seeds where the consumer read a record the power loss took", consumed, early, seeds_with_loss));
+  CHECK(seeds_with_loss == 0);
+  CHECK(early == 0);
+}
