@@ -46,36 +46,44 @@ void Cluster::invalidate_node(std::int32_t node) {
 }
 
 Result<std::shared_ptr<BrokerConnection>> Cluster::open(const Address& address, std::int32_t key) {
-  Slot& slot = slots_[key];
-  while (slot.connecting) {
-    auto connecting = slot.connecting;  // the Event outlives a slot that changes meanwhile
-    connecting->wait();
-    Slot& again = slots_[key];
-    if (again.connection && again.connection->usable() && again.address == address) return again.connection;
-    if (!again.connecting) return again.last_error.code != Errc::ok ? Result<std::shared_ptr<BrokerConnection>>(again.last_error)
-                                                                    : make_error(Errc::closed, "connection closed");
+  Slot& slot = slots_[key];  // a map's elements stay put while it grows, and slots are never erased
+  while (true) {
+    if (slot.connecting) {
+      auto connecting = slot.connecting;  // another task connects: share its attempt
+      connecting->wait();
+      if (slot.connection && slot.connection->usable() && slot.address == address) return slot.connection;
+      if (slot.connecting == nullptr && slot.last_error.code != Errc::ok) return slot.last_error;
+      continue;
+    }
+    if (slot.connection && slot.connection->usable() && slot.address == address) return slot.connection;
+    if (rt_.now() >= slot.next_attempt) break;
+    rt_.sleep_until(slot.next_attempt);  // then look again: another task may have connected meanwhile
   }
-  if (slot.connection && slot.connection->usable() && slot.address == address) return slot.connection;
-  if (rt_.now() < slot.next_attempt) rt_.sleep_until(slot.next_attempt);
-  auto connecting = std::make_shared<Event>();
-  slots_[key].connecting = connecting;
-  slots_[key].address = address;
+  // Whatever happens to this task (even its cancellation), the waiters hear the attempt is over.
+  struct Attempt {
+    Slot& slot;
+    std::shared_ptr<Event> event = std::make_shared<Event>();
+    ~Attempt() {
+      slot.connecting.reset();
+      event->set();
+    }
+  } attempt{slot};
+  slot.connecting = attempt.event;
+  slot.address = address;
   ++connects_attempted_;
   auto connection = std::make_shared<BrokerConnection>(rt_, address, client_id_, request_timeout_);
   const Status st = connection->open(std::min(request_timeout_, limits_.connect_timeout_max));
-  Slot& done = slots_[key];  // re-find: the map may have grown while this task waited
-  done.connecting.reset();
-  connecting->set();
   if (!st) {
-    done.connection.reset();
-    done.backoff = done.backoff == Duration{0} ? limits_.reconnect_backoff
-                                               : std::min(done.backoff * 2, limits_.reconnect_backoff_max);
-    done.next_attempt = rt_.now() + done.backoff;
-    done.last_error = Error{st.error().code, fmt::format("{}: {}", address.to_string(), st.error().message)};
-    return done.last_error;
+    slot.connection.reset();
+    slot.backoff = slot.backoff == Duration{0} ? limits_.reconnect_backoff
+                                               : std::min(slot.backoff * 2, limits_.reconnect_backoff_max);
+    slot.next_attempt = rt_.now() + slot.backoff;
+    slot.last_error = Error{st.error().code, fmt::format("{}: {}", address.to_string(), st.error().message)};
+    return slot.last_error;
   }
-  done.backoff = Duration{0};
-  done.connection = connection;
+  slot.backoff = Duration{0};
+  slot.last_error = Error{};
+  slot.connection = connection;
   return connection;
 }
 
