@@ -460,20 +460,20 @@ constexpr std::uint64_t seeds_default = 120;
 constexpr std::uint64_t seeds_kill_only = 30;
 
 TEST_CASE("sim broker: with sync before ack, no acknowledged record is lost to kills and power losses",
-          "[sim][broker]") {
+          "[sim][broker][sweep]") {
   const Figures f = sweep(1, seeds_sync, true, true);
   CHECK(f.lost == 0);
   CHECK(f.power_losses > 0);
 }
 
-TEST_CASE("sim broker: without sync, a power loss loses at most the unsynced tail", "[sim][broker]") {
+TEST_CASE("sim broker: without sync, a power loss loses at most the unsynced tail", "[sim][broker][sweep]") {
   const Figures f = sweep(1, seeds_default, false, true);
   // Kafka's trade-off is real here: power losses in these seeds do lose acknowledged records.
   CHECK(f.lost > 0);
   CHECK(f.lost == f.lost_above_flush);
 }
 
-TEST_CASE("sim broker: without sync, kill -9 alone loses nothing (the page cache survives)", "[sim][broker]") {
+TEST_CASE("sim broker: without sync, kill -9 alone loses nothing (the page cache survives)", "[sim][broker][sweep]") {
   const Figures f = sweep(1, seeds_kill_only, false, false);
   CHECK(f.lost == 0);
   CHECK(f.live_rewritten == 0);
@@ -672,15 +672,15 @@ Visibility read_unsynced(std::uint64_t seed) {
 }  // namespace
 
 // Kafka with flush.messages=1 makes a record visible to consumers only once the append (and its
-// flush) returned: the high watermark moves after. Keel's broker at this writing serves fetches up
-// to the log end, which moves before the flush, so a consumer reads records a power loss then
-// takes (and the offset comes back with another record). Hidden until the broker is fixed; see
-// the client helper's report.
+// flush) returned: the high watermark moves after. A broker that served fetches up to the log end,
+// which moves before the flush, let consumers read records a power loss then took (18 of 50 seeds
+// before the fix; the offset came back with another record). A regression test.
 TEST_CASE("sim broker: with sync before ack, a consumer reads only records that survive a power loss",
-          "[.broker-visibility]") {
+          "[sim][broker][sweep]") {
   int seeds_with_loss = 0;
   std::uint64_t consumed = 0, early = 0;
-  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+  const std::uint64_t seeds = 15;
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     const Visibility v = read_unsynced(seed);
     consumed += v.consumed;
     early += v.read_before_ack;
@@ -690,8 +690,9 @@ TEST_CASE("sim broker: with sync before ack, a consumer reads only records that 
                        v.gone.front()));
     }
   }
-  WARN(fmt::format("50 seeds: {} records consumed, {} of them more than 0.5 ms before their acknowledgement arrived; "
-                   "{} seeds where the consumer read a record the power loss took", consumed, early, seeds_with_loss));
+  INFO(fmt::format("{} seeds: {} records consumed, {} of them more than 0.5 ms before their acknowledgement arrived; "
+                   "{} seeds where the consumer read a record the power loss took", seeds, consumed, early, seeds_with_loss));
+  CHECK(consumed > 0);
   CHECK(seeds_with_loss == 0);
   CHECK(early == 0);
 }

@@ -89,11 +89,16 @@ Status Broker::open_topic_logs() {
     if (!config) return config.error();
     for (std::int32_t p = 0; p < topic.partitions; ++p) {
       storage::TopicPartition tp{name, p};
-      if (auto* log = logs_->get(tp)) {
+      storage::Log* log = logs_->get(tp);
+      if (log != nullptr) {
         log->set_config(*config);
       } else if (auto created = logs_->create(tp, *config); !created) {
         return created.error();
+      } else {
+        log = *created;
       }
+      // What survived recovery is on disk: all of it is readable.
+      log->set_high_watermark(log->log_end_offset());
     }
   }
   for (const auto& tp : logs_->partitions()) {
@@ -174,9 +179,9 @@ std::optional<Broker::TopicError> Broker::create_topic(const std::string& name, 
   TopicInfo topic{name, topics_->new_topic_id(), partitions, replication_factor, configs};
   if (auto st = topics_->add(topic); !st) return TopicError{ErrorCode::unknown_server_error, st.error().message};
   for (std::int32_t p = 0; p < partitions; ++p) {
-    if (auto created = logs_->create(storage::TopicPartition{name, p}, *log_config); !created) {
-      return TopicError{ErrorCode::unknown_server_error, created.error().message};
-    }
+    auto created = logs_->create(storage::TopicPartition{name, p}, *log_config);
+    if (!created) return TopicError{ErrorCode::unknown_server_error, created.error().message};
+    (*created)->set_high_watermark((*created)->log_end_offset());
   }
   rt_.trace("TopicCreated").detail("Topic", name).detail("Partitions", partitions);
   return std::nullopt;

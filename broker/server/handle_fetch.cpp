@@ -39,7 +39,7 @@ FetchResponse::PartitionData read_partition(PartitionRead& p, std::int32_t bytes
     any_error = true;
     return partition_error(partition, ErrorCode::unknown_topic_or_partition);
   }
-  const std::int64_t high_watermark = p.log->log_end_offset();
+  const std::int64_t high_watermark = p.log->high_watermark();
   FetchResponse::PartitionData out;
   out.partition_index = partition;
   out.high_watermark = high_watermark;

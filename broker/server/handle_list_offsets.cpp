@@ -22,7 +22,7 @@ Result<std::pair<std::int64_t, std::int64_t>> offset_for_time(storage::Log& log,
   auto found = log.offset_for_timestamp(timestamp);
   if (!found) return found.error();
   if (!found->has_value()) return std::pair<std::int64_t, std::int64_t>{-1, -1};
-  const std::int64_t end = log.log_end_offset();
+  const std::int64_t end = log.high_watermark();
   auto read = log.read(**found, 1, end, true);
   if (!read) return read.error();
   const auto scan = protocol::scan_batches(read->records, false);
@@ -53,7 +53,7 @@ PartitionResponse list_partition(Broker& broker, const std::string& topic,
   }
   out.leader_epoch = 0;
   if (request.timestamp == latest_timestamp) {
-    out.offset = log->log_end_offset();
+    out.offset = log->high_watermark();
   } else if (request.timestamp == earliest_timestamp) {
     out.offset = log->log_start_offset();
   } else if (request.timestamp < 0) {

@@ -65,6 +65,10 @@ PartitionResponse append_partition(Broker& broker, const std::string& topic,
         .detail("Error", appended.error().message);
     return partition_error(data.index, ErrorCode::kafka_storage_error, appended.error().message);
   }
+  // The high watermark moves only now that the append (and the sync the flush policy asks for) has
+  // returned, so a consumer never reads a record a power loss could still take from a synced log.
+  // A single broker is its own ISR: nothing else to wait for.
+  log->set_high_watermark(std::max(log->high_watermark(), appended->last_offset + 1));
   broker.partition_appended(topic, data.index);
   PartitionResponse out;
   out.index = data.index;

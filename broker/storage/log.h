@@ -121,6 +121,8 @@ class Log {
   // Retention never deletes a segment reaching this offset. The replication layer sets it to the
   // high watermark; until then it is unbounded (the log end).
   void set_high_watermark(std::int64_t offset) { high_watermark_ = offset; }
+  // What consumers may read: the high watermark where one was set, never past the log end.
+  std::int64_t high_watermark() const { return std::min(high_watermark_, leo_); }
 
   void set_config(const LogConfig& config) { config_ = config; }
   const LogConfig& config() const { return config_; }
