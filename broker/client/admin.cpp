@@ -10,7 +10,6 @@ namespace {
 // The newest versions this client writes (DeleteTopics v6 names topics differently).
 constexpr std::int16_t create_topics_version_max = 7;
 constexpr std::int16_t delete_topics_version_max = 5;
-constexpr std::int16_t metadata_version_max = 9;
 constexpr Duration connect_retry_backoff = std::chrono::milliseconds(100);
 
 }  // namespace
@@ -78,17 +77,7 @@ Status Admin::delete_topic(const std::string& name) {
 Result<protocol::MetadataResponse> Admin::metadata(const std::vector<std::string>& topics) {
   auto connection = connect_any();
   if (!connection) return connection.error();
-  const auto version = (*connection)->version_for(protocol::ApiKey::metadata, metadata_version_max);
-  if (!version) return make_error(Errc::refused, "the broker serves no Metadata version this client speaks");
-  protocol::MetadataRequest request;
-  request.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>();
-  for (const auto& name : topics) {
-    protocol::MetadataRequest::MetadataRequestTopic t;
-    t.name = name;
-    request.topics->push_back(std::move(t));
-  }
-  request.allow_auto_topic_creation = false;
-  return (*connection)->call<protocol::MetadataResponse>(request, *version);
+  return request_metadata(**connection, topics, false);
 }
 
 }  // namespace keel::client

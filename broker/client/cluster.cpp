@@ -120,17 +120,7 @@ Result<std::shared_ptr<BrokerConnection>> Cluster::any_connection() {
 Status Cluster::refresh(const std::vector<std::string>& topics, bool allow_create) {
   auto c = connection(-1);
   if (!c) return c.error();
-  const auto version = (*c)->version_for(protocol::ApiKey::metadata, 9);
-  if (!version) return make_error(Errc::refused, "the broker serves no Metadata version this client speaks");
-  protocol::MetadataRequest request;
-  request.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>();
-  for (const auto& name : topics) {
-    protocol::MetadataRequest::MetadataRequestTopic t;
-    t.name = name;
-    request.topics->push_back(std::move(t));
-  }
-  request.allow_auto_topic_creation = allow_create;
-  auto response = (*c)->call<protocol::MetadataResponse>(request, *version);
+  auto response = request_metadata(**c, topics, allow_create);
   if (!response) return response.error();
   for (const auto& b : response->brokers) brokers_[b.node_id] = Address{b.host, static_cast<std::uint16_t>(b.port)};
   for (const auto& t : response->topics) {
@@ -163,6 +153,21 @@ std::optional<std::int32_t> Cluster::partitions(const std::string& topic) const 
   auto it = partition_counts_.find(topic);
   if (it == partition_counts_.end() || it->second == 0) return std::nullopt;
   return it->second;
+}
+
+Result<protocol::MetadataResponse> request_metadata(BrokerConnection& connection, const std::vector<std::string>& topics,
+                                                    bool allow_create) {
+  const auto version = connection.version_for(protocol::ApiKey::metadata, 9);
+  if (!version) return make_error(Errc::refused, "the broker serves no Metadata version this client speaks");
+  protocol::MetadataRequest request;
+  request.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>();
+  for (const auto& name : topics) {
+    protocol::MetadataRequest::MetadataRequestTopic t;
+    t.name = name;
+    request.topics->push_back(std::move(t));
+  }
+  request.allow_auto_topic_creation = allow_create;
+  return connection.call<protocol::MetadataResponse>(request, *version);
 }
 
 }  // namespace keel::client

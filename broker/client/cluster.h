@@ -79,4 +79,9 @@ class Cluster {
   std::uint64_t connects_attempted_ = 0;
 };
 
+// One Metadata request on `connection` for `topics` (at the highest version both sides speak, up
+// to v9), creating them when the broker auto-creates topics and `allow_create`.
+Result<protocol::MetadataResponse> request_metadata(BrokerConnection& connection, const std::vector<std::string>& topics,
+                                                    bool allow_create);
+
 }  // namespace keel::client
