@@ -13,7 +13,7 @@
 namespace keel::bench {
 
 struct PhaseLimits {
-  std::int64_t records = 50'000;  // records per phase at most
+  std::int64_t records = 200'000;  // records per phase at most
   Duration time = 4s;             // and no longer than this (what completed by then is measured)
 };
 

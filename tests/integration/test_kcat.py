@@ -134,7 +134,12 @@ def run(ctx):
             for p in range(PARTITIONS):
                 for batch in broker.batches_on_disk(topic, p):
                     stored[batch.codec] = stored.get(batch.codec, 0) + 1
-            check_eq(sorted(stored), [expected], f"codecs of the batches stored for {topic} (count per codec {stored})")
+            # librdkafka sends a batch uncompressed when compressing made it larger (a batch of one
+            # short message, say: rdkafka_msgset_writer.c, rd_kafka_msgset_writer_compress), so a
+            # few "none" batches may sit among the compressed ones.
+            check(stored.get(expected, 0) > 0 and set(stored) <= {expected, "none"},
+                  f"codecs of the batches stored for {topic}: {stored}, want {expected} (and maybe some none)")
+            log(f"{topic}: stored batches per codec: {stored}")
 
     broker.stop()
 
