@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from keel_it import check, check_eq, log, main, step  # noqa: E402
 
-from kafka import KafkaAdminClient, TopicPartition  # noqa: E402
+from kafka import KafkaAdminClient, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic  # noqa: E402
 from kafka import codec  # noqa: E402
 from kafka import errors as kafka_errors  # noqa: E402
@@ -117,6 +117,41 @@ def run(ctx):
         admin.create_topics([NewTopic("kp-acks0", 1, 1)])
         sent0 = produce(broker.bootstrap, "kp-acks0", records(200, "acks0", base_ts), acks=0)
         compare(sent0, consume(broker.bootstrap, "kp-acks0", 1, len(sent0)), "kp-acks0", acks_none=True)
+
+    with step("invalid topic names and validate_only"):
+        for name in ("bad/name", "..", "x" * 250, ""):
+            expect_error(lambda: admin.create_topics([NewTopic(name, 1, 1)]), kafka_errors.InvalidTopicError,
+                         f"create_topics {name[:12]!r}")
+        response = admin.create_topics([NewTopic("kp-validate-only", 1, 1)], validate_only=True)
+        check(all(e[1] == 0 for e in response.topic_errors), f"validate_only errors: {response.topic_errors}")
+        check("kp-validate-only" not in admin.list_topics(), "validate_only created the topic")
+
+    with step("null and empty keys and values, headers, a record too large, an offset out of range"):
+        admin.create_topics([NewTopic("kp-edge", 1, 1)])
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks=1, max_request_size=4_000_000)
+        ctx.on_cleanup(lambda: producer.close(timeout=1))
+        futures = [producer.send("kp-edge", key=b"tombstone", value=None),
+                   producer.send("kp-edge", key=None, value=b"v", headers=[("h1", b"x"), ("h2", b"")]),
+                   producer.send("kp-edge", key=b"", value=b"")]
+        offsets = [f.get(timeout=10).offset for f in futures]
+        check_eq(offsets, [0, 1, 2], "offsets of the edge records")
+        expect_error(lambda: producer.send("kp-edge", value=b"x" * 2_000_000).get(timeout=10),
+                     kafka_errors.MessageSizeTooLargeError, "a 2 MB record (above max.message.bytes)")
+        producer.close(timeout=5)
+        got, edge_consumer = consume_all(broker.bootstrap, "kp-edge", 1, 3)
+        ctx.on_cleanup(lambda: edge_consumer.close(autocommit=False))
+        check_eq([(r.offset, r.key, r.value, r.headers) for r in got],
+                 [(0, b"tombstone", None, []), (1, None, b"v", [("h1", b"x"), ("h2", b"")]), (2, b"", b"", [])],
+                 "edge records consumed back")
+        tp = TopicPartition("kp-edge", 0)
+        edge_consumer.seek(tp, 100)
+        # OFFSET_OUT_OF_RANGE, and auto_offset_reset=earliest starts over from offset 0.
+        again = []
+        deadline = time.monotonic() + 10
+        while len(again) < 3 and time.monotonic() < deadline:
+            for batch in edge_consumer.poll(timeout_ms=200).values():
+                again.extend(batch)
+        check_eq([r.offset for r in again], [0, 1, 2], "offsets polled after seeking past the end (reset to earliest)")
 
     with step("delete_topics: the topic disappears from metadata; deleting it again fails"):
         response = admin.delete_topics(["kp-acks0"])
