@@ -4,6 +4,7 @@ by timestamp (offsets_for_times), describe_configs, batches of each codec, acks=
 
 import os
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -11,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from keel_it import check, check_eq, log, main, step  # noqa: E402
 
-from kafka import KafkaAdminClient, KafkaProducer, TopicPartition  # noqa: E402
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic  # noqa: E402
 from kafka import codec  # noqa: E402
 from kafka import errors as kafka_errors  # noqa: E402
@@ -152,6 +153,35 @@ def run(ctx):
             for batch in edge_consumer.poll(timeout_ms=200).values():
                 again.extend(batch)
         check_eq([r.offset for r in again], [0, 1, 2], "offsets polled after seeking past the end (reset to earliest)")
+
+    with step("a fetch waiting on the broker (fetch.max.wait 5 s) is answered as soon as a record arrives"):
+        waiter = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None, enable_auto_commit=False,
+                               fetch_max_wait_ms=5000)
+        ctx.on_cleanup(lambda: waiter.close(autocommit=False))
+        tp = TopicPartition("kp-edge", 0)
+        waiter.assign([tp])
+        waiter.seek_to_end(tp)
+        waiter.poll(timeout_ms=300)  # the first fetch is now parked on the broker
+        late = KafkaProducer(bootstrap_servers=broker.bootstrap, acks=1, linger_ms=0)
+        ctx.on_cleanup(lambda: late.close(timeout=1))
+        late.send("kp-edge", value=b"warm-up", partition=0).get(timeout=10)  # connect before timing
+        waiter.poll(timeout_ms=6000)
+        sent_at = {}
+        timer = threading.Timer(0.3, lambda: (sent_at.setdefault("t", time.monotonic()),
+                                              late.send("kp-edge", value=b"late", partition=0)))
+        timer.start()
+        arrived = {}
+        deadline = time.monotonic() + 8
+        while not arrived and time.monotonic() < deadline:
+            arrived = waiter.poll(timeout_ms=500)
+        timer.join()
+        check(arrived, "the record sent to a waiting fetch never arrived")
+        delay = time.monotonic() - sent_at["t"]
+        log(f"record reached the waiting consumer {delay * 1000:.1f} ms after it was sent")
+        check(delay < 2.5, f"the waiting fetch was answered {delay:.2f} s after the record arrived "
+                           f"(it should not wait out fetch.max.wait)")
+        late.close(timeout=5)
+        waiter.close(autocommit=False)
 
     with step("delete_topics: the topic disappears from metadata; deleting it again fails"):
         response = admin.delete_topics(["kp-acks0"])

@@ -1,14 +1,17 @@
 """Restarts of a real keel on the same log dir and port prove recovery. One scenario per run:
 
-  test_restart.py KEEL synced      log.flush.interval.messages=1 (acknowledged means synced):
-                                   produce with acks=all, kill -9, restart, consume everything
-  test_restart.py clean-then-kill  default flush policy: produce, SIGTERM (clean stop, exit 0),
-                                   restart, consume; produce more, kill -9, restart, consume all
-                                   (the page cache outlives the process, so acknowledged records
-                                   survive a process crash even without fsync)
-  test_restart.py torn-tail        produce batch by batch, kill -9, cut the tail of a partition's
-                                   .log mid-batch (one mid-body, one mid-header), restart: the
-                                   broker recovers the valid prefix, serves it, and appends after it
+  synced           log.flush.interval.messages=1 (acknowledged means synced): produce with
+                   acks=all, kill -9, restart, consume everything
+  clean-then-kill  default flush policy: produce, SIGTERM (clean stop, exit 0), restart, consume;
+                   produce more, kill -9, restart, consume all (the page cache outlives the
+                   process, so acknowledged records survive a process crash even without fsync)
+  torn-tail        produce batch by batch, kill -9, cut the tail of a partition's .log mid-batch
+                   (one mid-body, one mid-header), restart: the broker recovers the valid prefix,
+                   serves it, and appends after it
+  segments         16 KiB segments: consume, seek and offsets_for_times across many segments; cut
+                   the newest one mid-batch, kill -9, restart
+
+Run as: test_restart.py path/to/keel SCENARIO
 """
 
 import os
@@ -19,7 +22,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from keel_it import check, check_eq, log, main, parse_batches, step  # noqa: E402
-from kafka import KafkaAdminClient  # noqa: E402
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 from kp_util import compare, consume, produce, records  # noqa: E402
 
@@ -134,7 +137,54 @@ def scenario_torn_tail(ctx):
                       f"offsets of the batches in {segment} are not contiguous: {ends}")
 
 
-SCENARIOS = {"synced": scenario_synced, "clean-then-kill": scenario_clean_then_kill, "torn-tail": scenario_torn_tail}
+def scenario_segments(ctx):
+    # Small segments: many per partition, each with its offset and time indexes.
+    broker = ctx.broker(auto_create=False, props={"log.segment.bytes": 16384, "log.index.interval.bytes": 512})
+    topic = "restart-segments"
+    create_topic(broker, topic, 2)
+    base_ts = int(time.time() * 1000) - 3_600_000
+    with step("produce 3000 records into segments of 16 KiB"):
+        sent = produce(broker.bootstrap, topic, records(3000, "seg", base_ts, 2), flush_every=100, acks=1)
+        segments = len(broker.segment_files(topic, 0))
+        check(segments >= 5, f"partition 0 has {segments} segments; log.segment.bytes=16384 should give many")
+        log(f"partition 0: {segments} segments")
+    with step("consume across segments; seek into the middle; offsets_for_times across segments"):
+        compare(sent, consume(broker.bootstrap, topic, 2, len(sent)), topic)
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None, enable_auto_commit=False,
+                                 fetch_max_wait_ms=100)
+        ctx.on_cleanup(lambda: consumer.close(autocommit=False))
+        tp = TopicPartition(topic, 0)
+        in_p0 = [s for s in sent if s.partition == 0]
+        for s in in_p0[::97]:
+            answer = consumer.offsets_for_times({tp: s.ts})[tp]
+            check(answer is not None and answer.offset == s.offset,
+                  f"offsets_for_times at {s.ts} = {answer}, want offset {s.offset}")
+        consumer.assign([tp])
+        consumer.seek(tp, 777)
+        got = []
+        deadline = time.monotonic() + 10
+        while len(got) < 5 and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=200).values():
+                got.extend(batch)
+        check(got and got[0].offset == 777 and got[0].value == in_p0[777].value,
+              f"first record after seek(777): {got[0].offset if got else None}")
+        consumer.close(autocommit=False)
+    broker.kill9()
+    with step("cut the newest segment of partition 0 inside its last batch, restart"):
+        segment = broker.segment_files(topic, 0)[-1]
+        with open(segment, "rb") as f:
+            batches, _ = parse_batches(f.read())
+        os.truncate(segment, batches[-1].position + 20)
+        keep_end = batches[-1].base_offset
+        broker.restart()
+        kept = [s for s in sent if s.partition == 1 or s.offset < keep_end]
+        compare(kept, consume(broker.bootstrap, topic, 2, len(kept)), f"{topic} after the cut")
+        log(f"partition 0 keeps offsets below {keep_end}; {len(kept)} records served")
+    broker.stop()
+
+
+SCENARIOS = {"synced": scenario_synced, "clean-then-kill": scenario_clean_then_kill, "torn-tail": scenario_torn_tail,
+             "segments": scenario_segments}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in SCENARIOS:
