@@ -10,19 +10,22 @@
                    serves it, and appends after it
   segments         16 KiB segments: consume, seek and offsets_for_times across many segments; cut
                    the newest one mid-batch, kill -9, restart
+  kill-under-load  kill -9 while a producer keeps sending with acks=1; after the restart every
+                   acknowledged record is there, offsets are contiguous, nothing unsent appears
 
 Run as: test_restart.py path/to/keel SCENARIO
 """
 
 import os
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from keel_it import check, check_eq, log, main, parse_batches, step  # noqa: E402
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # noqa: E402
+from keel_it import check, check_eq, log, main, parse_batches, step, wait_until  # noqa: E402
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 from kp_util import compare, consume, produce, records  # noqa: E402
 
@@ -183,8 +186,70 @@ def scenario_segments(ctx):
     broker.stop()
 
 
+def scenario_kill_under_load(ctx):
+    broker = ctx.broker(auto_create=False)
+    topic = "restart-load"
+    create_topic(broker, topic)
+    recs = records(200_000, "load", int(time.time() * 1000) - 3_600_000, PARTITIONS)
+    acked = []
+    lock = threading.Lock()
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, client_id="keel-it-load", acks=1, linger_ms=2,
+                             retries=0, request_timeout_ms=3000, max_block_ms=3000)
+    ctx.on_cleanup(lambda: producer.close(timeout=0))
+
+    def on_ack(record):
+        def callback(md):
+            record.partition, record.offset = md.partition, md.offset
+            with lock:
+                acked.append(record)
+        return callback
+
+    def send_all():
+        for r in recs:
+            try:
+                future = producer.send(topic, key=r.key, value=r.value, timestamp_ms=r.ts, partition=r.partition)
+            except Exception:  # noqa: BLE001 - the broker is gone: stop sending
+                return
+            future.add_callback(on_ack(r))
+
+    with step("kill -9 while a producer keeps sending (acks=1)"):
+        sender = threading.Thread(target=send_all, daemon=True)
+        sender.start()
+        wait_until(lambda: len(acked) >= 2000, 20, "2000 acknowledgements")
+        broker.kill9()
+        time.sleep(0.3)  # acknowledgements already on their way are counted; the broker is dead
+        with lock:
+            acknowledged = list(acked)
+        log(f"{len(acknowledged)} records acknowledged before the kill")
+        # Stop the producer before the restart, or it reconnects and goes on sending.
+        producer.close(timeout=0)
+        sender.join(10)
+        check(not sender.is_alive(), "the sending thread did not stop after the producer was closed")
+    with step("restart: every acknowledged record is there, offsets contiguous, nothing torn"):
+        broker.restart()
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None, enable_auto_commit=False)
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in range(PARTITIONS)])
+        consumer.close(autocommit=False)
+        stored = sum(ends.values())
+        check(stored >= len(acknowledged), f"{stored} records stored after the restart, {len(acknowledged)} were acknowledged")
+        got = consume(broker.bootstrap, topic, PARTITIONS, stored)
+        check_eq(len(got), stored, "records consumed after the restart (the end offsets say)")
+        for p in range(PARTITIONS):
+            offsets = [r.offset for r in got if r.partition == p]
+            check_eq(offsets, list(range(ends[TopicPartition(topic, p)])), f"offsets of partition {p} after the restart")
+        by_position = {(r.partition, r.offset): r for r in got}
+        for s in acknowledged:
+            r = by_position.get((s.partition, s.offset))
+            check(r is not None and (r.key, r.value) == (s.key, s.value),
+                  f"acknowledged record {s.partition}/{s.offset} is {'missing' if r is None else 'different'}")
+        sent_values = {r.value for r in recs}
+        check(all(r.value in sent_values for r in got), "a record that was never sent was consumed")
+        log(f"{stored} records stored, all {len(acknowledged)} acknowledged ones among them")
+    broker.stop()
+
+
 SCENARIOS = {"synced": scenario_synced, "clean-then-kill": scenario_clean_then_kill, "torn-tail": scenario_torn_tail,
-             "segments": scenario_segments}
+             "segments": scenario_segments, "kill-under-load": scenario_kill_under_load}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in SCENARIOS:
