@@ -30,6 +30,8 @@ constexpr Tables make_tables() {
 constexpr Tables tables = make_tables();
 
 #if defined(__x86_64__)
+// Compiled for SSE4.2 on its own, so the rest of the build needs no -msse4.2; called only when the
+// CPU has the instruction.
 __attribute__((target("sse4.2"))) std::uint32_t hardware(const std::uint8_t* p, std::size_t n, std::uint32_t crc) {
   std::uint64_t c = ~crc;
   while (n >= 8) {
@@ -45,8 +47,10 @@ __attribute__((target("sse4.2"))) std::uint32_t hardware(const std::uint8_t* p, 
 }
 #endif
 
+// Runs during static initialisation, possibly before libgcc's own CPU probe: hence the explicit init.
 bool detect_hardware() {
 #if defined(__x86_64__)
+  __builtin_cpu_init();
   return __builtin_cpu_supports("sse4.2");
 #else
   return false;
