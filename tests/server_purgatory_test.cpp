@@ -82,7 +82,7 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("purgatory: an operation completes by check_and_complete before its timeout, exactly once", "[server][purgatory]") {
+TEST_CASE("purgatory: an operation completes by check_and_complete before its timeout, exactly once", "[server][purgatory][sim]") {
   Rig rig(21);
   int available = 0;
   auto op = std::make_shared<CountingOp>(1s, &available, 10);
@@ -123,7 +123,7 @@ TEST_CASE("purgatory: an operation completes by check_and_complete before its ti
   CHECK(op->completions == 1);
 }
 
-TEST_CASE("purgatory: an operation nobody completes expires at its timeout, exactly once", "[server][purgatory]") {
+TEST_CASE("purgatory: an operation nobody completes expires at its timeout, exactly once", "[server][purgatory][sim]") {
   Rig rig(22);
   int available = 0;
   auto op = std::make_shared<CountingOp>(300ms, &available, 1);
@@ -151,7 +151,7 @@ TEST_CASE("purgatory: an operation nobody completes expires at its timeout, exac
   CHECK(rig.purgatory->watched() == 0);
 }
 
-TEST_CASE("purgatory: an operation that can complete at once is neither watched nor timed", "[server][purgatory]") {
+TEST_CASE("purgatory: an operation that can complete at once is neither watched nor timed", "[server][purgatory][sim]") {
   Rig rig(23);
   int available = 3;
   auto op = std::make_shared<CountingOp>(1s, &available, 1);
@@ -168,7 +168,7 @@ TEST_CASE("purgatory: an operation that can complete at once is neither watched 
   CHECK(rig.timer->size() == 0);
 }
 
-TEST_CASE("purgatory: wait gives up at its own deadline while the operation waits on", "[server][purgatory]") {
+TEST_CASE("purgatory: wait gives up at its own deadline while the operation waits on", "[server][purgatory][sim]") {
   Rig rig(24);
   int available = 0;
   auto op = std::make_shared<CountingOp>(1s, &available, 1);
@@ -186,7 +186,7 @@ TEST_CASE("purgatory: wait gives up at its own deadline while the operation wait
   CHECK(op->completions == 1);
 }
 
-TEST_CASE("purgatory: many operations on shared keys each complete exactly once, by a check or by expiry", "[server][purgatory]") {
+TEST_CASE("purgatory: many operations on shared keys each complete exactly once, by a check or by expiry", "[server][purgatory][sim]") {
   Rig rig(25, 10);
   std::vector<int> available(8, 0);
   std::vector<std::shared_ptr<CountingOp>> ops;
@@ -226,7 +226,7 @@ TEST_CASE("purgatory: many operations on shared keys each complete exactly once,
   CHECK(rig.purgatory->watched() < 400);
 }
 
-TEST_CASE("purgatory: watchers of completed operations are purged once enough have completed", "[server][purgatory]") {
+TEST_CASE("purgatory: watchers of completed operations are purged once enough have completed", "[server][purgatory][sim]") {
   Rig rig(26, 3);
   int available = 0;
   std::vector<std::size_t> watched;  // after each step
@@ -259,7 +259,7 @@ TEST_CASE("purgatory: watchers of completed operations are purged once enough ha
   CHECK(watched == std::vector<std::size_t>{6, 3, 5, 1, 0});
 }
 
-TEST_CASE("purgatory: on_complete may call back into the purgatory", "[server][purgatory]") {
+TEST_CASE("purgatory: on_complete may call back into the purgatory", "[server][purgatory][sim]") {
   // A completion that checks another key (as an append that completes a produce may satisfy a
   // fetch) must not disturb the watch list being walked.
   class Chained : public DelayedOperation {

@@ -87,7 +87,7 @@ void check_on_time(const std::vector<Firing>& log, std::size_t expected, Duratio
 
 }  // namespace
 
-TEST_CASE("timer: tasks run at their delay to the tick, never before, from 1 ns to days across wheel levels", "[server][timer]") {
+TEST_CASE("timer: tasks run at their delay to the tick, never before, from 1 ns to days across wheel levels", "[server][timer][sim]") {
   World w = make_world(11);
   std::vector<Firing> log;
   std::unique_ptr<SystemTimer> timer;
@@ -111,7 +111,7 @@ TEST_CASE("timer: tasks run at their delay to the tick, never before, from 1 ns 
   for (std::size_t i = 1; i < log.size(); ++i) CHECK(log[i - 1].fired <= log[i].fired);
 }
 
-TEST_CASE("timer: ten thousand tasks added over time each run once, on time, in order of expiration", "[server][timer]") {
+TEST_CASE("timer: ten thousand tasks added over time each run once, on time, in order of expiration", "[server][timer][sim]") {
   World w = make_world(12);
   std::vector<Firing> log;
   std::unique_ptr<SystemTimer> timer;
@@ -142,7 +142,7 @@ TEST_CASE("timer: ten thousand tasks added over time each run once, on time, in 
   }
 }
 
-TEST_CASE("timer: a coarser tick still never runs a task early and at most one tick late", "[server][timer]") {
+TEST_CASE("timer: a coarser tick still never runs a task early and at most one tick late", "[server][timer][sim]") {
   World w = make_world(13);
   std::vector<Firing> log;
   std::unique_ptr<SystemTimer> timer;
@@ -161,7 +161,7 @@ TEST_CASE("timer: a coarser tick still never runs a task early and at most one t
   CHECK(timer->tick() == 10ms);
 }
 
-TEST_CASE("timer: cancelled tasks never run, also one cancelled by another due in the same tick", "[server][timer]") {
+TEST_CASE("timer: cancelled tasks never run, also one cancelled by another due in the same tick", "[server][timer][sim]") {
   World w = make_world(14);
   std::vector<Firing> log;
   std::unique_ptr<SystemTimer> timer;
@@ -203,7 +203,7 @@ TEST_CASE("timer: cancelled tasks never run, also one cancelled by another due i
   CHECK(timer->size() == 0);
 }
 
-TEST_CASE("timer: the reaper sleeping until a far deadline wakes for a task added with an earlier one", "[server][timer]") {
+TEST_CASE("timer: the reaper sleeping until a far deadline wakes for a task added with an earlier one", "[server][timer][sim]") {
   World w = make_world(15);
   std::vector<Firing> log;
   std::unique_ptr<SystemTimer> timer;
@@ -228,7 +228,7 @@ TEST_CASE("timer: the reaper sleeping until a far deadline wakes for a task adde
   CHECK(log[2].id == 1);
 }
 
-TEST_CASE("timer: tasks due in the same tick run in the order they were added", "[server][timer]") {
+TEST_CASE("timer: tasks due in the same tick run in the order they were added", "[server][timer][sim]") {
   World w = make_world(16);
   std::vector<int> order;
   std::unique_ptr<SystemTimer> timer;
@@ -245,7 +245,7 @@ TEST_CASE("timer: tasks due in the same tick run in the order they were added", 
   CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5});
 }
 
-TEST_CASE("timer: a task may add tasks when it runs, also ones due at once", "[server][timer]") {
+TEST_CASE("timer: a task may add tasks when it runs, also ones due at once", "[server][timer][sim]") {
   World w = make_world(17);
   std::vector<Instant> ran;
   std::unique_ptr<SystemTimer> timer;
@@ -264,7 +264,7 @@ TEST_CASE("timer: a task may add tasks when it runs, also ones due at once", "[s
   CHECK(ran.back() - ran.front() <= 40ms);
 }
 
-TEST_CASE("timer: after shutdown no task runs, new ones are refused and the reaper ends", "[server][timer]") {
+TEST_CASE("timer: after shutdown no task runs, new ones are refused and the reaper ends", "[server][timer][sim]") {
   World w = make_world(18);
   std::vector<Firing> log;
   std::unique_ptr<SystemTimer> timer;
@@ -289,7 +289,7 @@ TEST_CASE("timer: after shutdown no task runs, new ones are refused and the reap
   CHECK(tasks_after + 1 == tasks_before);  // the reaper is gone
 }
 
-TEST_CASE("timer: a timer destroyed while its reaper sleeps leaves nothing dangling", "[server][timer]") {
+TEST_CASE("timer: a timer destroyed while its reaper sleeps leaves nothing dangling", "[server][timer][sim]") {
   World w = make_world(19);
   bool ran = false;
   one_node(w, [&](Runtime& rt) {
