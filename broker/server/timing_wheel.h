@@ -1,105 +1,85 @@
 #pragma once
-// Kafka's timer for delayed operations (SystemTimer over a hierarchical TimingWheel): adding and
-// cancelling a task cost O(1) whatever its delay, and only buckets, not tasks, are ordered by time.
-// A wheel has `wheel_size` buckets of `tick` each; a task beyond its span goes to an overflow wheel
-// whose tick is the whole span of the wheel below, created on demand. When a bucket comes due, its
-// tasks are re-added: those still in the future fall into a finer wheel, the rest run.
+// Kafka's timer for delayed operations (SystemTimer over a hierarchical TimingWheel), on the
+// runtime's clock. Adding or cancelling a task costs O(1) whatever its delay; only buckets, not
+// tasks, are ordered by time.
 //
-// The clock is the runtime's (simulated or real): a reaper task sleeps until the earliest bucket is
-// due, or until a task with an earlier deadline is added, and then fires what is due.
+// A wheel has `wheel_size` buckets of `tick` each and spans tick * wheel_size. A task due beyond
+// that span goes to an overflow wheel whose tick is the whole span of the wheel below, created on
+// demand (1 ms x 20: 20 ms, 400 ms, 8 s, 160 s, 53 min, 17.8 h, ...). A bucket holds the tasks due in
+// its tick and is queued by its expiration. When a bucket comes due, the wheels' clocks move to its
+// expiration and its tasks are added again: those still in the future fall into a finer wheel, the
+// rest run. A task's expiration is rounded up to the tick, so it runs at its time or up to one tick
+// later, never earlier.
+//
+// A reaper task sleeps until the earliest bucket is due, or until a task due earlier than that is
+// added, and then runs what is due, in order of expiration and then of adding. Tasks run inside the
+// reaper: run() must not wait (it may add or cancel tasks). Everything is single-threaded and
+// ordered by (time, sequence), never by addresses, so a simulation replays exactly.
 #include <cstdint>
 #include <list>
-#include <map>
 #include <memory>
-#include <vector>
 
 #include "broker/platform/runtime.h"
-#include "broker/platform/sync.h"
 
 namespace keel::server {
 
-class TimerTask {
+namespace detail {
+struct TimerCore;
+class TimingWheel;
+}  // namespace detail
+
+class TimerTask : public std::enable_shared_from_this<TimerTask> {
  public:
   explicit TimerTask(Duration delay) : delay_(delay) {}
-  virtual ~TimerTask() = default;
+  virtual ~TimerTask();
+  TimerTask(const TimerTask&) = delete;
+  TimerTask& operator=(const TimerTask&) = delete;
+
   virtual void run() = 0;
-  // A cancelled task never runs; it leaves its bucket when the bucket is next flushed.
-  void cancel() { cancelled_ = true; }
+
+  // Takes the task out of its timer for good: it will not run. Safe at any time, more than once,
+  // also before it is added (it then never runs). The timer lets go of its reference last thing, so
+  // the caller keeps the task alive through the call by holding its own reference.
+  void cancel();
   bool cancelled() const { return cancelled_; }
+  // In a timer, waiting for its time (or due and about to run).
+  bool scheduled() const { return core_ != nullptr; }
   Duration delay() const { return delay_; }
 
  private:
+  friend struct detail::TimerCore;
+  friend class detail::TimingWheel;
+
   Duration delay_;
   bool cancelled_ = false;
-};
-
-class TimingWheel;
-
-// The tasks of one slot of one wheel, due together at `expiration_ms`.
-struct TimerBucket {
-  std::int64_t expiration_ms = -1;
-  std::list<std::pair<std::int64_t, std::shared_ptr<TimerTask>>> tasks;  // (expiration, task)
-};
-
-// Buckets ordered by due time, then by when they were queued: deterministic, no pointer order.
-class BucketQueue {
- public:
-  void offer(TimerBucket* bucket);
-  // The earliest bucket due at or before `now_ms`, or nullptr.
-  TimerBucket* poll(std::int64_t now_ms);
-  std::optional<std::int64_t> next_expiration() const;
-
- private:
-  std::multimap<std::pair<std::int64_t, std::uint64_t>, TimerBucket*> queue_;
-  std::uint64_t sequence_ = 0;
-};
-
-class TimingWheel {
- public:
-  TimingWheel(std::int64_t tick_ms, int wheel_size, std::int64_t start_ms, BucketQueue& queue);
-  // False when the task is due already (or cancelled): the caller runs (or drops) it.
-  bool add(std::int64_t expiration_ms, std::shared_ptr<TimerTask> task);
-  void advance_clock(std::int64_t time_ms);
-  std::int64_t current_time_ms() const { return current_time_ms_; }
-
- private:
-  std::int64_t tick_ms_;
-  int wheel_size_;
-  std::int64_t interval_ms_;
-  std::int64_t current_time_ms_;
-  BucketQueue& queue_;
-  std::vector<TimerBucket> buckets_;
-  std::unique_ptr<TimingWheel> overflow_;
+  // While scheduled: its timer and, unless it is due already, its bucket and place in it.
+  detail::TimerCore* core_ = nullptr;
+  std::list<std::shared_ptr<TimerTask>>* bucket_ = nullptr;
+  std::list<std::shared_ptr<TimerTask>>::iterator position_;
+  std::int64_t expiration_ns_ = 0;  // since the timer's origin, a whole number of ticks
 };
 
 class SystemTimer {
  public:
   explicit SystemTimer(Runtime& rt, Duration tick = std::chrono::milliseconds(1), int wheel_size = 20);
-  ~SystemTimer();
+  ~SystemTimer();  // shutdown()
   SystemTimer(const SystemTimer&) = delete;
   SystemTimer& operator=(const SystemTimer&) = delete;
 
-  // Runs `task` once its delay has passed (to the tick), unless it is cancelled first.
+  // Runs `task` once its delay (from now) has passed, to the tick, unless it is cancelled first.
+  // A task is added once; adding a cancelled task, or any task after shutdown(), does nothing.
   void add(std::shared_ptr<TimerTask> task);
-  std::size_t size() const { return size_; }
-  // Stops the reaper; tasks not yet run never run.
+  // Tasks added and not yet run or cancelled.
+  std::size_t size() const;
+  // Stops the reaper; the tasks not yet run never run (they are released, not cancelled).
   void shutdown();
 
-  // Fires everything due at the runtime's current time (the reaper calls this; tests may too).
-  void advance();
+  Duration tick() const;
+  // How many wheels exist now: 1, plus the overflow wheels that far deadlines have created.
+  int wheel_levels() const;
 
  private:
-  void add_entry(std::int64_t expiration_ms, std::shared_ptr<TimerTask> task);
-  void reap();
-  std::int64_t now_ms() const;
-
-  Runtime& rt_;
-  BucketQueue queue_;
-  std::unique_ptr<TimingWheel> wheel_;
-  std::size_t size_ = 0;
-  Event wake_;
-  TaskRef reaper_;
-  bool stopped_ = false;
+  std::shared_ptr<detail::TimerCore> core_;  // shared with the reaper task, which may outlive this
 };
 
 }  // namespace keel::server
