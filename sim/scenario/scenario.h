@@ -1,0 +1,162 @@
+#pragma once
+// A scenario: the cluster, topics, workload, faults, duration, quiescence and checks of a
+// simulated run, read from a JSON file (scenarios/*.json, documented field by field in
+// scenarios/README.md). Parsing validates everything before a run starts and names the exact
+// path of what is wrong: `workload.producers[1].acks: expected 0, 1 or "all"`.
+#include "broker/platform/result.h"
+#include "broker/platform/time.h"
+#include "sim/faults/random_faults.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keel::sim::scenario {
+
+// Nodes are named in scenario files as "broker-<i>" (0-based, the brokers of the cluster) or
+// "client" (the machine that runs every producer and consumer). Node ids in the world: brokers
+// are 0..brokers-1, the client node is `brokers`.
+struct NodeRef {
+  bool client = false;
+  int broker = 0;  // when !client
+  bool operator==(const NodeRef&) const = default;
+};
+
+struct ClusterSpec {
+  int brokers = 1;
+  // server.properties overrides for every broker (keys and values as in server.properties).
+  std::map<std::string, std::string> config;
+  // Extra overrides per broker index (applied after `config`).
+  std::map<int, std::map<std::string, std::string>> broker_config;
+  // Draw some broker config knobs from the seed within their valid range (recorded in the report).
+  bool randomize_config = false;
+  // BUGGIFY fault points in broker code (each site on or off per seed).
+  bool buggify = true;
+};
+
+struct TopicSpec {
+  std::string name;
+  int partitions = 1;
+  int replication_factor = 1;
+  std::map<std::string, std::string> configs;  // topic-level configs
+};
+
+enum class KeyDistribution : std::uint8_t {
+  none,        // null keys (the sticky partitioner spreads batches)
+  uniform,     // keys drawn uniformly from `keys` distinct values
+  zipf,        // keys drawn by Zipf (s = 1) over `keys` distinct values: a few hot keys
+  sequential,  // key i mod `keys`: round robin over the keys
+};
+
+struct ProducerSpec {
+  int count = 1;
+  std::string topic;
+  double rate = 50;         // records per second, per producer (exponential gaps)
+  int record_bytes = 100;   // value size; at least big enough to hold the value's id
+  KeyDistribution key_distribution = KeyDistribution::uniform;
+  int keys = 16;
+  std::int16_t acks = -1;   // 0, 1 or -1 ("all" in the file)
+  Duration linger = 5ms;
+  int batch_bytes = 16384;
+  int max_in_flight = 5;
+  Duration request_timeout = 5s;
+  Duration delivery_timeout = 30s;
+  Duration retry_backoff = 100ms;
+};
+
+enum class Assignment : std::uint8_t {
+  all,    // every consumer is assigned every partition of its topics
+  split,  // the partitions are dealt round robin between the consumers
+};
+
+struct ConsumerSpec {
+  int count = 1;
+  std::vector<std::string> topics;
+  Assignment assignment = Assignment::all;
+  Duration fetch_max_wait = 200ms;
+  Duration poll_timeout = 300ms;
+  Duration request_timeout = 5s;
+};
+
+struct WorkloadSpec {
+  std::vector<ProducerSpec> producers;
+  std::vector<ConsumerSpec> consumers;
+};
+
+enum class FaultKind : std::uint8_t {
+  kill,         // kill -9 the process of `node`
+  power_off,    // power loss of `node` (unsynced writes lost or torn)
+  restart,      // start `node` again (powers it on first if it is off); no-op if it runs
+  pause,        // `node`'s process stops running for `duration`
+  partition,    // traffic between every node of `sets[i]` and every node of `sets[j]` (i != j) is held
+  isolate,      // `node` cut off from every other node, both ways
+  block,        // one way: traffic from `node` to `to` is held
+  clog,         // `node`'s traffic is delayed for `duration`
+  heal,         // every network fault lifted (partitions, blocks)
+  clock_jump,   // `node`'s wall clock jumps by `by` (may be negative)
+  disk_faults,  // `node`'s disk fails I/O and flips read bits at the given rates for `duration`
+};
+
+struct ScriptedFault {
+  Duration at{};  // simulated time from the start of the run
+  FaultKind kind = FaultKind::kill;
+  NodeRef node;                           // kill, power_off, restart, pause, isolate, block, clog, clock_jump, disk_faults
+  NodeRef to;                             // block
+  std::vector<std::vector<NodeRef>> sets; // partition: two or more disjoint sets
+  Duration duration{};                    // pause, clog, disk_faults; 0 for a partition/isolate/block means until heal
+  Duration by{};                          // clock_jump
+  double error_rate = 0;                  // disk_faults: EIO probability per operation
+  double bit_flip_rate = 0;               // disk_faults: flipped bit probability per read
+};
+
+struct RandomFaultSpec {
+  bool enabled = false;
+  RandomFaultOptions options;  // rates per minute; nodes are the brokers
+};
+
+struct QuiescenceSpec {
+  // After `duration`: every fault healed, every node restarted, then this long for recovery
+  // before the final reads and the liveness probe.
+  Duration recover = 10s;
+  // The final reads (fresh consumers reading every partition from the start) must end within this.
+  Duration final_read_timeout = 60s;
+  // Liveness: after `recover`, a fresh producer's record must be acknowledged and read back
+  // within this.
+  Duration liveness_within = 30s;
+};
+
+// Checker names as Jepsen's Kafka workload names them, plus liveness.
+inline const std::vector<std::string>& all_check_names() {
+  static const std::vector<std::string> names = {
+      "lost-write",        "unseen",          "duplicate",       "inconsistent-offsets", "unexpected",
+      "nonmonotonic-send", "nonmonotonic-poll", "poll-skip",     "liveness"};
+  return names;
+}
+
+struct Scenario {
+  std::string name;         // from the file; defaults to the file's stem
+  std::string description;
+  std::string source_path;  // the file it was read from (empty for text)
+  ClusterSpec cluster;
+  std::vector<TopicSpec> topics;
+  WorkloadSpec workload;
+  std::vector<ScriptedFault> faults;
+  RandomFaultSpec random_faults;
+  Duration duration = 60s;  // the workload under faults
+  QuiescenceSpec quiescence;
+  std::vector<std::string> checks;  // empty in the file means all_check_names()
+};
+
+// Parses and validates. The error message names the path (`topics[0].partitions`) and the
+// problem; with a file, it starts with the file name. Never partially accepts a bad file.
+Result<Scenario> parse_scenario(std::string_view json_text, std::string_view source_name);
+Result<Scenario> load_scenario(const std::string& path);
+
+// "broker-2" / "client".
+std::string node_name(const NodeRef& n);
+std::string_view fault_kind_name(FaultKind k);
+
+}  // namespace keel::sim::scenario
