@@ -1,13 +1,15 @@
 # The two commands of the README:
-#   make run    install what is missing, build, run the main job (keel-sim selftest for now)
+#   make run    install what is missing, build, run the main job: the smoke scenario and its report
 #   make test   install what is missing, build, run every test through ctest, then the
 #               simulation tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 SEED ?= 1
+SCENARIO ?= scenarios/smoke.json
+SEEDS ?= 1..200
 
-.PHONY: all deps configure build run test test-fast test-asan bench clean
+.PHONY: all deps configure build run sweep test test-fast test-asan bench clean
 
 all: build
 
@@ -21,7 +23,16 @@ build: configure
 	@cmake --build $(BUILD) -j$(JOBS)
 
 run: build
-	./$(BUILD)/keel-sim selftest --seed $(SEED)
+	./$(BUILD)/keel-sim run $(SCENARIO) --seed $(SEED)
+
+# The long sweeps, not part of `make test`: every scenario over SEEDS (default 1..200).
+sweep: build
+	@for f in scenarios/*.json; do \
+	  out=$(BUILD)/sweep-$$(basename $$f .json).txt; \
+	  ./$(BUILD)/keel-sim sweep $$f --seeds $(SEEDS) --jobs $(JOBS) > $$out; rc=$$?; \
+	  grep -E '^(seed [0-9]+: report|sweep:|[0-9]+ passed)' $$out; echo "  (table: $$out)"; \
+	  [ $$rc -eq 0 ] || exit $$rc; \
+	done
 
 test-fast: build
 	cd $(BUILD) && ctest -j$(JOBS) --output-on-failure --timeout 600

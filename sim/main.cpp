@@ -1,8 +1,13 @@
 // keel-sim: the simulator's command line.
+//   keel-sim run SCENARIO --seed N [--out DIR] [--trace-level L] [--check-determinism]
+//   keel-sim sweep SCENARIO --seeds A..B [--jobs J] [--junit FILE]
+//   keel-sim replay REPORT.json [--trace-level debug]
+//   keel-sim list [DIR]
 //   keel-sim selftest --seed N [--nodes K] [--duration 60s] [--check-determinism]
 //   keel-sim bench [--quick]
 // Exit codes: 0 pass, 1 a violation (or a determinism failure), 2 bad arguments.
 #include "sim/bench/bench.h"
+#include "sim/commands.h"
 #include "sim/determinism.h"
 #include "sim/selftest/selftest.h"
 
@@ -28,9 +33,7 @@ struct SelftestArgs {
   std::string trace_level = "info";
 };
 
-struct UsageError {
-  std::string message;
-};
+using keel::sim::UsageError;
 
 Duration duration_arg(const std::string& name, const std::string& text) {
   Duration d{};
@@ -127,6 +130,31 @@ int run_selftest(const SelftestArgs& a) {
 int main(int argc, char** argv) {
   CLI::App app{"keel-sim: Keel's deterministic simulator"};
   app.require_subcommand(1);
+  RunArgs ra;
+  auto* run_cmd = app.add_subcommand("run", "run one seed of a scenario and write its report");
+  run_cmd->add_option("scenario", ra.scenario, "a scenario file, or a name in scenarios/ (e.g. smoke)")->required();
+  run_cmd->add_option("--seed", ra.seed, "the seed that decides everything in the run")->required();
+  run_cmd->add_option("--out", ra.out, "the report folder (default reports/<scenario>/<seed>)");
+  run_cmd->add_option("--trace-level", ra.trace_level, "debug, info, warn or error: what trace.jsonl gets");
+  run_cmd->add_flag("--check-determinism", ra.check_determinism,
+                    "run the seed twice and name the first event where the runs differ (writes no report)");
+  SweepArgs sa;
+  auto* sweep_cmd = app.add_subcommand("sweep", "run a range of seeds in parallel; a table, a summary and JUnit XML");
+  sweep_cmd->add_option("scenario", sa.scenario, "a scenario file, or a name in scenarios/")->required();
+  sweep_cmd->add_option("--seeds", sa.seeds, "seeds A..B, inclusive")->required();
+  sweep_cmd->add_option("--jobs", sa.jobs, "worlds run in parallel, one per thread (default: one per core)");
+  sweep_cmd->add_option("--junit", sa.junit, "where the JUnit XML goes (default reports/<scenario>/sweep-A-B.xml)");
+  sweep_cmd->add_option("--reports", sa.reports, "the folder failed seeds write their reports under");
+  bool no_progress = false;
+  sweep_cmd->add_flag("--no-progress", no_progress, "no progress output while the seeds run");
+  ReplayArgs pa;
+  auto* replay_cmd = app.add_subcommand("replay", "rerun the exact run of a report and confirm its trace hash");
+  replay_cmd->add_option("report", pa.report, "a report.json")->required();
+  replay_cmd->add_option("--trace-level", pa.trace_level, "debug, info, warn or error: what trace.jsonl gets");
+  replay_cmd->add_option("--out", pa.out, "where trace.jsonl goes (default: the report's folder)");
+  std::string list_dir = "scenarios";
+  auto* list_cmd = app.add_subcommand("list", "the scenarios in scenarios/, one line each");
+  list_cmd->add_option("dir", list_dir, "the folder to list");
   SelftestArgs st;
   auto* selftest = app.add_subcommand("selftest", "run the built-in replicated-register workload under random faults");
   selftest->add_option("--seed", st.seed, "the seed that decides everything in the run")->required();
@@ -147,7 +175,12 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  sa.progress = !no_progress;
   try {
+    if (*run_cmd) return run_command(ra, stdout);
+    if (*sweep_cmd) return sweep_command(sa, stdout);
+    if (*replay_cmd) return replay_command(pa, stdout);
+    if (*list_cmd) return list_command(list_dir, stdout);
     if (*selftest) return run_selftest(st);
     if (*bench_cmd) return bench::run_bench(bo, stdout);
   } catch (const UsageError& e) {

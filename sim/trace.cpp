@@ -56,6 +56,7 @@ void TraceRecorder::event(std::int64_t time_ns, int node, Severity s, std::strin
     mix(static_cast<std::uint64_t>(node) ^ (static_cast<std::uint64_t>(s) << 32));
     mix_bytes(name);
     mix_bytes(fields);
+    if (options_.observer) options_.observer(time_ns, node, name, fields);
   }
   if (s == Severity::error) {
     if (errors_++ == 0) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,9 @@ struct TraceOptions {
   bool write_scheduler = false;           // also write one line per task run (very verbose)
   std::FILE* out = nullptr;               // trace.jsonl; nullptr writes nothing
   bool capture = false;                   // keep every hashed event's text (determinism check)
+  // Called with every hashed event (severity info and above) as it is recorded: how the runner
+  // builds a report's timeline. It must not record events itself.
+  std::function<void(std::int64_t time_ns, int node, std::string_view name, std::string_view fields)> observer;
 };
 
 class TraceRecorder {

@@ -1,0 +1,165 @@
+#include "sim/cluster/cluster.h"
+
+#include "broker/server/broker.h"
+#include "net-sim/network.h"
+#include "sim/node.h"
+#include "sim/world.h"
+
+#include <fmt/format.h>
+
+namespace keel::sim {
+
+using scenario::FaultKind;
+
+constexpr std::uint16_t broker_port = 9092;
+
+SimCluster::SimCluster(World& world, const scenario::Scenario& scenario, std::map<std::string, std::string> randomized)
+    : world_(world), scenario_(scenario), randomized_(std::move(randomized)), brokers_(scenario.cluster.brokers) {}
+
+std::string SimCluster::properties_for(int broker) const {
+  std::map<std::string, std::string> props = randomized_;
+  for (const auto& [k, v] : scenario_.cluster.config) props[k] = v;
+  if (auto it = scenario_.cluster.broker_config.find(broker); it != scenario_.cluster.broker_config.end()) {
+    for (const auto& [k, v] : it->second) props[k] = v;
+  }
+  props["node.id"] = std::to_string(broker);
+  props["listeners"] = fmt::format("PLAINTEXT://n{}:{}", broker, broker_port);
+  if (!props.contains("log.dirs")) props["log.dirs"] = "logs";
+  std::string text;
+  for (const auto& [k, v] : props) text += fmt::format("{}={}\n", k, v);
+  return text;
+}
+
+Status SimCluster::build() {
+  for (int id = 0; id <= brokers_; ++id) {
+    NodeOptions n;
+    n.id = id;
+    world_.add_node(n);
+    normal_disk_[id] = world_.node(id).disk().options();
+  }
+  for (int b = 0; b < brokers_; ++b) {
+    const std::string source = fmt::format("{} cluster config of {}", scenario_.source_path.empty() ? scenario_.name : scenario_.source_path, node_name(b));
+    auto config = server::parse_broker_config(properties_for(b), source, {});
+    if (!config) return config.error();
+    configs_.push_back(*config);
+    world_.node(b).set_main([c = *config](Runtime& rt) {
+      const Status s = server::run_broker(rt, c);
+      if (!s) rt.trace("BrokerStartFailed", Severity::warn).detail("error", s.error().message);
+    });
+  }
+  return {};
+}
+
+void SimCluster::start_brokers() {
+  for (int b = 0; b < brokers_; ++b) world_.node(b).start();
+}
+
+std::vector<int> SimCluster::broker_nodes() const {
+  std::vector<int> ids;
+  for (int b = 0; b < brokers_; ++b) ids.push_back(b);
+  return ids;
+}
+
+std::vector<Address> SimCluster::bootstrap() const {
+  std::vector<Address> out;
+  for (int b = 0; b < brokers_; ++b) out.push_back(Address{fmt::format("n{}", b), broker_port});
+  return out;
+}
+
+std::string SimCluster::node_name(int id) const {
+  return id == brokers_ ? "client" : fmt::format("broker-{}", id);
+}
+
+void SimCluster::restart(int node) {
+  SimNode& n = world_.node(node);
+  if (!n.powered()) {
+    n.power_on_and_start();
+  } else if (n.state() == ProcessState::down) {
+    n.start();
+  }
+}
+
+void SimCluster::unblock_sets(const std::vector<std::vector<int>>& sets) {
+  auto& net = world_.net();
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    for (std::size_t j = 0; j < sets.size(); ++j) {
+      if (i == j) continue;
+      for (int a : sets[i]) {
+        for (int b : sets[j]) net.unblock(a, b);
+      }
+    }
+  }
+}
+
+void SimCluster::disk_faults(int node, const scenario::ScriptedFault& f) {
+  SimDisk& disk = world_.node(node).disk();
+  DiskOptions faulty = normal_disk_.at(node);
+  faulty.read_error_probability = f.error_rate;
+  faulty.write_error_probability = f.error_rate;
+  faulty.sync_error_probability = f.error_rate;
+  faulty.read_bit_flip_probability = f.bit_flip_rate;
+  disk.set_options(faulty);
+  const DiskOptions normal = normal_disk_.at(node);
+  world_.after(f.duration, [&disk, normal] { disk.set_options(normal); });
+}
+
+void SimCluster::apply(const scenario::ScriptedFault& f) {
+  const std::string kind(scenario::fault_kind_name(f.kind));
+  ++counts_[kind];
+  const int node = node_id(f.node);
+  auto event = world_.event("Scripted" + kind, f.kind == FaultKind::heal ? -1 : node);
+  auto& net = world_.net();
+  SimNode& n = world_.node(node);
+  switch (f.kind) {
+    case FaultKind::kill: n.kill(); break;
+    case FaultKind::power_off: n.power_off(); break;
+    case FaultKind::restart: restart(node); break;
+    case FaultKind::pause:
+      event.detail("duration_ns", f.duration.count());
+      if (n.state() == ProcessState::running) n.pause(f.duration);
+      break;
+    case FaultKind::partition: {
+      std::vector<std::vector<int>> sets;
+      for (const auto& set : f.sets) {
+        sets.emplace_back();
+        for (const auto& ref : set) sets.back().push_back(node_id(ref));
+      }
+      for (std::size_t i = 0; i < sets.size(); ++i) {
+        for (std::size_t j = i + 1; j < sets.size(); ++j) net.partition(sets[i], sets[j]);
+      }
+      if (f.duration.count() > 0) world_.after(f.duration, [this, sets] { unblock_sets(sets); });
+      break;
+    }
+    case FaultKind::isolate: {
+      net.isolate(node);
+      std::vector<int> others;
+      for (int id = 0; id <= brokers_; ++id) {
+        if (id != node) others.push_back(id);
+      }
+      if (f.duration.count() > 0) world_.after(f.duration, [this, node, others] { unblock_sets({{node}, others}); });
+      break;
+    }
+    case FaultKind::block: {
+      const int to = node_id(f.to);
+      event.detail("to", to);
+      net.block(node, to);
+      if (f.duration.count() > 0) world_.after(f.duration, [this, node, to] { world_.net().unblock(node, to); });
+      break;
+    }
+    case FaultKind::clog: net.clog(node, f.duration); break;
+    case FaultKind::heal: net.heal_all(); break;
+    case FaultKind::clock_jump:
+      event.detail("by_ns", f.by.count());
+      n.clock().jump_wall(f.by);
+      break;
+    case FaultKind::disk_faults: disk_faults(node, f); break;
+  }
+}
+
+void SimCluster::heal_all() {
+  world_.net().heal_all();
+  for (const auto& [node, normal] : normal_disk_) world_.node(node).disk().set_options(normal);
+  for (int id = 0; id <= brokers_; ++id) restart(id);
+}
+
+}  // namespace keel::sim

@@ -1,0 +1,281 @@
+#include "sim/runner.h"
+
+#include "broker/version.h"
+#include "sim/check/checks.h"
+#include "sim/cluster/cluster.h"
+#include "sim/faults/random_faults.h"
+#include "sim/node.h"
+#include "sim/workload/workload.h"
+#include "sim/world.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <set>
+
+namespace keel::sim {
+
+namespace {
+
+using workload::History;
+using workload::Op;
+using workload::OpStatus;
+using workload::OpType;
+using workload::Phase;
+
+// The world events the report's timeline is drawn from.
+bool on_timeline(std::string_view name) {
+  static const std::set<std::string_view> names = {"ProcessStart", "ProcessStop", "PowerOff",   "PowerOn",
+                                                   "ProcessPause", "ProcessResume", "NetBlock", "NetUnblock",
+                                                   "NetHeal",      "NetClog",      "LeaderChange", "Quiesce",
+                                                   "Recovered"};
+  return names.contains(name) || name.starts_with("Fault") || name.starts_with("Scripted");
+}
+
+// What the trace observer collects while the world runs.
+struct Observed {
+  std::vector<report::TimelineEvent> timeline;
+  std::map<std::string, std::uint64_t> buggify;  // site -> times fired
+};
+
+void observe(Observed& seen, std::int64_t time_ns, int node, std::string_view name, std::string_view fields) {
+  if (name == "Buggify") {
+    const auto j = nlohmann::json::parse("{" + std::string(fields.substr(fields.empty() ? 0 : 1)) + "}", nullptr, false);
+    if (j.is_object() && j.contains("site") && j["site"].is_string()) ++seen.buggify[j["site"].get<std::string>()];
+    return;
+  }
+  if (!on_timeline(name)) return;
+  report::TimelineEvent e;
+  e.at_ns = time_ns;
+  e.node = node;
+  e.name = std::string(name);
+  auto j = nlohmann::json::parse("{" + std::string(fields.substr(fields.empty() ? 0 : 1)) + "}", nullptr, false);
+  e.fields = j.is_object() ? std::move(j) : nlohmann::json::object();
+  if (name == "NetBlock" || name == "NetUnblock") e.fields["from"] = node;
+  seen.timeline.push_back(std::move(e));
+}
+
+report::LatencyPercentiles percentiles(std::vector<std::int64_t> ns) {
+  report::LatencyPercentiles p;
+  p.count = ns.size();
+  if (ns.empty()) return p;
+  std::sort(ns.begin(), ns.end());
+  const auto at = [&](double q) {
+    const std::size_t i = std::min(ns.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ns.size())));
+    return static_cast<double>(ns[i]) / 1e6;
+  };
+  p.p50_ms = at(0.50);
+  p.p90_ms = at(0.90);
+  p.p99_ms = at(0.99);
+  p.p999_ms = at(0.999);
+  p.max_ms = static_cast<double>(ns.back()) / 1e6;
+  return p;
+}
+
+void add_to(std::vector<std::uint64_t>& buckets, std::int64_t at_ns, std::int64_t bucket_ns, std::uint64_t n) {
+  if (at_ns < 0) return;
+  const auto i = static_cast<std::size_t>(at_ns / bucket_ns);
+  if (buckets.size() <= i) buckets.resize(i + 1, 0);
+  buckets[i] += n;
+}
+
+void fill_statistics(const History& h, report::Report& r) {
+  auto& s = r.stats;
+  std::vector<std::int64_t> produce, end_to_end;
+  std::map<std::pair<int, std::int64_t>, std::int64_t> sent_at;  // (key, value) -> invoke
+  std::set<std::pair<int, std::int64_t>> delivered;
+  for (const Op& op : h.ops) {
+    if (op.type == OpType::send) {
+      if (op.phase == Phase::main) {
+        ++s.records_sent;
+        s.records_acknowledged += op.status == OpStatus::ok;
+        s.records_failed += op.status == OpStatus::fail;
+        s.records_unknown += op.status == OpStatus::info;
+      }
+      sent_at[{op.key, op.value}] = op.invoke_ns;
+      if (op.status == OpStatus::ok) {
+        produce.push_back(op.complete_ns - op.invoke_ns);
+        add_to(r.series.acknowledged, op.complete_ns, r.series.bucket_ns, 1);
+      }
+    } else if (op.type == OpType::poll && op.status == OpStatus::ok) {
+      if (op.phase == Phase::final) {
+        s.records_final_read += op.reads.size();
+        continue;
+      }
+      if (op.phase != Phase::main) continue;
+      s.records_consumed += op.reads.size();
+      add_to(r.series.consumed, op.complete_ns, r.series.bucket_ns, op.reads.size());
+      for (const auto& read : op.reads) {
+        auto it = sent_at.find({read.key, read.value});
+        if (it != sent_at.end() && delivered.insert(it->first).second) end_to_end.push_back(op.complete_ns - it->second);
+      }
+    }
+  }
+  s.produce_latency = percentiles(std::move(produce));
+  s.end_to_end_latency = percentiles(std::move(end_to_end));
+  const std::size_t buckets = std::max(r.series.acknowledged.size(), r.series.consumed.size());
+  r.series.acknowledged.resize(buckets, 0);
+  r.series.consumed.resize(buckets, 0);
+}
+
+// Ops the run's end cut short stay indeterminate, completing when the run ended.
+void close_open_ops(History& h, std::int64_t end_ns) {
+  for (Op& op : h.ops) {
+    if (op.complete_ns == 0 && op.status == OpStatus::info) {
+      op.complete_ns = end_ns;
+      if (op.error.empty()) op.error = "no outcome before the client's process stopped or the run ended";
+    }
+  }
+}
+
+// An error-severity trace event fails the run like a violated check does.
+void add_trace_errors(const TraceRecorder& trace, check::CheckResult& checks) {
+  if (trace.errors() == 0) return;
+  check::Violation v;
+  v.check = "trace-error";
+  v.message = fmt::format("{} error-severity trace event(s); the first: {}", trace.errors(), trace.first_error());
+  v.details = {{"errors", trace.errors()}, {"first", trace.first_error()}};
+  checks.violations.push_back(std::move(v));
+  checks.counts["trace-error"] = trace.errors();
+}
+
+}  // namespace
+
+std::string reproduce_command(const std::string& scenario_arg, std::uint64_t seed) {
+  return fmt::format("keel-sim run {} --seed {}", scenario_arg, seed);
+}
+
+struct ScenarioRun {
+  const scenario::Scenario& scenario;
+  const RunOptions& options;
+  Observed seen;
+  std::unique_ptr<World> world;
+  std::unique_ptr<SimCluster> cluster;
+  std::unique_ptr<RandomFaults> random;
+  History history;
+  std::unique_ptr<workload::Context> ctx;
+};
+
+namespace {
+
+std::unique_ptr<World> make_world(ScenarioRun& run) {
+  WorldOptions wo;
+  wo.seed = run.options.seed;
+  wo.trace.out = run.options.trace_out;
+  wo.trace.write_level = run.options.trace_level;
+  wo.trace.write_scheduler = run.options.trace_level == Severity::debug;
+  wo.trace.capture = run.options.capture;
+  wo.trace.observer = [&seen = run.seen](std::int64_t t, int node, std::string_view name, std::string_view fields) {
+    observe(seen, t, node, name, fields);
+  };
+  return std::make_unique<World>(wo);
+}
+
+void schedule_faults(ScenarioRun& run, Instant start) {
+  World& world = *run.world;
+  for (const auto& f : run.scenario.faults) {
+    world.at(start + f.at, [&run, &f] { run.cluster->apply(f); });
+  }
+  const Instant main_end = start + run.scenario.duration;
+  if (run.scenario.random_faults.enabled) {
+    run.random = std::make_unique<RandomFaults>(world, run.cluster->broker_nodes(), run.scenario.random_faults.options);
+    world.at(start, [&run, main_end] { run.random->start(main_end); });
+  }
+  world.at(main_end, [&run] {
+    run.world->event("Quiesce");
+    if (run.random) run.random->heal_all();
+    run.cluster->heal_all();
+    run.history.quiesce_ns = to_ns(run.world->now());
+  });
+  world.at(main_end + run.scenario.quiescence.recover, [&run] {
+    run.world->event("Recovered");
+    run.history.recovered_ns = to_ns(run.world->now());
+  });
+}
+
+report::Report make_report(ScenarioRun& run, const check::CheckResult& checks, double wall_seconds) {
+  const auto& s = run.scenario;
+  report::Report r;
+  r.scenario = s.name;
+  r.scenario_path = run.options.scenario_arg.empty() ? s.source_path : run.options.scenario_arg;
+  r.seed = run.options.seed;
+  r.version = std::string(version());
+  r.verdict = checks.passed() ? "PASS" : "FAIL";
+  r.trace_hash = fmt::format("{:016x}", run.world->trace().hash());
+  r.reproduce = reproduce_command(r.scenario_path, r.seed);
+  r.violations = checks.violations;
+  r.check_counts = checks.counts;
+  r.checks = s.checks.empty() ? scenario::all_check_names() : s.checks;
+  for (const auto& [site, n] : run.seen.buggify) r.buggify_sites.push_back(site);
+  fill_statistics(run.history, r);
+  if (run.random) {
+    for (const auto& [type, n] : run.random->counts().by_type) r.stats.faults[type] += n;
+  }
+  for (const auto& [type, n] : run.cluster->scripted_counts()) r.stats.faults["scripted_" + type] += n;
+  r.stats.simulated_seconds = static_cast<double>(to_ns(run.world->now())) / 1e9;
+  r.stats.wall_seconds = wall_seconds;
+  r.stats.world_events = run.world->events_run();
+  r.stats.trace_events = run.world->trace().events();
+  for (int id = 0; id < run.world->node_count(); ++id) {
+    r.nodes.push_back(report::NodeInfo{id, run.cluster->node_name(id), run.world->node(id).name()});
+  }
+  r.timeline = std::move(run.seen.timeline);
+  r.duration_ns = s.duration.count();
+  r.quiesce_ns = run.history.quiesce_ns;
+  r.end_ns = to_ns(run.world->now());
+  return r;
+}
+
+}  // namespace
+
+Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOptions& options) {
+  if (scenario.cluster.brokers != 1) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{}: cluster.brokers: this build runs single-broker clusters (got {}); replication "
+                                  "between brokers is not implemented yet",
+                                  scenario.source_path, scenario.cluster.brokers));
+  }
+  const auto wall_start = std::chrono::steady_clock::now();  // for the report only; never decides anything
+  ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, nullptr};
+  run.world = make_world(run);
+  std::map<std::string, std::string> randomized;
+  run.cluster = std::make_unique<SimCluster>(*run.world, scenario, randomized);
+  if (Status s = run.cluster->build(); !s) return s.error();
+  run.history.keys = workload::KeyTable(scenario.topics).names();
+  run.history.liveness_within_ns = scenario.quiescence.liveness_within.count();
+  bool ordered = true;
+  for (const auto& p : scenario.workload.producers) ordered = ordered && p.max_in_flight == 1;
+  run.history.ordered_sends = ordered;
+
+  const Instant start = run.world->now();
+  run.ctx = std::unique_ptr<workload::Context>(new workload::Context{
+      *run.world, scenario, run.cluster->client_node(), run.cluster->bootstrap(), run.history,
+      workload::KeyTable(scenario.topics), to_ns(start + scenario.duration),
+      to_ns(start + scenario.duration + scenario.quiescence.recover)});
+  run.world->node(run.cluster->client_node()).set_main([ctx = run.ctx.get()](Runtime& rt) { workload::client_main(rt, *ctx); });
+  run.cluster->start_brokers();
+  run.world->node(run.cluster->client_node()).start();
+  schedule_faults(run, start);
+
+  const auto& q = scenario.quiescence;
+  const Instant limit = start + scenario.duration + q.recover + q.liveness_within + q.final_read_timeout + 60s;
+  run.world->run_while([&] { return !run.ctx->done; }, limit);
+  // Stop every process while what their tasks point at still exists.
+  for (int id = 0; id < run.world->node_count(); ++id) run.world->node(id).kill();
+  close_open_ops(run.history, to_ns(run.world->now()));
+
+  auto checks = check::run_checks(run.history, scenario.checks.empty() ? scenario::all_check_names() : scenario.checks);
+  add_trace_errors(run.world->trace(), checks);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  RunOutcome out;
+  out.report = make_report(run, checks, wall);
+  out.trace_hash = run.world->trace().hash();
+  const TraceRecorder& trace = run.world->trace();
+  for (std::size_t i = 0; i < trace.captured_count(); ++i) out.captured.emplace_back(trace.captured(i));
+  out.history = std::move(run.history);
+  return out;
+}
+
+}  // namespace keel::sim
