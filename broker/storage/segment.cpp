@@ -316,6 +316,11 @@ keel::Status Segment::append(std::span<const std::uint8_t> data, std::span<const
     *cut_failed = !log_.truncate(at).ok();
     return st;
   }
+  // Again once the write is done: a flush of another task that ran while this write was in
+  // flight cleared the flag, but its fsync need not cover this write. Without this, the append's
+  // own flush found nothing to sync and the records were acknowledged unsynced (found by the
+  // single-broker-crash-loop scenario: two producers appending to one partition at once).
+  log_unsynced_ = true;
   if (size_ == 0) {
     std::int64_t max_ts = -1;
     for (const auto& b : batches) max_ts = std::max(max_ts, b.max_timestamp);

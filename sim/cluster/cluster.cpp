@@ -107,7 +107,8 @@ void SimCluster::apply(const scenario::ScriptedFault& f) {
   const std::string kind(scenario::fault_kind_name(f.kind));
   ++counts_[kind];
   const int node = node_id(f.node);
-  auto event = world_.event("Scripted" + kind, f.kind == FaultKind::heal ? -1 : node);
+  const std::string name = "Scripted" + kind;  // outlives the event, which keeps a view of it
+  auto event = world_.event(name, f.kind == FaultKind::heal ? -1 : node);
   auto& net = world_.net();
   SimNode& n = world_.node(node);
   switch (f.kind) {
