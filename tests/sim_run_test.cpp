@@ -17,7 +17,7 @@ using namespace keel;
 using namespace keel::sim;
 
 std::string repo_path(const std::string& relative) {
-  return (std::filesystem::path(__FILE__).parent_path().parent_path() / relative).string();
+  return (std::filesystem::path(KEEL_SOURCE_DIR) / relative).string();
 }
 
 scenario::Scenario load(const std::string& relative) {
@@ -56,7 +56,7 @@ RunOutcome run(const scenario::Scenario& s, std::uint64_t seed) {
 TEST_CASE("keel-sim run: the smoke scenario passes, records flow, and the report holds its statistics", "[sim][run]") {
   const auto s = load("scenarios/smoke.json");
   const auto r = run(s, 1);
-  INFO(r.report.violations.empty() ? "" : r.report.violations.front().message);
+  INFO((r.report.violations.empty() ? std::string() : r.report.violations.front().message));
   CHECK(r.passed());
   CHECK(r.report.stats.records_acknowledged > 100);
   CHECK(r.report.stats.records_consumed > 100);

@@ -195,10 +195,9 @@ void parse_broker_config(const Obj& top, ClusterSpec& c) {
     if (index < 0 || index >= c.brokers) {
       fail(fmt::format("{}.{}", path, key), fmt::format("not a broker index 0..{}", c.brokers - 1));
     }
-    json wrapper = {{"config", settings}};
-    const Obj holder(wrapper, fmt::format("{}.{}", path, key), {"config"});
-    auto parsed = holder.settings("config");
-    c.broker_config[index] = std::move(parsed);
+    json wrapper = {{key, settings}};
+    const Obj holder(wrapper, path, {key});
+    c.broker_config[index] = holder.settings(key);
   }
 }
 
