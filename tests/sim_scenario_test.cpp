@@ -8,7 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 namespace {
 
@@ -158,4 +160,18 @@ TEST_CASE("scenario: a file that cannot be read is named", "[scenario]") {
   auto s = load_scenario("/nonexistent/dir/s.json");
   REQUIRE_FALSE(s);
   CHECK(s.error().message == "cannot read scenario '/nonexistent/dir/s.json': No such file or directory");
+}
+
+TEST_CASE("scenario: the complete example in scenarios/README.md parses", "[scenario]") {
+  std::ifstream in(repo_path("scenarios/README.md"));
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string readme = text.str();
+  const auto at = readme.find("```json\n");
+  REQUIRE(at != std::string::npos);
+  const auto end = readme.find("```", at + 8);
+  auto s = parse_scenario(readme.substr(at + 8, end - at - 8), "README example");
+  INFO((s ? std::string() : s.error().message));
+  REQUIRE(s);
+  CHECK(s->faults.size() == 3);
 }
