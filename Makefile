@@ -47,6 +47,8 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ./$(ASAN_BUILD)/keel-tests "[sim]~[sweep],[storage],[records]" --reporter compact
 	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_BUILD)/keel-sim selftest --seed 3 --duration 20s
+	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_BUILD)/keel-sim run scenarios/single-broker-crash-loop.json --seed 3 \
+	  --out $(ASAN_BUILD)/reports/single-broker-crash-loop/3
 
 test: test-fast test-asan
 

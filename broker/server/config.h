@@ -110,4 +110,7 @@ std::vector<ConfigEntry> describe_topic_config(const BrokerConfig& config,
 // The keys given that Kafka has and Keel accepts with no effect, sorted, for a start-up message.
 std::vector<std::string> ignored_keys(const BrokerConfig& config);
 
+// Levenshtein distance between two names, for "did you mean" suggestions.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
 }  // namespace keel::server

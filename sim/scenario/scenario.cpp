@@ -1,5 +1,7 @@
 #include "sim/scenario/scenario.h"
 
+#include "broker/server/config.h"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -39,21 +41,6 @@ std::string type_name(const json& j) {
   }
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
@@ -69,7 +56,7 @@ class Obj {
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
       std::string hint;
       for (const auto& k : known) {
-        if (edit_distance(key, k) <= 2) hint = fmt::format(" (did you mean \"{}\"?)", k);
+        if (server::edit_distance(key, k) <= 2) hint = fmt::format(" (did you mean \"{}\"?)", k);
       }
       fail(at(key), fmt::format("unknown key{}; known keys: {}", hint, join(known)));
     }
