@@ -22,7 +22,8 @@ struct PartitionRead {
   std::string topic;
   const FetchRequest::FetchPartition* request = nullptr;
   storage::Log* log = nullptr;
-  std::int64_t size_at_read = 0;  // the log's size when last read, to tell how much arrived since
+  // The log's visible_bytes_appended() when last read, to tell how much became readable since.
+  std::int64_t visible_at_read = 0;
 };
 
 FetchResponse::PartitionData partition_error(std::int32_t partition, ErrorCode code) {
@@ -103,7 +104,7 @@ FetchResponse::PartitionData read_partition(Runtime& rt, PartitionRead& p, std::
     out.error_code = static_cast<std::int16_t>(ErrorCode::offset_out_of_range);
     return out;
   }
-  p.size_at_read = p.log->size_bytes();
+  p.visible_at_read = p.log->visible_bytes_appended();
   out.error_code = static_cast<std::int16_t>(ErrorCode::none);
   if (offset == high_watermark) return out;
   auto read = p.log->read(offset, bytes_max, high_watermark, min_one_batch);
@@ -147,27 +148,30 @@ std::pair<FetchResponse, std::int64_t> read_all(Runtime& rt, FetchPlan& plan, co
   return {std::move(response), total};
 }
 
-// Waits in the purgatory until min_bytes have been appended to the watched partitions since they
-// were read, or the delay passes.
+// Waits in the purgatory until min_bytes have become readable in the watched partitions since they
+// were read (the high watermark passed them, not just an append), or the delay passes.
 class DelayedFetch final : public DelayedOperation {
  public:
   struct Watched {
     storage::TopicPartition partition;
-    std::int64_t size_at_read = 0;
+    std::int64_t visible_at_read = 0;
   };
   DelayedFetch(Broker& broker, Duration delay, std::vector<Watched> watched, std::int64_t bytes_read,
                std::int64_t min_bytes)
       : DelayedOperation(delay), broker_(broker), watched_(std::move(watched)), bytes_read_(bytes_read),
         min_bytes_(min_bytes) {}
 
-  // Counts bytes appended since the first read; the logs are looked up again each time, since a
-  // topic may be deleted while the fetch waits.
+  // Counts bytes that became readable since the first read. Not the log's size: bytes appended but
+  // not yet below the high watermark (an fsync or the replicas still to come) would count before
+  // they can be served, and then never again once they can. The logs are looked up again each
+  // time, since a topic may be deleted while the fetch waits.
   bool try_complete() override {
     std::int64_t available = bytes_read_;
     for (const auto& w : watched_) {
       const storage::Log* log = broker_.logs().get(w.partition);
       if (log == nullptr) return force_complete();
-      available += std::max<std::int64_t>(0, log->size_bytes() - w.size_at_read);
+      // Never below zero: a topic deleted and created again while the fetch waits starts anew.
+      available += std::max<std::int64_t>(0, log->visible_bytes_appended() - w.visible_at_read);
     }
     return available >= min_bytes_ && force_complete();
   }
@@ -228,7 +232,7 @@ HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body) {
     std::vector<DelayedFetch::Watched> watched;
     std::vector<std::string> keys;
     for (const auto& p : plan.partitions) {
-      watched.push_back(DelayedFetch::Watched{storage::TopicPartition{p.topic, p.request->partition}, p.size_at_read});
+      watched.push_back(DelayedFetch::Watched{storage::TopicPartition{p.topic, p.request->partition}, p.visible_at_read});
       keys.push_back(partition_key(p.topic, p.request->partition));
     }
     auto op = std::make_shared<DelayedFetch>(broker, delay, std::move(watched), total, request->min_bytes);
