@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,12 +37,13 @@ using namespace std::chrono_literals;
 const std::vector<Address> bootstrap{{"n0", 9092}};
 const std::string topic = "events";
 
-// Every fault point the code base has, in simulation and in broker code.
+// Every fault point the code base has: the simulated disk's and network's, then broker code's.
 const std::vector<std::string> all_sites = {
-    "disk_short_read",      "net_short_read",           "net_short_write",
-    "storage_roll_early",   "timer_reaper_late",        "fetch_small_bytes",
-    "fetch_partial_batch",  "fetch_wait_jitter",        "produce_high_watermark_late",
-    "connection_close_after_response", "client_metadata_late"};
+    "disk_short_read",     "net_short_read",      "net_short_write",
+    "storage_roll_early",  "timer_reaper_late",   "fetch_small_bytes",
+    "fetch_partial_batch", "fetch_wait_jitter",   "produce_high_watermark_late",
+    "connection_close_after_response",            "client_metadata_late",
+};
 
 sim::WorldOptions world_options(std::uint64_t seed, std::vector<std::string> forced = {}, double probability = 0.5) {
   sim::WorldOptions o;
@@ -383,6 +385,24 @@ TEST_CASE("buggify: with every fault point firing at once, every acknowledged re
 
 namespace {
 
+// Partition 0 of the topic from `offset`, 1 MiB limits, at least one byte, waiting up to `max_wait_ms`.
+protocol::FetchRequest fetch_request(std::int64_t offset, std::int32_t max_wait_ms) {
+  protocol::FetchRequest request;
+  request.replica_id = -1;
+  request.max_wait_ms = max_wait_ms;
+  request.min_bytes = 1;
+  request.max_bytes = 1 << 20;
+  protocol::FetchRequest::FetchTopic t;
+  t.topic = topic;
+  protocol::FetchRequest::FetchPartition p;
+  p.partition = 0;
+  p.fetch_offset = offset;
+  p.partition_max_bytes = 1 << 20;
+  t.partitions.push_back(p);
+  request.topics.push_back(t);
+  return request;
+}
+
 struct RawFetch {
   bool ok = false;
   protocol::BatchScan scan;
@@ -412,20 +432,7 @@ RawFetch produce_then_fetch(std::uint64_t seed, std::vector<std::string> sites, 
     if (!connection.open(5s)) return;
     const auto version = connection.version_for(protocol::ApiKey::fetch, 12);
     if (!version) return;
-    protocol::FetchRequest request;
-    request.replica_id = -1;
-    request.max_wait_ms = 0;
-    request.min_bytes = 1;
-    request.max_bytes = 1 << 20;
-    protocol::FetchRequest::FetchTopic t;
-    t.topic = topic;
-    protocol::FetchRequest::FetchPartition p;
-    p.partition = 0;
-    p.fetch_offset = 0;
-    p.partition_max_bytes = 1 << 20;
-    t.partitions.push_back(p);
-    request.topics.push_back(t);
-    auto response = connection.call<protocol::FetchResponse>(request, *version);
+    auto response = connection.call<protocol::FetchResponse>(fetch_request(0, 0), *version);
     if (!response || response->responses.empty() || response->responses[0].partitions.empty()) return;
     const auto& records_field = response->responses[0].partitions[0].records;
     if (!records_field) return;
@@ -544,57 +551,72 @@ struct ShortReads {
   std::uint64_t fired = 0;
 };
 
-// Appends batches to a log, closes it, reopens it as after a crash (every segment walked with CRC
-// checks) and reads everything back, while reads come back short.
+const storage::TopicPartition short_read_tp{"t", 0};
+
+storage::LogConfig short_read_config() {
+  storage::LogConfig config;
+  config.segment_bytes = 3000;
+  return config;
+}
+
+// Appends 40 batches of 5 records and flushes; the values appended, or nothing on an error.
+std::optional<std::vector<std::string>> append_batches(Runtime& rt) {
+  auto log = storage::Log::open(rt, "t-0", short_read_tp, short_read_config(), 0, 0, true);
+  if (!log) return std::nullopt;
+  std::vector<std::string> values;
+  for (int b = 0; b < 40; ++b) {
+    std::vector<protocol::Record> records(5);
+    for (int i = 0; i < 5; ++i) {
+      values.push_back(fmt::format("batch-{}-record-{}-{}", b, i, std::string(20, 'x')));
+      records[i].offset = i;
+      records[i].timestamp = 1000 + b;
+      records[i].value = protocol::Bytes(values.back().begin(), values.back().end());
+    }
+    if (!(*log)->append(protocol::build_batch(protocol::BatchOptions{}, records), 0)) return std::nullopt;
+  }
+  if (!(*log)->flush()) return std::nullopt;
+  return values;
+}
+
+// Opens the log as after a crash (every segment walked with CRC checks) and reads every value back
+// in 700-byte reads; nothing on an error.
+std::optional<std::vector<std::string>> recover_and_read(Runtime& rt) {
+  auto log = storage::Log::open(rt, "t-0", short_read_tp, short_read_config(), 0, 0, false);
+  if (!log) return std::nullopt;
+  std::vector<std::string> read;
+  for (std::int64_t next = 0; next < (*log)->log_end_offset();) {
+    auto r = (*log)->read(next, 700, std::numeric_limits<std::int64_t>::max(), true);
+    if (!r || r->records.empty()) return std::nullopt;
+    for (const auto& [pos, h] : protocol::scan_batches(r->records, true).batches) {
+      auto decoded = protocol::decode_records(std::span(r->records).subspan(pos, h.size_bytes()));
+      if (!decoded) return std::nullopt;
+      for (const auto& rec : *decoded) {
+        if (rec.offset >= next) read.push_back(text(rec.value));
+      }
+      next = h.last_offset() + 1;
+    }
+  }
+  return read;
+}
+
+// Appends to a log, recovers it and reads it back while file reads come back short; then counts
+// how often a plain read_at of 2000 bytes (the segment holds more) came back short.
 ShortReads log_with_short_reads(std::uint64_t seed) {
   sim::World world(world_options(seed, {"disk_short_read"}, 0.5));
   sim::NodeOptions n;
   world.add_node(n);
   ShortReads out;
   world.node(0).set_main([&out](Runtime& rt) {
-    storage::LogConfig config;
-    config.segment_bytes = 3000;
-    const storage::TopicPartition tp{"t", 0};
-    std::vector<std::string> values;
-    {
-      auto log = storage::Log::open(rt, "t-0", tp, config, 0, 0, true);
-      if (!log) return;
-      for (int b = 0; b < 40; ++b) {
-        std::vector<protocol::Record> records(5);
-        for (int i = 0; i < 5; ++i) {
-          values.push_back(fmt::format("batch-{}-record-{}-{}", b, i, std::string(20, 'x')));
-          records[i].offset = i;
-          records[i].timestamp = 1000 + b;
-          records[i].value = protocol::Bytes(values.back().begin(), values.back().end());
-        }
-        if (!(*log)->append(protocol::build_batch(protocol::BatchOptions{}, records), 0)) return;
-      }
-      if (!(*log)->flush()) return;
-    }
-    auto log = storage::Log::open(rt, "t-0", tp, config, 0, 0, false);  // recovery: every byte walked
-    if (!log) return;
-    std::vector<std::string> read;
-    for (std::int64_t next = 0; next < (*log)->log_end_offset();) {
-      auto r = (*log)->read(next, 700, std::numeric_limits<std::int64_t>::max(), true);
-      if (!r || r->records.empty()) return;
-      const auto scan = protocol::scan_batches(r->records, true);
-      for (const auto& [pos, h] : scan.batches) {
-        auto decoded = protocol::decode_records(std::span(r->records).subspan(pos, h.size_bytes()));
-        if (!decoded) return;
-        for (const auto& rec : *decoded) {
-          if (rec.offset >= next) read.push_back(text(rec.value));
-        }
-        next = h.last_offset() + 1;
-      }
-    }
+    const auto values = append_batches(rt);
+    const auto read = values ? recover_and_read(rt) : std::nullopt;
     auto file = rt.disk().open("t-0/00000000000000000000.log", OpenOptions{});
-    if (!file) return;
+    if (!read || !file) return;
     std::vector<std::byte> buf(2000);
     for (int i = 0; i < 50; ++i) {
       auto got = file->read_at(0, buf);
       if (got && *got < buf.size()) ++out.short_reads;
     }
-    out.problem = read == values ? "" : fmt::format("read {} records back, {} appended", read.size(), values.size());
+    out.problem = *read == *values ? "" : fmt::format("read {} records back, {} appended", read->size(), values->size());
     out.ok = true;
   });
   world.node(0).start();
@@ -639,20 +661,8 @@ Latency long_poll_latency(std::uint64_t seed, int records) {
       for (int k = 0; version && k < records; ++k) {
         while (k > 0 && acked_at[static_cast<std::size_t>(k - 1)] == instant_max) rt.sleep_for(1ms);
         rt.sleep_for(std::chrono::milliseconds(rt.random().between(150, 260)));
-        protocol::FetchRequest request;
-        request.replica_id = -1;
-        request.max_wait_ms = 5000;
-        request.min_bytes = 1;
-        request.max_bytes = 1 << 20;
-        protocol::FetchRequest::FetchTopic t;
-        t.topic = topic;
-        protocol::FetchRequest::FetchPartition p;
-        p.fetch_offset = k;
-        p.partition_max_bytes = 1 << 20;
-        t.partitions.push_back(p);
-        request.topics.push_back(t);
         const Instant start = rt.now();
-        auto response = connection.call<protocol::FetchResponse>(request, *version);
+        auto response = connection.call<protocol::FetchResponse>(fetch_request(k, 5000), *version);
         if (!response) break;
         const Instant acked = acked_at[static_cast<std::size_t>(k)];
         out.waits.push_back(rt.now() - std::max(start, std::min(acked, rt.now())));
