@@ -8,7 +8,8 @@
 // (log.flush.*), retention (log.retention.*), record limits (message.max.bytes) and timestamps
 // stay as the scenario sets them. Every value drawn passes parse_broker_config. The runner applies
 // these overrides before the scenario's own (so an explicit setting wins) and records them in the
-// report.
+// report. It draws them from a stream of their own (World::stream(-1, "broker-config")), so the
+// knobs depend on the seed alone and drawing them shifts no other random choice.
 #include <cstdint>
 #include <map>
 #include <string>
