@@ -62,7 +62,12 @@ Result<std::size_t> conn_read(std::shared_ptr<Conn> c, int side, std::span<std::
     if (auto e = broken(*c, side, "read")) return *e;
     if (out.empty()) return std::size_t{0};
     if (in.unread_bytes > 0) {
-      const std::size_t n = take(in, out);
+      // BUGGIFY net_short_read: fewer bytes than have arrived, as recv(2) may return (a segment
+      // boundary, a signal). Callers must loop until they have what they need.
+      const std::size_t ready = std::min(out.size(), in.unread_bytes);
+      const std::size_t n = take(in, out.first(c->net != nullptr ? c->net->buggify_shorten(
+                                                                       c->ends[side].node, "net_short_read", ready)
+                                                                 : ready));
       in.writers.notify_all();  // the sender's buffer has room again
       return n;
     }
@@ -84,8 +89,11 @@ Status conn_write(std::shared_ptr<Conn> c, int side, std::span<const std::byte> 
       }
       continue;
     }
-    const std::size_t n = std::min({data.size() - done, o.send_buffer_bytes - out.buffered_bytes(),
-                                    std::max<std::size_t>(o.segment_bytes_max, 1)});
+    std::size_t n = std::min({data.size() - done, o.send_buffer_bytes - out.buffered_bytes(),
+                              std::max<std::size_t>(o.segment_bytes_max, 1)});
+    // BUGGIFY net_short_write: the kernel takes part of a write (send(2) returning less) and the
+    // rest leaves later, so the peer sees a frame arrive in pieces, each with its own latency.
+    n = c->net->buggify_shorten(c->ends[side].node, "net_short_write", n);
     KEEL_ASSERT(n > 0);
     const auto chunk = data.subspan(done, n);
     c->net->send(c, side, std::vector<std::byte>(chunk.begin(), chunk.end()), /*fin=*/false);

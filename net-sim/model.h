@@ -152,6 +152,9 @@ struct SimNetwork::State {
   // When something sent now from `from` to `to` arrives, before ordering: clogs, then latency.
   Instant arrival(int from, int to);
   std::vector<int> host_ids() const;
+  // A BUGGIFY site of the network acting for `node`'s process (sim::SimRuntime::buggify_shorten):
+  // a length in [1, n) when it fires, else n (also when no process runs there).
+  std::size_t buggify_shorten(int node, std::string_view site, std::size_t n);
 
   // ---- listeners ----
   Result<Listener> listen(int node, const Address& address);

@@ -2,6 +2,7 @@
 #include "net-sim/network.h"
 
 #include "net-sim/model.h"
+#include "sim/node.h"
 #include "sim/world.h"
 
 #include <algorithm>
@@ -67,6 +68,12 @@ std::vector<int> SimNetwork::State::host_ids() const {
   std::vector<int> ids;
   for (const auto& [id, h] : hosts_) ids.push_back(id);
   return ids;
+}
+
+std::size_t SimNetwork::State::buggify_shorten(int node, std::string_view site, std::size_t n) {
+  if (node < 0 || node >= world_.node_count()) return n;
+  sim::SimRuntime* rt = world_.node(node).runtime();
+  return rt != nullptr ? rt->buggify_shorten(site, n) : n;
 }
 
 void SimNetwork::State::set_blocked(int from, int to, bool on) {

@@ -543,8 +543,10 @@ Result<std::size_t> SimDisk::State::read(Inode& inode, const std::string& path, 
     return fault("read", path, Errc::io_error, fmt::format("read at offset {} failed (EIO)", offset));
   }
   const std::uint64_t size = inode.current.size();
-  const std::size_t n =
-      offset >= size ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), size - offset));
+  std::size_t n = offset >= size ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), size - offset));
+  // BUGGIFY disk_short_read: fewer bytes than asked before the end of file, as pread(2) may return
+  // (a signal, a network or FUSE filesystem). Callers must loop (File::read_exact_at does).
+  if (SimRuntime* rt = disk.node_.runtime()) n = rt->buggify_shorten("disk_short_read", n);
   if (n > 0) std::memcpy(out.data(), inode.current.data() + offset, n);
   if (n > 0 && disk.rng_.chance(disk.options_.read_bit_flip_probability)) {
     // The stored bytes stay as they are: the flip happened on the way (a bus, a cable, DRAM).

@@ -7,7 +7,9 @@
 //   a power loss reverts the namespace of each directory to its last synced state;
 // - reads may return a flipped bit; reads, writes and syncs may fail with EIO; writes past the
 //   capacity fail with ENOSPC;
-// - every operation takes simulated time (the calling task sleeps).
+// - every operation takes simulated time (the calling task sleeps);
+// - under BUGGIFY (site disk_short_read, on for some seeds), a read returns fewer bytes than asked
+//   before the end of file, as pread(2) may.
 // A process kill (kill -9) is not a crash: the page cache survives it.
 #include "broker/platform/disk.h"
 #include "broker/platform/random.h"

@@ -153,9 +153,14 @@ Network& SimRuntime::net() { return node_.world().net().endpoint(node_.id()); }
 bool SimRuntime::buggify(std::string_view site) {
   World& w = node_.world();
   if (!w.buggify_enabled(site)) return false;
-  const bool fire = buggify_random_.chance(w.buggify_fire_probability());
-  if (fire) w.event("Buggify", node_.id()).detail("site", site);
-  return fire;
+  if (!buggify_random_.chance(w.buggify_fire_probability())) return false;
+  w.note_buggify_fired(site, node_.id());
+  return true;
+}
+
+std::size_t SimRuntime::buggify_shorten(std::string_view site, std::size_t n) {
+  if (n < 2 || !buggify(site)) return n;
+  return 1 + static_cast<std::size_t>(buggify_random_.below(n - 1));
 }
 
 void SimRuntime::task_ready(TaskRef ref) {

@@ -113,6 +113,10 @@ class SimRuntime final : public Runtime {
   Executor& executor() override { return executor_; }
   TraceSink& trace_sink() override { return sink_; }
   bool buggify(std::string_view site) override;
+  // A BUGGIFY site of the simulated disk or network, acting for this process: when `site` fires,
+  // a length in [1, n) drawn from the buggify stream (so the process's own stream is untouched);
+  // otherwise n. Never shortens below one byte, so a read or write always makes progress.
+  std::size_t buggify_shorten(std::string_view site, std::size_t n);
   void task_ready(TaskRef ref) override;
   void wake_at(Instant at, WaitToken token) override;
 

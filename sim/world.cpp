@@ -187,9 +187,23 @@ TraceEvent World::event(std::string_view name, int node, Severity s) {
 }
 
 bool World::buggify_enabled(std::string_view site) const {
+  if (!options_.buggify) return false;
+  const auto& forced = options_.buggify_force_sites;
+  if (!forced.empty()) return std::find(forced.begin(), forced.end(), site) != forced.end();
   // A pure function of (seed, site): the same sites are on for a seed whatever runs first.
   std::uint64_t x = options_.seed ^ hash_name(site);
   return (splitmix64(x) & 3) == 0;
+}
+
+double World::buggify_fire_probability() const {
+  return options_.buggify_force_sites.empty() ? options_.buggify_probability : options_.buggify_force_probability;
+}
+
+void World::note_buggify_fired(std::string_view site, int node) {
+  auto it = buggify_fired_.find(std::string(site));
+  if (it == buggify_fired_.end()) it = buggify_fired_.emplace(std::string(site), 0).first;
+  ++it->second;
+  event("Buggify", node).detail("site", site);
 }
 
 }  // namespace keel::sim

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,16 @@ struct WorldOptions {
   // Drop queued wake-ups that can no longer do anything (see drop_stale_wakes). Changes speed,
   // never behaviour; a test runs with it off and on and compares hashes.
   bool drop_stale_wakes = true;
+  // BUGGIFY: the fault points of broker code (KEEL_BUGGIFY) and of the simulated disk and network
+  // (short reads, split writes). On: each site is enabled or not per seed, and an enabled site
+  // fires with buggify_probability each time it is evaluated. Off: no site ever fires.
+  bool buggify = true;
+  double buggify_probability = 0.25;
+  // Test hook. When not empty, exactly these sites are enabled (whatever the seed, while `buggify`
+  // is on) and each fires with buggify_force_probability; every other site stays off. A test
+  // forces one fault point on to show that the code around it stays correct when it fires often.
+  std::vector<std::string> buggify_force_sites;
+  double buggify_force_probability = 0.5;
 };
 
 class World {
@@ -76,9 +87,13 @@ class World {
   TraceEvent event(std::string_view name, int node = -1, Severity s = Severity::info);
 
   // Fault points: whether `site` is enabled in this run (decided per seed, independent of the
-  // order in which sites are first seen).
+  // order in which sites are first seen), and how likely an enabled site fires when evaluated.
   bool buggify_enabled(std::string_view site) const;
-  double buggify_fire_probability() const { return 0.25; }
+  double buggify_fire_probability() const;
+  // Called by a node's runtime when `site` fires: counts it and traces a "Buggify" event.
+  void note_buggify_fired(std::string_view site, int node);
+  // How often each site fired in this run, by site name (ordered, so reports are deterministic).
+  const std::map<std::string, std::uint64_t>& buggify_fired() const { return buggify_fired_; }
 
  private:
   enum class Kind : std::uint8_t { callback, task, wake };
@@ -122,6 +137,7 @@ class World {
   std::vector<std::unique_ptr<Sink>> sinks_;  // index: node id + 1
   std::vector<std::unique_ptr<SimNode>> nodes_;
   std::unique_ptr<net_sim::SimNetwork> net_;
+  std::map<std::string, std::uint64_t> buggify_fired_;
 };
 
 }  // namespace keel::sim

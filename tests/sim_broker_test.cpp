@@ -95,6 +95,19 @@ std::vector<TopicPartition> all_partitions() {
   return tps;
 }
 
+// Creates the topic, asking again while the broker starts or drops the connection (Admin does
+// not resend a CreateTopics whose connection broke; an answer of TOPIC_ALREADY_EXISTS then means
+// an earlier attempt landed).
+bool create_events_topic(Runtime& rt) {
+  Admin admin(rt, bootstrap);
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const Status created = admin.create_topic(topic, partitions, 1);
+    if (created || is_kafka_error(created, protocol::ErrorCode::topic_already_exists)) return true;
+    rt.sleep_for(100ms);
+  }
+  return false;
+}
+
 // Client settings drawn per seed, so seeds also cover linger, batch sizes, acks and in-flight limits.
 ProducerConfig producer_config(Random& random) {
   ProducerConfig pc;
@@ -267,9 +280,7 @@ Outcome run(const Options& o) {
   const ProducerConfig pc = producer_config(client_random);
   auto done = std::make_shared<bool>(false);
   world.node(1).set_main([&out, pc, done](Runtime& rt) {
-    Admin admin(rt, bootstrap);
-    const Status created = admin.create_topic(topic, partitions, 1);
-    if (!created && !is_kafka_error(created, protocol::ErrorCode::topic_already_exists)) return;
+    if (!create_events_topic(rt)) return;
     auto stop = std::make_shared<bool>(false);
     auto consumer_done = std::make_shared<Event>();
     rt.spawn("live-consumer", [&rt, &out, stop, consumer_done] {
@@ -615,8 +626,7 @@ Visibility read_unsynced(std::uint64_t seed) {
   Outcome out;
   auto done = std::make_shared<bool>(false);
   world.node(1).set_main([&out, done](Runtime& rt) {
-    Admin admin(rt, bootstrap);
-    if (!admin.create_topic(topic, partitions, 1)) return;
+    if (!create_events_topic(rt)) return;
     auto stop = std::make_shared<bool>(false);
     rt.spawn("tight-consumer", [&rt, &out, stop] {
       ConsumerConfig cc;

@@ -570,3 +570,40 @@ TEST_CASE("storage: compressed batches are stored as they came and found by time
   CHECK(got.size() == 20);
   CHECK(found == std::optional<std::int64_t>(12));
 }
+
+TEST_CASE("storage: bytes count as visible once the high watermark passes them, truncated ones never",
+          "[storage]") {
+  Rig rig;
+  std::string error;
+  std::vector<std::int64_t> visible;  // after each step
+  std::vector<std::int64_t> sizes;    // the batches' sizes
+  rig.run([&](Runtime& rt) {
+    auto log = Log::open(rt, log_dir, tp(), small_segments(1 << 20), 0, 0, true);
+    if (!log) return void(error = log.error().message);
+    Log& l = **log;
+    l.set_high_watermark(0);
+    for (int b = 0; b < 3; ++b) {
+      const Bytes batch = make_batch(b, 2, 1000 + b);
+      sizes.push_back(static_cast<std::int64_t>(batch.size()));
+      if (!l.append(batch, 0)) return void(error = "append failed");
+      visible.push_back(l.visible_bytes_appended());  // 0, 0, 0: the high watermark stays at 0
+    }
+    l.set_high_watermark(2);  // passes the first batch (offsets 0-1)
+    visible.push_back(l.visible_bytes_appended());
+    l.set_high_watermark(5);  // inside the third: only whole appends count
+    visible.push_back(l.visible_bytes_appended());
+    if (!l.truncate_to(4)) return void(error = "truncate failed");  // the third batch goes
+    const Bytes again = make_batch(9, 2, 2000);
+    sizes.push_back(static_cast<std::int64_t>(again.size()));
+    if (!l.append(again, 0)) return void(error = "append failed");
+    l.set_high_watermark(6);
+    visible.push_back(l.visible_bytes_appended());
+  });
+  REQUIRE(error == "");
+  REQUIRE(visible.size() == 6);
+  CHECK(visible[0] == 0);
+  CHECK(visible[2] == 0);
+  CHECK(visible[3] == sizes[0]);
+  CHECK(visible[4] == sizes[0] + sizes[1]);
+  CHECK(visible[5] == sizes[0] + sizes[1] + sizes[3]);  // the truncated batch never counted
+}

@@ -4,6 +4,11 @@
 
 namespace keel::client {
 
+namespace {
+// BUGGIFY client_metadata_late holds a metadata answer back by at most this.
+constexpr std::int64_t metadata_late_ms_max = 200;
+}  // namespace
+
 Error kafka_error(protocol::ErrorCode code, const std::string& detail) {
   std::string message(protocol::error_name(code));
   if (!detail.empty()) message += ": " + detail;
@@ -122,6 +127,12 @@ Status Cluster::refresh(const std::vector<std::string>& topics, bool allow_creat
   if (!c) return c.error();
   auto response = request_metadata(**c, topics, allow_create);
   if (!response) return response.error();
+  // BUGGIFY client_metadata_late: the answer is acted on a while after the broker gave it, as when
+  // the response is slow or the client busy, so what it says may be stale by then (a leader moved,
+  // a topic went). Users of a stale leader hear NOT_LEADER_OR_FOLLOWER or the like and refresh.
+  if (KEEL_BUGGIFY(rt_, "client_metadata_late")) {
+    rt_.sleep_for(std::chrono::milliseconds(rt_.random().between(1, metadata_late_ms_max)));
+  }
   for (const auto& b : response->brokers) brokers_[b.node_id] = Address{b.host, static_cast<std::uint16_t>(b.port)};
   for (const auto& t : response->topics) {
     const std::string& name = t.name;

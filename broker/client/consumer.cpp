@@ -24,6 +24,13 @@ bool stale_leader(ErrorCode code) {
 
 std::string tp_name(const TopicPartition& tp) { return fmt::format("{}-{}", tp.topic, tp.partition); }
 
+// Whether a failed ListOffsets is worth asking again: the connection broke (a broker restart, or a
+// broker closing connections), no leader is known yet, or the leader moved.
+bool retriable(const Error& e) {
+  if (auto code = kafka_error_code(e)) return stale_leader(*code);
+  return e.code != Errc::invalid_argument;
+}
+
 }  // namespace
 
 Consumer::Consumer(Runtime& rt, ConsumerConfig config)
@@ -98,12 +105,21 @@ Result<std::int64_t> Consumer::list_offset(const TopicPartition& tp, std::int64_
   return p.offset;
 }
 
+Result<std::int64_t> Consumer::list_offset_retrying(const TopicPartition& tp, std::int64_t timestamp) {
+  const Instant deadline = rt_.now() + config_.default_api_timeout;
+  while (true) {
+    auto offset = list_offset(tp, timestamp);
+    if (offset || !retriable(offset.error()) || rt_.now() >= deadline) return offset;
+    rt_.sleep_for(std::min<Duration>(poll_retry_backoff, deadline - rt_.now()));
+  }
+}
+
 Status Consumer::seek_to_beginning(const std::vector<TopicPartition>& tps) {
   for (const auto& tp : tps) {
     if (!positions_.contains(tp)) {
       return make_error(Errc::invalid_argument, fmt::format("seek_to_beginning: {} is not assigned", tp_name(tp)));
     }
-    auto offset = list_offset(tp, earliest);
+    auto offset = list_offset_retrying(tp, earliest);
     if (!offset) return offset.error();
     positions_[tp] = *offset;
   }
@@ -115,15 +131,15 @@ Status Consumer::seek_to_end(const std::vector<TopicPartition>& tps) {
     if (!positions_.contains(tp)) {
       return make_error(Errc::invalid_argument, fmt::format("seek_to_end: {} is not assigned", tp_name(tp)));
     }
-    auto offset = list_offset(tp, latest);
+    auto offset = list_offset_retrying(tp, latest);
     if (!offset) return offset.error();
     positions_[tp] = *offset;
   }
   return {};
 }
 
-Result<std::int64_t> Consumer::beginning_offset(const TopicPartition& tp) { return list_offset(tp, earliest); }
-Result<std::int64_t> Consumer::end_offset(const TopicPartition& tp) { return list_offset(tp, latest); }
+Result<std::int64_t> Consumer::beginning_offset(const TopicPartition& tp) { return list_offset_retrying(tp, earliest); }
+Result<std::int64_t> Consumer::end_offset(const TopicPartition& tp) { return list_offset_retrying(tp, latest); }
 
 Status Consumer::reset_positions() {
   for (auto& [tp, position] : positions_) {

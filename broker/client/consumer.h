@@ -24,6 +24,9 @@ struct ConsumerConfig {
   std::int32_t fetch_max_bytes = 52428800;
   std::int32_t max_partition_fetch_bytes = 1048576;
   Duration request_timeout = std::chrono::seconds(30);
+  // default.api.timeout.ms: how long seek_to_beginning / seek_to_end / beginning_offset /
+  // end_offset keep asking again after a lost connection or a moved leader.
+  Duration default_api_timeout = std::chrono::seconds(60);
   enum class Reset { earliest, latest, none } auto_offset_reset = Reset::earliest;
 };
 
@@ -44,8 +47,10 @@ class Consumer {
   void assign(std::vector<TopicPartition> partitions);
   std::vector<TopicPartition> assignment() const;
   void seek(const TopicPartition& tp, std::int64_t offset);
-  Status seek_to_beginning(const std::vector<TopicPartition>& tps);  // ListOffsets earliest
-  Status seek_to_end(const std::vector<TopicPartition>& tps);        // ListOffsets latest
+  // ListOffsets earliest / latest. Like the calls below, asks again (within default_api_timeout)
+  // when the connection breaks or the leader moved, as Kafka's consumer does.
+  Status seek_to_beginning(const std::vector<TopicPartition>& tps);
+  Status seek_to_end(const std::vector<TopicPartition>& tps);
   std::optional<std::int64_t> position(const TopicPartition& tp) const;
   // The records that arrived by `timeout` (possibly none). An error when no broker could be asked
   // the whole time, when a position needs a reset and auto_offset_reset is none, or when a batch
@@ -61,6 +66,7 @@ class Consumer {
 
  private:
   Result<std::int64_t> list_offset(const TopicPartition& tp, std::int64_t timestamp);
+  Result<std::int64_t> list_offset_retrying(const TopicPartition& tp, std::int64_t timestamp);
   Status reset_positions();
   void refresh_metadata();
   Result<std::vector<ConsumerRecord>> fetch_from(std::int32_t node, const std::vector<TopicPartition>& tps,

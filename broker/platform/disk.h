@@ -44,7 +44,9 @@ class File {
 
   bool is_open() const { return impl_ != nullptr; }
   const std::string& path() const { return impl_->path(); }
-  // Reads up to out.size() bytes; fewer only at end of file. 0 means offset >= size.
+  // Reads up to out.size() bytes; 0 means offset >= size. As with POSIX pread, fewer bytes than asked
+  // may come back before the end of file (the simulated disk does so under BUGGIFY
+  // disk_short_read): loop, or use read_exact_at.
   Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) { return impl_->read_at(offset, out); }
   // Reads exactly out.size() bytes or fails (Errc::closed on a short file).
   Status read_exact_at(std::uint64_t offset, std::span<std::byte> out);

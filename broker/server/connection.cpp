@@ -10,6 +10,10 @@ namespace {
 
 using protocol::ApiKey;
 
+// Of the answers where BUGGIFY connection_close_after_response fires, the share after which the
+// connection really closes: closing after one answer in four would leave clients little else to do.
+constexpr double close_after_response_probability = 0.1;
+
 struct ConnectionState {
   Broker& broker;
   Connection& connection;
@@ -76,6 +80,14 @@ void serve_connection(Broker& broker, Connection connection, std::uint64_t conne
       break;
     }
     if (!serve_frame(state, *frame)) break;
+    // BUGGIFY connection_close_after_response: the broker drops the connection right after an
+    // answer, as an idle-connection reaper, a listener restart or a proxy in between does.
+    // Requests the client pipelined behind it go unanswered: it must reconnect and retry them.
+    if (KEEL_BUGGIFY(broker.runtime(), "connection_close_after_response") &&
+        broker.runtime().random().chance(close_after_response_probability)) {
+      broker.runtime().trace("ConnectionClosedByBuggify").detail("Connection", connection_id).detail("Peer", state.peer);
+      break;
+    }
   }
   connection.close();
 }

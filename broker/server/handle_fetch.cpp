@@ -5,6 +5,9 @@
 // fetch requests, which Kafka allows.
 #include <fmt/format.h>
 
+#include <limits>
+
+#include "broker/protocol/record_batch.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -19,7 +22,8 @@ struct PartitionRead {
   std::string topic;
   const FetchRequest::FetchPartition* request = nullptr;
   storage::Log* log = nullptr;
-  std::int64_t size_at_read = 0;  // the log's size when last read, to tell how much arrived since
+  // The log's visible_bytes_appended() when last read, to tell how much became readable since.
+  std::int64_t visible_at_read = 0;
 };
 
 FetchResponse::PartitionData partition_error(std::int32_t partition, ErrorCode code) {
@@ -31,9 +35,56 @@ FetchResponse::PartitionData partition_error(std::int32_t partition, ErrorCode c
   return out;
 }
 
+// The byte limits of one fetch, and the fault points that bend them (decided once per request, so
+// the read after a long poll follows the same rules as the first).
+struct FetchLimits {
+  std::int32_t max_bytes = 0;            // the whole response (the request's max_bytes)
+  std::int32_t partition_max_bytes_cap = std::numeric_limits<std::int32_t>::max();
+  bool partial_tail = false;             // end a partition's data with part of its next batch
+};
+
+// BUGGIFY fetch_small_bytes serves at most this much, however much the client asked for.
+constexpr std::int32_t small_fetch_bytes_max = 4096;
+// BUGGIFY fetch_wait_jitter makes a long poll late by at most this (and at most half its wait).
+constexpr std::int64_t long_poll_late_ms_max = 1000;
+
+FetchLimits fetch_limits(Runtime& rt, const FetchRequest& request) {
+  FetchLimits limits;
+  limits.max_bytes = request.max_bytes;
+  // BUGGIFY fetch_small_bytes: far fewer bytes than the client's limits allow, as a broker short
+  // of memory, or one whose read stops at a segment end, serves. read_all still returns one whole
+  // batch whatever the limits (Kafka's rule), so a consumer keeps making progress.
+  if (KEEL_BUGGIFY(rt, "fetch_small_bytes")) {
+    const auto small = static_cast<std::int32_t>(rt.random().between(1, small_fetch_bytes_max));
+    limits.max_bytes = std::min(limits.max_bytes, small);
+    limits.partition_max_bytes_cap = small;
+  }
+  // BUGGIFY fetch_partial_batch: see append_partial_batch.
+  limits.partial_tail = KEEL_BUGGIFY(rt, "fetch_partial_batch");
+  return limits;
+}
+
+// BUGGIFY fetch_partial_batch: the data ends with the first bytes of the next batch, as Kafka's
+// does when its byte limit cuts through a batch (it sends the file's bytes up to the limit).
+// Clients drop a partial batch at the end and fetch it whole next time. Only after a whole batch,
+// only within `bytes_max`, and only bytes of a batch wholly below the high watermark.
+void append_partial_batch(Runtime& rt, storage::Log& log, protocol::Bytes& records, std::int32_t bytes_max,
+                          std::int64_t high_watermark) {
+  const auto scan = protocol::scan_batches(records, false);
+  const auto room = static_cast<std::int64_t>(bytes_max) - static_cast<std::int64_t>(records.size());
+  if (scan.batches.empty() || room < 1) return;
+  const std::int64_t next = scan.batches.back().second.last_offset() + 1;
+  if (next >= high_watermark) return;
+  auto read = log.read(next, 1, high_watermark, true);  // the next batch, whole
+  if (!read || read->records.size() < 2) return;
+  const auto cut = std::min<std::int64_t>(room, static_cast<std::int64_t>(read->records.size()) - 1);
+  const auto bytes = static_cast<std::size_t>(rt.random().between(1, cut));
+  records.insert(records.end(), read->records.begin(), read->records.begin() + static_cast<std::ptrdiff_t>(bytes));
+}
+
 // Reads one partition, at most `bytes_max` bytes (or one whole batch when `min_one_batch`).
-FetchResponse::PartitionData read_partition(PartitionRead& p, std::int32_t bytes_max, bool min_one_batch,
-                                            bool read_committed, bool& any_error) {
+FetchResponse::PartitionData read_partition(Runtime& rt, PartitionRead& p, std::int32_t bytes_max, bool min_one_batch,
+                                            bool read_committed, bool partial_tail, bool& any_error) {
   const std::int32_t partition = p.request->partition;
   if (p.log == nullptr) {
     any_error = true;
@@ -53,7 +104,7 @@ FetchResponse::PartitionData read_partition(PartitionRead& p, std::int32_t bytes
     out.error_code = static_cast<std::int16_t>(ErrorCode::offset_out_of_range);
     return out;
   }
-  p.size_at_read = p.log->size_bytes();
+  p.visible_at_read = p.log->visible_bytes_appended();
   out.error_code = static_cast<std::int16_t>(ErrorCode::none);
   if (offset == high_watermark) return out;
   auto read = p.log->read(offset, bytes_max, high_watermark, min_one_batch);
@@ -62,6 +113,7 @@ FetchResponse::PartitionData read_partition(PartitionRead& p, std::int32_t bytes
     out.error_code = static_cast<std::int16_t>(error_code_for(read.error()));
     return out;
   }
+  if (partial_tail) append_partial_batch(rt, *p.log, read->records, bytes_max, high_watermark);
   out.records = std::move(read->records);
   return out;
 }
@@ -74,7 +126,8 @@ struct FetchPlan {
 // Reads every partition of the plan within the request's max_bytes; returns the response and the
 // bytes it holds. As in Kafka, until some partition has returned data, a partition may return one
 // whole batch above the limits, so a consumer never stalls on a batch larger than its limits.
-std::pair<FetchResponse, std::int64_t> read_all(FetchPlan& plan, std::int32_t max_bytes, bool& any_error) {
+std::pair<FetchResponse, std::int64_t> read_all(Runtime& rt, FetchPlan& plan, const FetchLimits& limits,
+                                                bool& any_error) {
   FetchResponse response;
   response.error_code = static_cast<std::int16_t>(ErrorCode::none);
   response.session_id = 0;
@@ -85,36 +138,40 @@ std::pair<FetchResponse, std::int64_t> read_all(FetchPlan& plan, std::int32_t ma
       topic.topic = p.topic;
       response.responses.push_back(std::move(topic));
     }
-    const std::int64_t budget = std::max<std::int64_t>(0, std::int64_t{max_bytes} - total);
-    const auto bytes_max = static_cast<std::int32_t>(std::min<std::int64_t>(p.request->partition_max_bytes, budget));
-    auto data = read_partition(p, bytes_max, total == 0, plan.read_committed, any_error);
+    const std::int64_t budget = std::max<std::int64_t>(0, std::int64_t{limits.max_bytes} - total);
+    const std::int32_t partition_max = std::min(p.request->partition_max_bytes, limits.partition_max_bytes_cap);
+    const auto bytes_max = static_cast<std::int32_t>(std::min<std::int64_t>(partition_max, budget));
+    auto data = read_partition(rt, p, bytes_max, total == 0, plan.read_committed, limits.partial_tail, any_error);
     total += data.records ? static_cast<std::int64_t>(data.records->size()) : 0;
     response.responses.back().partitions.push_back(std::move(data));
   }
   return {std::move(response), total};
 }
 
-// Waits in the purgatory until min_bytes have been appended to the watched partitions since they
-// were read, or the delay passes.
+// Waits in the purgatory until min_bytes have become readable in the watched partitions since they
+// were read (the high watermark passed them, not just an append), or the delay passes.
 class DelayedFetch final : public DelayedOperation {
  public:
   struct Watched {
     storage::TopicPartition partition;
-    std::int64_t size_at_read = 0;
+    std::int64_t visible_at_read = 0;
   };
   DelayedFetch(Broker& broker, Duration delay, std::vector<Watched> watched, std::int64_t bytes_read,
                std::int64_t min_bytes)
       : DelayedOperation(delay), broker_(broker), watched_(std::move(watched)), bytes_read_(bytes_read),
         min_bytes_(min_bytes) {}
 
-  // Counts bytes appended since the first read; the logs are looked up again each time, since a
-  // topic may be deleted while the fetch waits.
+  // Counts bytes that became readable since the first read. Not the log's size: bytes appended but
+  // not yet below the high watermark (an fsync or the replicas still to come) would count before
+  // they can be served, and then never again once they can. The logs are looked up again each
+  // time, since a topic may be deleted while the fetch waits.
   bool try_complete() override {
     std::int64_t available = bytes_read_;
     for (const auto& w : watched_) {
       const storage::Log* log = broker_.logs().get(w.partition);
       if (log == nullptr) return force_complete();
-      available += std::max<std::int64_t>(0, log->size_bytes() - w.size_at_read);
+      // Never below zero: a topic deleted and created again while the fetch waits starts anew.
+      available += std::max<std::int64_t>(0, log->visible_bytes_appended() - w.visible_at_read);
     }
     return available >= min_bytes_ && force_complete();
   }
@@ -143,6 +200,16 @@ FetchPlan plan_fetch(Broker& broker, const FetchRequest& request) {
   return plan;
 }
 
+// How long the fetch waits in the purgatory: its max wait, or (BUGGIFY fetch_wait_jitter) anywhere
+// from nothing to half as long again (at most a second more), as a loaded broker's long poll ends
+// early or late. A client must take an early empty answer and poll again, and its request timeout
+// must allow for a late one.
+Duration long_poll_delay(Runtime& rt, std::int32_t max_wait_ms) {
+  if (!KEEL_BUGGIFY(rt, "fetch_wait_jitter")) return std::chrono::milliseconds(max_wait_ms);
+  const std::int64_t late_max = std::min<std::int64_t>(max_wait_ms / 2, long_poll_late_ms_max);
+  return std::chrono::milliseconds(rt.random().between(0, std::int64_t{max_wait_ms} + late_max));
+}
+
 }  // namespace
 
 HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body) {
@@ -155,16 +222,17 @@ HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body) {
     return std::optional(encode_response(ctx, response));
   }
   FetchPlan plan = plan_fetch(broker, *request);
-  const std::int32_t max_bytes = request->max_bytes;
+  Runtime& rt = broker.runtime();
+  const FetchLimits limits = fetch_limits(rt, *request);
   bool any_error = false;
-  auto [response, total] = read_all(plan, max_bytes, any_error);
+  auto [response, total] = read_all(rt, plan, limits, any_error);
   const bool done = any_error || request->max_wait_ms <= 0 || total >= request->min_bytes || plan.partitions.empty();
   if (!done) {
-    const Duration delay = std::chrono::milliseconds(request->max_wait_ms);
+    const Duration delay = long_poll_delay(rt, request->max_wait_ms);
     std::vector<DelayedFetch::Watched> watched;
     std::vector<std::string> keys;
     for (const auto& p : plan.partitions) {
-      watched.push_back(DelayedFetch::Watched{storage::TopicPartition{p.topic, p.request->partition}, p.size_at_read});
+      watched.push_back(DelayedFetch::Watched{storage::TopicPartition{p.topic, p.request->partition}, p.visible_at_read});
       keys.push_back(partition_key(p.topic, p.request->partition));
     }
     auto op = std::make_shared<DelayedFetch>(broker, delay, std::move(watched), total, request->min_bytes);
@@ -172,7 +240,7 @@ HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body) {
     any_error = false;
     // Topics may have been deleted while waiting: look the logs up again.
     plan = plan_fetch(broker, *request);
-    std::tie(response, total) = read_all(plan, max_bytes, any_error);
+    std::tie(response, total) = read_all(rt, plan, limits, any_error);
   }
   return std::optional(encode_response(ctx, response));
 }

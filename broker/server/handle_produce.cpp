@@ -16,6 +16,9 @@ using protocol::ProduceRequest;
 using protocol::ProduceResponse;
 using PartitionResponse = ProduceResponse::PartitionProduceResponse;
 
+// BUGGIFY produce_high_watermark_late holds the high watermark back by at most this.
+constexpr std::int64_t high_watermark_late_ms_max = 50;
+
 PartitionResponse partition_error(std::int32_t index, ErrorCode code, std::string message) {
   PartitionResponse out;
   out.index = index;
@@ -64,6 +67,14 @@ PartitionResponse append_partition(Broker& broker, const std::string& topic,
         .detail("Partition", partition_key(topic, data.index))
         .detail("Error", appended.error().message);
     return partition_error(data.index, ErrorCode::kafka_storage_error, appended.error().message);
+  }
+  // BUGGIFY produce_high_watermark_late: the high watermark moves a while after the append, as it
+  // does in a replicated cluster when followers are slow to fetch. Meanwhile the log end is past
+  // the high watermark: fetches must serve up to the high watermark only, and a fetch woken by
+  // another append must not take the bytes above it for data it can return.
+  if (KEEL_BUGGIFY(broker.runtime(), "produce_high_watermark_late")) {
+    Runtime& rt = broker.runtime();
+    rt.sleep_for(std::chrono::milliseconds(rt.random().between(1, high_watermark_late_ms_max)));
   }
   // The high watermark moves only now that the append (and the sync the flush policy asks for) has
   // returned, so a consumer never reads a record a power loss could still take from a synced log.

@@ -256,6 +256,9 @@ struct TimerCore {
 
 namespace {
 
+// The most a BUGGIFY'd reaper oversleeps.
+constexpr std::int64_t reaper_late_ms_max = 100;
+
 void reap(const std::shared_ptr<TimerCore>& core) {
   while (!core->stopped) {
     core->run_due();
@@ -266,6 +269,14 @@ void reap(const std::shared_ptr<TimerCore>& core) {
     core->sleeping_until = next;
     (void)core->wakeup.wait(core->instant_at(next));
     core->sleeping = false;
+    // BUGGIFY timer_reaper_late: the reaper runs late, as a reaper thread does when it is
+    // descheduled, the machine is overloaded or a GC pause hits. Expirations come late (never
+    // early); whoever waits on one must not count on punctuality.
+    // Only shutdown() cuts the lateness short (add() does not wake a reaper that is not sleeping).
+    if (KEEL_BUGGIFY(core->rt, "timer_reaper_late") && !core->stopped) {
+      const auto late = std::chrono::milliseconds(core->rt.random().between(1, reaper_late_ms_max));
+      (void)core->wakeup.wait(core->rt.now() + late);
+    }
   }
 }
 

@@ -9,7 +9,7 @@
 // its tick and is queued by its expiration. When a bucket comes due, the wheels' clocks move to its
 // expiration and its tasks are added again: those still in the future fall into a finer wheel, the
 // rest run. A task's expiration is rounded up to the tick, so it runs at its time or up to one tick
-// later, never earlier.
+// later, never earlier (later still when the reaper itself runs late: BUGGIFY timer_reaper_late).
 //
 // A reaper task sleeps until the earliest bucket is due, or until a task due earlier than that is
 // added, and then runs what is due, in order of expiration and then of adding. Tasks run inside the

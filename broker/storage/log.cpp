@@ -103,6 +103,7 @@ keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batche
     auto st = active()->append(p.bytes, p.batches, config_.index_interval_bytes, &cut_failed);
     if (!st) return cut_failed ? go_offline(st.error()).error() : st.error();
     leo_ = p.last_offset + 1;
+    note_appended(static_cast<std::int64_t>(p.bytes.size()));
     result.base_offset = p.first_offset;
     result.last_offset = p.last_offset;
     result.log_append_time_ms = p.append_time_ms;
@@ -110,6 +111,23 @@ keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batche
   }
   if (auto st = after_append(result, rolled_to); !st) return st.error();
   return result;
+}
+
+void Log::note_appended(std::int64_t bytes) {
+  appended_bytes_ += bytes;
+  if (leo_ <= high_watermark_) {
+    visible_bytes_ = appended_bytes_;
+  } else {
+    unseen_appends_.emplace_back(leo_, appended_bytes_);
+  }
+}
+
+void Log::set_high_watermark(std::int64_t offset) {
+  high_watermark_ = offset;
+  while (!unseen_appends_.empty() && unseen_appends_.front().first <= offset) {
+    visible_bytes_ = unseen_appends_.front().second;
+    unseen_appends_.pop_front();
+  }
 }
 
 // Under the append lock: offsets from the log end (a leader's append) or checked against it (a
@@ -335,6 +353,7 @@ keel::Status Log::truncate_to(std::int64_t offset) {
   for (const auto& v : victims) segments_.erase(v->base_offset());
   const std::int64_t old_leo = leo_;
   leo_ = offset;  // readers stop here at once; the files follow
+  forget_unseen_appends_above(offset);
   for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
     auto renamed = (*it)->rename_to_deleted();
     if (!renamed) return go_offline(renamed.error());
@@ -359,6 +378,14 @@ keel::Status Log::truncate_to(std::int64_t offset) {
   return {};
 }
 
+// Truncated appends the high watermark never passed never become readable: their bytes are not
+// counted (the appends that refill those offsets count for themselves). Bytes already visible stay
+// counted: the count never goes down.
+void Log::forget_unseen_appends_above(std::int64_t offset) {
+  while (!unseen_appends_.empty() && unseen_appends_.back().first > offset) unseen_appends_.pop_back();
+  appended_bytes_ = unseen_appends_.empty() ? visible_bytes_ : unseen_appends_.back().second;
+}
+
 keel::Status Log::truncate_fully_and_start_at(std::int64_t offset) {
   std::vector<std::shared_ptr<Segment>> victims;
   for (const auto& [base, seg] : segments_) victims.push_back(seg);
@@ -374,6 +401,7 @@ keel::Status Log::truncate_fully_and_start_at(std::int64_t offset) {
   segments_[offset] = std::move(*fresh);
   if (auto st = rt_.disk().sync_dir(dir_); !st) return go_offline(st.error());
   leo_ = log_start_ = rp_ = roll_flush_target_ = offset;
+  forget_unseen_appends_above(offset);
   rt_.trace("LogTruncatedFully").detail("tp", tp_).detail("offset", offset).detail("segments_deleted", victims.size());
   return {};
 }

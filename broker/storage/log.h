@@ -120,9 +120,14 @@ class Log {
   std::optional<Instant> next_file_delete_due() const;
   // Retention never deletes a segment reaching this offset. The replication layer sets it to the
   // high watermark; until then it is unbounded (the log end).
-  void set_high_watermark(std::int64_t offset) { high_watermark_ = offset; }
+  void set_high_watermark(std::int64_t offset);
   // What consumers may read: the high watermark where one was set, never past the log end.
   std::int64_t high_watermark() const { return std::min(high_watermark_, leo_); }
+  // Bytes appended to this log (since it was opened) that the high watermark has passed: it grows
+  // when the high watermark moves past new batches, never with an append the high watermark has
+  // not reached, and never goes down. A delayed fetch compares it with its value when it read to
+  // tell how much became readable since (Kafka compares positions of the high watermark).
+  std::int64_t visible_bytes_appended() const { return visible_bytes_; }
 
   void set_config(const LogConfig& config) { config_ = config; }
   const LogConfig& config() const { return config_; }
@@ -166,6 +171,8 @@ class Log {
                                                        std::int64_t first_offset, std::int64_t last_offset);
   keel::Status roll(std::int64_t new_base, std::string_view reason);
   keel::Status after_append(const AppendResult& result, std::optional<std::int64_t> rolled_to);
+  void note_appended(std::int64_t bytes);
+  void forget_unseen_appends_above(std::int64_t offset);
 
   // ---- flushing ----
   keel::Status flush_to(std::int64_t needed, bool to_log_end);
@@ -192,6 +199,11 @@ class Log {
   std::int64_t log_start_ = 0;
   std::int64_t rp_ = 0;
   std::int64_t high_watermark_ = std::numeric_limits<std::int64_t>::max();
+  // Bytes appended since the log was opened, and the part of them below the high watermark; the
+  // appends above it wait in `unseen_appends_` as (end offset, bytes appended up to their end).
+  std::int64_t appended_bytes_ = 0;
+  std::int64_t visible_bytes_ = 0;
+  std::deque<std::pair<std::int64_t, std::int64_t>> unseen_appends_;
   std::int64_t roll_flush_target_ = 0;  // rolled segments below this want a flush
   Instant last_flush_{};
   bool dir_unsynced_ = false;  // segment files created since the last directory sync

@@ -140,13 +140,25 @@ keel::Status Log::load_or_recover(std::int64_t recovery_point, bool clean_shutdo
 
 // Walks one segment with CRC checks. When it holds less valid data than its file, the later
 // segments are removed first (and the directory synced), then the file is cut: a crash in
-// between leaves a prefix of the log, never a gap followed by old data. True when it cut.
+// between leaves a prefix of the log, never a gap followed by old data. So when it ends before the
+// next segment begins: unsynced writes reach the platter in any order, so a power loss can keep a
+// later segment's data (and its directory entry, synced by a flush of an earlier roll) while this
+// segment's last writes are gone. True when later segments went.
 keel::Result<bool> Log::recover_segment(std::map<std::int64_t, std::shared_ptr<Segment>>::iterator it) {
   Segment& seg = *it->second;
   auto scan = seg.recover(true, config_.index_interval_bytes);
   if (!scan) return scan.error();
   ++recovery_.segments_recovered;
   const bool cut = scan->valid_bytes < scan->file_bytes;
+  const auto next = std::next(it);
+  if (!cut && next != segments_.end() && next->first > seg.next_offset()) {
+    report_problem("LogHole", fmt::format("{} ends at offset {} but the next segment starts at {}: its last writes "
+                                          "were lost; {} later segment(s) deleted", seg.log_path(), seg.next_offset(),
+                                          next->first, std::distance(next, segments_.end())));
+    if (auto st = delete_segments_after(it->first); !st) return st.error();
+    if (auto st = seg.flush(); !st) return st.error();
+    return true;
+  }
   if (cut) {
     const std::string what = scan->corruption ? *scan->corruption : std::string("torn tail (the last batch is not whole)");
     report_problem(scan->corruption ? "LogCorruption" : "LogTornTail",
