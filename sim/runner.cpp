@@ -3,6 +3,7 @@
 #include "broker/version.h"
 #include "sim/check/checks.h"
 #include "sim/cluster/cluster.h"
+#include "sim/cluster/randomize_config.h"
 #include "sim/faults/random_faults.h"
 #include "sim/node.h"
 #include "sim/workload/workload.h"
@@ -156,6 +157,7 @@ struct ScenarioRun {
   std::unique_ptr<RandomFaults> random;
   History history;
   std::unique_ptr<workload::Context> ctx;
+  std::map<std::string, std::string> randomized;
 };
 
 namespace {
@@ -163,6 +165,7 @@ namespace {
 std::unique_ptr<World> make_world(ScenarioRun& run) {
   WorldOptions wo;
   wo.seed = run.options.seed;
+  wo.buggify = run.scenario.cluster.buggify;
   wo.trace.out = run.options.trace_out;
   wo.trace.write_level = run.options.trace_level;
   wo.trace.write_scheduler = run.options.trace_level == Severity::debug;
@@ -208,7 +211,8 @@ report::Report make_report(ScenarioRun& run, const check::CheckResult& checks, d
   r.violations = checks.violations;
   r.check_counts = checks.counts;
   r.checks = s.checks.empty() ? scenario::all_check_names() : s.checks;
-  for (const auto& [site, n] : run.seen.buggify) r.buggify_sites.push_back(site);
+  for (const auto& [site, n] : run.world->buggify_fired()) r.buggify_sites.push_back(site);
+  r.randomized_config = run.randomized;
   fill_statistics(run.history, r);
   if (run.random) {
     for (const auto& [type, n] : run.random->counts().by_type) r.stats.faults[type] += n;
@@ -238,10 +242,15 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
                                   scenario.source_path, scenario.cluster.brokers));
   }
   const auto wall_start = std::chrono::steady_clock::now();  // for the report only; never decides anything
-  ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, nullptr};
+  ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, nullptr, {}};
   run.world = make_world(run);
   std::map<std::string, std::string> randomized;
+  if (scenario.cluster.randomize_config) {
+    Random rng = run.world->stream(-1, "broker-config");
+    randomized = cluster::randomize_broker_config(rng);
+  }
   run.cluster = std::make_unique<SimCluster>(*run.world, scenario, randomized);
+  run.randomized = randomized;
   if (Status s = run.cluster->build(); !s) return s.error();
   run.history.keys = workload::KeyTable(scenario.topics).names();
   run.history.liveness_within_ns = scenario.quiescence.liveness_within.count();
