@@ -1,0 +1,115 @@
+#include <catch2/catch.hpp>
+
+#include "broker/replication/leader_state.h"
+
+using namespace keel::replication;
+
+namespace {
+
+LeaderStateOptions three_replicas(std::int32_t min_isr = 2) {
+  LeaderStateOptions o;
+  o.leader_id = 1;
+  o.leader_epoch = 3;
+  o.partition_epoch = 7;
+  o.replicas = {1, 2, 3};
+  o.isr = {1, 2, 3};
+  o.leader_log_end = 10;
+  o.high_watermark = 10;
+  o.min_insync_replicas = min_isr;
+  o.replica_lag_time_max_ms = 1000;
+  o.now_ms = 0;
+  return o;
+}
+
+auto everyone_eligible = [](BrokerId, std::int64_t) { return true; };
+
+}  // namespace
+
+TEST_CASE("replication: the high watermark is the smallest log end in the ISR and never moves back",
+          "[replication][leader]") {
+  LeaderState s(three_replicas());
+  CHECK(s.high_watermark() == 10);
+  // The leader appended to 15; follower 2 reached 15, follower 3 only 12.
+  CHECK_FALSE(s.follower_fetched(2, 15, 1, 15, 10));
+  CHECK(s.follower_fetched(3, 12, 1, 15, 10));
+  CHECK(s.high_watermark() == 12);
+  CHECK(s.follower_fetched(3, 15, 1, 15, 20));
+  CHECK(s.high_watermark() == 15);
+  // A follower that truncated and fetches from further back does not pull it back.
+  CHECK_FALSE(s.follower_fetched(3, 11, 1, 15, 30));
+  CHECK(s.high_watermark() == 15);
+}
+
+TEST_CASE("replication: a follower stuck past replica.lag.time.max.ms leaves the ISR; the shrink counts only once "
+          "the controller commits it",
+          "[replication][leader]") {
+  LeaderState s(three_replicas());
+  s.follower_fetched(2, 10, 1, 10, 100);
+  s.follower_fetched(3, 10, 1, 10, 100);
+  // The leader appends to 20; follower 2 keeps up, follower 3 goes silent.
+  s.follower_fetched(2, 20, 1, 20, 500);
+  CHECK(s.high_watermark() == 10);
+  CHECK_FALSE(s.isr_change_to_propose(20, 1000, everyone_eligible).has_value());  // within the lag time
+  const auto proposal = s.isr_change_to_propose(20, 1600, everyone_eligible);
+  REQUIRE(proposal.has_value());
+  CHECK(*proposal == std::vector<BrokerId>{1, 2});
+  s.isr_change_sent(*proposal);
+  // Until the controller answers, 3 still holds the high watermark back.
+  CHECK_FALSE(s.maybe_advance_high_watermark(20, 1700));
+  CHECK_FALSE(s.isr_change_to_propose(20, 1700, everyone_eligible).has_value());  // one change in flight
+  s.isr_committed({1, 2}, 8, 20, 1800);
+  CHECK(s.isr() == std::vector<BrokerId>{1, 2});
+  CHECK(s.high_watermark() == 20);
+}
+
+TEST_CASE("replication: a follower that reaches the high watermark rejoins the ISR at once", "[replication][leader]") {
+  auto o = three_replicas();
+  o.isr = {1, 2};
+  LeaderState s(o);
+  s.follower_fetched(3, 4, 1, 10, 10);
+  CHECK_FALSE(s.isr_change_to_propose(10, 10, everyone_eligible).has_value());  // below the high watermark
+  s.follower_fetched(3, 10, 1, 10, 20);
+  const auto proposal = s.isr_change_to_propose(10, 20, everyone_eligible);
+  REQUIRE(proposal.has_value());
+  CHECK(*proposal == std::vector<BrokerId>{1, 2, 3});
+  // A fenced broker may not rejoin.
+  CHECK_FALSE(s.isr_change_to_propose(10, 20, [](BrokerId id, std::int64_t) { return id != 3; }).has_value());
+  s.isr_change_sent(*proposal);
+  CHECK(s.maximal_isr() == std::vector<BrokerId>{1, 2, 3});  // counts at once
+}
+
+TEST_CASE("replication: acks=all is refused under min.insync.replicas, and after the append when the ISR shrank",
+          "[replication][leader]") {
+  auto o = three_replicas(/*min_isr=*/2);
+  o.isr = {1};
+  LeaderState alone(o);
+  CHECK(alone.acks_all_before_append() == AcksAll::not_enough_replicas);
+  // Under min ISR the high watermark stays put, so even acks=1 records stay invisible.
+  CHECK_FALSE(alone.maybe_advance_high_watermark(20, 10));
+
+  LeaderState s(three_replicas(2));
+  CHECK(s.acks_all_before_append() == AcksAll::ok);
+  s.follower_fetched(2, 20, 1, 20, 10);
+  CHECK(s.acks_all_after_append(20) == AcksAll::wait);  // 3 has not got it
+  s.follower_fetched(3, 20, 1, 20, 10);
+  CHECK(s.acks_all_after_append(20) == AcksAll::ok);
+
+  // min.insync.replicas above the replica count means all replicas.
+  auto two = three_replicas(5);
+  two.replicas = {1, 2};
+  two.isr = {1, 2};
+  LeaderState pair(two);
+  CHECK(pair.effective_min_isr() == 2);
+  CHECK(pair.acks_all_before_append() == AcksAll::ok);
+}
+
+TEST_CASE("replication: a failed ISR change is forgotten and a stale commit is ignored", "[replication][leader]") {
+  LeaderState s(three_replicas());
+  s.isr_change_sent({1, 2});
+  s.isr_change_failed();
+  CHECK_FALSE(s.isr_change_pending());
+  CHECK(s.maximal_isr() == std::vector<BrokerId>{1, 2, 3});
+  s.isr_committed({1}, 6, 10, 0);  // older partition epoch than the leader knows
+  CHECK(s.isr() == std::vector<BrokerId>{1, 2, 3});
+  CHECK(s.partition_epoch() == 7);
+}
