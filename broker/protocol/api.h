@@ -15,6 +15,7 @@ enum class ApiKey : std::int16_t {
   fetch = 1,
   list_offsets = 2,
   metadata = 3,
+  offset_for_leader_epoch = 23,
   find_coordinator = 10,
   api_versions = 18,
   create_topics = 19,
@@ -31,12 +32,13 @@ struct ApiInfo {
 };
 
 // Sorted by key. The flexible thresholds are Kafka's ("flexibleVersions" in each schema).
-inline constexpr std::array<ApiInfo, 9> api_table{{
+inline constexpr std::array<ApiInfo, 10> api_table{{
     {ApiKey::produce, "Produce", 3, 8, 9},
     {ApiKey::fetch, "Fetch", 4, 12, 12},
     {ApiKey::list_offsets, "ListOffsets", 1, 5, 6},
     {ApiKey::metadata, "Metadata", 0, 9, 9},
     {ApiKey::find_coordinator, "FindCoordinator", 0, 4, 3},
+    {ApiKey::offset_for_leader_epoch, "OffsetForLeaderEpoch", 2, 4, 4},
     {ApiKey::api_versions, "ApiVersions", 0, 3, 3},
     {ApiKey::create_topics, "CreateTopics", 0, 7, 5},
     {ApiKey::delete_topics, "DeleteTopics", 0, 6, 4},
