@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -34,6 +35,7 @@ struct Cluster {
 
   void commit(const std::vector<MetadataRecord>& records) {
     for (const auto& r : records) image.apply(r, next_offset++);
+    if (on_commit) on_commit(records);
   }
 
   RegisterBrokerReply register_broker(std::int32_t id, std::uint8_t generation = 0) {
@@ -99,6 +101,7 @@ struct Cluster {
   Random random;
   std::int64_t next_offset = 0;
   std::int64_t now_ms = 1'000;
+  std::function<void(const std::vector<MetadataRecord>&)> on_commit;
 };
 
 std::vector<MetadataRecord> one_of_each() {
@@ -679,29 +682,58 @@ TEST_CASE("controller alter partition: a valid change commits the new ISR and a 
 
 namespace {
 
+// What the checker remembers between images: the highest epochs seen per partition, and which
+// leader held each (partition, leader epoch).
 struct Watermarks {
   std::map<std::pair<Uuid, std::int32_t>, std::pair<std::int32_t, std::int32_t>> epochs;  // leader, partition
   std::map<std::tuple<Uuid, std::int32_t, std::int32_t>, std::int32_t> leader_at_epoch;
 };
 
-void check_invariants(const MetadataImage& image, Watermarks& w, const std::string& where) {
+// The first broken invariant of one partition, or "".
+std::string partition_violation(const MetadataImage& image, const Uuid& id, std::int32_t index, const PartitionRegistration& p,
+                                Watermarks& w) {
+  if (p.isr.empty()) return "empty ISR";
+  for (auto b : p.isr)
+    if (!p.is_replica(b)) return fmt::format("ISR member {} is not a replica", b);
+  if (p.leader != no_leader && !p.in_isr(p.leader)) return fmt::format("leader {} is not in the ISR", p.leader);
+  if (p.leader != no_leader && !image.is_active(p.leader)) return fmt::format("leader {} is not an active broker", p.leader);
+  if (p.leader_recovery_state == LeaderRecoveryState::recovering && p.isr.size() != 1) return "recovering with an ISR of many";
+  auto& [le, pe] = w.epochs.try_emplace({id, index}, p.leader_epoch, p.partition_epoch).first->second;
+  if (p.leader_epoch < le) return fmt::format("leader epoch went back from {} to {}", le, p.leader_epoch);
+  if (p.partition_epoch < pe) return fmt::format("partition epoch went back from {} to {}", pe, p.partition_epoch);
+  le = p.leader_epoch;
+  pe = p.partition_epoch;
+  const auto it = w.leader_at_epoch.try_emplace({id, index, p.leader_epoch}, p.leader).first;
+  if (it->second != p.leader) return fmt::format("leaders {} and {} in leader epoch {}", it->second, p.leader, p.leader_epoch);
+  return "";
+}
+
+// The first broken invariant of the image, naming the partition, or "".
+std::string invariant_violation(const MetadataImage& image, Watermarks& w) {
   for (const auto& [id, topic] : image.topics()) {
     for (const auto& [index, p] : topic.partitions) {
-      INFO(where << " topic " << topic.name << "-" << index << " leader " << p.leader << " isr "
-                 << fmt::format("{}", fmt::join(p.isr, ",")) << " replicas " << fmt::format("{}", fmt::join(p.replicas, ",")));
-      REQUIRE_FALSE(p.isr.empty());
-      for (auto b : p.isr) REQUIRE(p.is_replica(b));
-      REQUIRE((p.leader == no_leader || p.in_isr(p.leader)));
-      if (p.leader != no_leader) REQUIRE(image.is_active(p.leader));
-      if (p.leader_recovery_state == LeaderRecoveryState::recovering) REQUIRE(p.isr.size() == 1);
-      auto& [le, pe] = w.epochs.try_emplace({id, index}, p.leader_epoch, p.partition_epoch).first->second;
-      REQUIRE(p.leader_epoch >= le);
-      REQUIRE(p.partition_epoch >= pe);
-      le = p.leader_epoch;
-      pe = p.partition_epoch;
-      auto [it, fresh] = w.leader_at_epoch.try_emplace({id, index, p.leader_epoch}, p.leader);
-      REQUIRE(it->second == p.leader);  // one leader per partition and leader epoch
-      (void)fresh;
+      if (auto v = partition_violation(image, id, index, p, w); !v.empty())
+        return fmt::format("{}-{} (leader {}, isr [{}], replicas [{}]): {}", topic.name, index, p.leader, fmt::join(p.isr, ","),
+                           fmt::join(p.replicas, ","), v);
+    }
+  }
+  return "";
+}
+
+// Kinds of change a run of random steps produced, so the property test can insist it explored them.
+void count_changes(const std::vector<MetadataRecord>& records, std::map<std::string, int>& seen) {
+  for (const auto& r : records) {
+    if (const auto* pc = std::get_if<PartitionChangeRecord>(&r)) {
+      if (pc->leader >= 0) ++seen["leader elected"];
+      if (pc->leader == no_leader) ++seen["leader lost"];
+      if (pc->leader_recovery_state == 1) ++seen["unclean election"];
+      if (pc->isr && pc->leader == leader_unchanged) ++seen["isr change"];
+    } else if (const auto* bc = std::get_if<BrokerRegistrationChangeRecord>(&r)) {
+      if (bc->in_controlled_shutdown == 1) ++seen["controlled shutdown"];
+      if (bc->fenced == FenceChange::fence) ++seen["fence"];
+      if (bc->fenced == FenceChange::unfence) ++seen["unfence"];
+    } else {
+      ++seen[std::string(record_type_name(r))];
     }
   }
 }
@@ -757,9 +789,11 @@ void random_step(Cluster& c, Random& r, const std::vector<std::int32_t>& brokers
 }  // namespace
 
 TEST_CASE("controller property: random operation sequences keep the partition invariants", "[controller][metadata]") {
+  std::map<std::string, int> seen;
   for (std::uint64_t seed = 1; seed <= 300; ++seed) {
-    INFO("seed " << seed << " (rerun: this test case; sequences derive from the seed alone)");
+    INFO("seed " << seed << " (the sequence derives from the seed alone; rerun this test case)");
     Cluster c({}, seed);
+    c.on_commit = [&](const std::vector<MetadataRecord>& records) { count_changes(records, seen); };
     Random r = Random::derive(seed, 0, "controller-property");
     const std::vector<std::int32_t> brokers{1, 2, 3, 4, 5};
     std::map<std::int32_t, std::uint8_t> generation;
@@ -767,12 +801,50 @@ TEST_CASE("controller property: random operation sequences keep the partition in
     Watermarks w;
     for (int step = 0; step < 120; ++step) {
       random_step(c, r, brokers, generation);
-      check_invariants(c.image, w, fmt::format("seed {} step {}", seed, step));
+      const auto violation = invariant_violation(c.image, w);
+      INFO("step " << step);
+      REQUIRE(violation == "");
     }
     // A snapshot of wherever it ended rebuilds the same image.
     MetadataImage rebuilt;
     std::int64_t offset = 0;
-    for (const auto& rec : c.image.to_records()) REQUIRE(rebuilt.replay(rec, offset++).ok());
+    for (const auto& rec : c.image.to_records()) REQUIRE(rebuilt.replay(*decode(encode(rec)), offset++).ok());
     REQUIRE(rebuilt == c.image);
+  }
+  // The sequences must have reached the interesting transitions, or the invariants prove little.
+  for (const char* kind : {"leader elected", "leader lost", "unclean election", "isr change", "controlled shutdown", "fence",
+                           "unfence", "TopicRecord", "RemoveTopicRecord", "RegisterBrokerRecord"}) {
+    INFO(kind);
+    CHECK(seen[kind] >= 50);
+  }
+}
+
+TEST_CASE("controller property: the invariant checker fails on crafted bad histories", "[controller][metadata]") {
+  Cluster c;
+  c.add_brokers({1, 2, 3});
+  REQUIRE(c.create_topic("t", 1, 3).error == ErrorCode::none);
+  const Uuid id = c.image.topic("t")->id;
+  const auto leader = c.partition("t", 0).leader;
+  Watermarks w;
+  REQUIRE(invariant_violation(c.image, w) == "");
+
+  SECTION("epochs going back (a topic id reused after deletion)") {
+    c.commit({PartitionChangeRecord{0, id, std::nullopt, std::nullopt, leader, -1}});
+    REQUIRE(invariant_violation(c.image, w) == "");
+    c.commit({RemoveTopicRecord{id}, TopicRecord{"t", id}});
+    c.commit({PartitionRecord{0, id, {1, 2, 3}, {1, 2, 3}, leader, LeaderRecoveryState::recovered, 0, 0}});
+    CHECK(invariant_violation(c.image, w).find("leader epoch went back from 1 to 0") != std::string::npos);
+  }
+  SECTION("two leaders in one leader epoch") {
+    Cluster other;
+    other.add_brokers({1, 2, 3});
+    other.commit({TopicRecord{"t", id}});
+    const std::int32_t rival = leader == 1 ? 2 : 1;
+    other.commit({PartitionRecord{0, id, {1, 2, 3}, {1, 2, 3}, rival, LeaderRecoveryState::recovered, 0, 0}});
+    CHECK(invariant_violation(other.image, w).find("in leader epoch 0") != std::string::npos);
+  }
+  SECTION("a fenced leader") {
+    c.commit({BrokerRegistrationChangeRecord{leader, c.image.broker(leader)->epoch, FenceChange::fence, 0}});
+    CHECK(invariant_violation(c.image, w).find("not an active broker") != std::string::npos);
   }
 }

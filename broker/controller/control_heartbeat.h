@@ -51,7 +51,7 @@ class BrokerHeartbeatManager {
   // Whether `broker` heard from within the session timeout (an unknown broker has no session).
   bool has_valid_session(std::int32_t broker, std::int64_t now_ms) const;
   // Among `candidates`, the broker whose session expired first (ties: lowest id). A candidate with no
-  // session yet (a controller that just became active) gets one starting now, hence not mutable-free.
+  // session yet (this controller just became active) is given one starting now, as Kafka does.
   std::optional<std::int32_t> first_expired(const std::vector<std::int32_t>& candidates, std::int64_t now_ms);
 
   std::int64_t session_timeout_ms() const { return session_timeout_ms_; }
