@@ -38,8 +38,8 @@ struct Cluster {
     if (on_commit) on_commit(records);
   }
 
-  RegisterBrokerReply register_broker(std::int32_t id, std::uint8_t generation = 0) {
-    auto d = controller.register_broker(image, {id, uuid_of(static_cast<std::uint8_t>(id), generation), {{"PLAINTEXT", "host", 9092}}, std::nullopt},
+  RegisterBrokerReply register_broker(std::int32_t id, std::uint8_t generation = 0, std::optional<std::string> rack = std::nullopt) {
+    auto d = controller.register_broker(image, {id, uuid_of(static_cast<std::uint8_t>(id), generation), {{"PLAINTEXT", "host", 9092}}, rack},
                                         next_offset, now_ms);
     commit(d.records);
     return d.reply;
@@ -292,6 +292,26 @@ TEST_CASE("controller placement: replicas and leaders spread evenly over 3 and 5
   }
 }
 
+TEST_CASE("controller placement: with racks, each partition's replicas sit on different racks", "[controller][metadata]") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    Cluster c({}, seed);
+    const std::map<std::int32_t, std::string> racks{{1, "a"}, {2, "a"}, {3, "b"}, {4, "b"}, {5, "c"}, {6, "c"}};
+    for (const auto& [b, rack] : racks) REQUIRE(c.register_broker(b, 0, rack).error == ErrorCode::none);
+    for (const auto& [b, rack] : racks) REQUIRE_FALSE(c.heartbeat(b).is_fenced);
+    REQUIRE(c.create_topic("t", 12, 3).error == ErrorCode::none);
+    std::map<std::int32_t, int> leaders;
+    for (std::int32_t i = 0; i < 12; ++i) {
+      const auto& p = c.partition("t", i);
+      std::set<std::string> spanned;
+      for (auto r : p.replicas) spanned.insert(racks.at(r));
+      INFO("seed " << seed << " partition " << i);
+      CHECK(spanned.size() == 3);
+      ++leaders[p.leader];
+    }
+    for (auto [b, n] : leaders) CHECK(n == 2);
+  }
+}
+
 TEST_CASE("controller placement: refuses a replication factor above the active brokers", "[controller][metadata]") {
   Cluster c;
   c.add_brokers({1, 2, 3});
@@ -487,6 +507,27 @@ TEST_CASE("controller registration: a restarted broker loses the leadership its 
     CHECK(c.partition("t", i).leader == 2);
     CHECK(c.partition("t", i).isr == std::vector<std::int32_t>{2});
   }
+}
+
+TEST_CASE("controller registration: unregistering moves leadership and keeps a sole ISR member", "[controller][metadata]") {
+  Cluster c;
+  c.add_brokers({1, 2});
+  REQUIRE(c.create_topic("t", 2, 2).error == ErrorCode::none);
+  REQUIRE(c.create_topic("solo", 1, 1).error == ErrorCode::none);
+  const std::int32_t solo = c.partition("solo", 0).leader;
+  auto d = c.controller.unregister_broker(c.image, solo);
+  CHECK(d.reply == ErrorCode::none);
+  c.commit(d.records);
+  CHECK(c.image.broker(solo) == nullptr);
+  CHECK(c.partition("solo", 0).leader == no_leader);
+  CHECK(c.partition("solo", 0).isr == std::vector<std::int32_t>{solo});
+  for (std::int32_t i = 0; i < 2; ++i) CHECK(c.partition("t", i).isr == std::vector<std::int32_t>{solo == 1 ? 2 : 1});
+  CHECK(c.controller.unregister_broker(c.image, solo).reply == ErrorCode::broker_id_not_registered);
+
+  // It comes back as a new process and leads its partition again once unfenced.
+  REQUIRE(c.register_broker(solo, 1).error == ErrorCode::none);
+  REQUIRE_FALSE(c.heartbeat(solo).is_fenced);
+  CHECK(c.partition("solo", 0).leader == solo);
 }
 
 TEST_CASE("controller heartbeat: fenced until caught up, fenced on request, stale epochs refused", "[controller][metadata]") {
@@ -747,7 +788,13 @@ void random_step(Cluster& c, Random& r, const std::vector<std::int32_t>& brokers
     case 1:
       if (c.image.broker(b)) c.heartbeat(b, r.chance(0.2), r.chance(0.1));
       break;
-    case 2: c.register_broker(b, ++generation[b]); break;
+    case 2:
+      if (r.chance(0.2)) {
+        c.commit(c.controller.unregister_broker(c.image, b).records);
+      } else {
+        c.register_broker(b, ++generation[b]);
+      }
+      break;
     case 3:
       c.now_ms += static_cast<std::int64_t>(r.below(6'000));
       c.commit(c.controller.fence_stale_brokers(c.image, c.now_ms));
@@ -813,7 +860,7 @@ TEST_CASE("controller property: random operation sequences keep the partition in
   }
   // The sequences must have reached the interesting transitions, or the invariants prove little.
   for (const char* kind : {"leader elected", "leader lost", "unclean election", "isr change", "controlled shutdown", "fence",
-                           "unfence", "TopicRecord", "RemoveTopicRecord", "RegisterBrokerRecord"}) {
+                           "unfence", "TopicRecord", "RemoveTopicRecord", "RegisterBrokerRecord", "UnregisterBrokerRecord"}) {
     INFO(kind);
     CHECK(seen[kind] >= 50);
   }

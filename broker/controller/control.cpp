@@ -79,6 +79,15 @@ std::vector<MetadataRecord> Controller::fence_stale_brokers(const MetadataImage&
   return fence_broker(image, *stale);
 }
 
+Decision<ErrorCode> Controller::unregister_broker(const MetadataImage& image, std::int32_t broker) {
+  const auto* b = image.broker(broker);
+  if (!b) return {{}, ErrorCode::broker_id_not_registered};
+  auto records = remove_from_isrs(image, broker, config_.unclean_leader_election_enable);
+  records.push_back(UnregisterBrokerRecord{broker, b->epoch});
+  heartbeats_.remove(broker);
+  return {std::move(records), ErrorCode::none};
+}
+
 std::vector<MetadataRecord> Controller::fence_broker(const MetadataImage& image, std::int32_t broker) const {
   const auto* b = image.broker(broker);
   KEEL_ASSERT_MSG(b != nullptr, "fencing unknown broker {}", broker);

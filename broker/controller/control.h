@@ -109,6 +109,9 @@ class Controller {
   // Fences at most one broker whose session expired (the one silent longest), as Kafka does; call
   // again after applying the records to fence the next.
   std::vector<MetadataRecord> fence_stale_brokers(const MetadataImage& image, std::int64_t now_ms);
+  // Forgets a broker (Kafka's UnregisterBroker): out of every ISR it is in (never emptying one, so a
+  // last member may stay until it registers again), its leaderships moved, its session dropped.
+  Decision<ErrorCode> unregister_broker(const MetadataImage& image, std::int32_t broker);
 
   Decision<CreateTopicReply> create_topic(const MetadataImage& image, const CreateTopicRequest& request, Random& random) const;
   Decision<ErrorCode> delete_topic(const MetadataImage& image, std::string_view name) const;

@@ -21,20 +21,41 @@ Decision<CreateTopicReply> refuse_topic(ErrorCode error, std::string message) {
   return {{}, CreateTopicReply{error, std::move(message), Uuid{}}};
 }
 
-// Striped placement without racks: brokers in a random order, a random start that advances by one
-// per partition, one replica per broker. Leaders (replica 0) and replicas spread evenly.
-std::vector<std::vector<std::int32_t>> place_replicas(std::vector<std::int32_t> brokers, std::int32_t partitions,
+// The brokers in a random rack-alternating order: racks in a random order, brokers within each rack
+// in a random order, then one from each rack in turn (Kafka's rack-alternated list). Consecutive
+// entries sit on different racks while every rack still has brokers left. Brokers without a rack
+// share one unnamed rack.
+std::vector<std::int32_t> rack_alternating(const MetadataImage& image, const std::vector<std::int32_t>& brokers, Random& random) {
+  std::map<std::string, std::vector<std::int32_t>> by_rack;
+  for (auto b : brokers) by_rack[image.broker(b)->rack.value_or("")].push_back(b);
+  std::vector<std::vector<std::int32_t>> racks;
+  for (auto& [name, members] : by_rack) racks.push_back(std::move(members));
+  auto shuffle = [&](auto& v) {
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[random.below(i)]);
+  };
+  shuffle(racks);
+  for (auto& members : racks) shuffle(members);
+  std::vector<std::int32_t> out;
+  for (std::size_t round = 0; out.size() < brokers.size(); ++round)
+    for (const auto& members : racks)
+      if (round < members.size()) out.push_back(members[round]);
+  return out;
+}
+
+// Striped placement: a random start in the rack-alternating order that advances by one per
+// partition; each partition takes consecutive brokers, one replica per broker. Leaders (replica 0)
+// and replicas spread evenly.
+std::vector<std::vector<std::int32_t>> place_replicas(const std::vector<std::int32_t>& order, std::int32_t partitions,
                                                       std::int32_t replication_factor, Random& random) {
-  const auto n = brokers.size();
+  const auto n = order.size();
   KEEL_ASSERT(n > 0 && static_cast<std::size_t>(replication_factor) <= n);
-  for (std::size_t i = n - 1; i > 0; --i) std::swap(brokers[i], brokers[random.below(i + 1)]);
   const std::size_t start = random.below(n);
   std::vector<std::vector<std::int32_t>> out;
   out.reserve(static_cast<std::size_t>(partitions));
   for (std::int32_t p = 0; p < partitions; ++p) {
     std::vector<std::int32_t> replicas;
     for (std::int32_t r = 0; r < replication_factor; ++r)
-      replicas.push_back(brokers[(start + static_cast<std::size_t>(p) + static_cast<std::size_t>(r)) % n]);
+      replicas.push_back(order[(start + static_cast<std::size_t>(p) + static_cast<std::size_t>(r)) % n]);
     out.push_back(std::move(replicas));
   }
   return out;
@@ -124,7 +145,7 @@ Decision<CreateTopicReply> Controller::create_topic(const MetadataImage& image, 
     return refuse_topic(ErrorCode::invalid_replication_factor,
                         fmt::format("replication factor {} needs {} active brokers, {} are", rf, rf, live.size()));
 
-  const auto placement = place_replicas(live, partitions, rf, random);
+  const auto placement = place_replicas(rack_alternating(image, live, random), partitions, rf, random);
   Uuid id = random_topic_id(random);
   while (image.topic(id)) id = random_topic_id(random);
   std::vector<MetadataRecord> records;
