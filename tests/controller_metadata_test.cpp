@@ -140,6 +140,14 @@ TEST_CASE("metadata records: every record type decodes to what was encoded", "[c
   CHECK(kinds.size() == std::variant_size_v<MetadataRecord>);
 }
 
+TEST_CASE("metadata records: describe reads as one line per record for traces", "[controller][metadata]") {
+  CHECK(describe(PartitionChangeRecord{2, uuid_of(9), std::vector<std::int32_t>{1, 3}, std::nullopt, 3, 1}) ==
+        "PartitionChangeRecord(topic=0900000000000000000000000000005a, partition=2, leader=3, isr=[1,3], recovery=1)");
+  CHECK(describe(BrokerRegistrationChangeRecord{4, 12, FenceChange::fence, 0}) ==
+        "BrokerRegistrationChangeRecord(broker=4, epoch=12, fenced=1, in_controlled_shutdown=0)");
+  CHECK(describe(NoOpRecord{}) == "NoOpRecord()");
+}
+
 TEST_CASE("metadata records: a truncated record is an error naming its type", "[controller][metadata]") {
   for (const auto& record : one_of_each()) {
     const auto bytes = encode(record);
@@ -558,7 +566,7 @@ TEST_CASE("controller heartbeat: fenced until caught up, fenced on request, stal
   CHECK(c.image.broker(1)->fenced);
 }
 
-TEST_CASE("controller heartbeat: controlled shutdown moves leadership away, then says shut down", "[controller][metadata]") {
+TEST_CASE("controller heartbeat: controlled shutdown moves leadership away, then says shut down once others saw it", "[controller][metadata]") {
   Cluster c;
   c.add_brokers({1, 2, 3});
   REQUIRE(c.create_topic("t", 6, 2).error == ErrorCode::none);
@@ -579,9 +587,29 @@ TEST_CASE("controller heartbeat: controlled shutdown moves leadership away, then
   const auto& p0 = c.partition("t", 0);
   if (p0.is_replica(1)) CHECK(c.alter_isr("t", 0, {p0.leader, 1}).error == ErrorCode::ineligible_replica);
 
+  // It stops only once every active broker has seen the leadership move.
+  auto waiting = c.heartbeat(1, false, true);
+  CHECK_FALSE(waiting.should_shut_down);
+  c.heartbeat(2);
+  CHECK_FALSE(c.heartbeat(1, false, true).should_shut_down);
+  c.heartbeat(3);
   auto second = c.heartbeat(1, false, true);
   CHECK(second.should_shut_down);
   CHECK(second.is_fenced);
+  CHECK(c.image.broker(1)->fenced);
+}
+
+TEST_CASE("controller heartbeat: a controller that took over finishes a controlled shutdown it did not start",
+          "[controller][metadata]") {
+  Cluster c;
+  c.add_brokers({1, 2});
+  REQUIRE(c.create_topic("t", 2, 2).error == ErrorCode::none);
+  REQUIRE_FALSE(c.heartbeat(1, false, true).should_shut_down);
+  REQUIRE(c.image.broker(1)->in_controlled_shutdown);
+  c.controller = Controller{};  // fresh sessions, no memory of the shutdown offset
+  CHECK_FALSE(c.heartbeat(1, false, true).should_shut_down);
+  c.heartbeat(2);
+  CHECK(c.heartbeat(1, false, true).should_shut_down);
   CHECK(c.image.broker(1)->fenced);
 }
 

@@ -52,15 +52,28 @@ Decision<HeartbeatReply> Controller::heartbeat(const MetadataImage& image, const
   // Caught up once the broker has seen its own registration.
   const bool caught_up = request.current_metadata_offset >= broker->epoch;
   const BrokerControlState current = control_state(*broker);
+  // A controller that took over from another has no shutdown offset for a broker the image already
+  // has in controlled shutdown: everything the image holds is what others must have seen.
+  if (current == BrokerControlState::controlled_shutdown && heartbeats_.session(request.broker_id)->controlled_shutdown_offset < 0)
+    heartbeats_.set_controlled_shutdown_offset(request.broker_id, image.last_applied_offset());
+  const auto* session = heartbeats_.session(request.broker_id);
+  const bool shutdown_seen = session->controlled_shutdown_offset >= 0 &&
+                             session->controlled_shutdown_offset <= heartbeats_.lowest_offset(image.live_brokers());
   const BrokerControlState next = next_broker_state(
       current, HeartbeatInputs{caught_up, request.want_fence, request.want_shutdown, image.leads_any(request.broker_id),
-                               broker->in_controlled_shutdown});
+                               broker->in_controlled_shutdown, shutdown_seen});
   std::vector<MetadataRecord> records;
   if (next != current) {
     switch (next) {
       case BrokerControlState::fenced: records = fence_broker(image, request.broker_id); break;
       case BrokerControlState::unfenced: records = unfence_broker(image, request.broker_id); break;
-      case BrokerControlState::controlled_shutdown: records = enter_controlled_shutdown(image, request.broker_id); break;
+      case BrokerControlState::controlled_shutdown:
+        records = enter_controlled_shutdown(image, request.broker_id);
+        // The records land right after what the image holds (the caller applies each decision's
+        // records before asking for the next); the last of them is the one others must have seen.
+        heartbeats_.set_controlled_shutdown_offset(request.broker_id,
+                                                   image.last_applied_offset() + static_cast<std::int64_t>(records.size()));
+        break;
       case BrokerControlState::shutdown_now:
         if (!broker->fenced) records = fence_broker(image, request.broker_id);
         break;

@@ -2,6 +2,9 @@
 
 #include "broker/platform/assert.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace keel::controller {
 
 std::string_view state_name(BrokerControlState state) {
@@ -45,9 +48,7 @@ BrokerControlState next_broker_state(BrokerControlState current, const Heartbeat
       }
       break;
     case S::controlled_shutdown:
-      // Kafka also waits until every active broker's metadata offset passes the offset where the
-      // shutdown began; Keel's heartbeat has no offset to compare, so leadership alone decides.
-      if (!in.leads_any) next = S::shutdown_now;
+      if (!in.leads_any && in.shutdown_seen_by_active) next = S::shutdown_now;
       break;
     case S::shutdown_now: break;
   }
@@ -56,14 +57,30 @@ BrokerControlState next_broker_state(BrokerControlState current, const Heartbeat
 }
 
 void BrokerHeartbeatManager::start_session(std::int32_t broker, std::int64_t broker_epoch, std::int64_t now_ms) {
-  sessions_[broker] = Session{broker_epoch, now_ms, -1};
+  sessions_[broker] = Session{broker_epoch, now_ms, -1, -1};
+}
+
+void BrokerHeartbeatManager::set_controlled_shutdown_offset(std::int32_t broker, std::int64_t offset) {
+  auto it = sessions_.find(broker);
+  KEEL_ASSERT_MSG(it != sessions_.end(), "controlled shutdown of broker {} without a session", broker);
+  it->second.controlled_shutdown_offset = offset;
+}
+
+std::int64_t BrokerHeartbeatManager::lowest_offset(const std::vector<std::int32_t>& active) const {
+  std::int64_t lowest = std::numeric_limits<std::int64_t>::max();
+  for (auto broker : active) {
+    const auto* s = session(broker);
+    lowest = std::min(lowest, s ? s->metadata_offset : -1);
+  }
+  return lowest;
 }
 
 void BrokerHeartbeatManager::touch(std::int32_t broker, std::int64_t broker_epoch, std::int64_t metadata_offset,
                                    std::int64_t now_ms) {
   auto& s = sessions_[broker];
   KEEL_ASSERT_GE(now_ms, s.last_contact_ms);
-  s = Session{broker_epoch, now_ms, metadata_offset};
+  const std::int64_t shutdown_offset = s.broker_epoch == broker_epoch ? s.controlled_shutdown_offset : -1;
+  s = Session{broker_epoch, now_ms, metadata_offset, shutdown_offset};
 }
 
 const BrokerHeartbeatManager::Session* BrokerHeartbeatManager::session(std::int32_t broker) const {
