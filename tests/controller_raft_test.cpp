@@ -488,3 +488,516 @@ TEST_CASE("raft: a follower below the leader's log start installs the snapshot i
   REQUIRE(n.state.digest == bench.nodes[leader].state.digest);
   REQUIRE(n.state.end_offset == bench.nodes[leader].state.end_offset);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Simulation in the spirit of Kafka's RaftEventSimulationTest.
+
+namespace {
+
+// The safety invariants, fed with what the simulated nodes persist and report. Each records its
+// first violation as text; a test below feeds each one a crafted history it must reject.
+class Checker {
+ public:
+  // MonotonicEpoch, SingleLeader (one leader per epoch over every persisted state of every node)
+  // and one vote per node per epoch.
+  void persisted_state(NodeId node, const QuorumStateData& s) {
+    auto [it, fresh] = last_state_.try_emplace(node, s);
+    if (!fresh) {
+      if (s.epoch < it->second.epoch) fail("MonotonicEpoch: node {} epoch {} -> {}", node, it->second.epoch, s.epoch);
+      if (s.epoch == it->second.epoch && it->second.voted_id != no_node && s.voted_id != it->second.voted_id) {
+        fail("SingleVote: node {} voted {} then {} in epoch {}", node, it->second.voted_id, s.voted_id, s.epoch);
+      }
+      it->second = s;
+    }
+    if (s.leader_id == no_node) return;
+    auto [lit, first] = leaders_.try_emplace(s.epoch, s.leader_id);
+    if (!first && lit->second != s.leader_id) {
+      fail("SingleLeader: epoch {} has leaders {} and {}", s.epoch, lit->second, s.leader_id);
+    }
+  }
+
+  // MonotonicHighWatermark: what one incarnation of a node reports never goes back.
+  void high_watermark(NodeId node, std::int64_t incarnation, std::int64_t hw) {
+    auto& [inc, last] = hw_[node];
+    if (inc == incarnation && hw < last) fail("MonotonicHighWatermark: node {} {} -> {}", node, last, hw);
+    inc = incarnation;
+    last = hw;
+  }
+
+  // ConsistentCommittedData: every node applies the same entry at each committed offset, and the
+  // state after it (the counter's digest) is the same everywhere, snapshots included.
+  void committed(NodeId node, const Entry& e) {
+    auto [it, fresh] = committed_.try_emplace(e.offset, e);
+    if (!fresh && !(it->second == e)) {
+      fail("ConsistentCommittedData: node {} offset {} epoch {} differs from epoch {}", node, e.offset, e.epoch,
+           it->second.epoch);
+    }
+  }
+  void state_at(NodeId node, std::int64_t end_offset, std::uint64_t digest) {
+    auto [it, fresh] = states_.try_emplace(end_offset, digest);
+    if (!fresh && it->second != digest) fail("ConsistentCommittedData: node {} state differs at {}", node, end_offset);
+  }
+  void out_of_order(NodeId node, std::int64_t offset) { fail("Counter: node {} applied a smaller value at {}", node, offset); }
+
+  // MajorityReachedHighWatermark: a majority of voters durably hold everything any leader committed.
+  void leader_high_watermark(std::int64_t hw) { committed_end_ = std::max(committed_end_, hw); }
+  void durable_ends(const std::vector<std::int64_t>& voter_ends, std::size_t majority) {
+    const auto holding = std::count_if(voter_ends.begin(), voter_ends.end(), [&](auto e) { return e >= committed_end_; });
+    if (static_cast<std::size_t>(holding) < majority) {
+      fail("MajorityReachedHighWatermark: only {} voters hold offset {}", holding, committed_end_);
+    }
+  }
+
+  bool ok() const { return failure_.empty(); }
+  const std::string& failure() const { return failure_; }
+  std::int64_t committed_end() const { return committed_end_; }
+
+ private:
+  template <class... A>
+  void fail(fmt::format_string<A...> f, A&&... a) {
+    if (failure_.empty()) failure_ = fmt::format(f, std::forward<A>(a)...);
+  }
+  std::map<NodeId, QuorumStateData> last_state_;
+  std::map<std::int32_t, NodeId> leaders_;
+  std::map<NodeId, std::pair<std::int64_t, std::int64_t>> hw_;
+  std::map<std::int64_t, Entry> committed_;
+  std::map<std::int64_t, std::uint64_t> states_;
+  std::int64_t committed_end_ = 0;
+  std::string failure_;
+};
+
+// The fault model: named probabilities and latencies, each saying what it does.
+struct SimOptions {
+  int voters = 3;
+  int observers = 1;
+  std::int64_t duration_ms = 120'000;      // Faults run until duration - heal_ms.
+  std::int64_t heal_ms = 15'000;           // Then everything heals and the cluster must make progress.
+  std::int64_t tick_ms = 5;                // Each node is ticked every tick_ms + rand[0, 3).
+  std::int64_t propose_every_ms = 10;      // The harness proposes the next counter value this often.
+  std::int64_t snapshot_every_entries = 50;
+  double drop_p = 0.02;                    // A message is lost in the network.
+  std::int64_t delay_min_ms = 1;           // Each delivered message takes [min, max] ms.
+  std::int64_t delay_max_ms = 20;
+  double sync_now_p = 0.6;                 // A Ready's appends are fsynced at once, else within sync_delay_max_ms.
+  std::int64_t sync_delay_max_ms = 25;
+  double lose_unsynced_p = 0.5;            // A kill loses the log's unfsynced tail.
+  std::int64_t fault_every_ms = 3000;      // Mean gap between fault events.
+  std::int64_t down_max_ms = 8000;         // A killed node restarts within this.
+};
+
+class World {
+ public:
+  World(std::uint64_t seed, SimOptions options) : seed_(seed), o_(options), random_(Random::derive(seed, 0, "world")) {
+    for (int i = 0; i < o_.voters; ++i) voters_.push_back(i + 1);
+    for (NodeId id : voters_) ids_.push_back(id);
+    for (int i = 0; i < o_.observers; ++i) ids_.push_back(100 + i);
+    for (NodeId id : ids_) {
+      start(id);
+      schedule(random_.between(0, o_.tick_ms), Kind::tick, id);
+    }
+    schedule(o_.propose_every_ms, Kind::propose, 0);
+    schedule(o_.fault_every_ms, Kind::fault, 0);
+  }
+
+  // Runs to the end or the first violation; returns an empty string or the reason, with the seed.
+  std::string run() {
+    const auto heal_at = o_.duration_ms - o_.heal_ms;
+    while (!events_.empty() && checker_.ok()) {
+      auto it = events_.begin();
+      Event ev = std::move(it->second);
+      events_.erase(it);
+      if (now_ < heal_at && ev.time >= heal_at) heal_everything(heal_at);
+      if (ev.time > o_.duration_ms) break;
+      now_ = ev.time;
+      handle(ev);
+      check_invariants();
+      fold(ev);
+    }
+    if (!checker_.ok()) return fmt::format("seed {} at {} ms: {}{}", seed_, now_, checker_.failure(), describe());
+    if (checker_.committed_end() <= committed_at_heal_) {
+      return fmt::format("seed {}: no progress after healing (committed end {}){}", seed_, checker_.committed_end(),
+                         describe());
+    }
+    return {};
+  }
+
+  // One line per node, for failure reports.
+  std::string describe() const {
+    std::string out;
+    for (NodeId id : ids_) {
+      const auto& n = nodes_.at(id);
+      if (!n.core) {
+        out += fmt::format("\n  node {} down", id);
+        continue;
+      }
+      const auto& c = *n.core;
+      out += fmt::format("\n  node {} {} epoch {} leader {} voted {} log [{}, {}) persisted {} hw {}", id,
+                         role_name(c.role()), c.epoch(), c.leader_id(), c.voted_id(), c.log_start_offset(),
+                         c.log_end_offset(), c.persisted_end_offset(), c.high_watermark());
+    }
+    return out;
+  }
+
+  std::uint64_t trace_hash() const { return hash_; }
+  Checker& checker() { return checker_; }
+  std::int64_t committed_end() const { return checker_.committed_end(); }
+  int elections() const { return static_cast<int>(leaders_seen_.size()); }
+
+ private:
+  enum class Kind { tick, deliver, sync, propose, fault, restart };
+  struct Event {
+    std::int64_t time = 0;
+    Kind kind = Kind::tick;
+    NodeId node = no_node;
+    std::int64_t incarnation = 0;       // Of `node` when scheduled (sync) / of the receiver (deliver).
+    std::int64_t from_incarnation = 0;  // Of the sender (deliver).
+    std::optional<Envelope> envelope;
+  };
+  struct Disk {
+    QuorumStateData state;
+    std::optional<Snapshot> snapshot;
+    std::vector<Entry> entries;  // After the snapshot; dense.
+    std::int64_t synced_end = 0;  // Entries below this survive a kill.
+    std::int64_t end() const { return entries.empty() ? (snapshot ? snapshot->id.end_offset : 0) : entries.back().offset + 1; }
+  };
+  struct Node {
+    std::unique_ptr<RaftCore> core;  // Null while the node is down.
+    Disk disk;
+    Counter state;
+    std::int64_t incarnation = 0;
+    std::int64_t last_snapshot_end = 0;
+  };
+
+  void schedule(std::int64_t at, Kind kind, NodeId node, std::optional<Envelope> env = {}, std::int64_t inc = 0,
+                std::int64_t from_inc = 0) {
+    events_.emplace(std::make_pair(at, seq_++), Event{at, kind, node, inc, from_inc, std::move(env)});
+  }
+
+  void start(NodeId id) {
+    auto& n = nodes_[id];
+    ++n.incarnation;
+    n.state = Counter{};
+    n.last_snapshot_end = n.disk.snapshot ? n.disk.snapshot->id.end_offset : 0;
+    auto config = make_config(id, voters_, seed_ * 1000003 + static_cast<std::uint64_t>(id) * 101 +
+                                               static_cast<std::uint64_t>(n.incarnation));
+    n.core = std::make_unique<RaftCore>(config, Persisted{n.disk.state, n.disk.snapshot, n.disk.entries}, now_);
+    n.disk.synced_end = n.disk.end();
+    process(id);
+  }
+
+  void kill(NodeId id) {
+    auto& n = nodes_[id];
+    n.core.reset();
+    if (random_.chance(o_.lose_unsynced_p)) {
+      std::erase_if(n.disk.entries, [&](const Entry& e) { return e.offset >= n.disk.synced_end; });
+    }
+  }
+
+  void handle(const Event& ev) {
+    switch (ev.kind) {
+      case Kind::tick: return on_tick(ev.node);
+      case Kind::deliver: return on_deliver(ev);
+      case Kind::sync: return on_sync(ev);
+      case Kind::propose: return on_propose();
+      case Kind::fault: return on_fault();
+      case Kind::restart:
+        if (!nodes_[ev.node].core) start(ev.node);
+        return;
+    }
+  }
+
+  void on_tick(NodeId id) {
+    schedule(now_ + o_.tick_ms + random_.between(0, 2), Kind::tick, id);
+    auto& n = nodes_[id];
+    if (!n.core) return;
+    n.core->tick(now_);
+    process(id);
+  }
+
+  // A restart breaks every connection, so messages to or from an earlier incarnation are lost.
+  void on_deliver(const Event& ev) {
+    const auto& env = *ev.envelope;
+    auto& to = nodes_[env.to];
+    auto& from = nodes_[env.from];
+    if (!to.core || to.incarnation != ev.incarnation || from.incarnation != ev.from_incarnation) return;
+    to.core->step(env, now_);
+    process(env.to);
+  }
+
+  void on_sync(const Event& ev) {
+    auto& n = nodes_[ev.node];
+    if (!n.core || n.incarnation != ev.incarnation) return;
+    fsync(ev.node);
+  }
+
+  void fsync(NodeId id) {
+    auto& n = nodes_[id];
+    n.disk.synced_end = n.disk.end();
+    n.core->persisted(n.disk.synced_end);
+    process(id);
+  }
+
+  void on_propose() {
+    schedule(now_ + o_.propose_every_ms + random_.between(0, 3), Kind::propose, 0);
+    std::vector<NodeId> leaders;
+    for (NodeId id : ids_) {
+      if (nodes_[id].core && nodes_[id].core->is_leader()) leaders.push_back(id);
+    }
+    if (leaders.empty()) return;
+    const NodeId id = leaders[random_.below(leaders.size())];
+    if (nodes_[id].core->propose(value_bytes(next_value_))) ++next_value_;
+    process(id);
+  }
+
+  void on_fault() {
+    schedule(now_ + random_.between(o_.fault_every_ms / 2, o_.fault_every_ms * 3 / 2), Kind::fault, 0);
+    if (now_ >= o_.duration_ms - o_.heal_ms) return;
+    const NodeId a = ids_[random_.below(ids_.size())];
+    const NodeId b = ids_[random_.below(ids_.size())];
+    const auto pick = random_.below(100);
+    if (pick < 25) {
+      if (!nodes_[a].core) return;
+      kill(a);
+      schedule(now_ + random_.between(100, o_.down_max_ms), Kind::restart, a);
+    } else if (pick < 45) {
+      for (NodeId x : ids_) {
+        if (x != a) blocked_.insert({a, x}), blocked_.insert({x, a});
+      }
+    } else if (pick < 60) {
+      if (a != b) blocked_.insert({a, b});  // One way only: b still hears a... no, a's messages to b are lost.
+    } else if (pick < 75) {
+      std::set<NodeId> side;
+      for (NodeId x : ids_) {
+        if (random_.chance(0.5)) side.insert(x);
+      }
+      for (NodeId x : ids_) {
+        for (NodeId y : ids_) {
+          if (side.count(x) != side.count(y)) blocked_.insert({x, y});
+        }
+      }
+    } else {
+      blocked_.clear();
+    }
+  }
+
+  void heal_everything(std::int64_t at) {
+    now_ = at;
+    blocked_.clear();
+    for (NodeId id : ids_) {
+      if (!nodes_[id].core) start(id);
+    }
+    committed_at_heal_ = checker_.committed_end();
+  }
+
+  // Carries out every Ready the node has, in the order the Ready asks for.
+  void process(NodeId id) {
+    auto& n = nodes_[id];
+    for (Ready r = n.core->take_ready(); !r.empty(); r = n.core->take_ready()) {
+      write_disk(id, r);
+      for (auto& env : r.send) route(std::move(env));
+      if (r.load_snapshot) load(id, *r.load_snapshot);
+      for (const auto& e : r.committed) apply(id, e);
+    }
+  }
+
+  void write_disk(NodeId id, const Ready& r) {
+    auto& n = nodes_[id];
+    auto& d = n.disk;
+    if (r.persist_state) {
+      checker_.persisted_state(id, *r.persist_state);
+      d.state = *r.persist_state;
+    }
+    if (r.install_snapshot) {
+      d.snapshot = r.install_snapshot;
+      d.entries.clear();
+      d.synced_end = d.snapshot->id.end_offset;
+    }
+    if (r.truncate_to) {
+      std::erase_if(d.entries, [&](const Entry& e) { return e.offset >= *r.truncate_to; });
+      d.synced_end = std::min(d.synced_end, *r.truncate_to);
+    }
+    for (const auto& e : r.append) {
+      REQUIRE(e.offset == d.end());
+      d.entries.push_back(e);
+    }
+    if (r.append.empty()) return;
+    if (random_.chance(o_.sync_now_p)) {
+      d.synced_end = d.end();
+      n.core->persisted(d.synced_end);
+    } else {
+      schedule(now_ + random_.between(1, o_.sync_delay_max_ms), Kind::sync, id, {}, n.incarnation);
+    }
+  }
+
+  void route(Envelope env) {
+    if (blocked_.count({env.from, env.to}) || random_.chance(o_.drop_p)) return;
+    const auto at = now_ + random_.between(o_.delay_min_ms, o_.delay_max_ms);
+    const auto to_inc = nodes_[env.to].incarnation;
+    const auto from_inc = nodes_[env.from].incarnation;
+    const NodeId to = env.to;
+    schedule(at, Kind::deliver, to, std::move(env), to_inc, from_inc);
+  }
+
+  void load(NodeId id, const Snapshot& s) {
+    auto& n = nodes_[id];
+    n.state = Counter::decode(s.data);
+    REQUIRE(n.state.end_offset == s.id.end_offset);
+    checker_.state_at(id, n.state.end_offset, n.state.digest);
+  }
+
+  void apply(NodeId id, const Entry& e) {
+    auto& n = nodes_[id];
+    checker_.committed(id, e);
+    if (!n.state.apply(e)) checker_.out_of_order(id, e.offset);
+    checker_.state_at(id, n.state.end_offset, n.state.digest);
+    if (n.state.end_offset - n.last_snapshot_end >= o_.snapshot_every_entries) take_snapshot(id);
+  }
+
+  void take_snapshot(NodeId id) {
+    auto& n = nodes_[id];
+    const SnapshotId sid{n.state.end_offset, n.state.last_epoch};
+    n.core->snapshot_taken(sid, n.state.encode());
+    n.disk.snapshot = Snapshot{sid, n.state.encode()};
+    std::erase_if(n.disk.entries, [&](const Entry& e) { return e.offset < sid.end_offset; });
+    n.disk.synced_end = std::max(n.disk.synced_end, sid.end_offset);
+    n.last_snapshot_end = sid.end_offset;
+  }
+
+  void check_invariants() {
+    std::vector<std::int64_t> durable;
+    for (NodeId id : ids_) {
+      auto& n = nodes_[id];
+      if (id < 100) {
+        const auto snap_end = n.disk.snapshot ? n.disk.snapshot->id.end_offset : 0;
+        durable.push_back(std::max(snap_end, n.disk.synced_end));
+      }
+      if (!n.core) continue;
+      REQUIRE(n.core->quorum_state() == n.disk.state);  // Persisted before acting.
+      checker_.high_watermark(id, n.incarnation, n.core->high_watermark());
+      if (n.core->is_leader()) {
+        checker_.leader_high_watermark(n.core->high_watermark());
+        leaders_seen_.insert({n.core->epoch(), id});
+      }
+    }
+    checker_.durable_ends(durable, voters_.size() / 2 + 1);
+  }
+
+  void fold(const Event& ev) {
+    auto mix = [&](std::uint64_t v) { hash_ = (hash_ ^ v) * 0x100000001B3ull; };
+    mix(static_cast<std::uint64_t>(ev.time));
+    mix(static_cast<std::uint64_t>(ev.kind));
+    mix(static_cast<std::uint64_t>(ev.node));
+    const auto& n = nodes_[ev.node];
+    if (!n.core) return;
+    mix(static_cast<std::uint64_t>(n.core->role()));
+    mix(static_cast<std::uint64_t>(n.core->epoch()));
+    mix(static_cast<std::uint64_t>(n.core->high_watermark()));
+    mix(static_cast<std::uint64_t>(n.core->log_end_offset()));
+  }
+
+  std::uint64_t seed_;
+  SimOptions o_;
+  Random random_;
+  std::vector<NodeId> voters_;
+  std::vector<NodeId> ids_;
+  std::map<NodeId, Node> nodes_;
+  std::map<std::pair<std::int64_t, std::uint64_t>, Event> events_;
+  std::uint64_t seq_ = 0;
+  std::int64_t now_ = 0;
+  std::set<std::pair<NodeId, NodeId>> blocked_;
+  std::int64_t next_value_ = 1;
+  std::int64_t committed_at_heal_ = 0;
+  std::set<std::pair<std::int32_t, NodeId>> leaders_seen_;
+  Checker checker_;
+  std::uint64_t hash_ = 0xCBF29CE484222325ull;
+};
+
+// Reproduce one seed with: keel-tests "[raft]" and the seed printed in the failure.
+void sweep(std::uint64_t first_seed, int seeds, SimOptions base) {
+  for (int i = 0; i < seeds; ++i) {
+    const auto seed = first_seed + static_cast<std::uint64_t>(i);
+    SimOptions o = base;
+    o.voters = (i % 2 == 0) ? 3 : 5;
+    World world(seed, o);
+    const auto failure = world.run();
+    INFO("voters " << o.voters << ": " << failure);
+    REQUIRE(failure.empty());
+    REQUIRE(world.elections() >= 1);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("raft simulation: 3- and 5-voter clusters with an observer keep every safety invariant under faults",
+          "[controller][raft]") {
+  sweep(1, 30, SimOptions{});
+}
+
+TEST_CASE("raft simulation: long sweep over many seeds", "[.long][raft_sweep]") {
+  SimOptions o;
+  o.duration_ms = 300'000;
+  sweep(1000, 300, o);
+}
+
+TEST_CASE("raft simulation: the same seed replays the same history", "[controller][raft]") {
+  SimOptions o;
+  o.duration_ms = 30'000;
+  o.heal_ms = 10'000;
+  World a(42, o), b(42, o), c(43, o);
+  REQUIRE(a.run().empty());
+  REQUIRE(b.run().empty());
+  REQUIRE(c.run().empty());
+  REQUIRE(a.trace_hash() == b.trace_hash());
+  REQUIRE(a.trace_hash() != c.trace_hash());
+}
+
+TEST_CASE("raft checkers: each invariant checker rejects a crafted violating history", "[controller][raft]") {
+  SECTION("two leaders in one epoch") {
+    Checker c;
+    c.persisted_state(1, {3, 1, 1});
+    c.persisted_state(2, {3, 1, 2});
+    REQUIRE_THAT(c.failure(), Catch::Contains("SingleLeader"));
+  }
+  SECTION("a node's persisted epoch goes back") {
+    Checker c;
+    c.persisted_state(1, {5, no_node, no_node});
+    c.persisted_state(1, {4, no_node, no_node});
+    REQUIRE_THAT(c.failure(), Catch::Contains("MonotonicEpoch"));
+  }
+  SECTION("a node votes twice in one epoch") {
+    Checker c;
+    c.persisted_state(1, {5, 2, no_node});
+    c.persisted_state(1, {5, 3, no_node});
+    REQUIRE_THAT(c.failure(), Catch::Contains("SingleVote"));
+  }
+  SECTION("a high watermark decreases") {
+    Checker c;
+    c.high_watermark(1, 1, 10);
+    c.high_watermark(1, 2, 4);  // A restart may start lower: allowed.
+    REQUIRE(c.ok());
+    c.high_watermark(1, 2, 3);
+    REQUIRE_THAT(c.failure(), Catch::Contains("MonotonicHighWatermark"));
+  }
+  SECTION("divergent committed data") {
+    Checker c;
+    c.committed(1, Entry{7, 2, value_bytes(70)});
+    c.committed(2, Entry{7, 2, value_bytes(70)});
+    REQUIRE(c.ok());
+    c.committed(3, Entry{7, 3, value_bytes(71)});
+    REQUIRE_THAT(c.failure(), Catch::Contains("ConsistentCommittedData"));
+  }
+  SECTION("divergent state machine at one offset") {
+    Checker c;
+    c.state_at(1, 8, 1234);
+    c.state_at(2, 8, 1235);
+    REQUIRE_THAT(c.failure(), Catch::Contains("ConsistentCommittedData"));
+  }
+  SECTION("a committed offset held by a minority") {
+    Checker c;
+    c.leader_high_watermark(20);
+    c.durable_ends({20, 25, 3}, 2);
+    REQUIRE(c.ok());
+    c.durable_ends({20, 19, 3}, 2);
+    REQUIRE_THAT(c.failure(), Catch::Contains("MajorityReachedHighWatermark"));
+  }
+}

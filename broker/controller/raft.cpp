@@ -27,7 +27,8 @@ bool legal_transition(Role from, Role to) {
   switch (to) {
     case Role::unattached:
     case Role::follower: return true;
-    case Role::prospective: return from == Role::unattached || from == Role::follower || from == Role::resigned;
+    case Role::prospective:
+      return from == Role::unattached || from == Role::follower || from == Role::resigned || from == Role::candidate;
     case Role::candidate: return from == Role::prospective || from == Role::candidate;
     case Role::leader: return from == Role::candidate;
     case Role::resigned: return from == Role::leader || from == Role::prospective;
@@ -298,7 +299,9 @@ void RaftCore::tick_timers() {
       break;
     case Role::candidate:
       if (now_ms_ >= backoff_deadline_ms_) {
-        become_candidate();
+        // Back through pre-vote: a candidate whose log is behind must not bump the epoch again and
+        // again, resetting everyone's election timer and keeping the quorum leaderless.
+        become_prospective();
       } else if (now_ms_ >= election_deadline_ms_) {
         back_off_candidate();
       }
