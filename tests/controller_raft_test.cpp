@@ -116,6 +116,7 @@ struct Bench {
   std::map<NodeId, Node> nodes;
   std::deque<Envelope> wire;
   std::set<NodeId> isolated;
+  std::set<NodeId> minority;  // When not empty, messages between it and the rest are lost.
   std::int64_t now = 0;
   std::uint64_t seed = 11;
   std::int64_t next_value = 1000;
@@ -167,7 +168,8 @@ struct Bench {
       if (wire.empty()) return;
       Envelope env = std::move(wire.front());
       wire.pop_front();
-      if (isolated.count(env.from) || isolated.count(env.to) || !nodes.count(env.to)) continue;
+      const bool split = !minority.empty() && minority.count(env.from) != minority.count(env.to);
+      if (split || isolated.count(env.from) || isolated.count(env.to) || !nodes.count(env.to)) continue;
       nodes[env.to].core->step(env, now);
     }
     FAIL("bench did not settle");
@@ -420,6 +422,42 @@ TEST_CASE("raft: an observer finds the leader through the voters and replicates 
   REQUIRE(messages_of<VoteResponse>(observer.take_ready()).at(0).granted == false);
 }
 
+TEST_CASE("raft: a leader split into a 2-node minority of 5 loses its uncommitted tail to the majority's leader",
+          "[controller][raft]") {
+  Bench bench({1, 2, 3, 4, 5});
+  const NodeId old_leader = bench.elect();
+  bench.propose(5);
+  bench.run(100);
+  const auto committed = bench.core(old_leader).high_watermark();
+  const NodeId buddy = old_leader == 1 ? 2 : 1;
+  bench.minority = {old_leader, buddy};
+  bench.propose(4);  // Reaches the buddy only: never committed.
+  bench.run(100);
+  REQUIRE(bench.core(buddy).log_end_offset() == bench.core(old_leader).log_end_offset());
+  REQUIRE(bench.core(old_leader).high_watermark() == committed);
+
+  bench.run(8000);  // The majority elects a leader and moves on; the old one resigns (check-quorum).
+  REQUIRE(bench.core(old_leader).role() != Role::leader);
+  const NodeId new_leader = bench.leader();
+  REQUIRE(bench.minority.count(new_leader) == 0);
+  bench.propose(3);
+  bench.run(100);
+  const auto majority_hw = bench.core(new_leader).high_watermark();
+  REQUIRE(majority_hw > committed);
+
+  bench.minority.clear();
+  bench.run(4000);
+  REQUIRE(bench.leader() == new_leader);
+  for (NodeId id : {1, 2, 3, 4, 5}) {
+    auto& c = bench.core(id);
+    REQUIRE(c.log_end_offset() == bench.core(new_leader).log_end_offset());
+    REQUIRE(c.high_watermark() == bench.core(new_leader).high_watermark());
+    for (auto o = c.log_start_offset(); o < c.log_end_offset(); ++o) REQUIRE(c.log().at(o) == bench.core(new_leader).log().at(o));
+  }
+  REQUIRE_FALSE(bench.nodes[old_leader].truncations.empty());
+  REQUIRE_FALSE(bench.nodes[buddy].truncations.empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Restart
 
@@ -509,11 +547,12 @@ class Checker {
       }
       it->second = s;
     }
-    if (s.leader_id == no_node) return;
-    auto [lit, first] = leaders_.try_emplace(s.epoch, s.leader_id);
-    if (!first && lit->second != s.leader_id) {
-      fail("SingleLeader: epoch {} has leaders {} and {}", s.epoch, lit->second, s.leader_id);
-    }
+    if (s.leader_id != no_node) leader(s.epoch, s.leader_id);
+  }
+  // Also fed with every node seen acting as leader in memory.
+  void leader(std::int32_t epoch, NodeId node) {
+    auto [it, first] = leaders_.try_emplace(epoch, node);
+    if (!first && it->second != node) fail("SingleLeader: epoch {} has leaders {} and {}", epoch, it->second, node);
   }
 
   // MonotonicHighWatermark: what one incarnation of a node reports never goes back.
@@ -570,12 +609,13 @@ class Checker {
 struct SimOptions {
   int voters = 3;
   int observers = 1;
-  std::int64_t duration_ms = 120'000;      // Faults run until duration - heal_ms.
+  std::int64_t duration_ms = 180'000;      // Faults run until duration - heal_ms.
   std::int64_t heal_ms = 15'000;           // Then everything heals and the cluster must make progress.
   std::int64_t tick_ms = 5;                // Each node is ticked every tick_ms + rand[0, 3).
   std::int64_t propose_every_ms = 10;      // The harness proposes the next counter value this often.
   std::int64_t snapshot_every_entries = 50;
   double drop_p = 0.02;                    // A message is lost in the network.
+  double duplicate_p = 0.01;               // A message is delivered twice (a retransmission).
   std::int64_t delay_min_ms = 1;           // Each delivered message takes [min, max] ms.
   std::int64_t delay_max_ms = 20;
   double sync_now_p = 0.6;                 // A Ready's appends are fsynced at once, else within sync_delay_max_ms.
@@ -583,6 +623,28 @@ struct SimOptions {
   double lose_unsynced_p = 0.5;            // A kill loses the log's unfsynced tail.
   std::int64_t fault_every_ms = 3000;      // Mean gap between fault events.
   std::int64_t down_max_ms = 8000;         // A killed node restarts within this.
+};
+
+// What a run exercised, so a sweep can show it reached the interesting paths.
+struct SimStats {
+  int elections = 0;
+  int resignations = 0;
+  int prospective_rounds = 0;
+  int truncations = 0;
+  int snapshot_installs = 0;
+  int kills = 0;
+  int lost_tails = 0;
+  std::int64_t committed = 0;
+  void add(const SimStats& o) {
+    elections += o.elections;
+    resignations += o.resignations;
+    prospective_rounds += o.prospective_rounds;
+    truncations += o.truncations;
+    snapshot_installs += o.snapshot_installs;
+    kills += o.kills;
+    lost_tails += o.lost_tails;
+    committed += o.committed;
+  }
 };
 
 class World {
@@ -641,7 +703,12 @@ class World {
   std::uint64_t trace_hash() const { return hash_; }
   Checker& checker() { return checker_; }
   std::int64_t committed_end() const { return checker_.committed_end(); }
-  int elections() const { return static_cast<int>(leaders_seen_.size()); }
+  SimStats stats() const {
+    SimStats out = stats_;
+    out.elections = static_cast<int>(leaders_seen_.size());
+    out.committed = checker_.committed_end();
+    return out;
+  }
 
  private:
   enum class Kind { tick, deliver, sync, propose, fault, restart };
@@ -666,6 +733,7 @@ class World {
     Counter state;
     std::int64_t incarnation = 0;
     std::int64_t last_snapshot_end = 0;
+    Role last_role = Role::unattached;
   };
 
   void schedule(std::int64_t at, Kind kind, NodeId node, std::optional<Envelope> env = {}, std::int64_t inc = 0,
@@ -688,7 +756,9 @@ class World {
   void kill(NodeId id) {
     auto& n = nodes_[id];
     n.core.reset();
+    ++stats_.kills;
     if (random_.chance(o_.lose_unsynced_p)) {
+      if (n.disk.end() > n.disk.synced_end) ++stats_.lost_tails;
       std::erase_if(n.disk.entries, [&](const Entry& e) { return e.offset >= n.disk.synced_end; });
     }
   }
@@ -808,11 +878,13 @@ class World {
       d.state = *r.persist_state;
     }
     if (r.install_snapshot) {
+      ++stats_.snapshot_installs;
       d.snapshot = r.install_snapshot;
       d.entries.clear();
       d.synced_end = d.snapshot->id.end_offset;
     }
     if (r.truncate_to) {
+      ++stats_.truncations;
       std::erase_if(d.entries, [&](const Entry& e) { return e.offset >= *r.truncate_to; });
       d.synced_end = std::min(d.synced_end, *r.truncate_to);
     }
@@ -835,6 +907,9 @@ class World {
     const auto to_inc = nodes_[env.to].incarnation;
     const auto from_inc = nodes_[env.from].incarnation;
     const NodeId to = env.to;
+    if (random_.chance(o_.duplicate_p)) {
+      schedule(now_ + random_.between(o_.delay_min_ms, o_.delay_max_ms), Kind::deliver, to, env, to_inc, from_inc);
+    }
     schedule(at, Kind::deliver, to, std::move(env), to_inc, from_inc);
   }
 
@@ -875,8 +950,14 @@ class World {
       REQUIRE(n.core->quorum_state() == n.disk.state);  // Persisted before acting.
       checker_.high_watermark(id, n.incarnation, n.core->high_watermark());
       if (n.core->is_leader()) {
+        checker_.leader(n.core->epoch(), id);
         checker_.leader_high_watermark(n.core->high_watermark());
         leaders_seen_.insert({n.core->epoch(), id});
+      }
+      if (n.core->role() != n.last_role) {
+        stats_.resignations += n.core->role() == Role::resigned;
+        stats_.prospective_rounds += n.core->role() == Role::prospective;
+        n.last_role = n.core->role();
       }
     }
     checker_.durable_ends(durable, voters_.size() / 2 + 1);
@@ -909,11 +990,13 @@ class World {
   std::int64_t committed_at_heal_ = 0;
   std::set<std::pair<std::int32_t, NodeId>> leaders_seen_;
   Checker checker_;
+  SimStats stats_;
   std::uint64_t hash_ = 0xCBF29CE484222325ull;
 };
 
 // Reproduce one seed with: keel-tests "[raft]" and the seed printed in the failure.
-void sweep(std::uint64_t first_seed, int seeds, SimOptions base) {
+SimStats sweep(std::uint64_t first_seed, int seeds, SimOptions base) {
+  SimStats total;
   for (int i = 0; i < seeds; ++i) {
     const auto seed = first_seed + static_cast<std::uint64_t>(i);
     SimOptions o = base;
@@ -922,21 +1005,36 @@ void sweep(std::uint64_t first_seed, int seeds, SimOptions base) {
     const auto failure = world.run();
     INFO("voters " << o.voters << ": " << failure);
     REQUIRE(failure.empty());
-    REQUIRE(world.elections() >= 1);
+    REQUIRE(world.stats().elections >= 1);
+    total.add(world.stats());
   }
+  return total;
 }
 
 }  // namespace
 
 TEST_CASE("raft simulation: 3- and 5-voter clusters with an observer keep every safety invariant under faults",
           "[controller][raft]") {
-  sweep(1, 30, SimOptions{});
+  const auto s = sweep(1, 30, SimOptions{});
+  // The faults must actually reach the paths the invariants guard.
+  CHECK(s.elections > 60);
+  CHECK(s.resignations > 0);
+  CHECK(s.prospective_rounds > 0);
+  CHECK(s.truncations > 0);
+  CHECK(s.snapshot_installs > 0);
+  CHECK(s.lost_tails > 0);
+  WARN(fmt::format("30 seeds: {} elections, {} resignations, {} pre-vote rounds, {} truncations, {} snapshot "
+                   "installs, {} kills ({} lost an unfsynced tail), {} entries committed",
+                   s.elections, s.resignations, s.prospective_rounds, s.truncations, s.snapshot_installs, s.kills,
+                   s.lost_tails, s.committed));
 }
 
 TEST_CASE("raft simulation: long sweep over many seeds", "[.long][raft_sweep]") {
   SimOptions o;
   o.duration_ms = 300'000;
-  sweep(1000, 300, o);
+  const auto s = sweep(1000, 300, o);
+  WARN(fmt::format("300 seeds x 300 s: {} elections, {} truncations, {} snapshot installs, {} kills, {} committed",
+                   s.elections, s.truncations, s.snapshot_installs, s.kills, s.committed));
 }
 
 TEST_CASE("raft simulation: the same seed replays the same history", "[controller][raft]") {

@@ -100,9 +100,9 @@ void RaftCore::initialize(const QuorumStateData& s) {
   } else if (voted_id_ == self) {
     KEEL_ASSERT(config_.is_voter());
     role_ = Role::candidate;
-    granted_ = {self};
     reset_election_timer();
     send_vote_requests(false);
+    count_vote(self, true);
   } else if (leader_id_ != no_node) {
     role_ = Role::follower;
     fetch_deadline_ms_ = now_ms_ + config_.fetch_timeout_ms;
@@ -245,13 +245,14 @@ std::int64_t RaftCore::election_jitter_ms() {
 
 // KRaft's maybeHandleCommonResponse. Returns true when the response belongs to the current epoch
 // and should be handled further.
-bool RaftCore::handle_common_response(std::int16_t err, std::int32_t epoch, NodeId leader) {
+// FENCED_LEADER_EPOCH and NOT_LEADER_OR_FOLLOWER need nothing beyond this: they carry the
+// responder's epoch and leader, which are handled like any other response's.
+bool RaftCore::handle_common_response(std::int32_t epoch, NodeId leader) {
   if (epoch < epoch_) return false;
   if (epoch > epoch_) {
     on_epoch_seen(epoch, leader);
     return false;
   }
-  (void)err;  // FENCED / NOT_LEADER in our own epoch carry nothing new beyond the leader hint.
   if (leader != no_node && leader != leader_id_) {
     KEEL_ASSERT_MSG(leader != config_.node_id && role_ != Role::leader && role_ != Role::resigned,
                     "two leaders in epoch {}: node {} ({}) hears of leader {}", epoch_, config_.node_id,
@@ -352,7 +353,7 @@ bool RaftCore::can_grant(const VoteRequest& r) const {
 }
 
 void RaftCore::on_vote_response(NodeId from, const VoteResponse& r) {
-  if (!handle_common_response(r.error, r.epoch, r.leader_id) || r.error != error::none) return;
+  if (!handle_common_response(r.epoch, r.leader_id) || r.error != error::none) return;
   const bool counts = (role_ == Role::prospective && r.pre_vote) || (role_ == Role::candidate && !r.pre_vote);
   if (counts) count_vote(from, r.granted);
 }
@@ -424,9 +425,9 @@ void RaftCore::step(const Envelope& in, std::int64_t now_ms) {
                  [&](const VoteRequest& r) { on_vote_request(in, r); },
                  [&](const VoteResponse& r) { on_vote_response(in.from, r); },
                  [&](const BeginQuorumEpochRequest& r) { on_begin_quorum_epoch(in, r); },
-                 [&](const BeginQuorumEpochResponse& r) { handle_common_response(r.error, r.epoch, r.leader_id); },
+                 [&](const BeginQuorumEpochResponse& r) { handle_common_response(r.epoch, r.leader_id); },
                  [&](const EndQuorumEpochRequest& r) { on_end_quorum_epoch(in, r); },
-                 [&](const EndQuorumEpochResponse& r) { handle_common_response(r.error, r.epoch, r.leader_id); },
+                 [&](const EndQuorumEpochResponse& r) { handle_common_response(r.epoch, r.leader_id); },
                  [&](const FetchRequest& r) { on_fetch_request(in, r); },
                  [&](const FetchResponse& r) { on_fetch_response(in, r); },
                  [&](const FetchSnapshotRequest& r) { on_fetch_snapshot_request(in, r); },

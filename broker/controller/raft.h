@@ -235,7 +235,7 @@ class RaftCore {
   void end_prospective();
   void reset_election_timer();
   std::int64_t election_jitter_ms();
-  bool handle_common_response(std::int16_t err, std::int32_t epoch, NodeId leader);
+  bool handle_common_response(std::int32_t epoch, NodeId leader);
   void on_epoch_seen(std::int32_t epoch, NodeId leader);
 
   // Elections (raft.cpp).

@@ -164,7 +164,7 @@ bool RaftCore::accept_fetch_answer(const Envelope& in) {
 
 void RaftCore::on_fetch_response(const Envelope& in, const FetchResponse& r) {
   if (!accept_fetch_answer(in)) return;
-  if (!handle_common_response(r.error, r.epoch, r.leader_id)) return;
+  if (!handle_common_response(r.epoch, r.leader_id)) return;
   if (r.error != error::none) {
     next_fetch_ms_ = now_ms_ + config_.retry_backoff_ms;
     return;
@@ -252,7 +252,7 @@ void RaftCore::on_fetch_snapshot_request(const Envelope& in, const FetchSnapshot
 
 void RaftCore::on_fetch_snapshot_response(const Envelope& in, const FetchSnapshotResponse& r) {
   if (!accept_fetch_answer(in)) return;
-  if (!handle_common_response(r.error, r.epoch, r.leader_id)) return;
+  if (!handle_common_response(r.epoch, r.leader_id)) return;
   if (role_ != Role::follower || in.from != leader_id_ || !download_) return;
   if (r.error == error::snapshot_not_found || r.error == error::position_out_of_range) {
     download_.reset();  // The leader moved on to a newer snapshot; a fetch will name it.
