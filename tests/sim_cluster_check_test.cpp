@@ -238,6 +238,25 @@ TEST_CASE("cluster checks: replica-divergence: replicas must agree below both hi
     o.replica_snapshots[0].records[1].hash = 1;
     CHECK(only(o, "replica-divergence").passed());
   }
+  SECTION("under unclean leader election: allowed at a checkpoint, a failure in the final snapshot") {
+    Obs o;
+    o.replica_snapshots = {replica(0, 5, 0, 5, "checkpoint"), replica(1, 5, 0, 5, "checkpoint"), replica(0, 5, 0, 5),
+                           replica(1, 5, 0, 5)};
+    o.replica_snapshots[0].at_ns = o.replica_snapshots[1].at_ns = 10 * second_ns;
+    o.replica_snapshots[1].records[3].hash = 1;
+    o.replica_snapshots[3].records[4].hash = 1;
+    History h;
+    h.unclean_election = true;
+    const auto r = run_checks(h, o, {"replica-divergence"});
+    REQUIRE(r.violations.size() == 2);
+    CHECK_FALSE(r.passed());
+    CHECK(r.counts.at("replica-divergence") == 2);
+    CHECK(r.violations[0].details["label"] == "checkpoint");
+    CHECK(r.violations[0].allowed);
+    CHECK(r.violations[0].message.find("unclean leader election") != std::string::npos);
+    CHECK(r.violations[1].details["label"] == "final");
+    CHECK_FALSE(r.violations[1].allowed);
+  }
   SECTION("replicas are compared only with those snapshotted at the same moment") {
     Obs o;
     o.replica_snapshots = {replica(0, 5, 0, 5, "checkpoint"), replica(1, 5, 0, 5)};

@@ -10,7 +10,8 @@
 //   metadata-committed        no two nodes commit different entries at one offset, and no node ends
 //                             the run behind the largest committed end any node reached
 //   replica-divergence        replicas snapshotted at one moment hold identical records below both
-//                             high watermarks (and above both log starts)
+//                             high watermarks (and above both log starts); at a checkpoint under
+//                             unclean leader election, counted but allowed
 //   high-watermark-monotonic  a consumer never sees a partition's high watermark go back (history)
 //
 // The runner fills ClusterObservations; run_checks(history, observations, checks) (checks.h) runs
