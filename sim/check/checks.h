@@ -28,8 +28,15 @@ struct CheckResult {
   bool passed() const;                     // no violation that is not allowed
 };
 
+struct ClusterObservations;  // sim/check/cluster_checks.h
+
 // Runs the named checks (names from scenario::all_check_names(); an unknown name is an error the
-// scenario parser already refused).
+// scenario parser already refused). The history checks read the history; the cluster checks
+// (cluster_checks.h) read the observations, and high-watermark-monotonic the history. Results of
+// both kinds merge into one CheckResult in the order `checks` names them.
+CheckResult run_checks(const workload::History& history, const ClusterObservations& observations,
+                       const std::vector<std::string>& checks);
+// The same with no cluster observations: the cluster checks that read only them pass.
 CheckResult run_checks(const workload::History& history, const std::vector<std::string>& checks);
 
 }  // namespace keel::sim::check

@@ -128,11 +128,14 @@ struct QuiescenceSpec {
   Duration liveness_within = 30s;
 };
 
-// Checker names as Jepsen's Kafka workload names them, plus liveness.
+// Checker names as Jepsen's Kafka workload names them, plus liveness, then the cluster checks
+// over what the run observed inside the cluster (sim/check/cluster_checks.h).
 inline const std::vector<std::string>& all_check_names() {
   static const std::vector<std::string> names = {
       "lost-write",        "unseen",          "duplicate",       "inconsistent-offsets", "unexpected",
-      "nonmonotonic-send", "nonmonotonic-poll", "poll-skip",     "liveness"};
+      "nonmonotonic-send", "nonmonotonic-poll", "poll-skip",     "liveness",
+      // cluster checks
+      "single-leader", "single-controller", "metadata-committed", "replica-divergence", "high-watermark-monotonic"};
   return names;
 }
 

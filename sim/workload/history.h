@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace keel::sim::workload {
@@ -54,6 +55,9 @@ struct Op {
   std::optional<std::int64_t> offset;  // set when acknowledged with an offset (acks=0 has none)
   // poll
   std::vector<Read> reads;
+  // (key, high watermark) as the fetch responses of this poll reported them, in the order they
+  // arrived (high-watermark-monotonic).
+  std::vector<std::pair<int, std::int64_t>> high_watermarks;
   // assign
   std::vector<int> keys;
   bool seek_to_beginning = false;
@@ -68,6 +72,10 @@ struct History {
   // Every producer has at most one request in flight per connection, so a retry cannot reorder
   // its sends (nonmonotonic-send forbidden rather than counted).
   bool ordered_sends = false;
+  // The scenario's topics allow unclean leader election, which may elect a replica that lacks
+  // acknowledged records (kraft-and-replication.md §3.9): lost-write and unseen are counted and
+  // reported but allowed.
+  bool unclean_election = false;
   std::int64_t quiesce_ns = -1;   // when the quiescence phase began (faults healed), -1 if never
   std::int64_t recovered_ns = -1; // when the recovery wait ended and the final reads/liveness probe began
   std::int64_t liveness_within_ns = 30'000'000'000;
