@@ -31,7 +31,7 @@ bool on_timeline(std::string_view name) {
   static const std::set<std::string_view> names = {"ProcessStart", "ProcessStop", "PowerOff",   "PowerOn",
                                                    "ProcessPause", "ProcessResume", "NetBlock", "NetUnblock",
                                                    "NetHeal",      "NetClog",      "LeaderChange", "Quiesce",
-                                                   "Recovered"};
+                                                   "Recovered",    "BecomeLeader", "ControllerElected"};
   return names.contains(name) || name.starts_with("Fault") || name.starts_with("Scripted");
 }
 
@@ -39,14 +39,37 @@ bool on_timeline(std::string_view name) {
 struct Observed {
   std::vector<report::TimelineEvent> timeline;
   std::map<std::string, std::uint64_t> buggify;  // site -> times fired
+  check::ClusterObservations cluster;            // leadership and metadata commits, for the cluster checks
 };
+
+nlohmann::json fields_json(std::string_view fields) {
+  auto j = nlohmann::json::parse("{" + std::string(fields.substr(fields.empty() ? 0 : 1)) + "}", nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+// Leadership and metadata events the brokers trace, as the cluster checks want them.
+bool observe_cluster(check::ClusterObservations& c, std::int64_t time_ns, int node, std::string_view name,
+                     std::string_view fields) {
+  if (name != "BecomeLeader" && name != "ControllerElected" && name != "MetadataCommitted") return false;
+  const auto j = fields_json(fields);
+  if (name == "BecomeLeader" && j.contains("Partition") && j.contains("LeaderEpoch")) {
+    c.leader_claims.push_back({time_ns, node, j["Partition"].get<std::string>(), j["LeaderEpoch"].get<std::int32_t>()});
+  } else if (name == "ControllerElected" && j.contains("Epoch")) {
+    c.raft_leaders.push_back({time_ns, node, j["Epoch"].get<std::int32_t>()});
+  } else if (name == "MetadataCommitted" && j.contains("Offset") && j.contains("Epoch") && j.contains("Hash")) {
+    c.metadata_commits.push_back({time_ns, node, j["Offset"].get<std::int64_t>(), j["Epoch"].get<std::int32_t>(),
+                                  j["Hash"].get<std::uint64_t>()});
+  }
+  return name == "MetadataCommitted";
+}
 
 void observe(Observed& seen, std::int64_t time_ns, int node, std::string_view name, std::string_view fields) {
   if (name == "Buggify") {
-    const auto j = nlohmann::json::parse("{" + std::string(fields.substr(fields.empty() ? 0 : 1)) + "}", nullptr, false);
-    if (j.is_object() && j.contains("site") && j["site"].is_string()) ++seen.buggify[j["site"].get<std::string>()];
+    const auto j = fields_json(fields);
+    if (j.contains("site") && j["site"].is_string()) ++seen.buggify[j["site"].get<std::string>()];
     return;
   }
+  if (observe_cluster(seen.cluster, time_ns, node, name, fields)) return;
   if (!on_timeline(name)) return;
   report::TimelineEvent e;
   e.at_ns = time_ns;
@@ -162,6 +185,32 @@ struct ScenarioRun {
 
 namespace {
 
+// Whether any topic may elect a leader outside its ISR (then acknowledged records may be lost, and
+// the loss checks count them as allowed).
+bool unclean_election_allowed(const scenario::Scenario& s) {
+  const auto on = [](const std::map<std::string, std::string>& m) {
+    auto it = m.find("unclean.leader.election.enable");
+    return it != m.end() && it->second == "true";
+  };
+  if (on(s.cluster.config)) return true;
+  for (const auto& [b, c] : s.cluster.broker_config) {
+    if (on(c)) return true;
+  }
+  for (const auto& t : s.topics) {
+    if (on(t.configs)) return true;
+  }
+  return false;
+}
+
+// After the final reads: every running replica's log, and every node's committed metadata end.
+void finish_observations(ScenarioRun& run, Instant limit) {
+  SimCluster::ReplicaProbe probe;
+  run.cluster->probe_replicas(probe, "final");
+  run.world->run_while([&] { return !probe.done(); }, limit);
+  run.seen.cluster.replica_snapshots = std::move(probe.snapshots);
+  run.seen.cluster.final_metadata_end = run.cluster->metadata_ends();
+}
+
 std::unique_ptr<World> make_world(ScenarioRun& run) {
   WorldOptions wo;
   wo.seed = run.options.seed;
@@ -235,12 +284,6 @@ report::Report make_report(ScenarioRun& run, const check::CheckResult& checks, d
 }  // namespace
 
 Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOptions& options) {
-  if (scenario.cluster.brokers != 1) {
-    return make_error(Errc::invalid_argument,
-                      fmt::format("{}: cluster.brokers: this build runs single-broker clusters (got {}); replication "
-                                  "between brokers is not implemented yet",
-                                  scenario.source_path, scenario.cluster.brokers));
-  }
   const auto wall_start = std::chrono::steady_clock::now();  // for the report only; never decides anything
   ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, nullptr, {}};
   run.world = make_world(run);
@@ -257,6 +300,7 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   bool ordered = true;
   for (const auto& p : scenario.workload.producers) ordered = ordered && p.max_in_flight == 1;
   run.history.ordered_sends = ordered;
+  run.history.unclean_election = unclean_election_allowed(scenario);
 
   const Instant start = run.world->now();
   run.ctx = std::unique_ptr<workload::Context>(new workload::Context{
@@ -271,11 +315,13 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   const auto& q = scenario.quiescence;
   const Instant limit = start + scenario.duration + q.recover + q.liveness_within + q.final_read_timeout + 60s;
   run.world->run_while([&] { return !run.ctx->done; }, limit);
+  if (scenario.cluster.brokers > 1) finish_observations(run, limit);
   // Stop every process while what their tasks point at still exists.
   for (int id = 0; id < run.world->node_count(); ++id) run.world->node(id).kill();
   close_open_ops(run.history, to_ns(run.world->now()));
 
-  auto checks = check::run_checks(run.history, scenario.checks.empty() ? scenario::all_check_names() : scenario.checks);
+  auto checks = check::run_checks(run.history, run.seen.cluster,
+                                  scenario.checks.empty() ? scenario::all_check_names() : scenario.checks);
   add_trace_errors(run.world->trace(), checks);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   RunOutcome out;

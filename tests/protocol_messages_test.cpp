@@ -443,7 +443,7 @@ TEST_CASE("protocol: a null in a version that cannot carry one is written as the
 }
 
 TEST_CASE("protocol: the API table lists the supported ranges and flexible thresholds", "[protocol]") {
-  CHECK(supported_apis().size() == 9);
+  CHECK(supported_apis().size() == 11);
   const ApiInfo* produce = find_api(0);
   REQUIRE(produce != nullptr);
   CHECK(produce->name == "Produce");

@@ -454,8 +454,8 @@ TEST_CASE("config: describe of a topic gives each topic key its value and where 
   for (const auto& e : entries) names.push_back(e.name);
   CHECK(names == std::vector<std::string>{"cleanup.policy", "file.delete.delay.ms", "flush.messages", "flush.ms",
                                           "index.interval.bytes", "max.message.bytes", "message.timestamp.type",
-                                          "retention.bytes", "retention.ms", "segment.bytes", "segment.index.bytes",
-                                          "segment.ms"});
+                                          "min.insync.replicas", "retention.bytes", "retention.ms", "segment.bytes",
+                                          "segment.index.bytes", "segment.ms", "unclean.leader.election.enable"});
   const ConfigEntry* retention = entry(entries, "retention.ms");
   CHECK(retention->value == "1000");
   CHECK(retention->source == config_source_dynamic_topic);

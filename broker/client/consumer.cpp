@@ -255,6 +255,12 @@ Result<std::vector<ConsumerRecord>> Consumer::fetch_from(std::int32_t node, cons
   return out;
 }
 
+std::optional<std::int64_t> Consumer::high_watermark(const TopicPartition& tp) const {
+  auto it = high_watermarks_.find(tp);
+  if (it == high_watermarks_.end()) return std::nullopt;
+  return it->second;
+}
+
 Status Consumer::take_partition(const TopicPartition& tp, const protocol::FetchResponse::PartitionData& data,
                                 std::vector<ConsumerRecord>& out) {
   const auto code = static_cast<ErrorCode>(data.error_code);
@@ -266,6 +272,7 @@ Status Consumer::take_partition(const TopicPartition& tp, const protocol::FetchR
     if (stale_leader(code)) cluster_.invalidate(tp);
     return {};
   }
+  high_watermarks_[tp] = data.high_watermark;
   if (!data.records || data.records->empty()) return {};
   return take_records(tp, *data.records, out);
 }

@@ -61,6 +61,9 @@ class Consumer {
   Result<std::int64_t> end_offset(const TopicPartition& tp);
   void close() {}
 
+  // The high watermark the partition's leader last reported in a fetch, if any.
+  std::optional<std::int64_t> high_watermark(const TopicPartition& tp) const;
+
   std::uint64_t fetches_sent() const { return fetches_sent_; }
   std::uint64_t offset_resets() const { return offset_resets_; }
 
@@ -81,6 +84,7 @@ class Consumer {
   Cluster cluster_;
   std::map<TopicPartition, std::optional<std::int64_t>> positions_;
   std::optional<Error> deferred_error_;  // a decode failure found after records were returned
+  std::map<TopicPartition, std::int64_t> high_watermarks_;
   std::uint64_t fetches_sent_ = 0;
   std::uint64_t offset_resets_ = 0;
 };

@@ -114,7 +114,7 @@ Status MetadataImage::check(const MetadataRecord& record) const {
 }
 
 void MetadataImage::apply(const MetadataRecord& record, std::int64_t offset) {
-  KEEL_ASSERT_MSG(offset > last_offset_, "{} at offset {} after offset {}", describe(record), offset, last_offset_);
+  KEEL_ASSERT_MSG(offset >= last_offset_, "{} at offset {} after offset {}", describe(record), offset, last_offset_);
   const Status ok = check(record);
   KEEL_ASSERT_MSG(ok.ok(), "{}", ok.ok() ? "" : ok.error().message);
   apply_unchecked(record);
@@ -122,7 +122,7 @@ void MetadataImage::apply(const MetadataRecord& record, std::int64_t offset) {
 }
 
 Status MetadataImage::replay(const MetadataRecord& record, std::int64_t offset) {
-  if (offset <= last_offset_)
+  if (offset < last_offset_)
     return make_error(Errc::corrupt, fmt::format("{} at offset {} after offset {}", describe(record), offset, last_offset_));
   if (Status ok = check(record); !ok) return ok;
   apply_unchecked(record);

@@ -63,7 +63,8 @@ class MetadataImage {
  public:
   // Whether `record` can follow this image: Errc::corrupt naming the record and the fault if not.
   Status check(const MetadataRecord& record) const;
-  // Applies a record this process's controller made (asserts check() and increasing offsets).
+  // Applies a record this process's controller made (asserts check() and offsets that never go
+  // back; the records of one metadata log entry share its offset).
   void apply(const MetadataRecord& record, std::int64_t offset);
   // Applies a decoded record, or returns why it cannot follow this image (and changes nothing).
   Status replay(const MetadataRecord& record, std::int64_t offset);

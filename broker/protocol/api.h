@@ -21,6 +21,7 @@ enum class ApiKey : std::int16_t {
   create_topics = 19,
   delete_topics = 20,
   describe_configs = 32,
+  keel_quorum = 1000,  // Keel's own, between Keel nodes (messages_keel_quorum.h)
 };
 
 struct ApiInfo {
@@ -32,17 +33,18 @@ struct ApiInfo {
 };
 
 // Sorted by key. The flexible thresholds are Kafka's ("flexibleVersions" in each schema).
-inline constexpr std::array<ApiInfo, 10> api_table{{
+inline constexpr std::array<ApiInfo, 11> api_table{{
     {ApiKey::produce, "Produce", 3, 8, 9},
     {ApiKey::fetch, "Fetch", 4, 12, 12},
     {ApiKey::list_offsets, "ListOffsets", 1, 5, 6},
     {ApiKey::metadata, "Metadata", 0, 9, 9},
     {ApiKey::find_coordinator, "FindCoordinator", 0, 4, 3},
-    {ApiKey::offset_for_leader_epoch, "OffsetForLeaderEpoch", 2, 4, 4},
     {ApiKey::api_versions, "ApiVersions", 0, 3, 3},
     {ApiKey::create_topics, "CreateTopics", 0, 7, 5},
     {ApiKey::delete_topics, "DeleteTopics", 0, 6, 4},
+    {ApiKey::offset_for_leader_epoch, "OffsetForLeaderEpoch", 2, 4, 4},
     {ApiKey::describe_configs, "DescribeConfigs", 0, 2, 4},
+    {ApiKey::keel_quorum, "KeelQuorum", 0, 0, 1},
 }};
 
 std::span<const ApiInfo> supported_apis();

@@ -12,6 +12,7 @@
 #include "broker/protocol/messages_find_coordinator.h"
 #include "broker/protocol/messages_list_offsets.h"
 #include "broker/protocol/messages_metadata.h"
+#include "broker/protocol/messages_keel_quorum.h"
 #include "broker/protocol/messages_offsets_for_leader_epoch.h"
 #include "broker/protocol/messages_produce.h"
 #include "broker/protocol/schema.h"

@@ -1,5 +1,8 @@
 #include "broker/server/broker.h"
 
+#include "broker/controller/quorum.h"
+#include "broker/replication/replica_manager.h"
+
 #include <fmt/format.h>
 
 #include "broker/server/connection.h"
@@ -43,7 +46,8 @@ const Endpoint& Broker::advertised() const {
 
 Status Broker::start() {
   // The registry first, so logs found at start-up open with their topic's settings.
-  topics_ = std::make_unique<TopicRegistry>(rt_, config_.log_dirs.front());
+  // A replicated cluster's broker keeps its topics in the metadata log; the registry mirrors it.
+  topics_ = std::make_unique<TopicRegistry>(rt_, config_.kraft() ? std::string() : config_.log_dirs.front());
   if (auto st = topics_->load(); !st) return st;
   storage::LogManager::Options options;
   options.log_dirs = config_.log_dirs;
@@ -58,7 +62,9 @@ Status Broker::start() {
   auto logs = storage::LogManager::open(rt_, options);
   if (!logs) return logs.error();
   logs_ = std::move(*logs);
-  if (auto st = open_topic_logs(); !st) return st;
+  if (!config_.kraft()) {
+    if (auto st = open_topic_logs(); !st) return st;
+  }
   timer_ = std::make_unique<SystemTimer>(rt_);
   fetch_purgatory_ = std::make_unique<DelayedOperationPurgatory>("Fetch", *timer_);
   cluster_id_ = config_.cluster_id.empty() ? std::string("keel-cluster") : config_.cluster_id;
@@ -71,6 +77,10 @@ Status Broker::start() {
     }
     bound_.push_back(listener->local());
     listeners_.push_back(std::move(*listener));
+  }
+  if (config_.kraft()) {
+    if (auto st = start_kraft(); !st) return st;
+    start_kraft_tasks();
   }
   logs_->start();
   rt_.trace("BrokerStarted")
@@ -144,6 +154,8 @@ void Broker::accept_loop(Listener& listener) {
 
 Status Broker::shutdown() {
   cancel_tasks();
+  if (replicas_) (void)replicas_->shutdown();
+  if (quorum_) quorum_->stop();
   for (auto& listener : listeners_) listener.close();
   listeners_.clear();
   if (timer_) timer_->shutdown();
@@ -160,6 +172,13 @@ std::optional<Broker::TopicError> Broker::create_topic(const std::string& name, 
                                                        bool validate_only) {
   if (auto problem = topic_name_problem(name); !problem.empty()) {
     return TopicError{ErrorCode::invalid_topic_exception, problem};
+  }
+  if (quorum_) {
+    if (auto log_config = apply_topic_configs(config_.log, configs); !log_config) {
+      return TopicError{ErrorCode::invalid_config, log_config.error().message};
+    }
+    if (validate_only) return std::nullopt;
+    return create_topic_kraft(name, partitions, replication_factor, configs);
   }
   if (topics_->find(name) != nullptr) {
     return TopicError{ErrorCode::topic_already_exists, fmt::format("Topic '{}' already exists.", name)};
@@ -188,6 +207,7 @@ std::optional<Broker::TopicError> Broker::create_topic(const std::string& name, 
 }
 
 std::optional<Broker::TopicError> Broker::delete_topic(const std::string& name) {
+  if (quorum_) return delete_topic_kraft(name);
   const TopicInfo* topic = topics_->find(name);
   if (topic == nullptr) {
     return TopicError{ErrorCode::unknown_topic_or_partition, fmt::format("Topic '{}' does not exist.", name)};

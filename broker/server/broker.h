@@ -6,6 +6,7 @@
 //   auto config = parse_broker_config(text, "server.properties", overrides);
 //   run_broker(rt, *config);   // serves until the task is cancelled (node killed, runtime stopped)
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <map>
@@ -21,6 +22,15 @@
 #include "broker/server/purgatory.h"
 #include "broker/server/topics.h"
 #include "broker/storage/log_manager.h"
+
+namespace keel::controller {
+class Quorum;
+}
+namespace keel::replication {
+class ReplicaManager;
+struct IsrProposal;
+struct IsrReply;
+}
 
 namespace keel::server {
 
@@ -64,7 +74,29 @@ class Broker {
   // Wakes delayed fetches waiting on a partition after an append.
   void partition_appended(const std::string& topic, std::int32_t partition);
 
+  // The replicated cluster (process.roles set, kraft.cpp): this node's member of the metadata
+  // quorum, and (broker role) its replica manager. Both nullptr for a single broker.
+  controller::Quorum* quorum() { return quorum_.get(); }
+  replication::ReplicaManager* replicas() { return replicas_.get(); }
+  // This broker's epoch from its registration with the controller, -1 before it registered.
+  std::int64_t broker_epoch() const { return broker_epoch_; }
+
  private:
+  // ---- the replicated cluster (kraft.cpp) ----
+  Status start_kraft();
+  void start_kraft_tasks();
+  void lifecycle_loop();
+  void metadata_loop();
+  void sync_metadata();
+  bool register_with_controller();
+  std::optional<TopicError> create_topic_kraft(const std::string& name, std::int32_t partitions,
+                                               std::int16_t replication_factor,
+                                               const std::map<std::string, std::string>& configs);
+  std::optional<TopicError> delete_topic_kraft(const std::string& name);
+  replication::IsrReply alter_partition(const replication::IsrProposal& proposal);
+  // Waits until the metadata this broker applied satisfies `ready` (a created topic shows up).
+  bool await_metadata(const std::function<bool()>& ready, Duration timeout);
+
   void accept_loop(Listener& listener);
   Status open_topic_logs();
   // Tasks this broker spawned (accept loops, connections): cancelled when it is destroyed, so none
@@ -83,6 +115,13 @@ class Broker {
   std::vector<Address> bound_;
   std::uint64_t connections_accepted_ = 0;
   std::vector<TaskRef> tasks_;
+
+  std::unique_ptr<controller::Quorum> quorum_;
+  std::unique_ptr<replication::ReplicaManager> replicas_;
+  std::int64_t broker_epoch_ = -1;
+  protocol::Uuid incarnation_;
+  // The partition epoch last handed to the replica manager, per partition.
+  std::map<storage::TopicPartition, std::int32_t> applied_partition_epochs_;
 };
 
 // Starts a broker on `rt` and serves until the calling task is cancelled. Start-up errors (bad log

@@ -519,6 +519,42 @@ std::vector<KeyDef> log_keys() {
   };
 }
 
+#define KEEL_INT64_KEY(name_, default_, lo_, field_) \
+  key(name_, Type::int64, default_).range(lo_, i64_max).sets([](BrokerConfig& c, const Value& v) { c.field_ = v.number; })
+
+std::vector<KeyDef> replication_keys() {
+  return {
+      KEEL_INT64_KEY("replica.lag.time.max.ms", "30000", 1, replica_lag_time_max_ms),
+      KEEL_INT64_KEY("replica.fetch.wait.max.ms", "500", 0, replica_fetch_wait_max_ms),
+      KEEL_INT64_KEY("replica.fetch.backoff.ms", "1000", 0, replica_fetch_backoff_ms),
+      key("replica.fetch.max.bytes", Type::int32, "1048576").range(1, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.replica_fetch_max_bytes = narrow(v.number);
+      }),
+      KEEL_INT64_KEY("replica.high.watermark.checkpoint.interval.ms", "5000", 1, replica_high_watermark_checkpoint_interval_ms),
+      KEEL_INT64_KEY("broker.heartbeat.interval.ms", "2000", 1, broker_heartbeat_interval_ms),
+      KEEL_INT64_KEY("broker.session.timeout.ms", "9000", 1, broker_session_timeout_ms),
+      KEEL_INT64_KEY("controller.quorum.election.timeout.ms", "1000", 1, quorum_election_timeout_ms),
+      KEEL_INT64_KEY("controller.quorum.fetch.timeout.ms", "2000", 1, quorum_fetch_timeout_ms),
+      KEEL_INT64_KEY("controller.quorum.election.backoff.max.ms", "1000", 1, quorum_election_backoff_max_ms),
+      KEEL_INT64_KEY("controller.quorum.request.timeout.ms", "2000", 1, quorum_request_timeout_ms),
+      key("auto.leader.rebalance.enable", Type::boolean, "true").sets([](BrokerConfig& c, const Value& v) {
+        c.auto_leader_rebalance_enable = v.flag;
+      }),
+      KEEL_INT64_KEY("leader.imbalance.check.interval.seconds", "300", 1, leader_imbalance_check_interval_seconds),
+      key("metadata.log.dir", Type::string, "").sets([](BrokerConfig& c, const Value& v) { c.metadata_log_dir = v.text; }),
+      key("min.insync.replicas", Type::int32, "1")
+          .range(1, i32_max)
+          .log("min.insync.replicas", [](storage::LogConfig& l, const Value& v) { l.min_insync_replicas = narrow(v.number); },
+               [](const storage::LogConfig& l) { return show(l.min_insync_replicas); }),
+      key("unclean.leader.election.enable", Type::boolean, "false")
+          .log("unclean.leader.election.enable",
+               [](storage::LogConfig& l, const Value& v) { l.unclean_leader_election = v.flag; },
+               [](const storage::LogConfig& l) { return std::string(l.unclean_leader_election ? "true" : "false"); }),
+  };
+}
+
+#undef KEEL_INT64_KEY
+
 // Kafka keys that have no meaning in Keel: one process, one event loop, no internal topics yet.
 std::vector<KeyDef> ignored_key_defs() {
   return {
@@ -540,7 +576,7 @@ std::vector<KeyDef> ignored_key_defs() {
 const std::vector<KeyDef>& key_table() {
   static const std::vector<KeyDef> table = [] {
     std::vector<KeyDef> all;
-    for (auto part : {identity_keys(), listener_keys(), broker_keys(), log_keys(), ignored_key_defs()}) {
+    for (auto part : {identity_keys(), listener_keys(), broker_keys(), log_keys(), replication_keys(), ignored_key_defs()}) {
       all.insert(all.end(), part.begin(), part.end());
     }
     std::set<std::string_view> names;

@@ -68,7 +68,31 @@ struct BrokerConfig {
   // map, a listener's name must itself be PLAINTEXT.
   std::map<std::string, std::string> listener_security_protocol_map;
 
+  // Replication and the metadata quorum (the replicated cluster; a single broker ignores them).
+  std::int64_t replica_lag_time_max_ms = 30000;        // replica.lag.time.max.ms
+  std::int64_t replica_fetch_wait_max_ms = 500;        // replica.fetch.wait.max.ms
+  std::int64_t replica_fetch_backoff_ms = 1000;        // replica.fetch.backoff.ms
+  std::int32_t replica_fetch_max_bytes = 1048576;      // replica.fetch.max.bytes
+  std::int64_t replica_high_watermark_checkpoint_interval_ms = 5000;  // replica.high.watermark.checkpoint.interval.ms
+  std::int64_t broker_heartbeat_interval_ms = 2000;    // broker.heartbeat.interval.ms
+  std::int64_t broker_session_timeout_ms = 9000;       // broker.session.timeout.ms
+  std::int64_t quorum_election_timeout_ms = 1000;      // controller.quorum.election.timeout.ms
+  std::int64_t quorum_fetch_timeout_ms = 2000;         // controller.quorum.fetch.timeout.ms
+  std::int64_t quorum_election_backoff_max_ms = 1000;  // controller.quorum.election.backoff.max.ms
+  std::int64_t quorum_request_timeout_ms = 2000;       // controller.quorum.request.timeout.ms
+  bool auto_leader_rebalance_enable = true;            // auto.leader.rebalance.enable
+  std::int64_t leader_imbalance_check_interval_seconds = 300;  // leader.imbalance.check.interval.seconds
+  std::string metadata_log_dir;                        // metadata.log.dir ("": the first log dir)
+
   std::map<std::string, std::string> values;   // every key as given (the file, then the overrides)
+
+  bool kraft() const { return !process_roles.empty(); }
+  bool has_role(std::string_view role) const {
+    for (const auto& r : process_roles) {
+      if (r == role) return true;
+    }
+    return false;
+  }
 };
 
 // Parses properties text (properties.h), then applies `overrides` ("key=value") in order: the last

@@ -16,6 +16,7 @@ HandlerResult handle_api_versions(RequestContext& ctx, protocol::Reader& body) {
   }
   response.error_code = static_cast<std::int16_t>(protocol::ErrorCode::none);
   for (const auto& entry : handlers()) {
+    if (!advertised(entry)) continue;
     protocol::ApiVersionsResponse::ApiVersion api;
     api.api_key = static_cast<std::int16_t>(entry.key);
     api.min_version = entry.min_version;

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "broker/protocol/record_batch.h"
+#include "broker/replication/replica_manager.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -22,7 +23,14 @@ struct PartitionRead {
   std::string topic;
   const FetchRequest::FetchPartition* request = nullptr;
   storage::Log* log = nullptr;
-  // The log's visible_bytes_appended() when last read, to tell how much became readable since.
+  // In a replicated cluster: why this broker may not serve it (not the leader, a stale epoch).
+  ErrorCode refused = ErrorCode::none;
+  std::int64_t high_watermark = 0;  // what the response reports
+  std::int64_t max_offset = 0;      // how far the read may go: the high watermark, or the log end for a follower
+  std::optional<replication::EpochEndOffset> diverging;  // a follower must truncate before it reads
+  bool follower = false;  // a replica fetching: it reads to the log end and waits for appends
+  // The log's visible_bytes_appended() (log end, for a follower) when last read, to tell how much
+  // became readable since.
   std::int64_t visible_at_read = 0;
 };
 
@@ -86,11 +94,13 @@ void append_partial_batch(Runtime& rt, storage::Log& log, protocol::Bytes& recor
 FetchResponse::PartitionData read_partition(Runtime& rt, PartitionRead& p, std::int32_t bytes_max, bool min_one_batch,
                                             bool read_committed, bool partial_tail, bool& any_error) {
   const std::int32_t partition = p.request->partition;
-  if (p.log == nullptr) {
+  if (p.refused != ErrorCode::none || p.log == nullptr) {
     any_error = true;
-    return partition_error(partition, ErrorCode::unknown_topic_or_partition);
+    return partition_error(partition, p.log == nullptr && p.refused == ErrorCode::none ? ErrorCode::unknown_topic_or_partition
+                                                                                        : p.refused);
   }
-  const std::int64_t high_watermark = p.log->high_watermark();
+  const std::int64_t high_watermark = p.high_watermark;
+  const std::int64_t max_offset = p.max_offset;
   FetchResponse::PartitionData out;
   out.partition_index = partition;
   out.high_watermark = high_watermark;
@@ -98,22 +108,32 @@ FetchResponse::PartitionData read_partition(Runtime& rt, PartitionRead& p, std::
   out.log_start_offset = p.log->log_start_offset();
   if (read_committed) out.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>();
   out.records = protocol::Bytes();
+  if (p.diverging) {
+    // KIP-320: the follower's last fetched epoch ends earlier here; it truncates, then fetches again.
+    any_error = true;
+    out.error_code = static_cast<std::int16_t>(ErrorCode::none);
+    out.diverging_epoch.epoch = p.diverging->epoch;
+    out.diverging_epoch.end_offset = p.diverging->end_offset;
+    return out;
+  }
   const std::int64_t offset = p.request->fetch_offset;
-  if (offset < p.log->log_start_offset() || offset > high_watermark) {
+  // As Kafka: out of range only outside the log; a consumer ahead of the high watermark (a new
+  // leader's lags the old one's for a moment) gets nothing yet.
+  if (offset < p.log->log_start_offset() || offset > p.log->log_end_offset()) {
     any_error = true;
     out.error_code = static_cast<std::int16_t>(ErrorCode::offset_out_of_range);
     return out;
   }
-  p.visible_at_read = p.log->visible_bytes_appended();
+  p.visible_at_read = p.follower ? p.log->log_end_offset() : p.log->visible_bytes_appended();
   out.error_code = static_cast<std::int16_t>(ErrorCode::none);
-  if (offset == high_watermark) return out;
-  auto read = p.log->read(offset, bytes_max, high_watermark, min_one_batch);
+  if (offset >= max_offset) return out;
+  auto read = p.log->read(offset, bytes_max, max_offset, min_one_batch);
   if (!read) {
     any_error = true;
     out.error_code = static_cast<std::int16_t>(error_code_for(read.error()));
     return out;
   }
-  if (partial_tail) append_partial_batch(rt, *p.log, read->records, bytes_max, high_watermark);
+  if (partial_tail) append_partial_batch(rt, *p.log, read->records, bytes_max, max_offset);
   out.records = std::move(read->records);
   return out;
 }
@@ -155,6 +175,7 @@ class DelayedFetch final : public DelayedOperation {
   struct Watched {
     storage::TopicPartition partition;
     std::int64_t visible_at_read = 0;
+    bool follower = false;  // visible_at_read is the log end: any append completes it
   };
   DelayedFetch(Broker& broker, Duration delay, std::vector<Watched> watched, std::int64_t bytes_read,
                std::int64_t min_bytes)
@@ -170,6 +191,10 @@ class DelayedFetch final : public DelayedOperation {
     for (const auto& w : watched_) {
       const storage::Log* log = broker_.logs().get(w.partition);
       if (log == nullptr) return force_complete();
+      if (w.follower) {
+        if (log->log_end_offset() > w.visible_at_read) return force_complete();
+        continue;
+      }
       // Never below zero: a topic deleted and created again while the fetch waits starts anew.
       available += std::max<std::int64_t>(0, log->visible_bytes_appended() - w.visible_at_read);
     }
@@ -184,6 +209,20 @@ class DelayedFetch final : public DelayedOperation {
   std::int64_t min_bytes_;
 };
 
+// In a replicated cluster the replica manager says whether this broker leads the partition at the
+// epoch the fetcher knows, and how far the fetcher may read.
+void permit(replication::ReplicaManager& replicas, const FetchRequest& request, PartitionRead& p) {
+  const auto permit = replicas.read_permit(storage::TopicPartition{p.topic, p.request->partition}, request.replica_id,
+                                           p.request->current_leader_epoch, p.request->fetch_offset,
+                                           p.request->last_fetched_epoch);
+  p.refused = permit.error;
+  p.log = permit.log;
+  p.high_watermark = permit.high_watermark;
+  p.max_offset = permit.max_offset;
+  p.diverging = permit.diverging;
+  p.follower = request.replica_id >= 0;
+}
+
 FetchPlan plan_fetch(Broker& broker, const FetchRequest& request) {
   FetchPlan plan;
   plan.read_committed = request.isolation_level == 1;
@@ -193,11 +232,32 @@ FetchPlan plan_fetch(Broker& broker, const FetchRequest& request) {
       PartitionRead p;
       p.topic = topic.topic;
       p.request = &partition;
-      p.log = known ? broker.logs().get(storage::TopicPartition{topic.topic, partition.partition}) : nullptr;
+      if (broker.replicas() != nullptr) {
+        permit(*broker.replicas(), request, p);
+      } else {
+        p.log = known ? broker.logs().get(storage::TopicPartition{topic.topic, partition.partition}) : nullptr;
+        if (p.log) p.high_watermark = p.max_offset = p.log->high_watermark();
+      }
       plan.partitions.push_back(std::move(p));
     }
   }
   return plan;
+}
+
+// A follower's fetch tells the leader how far its log reaches (Kafka updates the follower's state
+// when it reads for it); a diverging or failed partition does not (KAFKA-13141).
+void note_follower_fetches(Broker& broker, const FetchRequest& request, const FetchPlan& plan,
+                           const FetchResponse& response) {
+  if (broker.replicas() == nullptr || request.replica_id < 0) return;
+  std::size_t i = 0;
+  for (const auto& topic : response.responses) {
+    for (const auto& data : topic.partitions) {
+      const PartitionRead& p = plan.partitions[i++];
+      if (data.error_code != 0 || data.diverging_epoch.end_offset >= 0) continue;
+      broker.replicas()->follower_fetched(storage::TopicPartition{p.topic, p.request->partition}, request.replica_id,
+                                          -1, p.request->fetch_offset);
+    }
+  }
 }
 
 // How long the fetch waits in the purgatory: its max wait, or (BUGGIFY fetch_wait_jitter) anywhere
@@ -226,13 +286,15 @@ HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body) {
   const FetchLimits limits = fetch_limits(rt, *request);
   bool any_error = false;
   auto [response, total] = read_all(rt, plan, limits, any_error);
+  note_follower_fetches(broker, *request, plan, response);
   const bool done = any_error || request->max_wait_ms <= 0 || total >= request->min_bytes || plan.partitions.empty();
   if (!done) {
     const Duration delay = long_poll_delay(rt, request->max_wait_ms);
     std::vector<DelayedFetch::Watched> watched;
     std::vector<std::string> keys;
     for (const auto& p : plan.partitions) {
-      watched.push_back(DelayedFetch::Watched{storage::TopicPartition{p.topic, p.request->partition}, p.visible_at_read});
+      watched.push_back(DelayedFetch::Watched{storage::TopicPartition{p.topic, p.request->partition}, p.visible_at_read,
+                                              p.follower});
       keys.push_back(partition_key(p.topic, p.request->partition));
     }
     auto op = std::make_shared<DelayedFetch>(broker, delay, std::move(watched), total, request->min_bytes);
@@ -241,6 +303,7 @@ HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body) {
     // Topics may have been deleted while waiting: look the logs up again.
     plan = plan_fetch(broker, *request);
     std::tie(response, total) = read_all(rt, plan, limits, any_error);
+    note_follower_fetches(broker, *request, plan, response);
   }
   return std::optional(encode_response(ctx, response));
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "broker/protocol/record_batch.h"
+#include "broker/replication/replica_manager.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -52,6 +53,16 @@ PartitionResponse list_partition(Broker& broker, const std::string& topic,
     return out;
   }
   out.leader_epoch = 0;
+  if (broker.replicas() != nullptr) {
+    // Only the leader answers, at the epoch the client knows (a follower's high watermark lags).
+    const auto permit = broker.replicas()->read_permit(storage::TopicPartition{topic, request.partition_index}, -1,
+                                                       request.current_leader_epoch, 0, -1);
+    if (permit.error != ErrorCode::none) {
+      out.error_code = static_cast<std::int16_t>(permit.error);
+      return out;
+    }
+    out.leader_epoch = permit.leader_epoch;
+  }
   if (request.timestamp == latest_timestamp) {
     out.offset = log->high_watermark();
   } else if (request.timestamp == earliest_timestamp) {

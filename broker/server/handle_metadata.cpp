@@ -1,7 +1,10 @@
-// Metadata: this broker, the cluster id, a controller id clients can use (itself), and the topics
-// asked for, created on the fly when auto.create.topics.enable and the request allow it.
+// Metadata: the brokers, the cluster id, a controller id clients can use (this broker: it forwards
+// what needs the controller, as KRaft brokers do), and the topics asked for, created on the fly
+// when auto.create.topics.enable and the request allow it. A single broker describes itself; a
+// replicated cluster's broker answers from its metadata image.
 #include <fmt/format.h>
 
+#include "broker/controller/quorum.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -12,7 +15,36 @@ using protocol::ErrorCode;
 using protocol::MetadataRequest;
 using protocol::MetadataResponse;
 
+// A replicated cluster's partition, from the metadata image: leader, epoch, replicas, ISR, and the
+// replicas on brokers that are not up (offline).
+MetadataResponse::MetadataResponsePartition describe_partition(const controller::MetadataImage& image,
+                                                              std::int32_t index,
+                                                              const controller::PartitionRegistration& p) {
+  MetadataResponse::MetadataResponsePartition out;
+  out.partition_index = index;
+  out.error_code = static_cast<std::int16_t>(p.leader >= 0 ? ErrorCode::none : ErrorCode::leader_not_available);
+  out.leader_id = p.leader;
+  out.leader_epoch = p.leader_epoch;
+  out.replica_nodes = p.replicas;
+  out.isr_nodes = p.isr;
+  for (std::int32_t r : p.replicas) {
+    const auto* reg = image.broker(r);
+    if (reg == nullptr || reg->fenced) out.offline_replicas.push_back(r);
+  }
+  return out;
+}
+
 MetadataResponse::MetadataResponseTopic describe_topic(Broker& broker, const TopicInfo& topic) {
+  if (broker.quorum() != nullptr) {
+    MetadataResponse::MetadataResponseTopic out;
+    out.name = topic.name;
+    const auto* t = broker.quorum()->image().topic(topic.name);
+    out.error_code = static_cast<std::int16_t>(t != nullptr ? ErrorCode::none : ErrorCode::unknown_topic_or_partition);
+    if (t != nullptr) {
+      for (const auto& [index, p] : t->partitions) out.partitions.push_back(describe_partition(broker.quorum()->image(), index, p));
+    }
+    return out;
+  }
   const std::int32_t self = broker.config().node_id;
   MetadataResponse::MetadataResponseTopic out;
   out.error_code = static_cast<std::int16_t>(ErrorCode::none);
@@ -60,6 +92,25 @@ MetadataResponse::MetadataResponseTopic lookup_or_create(Broker& broker, const s
   return topic != nullptr ? describe_topic(broker, *topic) : topic_error(name, ErrorCode::leader_not_available);
 }
 
+// The unfenced brokers of a replicated cluster, each at its endpoint for the listener clients use
+// here (Kafka answers with the endpoints of the listener the request came in on).
+std::vector<MetadataResponse::MetadataResponseBroker> live_brokers(Broker& broker) {
+  std::vector<MetadataResponse::MetadataResponseBroker> out;
+  const std::string& listener = broker.advertised().listener_name;
+  for (const auto& [id, reg] : broker.quorum()->image().brokers()) {
+    if (reg.fenced) continue;
+    for (const auto& e : reg.endpoints) {
+      if (e.listener != listener) continue;
+      MetadataResponse::MetadataResponseBroker b;
+      b.node_id = id;
+      b.host = e.host;
+      b.port = e.port;
+      out.push_back(std::move(b));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body) {
@@ -67,11 +118,15 @@ HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body) {
   if (!request) return request.error();
   Broker& broker = ctx.broker;
   MetadataResponse response;
-  MetadataResponse::MetadataResponseBroker self;
-  self.node_id = broker.config().node_id;
-  self.host = broker.advertised().host;
-  self.port = broker.advertised().port;
-  response.brokers.push_back(std::move(self));
+  if (broker.quorum() != nullptr) {
+    response.brokers = live_brokers(broker);
+  } else {
+    MetadataResponse::MetadataResponseBroker self;
+    self.node_id = broker.config().node_id;
+    self.host = broker.advertised().host;
+    self.port = broker.advertised().port;
+    response.brokers.push_back(std::move(self));
+  }
   response.cluster_id = broker.cluster_id();
   response.controller_id = broker.config().node_id;
   const auto names = requested_topics(*request, ctx.header.api_version);

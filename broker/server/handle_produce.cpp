@@ -1,10 +1,12 @@
 // Produce: validate each partition's record batch, append it to the partition log (which assigns
 // offsets and syncs when the flush policy says so), wake fetches waiting on the partition, and
 // answer with the base offsets. acks=0 gets no response. A single broker is its own ISR, so acks=1
-// and acks=all are answered once the local append is done.
+// and acks=all are answered once the local append is done; in a replicated cluster only the leader
+// appends, and acks=all waits until the high watermark passes the records.
 #include <fmt/format.h>
 
 #include "broker/protocol/record_batch.h"
+#include "broker/replication/replica_manager.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -90,6 +92,52 @@ PartitionResponse append_partition(Broker& broker, const std::string& topic,
   return out;
 }
 
+// A replicated cluster's leader: the replica manager checks leadership and min.insync.replicas and
+// appends with the leader epoch; acks=all then waits (wait_for_acks below) for the ISR.
+PartitionResponse append_replicated(Broker& broker, const std::string& topic,
+                                    const ProduceRequest::PartitionProduceData& data, std::int16_t acks,
+                                    std::int32_t& leader_epoch) {
+  const TopicInfo* info = broker.topics().find(topic);
+  storage::Log* log = info != nullptr ? broker.logs().get(storage::TopicPartition{topic, data.index}) : nullptr;
+  if (info == nullptr) {
+    return partition_error(data.index, ErrorCode::unknown_topic_or_partition,
+                           fmt::format("This server does not host this topic-partition: {}-{}", topic, data.index));
+  }
+  const std::int32_t max_bytes = log != nullptr ? log->config().max_message_bytes : broker.config().log.max_message_bytes;
+  if (auto invalid = validate(data.index, data.records, max_bytes)) return *invalid;
+  auto appended = broker.replicas()->append_as_leader(storage::TopicPartition{topic, data.index}, *data.records, acks);
+  if (appended.error != ErrorCode::none) return partition_error(data.index, appended.error, appended.message);
+  broker.partition_appended(topic, data.index);
+  leader_epoch = appended.leader_epoch;
+  PartitionResponse out;
+  out.index = data.index;
+  out.error_code = static_cast<std::int16_t>(ErrorCode::none);
+  out.base_offset = appended.result.base_offset;
+  out.log_append_time_ms = appended.result.log_append_time_ms;
+  out.log_start_offset = appended.result.log_start_offset;
+  return out;
+}
+
+// acks=all: each appended partition waits until its ISR has the records (Kafka's DelayedProduce),
+// all against one deadline, the request's timeout.
+void wait_for_acks(Broker& broker, const ProduceRequest& request, ProduceResponse& response,
+                   const std::vector<std::vector<std::int32_t>>& epochs) {
+  const Instant deadline = broker.runtime().now() + std::chrono::milliseconds(std::max(0, request.timeout_ms));
+  for (std::size_t t = 0; t < response.responses.size(); ++t) {
+    auto& topic = response.responses[t];
+    for (std::size_t i = 0; i < topic.partition_responses.size(); ++i) {
+      auto& out = topic.partition_responses[i];
+      if (out.error_code != 0) continue;
+      const auto scan = protocol::scan_batches(*request.topic_data[t].partition_data[i].records, false);
+      const std::int64_t required = out.base_offset + (scan.batches.back().second.last_offset() -
+                                                       scan.batches.back().second.base_offset) + 1;
+      const ErrorCode code = broker.replicas()->wait_for_acks(storage::TopicPartition{topic.name, out.index}, required,
+                                                              epochs[t][i], deadline);
+      if (code != ErrorCode::none) out = partition_error(out.index, code, std::string(protocol::error_name(code)));
+    }
+  }
+}
+
 }  // namespace
 
 HandlerResult handle_produce(RequestContext& ctx, protocol::Reader& body) {
@@ -97,17 +145,27 @@ HandlerResult handle_produce(RequestContext& ctx, protocol::Reader& body) {
   if (!request) return request.error();
   const bool acks_valid = request->acks == 0 || request->acks == 1 || request->acks == -1;
   ProduceResponse response;
+  const bool replicated = ctx.broker.replicas() != nullptr;
+  std::vector<std::vector<std::int32_t>> epochs;  // the leader epoch each partition was appended in
   for (const auto& topic : request->topic_data) {
     ProduceResponse::TopicProduceResponse out;
     out.name = topic.name;
+    epochs.emplace_back();
     for (const auto& partition : topic.partition_data) {
-      out.partition_responses.push_back(
-          acks_valid ? append_partition(ctx.broker, topic.name, partition)
-                     : partition_error(partition.index, ErrorCode::invalid_required_acks,
-                                       fmt::format("acks must be -1, 0 or 1, got {}", request->acks)));
+      std::int32_t epoch = -1;
+      if (!acks_valid) {
+        out.partition_responses.push_back(partition_error(partition.index, ErrorCode::invalid_required_acks,
+                                                          fmt::format("acks must be -1, 0 or 1, got {}", request->acks)));
+      } else if (replicated) {
+        out.partition_responses.push_back(append_replicated(ctx.broker, topic.name, partition, request->acks, epoch));
+      } else {
+        out.partition_responses.push_back(append_partition(ctx.broker, topic.name, partition));
+      }
+      epochs.back().push_back(epoch);
     }
     response.responses.push_back(std::move(out));
   }
+  if (replicated && request->acks == -1) wait_for_acks(ctx.broker, *request, response, epochs);
   if (request->acks == 0) return std::optional<protocol::Bytes>();
   return std::optional(encode_response(ctx, response));
 }

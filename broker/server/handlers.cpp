@@ -13,16 +13,20 @@ constexpr std::array handler_table{
     HandlerEntry{ApiKey::produce, 3, 8, handle_produce},
     HandlerEntry{ApiKey::fetch, 4, 12, handle_fetch},
     HandlerEntry{ApiKey::list_offsets, 1, 5, handle_list_offsets},
+    HandlerEntry{ApiKey::offset_for_leader_epoch, 2, 4, handle_offset_for_leader_epoch},
     HandlerEntry{ApiKey::metadata, 0, 9, handle_metadata},
     HandlerEntry{ApiKey::api_versions, 0, 3, handle_api_versions},
     HandlerEntry{ApiKey::create_topics, 0, 7, handle_create_topics},
     HandlerEntry{ApiKey::delete_topics, 0, 6, handle_delete_topics},
     HandlerEntry{ApiKey::describe_configs, 0, 2, handle_describe_configs},
+    HandlerEntry{ApiKey::keel_quorum, 0, 0, handle_keel_quorum},
 };
 
 }  // namespace
 
 std::span<const HandlerEntry> handlers() { return handler_table; }
+
+bool advertised(const HandlerEntry& entry) { return entry.key != ApiKey::keel_quorum; }
 
 const HandlerEntry* find_handler(std::int16_t api_key) {
   for (const auto& entry : handler_table) {

@@ -34,9 +34,12 @@ struct HandlerEntry {
   Handler handle;
 };
 
-// Every API this broker implements, with the versions it serves: what ApiVersions advertises.
+// Every API this broker implements, with the versions it serves: what ApiVersions advertises
+// (except KeelQuorum, which is Keel's own, between Keel nodes: see advertised()).
 std::span<const HandlerEntry> handlers();
 const HandlerEntry* find_handler(std::int16_t api_key);
+// Whether ApiVersions lists the entry (Kafka clients never see Keel's own API).
+bool advertised(const HandlerEntry& entry);
 
 HandlerResult handle_api_versions(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body);
@@ -46,6 +49,8 @@ HandlerResult handle_list_offsets(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_create_topics(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_delete_topics(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_describe_configs(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_offset_for_leader_epoch(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_keel_quorum(RequestContext& ctx, protocol::Reader& body);
 
 // Decodes a request body of type M at the context's version; the error names the API and version.
 template <class M>

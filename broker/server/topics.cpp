@@ -66,6 +66,7 @@ TopicRegistry::TopicRegistry(Runtime& rt, std::string dir) : rt_(rt), dir_(std::
 std::string TopicRegistry::file_path() const { return join_path(dir_, std::string(registry_file)); }
 
 Status TopicRegistry::load() {
+  if (dir_.empty()) return {};
   topics_.clear();
   auto exists = rt_.disk().exists(file_path());
   if (!exists) return exists.error();
@@ -127,6 +128,7 @@ protocol::Uuid TopicRegistry::new_topic_id() {
 }
 
 Status TopicRegistry::save() {
+  if (dir_.empty()) return {};  // a replicated cluster's broker: the metadata log is the record
   nlohmann::json topics = nlohmann::json::array();
   for (const auto& [name, topic] : topics_) {
     topics.push_back({{"name", name},

@@ -28,6 +28,8 @@ std::string topic_name_problem(std::string_view name);
 
 class TopicRegistry {
  public:
+  // An empty `dir` keeps the registry in memory only: a replicated cluster's broker mirrors the
+  // metadata image into it.
   TopicRegistry(Runtime& rt, std::string dir);
 
   // Reads the registry file; a missing file is an empty registry, a damaged one an error naming it.

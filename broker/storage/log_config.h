@@ -37,6 +37,11 @@ struct LogConfig {
   std::int32_t max_message_bytes = 1048588;
   // LogAppendTime instead of CreateTime for stored batches (log.message.timestamp.type).
   bool log_append_time = false;
+  // Replication settings Kafka keeps with the log's: the fewest in-sync replicas an acks=all produce
+  // needs (min.insync.replicas), and whether a replica outside the ISR may become leader, losing
+  // what it lacks (unclean.leader.election.enable).
+  std::int32_t min_insync_replicas = 1;
+  bool unclean_leader_election = false;
 };
 
 }  // namespace keel::storage

@@ -83,6 +83,8 @@ keel::Status LogManager::load_dir(const std::string& log_dir) {
       report_.messages.push_back(fmt::format("{}: left alone (Keel does not move or adopt logs)", join_path(log_dir, name)));
       continue;
     }
+    // The metadata quorum's log (a controller's) lives here too, kept by the quorum, not by us.
+    if (name == metadata_log_dir_name) continue;
     auto tp = TopicPartition::parse_dir_name(name);
     if (!tp) continue;  // checkpoint files, meta.properties and the like
     if (auto st = load_partition(log_dir, name, *tp, *recovery_points, *log_starts, *clean); !st) return st;

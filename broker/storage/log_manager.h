@@ -19,6 +19,9 @@
 
 namespace keel::storage {
 
+// The directory of the KRaft metadata log in a log dir: the quorum's, which the LogManager skips.
+inline constexpr std::string_view metadata_log_dir_name = "__cluster_metadata-0";
+
 inline constexpr std::string_view clean_shutdown_file = ".kafka_cleanshutdown";
 
 class LogManager {

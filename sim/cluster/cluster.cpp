@@ -1,5 +1,8 @@
 #include "sim/cluster/cluster.h"
 
+#include "broker/controller/quorum.h"
+#include "broker/protocol/record_batch.h"
+#include "broker/replication/replica_manager.h"
 #include "broker/server/broker.h"
 #include "net-sim/network.h"
 #include "sim/node.h"
@@ -12,6 +15,15 @@ namespace keel::sim {
 using scenario::FaultKind;
 
 constexpr std::uint16_t broker_port = 9092;
+constexpr std::uint16_t controller_port = 9093;
+
+namespace {
+
+int controller_count(const scenario::ClusterSpec& c) {
+  return c.controllers > 0 ? c.controllers : std::min(c.brokers, 3);
+}
+
+}  // namespace
 
 SimCluster::SimCluster(World& world, const scenario::Scenario& scenario, std::map<std::string, std::string> randomized)
     : world_(world), scenario_(scenario), randomized_(std::move(randomized)), brokers_(scenario.cluster.brokers) {}
@@ -24,6 +36,20 @@ std::string SimCluster::properties_for(int broker) const {
   }
   props["node.id"] = std::to_string(broker);
   props["listeners"] = fmt::format("PLAINTEXT://n{}:{}", broker, broker_port);
+  if (brokers_ > 1) {
+    // KRaft: the first controllers are combined nodes holding the metadata quorum.
+    const int controllers = controller_count(scenario_.cluster);
+    std::string voters;
+    for (int c = 0; c < controllers; ++c) voters += fmt::format("{}{}@n{}:{}", c == 0 ? "" : ",", c, c, controller_port);
+    const bool controller = broker < controllers;
+    props["process.roles"] = controller ? "broker,controller" : "broker";
+    props["controller.quorum.voters"] = voters;
+    props["controller.listener.names"] = "CONTROLLER";
+    props["listener.security.protocol.map"] = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT";
+    if (controller) {
+      props["listeners"] = fmt::format("PLAINTEXT://n{}:{},CONTROLLER://n{}:{}", broker, broker_port, broker, controller_port);
+    }
+  }
   if (!props.contains("log.dirs")) props["log.dirs"] = "logs";
   std::string text;
   for (const auto& [k, v] : props) text += fmt::format("{}={}\n", k, v);
@@ -42,12 +68,104 @@ Status SimCluster::build() {
     auto config = server::parse_broker_config(properties_for(b), source, {});
     if (!config) return config.error();
     configs_.push_back(*config);
-    world_.node(b).set_main([c = *config](Runtime& rt) {
-      const Status s = server::run_broker(rt, c);
-      if (!s) rt.trace("BrokerStartFailed", Severity::warn).detail("error", s.error().message);
+    world_.node(b).set_main([this, b, c = *config](Runtime& rt) { run_broker_process(rt, b, c); });
+  }
+  live_.assign(static_cast<std::size_t>(brokers_), nullptr);
+  return {};
+}
+
+// server::run_broker, keeping a pointer to the broker while it runs so the runner can look at its
+// replicas; the pointer goes when the process does (a kill unwinds this frame).
+void SimCluster::run_broker_process(Runtime& rt, int b, const server::BrokerConfig& config) {
+  server::Broker broker(rt, config);
+  struct Live {
+    server::Broker*& slot;
+    ~Live() { slot = nullptr; }
+  } live{live_[static_cast<std::size_t>(b)]};
+  if (const Status s = broker.start(); !s) {
+    rt.trace("BrokerStartFailed", Severity::warn).detail("error", s.error().message);
+    return;
+  }
+  live.slot = &broker;
+  (void)broker.serve();
+}
+
+namespace {
+
+std::uint64_t fnv1a(std::span<const std::uint8_t> bytes, std::uint64_t h = 0xCBF29CE484222325ull) {
+  for (auto b : bytes) {
+    h ^= b;
+    h *= 0x100000001B3ull;
+  }
+  return h;
+}
+
+// The records of one replica, one per offset, read from its log start to its log end.
+std::vector<check::ClusterObservations::ReplicaRecord> read_replica(storage::Log& log) {
+  std::vector<check::ClusterObservations::ReplicaRecord> out;
+  std::int64_t offset = log.log_start_offset();
+  while (offset < log.log_end_offset()) {
+    auto read = log.read(offset, 1 << 20, log.log_end_offset(), true);
+    if (!read || read->records.empty()) break;
+    const auto scan = protocol::scan_batches(read->records, false);
+    if (scan.batches.empty()) break;
+    for (const auto& [pos, header] : scan.batches) {
+      const std::span<const std::uint8_t> batch(read->records.data() + pos, header.size_bytes());
+      auto records = protocol::decode_records(batch);
+      if (!records) continue;
+      for (const auto& r : *records) {
+        if (r.offset < offset) continue;
+        std::uint64_t h = fnv1a(r.key ? std::span<const std::uint8_t>(*r.key) : std::span<const std::uint8_t>());
+        h = fnv1a(r.value ? std::span<const std::uint8_t>(*r.value) : std::span<const std::uint8_t>(), h);
+        out.push_back({r.offset, header.partition_leader_epoch, h});
+      }
+      offset = std::max(offset, header.last_offset() + 1);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<int, std::int64_t> SimCluster::metadata_ends() const {
+  std::map<int, std::int64_t> out;
+  for (int b = 0; b < brokers_; ++b) {
+    server::Broker* broker = live_[static_cast<std::size_t>(b)];
+    if (broker != nullptr && broker->quorum() != nullptr) out[b] = broker->quorum()->applied_offset() + 1;
+  }
+  return out;
+}
+
+void SimCluster::probe_replicas(ReplicaProbe& probe, std::string label) {
+  const std::int64_t at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(world_.now().time_since_epoch()).count();
+  for (int b = 0; b < brokers_; ++b) {
+    server::Broker* broker = live_[static_cast<std::size_t>(b)];
+    SimRuntime* rt = world_.node(b).runtime();
+    if (broker == nullptr || broker->replicas() == nullptr || rt == nullptr) continue;
+    ++probe.pending;
+    rt->spawn("probe-replicas", [this, b, &probe, label, at_ns] {
+      struct Done {
+        int& pending;
+        ~Done() { --pending; }
+      } done{probe.pending};
+      server::Broker* broker = live_[static_cast<std::size_t>(b)];
+      if (broker == nullptr) return;
+      for (const auto& status : broker->replicas()->status()) {
+        storage::Log* log = broker->logs().get(status.tp);
+        if (log == nullptr) continue;
+        check::ClusterObservations::ReplicaSnapshot snap;
+        snap.at_ns = at_ns;
+        snap.label = label;
+        snap.node = b;
+        snap.partition = status.tp.to_string();
+        snap.high_watermark = status.high_watermark;
+        snap.log_start = status.log_start;
+        snap.log_end = status.log_end;
+        snap.records = read_replica(*log);
+        probe.snapshots.push_back(std::move(snap));
+      }
     });
   }
-  return {};
 }
 
 void SimCluster::start_brokers() {

@@ -3,8 +3,10 @@
 // (server::run_broker over each node's simulated runtime) and one client node (id B) for the
 // workload. Applies the scenario's scripted faults and heals everything for the quiescence phase.
 #include "broker/platform/network.h"
+#include "broker/platform/runtime.h"
 #include "broker/platform/result.h"
 #include "broker/server/config.h"
+#include "sim/check/cluster_checks.h"
 #include "sim/disk.h"
 #include "sim/scenario/scenario.h"
 
@@ -12,6 +14,10 @@
 #include <map>
 #include <string>
 #include <vector>
+
+namespace keel::server {
+class Broker;
+}
 
 namespace keel::sim {
 
@@ -39,8 +45,20 @@ class SimCluster {
   void heal_all();
   const std::map<std::string, std::uint64_t>& scripted_counts() const { return counts_; }
 
+  // Every running broker's replicas as they stand (log contents per offset), taken by a task on
+  // each broker node: the world must run until `done` says so. Brokers down are skipped.
+  struct ReplicaProbe {
+    std::vector<check::ClusterObservations::ReplicaSnapshot> snapshots;
+    int pending = 0;
+    bool done() const { return pending == 0; }
+  };
+  void probe_replicas(ReplicaProbe& probe, std::string label);
+  // Each running broker's committed metadata end (one past the last entry it applied).
+  std::map<int, std::int64_t> metadata_ends() const;
+
  private:
   std::string properties_for(int broker) const;
+  void run_broker_process(Runtime& rt, int broker, const server::BrokerConfig& config);
   void unblock_sets(const std::vector<std::vector<int>>& sets);
   void restart(int node);
   void disk_faults(int node, const scenario::ScriptedFault& f);
@@ -52,6 +70,7 @@ class SimCluster {
   std::vector<server::BrokerConfig> configs_;
   std::map<int, DiskOptions> normal_disk_;
   std::map<std::string, std::uint64_t> counts_;
+  std::vector<server::Broker*> live_;  // the broker object of each running broker node, else null
 };
 
 }  // namespace keel::sim

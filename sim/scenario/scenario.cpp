@@ -157,8 +157,12 @@ std::string item_path(const std::string& path, std::size_t i) { return fmt::form
 ClusterSpec parse_cluster(const Obj& top) {
   ClusterSpec c;
   if (!top.has("cluster")) return c;
-  const Obj o(top["cluster"], "cluster", {"brokers", "config", "broker_config", "randomize_config", "buggify"});
+  const Obj o(top["cluster"], "cluster", {"brokers", "controllers", "config", "broker_config", "randomize_config", "buggify"});
   c.brokers = static_cast<int>(o.integer("brokers", 1, 1, 64));
+  c.controllers = static_cast<int>(o.integer("controllers", 0, 0, 64));
+  if (c.controllers > c.brokers) {
+    fail("cluster.controllers", fmt::format("{} is more than the cluster's {} broker(s)", c.controllers, c.brokers));
+  }
   c.config = o.settings("config");
   c.randomize_config = o.boolean("randomize_config", false);
   c.buggify = o.boolean("buggify", true);

@@ -27,6 +27,10 @@ struct NodeRef {
 
 struct ClusterSpec {
   int brokers = 1;
+  // With more than one broker the cluster runs in KRaft mode: the first `controllers` brokers are
+  // combined nodes (process.roles=broker,controller) forming the metadata quorum, the rest brokers
+  // only. 0 (the default) means min(brokers, 3). A single broker runs alone, as before.
+  int controllers = 0;
   // server.properties overrides for every broker (keys and values as in server.properties).
   std::map<std::string, std::string> config;
   // Extra overrides per broker index (applied after `config`).

@@ -263,6 +263,9 @@ std::size_t poll_once(Context& ctx, client::Consumer& consumer, int process, Pha
       op.reads.push_back(Read{key, r.offset, decode_value(text(r.value))});
     }
   }
+  for (const auto& tp : consumer.assignment()) {
+    if (auto hw = consumer.high_watermark(tp)) op.high_watermarks.emplace_back(ctx.keys.key(tp.topic, tp.partition), *hw);
+  }
   return ctx.history.add(std::move(op));
 }
 
