@@ -287,6 +287,32 @@ TEST_CASE("raft: an unattached voter grants a pre-vote without persisting; a fol
   REQUIRE(f.role() == Role::follower);
 }
 
+TEST_CASE("raft: a voter campaigns with its durable log end, not with entries still unflushed", "[controller][raft]") {
+  RaftCore core(make_config(1, {1, 2, 3}), Persisted{{1, no_node, 2}, {}, {}}, 0);
+  REQUIRE(core.role() == Role::follower);
+  core.tick(1);
+  auto fetch = core.take_ready().send.at(0);
+  REQUIRE(std::holds_alternative<FetchRequest>(fetch.message));
+  FetchResponse resp{error::none, 1, 2, 0, 0, {}, {}, entries_with_epochs({1, 1, 1})};
+  core.step(Envelope{2, 1, fetch.correlation_id, resp}, 5);
+  REQUIRE(core.take_ready().append.size() == 3);  // Written, but the driver has not fsynced them.
+
+  core.tick(2100);  // Fetch timeout: pre-vote.
+  REQUIRE(core.role() == Role::prospective);
+  auto votes = messages_of<VoteRequest>(core.take_ready());
+  REQUIRE(votes.size() == 2);
+  REQUIRE(votes[0].last_offset == 0);
+  REQUIRE(votes[0].last_epoch == 0);
+
+  core.persisted(3);
+  core.tick(5000);  // The pre-vote round timed out; the next one advertises the flushed entries.
+  core.tick(9000);
+  votes = messages_of<VoteRequest>(core.take_ready());
+  REQUIRE_FALSE(votes.empty());
+  REQUIRE(votes.back().last_offset == 3);
+  REQUIRE(votes.back().last_epoch == 1);
+}
+
 TEST_CASE("raft: a cut-off voter's pre-votes do not disturb a healthy quorum", "[controller][raft]") {
   Bench bench({1, 2, 3});
   const NodeId leader = bench.elect();

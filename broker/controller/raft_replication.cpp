@@ -282,7 +282,6 @@ void RaftCore::install_downloaded_snapshot() {
   ready_.append.clear();
   ready_.install_snapshot = snap;
   ready_.load_snapshot = snap;
-  ready_.committed.clear();
   hw_ = applied_end_ = persisted_end_ = snap.id.end_offset;
 }
 
