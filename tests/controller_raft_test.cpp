@@ -614,6 +614,16 @@ class Checker {
     }
   }
 
+  // SnapshotAtLogStart: a log that does not start at 0 starts exactly where its snapshot ends.
+  void log_start(NodeId node, std::int64_t start, std::optional<SnapshotId> snapshot) {
+    const auto expected = snapshot ? snapshot->end_offset : 0;
+    if (start != expected) fail("SnapshotAtLogStart: node {} log starts at {}, snapshot ends at {}", node, start, expected);
+  }
+  // LeaderNeverLoadSnapshot: a leader's state machine is the source of snapshots, never a sink.
+  void snapshot_loaded(NodeId node, bool is_leader) {
+    if (is_leader) fail("LeaderNeverLoadSnapshot: leader {} loaded a snapshot", node);
+  }
+
   bool ok() const { return failure_.empty(); }
   const std::string& failure() const { return failure_; }
   std::int64_t committed_end() const { return committed_end_; }
@@ -975,6 +985,7 @@ class World {
 
   void load(NodeId id, const Snapshot& s) {
     auto& n = nodes_[id];
+    checker_.snapshot_loaded(id, n.core->is_leader());
     n.state = Counter::decode(s.data);
     REQUIRE(n.state.end_offset == s.id.end_offset);
     checker_.state_at(id, n.state.end_offset, n.state.digest);
@@ -1008,6 +1019,8 @@ class World {
       }
       if (!n.core) continue;
       REQUIRE(n.core->quorum_state() == n.disk.state);  // Persisted before acting.
+      const auto& snap = n.core->log().snapshot();
+      checker_.log_start(id, n.core->log_start_offset(), snap ? std::optional(snap->id) : std::nullopt);
       checker_.high_watermark(id, n.incarnation, n.core->high_watermark());
       if (n.core->is_leader()) {
         checker_.leader(n.core->epoch(), id);
@@ -1169,6 +1182,21 @@ TEST_CASE("raft checkers: each invariant checker rejects a crafted violating his
     c.state_at(1, 8, 1234);
     c.state_at(2, 8, 1235);
     REQUIRE_THAT(c.failure(), Catch::Contains("ConsistentCommittedData"));
+  }
+  SECTION("a log that starts away from its snapshot") {
+    Checker c;
+    c.log_start(1, 40, SnapshotId{40, 2});
+    c.log_start(2, 0, std::nullopt);
+    REQUIRE(c.ok());
+    c.log_start(3, 41, SnapshotId{40, 2});
+    REQUIRE_THAT(c.failure(), Catch::Contains("SnapshotAtLogStart"));
+  }
+  SECTION("a leader that loads a snapshot") {
+    Checker c;
+    c.snapshot_loaded(1, false);
+    REQUIRE(c.ok());
+    c.snapshot_loaded(2, true);
+    REQUIRE_THAT(c.failure(), Catch::Contains("LeaderNeverLoadSnapshot"));
   }
   SECTION("a committed offset held by a minority") {
     Checker c;
