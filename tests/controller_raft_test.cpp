@@ -1111,12 +1111,21 @@ TEST_CASE("raft simulation: 3- and 5-voter clusters with an observer keep every 
                    s.lost_tails, s.committed));
 }
 
+std::uint64_t env_or(const char* name, std::uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? fallback : std::stoull(v);
+}
+
+// KEEL_RAFT_FIRST_SEED and KEEL_RAFT_SEEDS widen the sweep.
 TEST_CASE("raft simulation: long sweep over many seeds", "[.long][raft_sweep]") {
   SimOptions o;
   o.duration_ms = 300'000;
-  const auto s = sweep(1000, 300, o);
-  WARN(fmt::format("300 seeds x 300 s: {} elections, {} truncations, {} snapshot installs, {} kills, {} committed",
-                   s.elections, s.truncations, s.snapshot_installs, s.kills, s.committed));
+  const auto first = env_or("KEEL_RAFT_FIRST_SEED", 1000);
+  const auto seeds = static_cast<int>(env_or("KEEL_RAFT_SEEDS", 300));
+  const auto s = sweep(first, seeds, o);
+  WARN(fmt::format("seeds {}..{} x 300 s: {} elections, {} truncations, {} snapshot installs, {} kills, {} committed",
+                   first, first + static_cast<std::uint64_t>(seeds) - 1, s.elections, s.truncations,
+                   s.snapshot_installs, s.kills, s.committed));
 }
 
 TEST_CASE("raft simulation: replay one seed from KEEL_RAFT_SEED", "[.raft_replay]") {
