@@ -380,6 +380,33 @@ TEST_CASE("raft: a leader answers a fetch from an older epoch's end with Divergi
   REQUIRE(messages_of<FetchResponse>(leader.take_ready()).at(0).error == error::invalid_request);
 }
 
+TEST_CASE("raft: a leader serves its snapshot in bounded chunks and refuses unknown snapshots and bad positions",
+          "[controller][raft]") {
+  Bench bench({1});
+  bench.elect();
+  bench.propose(5);
+  bench.take_snapshot(1);
+  auto& leader = bench.core(1);
+  const auto id = leader.log().snapshot()->id;
+  const auto size = static_cast<std::int64_t>(leader.log().snapshot()->data.size());
+  REQUIRE(size > 16);
+
+  leader.step(to_node(2, 1, FetchSnapshotRequest{leader.epoch(), 2, id, 16}), bench.now);
+  auto resp = messages_of<FetchSnapshotResponse>(leader.take_ready()).at(0);
+  REQUIRE(resp.error == error::none);
+  REQUIRE(resp.size == size);
+  REQUIRE(resp.chunk.size() == 16);  // snapshot_chunk_bytes
+  REQUIRE(std::equal(resp.chunk.begin(), resp.chunk.end(), leader.log().snapshot()->data.begin() + 16));
+
+  leader.step(to_node(2, 1, FetchSnapshotRequest{leader.epoch(), 2, id, size + 1}), bench.now);
+  REQUIRE(messages_of<FetchSnapshotResponse>(leader.take_ready()).at(0).error == error::position_out_of_range);
+  leader.step(to_node(2, 1, FetchSnapshotRequest{leader.epoch(), 2, SnapshotId{id.end_offset - 1, id.epoch}, 0}),
+              bench.now);
+  REQUIRE(messages_of<FetchSnapshotResponse>(leader.take_ready()).at(0).error == error::snapshot_not_found);
+  leader.step(to_node(2, 1, FetchSnapshotRequest{leader.epoch() - 1, 2, id, 0}), bench.now);
+  REQUIRE(messages_of<FetchSnapshotResponse>(leader.take_ready()).at(0).error == error::fenced_leader_epoch);
+}
+
 TEST_CASE("raft: the high watermark needs a majority, waits for the new epoch's first entry and never moves back",
           "[controller][raft]") {
   Bench bench({1, 2, 3});
