@@ -311,10 +311,13 @@ void RaftCore::tick_timers() {
   }
 }
 
+// A candidate advertises only the log it holds durably: votes won on an unflushed tail that a
+// crash then loses could elect a leader missing committed entries (the voters keep their vote).
 void RaftCore::send_vote_requests(bool pre_vote) {
+  const auto end = persisted_end_;
   for (NodeId v : config_.voters) {
     if (v == config_.node_id) continue;
-    request(v, VoteRequest{epoch_, config_.node_id, log_.last_epoch(), log_.end_offset(), pre_vote});
+    request(v, VoteRequest{epoch_, config_.node_id, log_.epoch_before(end), end, pre_vote});
   }
 }
 

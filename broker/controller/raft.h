@@ -145,15 +145,17 @@ struct Persisted {
   std::vector<Entry> entries;
 };
 
-// Work for the driver, to be carried out in this order: persist_state, install_snapshot,
-// truncate_to, append (all written; the quorum state and snapshot durably) before any message in
-// `send` leaves; then load_snapshot into the
-// state machine and apply `committed` in order. Report durability of the log with persisted().
+// Work for the driver, in this order:
+//   1. persist_state, durably (quorum-state file), and install_snapshot, durably;
+//   2. truncate_to, then append: written to the log, fsynced whenever the driver likes; it reports
+//      the durable end with persisted(), and the core counts only that towards commitment;
+//   3. send the messages (only after step 1, so a vote or an epoch is never lost after it was told);
+//   4. load_snapshot into the state machine, then apply `committed` in order.
 struct Ready {
   std::optional<QuorumStateData> persist_state;
-  std::optional<std::int64_t> truncate_to;  // Drop entries at or above this offset.
-  std::vector<Entry> append;
   std::optional<Snapshot> install_snapshot;  // Replace the whole log with this snapshot.
+  std::optional<std::int64_t> truncate_to;   // Drop entries at or above this offset.
+  std::vector<Entry> append;
   std::vector<Envelope> send;
   std::optional<Snapshot> load_snapshot;  // Reset the state machine to this before `committed`.
   std::vector<Entry> committed;           // Newly below the high watermark, in offset order.
@@ -186,7 +188,8 @@ class RaftCore {
   Ready take_ready();
   // The driver carried out every Ready taken so far and the log is durable up to `end_offset`.
   void persisted(std::int64_t end_offset);
-  // The state machine produced a snapshot at a committed offset; entries below it are dropped.
+  // The state machine produced a snapshot at a committed offset (which the driver stored durably);
+  // entries below it are dropped and followers below the new log start are sent the snapshot.
   void snapshot_taken(SnapshotId id, Bytes state);
   // Graceful step-down of a leader: EndQuorumEpoch to the other voters, then Resigned.
   void resign();

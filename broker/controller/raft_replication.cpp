@@ -164,11 +164,11 @@ bool RaftCore::accept_fetch_answer(const Envelope& in) {
 
 void RaftCore::on_fetch_response(const Envelope& in, const FetchResponse& r) {
   if (!accept_fetch_answer(in)) return;
-  if (!handle_common_response(r.epoch, r.leader_id)) return;
-  if (r.error != error::none) {
-    next_fetch_ms_ = now_ms_ + config_.retry_backoff_ms;
-    return;
-  }
+  // Anything but a good answer waits a little before the next fetch (an observer asking a voter
+  // that knows no more than itself would otherwise go round the voters without pause); a change
+  // of leader resets this so the new leader is asked at once.
+  next_fetch_ms_ = now_ms_ + config_.retry_backoff_ms;
+  if (!handle_common_response(r.epoch, r.leader_id) || r.error != error::none) return;
   if (role_ != Role::follower || in.from != leader_id_) return;
   fetch_deadline_ms_ = now_ms_ + config_.fetch_timeout_ms;
   has_fetched_from_leader_ = true;
@@ -252,16 +252,14 @@ void RaftCore::on_fetch_snapshot_request(const Envelope& in, const FetchSnapshot
 
 void RaftCore::on_fetch_snapshot_response(const Envelope& in, const FetchSnapshotResponse& r) {
   if (!accept_fetch_answer(in)) return;
+  next_fetch_ms_ = now_ms_ + config_.retry_backoff_ms;  // As for fetches.
   if (!handle_common_response(r.epoch, r.leader_id)) return;
   if (role_ != Role::follower || in.from != leader_id_ || !download_) return;
   if (r.error == error::snapshot_not_found || r.error == error::position_out_of_range) {
     download_.reset();  // The leader moved on to a newer snapshot; a fetch will name it.
     return;
   }
-  if (r.error != error::none) {
-    next_fetch_ms_ = now_ms_ + config_.retry_backoff_ms;
-    return;
-  }
+  if (r.error != error::none) return;
   if (r.snapshot_id != download_->id || r.position != static_cast<std::int64_t>(download_->bytes.size())) return;
   KEEL_ASSERT_LE(r.position + static_cast<std::int64_t>(r.chunk.size()), r.size);
   download_->bytes.insert(download_->bytes.end(), r.chunk.begin(), r.chunk.end());
@@ -282,7 +280,6 @@ void RaftCore::install_downloaded_snapshot() {
   ready_.append.clear();
   ready_.install_snapshot = snap;
   ready_.load_snapshot = snap;
-  ready_.committed.clear();
   hw_ = applied_end_ = persisted_end_ = snap.id.end_offset;
 }
 
