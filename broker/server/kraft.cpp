@@ -201,7 +201,13 @@ replication::IsrReply Broker::alter_partition(const replication::IsrProposal& pr
 void Broker::metadata_loop() {
   std::int64_t seen = -2;
   for (;;) {
-    if (quorum_->applied_offset() != seen) {
+    // As Kafka's broker: replicas act on the metadata only once this incarnation is registered and
+    // has applied the metadata up to its own registration. Before that the image may still name
+    // this broker the leader of partitions the controller is moving away from its previous
+    // incarnation; leading them now from a log a power loss shortened would make followers
+    // truncate acknowledged records.
+    const bool caught_up = broker_epoch_ >= 0 && quorum_->applied_offset() >= broker_epoch_;
+    if (caught_up && quorum_->applied_offset() != seen) {
       seen = quorum_->applied_offset();
       sync_metadata();
       continue;  // applying may have waited: look again before sleeping
