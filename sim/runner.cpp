@@ -330,6 +330,7 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   const TraceRecorder& trace = run.world->trace();
   for (std::size_t i = 0; i < trace.captured_count(); ++i) out.captured.emplace_back(trace.captured(i));
   out.history = std::move(run.history);
+  out.cluster = std::move(run.seen.cluster);
   return out;
 }
 

@@ -4,6 +4,7 @@
 // scenario and seed give the same run, bit for bit: the trace hash proves it.
 #include "broker/platform/result.h"
 #include "broker/platform/trace.h"
+#include "sim/check/cluster_checks.h"
 #include "sim/report/report.h"
 #include "sim/scenario/scenario.h"
 #include "sim/workload/history.h"
@@ -28,6 +29,7 @@ struct RunOutcome {
   workload::History history;
   std::uint64_t trace_hash = 0;
   std::vector<std::string> captured;  // every hashed event's text, with RunOptions::capture
+  check::ClusterObservations cluster;  // what the cluster checks saw (replicated clusters)
   bool passed() const { return report.verdict == "PASS"; }
 };
 
