@@ -80,14 +80,17 @@ int run(server::BrokerConfig config, Severity level) {
       }
       (void)broker.serve();
     });
-    rt.run();
+    rt.run_until_stop_requested();
     if (exit_code == 0) {
-      // A clean stop: flush the logs and write their checkpoints, so the next start needs no recovery.
+      // A clean stop: hand leadership over (controlled shutdown, in a replicated cluster, while the
+      // broker's tasks still run), then flush the logs and write their checkpoints, so the next
+      // start needs no recovery.
       rt.spawn("shutdown", [&] {
         if (auto st = broker.shutdown(); !st) {
           std::fprintf(stderr, "keel: shutdown: %s\n", st.error().message.c_str());
           exit_code = 1;
         }
+        rt.stop();  // whatever still runs (client connections' readers, timers) goes now
       });
       rt.run_until_idle(std::chrono::seconds(60));
       std::fprintf(stderr, "keel: stopped\n");

@@ -45,7 +45,8 @@ Decision<RegisterBrokerReply> Controller::register_broker(const MetadataImage& i
   return {std::move(records), {ErrorCode::none, epoch}};
 }
 
-Decision<HeartbeatReply> Controller::heartbeat(const MetadataImage& image, const HeartbeatRequest& request, std::int64_t now_ms) {
+Decision<HeartbeatReply> Controller::heartbeat(const MetadataImage& image, const HeartbeatRequest& request, std::int64_t now_ms,
+                                              std::int64_t next_offset) {
   const auto* broker = image.broker(request.broker_id);
   if (!broker || broker->epoch != request.broker_epoch) return {{}, {ErrorCode::stale_broker_epoch, false, true, false}};
   heartbeats_.touch(request.broker_id, request.broker_epoch, request.current_metadata_offset, now_ms);
@@ -71,8 +72,9 @@ Decision<HeartbeatReply> Controller::heartbeat(const MetadataImage& image, const
         records = enter_controlled_shutdown(image, request.broker_id);
         // The records land right after what the image holds (the caller applies each decision's
         // records before asking for the next); the last of them is the one others must have seen.
-        heartbeats_.set_controlled_shutdown_offset(request.broker_id,
-                                                   image.last_applied_offset() + static_cast<std::int64_t>(records.size()));
+        heartbeats_.set_controlled_shutdown_offset(
+            request.broker_id, next_offset >= 0 ? next_offset
+                                                : image.last_applied_offset() + static_cast<std::int64_t>(records.size()));
         break;
       case BrokerControlState::shutdown_now:
         if (!broker->fenced) records = fence_broker(image, request.broker_id);

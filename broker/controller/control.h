@@ -105,7 +105,10 @@ class Controller {
   // offset of its RegisterBrokerRecord, which comes first in the batch.
   Decision<RegisterBrokerReply> register_broker(const MetadataImage& image, const RegisterBrokerRequest& request,
                                                 std::int64_t next_offset, std::int64_t now_ms);
-  Decision<HeartbeatReply> heartbeat(const MetadataImage& image, const HeartbeatRequest& request, std::int64_t now_ms);
+  // `next_offset`, when known (>= 0), is the offset the returned records will be committed at (a
+  // driver that appends a decision as one entry); otherwise each record is taken to get its own.
+  Decision<HeartbeatReply> heartbeat(const MetadataImage& image, const HeartbeatRequest& request, std::int64_t now_ms,
+                                     std::int64_t next_offset = -1);
   // Fences at most one broker whose session expired (the one silent longest), as Kafka does; call
   // again after applying the records to fence the next.
   std::vector<MetadataRecord> fence_stale_brokers(const MetadataImage& image, std::int64_t now_ms);

@@ -370,7 +370,7 @@ Result<protocol::Bytes> Quorum::decide(QuorumCall call, const protocol::Bytes& p
     case QuorumCall::heartbeat: {
       auto request = decode<HeartbeatRequest>(payload);
       if (!request) return request.error();
-      auto decision = controller_->heartbeat(image_, *request, now);
+      auto decision = controller_->heartbeat(image_, *request, now, core_->log_end_offset());
       if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
       return encode(decision.reply);
     }

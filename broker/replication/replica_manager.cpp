@@ -107,7 +107,15 @@ Status ReplicaManager::shutdown() {
     ++p->generation;
     p->high_watermark_changed.notify_all();
   }
-  return write_high_watermarks();
+  auto st = write_high_watermarks();
+  // The fetchers and loops would only notice at their next wake-up; a clean stop ends them now.
+  auto& executor = rt_.executor();
+  const TaskRef self = Executor::current_task();
+  for (auto it = tasks_.rbegin(); it != tasks_.rend(); ++it) {
+    if (it->id != self.id && executor.alive(*it)) executor.cancel(*it);
+  }
+  tasks_.clear();
+  return st;
 }
 
 // ---- partitions and role changes ----

@@ -153,6 +153,7 @@ void Broker::accept_loop(Listener& listener) {
 }
 
 Status Broker::shutdown() {
+  if (replicas_) controlled_shutdown(std::chrono::seconds(30));
   cancel_tasks();
   if (replicas_) (void)replicas_->shutdown();
   if (quorum_) quorum_->stop();

@@ -89,6 +89,9 @@ class Broker {
   void metadata_loop();
   void sync_metadata();
   bool register_with_controller();
+  // Kafka's controlled shutdown: asks the controller (through the heartbeats) to move this
+  // broker's leaderships away and waits until it says to stop, at most `timeout`.
+  void controlled_shutdown(Duration timeout);
   std::optional<TopicError> create_topic_kraft(const std::string& name, std::int32_t partitions,
                                                std::int16_t replication_factor,
                                                const std::map<std::string, std::string>& configs);
@@ -120,6 +123,10 @@ class Broker {
   std::unique_ptr<replication::ReplicaManager> replicas_;
   std::int64_t broker_epoch_ = -1;
   protocol::Uuid incarnation_;
+  // Controlled shutdown: heartbeats ask for it, and the controller's answer (leadership moved
+  // away) sets the event.
+  bool want_shutdown_ = false;
+  Event shutdown_approved_;
   // The partition epoch last handed to the replica manager, per partition.
   std::map<storage::TopicPartition, std::int32_t> applied_partition_epochs_;
 };

@@ -154,6 +154,7 @@ void Broker::lifecycle_loop() {
     request.broker_id = config_.node_id;
     request.broker_epoch = broker_epoch_;
     request.current_metadata_offset = quorum_->applied_offset();
+    request.want_shutdown = want_shutdown_;
     const auto deadline = rt_.now() + std::chrono::milliseconds(config_.quorum_request_timeout_ms);
     auto payload = quorum_->call_controller(QuorumCall::heartbeat, controller::encode(request), deadline);
     if (payload) {
@@ -162,8 +163,12 @@ void Broker::lifecycle_loop() {
         broker_epoch_ = -1;  // the controller forgot us (or we it): register again
         continue;
       }
+      if (reply && reply->error == ErrorCode::none && want_shutdown_ && reply->should_shut_down) {
+        shutdown_approved_.set();
+      }
     }
-    rt_.sleep_for(interval);
+    // While shutting down, ask often: the controller moves leadership as soon as it hears.
+    rt_.sleep_for(want_shutdown_ ? interval / 4 : interval);
   }
 }
 
@@ -194,6 +199,13 @@ replication::IsrReply Broker::alter_partition(const replication::IsrProposal& pr
   out.leader_epoch = reply->leader_epoch;
   out.partition_epoch = reply->partition_epoch;
   return out;
+}
+
+void Broker::controlled_shutdown(Duration timeout) {
+  if (broker_epoch_ < 0) return;  // never registered: nothing to hand over
+  want_shutdown_ = true;
+  const bool approved = shutdown_approved_.wait(rt_.now() + timeout);
+  rt_.trace("ControlledShutdown").detail("NodeId", config_.node_id).detail("Approved", approved);
 }
 
 // ---- following the metadata ----

@@ -68,13 +68,15 @@ void PosixRuntime::request_stop() noexcept { loop_->request_stop(); }
 
 void PosixRuntime::run() { run_loop(false, instant_max); }
 
+void PosixRuntime::run_until_stop_requested() { run_loop(false, instant_max, false); }
+
 RunExit PosixRuntime::run_until_idle(Duration limit) { return run_loop(true, saturating_add(now(), limit)); }
 
-RunExit PosixRuntime::run_loop(bool until_idle, Instant limit) {
+RunExit PosixRuntime::run_loop(bool until_idle, Instant limit, bool cancel_on_stop) {
   KEEL_ASSERT_MSG(Executor::current() == nullptr, "PosixRuntime::run called from inside a task");
   switch (loop_->run(executor_, until_idle, limit)) {
     case EventLoop::Exit::stopped:
-      cancel_everything();
+      if (cancel_on_stop) cancel_everything();
       return RunExit::stopped;
     case EventLoop::Exit::finished: return RunExit::finished;
     case EventLoop::Exit::blocked: return RunExit::blocked;

@@ -61,6 +61,10 @@ class PosixRuntime final : public Runtime {
   // unwind, their destructors run) and returns. Call from the thread that created the runtime,
   // outside any task. The runtime can run again afterwards.
   void run();
+  // Like run(), but a stop request (a signal) returns with every task still alive, so the caller
+  // can run a graceful shutdown (a broker's controlled shutdown needs its heartbeats and its
+  // quorum member running) with run_until_idle() before the tasks go.
+  void run_until_stop_requested();
   // For tests and tools: runs until no task is alive, until the live tasks are blocked on
   // something nothing pending can deliver, until stop(), or until `limit` has passed.
   RunExit run_until_idle(Duration limit = Duration::max());
@@ -94,7 +98,7 @@ class PosixRuntime final : public Runtime {
   void wake_at(Instant at, WaitToken token) override;
 
  private:
-  RunExit run_loop(bool until_idle, Instant limit);
+  RunExit run_loop(bool until_idle, Instant limit, bool cancel_on_stop = true);
   void cancel_everything();
   void restore_signals();
 
