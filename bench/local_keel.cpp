@@ -26,6 +26,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+}  // namespace
+
 Result<std::uint16_t> free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return make_error(Errc::io_error, fmt::format("socket: {}", std::strerror(errno)));
@@ -40,6 +42,8 @@ Result<std::uint16_t> free_port() {
   if (!ok) return make_error(Errc::io_error, fmt::format("bind 127.0.0.1:0: {}", std::strerror(errno)));
   return static_cast<std::uint16_t>(ntohs(addr.sin_port));
 }
+
+namespace {
 
 bool port_accepts(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -78,7 +82,7 @@ Result<std::unique_ptr<LocalKeel>> LocalKeel::start(const LocalKeelOptions& opti
     return make_error(Errc::io_error, fmt::format("mkdtemp: {}", std::strerror(errno)));
   }
   keel->dir_ = dir_template;
-  auto port = free_port();
+  auto port = options.port != 0 ? Result<std::uint16_t>(options.port) : free_port();
   if (!port) return port.error();
   keel->address_ = Address{"127.0.0.1", *port};
   {

@@ -5,6 +5,7 @@
 // so an interrupted benchmark leaves no broker behind.
 //
 // This is a tool, not broker code: it talks to the OS directly (fork/exec, waitpid, files).
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ namespace keel::bench {
 struct LocalKeelOptions {
   std::string binary;                  // path of the keel executable
   std::vector<std::string> overrides;  // key=value, passed as --override
+  std::uint16_t port = 0;              // the client port on 127.0.0.1; 0: a free one
   double start_timeout_s = 15.0;
   double stop_timeout_s = 30.0;
 };
@@ -47,6 +49,9 @@ class LocalKeel {
   Address address_;
   int pid_ = -1;
 };
+
+// A port on 127.0.0.1 that was free a moment ago.
+Result<std::uint16_t> free_port();
 
 // The keel binary next to the running executable (both are built into the build directory).
 std::string default_keel_binary();

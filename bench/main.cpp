@@ -4,16 +4,20 @@
 //   keel-bench                     starts build/keel on a free port with a temp log dir
 //   keel-bench --quick             a few seconds: smaller phases
 //   keel-bench --bootstrap H:P     measures a broker that is already running
+//   keel-bench --cluster           also (the default with a local keel) a local three-node cluster:
+//                                  acks=all with replication factor 3, against single-broker acks=1
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
 
 #include "bench/client_bench.h"
+#include "bench/local_cluster.h"
 #include "bench/local_keel.h"
 #include "bench/loopback.h"
 #include "broker/platform/posix/runtime.h"
@@ -34,6 +38,7 @@ struct Options {
   std::vector<std::int16_t> acks{1, -1};
   std::int32_t partitions = 1;
   double phase_seconds = 0;  // 0: 3.5 s (quick: 1 s)
+  int cluster = 0;  // the cluster phase: > 0 on, < 0 off, 0 on with a local keel and off with --bootstrap
 };
 
 struct Row {
@@ -61,6 +66,83 @@ void print_table(const std::vector<Row>& rows, double baseline_mb_s) {
                quantile_ms(p.latencies, 0.99), p.errors, c.mb_per_s(), c.records_per_s(),
                c.mb_per_s() / baseline_mb_s, c.errors);
   }
+}
+
+// Three local combined nodes, a topic with replication factor 3 and min.insync.replicas 2 per
+// batch size, acks=all; each figure against the single broker's acks=1 figure of this run.
+int run_cluster_phase(Runtime& rt, const Options& o, const PhaseLimits& limits, const std::string& run_id,
+                      const std::vector<Row>& single) {
+  constexpr std::int32_t nodes = 3;
+  LocalClusterOptions co;
+  co.binary = o.keel_binary.empty() ? default_keel_binary() : o.keel_binary;
+  co.nodes = nodes;
+  co.min_insync_replicas = 2;
+  co.overrides = o.overrides;
+  const Instant started = rt.now();
+  auto cluster = LocalCluster::start(co);
+  if (!cluster) {
+    fmt::print(stderr, "keel-bench: cannot start the cluster: {}\n", cluster.error().message);
+    return 1;
+  }
+  if (auto st = wait_until_formed(rt, (*cluster)->bootstrap(), nodes, 30s); !st) {
+    fmt::print(stderr, "keel-bench: {}\n", st.error().message);
+    return 1;
+  }
+  fmt::print("\ncluster: {} local combined nodes (broker + controller), replication factor {}, min.insync.replicas {}, "
+             "acks=all; formed in {:.2f} s\n", nodes, nodes, co.min_insync_replicas,
+             std::chrono::duration<double>(rt.now() - started).count());
+  fmt::print("{:<10} | {:>9} {:>9} {:>8} {:>8} {:>6} | {:>9} {:>6} | {:>17} | {:>15}\n", "batch.size", "prod MB/s",
+             "rec/s", "p50 ms", "p99 ms", "errors", "cons MB/s", "errors", "vs 1 broker acks=1", "1-by-1 p50 ms");
+  fmt::print("{:-<118}\n", "");
+  for (const auto batch_bytes : o.batch_sizes) {
+    ProduceCase c;
+    c.topic = fmt::format("bench-{}-cluster-b{}", run_id, batch_bytes);
+    c.batch_bytes = batch_bytes;
+    c.acks = -1;
+    c.record_bytes = o.record_bytes;
+    if (auto st = create_replicated_topic(rt, (*cluster)->bootstrap(), c.topic, o.partitions, nodes, 30s); !st) {
+      fmt::print(stderr, "keel-bench: {}\n", st.error().message);
+      return 1;
+    }
+    // One record at a time first: the followers' first fetch of a new topic may find its leader
+    // not knowing it yet and back off replica.fetch.backoff.ms (1 s); this waits that out, so the
+    // throughput phase measures replication, and tells the round trip of one replicated record.
+    auto one_by_one = produce_latency(rt, (*cluster)->bootstrap(), c, PhaseLimits{o.quick ? 50 : 200, 10s});
+    if (!one_by_one) {
+      fmt::print(stderr, "keel-bench: one-by-one produce to {}: {}\n", c.topic, one_by_one.error().message);
+      return 1;
+    }
+    auto produced = produce_throughput(rt, (*cluster)->bootstrap(), c, limits);
+    if (!produced) {
+      fmt::print(stderr, "keel-bench: produce to {}: {}\n", c.topic, produced.error().message);
+      return 1;
+    }
+    const std::uint64_t stored = produced->records + one_by_one->records;
+    auto consumed = consume_throughput(rt, (*cluster)->bootstrap(), c.topic, o.partitions, stored, limits.time + 2s);
+    if (!consumed) {
+      fmt::print(stderr, "keel-bench: consume {}: {}\n", c.topic, consumed.error().message);
+      return 1;
+    }
+    if (consumed->records != stored) {
+      fmt::print(stderr, "keel-bench: {}: consumed {} records of {} produced\n", c.topic, consumed->records, stored);
+    }
+    const auto base = std::find_if(single.begin(), single.end(), [&](const Row& r) {
+      return r.produce_case.batch_bytes == batch_bytes && r.produce_case.acks == 1;
+    });
+    const std::string ratio = base != single.end() && base->produced.mb_per_s() > 0
+                                  ? fmt::format("{:.3f}", produced->mb_per_s() / base->produced.mb_per_s())
+                                  : "-";
+    fmt::print("{:<10} | {:>9.1f} {:>9.0f} {:>8.2f} {:>8.2f} {:>6} | {:>9.1f} {:>6} | {:>17} | {:>15.3f}\n",
+               size_name(batch_bytes), produced->mb_per_s(), produced->records_per_s(),
+               quantile_ms(produced->latencies, 0.50), quantile_ms(produced->latencies, 0.99), produced->errors,
+               consumed->mb_per_s(), consumed->errors, ratio, quantile_ms(one_by_one->latencies, 0.50));
+    std::fflush(stdout);
+  }
+  if (auto st = (*cluster)->stop(); !st) {
+    fmt::print(stderr, "keel-bench: stopping the cluster: {}\n", st.error().message);
+    return 1;
+  }
+  return 0;
 }
 
 int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootstrap) {
@@ -117,6 +199,9 @@ int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootst
     }
   }
   print_table(rows, baseline);
+  if (o.cluster > 0 || (o.cluster == 0 && o.bootstrap.empty())) {
+    if (int code = run_cluster_phase(rt, o, limits, run_id, rows); code != 0) return code;
+  }
 
   fmt::print("\none record at a time (send_and_wait, linger 0):\n");
   for (const auto acks : o.acks) {
@@ -156,6 +241,8 @@ int main(int argc, char** argv) {
   app.add_option("--acks", o.acks, "acks values: 1, -1 (all)")->delimiter(',');
   app.add_option("--partitions", o.partitions, "partitions per topic")->check(CLI::Range(1, 64));
   app.add_option("--phase-seconds", o.phase_seconds, "time limit of each phase (default 3.5, quick 1)");
+  app.add_flag("--cluster,!--no-cluster", o.cluster,
+               "also measure a local three-node cluster, acks=all with RF 3 (default: on unless --bootstrap)");
   CLI11_PARSE(app, argc, argv);
 
   std::unique_ptr<LocalKeel> keel;

@@ -113,3 +113,25 @@ TEST_CASE("replication: a failed ISR change is forgotten and a stale commit is i
   CHECK(s.isr() == std::vector<BrokerId>{1, 2, 3});
   CHECK(s.partition_epoch() == 7);
 }
+
+TEST_CASE("replication: a caught-up follower the controller fenced and removed from the ISR no longer holds the "
+          "high watermark",
+          "[replication][leader]") {
+  bool three_fenced = false;
+  auto o = three_replicas();
+  o.isr_eligible = [&](BrokerId id, std::int64_t) { return !(id == 3 && three_fenced); };
+  LeaderState s(o);
+  s.follower_fetched(2, 10, 1, 10, 100);
+  s.follower_fetched(3, 10, 1, 10, 100);
+  // Broker 3 dies; the controller fences it and commits the ISR without it well within the lag time.
+  three_fenced = true;
+  s.isr_committed({1, 2}, 8, 10, 200);
+  // The leader appends to 20 and follower 2 has it: acks=all must not wait for the lag time of 3.
+  CHECK(s.follower_fetched(2, 20, 1, 20, 300));
+  CHECK(s.high_watermark() == 20);
+  // An eligible caught-up follower outside the ISR still holds it, so it can rejoin.
+  three_fenced = false;
+  s.follower_fetched(3, 20, 1, 20, 400);
+  CHECK_FALSE(s.follower_fetched(2, 30, 1, 30, 500));
+  CHECK(s.high_watermark() == 20);
+}

@@ -29,7 +29,8 @@ LeaderState::LeaderState(const LeaderStateOptions& o)
       high_watermark_(std::min(o.high_watermark, o.leader_log_end)),
       epoch_start_offset_(o.leader_log_end),
       min_insync_replicas_(o.min_insync_replicas),
-      lag_max_ms_(o.replica_lag_time_max_ms) {
+      lag_max_ms_(o.replica_lag_time_max_ms),
+      isr_eligible_(o.isr_eligible) {
   KEEL_ASSERT_MSG(contains(replicas_, leader_id_), "leader {} is not a replica", leader_id_);
   for (BrokerId id : replicas_) {
     if (id == leader_id_) continue;
@@ -92,7 +93,9 @@ bool LeaderState::maybe_advance_high_watermark(std::int64_t leader_log_end, std:
   std::int64_t candidate = leader_log_end;
   for (const auto& f : followers_) {
     // A follower about to rejoin holds the high watermark too, so it can rejoin at all.
-    const bool counts = contains(maximal, f.id) || (f.log_end_offset >= 0 && caught_up(f, leader_log_end, now_ms));
+    const bool joining = f.log_end_offset >= 0 && caught_up(f, leader_log_end, now_ms) &&
+                         (!isr_eligible_ || isr_eligible_(f.id, f.broker_epoch));
+    const bool counts = contains(maximal, f.id) || joining;
     if (counts) candidate = std::min(candidate, std::max<std::int64_t>(f.log_end_offset, 0));
   }
   if (candidate <= high_watermark_) return false;

@@ -9,13 +9,14 @@
 //  - a follower is caught up when its log end equals the leader's, or it reached the leader's log
 //    end as it was at some fetch within replica.lag.time.max.ms;
 //  - high watermark = min(leader's log end, log end of every replica in the maximal ISR or caught
-//    up); it never moves back, and does not move at all while the committed ISR is smaller than
+//    up and ISR-eligible, i.e. not fenced); it never moves back, and does not move at all while the committed ISR is smaller than
 //    min(min.insync.replicas, replicas);
 //  - a shrink keeps the old members in the maximal ISR until the controller confirms it; an
 //    expansion counts the new member at once (stricter either way);
 //  - one ISR change in flight at a time.
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -45,6 +46,11 @@ struct LeaderStateOptions {
   std::int32_t min_insync_replicas = 1;
   std::int64_t replica_lag_time_max_ms = 30000;
   std::int64_t now_ms = 0;
+  // Whether a broker (at the epoch it fetched with) may be in the ISR: registered, unfenced, not
+  // shutting down. A caught-up follower outside the ISR holds the high watermark only while it
+  // is eligible (Kafka's isReplicaIsrEligible), so a fenced, dead follower does not hold acks=all
+  // for replica.lag.time.max.ms. Empty: every broker is eligible.
+  std::function<bool(BrokerId, std::int64_t broker_epoch)> isr_eligible;
 };
 
 // What an acks=all produce can be told, before or after the append.
@@ -111,6 +117,7 @@ class LeaderState {
   std::int64_t epoch_start_offset_;
   std::int32_t min_insync_replicas_;
   std::int64_t lag_max_ms_;
+  std::function<bool(BrokerId, std::int64_t)> isr_eligible_;
 };
 
 template <class Eligible>

@@ -223,6 +223,7 @@ void ReplicaManager::make_leader(Partition& p, const PartitionAssignment& a) {
   o.min_insync_replicas = hooks_.min_insync_replicas(p.tp.topic);
   o.replica_lag_time_max_ms = options_.replica_lag_time_max_ms;
   o.now_ms = to_ms(rt_.now());
+  o.isr_eligible = hooks_.isr_eligible;
   p.leader_state.emplace(o);
   p.isr_request_in_flight = false;
   p.leader_state->maybe_advance_high_watermark(p.log->log_end_offset(), o.now_ms);
