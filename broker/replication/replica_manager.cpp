@@ -205,13 +205,15 @@ void ReplicaManager::make_leader(Partition& p, const PartitionAssignment& a) {
     rt_.trace("BecomeLeaderWithoutLog", Severity::warn).detail("Partition", p.tp.to_string());
     return;
   }
+  // The new epoch starts at the log end, recorded now even before any record of it (KIP-279: a
+  // follower holding a later epoch than any record of ours must still get a right answer). The
+  // checkpoint write suspends: the role changes only after it, all at once, so no fetch is served
+  // by a leader whose state is half set up.
+  if (p.cache.assign(a.leader_epoch, p.log->log_end_offset())) save_epoch_cache(p);
   ++p.generation;
   p.role = Role::leader;
   p.leader = a.leader;
   p.leader_epoch = a.leader_epoch;
-  // The new epoch starts at the log end, recorded now even before any record of it (KIP-279: a
-  // follower holding a later epoch than any record of ours must still get a right answer).
-  if (p.cache.assign(a.leader_epoch, p.log->log_end_offset())) save_epoch_cache(p);
   LeaderStateOptions o;
   o.leader_id = options_.broker_id;
   o.leader_epoch = a.leader_epoch;
@@ -351,7 +353,7 @@ ReadPermit ReplicaManager::read_permit(const TopicPartition& tp, BrokerId replic
   }
   out.leader = p->leader;
   out.leader_epoch = p->leader_epoch;
-  if (p->role != Role::leader) {
+  if (p->role != Role::leader || !p->leader_state) {
     out.error = ErrorCode::not_leader_or_follower;
     return out;
   }
