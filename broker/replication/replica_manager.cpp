@@ -34,6 +34,7 @@ struct ReplicaManager::Partition {
   std::int64_t high_watermark = 0;
   WaitQueue high_watermark_changed;  // acks=all waiters
   bool isr_request_in_flight = false;
+  Instant isr_retry_at{};  // after a refused AlterPartition, no new proposal before this
 };
 
 // A follower's connection to its leader, opened when first needed and again after it breaks.
@@ -64,6 +65,10 @@ class LeaderLink {
 };
 
 namespace {
+
+// After the controller refuses an ISR change (a stale broker epoch while this broker registers
+// again, a newer partition epoch on its way), the next proposal waits this long.
+constexpr Duration isr_retry_backoff = std::chrono::milliseconds(500);
 
 std::int64_t to_ms(Instant t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -430,6 +435,7 @@ void ReplicaManager::isr_loop() {
 
 void ReplicaManager::maybe_propose_isr(Partition& p) {
   if (p.role != Role::leader || !p.leader_state || p.isr_request_in_flight || !hooks_.alter_partition) return;
+  if (rt_.now() < p.isr_retry_at) return;  // refused a moment ago: do not ask again on every fetch
   const auto proposal = p.leader_state->isr_change_to_propose(p.log->log_end_offset(), to_ms(rt_.now()),
                                                               hooks_.isr_eligible);
   if (!proposal) return;
@@ -455,9 +461,12 @@ void ReplicaManager::maybe_propose_isr(Partition& p) {
     // Kafka keeps the change pending on errors that newer metadata will settle, and forgets it on
     // the others; either way the next check proposes again from what the metadata then says.
     q->leader_state->isr_change_failed();
+    q->isr_retry_at = rt_.now() + isr_retry_backoff;
     rt_.trace("IsrChangeRefused").detail("Partition", request.tp.to_string())
         .detail("Error", protocol::error_name(reply.error));
   });
+  auto& executor = rt_.executor();
+  std::erase_if(tasks_, [&](TaskRef t) { return !executor.alive(t); });
   tasks_.push_back(task);
 }
 

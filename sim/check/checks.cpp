@@ -50,13 +50,17 @@ Violation make(std::string check, int key, const Derived& d, std::int64_t at_ns,
 }
 
 // Under unclean leader election a loss is what the configuration allows (§3.9): still listed and
-// counted, but not a failure.
-Violation allow_if_unclean(const Derived& d, Violation v) {
+// counted, but not a failure. So are its consequences for readers: the new leader's log becomes
+// the truth, so offsets a consumer read get other records and a consumer past its end starts over.
+Violation allow_if_unclean(const Derived& d, Violation v,
+                           std::string_view why = "which may lose acknowledged writes") {
   if (!d.history.unclean_election) return v;
   v.allowed = true;
-  v.message += " (allowed: the topics allow unclean leader election, which may lose acknowledged writes)";
+  v.message += fmt::format(" (allowed: the topics allow unclean leader election, {})", why);
   return v;
 }
+
+constexpr std::string_view reuses_offsets = "which reuses the offsets of records it loses";
 
 // ---- lost-write ----
 
@@ -157,10 +161,13 @@ void inconsistent_offsets(const Derived& d, std::vector<Violation>& out) {
       if (values.size() < 2) continue;
       std::int64_t at = 0;
       for (std::int64_t v : values) at = std::max(at, observed_at(d, log, v));
-      out.push_back(make("inconsistent-offsets", static_cast<int>(k), d, at,
-                         fmt::format("{} offset {} holds {} different values: {}", d.key_name(static_cast<int>(k)),
-                                     offset, values.size(), offsets_json(values).dump()),
-                         {{"offset", offset}, {"index", log.index_of_offset.at(offset)}, {"values", offsets_json(values)}}));
+      out.push_back(allow_if_unclean(
+          d,
+          make("inconsistent-offsets", static_cast<int>(k), d, at,
+               fmt::format("{} offset {} holds {} different values: {}", d.key_name(static_cast<int>(k)), offset,
+                           values.size(), offsets_json(values).dump()),
+               {{"offset", offset}, {"index", log.index_of_offset.at(offset)}, {"values", offsets_json(values)}}),
+          reuses_offsets));
     }
   }
 }
@@ -237,11 +244,14 @@ void compare_reads(const Derived& d, const Op& op, int key, const LastRead& befo
                                    before.offset, delta - 1),
                        std::move(details)));
   } else {
-    out.push_back(make("nonmonotonic-poll", key, d, op.complete_ns,
-                       fmt::format("{}: process {} read offset {} {}after offset {}: {}", d.key_name(key), op.process,
-                                   now.offset, internal ? "in the same poll " : "", before.offset,
-                                   delta == 0 ? "the same record again" : "backwards"),
-                       std::move(details)));
+    out.push_back(allow_if_unclean(
+        d,
+        make("nonmonotonic-poll", key, d, op.complete_ns,
+             fmt::format("{}: process {} read offset {} {}after offset {}: {}", d.key_name(key), op.process, now.offset,
+                         internal ? "in the same poll " : "", before.offset,
+                         delta == 0 ? "the same record again" : "backwards"),
+             std::move(details)),
+        reuses_offsets));
   }
 }
 

@@ -268,7 +268,7 @@ void high_watermark_monotonic(const History& h, const Obs&, std::vector<Violatio
       auto [it, fresh] = last.try_emplace({op.process, key}, Seen{hw, &op});
       if (!fresh && hw < it->second.hw) {
         const Op& before = *it->second.op;
-        out.push_back(make("high-watermark-monotonic", key_name(h, key), op.complete_ns,
+        auto& v = out.emplace_back(make("high-watermark-monotonic", key_name(h, key), op.complete_ns,
                            fmt::format("{}: process {} saw the high watermark go back from {} (op {} at {}) to {} "
                                        "(op {} at {})",
                                        key_name(h, key), op.process, it->second.hw, before.index,
@@ -276,6 +276,11 @@ void high_watermark_monotonic(const History& h, const Obs&, std::vector<Violatio
                            {{"process", op.process}, {"high_watermark", hw}, {"previous_high_watermark", it->second.hw},
                             {"op", op.index}, {"op_complete_ns", op.complete_ns}, {"previous_op", before.index},
                             {"previous_op_complete_ns", before.complete_ns}}));
+        if (h.unclean_election) {
+          // A leader elected uncleanly may hold less than its predecessor's high watermark.
+          v.allowed = true;
+          v.message += " (allowed: the topics allow unclean leader election)";
+        }
       }
       it->second = Seen{hw, &op};
     }
