@@ -181,6 +181,7 @@ struct ScenarioRun {
   History history;
   std::unique_ptr<workload::Context> ctx;
   std::map<std::string, std::string> randomized;
+  std::unique_ptr<SimCluster::ReplicaProbe> checkpoints;  // replicas looked at during the run
 };
 
 namespace {
@@ -202,12 +203,36 @@ bool unclean_election_allowed(const scenario::Scenario& s) {
   return false;
 }
 
+// The replicas are compared at checkpoints during the main phase too, not only at the end.
+constexpr Duration checkpoint_interval = 15s;
+// How long the final observation waits for every node's committed metadata to be the same.
+constexpr Duration metadata_catch_up = 10s;
+
+void schedule_checkpoints(ScenarioRun& run, Instant start) {
+  run.checkpoints = std::make_unique<SimCluster::ReplicaProbe>();
+  for (Duration at = checkpoint_interval; at < run.scenario.duration; at += checkpoint_interval) {
+    run.world->at(start + at, [&run] { run.cluster->probe_replicas(*run.checkpoints, "checkpoint"); });
+  }
+}
+
 // After the final reads: every running replica's log, and every node's committed metadata end.
 void finish_observations(ScenarioRun& run, Instant limit) {
   SimCluster::ReplicaProbe probe;
   run.cluster->probe_replicas(probe, "final");
-  run.world->run_while([&] { return !probe.done(); }, limit);
-  run.seen.cluster.replica_snapshots = std::move(probe.snapshots);
+  run.world->run_while([&] { return !probe.done() || (run.checkpoints && !run.checkpoints->done()); }, limit);
+  if (run.checkpoints) {
+    run.seen.cluster.replica_snapshots = std::move(run.checkpoints->snapshots);
+    run.checkpoints.reset();
+  }
+  for (auto& snap : probe.snapshots) run.seen.cluster.replica_snapshots.push_back(std::move(snap));
+  // Observers follow the quorum a fetch behind: give every node a moment to apply what is committed.
+  const auto converged = [&] {
+    const auto ends = run.cluster->metadata_ends();
+    std::set<std::int64_t> distinct;
+    for (const auto& [node, end] : ends) distinct.insert(end);
+    return distinct.size() <= 1;
+  };
+  run.world->run_while([&] { return !converged(); }, std::min(limit, run.world->now() + metadata_catch_up));
   run.seen.cluster.final_metadata_end = run.cluster->metadata_ends();
 }
 
@@ -285,7 +310,7 @@ report::Report make_report(ScenarioRun& run, const check::CheckResult& checks, d
 
 Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();  // for the report only; never decides anything
-  ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, nullptr, {}};
+  ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, nullptr, {}, nullptr};
   run.world = make_world(run);
   std::map<std::string, std::string> randomized;
   if (scenario.cluster.randomize_config) {
@@ -311,6 +336,7 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   run.cluster->start_brokers();
   run.world->node(run.cluster->client_node()).start();
   schedule_faults(run, start);
+  if (scenario.cluster.brokers > 1) schedule_checkpoints(run, start);
 
   const auto& q = scenario.quiescence;
   const Instant limit = start + scenario.duration + q.recover + q.liveness_within + q.final_read_timeout + 60s;

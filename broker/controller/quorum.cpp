@@ -231,7 +231,7 @@ void Quorum::apply_entry(const raft::Entry& entry) {
   }
   applied_offset_ = entry.offset;
   applied_epoch_ = entry.epoch;
-  ++entries_since_snapshot_;
+  bytes_since_snapshot_ += static_cast<std::int64_t>(entry.data.size());
   const CommittedEntry committed{entry.offset, entry.epoch, fnv1a(entry.data)};
   rt_.trace("MetadataCommitted").detail("Offset", committed.offset).detail("Epoch", committed.epoch)
       .detail("Hash", committed.hash);
@@ -252,16 +252,16 @@ void Quorum::load_snapshot(const raft::Snapshot& snapshot) {
   }
   applied_offset_ = snapshot.id.end_offset - 1;
   applied_epoch_ = snapshot.id.epoch;
-  entries_since_snapshot_ = 0;
+  bytes_since_snapshot_ = 0;
   rt_.trace("MetadataSnapshotLoaded").detail("EndOffset", snapshot.id.end_offset).detail("Epoch", snapshot.id.epoch);
 }
 
 Status Quorum::maybe_snapshot() {
-  if (entries_since_snapshot_ < options_.snapshot_every_entries || applied_offset_ < 0) return {};
+  if (bytes_since_snapshot_ < options_.snapshot_every_bytes || applied_offset_ < 0) return {};
   raft::Snapshot snapshot;
   snapshot.id = raft::SnapshotId{applied_offset_ + 1, applied_epoch_};
   snapshot.data = encode_records(image_.to_records());
-  entries_since_snapshot_ = 0;
+  bytes_since_snapshot_ = 0;
   if (store_) {
     if (auto st = store_->save_snapshot(snapshot); !st) return st;
     if (auto st = store_->compact_to(snapshot.id); !st) return st;

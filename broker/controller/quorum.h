@@ -52,7 +52,9 @@ struct QuorumOptions {
   ControllerConfig controller;
   std::int64_t leader_imbalance_check_interval_ms = 300000;
   bool auto_leader_rebalance = true;
-  std::int64_t snapshot_every_entries = 2000;  // a snapshot of the image after this many entries
+  // A snapshot of the image once this many bytes of records were applied since the last one
+  // (metadata.log.max.record.bytes.between.snapshots).
+  std::int64_t snapshot_every_bytes = 20 << 20;
   Duration tick_interval = std::chrono::milliseconds(10);
   Duration retry_backoff = std::chrono::milliseconds(100);
   std::uint64_t seed = 0;
@@ -129,7 +131,7 @@ class Quorum {
   MetadataImage image_;
   std::int64_t applied_offset_ = -1;
   std::int32_t applied_epoch_ = 0;
-  std::int64_t entries_since_snapshot_ = 0;
+  std::int64_t bytes_since_snapshot_ = 0;
   WaitQueue image_changed_;
   Event wakeup_;
   std::map<std::int32_t, std::unique_ptr<Peer>> peers_;

@@ -541,6 +541,7 @@ std::vector<KeyDef> replication_keys() {
         c.auto_leader_rebalance_enable = v.flag;
       }),
       KEEL_INT64_KEY("leader.imbalance.check.interval.seconds", "300", 1, leader_imbalance_check_interval_seconds),
+      KEEL_INT64_KEY("metadata.log.max.record.bytes.between.snapshots", "20971520", 1, metadata_snapshot_bytes),
       key("metadata.log.dir", Type::string, "").sets([](BrokerConfig& c, const Value& v) { c.metadata_log_dir = v.text; }),
       key("min.insync.replicas", Type::int32, "1")
           .range(1, i32_max)

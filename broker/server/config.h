@@ -83,6 +83,7 @@ struct BrokerConfig {
   bool auto_leader_rebalance_enable = true;            // auto.leader.rebalance.enable
   std::int64_t leader_imbalance_check_interval_seconds = 300;  // leader.imbalance.check.interval.seconds
   std::string metadata_log_dir;                        // metadata.log.dir ("": the first log dir)
+  std::int64_t metadata_snapshot_bytes = 20971520;     // metadata.log.max.record.bytes.between.snapshots
 
   std::map<std::string, std::string> values;   // every key as given (the file, then the overrides)
 

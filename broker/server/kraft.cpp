@@ -47,6 +47,7 @@ controller::QuorumOptions quorum_options(const BrokerConfig& config, std::uint64
   o.controller.default_replication_factor = config.default_replication_factor;
   o.leader_imbalance_check_interval_ms = config.leader_imbalance_check_interval_seconds * 1000;
   o.auto_leader_rebalance = config.auto_leader_rebalance_enable;
+  o.snapshot_every_bytes = config.metadata_snapshot_bytes;
   o.seed = seed;
   return o;
 }
