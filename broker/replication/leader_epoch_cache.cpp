@@ -83,33 +83,12 @@ Error malformed(std::size_t line_no, std::string_view line, std::string_view wha
   return make_error(Errc::corrupt, fmt::format("leader epoch checkpoint line {} ('{}'): {}", line_no, line, what));
 }
 
-std::vector<std::string_view> split_lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
-}
-
 }  // namespace
 
 Result<LeaderEpochCache> parse_leader_epoch_checkpoint(std::string_view text) {
-  const auto lines = split_lines(text);
-  if (lines.empty()) return LeaderEpochCache{};
-  int version = -1;
-  if (!parse_int(lines[0], &version) || version != 0) return malformed(1, lines[0], "expected version 0");
-  std::int64_t count = -1;
-  if (lines.size() < 2 || !parse_int(lines[1], &count) || count < 0) {
-    return malformed(2, lines.size() < 2 ? "" : lines[1], "expected an entry count");
-  }
-  if (static_cast<std::int64_t>(lines.size()) - 2 != count) {
-    return make_error(Errc::corrupt, fmt::format("leader epoch checkpoint: {} entries announced, {} lines found",
-                                                 count, lines.size() - 2));
-  }
+  auto checked = storage::checkpoint_lines(text, "leader epoch checkpoint");
+  if (!checked) return checked.error();
+  const auto& lines = *checked;
   std::vector<EpochEntry> entries;
   for (std::size_t i = 2; i < lines.size(); ++i) {
     const auto space = lines[i].find(' ');

@@ -40,7 +40,7 @@ std::string format_offset_checkpoint(const OffsetCheckpoint& entries) {
   return out;
 }
 
-keel::Result<OffsetCheckpoint> parse_offset_checkpoint(std::string_view text) {
+keel::Result<std::vector<std::string_view>> checkpoint_lines(std::string_view text, std::string_view what) {
   std::vector<std::string_view> lines;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -49,18 +49,27 @@ keel::Result<OffsetCheckpoint> parse_offset_checkpoint(std::string_view text) {
     lines.push_back(text.substr(start, nl - start));
     start = nl + 1;
   }
-  OffsetCheckpoint out;
-  if (lines.empty()) return out;  // Kafka reads an empty file as no entries
+  if (lines.empty()) return lines;  // Kafka reads an empty file as no entries
+  const auto malformed_line = [&](std::size_t line_no, std::string_view line, std::string_view problem) {
+    return make_error(Errc::corrupt, fmt::format("{} line {} ('{}'): {}", what, line_no, line, problem));
+  };
   int version = -1;
-  if (!parse_int(lines[0], &version) || version != 0) return malformed(1, lines[0], "expected version 0");
+  if (!parse_int(lines[0], &version) || version != 0) return malformed_line(1, lines[0], "expected version 0");
   std::int64_t count = -1;
   if (lines.size() < 2 || !parse_int(lines[1], &count) || count < 0) {
-    return malformed(2, lines.size() < 2 ? "" : lines[1], "expected an entry count");
+    return malformed_line(2, lines.size() < 2 ? "" : lines[1], "expected an entry count");
   }
   if (static_cast<std::int64_t>(lines.size()) - 2 != count) {
-    return make_error(Errc::corrupt,
-                      fmt::format("offset checkpoint: {} entries announced, {} lines found", count, lines.size() - 2));
+    return make_error(Errc::corrupt, fmt::format("{}: {} entries announced, {} lines found", what, count, lines.size() - 2));
   }
+  return lines;
+}
+
+keel::Result<OffsetCheckpoint> parse_offset_checkpoint(std::string_view text) {
+  auto checked = checkpoint_lines(text, "offset checkpoint");
+  if (!checked) return checked.error();
+  const auto& lines = *checked;
+  OffsetCheckpoint out;
   for (std::size_t i = 2; i < lines.size(); ++i) {
     const auto words = split_words(lines[i]);
     TopicPartition tp;

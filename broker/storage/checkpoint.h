@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/platform/disk.h"
 #include "broker/storage/topic_partition.h"
@@ -24,6 +25,10 @@ inline constexpr std::string_view recovery_point_checkpoint_file = "recovery-poi
 inline constexpr std::string_view log_start_offset_checkpoint_file = "log-start-offset-checkpoint";
 
 std::string format_offset_checkpoint(const OffsetCheckpoint& entries);
+// The framing every Kafka checkpoint file shares: line 1 the version (0), line 2 the entry count,
+// then exactly that many lines. Returns all the lines (entries from index 2; none for an empty
+// text); an error names `what` ("offset checkpoint") and the line.
+keel::Result<std::vector<std::string_view>> checkpoint_lines(std::string_view text, std::string_view what);
 keel::Result<OffsetCheckpoint> parse_offset_checkpoint(std::string_view text);
 
 keel::Result<OffsetCheckpoint> read_offset_checkpoint(Disk& disk, const std::string& file_path);
