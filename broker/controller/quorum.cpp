@@ -231,6 +231,7 @@ void Quorum::apply_entry(const raft::Entry& entry) {
   }
   applied_offset_ = entry.offset;
   applied_epoch_ = entry.epoch;
+  if (awaited_ && awaited_->offset == entry.offset) awaited_->applied_epoch = entry.epoch;
   bytes_since_snapshot_ += static_cast<std::int64_t>(entry.data.size());
   const CommittedEntry committed{entry.offset, entry.epoch, fnv1a(entry.data)};
   rt_.trace("MetadataCommitted").detail("Offset", committed.offset).detail("Epoch", committed.epoch)
@@ -408,14 +409,21 @@ ErrorCode Quorum::commit(const std::vector<MetadataRecord>& records, Instant dea
   const std::int32_t epoch = core_->epoch();
   const auto offset = core_->propose(encode_records(records));
   if (!offset) return ErrorCode::not_controller;
+  awaited_ = Awaited{*offset, -1};
   wakeup_.set();
   while (applied_offset_ < *offset) {
-    if (stopping_ || failed_ || !core_->is_leader() || core_->epoch() != epoch) return ErrorCode::not_controller;
+    if (stopping_ || failed_ || !core_->is_leader() || core_->epoch() != epoch) break;
     if (!image_changed_.wait(std::min(deadline, rt_.now() + std::chrono::milliseconds(100))) && rt_.now() >= deadline) {
+      awaited_.reset();
       return ErrorCode::request_timed_out;
     }
   }
-  return ErrorCode::none;
+  // What was applied at that offset must be this entry: after a lost leadership the offset may
+  // have been filled by the next leader's entry, and answering then would tell the caller of a
+  // change that never happened.
+  const bool ours = awaited_ && awaited_->applied_epoch == epoch;
+  awaited_.reset();
+  return ours ? ErrorCode::none : ErrorCode::not_controller;
 }
 
 // Fencing brokers whose session expired, and moving leadership back to preferred replicas.

@@ -141,6 +141,13 @@ class Quorum {
   std::unique_ptr<Controller> controller_;
   Mutex controller_mutex_;
   std::int32_t led_epoch_ = -1;            // the epoch this node last became leader in
+  // The entry a decision waits for (one at a time: decisions are serialised), and the epoch of
+  // what was applied at its offset.
+  struct Awaited {
+    std::int64_t offset = -1;
+    std::int32_t applied_epoch = -1;
+  };
+  std::optional<Awaited> awaited_;
   std::int64_t leader_ready_offset_ = 0;   // committed and applied up to here: ready to decide
   Random random_;
 

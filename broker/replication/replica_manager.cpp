@@ -444,7 +444,7 @@ void ReplicaManager::maybe_propose_isr(Partition& p) {
   IsrProposal request{p.tp, p.leader_epoch, p.leader_state->partition_epoch(), *proposal};
   const std::uint64_t generation = p.generation;
   rt_.trace("IsrChangeProposed").detail("Partition", p.tp.to_string()).detail("Isr", fmt::format("{}", fmt::join(*proposal, ",")))
-      .detail("LeaderEpoch", p.leader_epoch);
+      .detail("LeaderEpoch", p.leader_epoch).detail("PartitionEpoch", request.partition_epoch);
   // The controller's answer takes a round trip: wait for it in a task of its own.
   auto task = rt_.spawn(fmt::format("alter-partition-{}", p.tp.to_string()), [this, request, generation] {
     const IsrReply reply = hooks_.alter_partition(request);
