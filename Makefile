@@ -39,16 +39,19 @@ test-fast: build
 
 # The sanitizer build does not use -Werror: with -fsanitize, g++ 12 warns falsely
 # (-Wmaybe-uninitialized inside Catch2); the main build keeps -Werror. It runs the simulation,
-# storage and record batch tests; the many-seed sweeps ([sweep]) run in the main build only, to
-# keep CI within its budget (one seeded broker crash run still runs under the sanitizers).
+# storage, record batch, controller and replication tests; the many-seed sweeps ([sweep]) run in
+# the main build only, to keep CI within its budget (one seeded broker crash run and one replicated
+# cluster run with controller failovers still run under the sanitizers).
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_WERROR=OFF -DKEEL_SANITIZE=ON > /dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS) --target keel-tests keel-sim
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ./$(ASAN_BUILD)/keel-tests "[sim]~[sweep],[storage],[records]" --reporter compact
+	  ./$(ASAN_BUILD)/keel-tests "[sim]~[sweep],[storage],[records],[controller],[replication]" --reporter compact
 	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_BUILD)/keel-sim selftest --seed 3 --duration 20s
 	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_BUILD)/keel-sim run scenarios/single-broker-crash-loop.json --seed 3 \
 	  --out $(ASAN_BUILD)/reports/single-broker-crash-loop/3
+	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_BUILD)/keel-sim run scenarios/controller-failover.json --seed 3 \
+	  --out $(ASAN_BUILD)/reports/controller-failover/3
 
 test: test-fast test-asan
 
