@@ -158,6 +158,11 @@ void Broker::lifecycle_loop() {
     request.want_shutdown = want_shutdown_;
     const auto deadline = rt_.now() + std::chrono::milliseconds(config_.quorum_request_timeout_ms);
     auto payload = quorum_->call_controller(QuorumCall::heartbeat, controller::encode(request), deadline);
+    if (!payload && want_shutdown_) {
+      // No controller answers (the rest of the cluster may be stopping too): nobody can take the
+      // leaderships over, so waiting longer helps no one.
+      shutdown_approved_.set();
+    }
     if (payload) {
       auto reply = controller::decode<controller::HeartbeatReply>(*payload);
       if (reply && reply->error == ErrorCode::stale_broker_epoch) {
