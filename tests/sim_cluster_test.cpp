@@ -120,3 +120,29 @@ TEST_CASE("cluster: one seed replays the same replicated run, bit for bit", "[si
   CHECK(a.trace_hash != c.trace_hash);
   CHECK(a.report.stats.records_acknowledged == b.report.stats.records_acknowledged);
 }
+
+TEST_CASE("cluster: a clean stop is a controlled shutdown: the broker's leaderships move to other replicas before "
+          "its process ends",
+          "[sim][cluster]") {
+  const auto r = run(three_nodes(R"({"scripted": [{"at": "6s", "shutdown": "broker-1"}, {"at": "12s", "restart": "broker-1"}]})"), 3);
+  CHECK(r.passed());
+  std::int64_t stopped_ns = -1;
+  for (const auto& e : r.report.timeline) {
+    if (e.name == "ProcessStop" && e.node == 1 && e.at_ns >= 6'000'000'000 && stopped_ns < 0) stopped_ns = e.at_ns;
+  }
+  REQUIRE(stopped_ns > 0);
+  // Broker 1 led something before, and every partition it led got a new leader before it stopped.
+  std::set<std::string> led_by_1;
+  for (const auto& c : r.cluster.leader_claims) {
+    if (c.node == 1 && c.at_ns < 6'000'000'000) led_by_1.insert(c.partition);
+  }
+  REQUIRE_FALSE(led_by_1.empty());
+  for (const auto& partition : led_by_1) {
+    bool handed_over = false;
+    for (const auto& c : r.cluster.leader_claims) {
+      handed_over = handed_over || (c.partition == partition && c.node != 1 && c.at_ns >= 6'000'000'000 &&
+                                    c.at_ns < stopped_ns);
+    }
+    CHECK(handed_over);
+  }
+}

@@ -272,7 +272,27 @@ void SimCluster::apply(const scenario::ScriptedFault& f) {
       n.clock().jump_wall(f.by);
       break;
     case FaultKind::disk_faults: disk_faults(node, f); break;
+    case FaultKind::shutdown: graceful_stop(node); break;
   }
+}
+
+// A clean stop, as SIGTERM gives the keel binary: the broker's shutdown (a replicated cluster's
+// broker first has the controller move its leaderships away), then the process ends.
+void SimCluster::graceful_stop(int node) {
+  SimNode& n = world_.node(node);
+  server::Broker* broker = node < brokers_ ? live_[static_cast<std::size_t>(node)] : nullptr;
+  if (broker == nullptr || n.runtime() == nullptr) {
+    if (n.state() != ProcessState::down) n.kill();  // not serving (yet): nothing to hand over
+    return;
+  }
+  const std::uint32_t incarnation = n.incarnation();
+  n.runtime()->spawn("graceful-stop", [this, node, incarnation] {
+    if (server::Broker* b = live_[static_cast<std::size_t>(node)]) (void)b->shutdown();
+    world_.after(Duration(0), [this, node, incarnation] {
+      SimNode& stopping = world_.node(node);
+      if (stopping.incarnation() == incarnation && stopping.state() != ProcessState::down) stopping.kill();
+    });
+  });
 }
 
 void SimCluster::heal_all() {

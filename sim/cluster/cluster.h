@@ -61,6 +61,7 @@ class SimCluster {
   void run_broker_process(Runtime& rt, int broker, const server::BrokerConfig& config);
   void unblock_sets(const std::vector<std::vector<int>>& sets);
   void restart(int node);
+  void graceful_stop(int node);
   void disk_faults(int node, const scenario::ScriptedFault& f);
 
   World& world_;

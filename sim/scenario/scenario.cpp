@@ -349,7 +349,7 @@ constexpr std::pair<FaultKind, std::string_view> fault_kinds[] = {
     {FaultKind::kill, "kill"},         {FaultKind::power_off, "power_off"},   {FaultKind::restart, "restart"},
     {FaultKind::pause, "pause"},       {FaultKind::partition, "partition"},   {FaultKind::isolate, "isolate"},
     {FaultKind::block, "block"},       {FaultKind::clog, "clog"},             {FaultKind::heal, "heal"},
-    {FaultKind::clock_jump, "clock_jump"}, {FaultKind::disk_faults, "disk_faults"}};
+    {FaultKind::clock_jump, "clock_jump"}, {FaultKind::disk_faults, "disk_faults"}, {FaultKind::shutdown, "shutdown"}};
 
 std::vector<std::string> fault_keys() {
   std::vector<std::string> keys = {"at", "duration", "by", "to", "error_rate", "bit_flip_rate"};

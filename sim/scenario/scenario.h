@@ -102,12 +102,13 @@ enum class FaultKind : std::uint8_t {
   heal,         // every network fault lifted (partitions, blocks)
   clock_jump,   // `node`'s wall clock jumps by `by` (may be negative)
   disk_faults,  // `node`'s disk fails I/O and flips read bits at the given rates for `duration`
+  shutdown,     // a clean stop of `node` (SIGTERM): a broker hands its leaderships over first
 };
 
 struct ScriptedFault {
   Duration at{};  // simulated time from the start of the run
   FaultKind kind = FaultKind::kill;
-  NodeRef node;                           // kill, power_off, restart, pause, isolate, block, clog, clock_jump, disk_faults
+  NodeRef node;                           // every kind but partition and heal
   NodeRef to;                             // block
   std::vector<std::vector<NodeRef>> sets; // partition: two or more disjoint sets
   Duration duration{};                    // pause, clog, disk_faults; 0 for a partition/isolate/block means until heal
