@@ -36,18 +36,48 @@ std::vector<std::int32_t> read_ids(Reader& r) {
   return ids ? std::move(*ids) : std::vector<std::int32_t>{};
 }
 
+}  // namespace
+
+void write_endpoints(Writer& w, const std::vector<Endpoint>& endpoints) {
+  w.write_array_length(static_cast<std::int32_t>(endpoints.size()));
+  for (const auto& e : endpoints) {
+    w.write_string(e.listener);
+    w.write_string(e.host);
+    w.write_uint16(e.port);
+  }
+}
+
+std::vector<Endpoint> read_endpoints(Reader& r, std::int32_t max) {
+  std::vector<Endpoint> out;
+  const std::int32_t n = r.read_array_length();
+  if (!r.ok()) return out;
+  if (n < 0) {
+    r.fail("the endpoint list is null");
+    return out;
+  }
+  if (n > max) {
+    r.fail(fmt::format("{} endpoints, at most {}", n, max));
+    return out;
+  }
+  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
+    Endpoint e;
+    e.listener = r.read_string();
+    e.host = r.read_string();
+    e.port = r.read_uint16();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+namespace {
+
 // --- per-record layouts --------------------------------------------------------------------
 
 void write_fields(Writer& w, const RegisterBrokerRecord& v) {
   w.write_int32(v.broker_id);
   w.write_uuid(v.incarnation_id);
   w.write_int64(v.broker_epoch);
-  w.write_array_length(static_cast<std::int32_t>(v.endpoints.size()));
-  for (const auto& e : v.endpoints) {
-    w.write_string(e.listener);
-    w.write_string(e.host);
-    w.write_uint16(e.port);
-  }
+  write_endpoints(w, v.endpoints);
   w.write_nullable_string(v.rack);
   w.write_bool(v.fenced);
   w.write_bool(v.in_controlled_shutdown);
@@ -56,15 +86,7 @@ void read_fields(Reader& r, RegisterBrokerRecord& v) {
   v.broker_id = r.read_int32();
   v.incarnation_id = r.read_uuid();
   v.broker_epoch = r.read_int64();
-  const std::int32_t n = r.read_array_length();
-  if (n < 0 && r.ok()) r.fail("the endpoint list is null");
-  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
-    Endpoint e;
-    e.listener = r.read_string();
-    e.host = r.read_string();
-    e.port = r.read_uint16();
-    v.endpoints.push_back(std::move(e));
-  }
+  v.endpoints = read_endpoints(r);
   v.rack = r.read_nullable_string();
   v.fenced = r.read_bool();
   v.in_controlled_shutdown = r.read_bool();

@@ -39,6 +39,11 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
 };
 
+// A broker's listeners as records and controller calls write them: a count, then listener, host
+// and port each. Reading refuses a null list and more than `max` entries.
+void write_endpoints(protocol::Writer& w, const std::vector<Endpoint>& endpoints);
+std::vector<Endpoint> read_endpoints(protocol::Reader& r, std::int32_t max = 64);
+
 struct RegisterBrokerRecord {
   static constexpr std::int8_t type = 0;
   std::int32_t broker_id = 0;

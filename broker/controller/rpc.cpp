@@ -86,12 +86,7 @@ protocol::Bytes encode(const RegisterBrokerRequest& m) {
   Writer w;
   w.write_int32(m.broker_id);
   w.write_uuid(m.incarnation);
-  w.write_int32(static_cast<std::int32_t>(m.endpoints.size()));
-  for (const auto& e : m.endpoints) {
-    w.write_string(e.listener);
-    w.write_string(e.host);
-    w.write_uint16(e.port);
-  }
+  write_endpoints(w, m.endpoints);
   w.write_nullable_string(m.rack);
   return w.take();
 }
@@ -102,15 +97,7 @@ Result<RegisterBrokerRequest> decode(std::span<const std::uint8_t> bytes) {
   RegisterBrokerRequest m;
   m.broker_id = r.read_int32();
   m.incarnation = r.read_uuid();
-  const std::int32_t n = r.read_array_length();
-  if (n < 0 || n > endpoints_max) r.fail(fmt::format("endpoints: {}", n));
-  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
-    Endpoint e;
-    e.listener = r.read_string();
-    e.host = r.read_string();
-    e.port = r.read_uint16();
-    m.endpoints.push_back(std::move(e));
-  }
+  m.endpoints = read_endpoints(r, endpoints_max);
   m.rack = r.read_nullable_string();
   return finish(r, std::move(m), "RegisterBrokerRequest");
 }
