@@ -97,6 +97,58 @@ struct AlterPartitionReply {
   LeaderRecoveryState leader_recovery_state = LeaderRecoveryState::recovered;
 };
 
+// AlterPartitionReassignments for one partition: move it to `replicas` (in that order, the first
+// the preferred leader), or cancel the reassignment in progress when `replicas` is null.
+struct ReassignmentTarget {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::optional<std::vector<std::int32_t>> replicas;
+  bool operator==(const ReassignmentTarget&) const = default;
+};
+struct AlterReassignmentsRequest {
+  std::vector<ReassignmentTarget> partitions;
+  // false (v1+): refuse a target whose size differs from the current replication factor.
+  bool allow_replication_factor_change = true;
+  bool operator==(const AlterReassignmentsRequest&) const = default;
+};
+struct ReassignmentResult {
+  std::string topic;
+  std::int32_t partition = 0;
+  ErrorCode error = ErrorCode::none;
+  std::string message;  // empty when error is none
+  bool operator==(const ReassignmentResult&) const = default;
+};
+// One result per requested partition, in request order.
+struct AlterReassignmentsReply {
+  std::vector<ReassignmentResult> results;
+  bool operator==(const AlterReassignmentsReply&) const = default;
+};
+
+// ListPartitionReassignments: the named partitions (unknown ones and those not reassigning are
+// left out), or every reassigning partition when `topics` is null.
+struct ListReassignmentsRequest {
+  struct Topic {
+    std::string name;
+    std::vector<std::int32_t> partitions;
+    bool operator==(const Topic&) const = default;
+  };
+  std::optional<std::vector<Topic>> topics;
+  bool operator==(const ListReassignmentsRequest&) const = default;
+};
+struct OngoingReassignment {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::vector<std::int32_t> replicas;  // the whole set now: targets first, then those leaving
+  std::vector<std::int32_t> adding;
+  std::vector<std::int32_t> removing;
+  bool operator==(const OngoingReassignment&) const = default;
+};
+// By topic name, then partition.
+struct ListReassignmentsReply {
+  std::vector<OngoingReassignment> ongoing;
+  bool operator==(const ListReassignmentsReply&) const = default;
+};
+
 class Controller {
  public:
   explicit Controller(ControllerConfig config = {});

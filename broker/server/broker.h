@@ -25,6 +25,10 @@
 
 namespace keel::controller {
 class Quorum;
+struct AlterReassignmentsRequest;
+struct AlterReassignmentsReply;
+struct ListReassignmentsRequest;
+struct ListReassignmentsReply;
 }
 namespace keel::replication {
 class ReplicaManager;
@@ -73,6 +77,15 @@ class Broker {
   Result<storage::LogConfig> topic_log_config(const TopicInfo& topic) const;
   // Wakes delayed fetches waiting on a partition after an append.
   void partition_appended(const std::string& topic, std::int32_t partition);
+
+  // Partition reassignment (AlterPartitionReassignments, ListPartitionReassignments). In a
+  // replicated cluster both go to the active controller (kraft.cpp); a single broker holds every
+  // partition itself and can only be asked to keep it there. An error value means no controller
+  // answered within `timeout`.
+  Result<controller::AlterReassignmentsReply> alter_reassignments(const controller::AlterReassignmentsRequest& request,
+                                                                  Duration timeout);
+  Result<controller::ListReassignmentsReply> list_reassignments(const controller::ListReassignmentsRequest& request,
+                                                                Duration timeout);
 
   // The replicated cluster (process.roles set, kraft.cpp): this node's member of the metadata
   // quorum, and (broker role) its replica manager. Both nullptr for a single broker.
