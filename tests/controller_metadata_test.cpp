@@ -110,11 +110,11 @@ std::vector<MetadataRecord> one_of_each() {
       RegisterBrokerRecord{4, uuid_of(4), 0, {}, std::nullopt, false, true},
       UnregisterBrokerRecord{3, 17},
       TopicRecord{"orders", uuid_of(9)},
-      PartitionRecord{2, uuid_of(9), {1, 2, 3}, {1, 3}, 3, LeaderRecoveryState::recovering, 5, 11},
+      PartitionRecord{2, uuid_of(9), {1, 2, 3}, {1, 3}, 3, LeaderRecoveryState::recovering, 5, 11, {}, {}},
       ConfigRecord{"orders", "retention.ms", "1000"},
       ConfigRecord{"orders", "cleanup.policy", std::nullopt},
-      PartitionChangeRecord{2, uuid_of(9), std::vector<std::int32_t>{1}, std::nullopt, leader_unchanged, recovery_state_unchanged},
-      PartitionChangeRecord{0, uuid_of(9), std::nullopt, std::vector<std::int32_t>{4, 5}, no_leader, 1},
+      PartitionChangeRecord{2, uuid_of(9), std::vector<std::int32_t>{1}, std::nullopt, leader_unchanged, recovery_state_unchanged, std::nullopt, std::nullopt},
+      PartitionChangeRecord{0, uuid_of(9), std::nullopt, std::vector<std::int32_t>{4, 5}, no_leader, 1, std::nullopt, std::nullopt},
       RemoveTopicRecord{uuid_of(9)},
       BrokerRegistrationChangeRecord{4, 0, FenceChange::unfence, 0},
       BrokerRegistrationChangeRecord{4, 0, FenceChange::fence, 1},
@@ -141,7 +141,7 @@ TEST_CASE("metadata records: every record type decodes to what was encoded", "[c
 }
 
 TEST_CASE("metadata records: describe reads as one line per record for traces", "[controller][metadata]") {
-  CHECK(describe(PartitionChangeRecord{2, uuid_of(9), std::vector<std::int32_t>{1, 3}, std::nullopt, 3, 1}) ==
+  CHECK(describe(PartitionChangeRecord{2, uuid_of(9), std::vector<std::int32_t>{1, 3}, std::nullopt, 3, 1, std::nullopt, std::nullopt}) ==
         "PartitionChangeRecord(topic=0900000000000000000000000000005a, partition=2, leader=3, isr=[1,3], recovery=1)");
   CHECK(describe(BrokerRegistrationChangeRecord{4, 12, FenceChange::fence, 0}) ==
         "BrokerRegistrationChangeRecord(broker=4, epoch=12, fenced=1, in_controlled_shutdown=0)");
@@ -195,21 +195,21 @@ TEST_CASE("metadata image: partition epoch bumps on every change, leader epoch o
   MetadataImage image;
   std::int64_t offset = 0;
   image.apply(TopicRecord{"t", uuid_of(1)}, offset++);
-  image.apply(PartitionRecord{0, uuid_of(1), {1, 2, 3}, {1, 2, 3}, 1, LeaderRecoveryState::recovered, 4, 9}, offset++);
+  image.apply(PartitionRecord{0, uuid_of(1), {1, 2, 3}, {1, 2, 3}, 1, LeaderRecoveryState::recovered, 4, 9, {}, {}}, offset++);
 
-  image.apply(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{1, 2}, std::nullopt, leader_unchanged, -1}, offset++);
+  image.apply(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{1, 2}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, offset++);
   const auto* p = image.partition("t", 0);
   CHECK(p->isr == std::vector<std::int32_t>{1, 2});
   CHECK(p->leader_epoch == 4);
   CHECK(p->partition_epoch == 10);
 
   // Naming the same leader still bumps the leader epoch.
-  image.apply(PartitionChangeRecord{0, uuid_of(1), std::nullopt, std::nullopt, 1, -1}, offset++);
+  image.apply(PartitionChangeRecord{0, uuid_of(1), std::nullopt, std::nullopt, 1, -1, std::nullopt, std::nullopt}, offset++);
   CHECK(p->leader == 1);
   CHECK(p->leader_epoch == 5);
   CHECK(p->partition_epoch == 11);
 
-  image.apply(PartitionChangeRecord{0, uuid_of(1), std::nullopt, std::nullopt, no_leader, -1}, offset++);
+  image.apply(PartitionChangeRecord{0, uuid_of(1), std::nullopt, std::nullopt, no_leader, -1, std::nullopt, std::nullopt}, offset++);
   CHECK(p->leader == no_leader);
   CHECK(p->leader_epoch == 6);
   CHECK(image.leader_of("t", 0) == no_leader);
@@ -220,19 +220,19 @@ TEST_CASE("metadata image: impossible records from a decoded log are error value
           "[controller][metadata]") {
   MetadataImage image;
   REQUIRE(image.replay(TopicRecord{"t", uuid_of(1)}, 0).ok());
-  REQUIRE(image.replay(PartitionRecord{0, uuid_of(1), {1, 2}, {1, 2}, 1, LeaderRecoveryState::recovered, 0, 0}, 1).ok());
+  REQUIRE(image.replay(PartitionRecord{0, uuid_of(1), {1, 2}, {1, 2}, 1, LeaderRecoveryState::recovered, 0, 0, {}, {}}, 1).ok());
   const MetadataImage before = image;
 
-  auto s = image.replay(PartitionChangeRecord{5, uuid_of(1), std::nullopt, std::nullopt, 2, -1}, 2);
+  auto s = image.replay(PartitionChangeRecord{5, uuid_of(1), std::nullopt, std::nullopt, 2, -1, std::nullopt, std::nullopt}, 2);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().message.find("unknown partition") != std::string::npos);
-  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{1, 3}, std::nullopt, leader_unchanged, -1}, 2);
+  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{1, 3}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, 2);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().message.find("ISR member 3 is not a replica") != std::string::npos);
-  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{}, std::nullopt, leader_unchanged, -1}, 2);
+  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, 2);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().message.find("empty ISR") != std::string::npos);
-  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{2}, std::nullopt, leader_unchanged, -1}, 2);
+  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{2}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, 2);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().message.find("leader 1 is not in the ISR") != std::string::npos);
   s = image.replay(TopicRecord{"t", uuid_of(2)}, 2);
@@ -691,7 +691,7 @@ TEST_CASE("controller alter partition: errors come in Kafka's validation order",
     CHECK(error_of(req) == ErrorCode::not_controller);
   }
   SECTION("old leader epoch") {
-    c.commit({PartitionChangeRecord{0, req.topic_id, std::nullopt, std::nullopt, leader, -1}});
+    c.commit({PartitionChangeRecord{0, req.topic_id, std::nullopt, std::nullopt, leader, -1, std::nullopt, std::nullopt}});
     req.partition_epoch = c.partition("t", 0).partition_epoch;
     CHECK(error_of(req) == ErrorCode::fenced_leader_epoch);
   }
@@ -702,7 +702,7 @@ TEST_CASE("controller alter partition: errors come in Kafka's validation order",
   }
   SECTION("old partition epoch") {
     c.commit({PartitionChangeRecord{0, req.topic_id, std::vector<std::int32_t>{replicas[0], replicas[2]}, std::nullopt,
-                                    leader_unchanged, -1}});
+                                    leader_unchanged, -1, std::nullopt, std::nullopt}});
     CHECK(error_of(req) == ErrorCode::invalid_update_version);
   }
   SECTION("ISR outside the replicas, without the leader, or repeated") {
@@ -905,10 +905,10 @@ TEST_CASE("controller property: the invariant checker fails on crafted bad histo
   REQUIRE(invariant_violation(c.image, w) == "");
 
   SECTION("epochs going back (a topic id reused after deletion)") {
-    c.commit({PartitionChangeRecord{0, id, std::nullopt, std::nullopt, leader, -1}});
+    c.commit({PartitionChangeRecord{0, id, std::nullopt, std::nullopt, leader, -1, std::nullopt, std::nullopt}});
     REQUIRE(invariant_violation(c.image, w) == "");
     c.commit({RemoveTopicRecord{id}, TopicRecord{"t", id}});
-    c.commit({PartitionRecord{0, id, {1, 2, 3}, {1, 2, 3}, leader, LeaderRecoveryState::recovered, 0, 0}});
+    c.commit({PartitionRecord{0, id, {1, 2, 3}, {1, 2, 3}, leader, LeaderRecoveryState::recovered, 0, 0, {}, {}}});
     CHECK(invariant_violation(c.image, w).find("leader epoch went back from 1 to 0") != std::string::npos);
   }
   SECTION("two leaders in one leader epoch") {
@@ -916,7 +916,7 @@ TEST_CASE("controller property: the invariant checker fails on crafted bad histo
     other.add_brokers({1, 2, 3});
     other.commit({TopicRecord{"t", id}});
     const std::int32_t rival = leader == 1 ? 2 : 1;
-    other.commit({PartitionRecord{0, id, {1, 2, 3}, {1, 2, 3}, rival, LeaderRecoveryState::recovered, 0, 0}});
+    other.commit({PartitionRecord{0, id, {1, 2, 3}, {1, 2, 3}, rival, LeaderRecoveryState::recovered, 0, 0, {}, {}}});
     CHECK(invariant_violation(other.image, w).find("in leader epoch 0") != std::string::npos);
   }
   SECTION("a fenced leader") {

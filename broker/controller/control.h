@@ -171,6 +171,12 @@ class Controller {
   Decision<CreateTopicReply> create_topic(const MetadataImage& image, const CreateTopicRequest& request, Random& random) const;
   Decision<ErrorCode> delete_topic(const MetadataImage& image, std::string_view name) const;
   Decision<AlterPartitionReply> alter_partition(const MetadataImage& image, const AlterPartitionRequest& request) const;
+  // Starts, changes or cancels partition reassignments (Kafka's alterPartitionReassignments): a
+  // move adds the new replicas at once and removes the leaving ones once every target replica is
+  // in the ISR (see control_election.h); it completes at once when that is already so.
+  Decision<AlterReassignmentsReply> alter_reassignments(const MetadataImage& image,
+                                                        const AlterReassignmentsRequest& request) const;
+  ListReassignmentsReply list_reassignments(const MetadataImage& image, const ListReassignmentsRequest& request) const;
   // Moves leadership back to each partition's first replica where that one is valid (auto rebalance).
   std::vector<MetadataRecord> elect_preferred_leaders(const MetadataImage& image) const;
 

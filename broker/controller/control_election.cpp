@@ -20,7 +20,10 @@ PartitionChangeBuilder::PartitionChangeBuilder(const MetadataImage& image, const
       topic_id_(topic_id),
       partition_id_(partition_id),
       current_(existing_partition(image, topic_id, partition_id)),
+      target_replicas_(current_.replicas),
       target_isr_(current_.isr),
+      target_removing_(current_.removing_replicas),
+      target_adding_(current_.adding_replicas),
       target_recovery_state_(current_.leader_recovery_state) {}
 
 PartitionChangeBuilder& PartitionChangeBuilder::set_election(Election election) {
@@ -35,6 +38,16 @@ PartitionChangeBuilder& PartitionChangeBuilder::set_target_isr(std::vector<std::
 
 PartitionChangeBuilder& PartitionChangeBuilder::set_target_recovery_state(LeaderRecoveryState state) {
   target_recovery_state_ = state;
+  return *this;
+}
+
+PartitionChangeBuilder& PartitionChangeBuilder::set_target_assignment(std::vector<std::int32_t> replicas,
+                                                                     std::vector<std::int32_t> removing,
+                                                                     std::vector<std::int32_t> adding) {
+  KEEL_ASSERT(!replicas.empty());
+  target_replicas_ = std::move(replicas);
+  target_removing_ = std::move(removing);
+  target_adding_ = std::move(adding);
   return *this;
 }
 
@@ -54,16 +67,16 @@ bool PartitionChangeBuilder::acceptable(std::int32_t broker) const {
   return image_.is_active(broker);
 }
 
-bool PartitionChangeBuilder::valid_new_leader(std::int32_t broker) const {
-  return contains(target_isr_, broker) && acceptable(broker);
+bool PartitionChangeBuilder::valid_new_leader(const Target& target, std::int32_t broker) const {
+  return contains(target.isr, broker) && acceptable(broker);
 }
 
-PartitionChangeBuilder::ElectionResult PartitionChangeBuilder::elect() const {
-  const auto& replicas = current_.replicas;
-  if (election_ == Election::preferred && valid_new_leader(replicas.front())) return {replicas.front(), false};
-  if (valid_new_leader(current_.leader)) return {current_.leader, false};
+PartitionChangeBuilder::ElectionResult PartitionChangeBuilder::elect(const Target& target) const {
+  const auto& replicas = target.replicas;
+  if (election_ == Election::preferred && valid_new_leader(target, replicas.front())) return {replicas.front(), false};
+  if (valid_new_leader(target, current_.leader)) return {current_.leader, false};
   for (auto r : replicas)
-    if (valid_new_leader(r)) return {r, false};
+    if (valid_new_leader(target, r)) return {r, false};
   if (election_ == Election::unclean) {
     for (auto r : replicas)
       if (acceptable(r)) return {r, true};
@@ -72,12 +85,16 @@ PartitionChangeBuilder::ElectionResult PartitionChangeBuilder::elect() const {
 }
 
 std::optional<PartitionChangeRecord> PartitionChangeBuilder::build() const {
+  Target target{target_replicas_, target_isr_, target_removing_, target_adding_};
+  if (auto done = complete_reassignment(target.replicas, target.isr, target.removing, target.adding)) {
+    target = Target{std::move(done->replicas), std::move(done->isr), {}, {}};
+  }
   PartitionChangeRecord record;
   record.topic_id = topic_id_;
   record.partition_id = partition_id_;
-  std::vector<std::int32_t> isr = target_isr_;
+  std::vector<std::int32_t> isr = target.isr;
   LeaderRecoveryState recovery = target_recovery_state_;
-  const ElectionResult elected = elect();
+  const ElectionResult elected = elect(target);
   if (elected.leader != current_.leader) {
     record.leader = elected.leader;
     if (elected.unclean) {
@@ -85,12 +102,37 @@ std::optional<PartitionChangeRecord> PartitionChangeBuilder::build() const {
       recovery = LeaderRecoveryState::recovering;
     }
   }
+  // A replica dropped from the list must be fenced from the partition: a new leader epoch does it
+  // (the same leader, named again).
+  const bool drops_replica = std::any_of(current_.replicas.begin(), current_.replicas.end(),
+                                         [&](std::int32_t r) { return !contains(target.replicas, r); });
+  if (record.leader == leader_unchanged && drops_replica) record.leader = current_.leader;
   // Without ELR the ISR is never emptied: the last member stays so it can lead again when it returns.
   if (!isr.empty() && isr != current_.isr) record.isr = std::move(isr);
   if (recovery != current_.leader_recovery_state) record.leader_recovery_state = static_cast<std::int8_t>(recovery);
-  if (record.leader == leader_unchanged && !record.isr && record.leader_recovery_state == recovery_state_unchanged)
+  if (target.replicas != current_.replicas) record.replicas = target.replicas;
+  if (target.removing != current_.removing_replicas) record.removing_replicas = target.removing;
+  if (target.adding != current_.adding_replicas) record.adding_replicas = target.adding;
+  if (record.leader == leader_unchanged && !record.isr && record.leader_recovery_state == recovery_state_unchanged &&
+      !record.replicas && !record.removing_replicas && !record.adding_replicas)
     return std::nullopt;
   return record;
+}
+
+std::optional<CompletedReassignment> complete_reassignment(const std::vector<std::int32_t>& replicas,
+                                                           const std::vector<std::int32_t>& isr,
+                                                           const std::vector<std::int32_t>& removing,
+                                                           const std::vector<std::int32_t>& adding) {
+  if (removing.empty() && adding.empty()) return std::nullopt;
+  CompletedReassignment done;
+  for (auto r : isr)
+    if (!contains(removing, r)) done.isr.push_back(r);
+  for (auto r : replicas)
+    if (!contains(removing, r)) done.replicas.push_back(r);
+  if (done.isr.empty() || done.replicas.empty()) return std::nullopt;
+  for (auto r : done.replicas)
+    if (!contains(done.isr, r)) return std::nullopt;
+  return done;
 }
 
 Election election_for_topic(const MetadataImage& image, const Uuid& topic_id, bool unclean_default) {

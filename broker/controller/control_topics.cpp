@@ -153,7 +153,7 @@ Decision<CreateTopicReply> Controller::create_topic(const MetadataImage& image, 
   for (const auto& [name, value] : request.configs) records.push_back(ConfigRecord{request.name, name, value});
   for (std::int32_t p = 0; p < partitions; ++p) {
     const auto& replicas = placement[static_cast<std::size_t>(p)];
-    records.push_back(PartitionRecord{p, id, replicas, replicas, replicas.front(), LeaderRecoveryState::recovered, 0, 0});
+    records.push_back(PartitionRecord{p, id, replicas, replicas, replicas.front(), LeaderRecoveryState::recovered, 0, 0, {}, {}});
   }
   return {std::move(records), CreateTopicReply{ErrorCode::none, "", id}};
 }
@@ -182,10 +182,13 @@ Decision<AlterPartitionReply> Controller::alter_partition(const MetadataImage& i
                     .set_target_recovery_state(request.leader_recovery_state)
                     .build();
   if (!change) return refuse(alter_reply(*p));
-  // The leader is in the new ISR and eligible, so it stays leader and its epoch does not move.
-  KEEL_ASSERT_EQ(change->leader, leader_unchanged);
   const auto after = p->merge(*change);
-  return {{std::move(*change)}, alter_reply(after)};
+  auto reply = alter_reply(after);
+  // The leader is in the new ISR and eligible, so it stays leader unless the new ISR completed a
+  // reassignment that moves the partition away from it. (Completing one that drops a replica
+  // bumps the epoch of the same leader, which the reply's epoch tells.)
+  if (after.leader != p->leader) reply.error = ErrorCode::new_leader_elected;
+  return {{std::move(*change)}, std::move(reply)};
 }
 
 std::vector<MetadataRecord> Controller::elect_preferred_leaders(const MetadataImage& image) const {

@@ -26,6 +26,13 @@ std::string partition_fault(const PartitionRegistration& p) {
   if (p.leader != no_leader && !contains(p.isr, p.leader)) return fmt::format("leader {} is not in the ISR", p.leader);
   if (p.leader < no_leader) return fmt::format("leader {} is invalid", p.leader);
   if (p.leader_epoch < 0 || p.partition_epoch < 0) return "negative epoch";
+  for (const auto* moving : {&p.removing_replicas, &p.adding_replicas}) {
+    if (has_duplicates(*moving)) return "duplicate removing or adding replicas";
+    for (auto b : *moving)
+      if (!contains(p.replicas, b)) return fmt::format("removing or adding replica {} is not a replica", b);
+  }
+  for (auto b : p.adding_replicas)
+    if (contains(p.removing_replicas, b)) return fmt::format("replica {} is both removing and adding", b);
   return "";
 }
 
@@ -35,10 +42,24 @@ Error fault(const MetadataRecord& record, std::string what) {
 
 }  // namespace
 
+PartitionRegistration PartitionRegistration::from(const PartitionRecord& r) {
+  return PartitionRegistration{r.replicas,        r.isr,
+                               r.leader,          r.leader_epoch,
+                               r.partition_epoch, r.leader_recovery_state,
+                               r.removing_replicas, r.adding_replicas};
+}
+
+PartitionRecord PartitionRegistration::to_record(const Uuid& topic_id, std::int32_t partition_id) const {
+  return PartitionRecord{partition_id,   topic_id,          replicas,         isr,           leader,
+                         leader_recovery_state, leader_epoch, partition_epoch, removing_replicas, adding_replicas};
+}
+
 PartitionRegistration PartitionRegistration::merge(const PartitionChangeRecord& change) const {
   PartitionRegistration next = *this;
   if (change.isr) next.isr = *change.isr;
   if (change.replicas) next.replicas = *change.replicas;
+  if (change.removing_replicas) next.removing_replicas = *change.removing_replicas;
+  if (change.adding_replicas) next.adding_replicas = *change.adding_replicas;
   if (change.leader != leader_unchanged) {
     next.leader = change.leader;
     next.leader_epoch = leader_epoch + 1;
@@ -80,7 +101,7 @@ Status MetadataImage::check(const MetadataRecord& record) const {
       const auto* topic = image.topic(r.topic_id);
       if (!topic) return fault(record, "unknown topic");
       if (r.partition_id < 0) return fault(record, "negative partition id");
-      PartitionRegistration p{r.replicas, r.isr, r.leader, r.leader_epoch, r.partition_epoch, r.leader_recovery_state};
+      const auto p = PartitionRegistration::from(r);
       if (auto f = partition_fault(p); !f.empty()) return fault(record, f);
       if (auto it = topic->partitions.find(r.partition_id); it != topic->partitions.end()) {
         if (r.leader_epoch < it->second.leader_epoch || r.partition_epoch <= it->second.partition_epoch)
@@ -143,8 +164,7 @@ void MetadataImage::apply_unchecked(const MetadataRecord& record) {
       image.topic_ids_by_name_[r.name] = r.topic_id;
     }
     void operator()(const PartitionRecord& r) const {
-      image.topics_.at(r.topic_id).partitions[r.partition_id] =
-          PartitionRegistration{r.replicas, r.isr, r.leader, r.leader_epoch, r.partition_epoch, r.leader_recovery_state};
+      image.topics_.at(r.topic_id).partitions[r.partition_id] = PartitionRegistration::from(r);
     }
     void operator()(const ConfigRecord& r) const {
       auto& configs = image.topics_.at(image.topic_ids_by_name_.find(r.resource)->second).configs;
@@ -182,7 +202,7 @@ std::vector<MetadataRecord> MetadataImage::to_records() const {
     out.push_back(TopicRecord{t.name, id});
     for (const auto& [name, value] : t.configs) out.push_back(ConfigRecord{t.name, name, value});
     for (const auto& [index, p] : t.partitions)
-      out.push_back(PartitionRecord{index, id, p.replicas, p.isr, p.leader, p.leader_recovery_state, p.leader_epoch, p.partition_epoch});
+      out.push_back(p.to_record(id, index));
   }
   return out;
 }

@@ -42,7 +42,13 @@ struct PartitionRegistration {
   std::int32_t leader_epoch = 0;
   std::int32_t partition_epoch = 0;
   LeaderRecoveryState leader_recovery_state = LeaderRecoveryState::recovered;
+  // A reassignment in progress: replicas leaving and replicas joining, both also in `replicas`.
+  std::vector<std::int32_t> removing_replicas;
+  std::vector<std::int32_t> adding_replicas;
 
+  static PartitionRegistration from(const PartitionRecord& record);
+  PartitionRecord to_record(const Uuid& topic_id, std::int32_t partition_id) const;
+  bool reassigning() const { return !removing_replicas.empty() || !adding_replicas.empty(); }
   // Kafka's PartitionRegistration.merge: partition_epoch += 1 on every change; leader_epoch += 1
   // iff the record names a leader (even the same one).
   PartitionRegistration merge(const PartitionChangeRecord& change) const;

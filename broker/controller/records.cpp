@@ -119,8 +119,10 @@ void write_fields(Writer& w, const PartitionRecord& v) {
   w.write_int8(static_cast<std::int8_t>(v.leader_recovery_state));
   w.write_int32(v.leader_epoch);
   w.write_int32(v.partition_epoch);
+  write_ids(w, v.removing_replicas);
+  write_ids(w, v.adding_replicas);
 }
-void read_fields(Reader& r, PartitionRecord& v) {
+void read_fields(Reader& r, PartitionRecord& v, std::int8_t version) {
   v.partition_id = r.read_int32();
   v.topic_id = r.read_uuid();
   v.replicas = read_ids(r);
@@ -131,6 +133,10 @@ void read_fields(Reader& r, PartitionRecord& v) {
   v.leader_recovery_state = static_cast<LeaderRecoveryState>(state);
   v.leader_epoch = r.read_int32();
   v.partition_epoch = r.read_int32();
+  if (version >= 1) {
+    v.removing_replicas = read_ids(r);
+    v.adding_replicas = read_ids(r);
+  }
 }
 
 void write_fields(Writer& w, const ConfigRecord& v) {
@@ -151,8 +157,10 @@ void write_fields(Writer& w, const PartitionChangeRecord& v) {
   write_optional_ids(w, v.replicas);
   w.write_int32(v.leader);
   w.write_int8(v.leader_recovery_state);
+  write_optional_ids(w, v.removing_replicas);
+  write_optional_ids(w, v.adding_replicas);
 }
-void read_fields(Reader& r, PartitionChangeRecord& v) {
+void read_fields(Reader& r, PartitionChangeRecord& v, std::int8_t version) {
   v.partition_id = r.read_int32();
   v.topic_id = r.read_uuid();
   v.isr = read_optional_ids(r);
@@ -162,6 +170,10 @@ void read_fields(Reader& r, PartitionChangeRecord& v) {
   if (r.ok() && (v.leader_recovery_state < -1 || v.leader_recovery_state > 1))
     r.fail(fmt::format("leader recovery state {} is not -1, 0 or 1", v.leader_recovery_state));
   if (r.ok() && v.leader < leader_unchanged) r.fail(fmt::format("leader {} is below -2", v.leader));
+  if (version >= 1) {
+    v.removing_replicas = read_optional_ids(r);
+    v.adding_replicas = read_optional_ids(r);
+  }
 }
 
 void write_fields(Writer& w, const RemoveTopicRecord& v) { w.write_uuid(v.topic_id); }
@@ -188,9 +200,13 @@ void write_fields(Writer&, const NoOpRecord&) {}
 void read_fields(Reader&, NoOpRecord&) {}
 
 template <class T>
-Result<MetadataRecord> decode_as(Reader& r) {
+Result<MetadataRecord> decode_as(Reader& r, std::int8_t version) {
   T value;
-  read_fields(r, value);
+  if constexpr (requires { read_fields(r, value, version); }) {
+    read_fields(r, value, version);
+  } else {
+    read_fields(r, value);
+  }
   if (!r.ok())
     return make_error(Errc::corrupt, fmt::format("decode {}: truncated or invalid field: {}", record_type_name(T::type), r.error().message));
   if (r.remaining() != 0)
@@ -209,10 +225,16 @@ std::string describe_fields(const UnregisterBrokerRecord& v) {
   return fmt::format("broker={}, epoch={}", v.broker_id, v.broker_epoch);
 }
 std::string describe_fields(const TopicRecord& v) { return fmt::format("name={}, id={}", v.name, to_string(v.topic_id)); }
+// ", removing=[..], adding=[..]" while a reassignment is in progress, else nothing.
+std::string describe_reassignment(const std::vector<std::int32_t>& removing, const std::vector<std::int32_t>& adding) {
+  if (removing.empty() && adding.empty()) return "";
+  return fmt::format(", removing=[{}], adding=[{}]", fmt::join(removing, ","), fmt::join(adding, ","));
+}
 std::string describe_fields(const PartitionRecord& v) {
   return fmt::format("topic={}, partition={}, replicas=[{}], isr=[{}], leader={}, recovery={}, leader_epoch={}, partition_epoch={}",
                      to_string(v.topic_id), v.partition_id, fmt::join(v.replicas, ","), fmt::join(v.isr, ","), v.leader,
-                     static_cast<int>(v.leader_recovery_state), v.leader_epoch, v.partition_epoch);
+                     static_cast<int>(v.leader_recovery_state), v.leader_epoch, v.partition_epoch) +
+         describe_reassignment(v.removing_replicas, v.adding_replicas);
 }
 std::string describe_fields(const ConfigRecord& v) {
   return fmt::format("resource={}, {}={}", v.resource, v.name, v.value.value_or("null"));
@@ -223,6 +245,8 @@ std::string describe_fields(const PartitionChangeRecord& v) {
   if (v.isr) s += fmt::format(", isr=[{}]", fmt::join(*v.isr, ","));
   if (v.replicas) s += fmt::format(", replicas=[{}]", fmt::join(*v.replicas, ","));
   if (v.leader_recovery_state != recovery_state_unchanged) s += fmt::format(", recovery={}", v.leader_recovery_state);
+  if (v.removing_replicas) s += fmt::format(", removing=[{}]", fmt::join(*v.removing_replicas, ","));
+  if (v.adding_replicas) s += fmt::format(", adding=[{}]", fmt::join(*v.adding_replicas, ","));
   return s;
 }
 std::string describe_fields(const RemoveTopicRecord& v) { return fmt::format("id={}", to_string(v.topic_id)); }
@@ -276,18 +300,19 @@ Result<MetadataRecord> decode(std::span<const std::uint8_t> bytes) {
   const std::int8_t version = r.read_int8();
   const std::string_view name = record_type_name(type);
   if (name == "UnknownRecord") return make_error(Errc::corrupt, fmt::format("decode metadata record: unknown type {}", type));
-  if (version != record_version)
-    return make_error(Errc::corrupt, fmt::format("decode {}: bad version {} (knows {})", name, version, record_version));
+  if (version < record_version_min || version > record_version)
+    return make_error(Errc::corrupt,
+                      fmt::format("decode {}: bad version {} (knows {}..{})", name, version, record_version_min, record_version));
   switch (type) {
-    case RegisterBrokerRecord::type: return decode_as<RegisterBrokerRecord>(r);
-    case UnregisterBrokerRecord::type: return decode_as<UnregisterBrokerRecord>(r);
-    case TopicRecord::type: return decode_as<TopicRecord>(r);
-    case PartitionRecord::type: return decode_as<PartitionRecord>(r);
-    case ConfigRecord::type: return decode_as<ConfigRecord>(r);
-    case PartitionChangeRecord::type: return decode_as<PartitionChangeRecord>(r);
-    case RemoveTopicRecord::type: return decode_as<RemoveTopicRecord>(r);
-    case BrokerRegistrationChangeRecord::type: return decode_as<BrokerRegistrationChangeRecord>(r);
-    case NoOpRecord::type: return decode_as<NoOpRecord>(r);
+    case RegisterBrokerRecord::type: return decode_as<RegisterBrokerRecord>(r, version);
+    case UnregisterBrokerRecord::type: return decode_as<UnregisterBrokerRecord>(r, version);
+    case TopicRecord::type: return decode_as<TopicRecord>(r, version);
+    case PartitionRecord::type: return decode_as<PartitionRecord>(r, version);
+    case ConfigRecord::type: return decode_as<ConfigRecord>(r, version);
+    case PartitionChangeRecord::type: return decode_as<PartitionChangeRecord>(r, version);
+    case RemoveTopicRecord::type: return decode_as<RemoveTopicRecord>(r, version);
+    case BrokerRegistrationChangeRecord::type: return decode_as<BrokerRegistrationChangeRecord>(r, version);
+    case NoOpRecord::type: return decode_as<NoOpRecord>(r, version);
   }
   KEEL_UNREACHABLE();
 }

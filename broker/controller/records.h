@@ -80,6 +80,10 @@ struct PartitionRecord {
   LeaderRecoveryState leader_recovery_state = LeaderRecoveryState::recovered;
   std::int32_t leader_epoch = 0;
   std::int32_t partition_epoch = 0;
+  // A reassignment in progress (record version 1+): replicas leaving and replicas joining, both
+  // also in `replicas`.
+  std::vector<std::int32_t> removing_replicas;
+  std::vector<std::int32_t> adding_replicas;
   bool operator==(const PartitionRecord&) const = default;
 };
 
@@ -100,6 +104,8 @@ struct PartitionChangeRecord {
   std::optional<std::vector<std::int32_t>> replicas;  // null: unchanged
   std::int32_t leader = leader_unchanged;
   std::int8_t leader_recovery_state = recovery_state_unchanged;
+  std::optional<std::vector<std::int32_t>> removing_replicas;  // null: unchanged (version 1+)
+  std::optional<std::vector<std::int32_t>> adding_replicas;    // null: unchanged (version 1+)
   bool operator==(const PartitionChangeRecord&) const = default;
 };
 
@@ -127,8 +133,10 @@ using MetadataRecord =
     std::variant<RegisterBrokerRecord, UnregisterBrokerRecord, TopicRecord, PartitionRecord, ConfigRecord,
                  PartitionChangeRecord, RemoveTopicRecord, BrokerRegistrationChangeRecord, NoOpRecord>;
 
-// The version every record is written at; decode accepts only this one.
-constexpr std::int8_t record_version = 0;
+// The version every record is written at. Version 1 added the reassignment fields (removing and
+// adding replicas) to PartitionRecord and PartitionChangeRecord; decode reads 0 and 1.
+constexpr std::int8_t record_version = 1;
+constexpr std::int8_t record_version_min = 0;
 // A record larger than this is refused by decode (a limit on everything, even metadata).
 constexpr std::size_t record_bytes_max = 1 << 20;
 
