@@ -115,6 +115,9 @@ std::vector<MetadataRecord> one_of_each() {
       ConfigRecord{"orders", "cleanup.policy", std::nullopt},
       PartitionChangeRecord{2, uuid_of(9), std::vector<std::int32_t>{1}, std::nullopt, leader_unchanged, recovery_state_unchanged, std::nullopt, std::nullopt},
       PartitionChangeRecord{0, uuid_of(9), std::nullopt, std::vector<std::int32_t>{4, 5}, no_leader, 1, std::nullopt, std::nullopt},
+      PartitionRecord{3, uuid_of(9), {4, 5, 1}, {1, 4}, 1, LeaderRecoveryState::recovered, 2, 7, {1}, {5}},
+      PartitionChangeRecord{3, uuid_of(9), std::nullopt, std::vector<std::int32_t>{4, 5}, leader_unchanged, -1,
+                            std::vector<std::int32_t>{}, std::vector<std::int32_t>{5}},
       RemoveTopicRecord{uuid_of(9)},
       BrokerRegistrationChangeRecord{4, 0, FenceChange::unfence, 0},
       BrokerRegistrationChangeRecord{4, 0, FenceChange::fence, 1},
@@ -798,6 +801,8 @@ void count_changes(const std::vector<MetadataRecord>& records, std::map<std::str
       if (pc->leader == no_leader) ++seen["leader lost"];
       if (pc->leader_recovery_state == 1) ++seen["unclean election"];
       if (pc->isr && pc->leader == leader_unchanged) ++seen["isr change"];
+      if (pc->adding_replicas && !pc->adding_replicas->empty()) ++seen["reassignment started"];
+      if (pc->replicas && pc->removing_replicas && pc->removing_replicas->empty()) ++seen["reassignment ended"];
     } else if (const auto* bc = std::get_if<BrokerRegistrationChangeRecord>(&r)) {
       if (bc->in_controlled_shutdown == 1) ++seen["controlled shutdown"];
       if (bc->fenced == FenceChange::fence) ++seen["fence"];
@@ -809,10 +814,11 @@ void count_changes(const std::vector<MetadataRecord>& records, std::map<std::str
 }
 
 // One random step: a heartbeat (maybe wanting fence or shutdown), a restart, time passing with
-// session expiry, a topic created or deleted, an ISR change from a leader, or a preferred election.
+// session expiry, a topic created or deleted, an ISR change from a leader, a preferred election, or a
+// partition reassigned (or its reassignment cancelled).
 void random_step(Cluster& c, Random& r, const std::vector<std::int32_t>& brokers, std::map<std::int32_t, std::uint8_t>& generation) {
   const auto b = brokers[r.below(brokers.size())];
-  switch (r.below(9)) {
+  switch (r.below(10)) {
     case 0:
     case 1:
       if (c.image.broker(b)) c.heartbeat(b, r.chance(0.2), r.chance(0.1));
@@ -859,6 +865,22 @@ void random_step(Cluster& c, Random& r, const std::vector<std::int32_t>& brokers
       break;
     }
     case 8: c.commit(c.controller.elect_preferred_leaders(c.image)); break;
+    case 9: {
+      // Move a partition to random brokers (some maybe unregistered), or cancel its move.
+      if (c.image.topics().empty()) break;
+      auto it = c.image.topics().begin();
+      std::advance(it, static_cast<long>(r.below(c.image.topics().size())));
+      const auto index = static_cast<std::int32_t>(r.below(it->second.partitions.size()));
+      std::optional<std::vector<std::int32_t>> target;
+      if (r.chance(0.8)) {
+        target.emplace();
+        for (auto rep : brokers)
+          if (r.chance(0.5)) target->push_back(rep);
+        if (target->empty()) target->push_back(brokers[r.below(brokers.size())]);
+      }
+      c.commit(c.controller.alter_reassignments(c.image, {{{it->second.name, index, target}}, true}).records);
+      break;
+    }
   }
 }
 
@@ -889,7 +911,8 @@ TEST_CASE("controller property: random operation sequences keep the partition in
   }
   // The sequences must have reached the interesting transitions, or the invariants prove little.
   for (const char* kind : {"leader elected", "leader lost", "unclean election", "isr change", "controlled shutdown", "fence",
-                           "unfence", "TopicRecord", "RemoveTopicRecord", "RegisterBrokerRecord", "UnregisterBrokerRecord"}) {
+                           "unfence", "TopicRecord", "RemoveTopicRecord", "RegisterBrokerRecord", "UnregisterBrokerRecord",
+                           "reassignment started", "reassignment ended"}) {
     INFO(kind);
     CHECK(seen[kind] >= 50);
   }

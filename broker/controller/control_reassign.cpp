@@ -49,7 +49,7 @@ std::vector<std::int32_t> original_replicas(const PartitionRegistration& p) { re
 Decision<AlterReassignmentsReply> Controller::alter_reassignments(const MetadataImage& image,
                                                                   const AlterReassignmentsRequest& request) const {
   Decision<AlterReassignmentsReply> out;
-  std::set<std::pair<std::string, std::int32_t>> named;
+  std::set<std::pair<std::string, std::int32_t>> accepted;
   for (const auto& target : request.partitions) {
     ReassignmentResult result{target.topic, target.partition, ErrorCode::none, ""};
     auto refuse = [&](ErrorCode error, std::string message) {
@@ -58,10 +58,10 @@ Decision<AlterReassignmentsReply> Controller::alter_reassignments(const Metadata
     };
     const auto* topic = image.topic(target.topic);
     const auto* p = image.partition(target.topic, target.partition);
-    if (!named.insert({target.topic, target.partition}).second) {
+    if (accepted.count({target.topic, target.partition}) > 0) {
       // The changes are computed on one image and committed together: a second change to the same
       // partition would be computed on a state the first one replaced.
-      refuse(ErrorCode::invalid_request, "the partition is named more than once in the request");
+      refuse(ErrorCode::invalid_request, "the partition is already reassigned by this request");
     } else if (topic == nullptr) {
       refuse(ErrorCode::unknown_topic_or_partition, "no such topic");
     } else if (p == nullptr) {
@@ -112,6 +112,7 @@ Decision<AlterReassignmentsReply> Controller::alter_reassignments(const Metadata
                         .build();
       if (change) out.records.push_back(std::move(*change));
     }
+    if (result.error == ErrorCode::none) accepted.insert({target.topic, target.partition});
     out.reply.results.push_back(std::move(result));
   }
   return out;
