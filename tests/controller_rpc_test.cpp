@@ -57,6 +57,18 @@ TEST_CASE("controller rpc: every call and reply round-trips and every truncation
   const auto topic = round_trip(CreateTopicRequest{"orders", 6, 3, {{"min.insync.replicas", "2"}}});
   CHECK(topic.configs.at("min.insync.replicas") == "2");
   CHECK(round_trip(CreateTopicReply{ErrorCode::topic_already_exists, "exists", Uuid{}}).message == "exists");
+
+  const AlterReassignmentsRequest moves{{{"orders", 1, std::vector<std::int32_t>{3, 1, 2}}, {"orders", 2, std::nullopt}}, false};
+  CHECK(round_trip(moves) == moves);
+  const AlterReassignmentsReply moved{{{"orders", 1, ErrorCode::none, ""}, {"orders", 2, ErrorCode::no_reassignment_in_progress, "none"}}};
+  CHECK(round_trip(moved) == moved);
+  const ListReassignmentsRequest all;
+  CHECK(round_trip(all) == all);
+  ListReassignmentsRequest some;
+  some.topics = std::vector<ListReassignmentsRequest::Topic>{{"orders", {0, 2}}, {"empty", {}}};
+  CHECK(round_trip(some) == some);
+  const ListReassignmentsReply ongoing{{{"orders", 1, {3, 1, 2, 4}, {3}, {4}}}};
+  CHECK(round_trip(ongoing) == ongoing);
 }
 
 TEST_CASE("controller rpc: a metadata entry holds a decision's records; damage is an error naming it",

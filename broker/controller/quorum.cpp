@@ -399,6 +399,19 @@ Result<protocol::Bytes> Quorum::decide(QuorumCall call, const protocol::Bytes& p
       w.write_int16(static_cast<std::int16_t>(decision.reply));
       return w.take();
     }
+    case QuorumCall::alter_reassignments: {
+      auto request = decode<AlterReassignmentsRequest>(payload);
+      if (!request) return request.error();
+      auto decision = controller_->alter_reassignments(image_, *request);
+      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
+      return encode(decision.reply);
+    }
+    case QuorumCall::list_reassignments: {
+      // Answered from the committed image, as Kafka's controller does.
+      auto request = decode<ListReassignmentsRequest>(payload);
+      if (!request) return request.error();
+      return encode(controller_->list_reassignments(image_, *request));
+    }
     case QuorumCall::raft: break;
   }
   return make_error(Errc::corrupt, "not a controller call");

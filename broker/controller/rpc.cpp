@@ -14,6 +14,7 @@ constexpr std::int32_t records_per_entry_max = 100'000;
 constexpr std::int32_t endpoints_max = 64;
 constexpr std::int32_t isr_members_max = 1024;
 constexpr std::int32_t configs_max = 1024;
+constexpr std::int32_t partitions_max = 1'000'000;  // partitions named in one reassignment call
 
 void write_ids(Writer& w, const std::vector<std::int32_t>& ids) {
   w.write_int32(static_cast<std::int32_t>(ids.size()));
@@ -29,6 +30,13 @@ std::vector<std::int32_t> read_ids(Reader& r, const char* what) {
   }
   for (std::int32_t i = 0; i < n && r.ok(); ++i) out.push_back(r.read_int32());
   return out;
+}
+
+// A count read before that many entries; refused when negative or above `max`.
+std::int32_t read_count(Reader& r, std::int32_t max, const char* what) {
+  const std::int32_t n = r.read_array_length();
+  if (r.ok() && (n < 0 || n > max)) r.fail(fmt::format("{}: {} entries", what, n));
+  return r.ok() ? n : 0;
 }
 
 template <class T>
@@ -48,11 +56,13 @@ std::string_view quorum_call_name(QuorumCall call) {
     case QuorumCall::alter_partition: return "AlterPartition";
     case QuorumCall::create_topic: return "CreateTopic";
     case QuorumCall::delete_topic: return "DeleteTopic";
+    case QuorumCall::alter_reassignments: return "AlterPartitionReassignments";
+    case QuorumCall::list_reassignments: return "ListPartitionReassignments";
   }
   return "?";
 }
 
-bool valid_quorum_call(std::int8_t value) { return value >= 0 && value <= 5; }
+bool valid_quorum_call(std::int8_t value) { return value >= 0 && value <= 7; }
 
 protocol::Bytes encode_records(const std::vector<MetadataRecord>& records) {
   if (records.empty()) return {};
@@ -278,6 +288,126 @@ Result<CreateTopicReply> decode(std::span<const std::uint8_t> bytes) {
   m.message = r.read_string();
   m.topic_id = r.read_uuid();
   return finish(r, std::move(m), "CreateTopicReply");
+}
+
+// ---- AlterPartitionReassignments / ListPartitionReassignments ----
+
+protocol::Bytes encode(const AlterReassignmentsRequest& m) {
+  Writer w;
+  w.write_bool(m.allow_replication_factor_change);
+  w.write_int32(static_cast<std::int32_t>(m.partitions.size()));
+  for (const auto& t : m.partitions) {
+    w.write_string(t.topic);
+    w.write_int32(t.partition);
+    w.write_bool(t.replicas.has_value());
+    if (t.replicas) write_ids(w, *t.replicas);
+  }
+  return w.take();
+}
+
+template <>
+Result<AlterReassignmentsRequest> decode(std::span<const std::uint8_t> bytes) {
+  Reader r(bytes);
+  AlterReassignmentsRequest m;
+  m.allow_replication_factor_change = r.read_bool();
+  const std::int32_t n = read_count(r, partitions_max, "partitions");
+  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
+    ReassignmentTarget t;
+    t.topic = r.read_string();
+    t.partition = r.read_int32();
+    if (r.read_bool()) t.replicas = read_ids(r, "replicas");
+    m.partitions.push_back(std::move(t));
+  }
+  return finish(r, std::move(m), "AlterReassignmentsRequest");
+}
+
+protocol::Bytes encode(const AlterReassignmentsReply& m) {
+  Writer w;
+  w.write_int32(static_cast<std::int32_t>(m.results.size()));
+  for (const auto& res : m.results) {
+    w.write_string(res.topic);
+    w.write_int32(res.partition);
+    w.write_int16(static_cast<std::int16_t>(res.error));
+    w.write_string(res.message);
+  }
+  return w.take();
+}
+
+template <>
+Result<AlterReassignmentsReply> decode(std::span<const std::uint8_t> bytes) {
+  Reader r(bytes);
+  AlterReassignmentsReply m;
+  const std::int32_t n = read_count(r, partitions_max, "results");
+  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
+    ReassignmentResult res;
+    res.topic = r.read_string();
+    res.partition = r.read_int32();
+    res.error = static_cast<ErrorCode>(r.read_int16());
+    res.message = r.read_string();
+    m.results.push_back(std::move(res));
+  }
+  return finish(r, std::move(m), "AlterReassignmentsReply");
+}
+
+protocol::Bytes encode(const ListReassignmentsRequest& m) {
+  Writer w;
+  w.write_int32(m.topics ? static_cast<std::int32_t>(m.topics->size()) : -1);
+  if (m.topics) {
+    for (const auto& t : *m.topics) {
+      w.write_string(t.name);
+      write_ids(w, t.partitions);
+    }
+  }
+  return w.take();
+}
+
+template <>
+Result<ListReassignmentsRequest> decode(std::span<const std::uint8_t> bytes) {
+  Reader r(bytes);
+  ListReassignmentsRequest m;
+  const std::int32_t n = r.read_array_length();
+  if (r.ok() && n >= 0) {
+    m.topics.emplace();
+    if (n > partitions_max) r.fail(fmt::format("topics: {} entries", n));
+    for (std::int32_t i = 0; i < n && r.ok(); ++i) {
+      ListReassignmentsRequest::Topic t;
+      t.name = r.read_string();
+      const std::int32_t k = read_count(r, partitions_max, "partitions");
+      for (std::int32_t j = 0; j < k && r.ok(); ++j) t.partitions.push_back(r.read_int32());
+      m.topics->push_back(std::move(t));
+    }
+  }
+  return finish(r, std::move(m), "ListReassignmentsRequest");
+}
+
+protocol::Bytes encode(const ListReassignmentsReply& m) {
+  Writer w;
+  w.write_int32(static_cast<std::int32_t>(m.ongoing.size()));
+  for (const auto& o : m.ongoing) {
+    w.write_string(o.topic);
+    w.write_int32(o.partition);
+    write_ids(w, o.replicas);
+    write_ids(w, o.adding);
+    write_ids(w, o.removing);
+  }
+  return w.take();
+}
+
+template <>
+Result<ListReassignmentsReply> decode(std::span<const std::uint8_t> bytes) {
+  Reader r(bytes);
+  ListReassignmentsReply m;
+  const std::int32_t n = read_count(r, partitions_max, "reassignments");
+  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
+    OngoingReassignment o;
+    o.topic = r.read_string();
+    o.partition = r.read_int32();
+    o.replicas = read_ids(r, "replicas");
+    o.adding = read_ids(r, "adding");
+    o.removing = read_ids(r, "removing");
+    m.ongoing.push_back(std::move(o));
+  }
+  return finish(r, std::move(m), "ListReassignmentsReply");
 }
 
 }  // namespace keel::controller

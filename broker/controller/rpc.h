@@ -1,6 +1,7 @@
 #pragma once
 // What brokers ask the active controller (Kafka's BrokerRegistration, BrokerHeartbeat,
-// AlterPartition, and CreateTopics / DeleteTopics forwarded from a broker), and the metadata log's
+// AlterPartition, and CreateTopics / DeleteTopics / AlterPartitionReassignments /
+// ListPartitionReassignments forwarded from a broker), and the metadata log's
 // entry payload (a batch of records), in Keel's compact binary form. They travel inside the
 // KeelQuorum API (messages_keel_quorum.h) between Keel nodes only; Kafka clients never see them.
 // Decoding never trusts its input: errors name the message and what was wrong.
@@ -24,6 +25,8 @@ enum class QuorumCall : std::int8_t {
   alter_partition = 3,
   create_topic = 4,
   delete_topic = 5,
+  alter_reassignments = 6,
+  list_reassignments = 7,
 };
 std::string_view quorum_call_name(QuorumCall call);
 bool valid_quorum_call(std::int8_t value);
@@ -42,6 +45,10 @@ protocol::Bytes encode(const AlterPartitionRequest& m);
 protocol::Bytes encode(const AlterPartitionReply& m);
 protocol::Bytes encode(const CreateTopicRequest& m);
 protocol::Bytes encode(const CreateTopicReply& m);
+protocol::Bytes encode(const AlterReassignmentsRequest& m);
+protocol::Bytes encode(const AlterReassignmentsReply& m);
+protocol::Bytes encode(const ListReassignmentsRequest& m);
+protocol::Bytes encode(const ListReassignmentsReply& m);
 
 // decode<T>(bytes) for each of the types above; DeleteTopic's request is the topic name and its
 // reply an error code, sent as strings/int16 directly.

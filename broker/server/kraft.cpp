@@ -319,3 +319,65 @@ std::optional<Broker::TopicError> Broker::delete_topic_kraft(const std::string& 
 }
 
 }  // namespace keel::server
+
+namespace keel::server {
+
+// ---- partition reassignment ----
+
+namespace {
+
+using controller::ReassignmentResult;
+
+// A single broker holds every partition itself: the only reassignment it can carry out is to stay.
+ReassignmentResult reassign_single(const TopicRegistry& topics, std::int32_t node_id, const controller::ReassignmentTarget& target,
+                                   bool allow_replication_factor_change) {
+  ReassignmentResult out{target.topic, target.partition, ErrorCode::none, ""};
+  auto refuse = [&](ErrorCode error, std::string message) {
+    out.error = error;
+    out.message = fmt::format("{}-{}: {}", target.topic, target.partition, message);
+    return out;
+  };
+  const TopicInfo* topic = topics.find(target.topic);
+  if (topic == nullptr) return refuse(ErrorCode::unknown_topic_or_partition, "no such topic");
+  if (target.partition < 0 || target.partition >= topic->partitions)
+    return refuse(ErrorCode::unknown_topic_or_partition, "no such partition");
+  if (!target.replicas) return refuse(ErrorCode::no_reassignment_in_progress, "no reassignment is in progress");
+  const auto& replicas = *target.replicas;
+  if (replicas.empty()) return refuse(ErrorCode::invalid_replica_assignment, "the replica list is empty");
+  for (std::size_t i = 0; i < replicas.size(); ++i) {
+    if (replicas[i] != node_id)
+      return refuse(ErrorCode::invalid_replica_assignment, fmt::format("broker {} is not registered", replicas[i]));
+    if (i > 0) return refuse(ErrorCode::invalid_replica_assignment, fmt::format("broker {} is named more than once", node_id));
+  }
+  if (!allow_replication_factor_change && topic->replication_factor != 1)
+    return refuse(ErrorCode::invalid_replication_factor,
+                  fmt::format("the replication factor would change from {} to 1", topic->replication_factor));
+  return out;
+}
+
+}  // namespace
+
+Result<controller::AlterReassignmentsReply> Broker::alter_reassignments(const controller::AlterReassignmentsRequest& request,
+                                                                        Duration timeout) {
+  if (!quorum_) {
+    controller::AlterReassignmentsReply reply;
+    for (const auto& target : request.partitions)
+      reply.results.push_back(reassign_single(*topics_, config_.node_id, target, request.allow_replication_factor_change));
+    return reply;
+  }
+  auto payload = quorum_->call_controller(QuorumCall::alter_reassignments, controller::encode(request), rt_.now() + timeout);
+  if (!payload) return payload.error();
+  auto reply = controller::decode<controller::AlterReassignmentsReply>(*payload);
+  if (reply) rt_.trace("ReassignmentsAltered").detail("Partitions", request.partitions.size());
+  return reply;
+}
+
+Result<controller::ListReassignmentsReply> Broker::list_reassignments(const controller::ListReassignmentsRequest& request,
+                                                                      Duration timeout) {
+  if (!quorum_) return controller::ListReassignmentsReply{};
+  auto payload = quorum_->call_controller(QuorumCall::list_reassignments, controller::encode(request), rt_.now() + timeout);
+  if (!payload) return payload.error();
+  return controller::decode<controller::ListReassignmentsReply>(*payload);
+}
+
+}  // namespace keel::server
