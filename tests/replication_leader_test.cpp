@@ -135,3 +135,32 @@ TEST_CASE("replication: a caught-up follower the controller fenced and removed f
   CHECK_FALSE(s.follower_fetched(2, 30, 1, 30, 500));
   CHECK(s.high_watermark() == 20);
 }
+
+TEST_CASE("replication: a replica a reassignment adds is tracked at once, holds nothing back, and joins once caught up",
+          "[replication][leader]") {
+  LeaderState s(three_replicas());
+  s.follower_fetched(2, 10, 1, 10, 100);
+  s.follower_fetched(3, 10, 1, 10, 100);
+  // The controller adds replica 4 (no new leader epoch): it starts empty, outside the ISR.
+  s.replicas_changed({1, 2, 3, 4});
+  REQUIRE(s.follower(4) != nullptr);
+  CHECK(s.follower(4)->log_end_offset == -1);
+  CHECK(s.isr() == std::vector<BrokerId>{1, 2, 3});
+  // The ISR moves the high watermark on without it.
+  s.follower_fetched(2, 20, 1, 20, 200);
+  s.follower_fetched(3, 20, 1, 20, 200);
+  CHECK(s.high_watermark() == 20);
+  CHECK_FALSE(s.isr_change_to_propose(20, 200, everyone_eligible).has_value());
+  // Halfway there: still out.
+  s.follower_fetched(4, 12, 1, 20, 300);
+  CHECK_FALSE(s.isr_change_to_propose(20, 300, everyone_eligible).has_value());
+  // Caught up to the high watermark: the leader proposes it, in assignment order.
+  s.follower_fetched(4, 20, 1, 20, 400);
+  const auto proposal = s.isr_change_to_propose(20, 400, everyone_eligible);
+  REQUIRE(proposal.has_value());
+  CHECK(*proposal == std::vector<BrokerId>{1, 2, 3, 4});
+  // Known followers keep what the leader knew of them when the list changes again.
+  s.replicas_changed({1, 3, 2, 4});
+  CHECK(s.follower(3)->log_end_offset == 20);
+  CHECK(s.isr() == std::vector<BrokerId>{1, 3, 2});
+}

@@ -126,6 +126,26 @@ void LeaderState::isr_committed(std::vector<BrokerId> isr, std::int32_t partitio
   maybe_advance_high_watermark(leader_log_end, now_ms);
 }
 
+void LeaderState::replicas_changed(const std::vector<BrokerId>& replicas) {
+  if (replicas == replicas_) return;
+  KEEL_ASSERT_MSG(contains(replicas, leader_id_), "leader {} is not a replica", leader_id_);
+  std::vector<FollowerState> followers;
+  for (BrokerId id : replicas) {
+    if (id == leader_id_) continue;
+    if (const FollowerState* known = follower(id)) {
+      followers.push_back(*known);
+    } else {
+      FollowerState f;
+      f.id = id;
+      followers.push_back(f);
+    }
+  }
+  replicas_ = replicas;
+  followers_ = std::move(followers);
+  isr_ = in_assignment_order(replicas_, isr_);
+  if (pending_isr_) pending_isr_ = in_assignment_order(replicas_, *pending_isr_);
+}
+
 void LeaderState::isr_change_failed() { pending_isr_.reset(); }
 
 AcksAll LeaderState::acks_all_before_append() const {

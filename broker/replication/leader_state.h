@@ -84,6 +84,9 @@ class LeaderState {
   // The controller committed an ISR (from its reply or from the metadata log).
   void isr_committed(std::vector<BrokerId> isr, std::int32_t partition_epoch, std::int64_t leader_log_end,
                      std::int64_t now_ms);
+  // The replica list changed within this epoch (a reassignment added replicas): joining ones are
+  // tracked from now on, outside the ISR until they catch up; ones no longer listed are forgotten.
+  void replicas_changed(const std::vector<BrokerId>& replicas);
   // The controller refused in a way that means: forget the pending change.
   void isr_change_failed();
   bool isr_change_pending() const { return pending_isr_.has_value(); }

@@ -132,34 +132,39 @@ ReplicaManager::Partition* ReplicaManager::find(const TopicPartition& tp) const 
 
 ReplicaManager::Partition& ReplicaManager::get_or_open(const TopicPartition& tp) {
   if (Partition* p = find(tp)) {
-    if (p->log == nullptr) p->log = hooks_.log(tp);
+    if (p->log == nullptr) open_log(*p);
     return *p;
   }
   auto p = std::make_unique<Partition>();
   p->tp = tp;
-  p->log = hooks_.log(tp);
-  if (p->log != nullptr) {
-    const std::string path = p->log->dir() + "/" + std::string(leader_epoch_checkpoint_file);
-    auto cache = read_leader_epoch_checkpoint(rt_.disk(), path);
-    if (cache) {
-      p->cache = std::move(*cache);
-    } else {
-      // A torn or corrupt checkpoint: the epochs are rebuilt from the batches as they come again;
-      // until then truncation falls back to asking about no epoch (the high watermark).
-      rt_.trace("LeaderEpochCheckpointUnreadable", Severity::warn).detail("Partition", tp.to_string())
-          .detail("Error", cache.error().message);
-    }
-    // Kafka re-truncates the cache on load: entries past the log end describe records a crash took.
-    p->cache.truncate_from_end(p->log->log_end_offset());
-    for (const auto& [dir, values] : hw_checkpoints_) {
-      if (p->log->dir().rfind(dir, 0) != 0) continue;
-      if (auto it = values.find(tp); it != values.end()) p->high_watermark = std::min(it->second, p->log->log_end_offset());
-    }
-    p->log->set_high_watermark(p->high_watermark);
-  }
+  open_log(*p);
   auto& ref = *p;
   partitions_.emplace(tp, std::move(p));
   return ref;
+}
+
+void ReplicaManager::open_log(Partition& p) {
+  p.cache = LeaderEpochCache{};
+  p.high_watermark = 0;
+  p.log = hooks_.log(p.tp);
+  if (p.log == nullptr) return;
+  const std::string path = p.log->dir() + "/" + std::string(leader_epoch_checkpoint_file);
+  auto cache = read_leader_epoch_checkpoint(rt_.disk(), path);
+  if (cache) {
+    p.cache = std::move(*cache);
+  } else {
+    // A torn or corrupt checkpoint: the epochs are rebuilt from the batches as they come again;
+    // until then truncation falls back to asking about no epoch (the high watermark).
+    rt_.trace("LeaderEpochCheckpointUnreadable", Severity::warn).detail("Partition", p.tp.to_string())
+        .detail("Error", cache.error().message);
+  }
+  // Kafka re-truncates the cache on load: entries past the log end describe records a crash took.
+  p.cache.truncate_from_end(p.log->log_end_offset());
+  for (const auto& [dir, values] : hw_checkpoints_) {
+    if (p.log->dir().rfind(dir, 0) != 0) continue;
+    if (auto it = values.find(p.tp); it != values.end()) p.high_watermark = std::min(it->second, p.log->log_end_offset());
+  }
+  p.log->set_high_watermark(p.high_watermark);
 }
 
 void ReplicaManager::apply(const PartitionAssignment& a) {
@@ -186,7 +191,11 @@ void ReplicaManager::remove(const TopicPartition& tp) {
   if (p == nullptr) return;
   Mutex::Guard guard(p->mutex);
   stop_replica(*p);
+  // The log is going; whatever comes back here (a topic of the same name, a reassignment back to
+  // this broker) starts from its own log and epochs.
   p->log = nullptr;
+  p->cache = LeaderEpochCache{};
+  p->high_watermark = 0;
 }
 
 void ReplicaManager::stop_replica(Partition& p) {
@@ -201,7 +210,9 @@ void ReplicaManager::make_leader(Partition& p, const PartitionAssignment& a) {
   p.partition_epoch = a.partition_epoch;
   p.replicas = a.replicas;
   if (!new_epoch && p.leader_state) {
-    // Only the ISR changed (the controller committed an AlterPartition, ours or not).
+    // Only the ISR changed (the controller committed an AlterPartition, ours or not), or replicas
+    // joined as a reassignment began (dropping one always brings a new epoch).
+    p.leader_state->replicas_changed(a.replicas);
     p.leader_state->isr_committed(a.isr, a.partition_epoch, p.log->log_end_offset(), to_ms(rt_.now()));
     note_high_watermark(p, p.leader_state->high_watermark());
     return;
@@ -581,6 +592,19 @@ Result<bool> ReplicaManager::fetch_once(Partition& p, std::uint64_t generation, 
     return make_error(Errc::invalid_argument, "Fetch answered for other partitions");
   }
   const auto& data = response->responses[0].partitions[0];
+  if (data.error_code == static_cast<std::int16_t>(ErrorCode::offset_out_of_range) && fetch_offset < data.log_start_offset) {
+    // The leader no longer has what this replica lacks (retention took it; a replica that has just
+    // joined starts empty): start over at the leader's log start (Kafka's truncateFullyAndStartAt).
+    Mutex::Guard guard(p.mutex);
+    if (!follower_current(p, generation) || p.log->log_end_offset() != fetch_offset) return true;
+    rt_.trace("ReplicaStartOver").detail("Partition", p.tp.to_string()).detail("From", fetch_offset)
+        .detail("LeaderLogStart", data.log_start_offset);
+    if (auto st = p.log->restart_at(data.log_start_offset); !st) return st.error();
+    p.cache = LeaderEpochCache{};
+    save_epoch_cache(p);
+    note_high_watermark(p, std::max(p.high_watermark, data.log_start_offset));
+    return true;
+  }
   if (data.error_code != 0) return protocol_error(static_cast<ErrorCode>(data.error_code), "Fetch");
   Mutex::Guard guard(p.mutex);
   if (!follower_current(p, generation) || p.log->log_end_offset() != fetch_offset) return true;

@@ -170,6 +170,8 @@ class ReplicaManager {
   struct Partition;
   Partition* find(const TopicPartition& tp) const;
   Partition& get_or_open(const TopicPartition& tp);
+  // Opens (creating if missing) the partition's log and loads its epoch cache and high watermark.
+  void open_log(Partition& p);
   void make_leader(Partition& p, const PartitionAssignment& a);
   void make_follower(Partition& p, const PartitionAssignment& a);
   void stop_replica(Partition& p);

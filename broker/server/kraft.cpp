@@ -272,7 +272,20 @@ void Broker::sync_metadata() {
   }
   // apply() may wait (a partition busy appending); the image may move on meanwhile, which the
   // next round picks up.
-  for (const auto& a : changed) replicas_->apply(a);
+  for (const auto& a : changed) {
+    replicas_->apply(a);
+    // A replica reassigned away (or away while this broker was down) is deleted, as Kafka does
+    // once a partition leaves a broker.
+    const bool replica = std::find(a.replicas.begin(), a.replicas.end(), config_.node_id) != a.replicas.end();
+    if (!replica && logs_->get(a.tp) != nullptr) {
+      replicas_->remove(a.tp);
+      if (auto st = logs_->remove(a.tp); !st) {
+        rt_.trace("ReplicaDeleteFailed", Severity::warn).detail("Partition", a.tp.to_string()).detail("Error", st.error().message);
+      } else {
+        rt_.trace("ReplicaDeleted").detail("Partition", a.tp.to_string()).detail("LeaderEpoch", a.leader_epoch);
+      }
+    }
+  }
 }
 
 bool Broker::await_metadata(const std::function<bool()>& ready, Duration timeout) {

@@ -378,6 +378,14 @@ keel::Status Log::truncate_to(std::int64_t offset) {
   return {};
 }
 
+keel::Status Log::restart_at(std::int64_t offset) {
+  Mutex::Guard append_guard(append_mutex_);
+  Mutex::Guard flush_guard(flush_mutex_);
+  if (auto st = check_writable(); !st) return st;
+  if (offset < 0) return make_error(Errc::invalid_argument, fmt::format("restart {} at {}", tp_, offset));
+  return truncate_fully_and_start_at(offset);
+}
+
 // Truncated appends the high watermark never passed never become readable: their bytes are not
 // counted (the appends that refill those offsets count for themselves). Bytes already visible stay
 // counted: the count never goes down.

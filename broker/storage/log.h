@@ -105,6 +105,9 @@ class Log {
   // are renamed away and the directory synced before the cut segment is cut and synced, so a crash
   // leaves the old log or a prefix of it, never old data after a gap.
   keel::Status truncate_to(std::int64_t offset);
+  // Empties the log and starts it again at `offset` (a follower whose log ends below the leader's
+  // log start: Kafka's truncateFullyAndStartAt). Durable before it returns, as truncate_to.
+  keel::Status restart_at(std::int64_t offset);
   // DeleteRecords: moves the log start offset up (never past the log end). Segments wholly below
   // it go at the next delete_old_segments().
   keel::Status advance_log_start_offset(std::int64_t offset);
