@@ -207,6 +207,8 @@ bool unclean_election_allowed(const scenario::Scenario& s) {
 constexpr Duration checkpoint_interval = 15s;
 // How long the final observation waits for every node's committed metadata to be the same.
 constexpr Duration metadata_catch_up = 10s;
+// And how long the brokers then have to act on it before the final look at their replicas.
+constexpr Duration metadata_settle = 1s;
 
 void schedule_checkpoints(ScenarioRun& run, Instant start) {
   run.checkpoints = std::make_unique<SimCluster::ReplicaProbe>();
@@ -217,6 +219,19 @@ void schedule_checkpoints(ScenarioRun& run, Instant start) {
 
 // After the final reads: every running replica's log, and every node's committed metadata end.
 void finish_observations(ScenarioRun& run, Instant limit) {
+  // Observers follow the quorum a fetch behind: give every node a moment to apply what is committed,
+  // and then to act on it (a replica moved away is deleted), before the replicas are looked at.
+  const auto converged = [&] {
+    const auto ends = run.cluster->metadata_ends();
+    std::set<std::int64_t> distinct;
+    for (const auto& [node, end] : ends) distinct.insert(end);
+    return distinct.size() <= 1;
+  };
+  run.world->run_while([&] { return !converged(); }, std::min(limit, run.world->now() + metadata_catch_up));
+  run.world->run_while([] { return true; }, std::min(limit, run.world->now() + metadata_settle));
+  run.seen.cluster.final_metadata_end = run.cluster->metadata_ends();
+  run.seen.cluster.final_assignments = run.cluster->final_assignments();
+  run.seen.cluster.reassignments = run.cluster->reassignments();
   SimCluster::ReplicaProbe probe;
   run.cluster->probe_replicas(probe, "final");
   run.world->run_while([&] { return !probe.done() || (run.checkpoints && !run.checkpoints->done()); }, limit);
@@ -225,15 +240,6 @@ void finish_observations(ScenarioRun& run, Instant limit) {
     run.checkpoints.reset();
   }
   for (auto& snap : probe.snapshots) run.seen.cluster.replica_snapshots.push_back(std::move(snap));
-  // Observers follow the quorum a fetch behind: give every node a moment to apply what is committed.
-  const auto converged = [&] {
-    const auto ends = run.cluster->metadata_ends();
-    std::set<std::int64_t> distinct;
-    for (const auto& [node, end] : ends) distinct.insert(end);
-    return distinct.size() <= 1;
-  };
-  run.world->run_while([&] { return !converged(); }, std::min(limit, run.world->now() + metadata_catch_up));
-  run.seen.cluster.final_metadata_end = run.cluster->metadata_ends();
 }
 
 std::unique_ptr<World> make_world(ScenarioRun& run) {

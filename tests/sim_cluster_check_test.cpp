@@ -339,3 +339,55 @@ TEST_CASE("cluster checks: lost-write and unseen are counted but allowed under u
     }
   }
 }
+
+TEST_CASE("cluster checks: reassignment-completed: a move must end on its target, finished, with no replica left behind",
+          "[sim][check]") {
+  using Ids = std::vector<std::int32_t>;
+  const auto asked = [](std::int64_t at_s, Ids target, bool answered = true, std::int16_t error = 0) {
+    Obs::Reassignment r;
+    r.at_ns = at_s * second_ns;
+    r.node = 1;
+    r.partition = "t-0";
+    r.target = std::move(target);
+    r.answered = answered;
+    r.error = error;
+    return r;
+  };
+  Obs o;
+  o.reassignments = {asked(5, {0, 1, 2}), asked(8, {4, 0}, true, 39), asked(9, {2, 1, 0})};
+  o.final_assignments["t-0"] = {{2, 1, 0}, {}, {}};
+  o.replica_snapshots = {replica(0, 5, 0, 5), replica(1, 5, 0, 5), replica(2, 5, 0, 5)};
+  // The last accepted target holds (the refused one in between does not count).
+  CHECK(only(o, "reassignment-completed").violations.empty());
+
+  SECTION("still reassigning at the end") {
+    o.final_assignments["t-0"] = {{2, 1, 0, 3}, {}, {3}};
+    const auto r = only(o, "reassignment-completed");
+    REQUIRE(r.violations.size() == 1);
+    CHECK(r.violations[0].message == "t-0 ended the run still reassigning: replicas [2,1,0,3], adding [], removing [3]");
+  }
+  SECTION("ended on other replicas than the last accepted target") {
+    o.final_assignments["t-0"] = {{0, 1, 2}, {}, {}};
+    const auto r = only(o, "reassignment-completed");
+    REQUIRE(r.violations.size() == 1);
+    CHECK(r.violations[0].message == "t-0 ended on replicas [0,1,2], not on [2,1,0] that broker-1 accepted at 9.000s");
+  }
+  SECTION("a later request whose answer was lost may be the one that took effect") {
+    o.reassignments.push_back(asked(12, {3, 1, 0}, false));
+    o.final_assignments["t-0"] = {{3, 1, 0}, {}, {}};
+    o.replica_snapshots = {replica(0, 5, 0, 5), replica(1, 5, 0, 5), replica(3, 5, 0, 5)};
+    CHECK(only(o, "reassignment-completed").violations.empty());
+  }
+  SECTION("a cancel ends wherever the move began") {
+    o.reassignments.push_back(asked(12, {}, true));
+    o.reassignments.back().target.reset();
+    o.final_assignments["t-0"] = {{1, 0, 2}, {}, {}};
+    CHECK(only(o, "reassignment-completed").violations.empty());
+  }
+  SECTION("a broker outside the final replicas still holds the partition") {
+    o.replica_snapshots.push_back(replica(3, 2, 0, 2));
+    const auto r = only(o, "reassignment-completed");
+    REQUIRE(r.violations.size() == 1);
+    CHECK(r.violations[0].message == "broker-3 still holds t-0 (log end 2) although the replicas are [2,1,0]");
+  }
+}

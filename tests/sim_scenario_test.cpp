@@ -151,6 +151,47 @@ TEST_CASE("scenario: mistakes are refused with the path and the problem", "[scen
         "x.json: cluster.broker_config.3: not a broker index 0..0");
 }
 
+TEST_CASE("scenario: a reassign fault names a declared partition and brokers, random ones, or a cancel", "[scenario]") {
+  auto j = nlohmann::json::parse(minimal);
+  j["cluster"] = {{"brokers", 3}};
+  const auto fault = [&](nlohmann::json f) {
+    auto k = j;
+    f["at"] = "1s";
+    k["faults"]["scripted"] = {f};
+    return k.dump();
+  };
+  auto ok = parse_scenario(fault({{"reassign", "t-2"}, {"replicas", {"broker-2", "broker-0"}}}), "x.json");
+  REQUIRE(ok);
+  REQUIRE(ok->faults.size() == 1);
+  CHECK(ok->faults[0].kind == FaultKind::reassign);
+  CHECK(ok->faults[0].topic == "t");
+  CHECK(ok->faults[0].partition == 2);
+  CHECK(ok->faults[0].target == ReassignTarget::listed);
+  CHECK(ok->faults[0].replicas == std::vector<NodeRef>{{false, 2}, {false, 0}});
+  CHECK(parse_scenario(fault({{"reassign", "t-0"}}), "x.json")->faults[0].target == ReassignTarget::random);
+  CHECK(parse_scenario(fault({{"reassign", "t-0"}, {"replicas", "random"}}), "x.json")->faults[0].target == ReassignTarget::random);
+  CHECK(parse_scenario(fault({{"reassign", "t-0"}, {"replicas", nullptr}}), "x.json")->faults[0].target == ReassignTarget::cancel);
+
+  CHECK(error_of(fault({{"reassign", "t"}})) ==
+        "x.json: faults.scripted[0].reassign: \"t\" is not a partition: a topic, a dash and an index, such as \"orders-0\"");
+  CHECK(error_of(fault({{"reassign", "u-0"}})) == "x.json: faults.scripted[0].reassign: no topic \"u\" among the scenario's topics");
+  CHECK(error_of(fault({{"reassign", "t-3"}})) ==
+        "x.json: faults.scripted[0].reassign: topic \"t\" has 3 partitions, so no partition 3");
+  CHECK(error_of(fault({{"reassign", "t-0"}, {"replicas", {"broker-1", "client"}}})) ==
+        "x.json: faults.scripted[0].replicas[1]: the client holds no replicas: name brokers");
+  CHECK(error_of(fault({{"reassign", "t-0"}, {"replicas", {"broker-1", "broker-1"}}})) ==
+        "x.json: faults.scripted[0].replicas[1]: broker-1 is listed twice");
+  CHECK(error_of(fault({{"reassign", "t-0"}, {"replicas", nlohmann::json::array()}})) ==
+        "x.json: faults.scripted[0].replicas: expected a non-empty list of brokers, \"random\", or null (cancel the "
+        "reassignment), got an empty array");
+  CHECK(error_of(fault({{"kill", "broker-0"}, {"replicas", {"broker-1"}}})) ==
+        "x.json: faults.scripted[0].replicas: does not apply to a kill");
+  auto single = nlohmann::json::parse(minimal);
+  single["faults"]["scripted"] = {{{"at", "1s"}, {"reassign", "t-0"}}};
+  CHECK(error_of(single.dump()) ==
+        "x.json: faults.scripted[0].reassign: a reassignment needs a replicated cluster (brokers of 2 or more)");
+}
+
 TEST_CASE("scenario: malformed JSON is reported with its line and column", "[scenario]") {
   const std::string e = error_of("{\n  \"topics\": [\n    {\"name\": \"a\",,}\n  ]\n}");
   CHECK(e.starts_with("x.json:3:18: not valid JSON"));

@@ -170,15 +170,19 @@ void ReplicaManager::open_log(Partition& p) {
 void ReplicaManager::apply(const PartitionAssignment& a) {
   if (stopping_) return;
   const bool replica = std::find(a.replicas.begin(), a.replicas.end(), options_.broker_id) != a.replicas.end();
-  Partition* existing = find(a.tp);
-  if (!replica && existing == nullptr) return;
+  if (!replica) {
+    // Not (or no longer) a replica here: stop acting on it, and never open a log for it.
+    Partition* existing = find(a.tp);
+    if (existing == nullptr) return;
+    Mutex::Guard guard(existing->mutex);
+    if (a.partition_epoch < existing->partition_epoch) return;
+    existing->partition_epoch = a.partition_epoch;
+    stop_replica(*existing);
+    return;
+  }
   Partition& p = get_or_open(a.tp);
   Mutex::Guard guard(p.mutex);
   if (a.partition_epoch < p.partition_epoch) return;  // older news than what this replica acted on
-  if (!replica) {
-    stop_replica(p);
-    return;
-  }
   if (a.leader == options_.broker_id) {
     make_leader(p, a);
   } else {
@@ -256,6 +260,10 @@ void ReplicaManager::make_follower(Partition& p, const PartitionAssignment& a) {
   p.partition_epoch = a.partition_epoch;
   p.replicas = a.replicas;
   if (!new_epoch) return;
+  if (p.log == nullptr) {
+    rt_.trace("BecomeFollowerWithoutLog", Severity::warn).detail("Partition", p.tp.to_string());
+    return;
+  }
   ++p.generation;
   p.role = Role::follower;
   p.leader = a.leader;
@@ -570,6 +578,8 @@ Result<bool> ReplicaManager::fetch_once(Partition& p, std::uint64_t generation, 
   if (!address) return make_error(Errc::refused, fmt::format("leader {} has no known address", p.leader));
   auto conn = link.get(*address);
   if (!conn) return conn.error();
+  // Connecting may have waited: the replica may have been stopped or deleted meanwhile.
+  if (!follower_current(p, generation) || p.log == nullptr) return true;
   protocol::FetchRequest request;
   request.replica_id = options_.broker_id;
   request.max_wait_ms = static_cast<std::int32_t>(

@@ -1,6 +1,7 @@
 #include "sim/check/cluster_checks.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <functional>
@@ -287,6 +288,69 @@ void high_watermark_monotonic(const History& h, const Obs&, std::vector<Violatio
   }
 }
 
+// ---- reassignment-completed ----
+
+std::string ids_text(const std::vector<std::int32_t>& ids) { return fmt::format("[{}]", fmt::join(ids, ",")); }
+
+void reassignment_completed(const History&, const Obs& obs, std::vector<Violation>& out) {
+  std::map<std::string, std::vector<const Obs::Reassignment*>> by_partition;
+  for (const auto& r : obs.reassignments) by_partition[r.partition].push_back(&r);
+  for (auto& [partition, asked] : by_partition) {
+    std::stable_sort(asked.begin(), asked.end(), [](const auto* a, const auto* b) { return a->at_ns < b->at_ns; });
+    // What the partition may end on: the last accepted target, or any target asked after it whose
+    // answer never came (it may have been committed all the same).
+    const Obs::Reassignment* last = nullptr;
+    std::vector<const Obs::Reassignment*> after;
+    for (const auto* r : asked) {
+      if (r->answered && r->error == 0) {
+        last = r;
+        after.clear();
+      } else if (!r->answered) {
+        after.push_back(r);
+      }
+    }
+    if (last == nullptr && after.empty()) continue;  // every request refused: nothing to complete
+    auto it = obs.final_assignments.find(partition);
+    if (it == obs.final_assignments.end()) continue;  // the topic is gone, or no broker could say
+    const auto& a = it->second;
+    const std::int64_t at = (last != nullptr ? last : after.front())->at_ns;
+    json details = {{"replicas", a.replicas}, {"adding", a.adding}, {"removing", a.removing}};
+    if (!a.adding.empty() || !a.removing.empty()) {
+      out.push_back(make("reassignment-completed", partition, at,
+                         fmt::format("{} ended the run still reassigning: replicas {}, adding {}, removing {}", partition,
+                                     ids_text(a.replicas), ids_text(a.adding), ids_text(a.removing)),
+                         details));
+      continue;
+    }
+    std::vector<const Obs::Reassignment*> candidates = after;
+    if (last != nullptr) candidates.insert(candidates.begin(), last);
+    const bool matches = std::any_of(candidates.begin(), candidates.end(), [&](const Obs::Reassignment* r) {
+      return !r->target || *r->target == a.replicas;  // a cancel ends wherever the move began
+    });
+    if (!matches && last != nullptr) {
+      out.push_back(make("reassignment-completed", partition, at,
+                         fmt::format("{} ended on replicas {}, not on {} that broker-{} accepted at {}", partition,
+                                     ids_text(a.replicas), ids_text(*last->target), last->node, seconds(last->at_ns)),
+                         details));
+    }
+  }
+  // A broker outside a partition's final replicas must have deleted its log of it.
+  std::int64_t final_at = -1;
+  for (const auto& snap : obs.replica_snapshots)
+    if (snap.label == "final") final_at = std::max(final_at, snap.at_ns);
+  for (const auto& snap : obs.replica_snapshots) {
+    if (snap.label != "final" || snap.at_ns != final_at) continue;
+    auto it = obs.final_assignments.find(snap.partition);
+    if (it == obs.final_assignments.end()) continue;
+    const auto& replicas = it->second.replicas;
+    if (std::find(replicas.begin(), replicas.end(), snap.node) != replicas.end()) continue;
+    out.push_back(make("reassignment-completed", snap.partition, snap.at_ns,
+                       fmt::format("broker-{} still holds {} (log end {}) although the replicas are {}", snap.node,
+                                   snap.partition, snap.log_end, ids_text(replicas)),
+                       {{"node", snap.node}, {"replicas", replicas}, {"log_end", snap.log_end}}));
+  }
+}
+
 using ClusterCheckFn = void (*)(const History&, const Obs&, std::vector<Violation>&);
 
 const std::map<std::string, ClusterCheckFn>& cluster_checkers() {
@@ -296,6 +360,7 @@ const std::map<std::string, ClusterCheckFn>& cluster_checkers() {
       {"metadata-committed", metadata_committed},
       {"replica-divergence", replica_divergence},
       {"high-watermark-monotonic", high_watermark_monotonic},
+      {"reassignment-completed", reassignment_completed},
   };
   return table;
 }
@@ -303,8 +368,9 @@ const std::map<std::string, ClusterCheckFn>& cluster_checkers() {
 }  // namespace
 
 const std::vector<std::string>& cluster_check_names() {
-  static const std::vector<std::string> names = {"single-leader", "single-controller", "metadata-committed",
-                                                  "replica-divergence", "high-watermark-monotonic"};
+  static const std::vector<std::string> names = {"single-leader",      "single-controller",
+                                                  "metadata-committed", "replica-divergence",
+                                                  "high-watermark-monotonic", "reassignment-completed"};
   return names;
 }
 

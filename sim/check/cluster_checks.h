@@ -13,6 +13,10 @@
 //                             high watermarks (and above both log starts); at a checkpoint under
 //                             unclean leader election, counted but allowed
 //   high-watermark-monotonic  a consumer never sees a partition's high watermark go back (history)
+//   reassignment-completed    after quiescence every partition an operator reassigned sits on the
+//                             last target the controller accepted (or a later one whose answer was
+//                             lost), with no reassignment left in progress, and no broker outside
+//                             the final replicas still holds the partition's log
 //
 // The runner fills ClusterObservations; run_checks(history, observations, checks) (checks.h) runs
 // these beside the history checks. With no observations (a run that records none) the cluster
@@ -22,6 +26,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +72,23 @@ struct ClusterObservations {
     std::vector<ReplicaRecord> records;  // in offset order, one per offset
   };
 
+  // An operator asked a broker to reassign a partition (AlterPartitionReassignments).
+  struct Reassignment {
+    std::int64_t at_ns = 0;  // when it was answered (or gave up)
+    int node = 0;            // the broker asked
+    std::string partition;   // "topic-p"
+    std::optional<std::vector<std::int32_t>> target;  // null: cancel
+    bool answered = false;   // false: no controller answered; it may or may not have taken effect
+    std::int16_t error = 0;  // the controller's answer for the partition
+    std::string message;
+  };
+  // A partition's assignment in the committed metadata at the end of the run.
+  struct Assignment {
+    std::vector<std::int32_t> replicas;
+    std::vector<std::int32_t> adding;
+    std::vector<std::int32_t> removing;
+  };
+
   std::vector<LeaderClaim> leader_claims;
   std::vector<RaftLeader> raft_leaders;
   std::vector<MetadataCommit> metadata_commits;
@@ -74,6 +96,8 @@ struct ClusterObservations {
   // quiescence. A node absent here (e.g. removed from the cluster) is not judged.
   std::map<int, std::int64_t> final_metadata_end;
   std::vector<ReplicaSnapshot> replica_snapshots;
+  std::vector<Reassignment> reassignments;
+  std::map<std::string, Assignment> final_assignments;  // "topic-p" -> assignment
 };
 
 // The cluster checks' names, in the order all_check_names() lists them.

@@ -1,5 +1,6 @@
 #include "sim/cluster/cluster.h"
 
+#include "broker/controller/control.h"
 #include "broker/controller/quorum.h"
 #include "broker/protocol/record_batch.h"
 #include "broker/replication/replica_manager.h"
@@ -9,6 +10,9 @@
 #include "sim/world.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 namespace keel::sim {
 
@@ -26,7 +30,11 @@ int controller_count(const scenario::ClusterSpec& c) {
 }  // namespace
 
 SimCluster::SimCluster(World& world, const scenario::Scenario& scenario, std::map<std::string, std::string> randomized)
-    : world_(world), scenario_(scenario), randomized_(std::move(randomized)), brokers_(scenario.cluster.brokers) {}
+    : world_(world),
+      scenario_(scenario),
+      randomized_(std::move(randomized)),
+      brokers_(scenario.cluster.brokers),
+      reassign_random_(world.stream(scenario.cluster.brokers, "reassign")) {}
 
 std::string SimCluster::properties_for(int broker) const {
   std::map<std::string, std::string> props = randomized_;
@@ -224,6 +232,7 @@ void SimCluster::disk_faults(int node, const scenario::ScriptedFault& f) {
 void SimCluster::apply(const scenario::ScriptedFault& f) {
   const std::string kind(scenario::fault_kind_name(f.kind));
   ++counts_[kind];
+  if (f.kind == FaultKind::reassign) return reassign(f);
   const int node = node_id(f.node);
   const std::string name = "Scripted" + kind;  // outlives the event, which keeps a view of it
   auto event = world_.event(name, f.kind == FaultKind::heal ? -1 : node);
@@ -273,7 +282,78 @@ void SimCluster::apply(const scenario::ScriptedFault& f) {
       break;
     case FaultKind::disk_faults: disk_faults(node, f); break;
     case FaultKind::shutdown: graceful_stop(node); break;
+    case FaultKind::reassign: break;  // above
   }
+}
+
+// As an operator's AlterPartitionReassignments: sent to a running broker (from a random start),
+// which forwards it to the active controller. The answer is kept for the reassignment-completed
+// check; a broker that dies meanwhile leaves it unanswered.
+void SimCluster::reassign(const scenario::ScriptedFault& f) {
+  const std::string partition = fmt::format("{}-{}", f.topic, f.partition);
+  std::optional<std::vector<std::int32_t>> target;
+  if (f.target == scenario::ReassignTarget::listed) {
+    target.emplace();
+    for (const auto& ref : f.replicas) target->push_back(ref.broker);
+  } else if (f.target == scenario::ReassignTarget::random) {
+    const auto topic = std::find_if(scenario_.topics.begin(), scenario_.topics.end(),
+                                    [&](const auto& t) { return t.name == f.topic; });
+    std::vector<std::int32_t> brokers;
+    for (int b = 0; b < brokers_; ++b) brokers.push_back(b);
+    for (std::size_t i = brokers.size(); i > 1; --i) std::swap(brokers[i - 1], brokers[reassign_random_.below(i)]);
+    brokers.resize(std::min<std::size_t>(brokers.size(), static_cast<std::size_t>(topic->replication_factor)));
+    target = std::move(brokers);
+  }
+  const int start = static_cast<int>(reassign_random_.below(static_cast<std::uint64_t>(brokers_)));
+  int node = -1;
+  for (int i = 0; i < brokers_ && node < 0; ++i) {
+    const int b = (start + i) % brokers_;
+    if (live_[static_cast<std::size_t>(b)] != nullptr && world_.node(b).runtime() != nullptr) node = b;
+  }
+  auto event = world_.event("Scriptedreassign", node);
+  event.detail("partition", partition).detail("replicas", target ? fmt::format("[{}]", fmt::join(*target, ",")) : "cancel");
+  if (node < 0) return;  // nobody to ask: the operator's tool would fail to connect
+  const std::size_t index = reassignments_.size();
+  check::ClusterObservations::Reassignment asked;
+  asked.node = node;
+  asked.partition = partition;
+  asked.target = target;
+  reassignments_.push_back(asked);
+  const std::uint32_t incarnation = world_.node(node).incarnation();
+  world_.node(node).runtime()->spawn("reassign", [this, node, incarnation, index, f, target] {
+    controller::AlterReassignmentsRequest request;
+    request.partitions.push_back({f.topic, f.partition, target});
+    server::Broker* broker = live_[static_cast<std::size_t>(node)];
+    if (broker == nullptr) return;
+    auto reply = broker->alter_reassignments(request, std::chrono::seconds(10));
+    if (world_.node(node).incarnation() != incarnation) return;
+    auto& r = reassignments_[index];
+    r.at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(world_.now().time_since_epoch()).count();
+    if (!reply || reply->results.size() != 1) {
+      r.message = reply ? "an answer for other partitions" : reply.error().message;
+      return;
+    }
+    r.answered = true;
+    r.error = static_cast<std::int16_t>(reply->results[0].error);
+    r.message = reply->results[0].message;
+    world_.event("ReassignAnswered", node).detail("partition", r.partition).detail("error", r.error)
+        .detail("message", r.message);
+  });
+}
+
+std::map<std::string, check::ClusterObservations::Assignment> SimCluster::final_assignments() const {
+  server::Broker* best = nullptr;
+  for (server::Broker* broker : live_) {
+    if (broker == nullptr || broker->quorum() == nullptr) continue;
+    if (best == nullptr || broker->quorum()->applied_offset() > best->quorum()->applied_offset()) best = broker;
+  }
+  std::map<std::string, check::ClusterObservations::Assignment> out;
+  if (best == nullptr) return out;
+  for (const auto& [id, topic] : best->quorum()->image().topics()) {
+    for (const auto& [index, p] : topic.partitions)
+      out[fmt::format("{}-{}", topic.name, index)] = {p.replicas, p.adding_replicas, p.removing_replicas};
+  }
+  return out;
 }
 
 // A clean stop, as SIGTERM gives the keel binary: the broker's shutdown (a replicated cluster's

@@ -3,6 +3,7 @@
 // (server::run_broker over each node's simulated runtime) and one client node (id B) for the
 // workload. Applies the scenario's scripted faults and heals everything for the quiescence phase.
 #include "broker/platform/network.h"
+#include "broker/platform/random.h"
 #include "broker/platform/runtime.h"
 #include "broker/platform/result.h"
 #include "broker/server/config.h"
@@ -55,6 +56,11 @@ class SimCluster {
   void probe_replicas(ReplicaProbe& probe, std::string label);
   // Each running broker's committed metadata end (one past the last entry it applied).
   std::map<int, std::int64_t> metadata_ends() const;
+  // Every partition's assignment in the metadata of the running broker that applied the most
+  // ("topic-p" -> replicas, adding, removing); empty without a replicated cluster.
+  std::map<std::string, check::ClusterObservations::Assignment> final_assignments() const;
+  // The reassignments the scenario asked for, with the answers (filled as they come).
+  const std::vector<check::ClusterObservations::Reassignment>& reassignments() const { return reassignments_; }
 
  private:
   std::string properties_for(int broker) const;
@@ -63,6 +69,7 @@ class SimCluster {
   void restart(int node);
   void graceful_stop(int node);
   void disk_faults(int node, const scenario::ScriptedFault& f);
+  void reassign(const scenario::ScriptedFault& f);
 
   World& world_;
   const scenario::Scenario& scenario_;
@@ -72,6 +79,8 @@ class SimCluster {
   std::map<int, DiskOptions> normal_disk_;
   std::map<std::string, std::uint64_t> counts_;
   std::vector<server::Broker*> live_;  // the broker object of each running broker node, else null
+  Random reassign_random_;             // which broker is asked, and random targets
+  std::vector<check::ClusterObservations::Reassignment> reassignments_;
 };
 
 }  // namespace keel::sim

@@ -349,10 +349,11 @@ constexpr std::pair<FaultKind, std::string_view> fault_kinds[] = {
     {FaultKind::kill, "kill"},         {FaultKind::power_off, "power_off"},   {FaultKind::restart, "restart"},
     {FaultKind::pause, "pause"},       {FaultKind::partition, "partition"},   {FaultKind::isolate, "isolate"},
     {FaultKind::block, "block"},       {FaultKind::clog, "clog"},             {FaultKind::heal, "heal"},
-    {FaultKind::clock_jump, "clock_jump"}, {FaultKind::disk_faults, "disk_faults"}, {FaultKind::shutdown, "shutdown"}};
+    {FaultKind::clock_jump, "clock_jump"}, {FaultKind::disk_faults, "disk_faults"}, {FaultKind::shutdown, "shutdown"},
+    {FaultKind::reassign, "reassign"}};
 
 std::vector<std::string> fault_keys() {
-  std::vector<std::string> keys = {"at", "duration", "by", "to", "error_rate", "bit_flip_rate"};
+  std::vector<std::string> keys = {"at", "duration", "by", "to", "error_rate", "bit_flip_rate", "replicas"};
   for (const auto& [kind, name] : fault_kinds) keys.emplace_back(name);
   return keys;
 }
@@ -376,13 +377,52 @@ std::vector<std::vector<NodeRef>> parse_sets(const std::string& path, const json
   return sets;
 }
 
+// "reassign": "orders-2" names a partition of one of the scenario's topics; "replicas" is a list of
+// brokers, "random" (the default) or null (cancel).
+void reassign_fields(const Obj& o, ScriptedFault& f, int brokers, const std::vector<TopicSpec>& topics) {
+  const std::string key = o.at("reassign");
+  if (!o["reassign"].is_string()) fail(key, "expected a partition such as \"orders-0\", got " + type_name(o["reassign"]));
+  const std::string name = o["reassign"].get<std::string>();
+  const auto dash = name.rfind('-');
+  const std::string digits = dash == std::string::npos ? "" : name.substr(dash + 1);
+  if (digits.empty() || digits.size() > 6 || !std::all_of(digits.begin(), digits.end(), ::isdigit))
+    fail(key, fmt::format("\"{}\" is not a partition: a topic, a dash and an index, such as \"orders-0\"", name));
+  f.topic = name.substr(0, dash);
+  f.partition = std::stoi(digits);
+  const auto topic = std::find_if(topics.begin(), topics.end(), [&](const TopicSpec& t) { return t.name == f.topic; });
+  if (topic == topics.end()) fail(key, fmt::format("no topic \"{}\" among the scenario's topics", f.topic));
+  if (f.partition >= topic->partitions)
+    fail(key, fmt::format("topic \"{}\" has {} partitions, so no partition {}", f.topic, topic->partitions, f.partition));
+  if (!o.has("replicas")) return;
+  const std::string path = o.at("replicas");
+  const json& v = o["replicas"];
+  if (v.is_null()) {
+    f.target = ReassignTarget::cancel;
+  } else if (v.is_string() && v.get<std::string>() == "random") {
+    f.target = ReassignTarget::random;
+  } else if (v.is_array() && !v.empty()) {
+    f.target = ReassignTarget::listed;
+    std::set<int> seen;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const NodeRef ref = parse_node(item_path(path, i), v[i], brokers);
+      if (ref.client) fail(item_path(path, i), "the client holds no replicas: name brokers");
+      if (!seen.insert(ref.broker).second) fail(item_path(path, i), fmt::format("broker-{} is listed twice", ref.broker));
+      f.replicas.push_back(ref);
+    }
+  } else {
+    fail(path, "expected a non-empty list of brokers, \"random\", or null (cancel the reassignment), got " +
+                   (v.is_array() ? std::string("an empty array") : type_name(v)));
+  }
+}
+
 void fault_fields(const Obj& o, ScriptedFault& f, int brokers) {
   const std::string kind_key(fault_kind_name(f.kind));
   const bool needs_duration = f.kind == FaultKind::pause || f.kind == FaultKind::clog || f.kind == FaultKind::disk_faults;
   if (needs_duration && !o.has("duration")) fail(o.at("duration"), fmt::format("missing: a {} needs a duration", kind_key));
   f.duration = o.duration("duration", Duration(0), needs_duration ? 1ms : Duration(0), 24h);
   switch (f.kind) {
-    case FaultKind::heal: break;
+    case FaultKind::heal:
+    case FaultKind::reassign: break;
     case FaultKind::partition: f.sets = parse_sets(o.at(kind_key), o[kind_key], brokers); break;
     case FaultKind::block:
       f.node = parse_node(o.at(kind_key), o[kind_key], brokers);
@@ -400,15 +440,17 @@ void fault_fields(const Obj& o, ScriptedFault& f, int brokers) {
     f.error_rate = o.number("error_rate", 0.01, 0, 1);
     f.bit_flip_rate = o.number("bit_flip_rate", 0, 0, 1);
   }
-  for (const char* only : {"by", "to", "error_rate", "bit_flip_rate"}) {
+  for (const char* only : {"by", "to", "error_rate", "bit_flip_rate", "replicas"}) {
     const bool allowed = (std::string_view(only) == "by" && f.kind == FaultKind::clock_jump) ||
                          (std::string_view(only) == "to" && f.kind == FaultKind::block) ||
+                         (std::string_view(only) == "replicas" && f.kind == FaultKind::reassign) ||
                          (std::string_view(only).ends_with("rate") && f.kind == FaultKind::disk_faults);
     if (o.has(only) && !allowed) fail(o.at(only), fmt::format("does not apply to a {}", kind_key));
   }
 }
 
-ScriptedFault parse_scripted(const json& j, const std::string& path, int brokers, Duration run) {
+ScriptedFault parse_scripted(const json& j, const std::string& path, int brokers, Duration run,
+                             const std::vector<TopicSpec>& topics) {
   const Obj o(j, path, fault_keys());
   ScriptedFault f;
   std::vector<std::string> kinds;
@@ -432,6 +474,10 @@ ScriptedFault parse_scripted(const json& j, const std::string& path, int brokers
                                  o["at"].get<std::string>(), format_duration(run)));
   }
   fault_fields(o, f, brokers);
+  if (f.kind == FaultKind::reassign) {
+    if (brokers < 2) fail(o.at("reassign"), "a reassignment needs a replicated cluster (brokers of 2 or more)");
+    reassign_fields(o, f, brokers, topics);
+  }
   return f;
 }
 
@@ -478,7 +524,7 @@ void parse_faults(const Obj& top, Scenario& s) {
   if (o.has("scripted")) {
     const json& a = array_at(o, "scripted");
     for (std::size_t i = 0; i < a.size(); ++i) {
-      s.faults.push_back(parse_scripted(a[i], item_path(o.at("scripted"), i), s.cluster.brokers, s.duration));
+      s.faults.push_back(parse_scripted(a[i], item_path(o.at("scripted"), i), s.cluster.brokers, s.duration, s.topics));
     }
     std::stable_sort(s.faults.begin(), s.faults.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
   }

@@ -103,7 +103,12 @@ enum class FaultKind : std::uint8_t {
   clock_jump,   // `node`'s wall clock jumps by `by` (may be negative)
   disk_faults,  // `node`'s disk fails I/O and flips read bits at the given rates for `duration`
   shutdown,     // a clean stop of `node` (SIGTERM): a broker hands its leaderships over first
+  reassign,     // an operator moves `topic`-`partition` to `replicas` (AlterPartitionReassignments)
 };
+
+// What a reassign fault asks for: the target replicas, brokers drawn from the run's seed (as many
+// as the topic's replication factor), or cancelling the reassignment in progress.
+enum class ReassignTarget : std::uint8_t { listed, random, cancel };
 
 struct ScriptedFault {
   Duration at{};  // simulated time from the start of the run
@@ -115,6 +120,10 @@ struct ScriptedFault {
   Duration by{};                          // clock_jump
   double error_rate = 0;                  // disk_faults: EIO probability per operation
   double bit_flip_rate = 0;               // disk_faults: flipped bit probability per read
+  std::string topic;                      // reassign
+  int partition = 0;                      // reassign
+  ReassignTarget target = ReassignTarget::random;  // reassign
+  std::vector<NodeRef> replicas;          // reassign, when target is listed
 };
 
 struct RandomFaultSpec {
@@ -140,7 +149,8 @@ inline const std::vector<std::string>& all_check_names() {
       "lost-write",        "unseen",          "duplicate",       "inconsistent-offsets", "unexpected",
       "nonmonotonic-send", "nonmonotonic-poll", "poll-skip",     "liveness",
       // cluster checks
-      "single-leader", "single-controller", "metadata-committed", "replica-divergence", "high-watermark-monotonic"};
+      "single-leader", "single-controller", "metadata-committed", "replica-divergence", "high-watermark-monotonic",
+      "reassignment-completed"};
   return names;
 }
 
