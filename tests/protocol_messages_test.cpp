@@ -141,7 +141,8 @@ void append(Bytes& b, std::string_view s) { b.insert(b.end(), s.begin(), s.end()
   ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse,     \
       FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, FindCoordinatorRequest,                \
       FindCoordinatorResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, \
-      DescribeConfigsRequest, DescribeConfigsResponse
+      DescribeConfigsRequest, DescribeConfigsResponse, AlterPartitionReassignmentsRequest,                         \
+      AlterPartitionReassignmentsResponse, ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse
 
 TEMPLATE_TEST_CASE("protocol: every message round-trips at every supported version with every field set",
                    "[protocol]", KEEL_ALL_MESSAGES) {
@@ -367,6 +368,89 @@ TEST_CASE("protocol: DescribeConfigs v0 response carries is_default, v1 config_s
                         /*read_only*/ 0, /*config_source*/ 5, /*is_sensitive*/ 0, /*synonyms*/ 0, 0, 0, 0}));
 }
 
+TEST_CASE("protocol: AlterPartitionReassignments v0 request leaves out allow_replication_factor_change, v1 carries it",
+          "[protocol]") {
+  AlterPartitionReassignmentsRequest request;
+  request.timeout_ms = 30000;
+  request.allow_replication_factor_change = false;
+  auto& topic = request.topics.emplace_back();
+  topic.name = "t";
+  topic.partitions.push_back({1, std::vector<std::int32_t>{2, 3}});
+  topic.partitions.push_back({2, std::nullopt});                 // cancel
+  topic.partitions.push_back({3, std::vector<std::int32_t>{}});  // empty, not null
+  const Bytes topics = bytes_of({/*topics*/ 2, /*name*/ 2, 't', /*partitions*/ 4,
+                                 /*index*/ 0, 0, 0, 1, /*replicas*/ 3, 0, 0, 0, 2, 0, 0, 0, 3, /*tags*/ 0,
+                                 /*index*/ 0, 0, 0, 2, /*replicas null*/ 0, /*tags*/ 0,
+                                 /*index*/ 0, 0, 0, 3, /*replicas empty*/ 1, /*tags*/ 0,
+                                 /*topic tags*/ 0, /*tags*/ 0});
+  Bytes v0 = bytes_of({/*timeout*/ 0, 0, 0x75, 0x30});
+  v0.insert(v0.end(), topics.begin(), topics.end());
+  Bytes v1 = bytes_of({0, 0, 0x75, 0x30, /*allow_replication_factor_change*/ 0});
+  v1.insert(v1.end(), topics.begin(), topics.end());
+  CHECK(encode(request, 0) == v0);
+  CHECK(encode(request, 1) == v1);
+
+  auto decoded_v0 = decode<AlterPartitionReassignmentsRequest>(v0, 0);
+  REQUIRE(decoded_v0.ok());
+  CHECK(decoded_v0->allow_replication_factor_change);  // absent in v0: Kafka's default, true
+  const auto& partitions = decoded_v0->topics.at(0).partitions;
+  REQUIRE(partitions.size() == 3);
+  CHECK(partitions[0].replicas == std::optional(std::vector<std::int32_t>{2, 3}));
+  CHECK_FALSE(partitions[1].replicas.has_value());
+  CHECK(partitions[2].replicas == std::optional(std::vector<std::int32_t>{}));
+  auto decoded_v1 = decode<AlterPartitionReassignmentsRequest>(v1, 1);
+  REQUIRE(decoded_v1.ok());
+  CHECK(*decoded_v1 == request);
+}
+
+TEST_CASE("protocol: AlterPartitionReassignments response: per-partition null message, the flag only in v1",
+          "[protocol]") {
+  AlterPartitionReassignmentsResponse response;
+  response.allow_replication_factor_change = false;
+  auto& topic = response.responses.emplace_back();
+  topic.name = "t";
+  topic.partitions.push_back({0, 0, std::nullopt});
+  topic.partitions.push_back({1, 39, std::string("x")});
+  const Bytes rest = bytes_of({/*error*/ 0, 0, /*message null*/ 0, /*responses*/ 2, 2, 't', /*partitions*/ 3,
+                               0, 0, 0, 0, /*error*/ 0, 0, /*null*/ 0, /*tags*/ 0,
+                               0, 0, 0, 1, /*error*/ 0, 39, /*message*/ 2, 'x', /*tags*/ 0,
+                               /*topic tags*/ 0, /*tags*/ 0});
+  Bytes v0 = bytes_of({/*throttle*/ 0, 0, 0, 0});
+  v0.insert(v0.end(), rest.begin(), rest.end());
+  Bytes v1 = bytes_of({0, 0, 0, 0, /*allow_replication_factor_change*/ 0});
+  v1.insert(v1.end(), rest.begin(), rest.end());
+  CHECK(encode(response, 0) == v0);
+  CHECK(encode(response, 1) == v1);
+}
+
+TEST_CASE("protocol: ListPartitionReassignments request: null topics list everything, named ones list those",
+          "[protocol]") {
+  ListPartitionReassignmentsRequest all;
+  all.timeout_ms = 1000;
+  const Bytes all_bytes = bytes_of({/*timeout*/ 0, 0, 0x03, 0xe8, /*topics null*/ 0, /*tags*/ 0});
+  CHECK(encode(all, 0) == all_bytes);
+  auto decoded_all = decode<ListPartitionReassignmentsRequest>(all_bytes, 0);
+  REQUIRE(decoded_all.ok());
+  CHECK_FALSE(decoded_all->topics.has_value());
+
+  ListPartitionReassignmentsRequest named = all;
+  named.topics.emplace().push_back({"t", {0, 2}});
+  CHECK(encode(named, 0) == bytes_of({0, 0, 0x03, 0xe8, /*topics*/ 2, 2, 't', /*partitions*/ 3, 0, 0, 0, 0,
+                                      0, 0, 0, 2, /*topic tags*/ 0, /*tags*/ 0}));
+}
+
+TEST_CASE("protocol: ListPartitionReassignments response carries the replica sets of each partition", "[protocol]") {
+  ListPartitionReassignmentsResponse response;
+  auto& topic = response.topics.emplace_back();
+  topic.name = "t";
+  topic.partitions.push_back({4, {1, 2, 3}, {3}, {1}});
+  CHECK(encode(response, 0) == bytes_of({/*throttle*/ 0, 0, 0, 0, /*error*/ 0, 0, /*message null*/ 0,
+                                         /*topics*/ 2, 2, 't', /*partitions*/ 2, 0, 0, 0, 4,
+                                         /*replicas*/ 4, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,
+                                         /*adding*/ 2, 0, 0, 0, 3, /*removing*/ 2, 0, 0, 0, 1,
+                                         /*tags*/ 0, /*topic tags*/ 0, /*tags*/ 0}));
+}
+
 // ---- tagged fields ----
 
 TEST_CASE("protocol: unknown tagged fields are skipped at the top level and in nested structs", "[protocol]") {
@@ -443,7 +527,7 @@ TEST_CASE("protocol: a null in a version that cannot carry one is written as the
 }
 
 TEST_CASE("protocol: the API table lists the supported ranges and flexible thresholds", "[protocol]") {
-  CHECK(supported_apis().size() == 11);
+  CHECK(supported_apis().size() == 13);
   const ApiInfo* produce = find_api(0);
   REQUIRE(produce != nullptr);
   CHECK(produce->name == "Produce");
@@ -456,6 +540,12 @@ TEST_CASE("protocol: the API table lists the supported ranges and flexible thres
   CHECK(is_flexible(ApiKey::fetch, 12));
   CHECK_FALSE(is_flexible(ApiKey::produce, 8));
   CHECK(is_flexible(ApiKey::metadata, 9));
+  CHECK(is_flexible(ApiKey::alter_partition_reassignments, 0));
+  CHECK(is_flexible(ApiKey::list_partition_reassignments, 0));
+  CHECK(is_supported(45, 1));
+  CHECK_FALSE(is_supported(45, 2));
+  CHECK(is_supported(46, 0));
+  CHECK_FALSE(is_supported(46, 1));
   CHECK(is_supported(18, 3));
   CHECK_FALSE(is_supported(18, 4));
   CHECK_FALSE(is_supported(0, 2));

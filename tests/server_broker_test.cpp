@@ -102,8 +102,11 @@ class RawClient {
   std::int32_t next_correlation_ = 1;
 };
 
+using TraceObserver = std::function<void(std::int64_t time_ns, int node, std::string_view name, std::string_view fields)>;
+
 struct Rig {
-  explicit Rig(std::uint64_t seed, server::BrokerConfig config = broker_config()) : world(options(seed)) {
+  explicit Rig(std::uint64_t seed, server::BrokerConfig config = broker_config(), TraceObserver observer = {})
+      : world(options(seed, std::move(observer))) {
     for (int i = 0; i < 2; ++i) {
       NodeOptions o;
       o.id = i;
@@ -112,9 +115,10 @@ struct Rig {
     world.node(0).set_main([config](Runtime& rt) { (void)server::run_broker(rt, config); });
     world.node(0).start();
   }
-  static WorldOptions options(std::uint64_t seed) {
+  static WorldOptions options(std::uint64_t seed, TraceObserver observer) {
     WorldOptions o;
     o.seed = seed;
+    o.trace.observer = std::move(observer);
     return o;
   }
   // Runs `script` as node 1's process until it returns (or the time limit passes).
@@ -201,6 +205,47 @@ std::vector<std::string> fetched_values(const FetchResponse& response) {
     for (const auto& r : *decoded) values.emplace_back(r.value->begin(), r.value->end());
   }
   return values;
+}
+
+using Reassign = AlterPartitionReassignmentsRequest;
+
+Reassign::ReassignableTopic reassign(const std::string& topic, std::vector<Reassign::ReassignablePartition> partitions) {
+  return Reassign::ReassignableTopic{topic, std::move(partitions)};
+}
+
+std::optional<std::vector<std::int32_t>> onto(std::vector<std::int32_t> replicas) { return replicas; }
+
+std::int16_t code(ErrorCode error) { return static_cast<std::int16_t>(error); }
+
+std::vector<std::int32_t> indexes_of(const AlterPartitionReassignmentsResponse::ReassignableTopicResponse& topic) {
+  std::vector<std::int32_t> out;
+  for (const auto& p : topic.partitions) out.push_back(p.partition_index);
+  return out;
+}
+
+std::vector<std::int16_t> errors_of(const AlterPartitionReassignmentsResponse::ReassignableTopicResponse& topic) {
+  std::vector<std::int16_t> out;
+  for (const auto& p : topic.partitions) out.push_back(p.error_code);
+  return out;
+}
+
+template <class M>
+Bytes request_frame(const M& request, std::int16_t version, std::int32_t correlation_id) {
+  RequestHeader header;
+  header.api_key = static_cast<std::int16_t>(M::api_key);
+  header.api_version = version;
+  header.correlation_id = correlation_id;
+  header.client_id = "raw-client";
+  return encode_request_frame(header, request);
+}
+
+// The frame with the last `cut` bytes of its body gone and its size prefix saying so: a whole frame
+// whose body ends early.
+Bytes truncated(Bytes frame, std::size_t cut) {
+  frame.resize(frame.size() - cut);
+  const auto size = static_cast<std::uint32_t>(frame.size() - 4);
+  for (int i = 0; i < 4; ++i) frame[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(size >> (24 - 8 * i));
+  return frame;
 }
 
 }  // namespace
@@ -450,4 +495,110 @@ TEST_CASE("broker: with sync before ack, acknowledged records survive a power lo
   const auto values = fetched_values(*fetched);
   REQUIRE(values.size() == 40);
   for (int i = 0; i < 40; ++i) CHECK(values[static_cast<std::size_t>(i)] == fmt::format("value-{}", i));
+}
+
+TEST_CASE("broker: AlterPartitionReassignments on a single broker keeps a partition here and refuses other placements",
+          "[server][sim]") {
+  Rig rig(8);
+  std::optional<AlterPartitionReassignmentsResponse> v0, v1;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient client(rt);
+    if (!client.connect()) return;
+    (void)client.call<CreateTopicsResponse>(create_request("moves", 2), 4);
+    Reassign request;
+    request.timeout_ms = 5000;
+    request.topics.push_back(reassign("moves", {{0, onto({0})},
+                                                {1, onto({0, 5})},
+                                                {7, onto({0})},
+                                                {1, std::nullopt},  // cancel
+                                                {0, onto({})},
+                                                {0, onto({0, 0})}}));
+    request.topics.push_back(reassign("ghost", {{0, onto({0})}}));
+    v0 = client.call<AlterPartitionReassignmentsResponse>(request, 0);
+    Reassign strict;
+    strict.timeout_ms = 0;  // a deadline already passed still gets the single broker's answer
+    strict.allow_replication_factor_change = false;
+    strict.topics.push_back(reassign("moves", {{0, onto({0})}, {1, onto({0, 5})}}));
+    v1 = client.call<AlterPartitionReassignmentsResponse>(strict, 1);
+  }));
+  REQUIRE(v0);
+  CHECK(v0->error_code == 0);
+  CHECK_FALSE(v0->error_message.has_value());
+  REQUIRE(v0->responses.size() == 2);
+  const auto& moves = v0->responses[0];
+  CHECK(moves.name == "moves");
+  CHECK(indexes_of(moves) == std::vector<std::int32_t>{0, 1, 7, 1, 0, 0});
+  CHECK(errors_of(moves) == std::vector<std::int16_t>{code(ErrorCode::none), code(ErrorCode::invalid_replica_assignment),
+                                                      code(ErrorCode::unknown_topic_or_partition),
+                                                      code(ErrorCode::no_reassignment_in_progress),
+                                                      code(ErrorCode::invalid_replica_assignment),
+                                                      code(ErrorCode::invalid_replica_assignment)});
+  REQUIRE(moves.partitions.size() == 6);
+  CHECK_FALSE(moves.partitions[0].error_message.has_value());
+  CHECK_THAT(moves.partitions[1].error_message.value_or(""), Catch::Contains("Broker 5 is not registered"));
+  CHECK_THAT(moves.partitions[2].error_message.value_or(""), Catch::Contains("no partition 7"));
+  CHECK_THAT(moves.partitions[3].error_message.value_or(""), Catch::Contains("no reassignment in progress"));
+  CHECK_THAT(moves.partitions[4].error_message.value_or(""), Catch::Contains("empty"));
+  CHECK_THAT(moves.partitions[5].error_message.value_or(""), Catch::Contains("names broker 0 2 times"));
+  const auto& ghost = v0->responses[1];
+  CHECK(ghost.name == "ghost");
+  CHECK(errors_of(ghost) == std::vector<std::int16_t>{code(ErrorCode::unknown_topic_or_partition)});
+  CHECK_THAT(ghost.partitions.at(0).error_message.value_or(""), Catch::Contains("Topic ghost does not exist"));
+
+  REQUIRE(v1);
+  CHECK(v1->error_code == 0);
+  CHECK_FALSE(v1->allow_replication_factor_change);  // echoed, as Kafka does from v1
+  REQUIRE(v1->responses.size() == 1);
+  // Kafka checks the replica list before the replication factor: broker 5 is the complaint.
+  CHECK(errors_of(v1->responses[0]) ==
+        std::vector<std::int16_t>{code(ErrorCode::none), code(ErrorCode::invalid_replica_assignment)});
+}
+
+TEST_CASE("broker: ListPartitionReassignments on a single broker lists nothing in progress", "[server][sim]") {
+  Rig rig(9);
+  std::optional<ListPartitionReassignmentsResponse> all, named;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient client(rt);
+    if (!client.connect()) return;
+    (void)client.call<CreateTopicsResponse>(create_request("moves", 2), 4);
+    all = client.call<ListPartitionReassignmentsResponse>(ListPartitionReassignmentsRequest{}, 0);
+    ListPartitionReassignmentsRequest some;
+    some.topics.emplace();
+    some.topics->push_back({"moves", {0, 1}});
+    some.topics->push_back({"ghost", {0}});
+    named = client.call<ListPartitionReassignmentsResponse>(some, 0);
+  }));
+  for (const auto& response : {all, named}) {
+    REQUIRE(response);
+    CHECK(response->error_code == 0);
+    CHECK_FALSE(response->error_message.has_value());
+    CHECK(response->topics.empty());
+  }
+}
+
+TEST_CASE("broker: a truncated AlterPartitionReassignments body closes that connection only, naming the field",
+          "[server][sim]") {
+  std::vector<std::string> bad_requests;
+  Rig rig(10, broker_config(), [&bad_requests](std::int64_t, int, std::string_view name, std::string_view fields) {
+    if (name == "ConnectionClosedBadRequest") bad_requests.emplace_back(fields);
+  });
+  bool truncated_closed = false;
+  std::optional<AlterPartitionReassignmentsResponse> after;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient good(rt), bad(rt);
+    if (!good.connect() || !bad.connect()) return;
+    (void)good.call<CreateTopicsResponse>(create_request("moves", 1), 4);
+    Reassign request;
+    request.topics.push_back(reassign("moves", {{0, onto({0})}}));
+    // Three bytes short: the tag buffers closing the partition, the topic and the request.
+    (void)bad.send_raw(truncated(request_frame(request, 0, 1), 3));
+    truncated_closed = bad.closed_by_broker();
+    after = good.call<AlterPartitionReassignmentsResponse>(request, 0);
+  }));
+  CHECK(truncated_closed);
+  REQUIRE(bad_requests.size() == 1);
+  CHECK_THAT(bad_requests[0], Catch::Contains("malformed request"));
+  CHECK_THAT(bad_requests[0], Catch::Contains("AlterPartitionReassignmentsRequest v0: topics[0].partitions[0]"));
+  REQUIRE(after);
+  CHECK(errors_of(after->responses.at(0)) == std::vector<std::int16_t>{code(ErrorCode::none)});
 }

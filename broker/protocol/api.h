@@ -21,6 +21,8 @@ enum class ApiKey : std::int16_t {
   create_topics = 19,
   delete_topics = 20,
   describe_configs = 32,
+  alter_partition_reassignments = 45,
+  list_partition_reassignments = 46,
   keel_quorum = 1000,  // Keel's own, between Keel nodes (messages_keel_quorum.h)
 };
 
@@ -33,7 +35,7 @@ struct ApiInfo {
 };
 
 // Sorted by key. The flexible thresholds are Kafka's ("flexibleVersions" in each schema).
-inline constexpr std::array<ApiInfo, 11> api_table{{
+inline constexpr std::array<ApiInfo, 13> api_table{{
     {ApiKey::produce, "Produce", 3, 8, 9},
     {ApiKey::fetch, "Fetch", 4, 12, 12},
     {ApiKey::list_offsets, "ListOffsets", 1, 5, 6},
@@ -44,6 +46,8 @@ inline constexpr std::array<ApiInfo, 11> api_table{{
     {ApiKey::delete_topics, "DeleteTopics", 0, 6, 4},
     {ApiKey::offset_for_leader_epoch, "OffsetForLeaderEpoch", 2, 4, 4},
     {ApiKey::describe_configs, "DescribeConfigs", 0, 2, 4},
+    {ApiKey::alter_partition_reassignments, "AlterPartitionReassignments", 0, 1, 0},
+    {ApiKey::list_partition_reassignments, "ListPartitionReassignments", 0, 0, 0},
     {ApiKey::keel_quorum, "KeelQuorum", 0, 0, 1},
 }};
 

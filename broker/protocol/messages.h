@@ -4,6 +4,7 @@
 // schema.h), and encode/decode below drive the one generic codec over that list for any version.
 #include "broker/protocol/api.h"
 #include "broker/protocol/errors.h"
+#include "broker/protocol/messages_alter_partition_reassignments.h"
 #include "broker/protocol/messages_api_versions.h"
 #include "broker/protocol/messages_create_topics.h"
 #include "broker/protocol/messages_delete_topics.h"
@@ -13,6 +14,7 @@
 #include "broker/protocol/messages_list_offsets.h"
 #include "broker/protocol/messages_metadata.h"
 #include "broker/protocol/messages_keel_quorum.h"
+#include "broker/protocol/messages_list_partition_reassignments.h"
 #include "broker/protocol/messages_offsets_for_leader_epoch.h"
 #include "broker/protocol/messages_produce.h"
 #include "broker/protocol/schema.h"
@@ -109,7 +111,11 @@ keel::Result<M> decode(std::span<const std::uint8_t> body, std::int16_t version)
   X(DeleteTopicsRequest)                  \
   X(DeleteTopicsResponse)                 \
   X(DescribeConfigsRequest)               \
-  X(DescribeConfigsResponse)
+  X(DescribeConfigsResponse)              \
+  X(AlterPartitionReassignmentsRequest)   \
+  X(AlterPartitionReassignmentsResponse)  \
+  X(ListPartitionReassignmentsRequest)    \
+  X(ListPartitionReassignmentsResponse)
 
 // Compiled once in messages.cpp rather than in every file that sends or receives a message.
 #define KEEL_PROTOCOL_EXTERN_CODEC(M)                                             \

@@ -1,5 +1,6 @@
 #include "broker/server/handlers.h"
 
+#include <algorithm>
 #include <array>
 
 namespace keel::server {
@@ -19,6 +20,8 @@ constexpr std::array handler_table{
     HandlerEntry{ApiKey::create_topics, 0, 7, handle_create_topics},
     HandlerEntry{ApiKey::delete_topics, 0, 6, handle_delete_topics},
     HandlerEntry{ApiKey::describe_configs, 0, 2, handle_describe_configs},
+    HandlerEntry{ApiKey::alter_partition_reassignments, 0, 1, handle_alter_partition_reassignments},
+    HandlerEntry{ApiKey::list_partition_reassignments, 0, 0, handle_list_partition_reassignments},
     HandlerEntry{ApiKey::keel_quorum, 0, 0, handle_keel_quorum},
 };
 
@@ -45,5 +48,10 @@ protocol::ErrorCode error_code_for(const Error& error) {
     default: return ErrorCode::unknown_server_error;
   }
 }
+
+// Kafka's controller sets its deadline at arrival plus TimeoutMs, so zero or less has passed before
+// the work starts. One millisecond keeps that meaning (whatever the controller cannot settle at
+// once times out) while handing the Broker the positive duration its calls expect.
+Duration controller_timeout(std::int32_t timeout_ms) { return std::chrono::milliseconds(std::max(timeout_ms, 1)); }
 
 }  // namespace keel::server

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "broker/platform/result.h"
+#include "broker/platform/time.h"
 #include "broker/protocol/errors.h"
 #include "broker/protocol/frame.h"
 #include "broker/protocol/messages.h"
@@ -49,6 +50,8 @@ HandlerResult handle_list_offsets(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_create_topics(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_delete_topics(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_describe_configs(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_alter_partition_reassignments(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_list_partition_reassignments(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_offset_for_leader_epoch(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_keel_quorum(RequestContext& ctx, protocol::Reader& body);
 
@@ -66,5 +69,8 @@ protocol::Bytes encode_response(const RequestContext& ctx, const M& response) {
 
 // Maps a storage or platform error to the Kafka error code a client should see.
 protocol::ErrorCode error_code_for(const Error& error);
+
+// How long a request may wait for the controller, from the TimeoutMs it carries.
+Duration controller_timeout(std::int32_t timeout_ms);
 
 }  // namespace keel::server
