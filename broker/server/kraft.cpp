@@ -381,7 +381,15 @@ Result<controller::AlterReassignmentsReply> Broker::alter_reassignments(const co
   auto payload = quorum_->call_controller(QuorumCall::alter_reassignments, controller::encode(request), rt_.now() + timeout);
   if (!payload) return payload.error();
   auto reply = controller::decode<controller::AlterReassignmentsReply>(*payload);
-  if (reply) rt_.trace("ReassignmentsAltered").detail("Partitions", request.partitions.size());
+  if (!reply) return reply.error();
+  // One result per requested partition, in request order (the handler pairs them up by position).
+  bool matches = reply->results.size() == request.partitions.size();
+  for (std::size_t i = 0; matches && i < request.partitions.size(); ++i) {
+    matches = reply->results[i].topic == request.partitions[i].topic &&
+              reply->results[i].partition == request.partitions[i].partition;
+  }
+  if (!matches) return make_error(Errc::corrupt, "the controller answered AlterPartitionReassignments for other partitions");
+  rt_.trace("ReassignmentsAltered").detail("Partitions", request.partitions.size());
   return reply;
 }
 
