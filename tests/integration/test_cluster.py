@@ -71,9 +71,10 @@ class _Reader:
         return [item() for _ in range(self.take(">i"))]
 
 
-def metadata(port, topics=None, timeout_s=2.0):
+def metadata(port, topics=None, timeout_s=2.0, ordered=False):
     """Metadata v1 from the node on `port`: {"brokers": {id: port}, "controller": id,
-    "topics": {name: {"error": e, "partitions": {p: (error, leader, replicas, isr)}}}}."""
+    "topics": {name: {"error": e, "partitions": {p: (error, leader, replicas, isr)}}}}, the replica
+    and ISR lists sorted unless `ordered` (then as the broker sent them)."""
     body = struct.pack(">i", -1) if topics is None else struct.pack(">i", len(topics)) + b"".join(
         kstring(t) for t in topics)
     with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
@@ -95,7 +96,9 @@ def metadata(port, topics=None, timeout_s=2.0):
         error, index, leader = r.take(">hii")
         replicas = r.array(lambda: r.take(">i"))
         isr = r.array(lambda: r.take(">i"))
-        return index, (error, leader, sorted(replicas), sorted(isr))
+        if not ordered:
+            replicas, isr = sorted(replicas), sorted(isr)
+        return index, (error, leader, replicas, isr)
 
     def topic():
         error = r.take(">h")
@@ -106,9 +109,9 @@ def metadata(port, topics=None, timeout_s=2.0):
     return {"brokers": brokers, "controller": controller, "topics": dict(r.array(topic))}
 
 
-def try_metadata(port, topics=None):
+def try_metadata(port, topics=None, ordered=False):
     try:
-        return metadata(port, topics)
+        return metadata(port, topics, ordered=ordered)
     except (OSError, struct.error, TestFailure):
         return None
 
@@ -173,15 +176,17 @@ def live_metadata(nodes, topics=None):
     return None
 
 
-def partitions_settled(nodes, want_isr):
-    """The topic's partitions when every one has a leader and the ISR `want_isr`, else None."""
-    md = live_metadata(nodes, [TOPIC])
-    if md is None or TOPIC not in md["topics"]:
+def partitions_settled(nodes, want_isr, topic=TOPIC, partitions=PARTITIONS):
+    """The topic's partitions when every one has a leader and the ISR `want_isr` (a list, or a
+    function of the partition index), else None."""
+    md = live_metadata(nodes, [topic])
+    if md is None or topic not in md["topics"]:
         return None
-    parts = md["topics"][TOPIC]["partitions"]
-    if len(parts) != PARTITIONS:
+    parts = md["topics"][topic]["partitions"]
+    if len(parts) != partitions:
         return None
-    ok = all(err == 0 and leader >= 0 and isr == want_isr for err, leader, _, isr in parts.values())
+    want = want_isr if callable(want_isr) else (lambda _p: want_isr)
+    ok = all(err == 0 and leader >= 0 and isr == want(p) for p, (err, leader, _, isr) in parts.items())
     return parts if ok else None
 
 
@@ -194,7 +199,9 @@ class Load:
     (bounded by a small sleep so the test's figures stay modest), and records for each one its
     send time and, once its future succeeds, where it landed and when."""
 
-    def __init__(self, nodes):
+    def __init__(self, nodes, topic=TOPIC, partitions=PARTITIONS):
+        self.topic = topic
+        self.partitions = partitions
         self.producer = KafkaProducer(bootstrap_servers=bootstrap(nodes), client_id="keel-it-cluster", acks="all",
                                       retries=1_000_000, retry_backoff_ms=100, linger_ms=5,
                                       request_timeout_ms=30_000, max_block_ms=30_000,
@@ -213,11 +220,11 @@ class Load:
     def _run(self):
         i = 0
         while not self.stop_flag.is_set():
-            partition = i % PARTITIONS
+            partition = i % self.partitions
             value = f"rec-{i:07d}".encode()
             sent_at = time.monotonic()
             try:
-                future = self.producer.send(TOPIC, value=value, partition=partition)
+                future = self.producer.send(self.topic, value=value, partition=partition)
             except Exception as e:  # noqa: BLE001 - a send that could not even be queued
                 with self.lock:
                     self.failed[value] = f"send: {type(e).__name__}: {e}"
