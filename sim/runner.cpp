@@ -240,6 +240,7 @@ void finish_observations(ScenarioRun& run, Instant limit) {
     run.checkpoints.reset();
   }
   for (auto& snap : probe.snapshots) run.seen.cluster.replica_snapshots.push_back(std::move(snap));
+  run.seen.cluster.final_logs = std::move(probe.logs);
 }
 
 std::unique_ptr<World> make_world(ScenarioRun& run) {

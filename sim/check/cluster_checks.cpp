@@ -335,19 +335,15 @@ void reassignment_completed(const History&, const Obs& obs, std::vector<Violatio
     }
   }
   // A broker outside a partition's final replicas must have deleted its log of it.
-  std::int64_t final_at = -1;
-  for (const auto& snap : obs.replica_snapshots)
-    if (snap.label == "final") final_at = std::max(final_at, snap.at_ns);
-  for (const auto& snap : obs.replica_snapshots) {
-    if (snap.label != "final" || snap.at_ns != final_at) continue;
-    auto it = obs.final_assignments.find(snap.partition);
+  for (const auto& held : obs.final_logs) {
+    auto it = obs.final_assignments.find(held.partition);
     if (it == obs.final_assignments.end()) continue;
     const auto& replicas = it->second.replicas;
-    if (std::find(replicas.begin(), replicas.end(), snap.node) != replicas.end()) continue;
-    out.push_back(make("reassignment-completed", snap.partition, snap.at_ns,
-                       fmt::format("broker-{} still holds {} (log end {}) although the replicas are {}", snap.node,
-                                   snap.partition, snap.log_end, ids_text(replicas)),
-                       {{"node", snap.node}, {"replicas", replicas}, {"log_end", snap.log_end}}));
+    if (std::find(replicas.begin(), replicas.end(), held.node) != replicas.end()) continue;
+    out.push_back(make("reassignment-completed", held.partition, 0,
+                       fmt::format("broker-{} still holds {} (log end {}) although the replicas are {}", held.node,
+                                   held.partition, held.log_end, ids_text(replicas)),
+                       {{"node", held.node}, {"replicas", replicas}, {"log_end", held.log_end}}));
   }
 }
 

@@ -98,6 +98,13 @@ struct ClusterObservations {
   std::vector<ReplicaSnapshot> replica_snapshots;
   std::vector<Reassignment> reassignments;
   std::map<std::string, Assignment> final_assignments;  // "topic-p" -> assignment
+  // Every partition log each running broker has at the end, whether it acts on it or not.
+  struct HeldLog {
+    int node = 0;
+    std::string partition;  // "topic-p"
+    std::int64_t log_end = 0;
+  };
+  std::vector<HeldLog> final_logs;
 };
 
 // The cluster checks' names, in the order all_check_names() lists them.

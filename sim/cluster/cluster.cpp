@@ -172,6 +172,9 @@ void SimCluster::probe_replicas(ReplicaProbe& probe, std::string label) {
         snap.records = read_replica(*log);
         probe.snapshots.push_back(std::move(snap));
       }
+      for (const auto& tp : broker->logs().partitions()) {
+        if (storage::Log* log = broker->logs().get(tp)) probe.logs.push_back({b, tp.to_string(), log->log_end_offset()});
+      }
     });
   }
 }

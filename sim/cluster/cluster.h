@@ -50,6 +50,7 @@ class SimCluster {
   // each broker node: the world must run until `done` says so. Brokers down are skipped.
   struct ReplicaProbe {
     std::vector<check::ClusterObservations::ReplicaSnapshot> snapshots;
+    std::vector<check::ClusterObservations::HeldLog> logs;  // every partition log on each broker
     int pending = 0;
     bool done() const { return pending == 0; }
   };
