@@ -31,7 +31,8 @@ bool on_timeline(std::string_view name) {
   static const std::set<std::string_view> names = {"ProcessStart", "ProcessStop", "PowerOff",   "PowerOn",
                                                    "ProcessPause", "ProcessResume", "NetBlock", "NetUnblock",
                                                    "NetHeal",      "NetClog",      "LeaderChange", "Quiesce",
-                                                   "Recovered",    "BecomeLeader", "ControllerElected"};
+                                                   "Recovered",    "BecomeLeader", "ControllerElected",
+                                                   "ReassignAnswered", "ReplicaDeleted", "ReplicaStartOver"};
   return names.contains(name) || name.starts_with("Fault") || name.starts_with("Scripted");
 }
 

@@ -58,6 +58,7 @@ Status Broker::start() {
     return config ? *config : config_.log;
   };
   options.retention_check_interval = std::chrono::milliseconds(config_.log_retention_check_interval_ms);
+  options.initial_task_delay = std::chrono::milliseconds(config_.log_initial_task_delay_ms);
   options.checkpoint_interval = std::chrono::milliseconds(config_.log_flush_offset_checkpoint_interval_ms);
   auto logs = storage::LogManager::open(rt_, options);
   if (!logs) return logs.error();

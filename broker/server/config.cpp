@@ -433,6 +433,9 @@ std::vector<KeyDef> broker_keys() {
       key("log.retention.check.interval.ms", Type::int64, "300000").range(1, i64_max).sets([](BrokerConfig& c, const Value& v) {
         c.log_retention_check_interval_ms = v.number;
       }),
+      key("log.initial.task.delay.ms", Type::int64, "30000").range(0, i64_max).sets([](BrokerConfig& c, const Value& v) {
+        c.log_initial_task_delay_ms = v.number;
+      }),
       key("log.flush.offset.checkpoint.interval.ms", Type::int32, "60000")
           .range(0, i32_max)
           .sets([](BrokerConfig& c, const Value& v) { c.log_flush_offset_checkpoint_interval_ms = v.number; }),

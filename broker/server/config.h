@@ -50,6 +50,7 @@ struct BrokerConfig {
   std::int32_t socket_request_max_bytes = 104857600;  // socket.request.max.bytes: largest request frame
   storage::LogConfig log;                      // the log.* defaults of every topic (log_config.h)
   std::int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
+  std::int64_t log_initial_task_delay_ms = 30000;         // log.initial.task.delay.ms: before the first retention and flush passes
   // log.flush.scheduler.interval.ms: how often logs are checked against flush.ms (never, as Kafka).
   std::int64_t log_flush_scheduler_interval_ms = std::numeric_limits<std::int64_t>::max();
   std::int64_t log_flush_offset_checkpoint_interval_ms = 60000;  // log.flush.offset.checkpoint.interval.ms
