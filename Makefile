@@ -41,7 +41,8 @@ test-fast: build
 # (-Wmaybe-uninitialized inside Catch2); the main build keeps -Werror. It runs the simulation,
 # storage, record batch, controller and replication tests; the many-seed sweeps ([sweep]) run in
 # the main build only, to keep CI within its budget (one seeded broker crash run and one replicated
-# cluster run with controller failovers still run under the sanitizers).
+# cluster run with controller failovers and one with partition reassignments still run under the
+# sanitizers).
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_WERROR=OFF -DKEEL_SANITIZE=ON > /dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS) --target keel-tests keel-sim
@@ -52,6 +53,8 @@ test-asan: deps
 	  --out $(ASAN_BUILD)/reports/single-broker-crash-loop/3
 	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_BUILD)/keel-sim run scenarios/controller-failover.json --seed 3 \
 	  --out $(ASAN_BUILD)/reports/controller-failover/3
+	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_BUILD)/keel-sim run scenarios/reassignment.json --seed 3 \
+	  --out $(ASAN_BUILD)/reports/reassignment/3
 
 test: test-fast test-asan
 

@@ -230,7 +230,6 @@ void finish_observations(ScenarioRun& run, Instant limit) {
   };
   run.world->run_while([&] { return !converged(); }, std::min(limit, run.world->now() + metadata_catch_up));
   run.world->run_while([] { return true; }, std::min(limit, run.world->now() + metadata_settle));
-  run.seen.cluster.final_metadata_end = run.cluster->metadata_ends();
   run.seen.cluster.final_assignments = run.cluster->final_assignments();
   run.seen.cluster.reassignments = run.cluster->reassignments();
   SimCluster::ReplicaProbe probe;
@@ -242,6 +241,10 @@ void finish_observations(ScenarioRun& run, Instant limit) {
   }
   for (auto& snap : probe.snapshots) run.seen.cluster.replica_snapshots.push_back(std::move(snap));
   run.seen.cluster.final_logs = std::move(probe.logs);
+  // The committed ends last: the metadata-committed check compares them with every commit the run
+  // saw, so nothing may commit after they are taken.
+  run.world->run_while([&] { return !converged(); }, std::min(limit, run.world->now() + metadata_catch_up));
+  run.seen.cluster.final_metadata_end = run.cluster->metadata_ends();
 }
 
 std::unique_ptr<World> make_world(ScenarioRun& run) {

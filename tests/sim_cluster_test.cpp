@@ -112,7 +112,10 @@ TEST_CASE("cluster: killing a leader moves leadership to another in-sync replica
 }
 
 TEST_CASE("cluster: one seed replays the same replicated run, bit for bit", "[sim][cluster]") {
-  const auto s = three_nodes(R"({"scripted": [{"at": "5s", "kill": "broker-1"}, {"at": "8s", "restart": "broker-1"}]})", "12s");
+  const auto s = three_nodes(R"({"scripted": [{"at": "4s", "reassign": "events-0", "replicas": ["broker-2", "broker-0"]},
+                                               {"at": "5s", "kill": "broker-1"}, {"at": "8s", "restart": "broker-1"},
+                                               {"at": "9s", "reassign": "events-0"}]})",
+                             "12s");
   const auto a = run(s, 7);
   const auto b = run(s, 7);
   const auto c = run(s, 8);

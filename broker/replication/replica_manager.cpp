@@ -477,6 +477,12 @@ void ReplicaManager::maybe_propose_isr(Partition& p) {
       }
       return;
     }
+    if (reply.error == ErrorCode::new_leader_elected) {
+      // The change was committed, and it completed a reassignment that moved leadership away: the
+      // metadata making this replica a follower is on its way.
+      q->leader_state->isr_change_failed();
+      return;
+    }
     // Kafka keeps the change pending on errors that newer metadata will settle, and forgets it on
     // the others; either way the next check proposes again from what the metadata then says.
     q->leader_state->isr_change_failed();
