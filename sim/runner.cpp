@@ -269,6 +269,7 @@ void schedule_faults(ScenarioRun& run, Instant start) {
   const Instant main_end = start + run.scenario.duration;
   if (run.scenario.random_faults.enabled) {
     run.random = std::make_unique<RandomFaults>(world, run.cluster->broker_nodes(), run.scenario.random_faults.options);
+    run.random->on_reassign = [&run] { run.cluster->reassign_random(); };
     world.at(start, [&run, main_end] { run.random->start(main_end); });
   }
   world.at(main_end, [&run] {

@@ -190,6 +190,14 @@ TEST_CASE("scenario: a reassign fault names a declared partition and brokers, ra
   single["faults"]["scripted"] = {{{"at", "1s"}, {"reassign", "t-0"}}};
   CHECK(error_of(single.dump()) ==
         "x.json: faults.scripted[0].reassign: a reassignment needs a replicated cluster (brokers of 2 or more)");
+  single.erase("faults");
+  single["faults"]["random"] = {{"reassign", 3}};
+  CHECK(error_of(single.dump()) ==
+        "x.json: faults.random.reassign: a reassignment needs a replicated cluster (brokers of 2 or more)");
+  j["faults"]["random"] = {{"reassign", 3}};
+  auto rated = parse_scenario(j.dump(), "x.json");
+  REQUIRE(rated);
+  CHECK(rated->random_faults.options.reassign_per_min == 3);
 }
 
 TEST_CASE("scenario: malformed JSON is reported with its line and column", "[scenario]") {

@@ -226,6 +226,8 @@ void Quorum::apply_entry(const raft::Entry& entry) {
     for (const auto& record : *records) {
       if (auto st = image_.replay(record, entry.offset); !st) {
         rt_.trace("MetadataRecordRefused", Severity::warn).detail("Offset", entry.offset).detail("Error", st.error().message);
+      } else {
+        rt_.trace("MetadataRecordApplied", Severity::debug).detail("Offset", entry.offset).detail("Record", describe(record));
       }
     }
   }

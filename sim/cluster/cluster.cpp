@@ -235,7 +235,7 @@ void SimCluster::disk_faults(int node, const scenario::ScriptedFault& f) {
 void SimCluster::apply(const scenario::ScriptedFault& f) {
   const std::string kind(scenario::fault_kind_name(f.kind));
   ++counts_[kind];
-  if (f.kind == FaultKind::reassign) return reassign(f);
+  if (f.kind == FaultKind::reassign) return reassign(f, "Scriptedreassign");
   const int node = node_id(f.node);
   const std::string name = "Scripted" + kind;  // outlives the event, which keeps a view of it
   auto event = world_.event(name, f.kind == FaultKind::heal ? -1 : node);
@@ -292,7 +292,7 @@ void SimCluster::apply(const scenario::ScriptedFault& f) {
 // As an operator's AlterPartitionReassignments: sent to a running broker (from a random start),
 // which forwards it to the active controller. The answer is kept for the reassignment-completed
 // check; a broker that dies meanwhile leaves it unanswered.
-void SimCluster::reassign(const scenario::ScriptedFault& f) {
+void SimCluster::reassign(const scenario::ScriptedFault& f, std::string_view event_name) {
   const std::string partition = fmt::format("{}-{}", f.topic, f.partition);
   std::optional<std::vector<std::int32_t>> target;
   if (f.target == scenario::ReassignTarget::listed) {
@@ -313,7 +313,7 @@ void SimCluster::reassign(const scenario::ScriptedFault& f) {
     const int b = (start + i) % brokers_;
     if (live_[static_cast<std::size_t>(b)] != nullptr && world_.node(b).runtime() != nullptr) node = b;
   }
-  auto event = world_.event("Scriptedreassign", node);
+  auto event = world_.event(event_name, node);
   event.detail("partition", partition).detail("replicas", target ? fmt::format("[{}]", fmt::join(*target, ",")) : "cancel");
   if (node < 0) return;  // nobody to ask: the operator's tool would fail to connect
   const std::size_t index = reassignments_.size();
@@ -342,6 +342,17 @@ void SimCluster::reassign(const scenario::ScriptedFault& f) {
     world_.event("ReassignAnswered", node).detail("partition", r.partition).detail("error", r.error)
         .detail("message", r.message);
   });
+}
+
+void SimCluster::reassign_random() {
+  if (brokers_ < 2 || scenario_.topics.empty()) return;
+  const auto& topic = scenario_.topics[reassign_random_.below(scenario_.topics.size())];
+  scenario::ScriptedFault f;
+  f.kind = FaultKind::reassign;
+  f.topic = topic.name;
+  f.partition = static_cast<int>(reassign_random_.below(static_cast<std::uint64_t>(topic.partitions)));
+  f.target = reassign_random_.chance(0.2) ? scenario::ReassignTarget::cancel : scenario::ReassignTarget::random;
+  reassign(f, "FaultReassign");
 }
 
 std::map<std::string, check::ClusterObservations::Assignment> SimCluster::final_assignments() const {

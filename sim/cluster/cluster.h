@@ -42,6 +42,9 @@ class SimCluster {
 
   // Applies one scripted fault now (and schedules its end when it has a duration).
   void apply(const scenario::ScriptedFault& fault);
+  // A random fault's reassignment: a partition of a random topic to random brokers (as many as its
+  // replication factor), or, one time in five, cancelling whatever move it has in progress.
+  void reassign_random();
   // Lifts every network fault, restores every disk and starts every node that is down.
   void heal_all();
   const std::map<std::string, std::uint64_t>& scripted_counts() const { return counts_; }
@@ -70,7 +73,8 @@ class SimCluster {
   void restart(int node);
   void graceful_stop(int node);
   void disk_faults(int node, const scenario::ScriptedFault& f);
-  void reassign(const scenario::ScriptedFault& f);
+  // `event_name` must outlive the event (a string literal).
+  void reassign(const scenario::ScriptedFault& f, std::string_view event_name);
 
   World& world_;
   const scenario::Scenario& scenario_;

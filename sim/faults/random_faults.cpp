@@ -31,7 +31,8 @@ void RandomFaults::start(Instant until) {
 void RandomFaults::schedule_next(Instant until) {
   const auto& o = options_;
   const double per_min = o.kill_per_min + o.power_off_per_min + o.pause_per_min + o.isolate_per_min +
-                         o.one_way_per_min + o.clog_per_min + o.clock_jump_per_min + o.disk_faults_per_min;
+                         o.one_way_per_min + o.clog_per_min + o.clock_jump_per_min + o.disk_faults_per_min +
+                         o.reassign_per_min;
   if (per_min <= 0 || nodes_.empty()) return;
   // Poisson arrivals: exponential gaps with mean one minute / rate.
   const double gap_s = -std::log(1.0 - rng_.unit()) * 60.0 / per_min;
@@ -68,12 +69,19 @@ void RandomFaults::mark(int node, Duration d) { troubled_until_[node] = world_.n
 void RandomFaults::strike(Instant /*until*/) {
   const auto& o = options_;
   const double rates[] = {o.kill_per_min,    o.power_off_per_min, o.pause_per_min,      o.isolate_per_min,
-                          o.one_way_per_min, o.clog_per_min,      o.clock_jump_per_min, o.disk_faults_per_min};
+                          o.one_way_per_min, o.clog_per_min,      o.clock_jump_per_min, o.disk_faults_per_min,
+                          o.reassign_per_min};
   double total = 0;
   for (double r : rates) total += r;
   double pick = rng_.unit() * total;
   int kind = 0;
-  while (kind < 7 && pick >= rates[kind]) pick -= rates[kind++];
+  while (kind < 8 && pick >= rates[kind]) pick -= rates[kind++];
+  if (kind == 8) {
+    // An operator's move takes no node out: no atlas budget, no node picked.
+    ++counts_.by_type["reassign"];
+    if (on_reassign) on_reassign();
+    return;
+  }
   // Clock jumps and clogs do not take a node out; everything else counts against the atlas.
   const bool harmless = kind == 5 || kind == 6;
   if (!harmless && !trouble_budget_left()) {

@@ -9,6 +9,7 @@
 #include "sim/disk.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct RandomFaultOptions {
   double clog_per_min = 2;          // delay all of a node's traffic for clog_duration
   double clock_jump_per_min = 1;    // the wall clock of a node jumps by up to clock_jump_max
   double disk_faults_per_min = 1;   // a window in which a node's disk flips bits and fails I/O
+  double reassign_per_min = 0;      // an operator moves a random partition to random brokers (on_reassign)
   Duration restart_delay_min = 100ms, restart_delay_max = 5s;
   Duration pause_duration_min = 50ms, pause_duration_max = 3s;
   Duration partition_duration_min = 200ms, partition_duration_max = 8s;
@@ -51,6 +53,9 @@ class RandomFaults {
   // Ends every fault now: heals the network, resumes and restarts nodes, restores disks.
   void heal_all();
   const FaultCounts& counts() const { return counts_; }
+  // Carries out a random reassignment (the cluster knows the topics and the brokers); without it
+  // reassign_per_min strikes nothing.
+  std::function<void()> on_reassign;
 
  private:
   void schedule_next(Instant until);

@@ -485,7 +485,7 @@ RandomFaultSpec parse_random(const Obj& faults) {
   RandomFaultSpec r;
   if (!faults.has("random")) return r;
   const Obj o(faults["random"], faults.at("random"),
-              {"kill", "power_off", "pause", "isolate", "one_way", "clog", "clock_jump", "disk_faults", "restart_delay_min",
+              {"kill", "power_off", "pause", "isolate", "one_way", "clog", "clock_jump", "disk_faults", "reassign", "restart_delay_min",
                "restart_delay_max", "pause_duration_min", "pause_duration_max", "partition_duration_min",
                "partition_duration_max", "clog_duration_min", "clog_duration_max", "clock_jump_max",
                "disk_fault_window_max", "disk_fault_error_probability", "disk_fault_bit_flip_probability",
@@ -501,6 +501,7 @@ RandomFaultSpec parse_random(const Obj& faults) {
   x.clog_per_min = o.number("clog", 0, 0, 10000);
   x.clock_jump_per_min = o.number("clock_jump", 0, 0, 10000);
   x.disk_faults_per_min = o.number("disk_faults", 0, 0, 10000);
+  x.reassign_per_min = o.number("reassign", 0, 0, 10000);
   const auto range = [&](const char* lo_key, const char* hi_key, Duration& lo, Duration& hi) {
     lo = o.duration(lo_key, lo, Duration(0), 1h);
     hi = o.duration(hi_key, hi, Duration(0), 1h);
@@ -529,6 +530,8 @@ void parse_faults(const Obj& top, Scenario& s) {
     std::stable_sort(s.faults.begin(), s.faults.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
   }
   s.random_faults = parse_random(o);
+  if (s.random_faults.options.reassign_per_min > 0 && s.cluster.brokers < 2)
+    fail("faults.random.reassign", "a reassignment needs a replicated cluster (brokers of 2 or more)");
 }
 
 QuiescenceSpec parse_quiescence(const Obj& top) {
