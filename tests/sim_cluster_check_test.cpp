@@ -378,6 +378,16 @@ TEST_CASE("cluster checks: reassignment-completed: a move must end on its target
     o.replica_snapshots = {replica(0, 5, 0, 5), replica(1, 5, 0, 5), replica(3, 5, 0, 5)};
     CHECK(only(o, "reassignment-completed").violations.empty());
   }
+  SECTION("a cancel answered 'no reassignment in progress' may have been carried out by a controller that lost "
+          "leadership before answering") {
+    o.reassignments.push_back(asked(12, {}, true, 85));
+    o.reassignments.back().target.reset();
+    o.final_assignments["t-0"] = {{1, 0, 2}, {}, {}};
+    CHECK(only(o, "reassignment-completed").violations.empty());
+    // A move refused for a bad target proves nothing of the kind.
+    o.reassignments.back() = asked(12, {1, 0, 2}, true, 39);
+    CHECK(only(o, "reassignment-completed").violations.size() == 1);
+  }
   SECTION("a cancel ends wherever the move began") {
     o.reassignments.push_back(asked(12, {}, true));
     o.reassignments.back().target.reset();

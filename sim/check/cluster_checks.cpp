@@ -298,14 +298,18 @@ void reassignment_completed(const History&, const Obs& obs, std::vector<Violatio
   for (auto& [partition, asked] : by_partition) {
     std::stable_sort(asked.begin(), asked.end(), [](const auto* a, const auto* b) { return a->at_ns < b->at_ns; });
     // What the partition may end on: the last accepted target, or any target asked after it whose
-    // answer never came (it may have been committed all the same).
+    // answer never came (it may have been committed all the same). A cancel answered "no
+    // reassignment in progress" may have been carried out too: when the controller that decided it
+    // loses leadership before answering, the broker asks the next one, which finds the cancel
+    // already done.
     const Obs::Reassignment* last = nullptr;
     std::vector<const Obs::Reassignment*> after;
+    constexpr std::int16_t no_reassignment_in_progress = 85;
     for (const auto* r : asked) {
       if (r->answered && r->error == 0) {
         last = r;
         after.clear();
-      } else if (!r->answered) {
+      } else if (!r->answered || (!r->target && r->error == no_reassignment_in_progress)) {
         after.push_back(r);
       }
     }

@@ -15,8 +15,8 @@
 //   high-watermark-monotonic  a consumer never sees a partition's high watermark go back (history)
 //   reassignment-completed    after quiescence every partition an operator reassigned sits on the
 //                             last target the controller accepted (or a later one whose answer was
-//                             lost), with no reassignment left in progress, and no broker outside
-//                             the final replicas still holds the partition's log
+//                             lost, or a later cancel), with no reassignment left in progress, and
+//                             no broker outside the final replicas still holds the partition's log
 //
 // The runner fills ClusterObservations; run_checks(history, observations, checks) (checks.h) runs
 // these beside the history checks. With no observations (a run that records none) the cluster
