@@ -265,6 +265,31 @@ class Load:
         self.producer.close(timeout=5)
 
 
+def read_back(load, nodes):
+    """Stops `load` and reads its topic back from the beginning: every send resolved and none
+    failed, every acknowledged record sits at the partition and offset it was acknowledged with,
+    nothing that was never sent appears, and no position is acknowledged or read twice. Returns
+    (acknowledged {value: (partition, offset, at)}, the consumed records)."""
+    load.finish()
+    with load.lock:
+        acked = dict(load.acked)
+        failed = dict(load.failed)
+        sent_values = {v for v, _, _ in load.sent}
+    check(not failed, f"{len(failed)} sends failed despite retries, e.g. {list(failed.items())[:3]}")
+    check_eq(len(acked), len(load.sent), "acknowledged records (every future resolved)")
+    positions = {(p, o) for p, o, _ in acked.values()}
+    check_eq(len(positions), len(acked), "distinct partition/offset among the acknowledgements")
+    got = consume(bootstrap(nodes), load.topic, load.partitions, len(acked), timeout_s=30)
+    by_position = {(r.partition, r.offset): r.value for r in got}
+    check_eq(len(by_position), len(got), "distinct partition/offset among the consumed records")
+    missing = [(v, p, o) for v, (p, o, _) in acked.items() if by_position.get((p, o)) != v]
+    check(not missing, f"{len(missing)} acknowledged records are not at their offsets, e.g. "
+                       f"{[(v, p, o, by_position.get((p, o))) for v, p, o in missing[:5]]}")
+    strangers = [r for r in got if r.value not in sent_values]
+    check(not strangers, f"{len(strangers)} consumed records were never sent")
+    return acked, got
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -348,25 +373,9 @@ def run(ctx):
         wait_until(lambda: load.acked_count() >= acked_at_rejoin + 300, 30, "300 more acknowledgements")
 
     with step("stop producing; every acknowledged record is read back"):
-        load.finish()
-        with load.lock:
-            acked = dict(load.acked)
-            failed = dict(load.failed)
-            sent_values = {v for v, _, _ in load.sent}
-        check(not failed, f"{len(failed)} sends failed despite retries, e.g. {list(failed.items())[:3]}")
-        check_eq(len(acked), len(load.sent), "acknowledged records (every future resolved)")
-        positions = {(p, o) for p, o, _ in acked.values()}
-        check_eq(len(positions), len(acked), "distinct partition/offset among the acknowledgements")
         md = live_metadata(nodes, [TOPIC])
         check(md is not None, "no node answers Metadata")
-        got = consume(bootstrap(nodes), TOPIC, PARTITIONS, len(acked), timeout_s=30)
-        by_position = {(r.partition, r.offset): r.value for r in got}
-        check_eq(len(by_position), len(got), "distinct partition/offset among the consumed records")
-        missing = [(v, p, o) for v, (p, o, _) in acked.items() if by_position.get((p, o)) != v]
-        check(not missing, f"{len(missing)} acknowledged records are not at their offsets, e.g. "
-                           f"{[(v, p, o, by_position.get((p, o))) for v, p, o in missing[:5]]}")
-        strangers = [r for r in got if r.value not in sent_values]
-        check(not strangers, f"{len(strangers)} consumed records were never sent")
+        acked, got = read_back(load, nodes)
         for p in range(PARTITIONS):
             offsets = sorted(r.offset for r in got if r.partition == p)
             check_eq(offsets, list(range(len(offsets))), f"offsets of partition {p}")

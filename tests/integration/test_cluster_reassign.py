@@ -29,8 +29,7 @@ from keel_it import check, check_eq, log, main, step, wait_until  # noqa: E402
 from kafka import KafkaAdminClient  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 from kp_reassign import alter_partition_reassignments, list_partition_reassignments, partition_errors  # noqa: E402
-from kp_util import consume  # noqa: E402
-from test_cluster import Load, bootstrap, live_metadata, start_cluster, try_metadata  # noqa: E402
+from test_cluster import Load, bootstrap, live_metadata, read_back, start_cluster, try_metadata  # noqa: E402
 
 TOPIC = "cluster-reassign"
 PARTITIONS = 3
@@ -163,20 +162,8 @@ def run(ctx):
         check_eq(messages[(TOPIC, 1)], f"{TOPIC}-1: broker 99 is not registered", "message for broker 99")
 
     with step("stop producing; every acknowledged record is read back"):
-        load.finish()
-        with load.lock:
-            acked = dict(load.acked)
-            failed = dict(load.failed)
-            sent_values = {v for v, _, _ in load.sent}
-        check(not failed, f"{len(failed)} sends failed despite retries, e.g. {list(failed.items())[:3]}")
-        check_eq(len(acked), len(load.sent), "acknowledged records (every future resolved)")
-        got = consume(bootstrap(nodes), TOPIC, PARTITIONS, len(acked), timeout_s=30)
-        by_position = {(r.partition, r.offset): r.value for r in got}
-        missing = [(v, p, o) for v, (p, o, _) in acked.items() if by_position.get((p, o)) != v]
-        check(not missing, f"{len(missing)} acknowledged records are not at their offsets, e.g. "
-                           f"{[(v, p, o, by_position.get((p, o))) for v, p, o in missing[:5]]}")
-        strangers = [r for r in got if r.value not in sent_values]
-        check(not strangers, f"{len(strangers)} consumed records were never sent")
+        acked, got = read_back(load, nodes)
+        log(f"acknowledged {len(acked)} records; consumed {len(got)}, every acknowledged one at its offset")
 
     log(f"FIGURES: acknowledged={len(acked)} acked_before_moves={acked_at_move} moves_completed_s={move_s:.2f}")
     for node in nodes:
