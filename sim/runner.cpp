@@ -234,7 +234,9 @@ void finish_observations(ScenarioRun& run, Instant limit) {
   run.seen.cluster.reassignments = run.cluster->reassignments();
   SimCluster::ReplicaProbe probe;
   run.cluster->probe_replicas(probe, "final");
-  run.world->run_while([&] { return !probe.done() || (run.checkpoints && !run.checkpoints->done()); }, limit);
+  run.world->run_while(
+      [&] { return !run.cluster->probe_done(probe) || (run.checkpoints && !run.cluster->probe_done(*run.checkpoints)); },
+      limit);
   if (run.checkpoints) {
     run.seen.cluster.replica_snapshots = std::move(run.checkpoints->snapshots);
     run.checkpoints.reset();

@@ -150,12 +150,13 @@ void SimCluster::probe_replicas(ReplicaProbe& probe, std::string label) {
     server::Broker* broker = live_[static_cast<std::size_t>(b)];
     SimRuntime* rt = world_.node(b).runtime();
     if (broker == nullptr || broker->replicas() == nullptr || rt == nullptr) continue;
-    ++probe.pending;
+    probe.pending[b] = world_.node(b).incarnation();
     rt->spawn("probe-replicas", [this, b, &probe, label, at_ns] {
       struct Done {
-        int& pending;
-        ~Done() { --pending; }
-      } done{probe.pending};
+        std::map<int, std::uint32_t>& pending;
+        int node;
+        ~Done() { pending.erase(node); }
+      } done{probe.pending, b};
       server::Broker* broker = live_[static_cast<std::size_t>(b)];
       if (broker == nullptr) return;
       for (const auto& status : broker->replicas()->status()) {
@@ -177,6 +178,14 @@ void SimCluster::probe_replicas(ReplicaProbe& probe, std::string label) {
       }
     });
   }
+}
+
+bool SimCluster::probe_done(const ReplicaProbe& probe) const {
+  for (const auto& [node, incarnation] : probe.pending) {
+    const SimNode& n = world_.node(node);
+    if (n.incarnation() == incarnation && n.state() != ProcessState::down) return false;
+  }
+  return true;
 }
 
 void SimCluster::start_brokers() {

@@ -54,10 +54,12 @@ class SimCluster {
   struct ReplicaProbe {
     std::vector<check::ClusterObservations::ReplicaSnapshot> snapshots;
     std::vector<check::ClusterObservations::HeldLog> logs;  // every partition log on each broker
-    int pending = 0;
-    bool done() const { return pending == 0; }
+    std::map<int, std::uint32_t> pending;  // node -> the incarnation whose probe task has not ended
   };
   void probe_replicas(ReplicaProbe& probe, std::string label);
+  // Every probe task ended, or died with its process (a kill runs no destructors, so a task that
+  // dies says nothing).
+  bool probe_done(const ReplicaProbe& probe) const;
   // Each running broker's committed metadata end (one past the last entry it applied).
   std::map<int, std::int64_t> metadata_ends() const;
   // Every partition's assignment in the metadata of the running broker that applied the most
