@@ -11,8 +11,6 @@ const PartitionRegistration& existing_partition(const MetadataImage& image, cons
   return *p;
 }
 
-bool contains(const std::vector<std::int32_t>& v, std::int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
 }  // namespace
 
 PartitionChangeBuilder::PartitionChangeBuilder(const MetadataImage& image, const Uuid& topic_id, std::int32_t partition_id)
@@ -124,11 +122,7 @@ std::optional<CompletedReassignment> complete_reassignment(const std::vector<std
                                                            const std::vector<std::int32_t>& removing,
                                                            const std::vector<std::int32_t>& adding) {
   if (removing.empty() && adding.empty()) return std::nullopt;
-  CompletedReassignment done;
-  for (auto r : isr)
-    if (!contains(removing, r)) done.isr.push_back(r);
-  for (auto r : replicas)
-    if (!contains(removing, r)) done.replicas.push_back(r);
+  CompletedReassignment done{without(replicas, removing), without(isr, removing)};
   if (done.isr.empty() || done.replicas.empty()) return std::nullopt;
   for (auto r : done.replicas)
     if (!contains(done.isr, r)) return std::nullopt;
@@ -146,11 +140,9 @@ std::vector<MetadataRecord> remove_from_isrs(const MetadataImage& image, std::in
   for (const auto& [topic_id, topic] : image.topics()) {
     for (const auto& [index, p] : topic.partitions) {
       if (!p.in_isr(broker) && p.leader != broker) continue;
-      std::vector<std::int32_t> isr;
-      std::copy_if(p.isr.begin(), p.isr.end(), std::back_inserter(isr), [&](std::int32_t b) { return b != broker; });
       auto change = PartitionChangeBuilder(image, topic_id, index)
                         .set_election(election_for_topic(image, topic_id, unclean_default))
-                        .set_target_isr(std::move(isr))
+                        .set_target_isr(without(p.isr, {broker}))
                         .exclude_broker(broker)
                         .build();
       if (change) out.push_back(std::move(*change));

@@ -14,15 +14,6 @@
 namespace keel::controller {
 namespace {
 
-bool contains(const std::vector<std::int32_t>& v, std::int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
-std::vector<std::int32_t> without(const std::vector<std::int32_t>& v, const std::vector<std::int32_t>& gone) {
-  std::vector<std::int32_t> out;
-  for (auto x : v)
-    if (!contains(gone, x)) out.push_back(x);
-  return out;
-}
-
 struct Refusal {
   ErrorCode error;
   std::string message;

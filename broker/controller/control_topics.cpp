@@ -87,7 +87,7 @@ ErrorCode check_alter_shape(const PartitionRegistration& p, const AlterPartition
   if (std::set<std::int32_t>(isr.begin(), isr.end()).size() != isr.size()) return ErrorCode::invalid_request;
   for (auto b : isr)
     if (!p.is_replica(b)) return ErrorCode::invalid_request;
-  if (std::find(isr.begin(), isr.end(), p.leader) == isr.end()) return ErrorCode::invalid_request;
+  if (!contains(isr, p.leader)) return ErrorCode::invalid_request;
   if (request.leader_recovery_state == LeaderRecoveryState::recovering && isr.size() > 1) return ErrorCode::invalid_request;
   if (p.leader_recovery_state == LeaderRecoveryState::recovered &&
       request.leader_recovery_state == LeaderRecoveryState::recovering)

@@ -8,8 +8,6 @@
 namespace keel::controller {
 namespace {
 
-bool contains(const std::vector<std::int32_t>& v, std::int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
 bool has_duplicates(const std::vector<std::int32_t>& v) {
   return std::set<std::int32_t>(v.begin(), v.end()).size() != v.size();
 }
@@ -41,6 +39,15 @@ Error fault(const MetadataRecord& record, std::string what) {
 }
 
 }  // namespace
+
+bool contains(const std::vector<std::int32_t>& ids, std::int32_t id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); }
+
+std::vector<std::int32_t> without(const std::vector<std::int32_t>& ids, const std::vector<std::int32_t>& gone) {
+  std::vector<std::int32_t> out;
+  for (auto id : ids)
+    if (!contains(gone, id)) out.push_back(id);
+  return out;
+}
 
 PartitionRegistration PartitionRegistration::from(const PartitionRecord& r) {
   return PartitionRegistration{r.replicas,        r.isr,

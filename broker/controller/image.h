@@ -21,6 +21,10 @@
 
 namespace keel::controller {
 
+// Replica lists (broker ids): whether `ids` holds `id`, and `ids` without those in `gone`, in order.
+bool contains(const std::vector<std::int32_t>& ids, std::int32_t id);
+std::vector<std::int32_t> without(const std::vector<std::int32_t>& ids, const std::vector<std::int32_t>& gone);
+
 struct BrokerRegistration {
   std::int32_t id = 0;
   Uuid incarnation;
