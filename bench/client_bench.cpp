@@ -102,8 +102,8 @@ Result<ThroughputResult> consume_throughput(Runtime& rt, const std::vector<Addre
   config.client_id = "keel-bench";
   config.fetch_max_wait = 100ms;
   client::Consumer consumer(rt, config);
-  std::vector<client::TopicPartition> tps;
-  for (std::int32_t p = 0; p < partitions; ++p) tps.push_back(client::TopicPartition{topic, p});
+  std::vector<TopicPartition> tps;
+  for (std::int32_t p = 0; p < partitions; ++p) tps.push_back(TopicPartition{topic, p});
   consumer.assign(tps);
   ThroughputResult out;
   const Instant start = rt.now();

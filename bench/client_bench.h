@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "broker/platform/network.h"
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 #include "broker/platform/runtime.h"
 
 namespace keel::bench {

@@ -9,7 +9,7 @@
 
 #include "bench/local_keel.h"
 #include "broker/platform/network.h"
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 #include "broker/platform/runtime.h"
 
 namespace keel::bench {

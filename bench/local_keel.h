@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "broker/platform/network.h"
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 
 namespace keel::bench {
 

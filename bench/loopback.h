@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 #include "broker/platform/runtime.h"
 
 namespace keel::bench {

@@ -12,8 +12,8 @@
 #include "broker/platform/posix/paths.h"
 #include "broker/platform/posix/runtime.h"
 #include "broker/server/broker.h"
-#include "broker/server/config.h"
-#include "broker/version.h"
+#include "broker/config/config.h"
+#include "broker/base/version.h"
 
 namespace {
 
@@ -57,7 +57,7 @@ Severity parse_level(const std::string& level) {
   return Severity::info;
 }
 
-int run(server::BrokerConfig config, Severity level) {
+int run(config::BrokerConfig config, Severity level) {
   posix::PosixOptions options;
   options.node_id = NodeId{config.node_id};
   options.data_root = "/";
@@ -124,12 +124,12 @@ int main(int argc, char** argv) {
     }
     text = std::move(*read);
   }
-  auto config = keel::server::parse_broker_config(text, config_path, overrides);
+  auto config = keel::config::parse_broker_config(text, config_path, overrides);
   if (!config) {
     std::fprintf(stderr, "keel: bad configuration: %s\n", config.error().message.c_str());
     return 2;
   }
-  for (const auto& key : keel::server::ignored_keys(*config)) {
+  for (const auto& key : keel::config::ignored_keys(*config)) {
     std::fprintf(stderr, "keel: %s is a Kafka setting with no effect in Keel; ignored\n", key.c_str());
   }
   return run(std::move(*config), parse_level(level));

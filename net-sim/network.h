@@ -10,7 +10,7 @@
 //   goes silent: its peers hear nothing until their own timeouts fire.
 #include "broker/platform/network.h"
 #include "broker/platform/random.h"
-#include "broker/platform/time.h"
+#include "broker/base/time.h"
 
 #include <cstdint>
 #include <map>

@@ -1,6 +1,6 @@
 #include "sim/commands.h"
 
-#include "broker/version.h"
+#include "broker/base/version.h"
 #include "sim/determinism.h"
 #include "sim/report/junit.h"
 #include "sim/report/report.h"

@@ -37,7 +37,7 @@
 #include <string_view>
 #include <utility>
 
-#include "broker/platform/assert.h"
+#include "broker/base/assert.h"
 #include "sim/node.h"
 #include "sim/world.h"
 

@@ -13,7 +13,7 @@
 // A process kill (kill -9) is not a crash: the page cache survives it.
 #include "broker/platform/disk.h"
 #include "broker/platform/random.h"
-#include "broker/platform/time.h"
+#include "broker/base/time.h"
 
 #include <cstdint>
 #include <map>

@@ -1,6 +1,6 @@
 #include "sim/runner.h"
 
-#include "broker/version.h"
+#include "broker/base/version.h"
 #include "sim/check/checks.h"
 #include "sim/cluster/cluster.h"
 #include "sim/cluster/randomize_config.h"

@@ -2,7 +2,7 @@
 // One scenario run: a world built from the scenario and the seed, the cluster and workload in it,
 // the faults (scripted and random), the quiescence phase, the checks and the report. The same
 // scenario and seed give the same run, bit for bit: the trace hash proves it.
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 #include "broker/platform/trace.h"
 #include "sim/check/cluster_checks.h"
 #include "sim/report/report.h"

@@ -5,7 +5,7 @@
 // world happens on the thread that calls run_*(); separate worlds may run on separate threads.
 #include "broker/platform/random.h"
 #include "broker/platform/task.h"
-#include "broker/platform/time.h"
+#include "broker/base/time.h"
 #include "sim/trace.h"
 
 #include <cstdint>

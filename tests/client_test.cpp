@@ -14,7 +14,7 @@
 #include "broker/client/consumer.h"
 #include "broker/client/producer.h"
 #include "broker/server/broker.h"
-#include "broker/server/config.h"
+#include "broker/config/config.h"
 #include "sim/node.h"
 #include "sim/world.h"
 
@@ -39,7 +39,7 @@ bool run_with_broker(std::uint64_t seed, const std::function<void(Runtime&)>& sc
     o.id = i;
     world.add_node(o);
   }
-  auto config = server::parse_broker_config("node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\n" + extra_config,
+  auto config = config::parse_broker_config("node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\n" + extra_config,
                                             "test", {});
   KEEL_ASSERT(static_cast<bool>(config));
   world.node(0).set_main([c = *config](Runtime& rt) { (void)server::run_broker(rt, c); });

@@ -1,9 +1,9 @@
 // The quorum controller's metadata: record encoding, the image and its epoch rules, snapshots as
 // records, broker registration and heartbeats, striped placement, leader election, AlterPartition
 // validation, and seeded random operation sequences checked against the partition invariants.
-#include "broker/controller/control.h"
-#include "broker/controller/image.h"
-#include "broker/controller/records.h"
+#include "broker/metadata/control.h"
+#include "broker/metadata/image.h"
+#include "broker/metadata/records.h"
 
 #include <catch2/catch.hpp>
 
@@ -15,7 +15,7 @@
 #include <set>
 
 using namespace keel;
-using namespace keel::controller;
+using namespace keel::metadata;
 
 namespace {
 

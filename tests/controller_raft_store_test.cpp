@@ -2,14 +2,14 @@
 // malformed input fails cleanly and names the field) and RaftStore, the quorum state, log and
 // snapshots of one node on the simulated disk, through power losses that drop or tear unsynced
 // writes.
-#include "broker/controller/raft_codec.h"
-#include "broker/controller/raft_store.h"
+#include "broker/metadata/raft_codec.h"
+#include "broker/metadata/raft_store.h"
 #include "tests/storage_test_support.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
-using namespace keel::controller::raft;
+using namespace keel::metadata::raft;
 using keel::Errc;
 
 namespace {

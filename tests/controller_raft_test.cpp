@@ -3,7 +3,7 @@
 // Kafka's RaftEventSimulationTest that runs 3- and 5-voter clusters (plus an observer) through
 // message delays, drops, partitions, kills and restarts, checking the safety invariants after
 // every event. Each invariant checker also has a test where it fails on a crafted history.
-#include "broker/controller/raft.h"
+#include "broker/metadata/raft.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -15,7 +15,7 @@
 #include <set>
 #include <string>
 
-using namespace keel::controller::raft;
+using namespace keel::metadata::raft;
 using keel::Random;
 
 namespace {

@@ -2,9 +2,9 @@
 // move completing once every target replica is in the ISR, with the leaving leader replaced and the
 // epoch bumped; the refusals and their messages; version-0 records (from before reassignment)
 // still read; and random reassignments mixed into random cluster operations keeping the invariants.
-#include "broker/controller/control.h"
-#include "broker/controller/image.h"
-#include "broker/controller/records.h"
+#include "broker/metadata/control.h"
+#include "broker/metadata/image.h"
+#include "broker/metadata/records.h"
 
 #include <catch2/catch.hpp>
 
@@ -15,7 +15,7 @@
 #include <map>
 
 using namespace keel;
-using namespace keel::controller;
+using namespace keel::metadata;
 using Ids = std::vector<std::int32_t>;
 
 namespace {

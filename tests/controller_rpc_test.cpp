@@ -2,10 +2,10 @@
 // round-trips, and damaged input is an error naming the message, never a crash.
 #include <catch2/catch.hpp>
 
-#include "broker/controller/rpc.h"
+#include "broker/metadata/rpc.h"
 
 using namespace keel;
-using namespace keel::controller;
+using namespace keel::metadata;
 
 namespace {
 

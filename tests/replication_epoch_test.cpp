@@ -1,11 +1,11 @@
 #include <catch2/catch.hpp>
 
-#include "broker/replication/leader_epoch_cache.h"
+#include "broker/partition/leader_epoch_cache.h"
 
 #include <vector>
 
 using namespace keel;
-using namespace keel::replication;
+using namespace keel::partition;
 
 namespace {
 

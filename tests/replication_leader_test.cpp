@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "broker/replication/leader_state.h"
+#include "broker/partition/leader_state.h"
 
-using namespace keel::replication;
+using namespace keel::partition;
 
 namespace {
 

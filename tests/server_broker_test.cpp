@@ -16,7 +16,7 @@
 #include "broker/protocol/record_batch.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
-#include "broker/server/config.h"
+#include "broker/config/config.h"
 #include "sim/node.h"
 #include "sim/world.h"
 
@@ -30,9 +30,9 @@ using keel::sim::WorldOptions;
 
 const Address broker_address{"n0", 9092};
 
-server::BrokerConfig broker_config(const std::string& extra = "") {
+config::BrokerConfig broker_config(const std::string& extra = "") {
   const std::string text = "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=kafka-logs\n" + extra;
-  auto config = server::parse_broker_config(text, "test.properties", {});
+  auto config = config::parse_broker_config(text, "test.properties", {});
   KEEL_ASSERT_MSG(static_cast<bool>(config), "test config: {}", config ? "" : config.error().message);
   return *config;
 }
@@ -105,7 +105,7 @@ class RawClient {
 using TraceObserver = std::function<void(std::int64_t time_ns, int node, std::string_view name, std::string_view fields)>;
 
 struct Rig {
-  explicit Rig(std::uint64_t seed, server::BrokerConfig config = broker_config(), TraceObserver observer = {})
+  explicit Rig(std::uint64_t seed, config::BrokerConfig config = broker_config(), TraceObserver observer = {})
       : world(options(seed, std::move(observer))) {
     for (int i = 0; i < 2; ++i) {
       NodeOptions o;

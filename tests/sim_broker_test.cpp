@@ -35,7 +35,7 @@
 #include "broker/client/consumer.h"
 #include "broker/client/producer.h"
 #include "broker/server/broker.h"
-#include "broker/server/config.h"
+#include "broker/config/config.h"
 #include "broker/storage/log.h"
 #include "sim/node.h"
 #include "sim/world.h"
@@ -213,7 +213,7 @@ void final_read(Runtime& rt, Outcome& out) {
 void note_logs(const BrokerProbe& probe, Crash& crash) {
   if (probe.broker == nullptr) return;
   for (const auto& tp : all_partitions()) {
-    if (storage::Log* log = probe.broker->logs().get(storage::TopicPartition{tp.topic, tp.partition})) {
+    if (storage::Log* log = probe.broker->logs().get(TopicPartition{tp.topic, tp.partition})) {
       crash.recovery_point[tp] = log->recovery_point();
       crash.log_end[tp] = log->log_end_offset();
     }
@@ -259,7 +259,7 @@ Outcome run(const Options& o) {
   }
   std::string properties = "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\nlog.segment.bytes=20000\n";
   if (o.sync_before_ack) properties += "log.flush.interval.messages=1\n";
-  auto config = server::parse_broker_config(properties, "sim_broker_test", {});
+  auto config = config::parse_broker_config(properties, "sim_broker_test", {});
   KEEL_ASSERT_MSG(static_cast<bool>(config), "{}", config ? "" : config.error().message);
   BrokerProbe probe;
   world.node(0).set_main([c = *config, &probe](Runtime& rt) {
@@ -614,7 +614,7 @@ Visibility read_unsynced(std::uint64_t seed) {
     n.id = i;
     world.add_node(n);
   }
-  auto config = server::parse_broker_config(
+  auto config = config::parse_broker_config(
       "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\nlog.flush.interval.messages=1\n", "test", {});
   KEEL_ASSERT(static_cast<bool>(config));
   world.node(0).set_main([c = *config](Runtime& rt) { (void)server::run_broker(rt, c); });

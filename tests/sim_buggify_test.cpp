@@ -16,13 +16,13 @@
 #include <vector>
 
 #include "broker/client/admin.h"
-#include "broker/client/connection.h"
+#include "broker/rpc/connection.h"
 #include "broker/client/consumer.h"
 #include "broker/client/producer.h"
 #include "broker/protocol/record_batch.h"
 #include "broker/server/broker.h"
-#include "broker/server/config.h"
-#include "broker/server/timing_wheel.h"
+#include "broker/config/config.h"
+#include "broker/purgatory/timing_wheel.h"
 #include "broker/storage/log.h"
 #include "sim/cluster/randomize_config.h"
 #include "sim/node.h"
@@ -53,15 +53,15 @@ sim::WorldOptions world_options(std::uint64_t seed, std::vector<std::string> for
   return o;
 }
 
-server::BrokerConfig broker_config(const std::string& extra) {
+config::BrokerConfig broker_config(const std::string& extra) {
   const std::string text = "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\n" + extra;
-  auto config = server::parse_broker_config(text, "sim_buggify_test", {});
+  auto config = config::parse_broker_config(text, "sim_buggify_test", {});
   KEEL_ASSERT_MSG(static_cast<bool>(config), "{}", config ? "" : config.error().message);
   return *config;
 }
 
 // Node 0 runs a broker; node 1 is the client machine.
-void add_broker_and_client(sim::World& world, const server::BrokerConfig& config) {
+void add_broker_and_client(sim::World& world, const config::BrokerConfig& config) {
   for (int i = 0; i < 2; ++i) {
     sim::NodeOptions n;
     n.id = i;
@@ -480,7 +480,7 @@ struct TimerRun {
   std::uint64_t late_reaps = 0;
 };
 
-class Stamp : public server::TimerTask {
+class Stamp : public purgatory::TimerTask {
  public:
   Stamp(Runtime& rt, TimerRun::Firing& f) : TimerTask(f.delay), rt_(rt), f_(f) {}
   void run() override { f_.fired.push_back(rt_.now()); }
@@ -497,7 +497,7 @@ TimerRun run_timer(std::uint64_t seed) {
   TimerRun out;
   out.tasks.resize(300);
   world.node(0).set_main([&out](Runtime& rt) {
-    server::SystemTimer timer(rt);
+    purgatory::SystemTimer timer(rt);
     for (auto& f : out.tasks) {
       rt.sleep_for(std::chrono::microseconds(rt.random().between(0, 5000)));
       f.added = rt.now();
@@ -551,7 +551,7 @@ struct ShortReads {
   std::uint64_t fired = 0;
 };
 
-const storage::TopicPartition short_read_tp{"t", 0};
+const TopicPartition short_read_tp{"t", 0};
 
 storage::LogConfig short_read_config() {
   storage::LogConfig config;
@@ -724,7 +724,7 @@ TEST_CASE("randomize_config: every seed's knobs parse, within their ranges, and 
     const auto knobs = sim::cluster::randomize_broker_config(rng);
     REQUIRE(knobs.size() == sim::cluster::randomized_knobs().size());
     const auto overrides = as_overrides(knobs);
-    auto config = server::parse_broker_config("node.id=0\nlog.dirs=logs\n", "randomized", overrides);
+    auto config = config::parse_broker_config("node.id=0\nlog.dirs=logs\n", "randomized", overrides);
     INFO(fmt::format("seed {}: {}", seed, fmt::join(overrides, " ")));
     REQUIRE(config.ok());
     for (const auto& knob : sim::cluster::randomized_knobs()) {

@@ -320,21 +320,21 @@ TEST_CASE("storage manager: checkpoint files round-trip and malformed ones are r
 }
 
 TEST_CASE("storage manager: partition dir names cut at the last dash and segment names are 20 digits", "[storage]") {
-  auto a = TopicPartition::parse_dir_name("my-topic-12");
+  auto a = parse_partition_dir_name("my-topic-12");
   REQUIRE(a.ok());
   CHECK(a->topic == "my-topic");
   CHECK(a->partition == 12);
-  CHECK(a->dir_name() == "my-topic-12");
-  CHECK_FALSE(TopicPartition::parse_dir_name("topic").ok());
-  CHECK_FALSE(TopicPartition::parse_dir_name("topic-").ok());
-  CHECK_FALSE(TopicPartition::parse_dir_name("-3").ok());
-  auto dashed = TopicPartition::parse_dir_name("topic--1");  // topic "topic-", partition 1
+  CHECK(storage::partition_dir_name(*a) == "my-topic-12");
+  CHECK_FALSE(parse_partition_dir_name("topic").ok());
+  CHECK_FALSE(parse_partition_dir_name("topic-").ok());
+  CHECK_FALSE(parse_partition_dir_name("-3").ok());
+  auto dashed = parse_partition_dir_name("topic--1");  // topic "topic-", partition 1
   REQUIRE(dashed.ok());
   CHECK(dashed->topic == "topic-");
   CHECK(dashed->partition == 1);
-  CHECK_FALSE(TopicPartition::parse_dir_name("topic-+1").ok());
-  CHECK_FALSE(TopicPartition::parse_dir_name("recovery-point-offset-checkpoint").ok());
-  CHECK_FALSE(TopicPartition::parse_dir_name("bad topic-0").ok());
+  CHECK_FALSE(parse_partition_dir_name("topic-+1").ok());
+  CHECK_FALSE(parse_partition_dir_name("recovery-point-offset-checkpoint").ok());
+  CHECK_FALSE(parse_partition_dir_name("bad topic-0").ok());
   CHECK(segment_file_name(42, log_suffix) == "00000000000000000042.log");
   auto parsed = parse_segment_file_name("00000000000000000042.timeindex.deleted");
   REQUIRE(parsed.has_value());

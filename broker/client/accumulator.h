@@ -15,7 +15,7 @@
 
 #include "broker/client/types.h"
 #include "broker/platform/sync.h"
-#include "broker/platform/time.h"
+#include "broker/base/time.h"
 #include "broker/protocol/record_batch.h"
 
 namespace keel::client {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/client/connection.h"
+#include "broker/rpc/connection.h"
 #include "broker/client/partitioner.h"
 #include "broker/client/types.h"
 #include "broker/platform/network.h"

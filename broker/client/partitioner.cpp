@@ -1,6 +1,6 @@
 #include "broker/client/partitioner.h"
 
-#include "broker/platform/assert.h"
+#include "broker/base/assert.h"
 
 namespace keel::client {
 

@@ -5,16 +5,15 @@
 #include <optional>
 #include <string>
 
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
+#include "broker/base/topic_partition.h"
 #include "broker/protocol/errors.h"
+#include "broker/rpc/connection.h"
 
 namespace keel::client {
 
-struct TopicPartition {
-  std::string topic;
-  std::int32_t partition = 0;
-  auto operator<=>(const TopicPartition&) const = default;
-};
+using rpc::BrokerConnection;
+using rpc::PendingResponse;
 
 // A Kafka error answered by a broker becomes an Error whose message starts with the error's name
 // (TOPIC_ALREADY_EXISTS, NOT_LEADER_OR_FOLLOWER, ...), then ": " and any detail.

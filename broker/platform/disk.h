@@ -7,7 +7,7 @@
 // Durability rules (what the simulated disk enforces and what real filesystems give): data
 // written is durable only after File::sync(); a create, rename or remove is durable only after
 // Disk::sync_dir() of the directory that holds the entry.
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,8 +1,8 @@
 #pragma once
 // Streams as broker code sees them: listen, accept, connect, and a connection that is an ordered
 // byte stream which can fail (reset, refused, timed out). Every call may suspend the calling task.
-#include "broker/platform/result.h"
-#include "broker/platform/time.h"
+#include "broker/base/result.h"
+#include "broker/base/time.h"
 
 #include <cstddef>
 #include <cstdint>

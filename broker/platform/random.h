@@ -2,7 +2,7 @@
 // A small, fast, seedable generator (xoshiro256**) and the derivation of independent streams from
 // one seed. Broker code gets its generator from Runtime::random(); in simulation every stream is a
 // pure function of (seed, node, purpose), so adding a node or a fault type reshuffles nothing else.
-#include "broker/platform/assert.h"
+#include "broker/base/assert.h"
 
 #include <cstdint>
 #include <string_view>

@@ -9,7 +9,7 @@
 #include "broker/platform/random.h"
 #include "broker/platform/sync.h"
 #include "broker/platform/task.h"
-#include "broker/platform/time.h"
+#include "broker/base/time.h"
 #include "broker/platform/trace.h"
 
 #include <compare>

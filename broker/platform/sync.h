@@ -6,7 +6,7 @@
 // A waiter is a node on the waiting task's own stack. If that task is cancelled while it waits,
 // the node unlinks itself as the stack unwinds; a notification it received but never consumed is
 // passed to the next waiter, so cancellation cannot strand the others.
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 #include "broker/platform/task.h"
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 #include "broker/platform/task.h"
 
-#include "broker/platform/assert.h"
+#include "broker/base/assert.h"
 
 #include <exception>
 

@@ -7,7 +7,7 @@
 // Cancellation: destroying a suspended coroutine unwinds its stack (Boost throws forced_unwind
 // inside it), so a killed node's tasks run their destructors and release what they own. Task code
 // must therefore never swallow exceptions with `catch (...)` without rethrowing.
-#include "broker/platform/time.h"
+#include "broker/base/time.h"
 
 #include <boost/coroutine2/coroutine.hpp>
 #include <boost/coroutine2/pooled_fixedsize_stack.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 // The Kafka APIs Keel speaks, with the version ranges it supports and where each API's flexible
 // versions (compact encodings and tagged fields) begin. One table; everything else asks it.
-#include "broker/platform/assert.h"
+#include "broker/base/assert.h"
 
 #include <array>
 #include <cstdint>

@@ -8,7 +8,7 @@
 #include <span>
 #include <string_view>
 
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 #include "broker/protocol/wire.h"
 
 namespace keel::protocol {

@@ -4,8 +4,8 @@
 // client_id stays a classic string). Response headers are v0 (correlation_id) or v1 (and a tag
 // buffer); an ApiVersions response always has header v0, whatever its version.
 #include "broker/platform/network.h"
-#include "broker/platform/result.h"
-#include "broker/platform/time.h"
+#include "broker/base/result.h"
+#include "broker/base/time.h"
 #include "broker/protocol/api.h"
 #include "broker/protocol/messages.h"
 #include "broker/protocol/wire.h"

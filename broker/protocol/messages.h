@@ -20,7 +20,7 @@
 #include "broker/protocol/schema.h"
 #include "broker/protocol/wire.h"
 
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 
 #include <fmt/format.h>
 

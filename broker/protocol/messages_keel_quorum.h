@@ -14,7 +14,7 @@ struct KeelQuorumRequest {
   static constexpr bool is_request = true;
   static constexpr std::string_view message_name = "KeelQuorumRequest";
 
-  std::int8_t call = 0;  // controller::QuorumCall
+  std::int8_t call = 0;  // metadata::QuorumCall
   Bytes payload;
 
   template <class V>

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "broker/platform/assert.h"
+#include "broker/base/assert.h"
 #include "broker/protocol/crc32c.h"
 
 namespace keel::protocol {

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 #include "broker/protocol/compression.h"
 #include "broker/protocol/wire.h"
 

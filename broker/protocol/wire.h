@@ -3,7 +3,7 @@
 // compact (unsigned varint length + 1) strings, bytes and arrays, UUIDs and tagged-field buffers.
 // A Writer appends to a byte buffer; a Reader walks a span and never reads outside it. A Reader's
 // first error sticks: later reads return zero values, and the error names what was being read.
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 
 #include <array>
 #include <compare>

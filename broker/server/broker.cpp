@@ -1,7 +1,7 @@
 #include "broker/server/broker.h"
 
-#include "broker/controller/quorum.h"
-#include "broker/replication/replica_manager.h"
+#include "broker/metadata/quorum.h"
+#include "broker/partition/replica_manager.h"
 
 #include <fmt/format.h>
 
@@ -52,7 +52,7 @@ Status Broker::start() {
   storage::LogManager::Options options;
   options.log_dirs = config_.log_dirs;
   options.defaults = config_.log;
-  options.config_for = [this](const storage::TopicPartition& tp) {
+  options.config_for = [this](const TopicPartition& tp) {
     const TopicInfo* topic = topics_->find(tp.topic);
     auto config = topic != nullptr ? topic_log_config(*topic) : Result<storage::LogConfig>(config_.log);
     return config ? *config : config_.log;
@@ -99,7 +99,7 @@ Status Broker::open_topic_logs() {
     auto config = topic_log_config(topic);
     if (!config) return config.error();
     for (std::int32_t p = 0; p < topic.partitions; ++p) {
-      storage::TopicPartition tp{name, p};
+      TopicPartition tp{name, p};
       storage::Log* log = logs_->get(tp);
       if (log != nullptr) {
         log->set_config(*config);
@@ -115,7 +115,7 @@ Status Broker::open_topic_logs() {
   for (const auto& tp : logs_->partitions()) {
     const TopicInfo* topic = topics_->find(tp.topic);
     if (topic != nullptr && tp.partition < topic->partitions) continue;
-    rt_.trace("StrayPartitionRemoved", Severity::warn).detail("Partition", tp.dir_name());
+    rt_.trace("StrayPartitionRemoved", Severity::warn).detail("Partition", tp.to_string());
     if (auto st = logs_->remove(tp); !st) return st;
   }
   return {};
@@ -200,7 +200,7 @@ std::optional<Broker::TopicError> Broker::create_topic(const std::string& name, 
   TopicInfo topic{name, topics_->new_topic_id(), partitions, replication_factor, configs};
   if (auto st = topics_->add(topic); !st) return TopicError{ErrorCode::unknown_server_error, st.error().message};
   for (std::int32_t p = 0; p < partitions; ++p) {
-    auto created = logs_->create(storage::TopicPartition{name, p}, *log_config);
+    auto created = logs_->create(TopicPartition{name, p}, *log_config);
     if (!created) return TopicError{ErrorCode::unknown_server_error, created.error().message};
     (*created)->set_high_watermark((*created)->log_end_offset());
   }
@@ -217,7 +217,7 @@ std::optional<Broker::TopicError> Broker::delete_topic(const std::string& name) 
   const std::int32_t partitions = topic->partitions;
   if (auto st = topics_->remove(name); !st) return TopicError{ErrorCode::unknown_server_error, st.error().message};
   for (std::int32_t p = 0; p < partitions; ++p) {
-    storage::TopicPartition tp{name, p};
+    TopicPartition tp{name, p};
     if (logs_->get(tp) == nullptr) continue;
     if (auto st = logs_->remove(tp); !st) return TopicError{ErrorCode::unknown_server_error, st.error().message};
     fetch_purgatory_->check_and_complete(partition_key(name, p));

@@ -14,29 +14,34 @@
 #include <vector>
 
 #include "broker/platform/network.h"
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 #include "broker/platform/runtime.h"
 #include "broker/platform/sync.h"
 #include "broker/protocol/errors.h"
-#include "broker/server/config.h"
-#include "broker/server/purgatory.h"
+#include "broker/config/config.h"
+#include "broker/purgatory/purgatory.h"
 #include "broker/server/topics.h"
 #include "broker/storage/log_manager.h"
 
-namespace keel::controller {
+namespace keel::metadata {
 class Quorum;
 struct AlterReassignmentsRequest;
 struct AlterReassignmentsReply;
 struct ListReassignmentsRequest;
 struct ListReassignmentsReply;
 }
-namespace keel::replication {
+namespace keel::partition {
 class ReplicaManager;
 struct IsrProposal;
 struct IsrReply;
 }
 
 namespace keel::server {
+
+using namespace config;  // transitional: the server splits into kafka/ and node/ next
+using purgatory::SystemTimer;
+using purgatory::DelayedOperationPurgatory;
+using purgatory::DelayedOperation;
 
 class Broker {
  public:
@@ -82,15 +87,15 @@ class Broker {
   // replicated cluster both go to the active controller (kraft.cpp); a single broker holds every
   // partition itself and can only be asked to keep it there. An error value means no controller
   // answered within `timeout`.
-  Result<controller::AlterReassignmentsReply> alter_reassignments(const controller::AlterReassignmentsRequest& request,
+  Result<metadata::AlterReassignmentsReply> alter_reassignments(const metadata::AlterReassignmentsRequest& request,
                                                                   Duration timeout);
-  Result<controller::ListReassignmentsReply> list_reassignments(const controller::ListReassignmentsRequest& request,
+  Result<metadata::ListReassignmentsReply> list_reassignments(const metadata::ListReassignmentsRequest& request,
                                                                 Duration timeout);
 
   // The replicated cluster (process.roles set, kraft.cpp): this node's member of the metadata
   // quorum, and (broker role) its replica manager. Both nullptr for a single broker.
-  controller::Quorum* quorum() { return quorum_.get(); }
-  replication::ReplicaManager* replicas() { return replicas_.get(); }
+  metadata::Quorum* quorum() { return quorum_.get(); }
+  partition::ReplicaManager* replicas() { return replicas_.get(); }
   // This broker's epoch from its registration with the controller, -1 before it registered.
   std::int64_t broker_epoch() const { return broker_epoch_; }
 
@@ -109,7 +114,7 @@ class Broker {
                                                std::int16_t replication_factor,
                                                const std::map<std::string, std::string>& configs);
   std::optional<TopicError> delete_topic_kraft(const std::string& name);
-  replication::IsrReply alter_partition(const replication::IsrProposal& proposal);
+  partition::IsrReply alter_partition(const partition::IsrProposal& proposal);
   // Waits until the metadata this broker applied satisfies `ready` (a created topic shows up).
   bool await_metadata(const std::function<bool()>& ready, Duration timeout);
 
@@ -132,8 +137,8 @@ class Broker {
   std::uint64_t connections_accepted_ = 0;
   std::vector<TaskRef> tasks_;
 
-  std::unique_ptr<controller::Quorum> quorum_;
-  std::unique_ptr<replication::ReplicaManager> replicas_;
+  std::unique_ptr<metadata::Quorum> quorum_;
+  std::unique_ptr<partition::ReplicaManager> replicas_;
   std::int64_t broker_epoch_ = -1;
   protocol::Uuid incarnation_;
   // Controlled shutdown: heartbeats ask for it, and the controller's answer (leadership moved
@@ -141,7 +146,7 @@ class Broker {
   bool want_shutdown_ = false;
   Event shutdown_approved_;
   // The partition epoch last handed to the replica manager, per partition.
-  std::map<storage::TopicPartition, std::int32_t> applied_partition_epochs_;
+  std::map<TopicPartition, std::int32_t> applied_partition_epochs_;
 };
 
 // Starts a broker on `rt` and serves until the calling task is cancelled. Start-up errors (bad log

@@ -1,7 +1,7 @@
 // AlterPartitionReassignments: moves partitions to new replica sets, or cancels the move in
 // progress (a null replica list). The controller decides (Broker::alter_reassignments); this file
 // translates the request for it and answers each partition under its topic, in request order.
-#include "broker/controller/control.h"
+#include "broker/metadata/control.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -13,8 +13,8 @@ using protocol::AlterPartitionReassignmentsResponse;
 using protocol::ErrorCode;
 using PartitionResponse = AlterPartitionReassignmentsResponse::ReassignablePartitionResponse;
 
-controller::AlterReassignmentsRequest to_controller(const AlterPartitionReassignmentsRequest& request) {
-  controller::AlterReassignmentsRequest out;
+metadata::AlterReassignmentsRequest to_controller(const AlterPartitionReassignmentsRequest& request) {
+  metadata::AlterReassignmentsRequest out;
   out.allow_replication_factor_change = request.allow_replication_factor_change;
   for (const auto& topic : request.topics) {
     for (const auto& partition : topic.partitions) {
@@ -43,13 +43,13 @@ AlterPartitionReassignmentsResponse response_shell(const AlterPartitionReassignm
 // The controller answers one result per requested partition, in request order: the i-th partition
 // of the request, counted across its topics, gets the i-th result.
 AlterPartitionReassignmentsResponse answered(const AlterPartitionReassignmentsRequest& request,
-                                             const controller::AlterReassignmentsReply& reply) {
+                                             const metadata::AlterReassignmentsReply& reply) {
   AlterPartitionReassignmentsResponse response = response_shell(request);
   std::size_t next = 0;
   for (std::size_t t = 0; t < request.topics.size(); ++t) {
     for (const auto& partition : request.topics[t].partitions) {
       KEEL_ASSERT_LT(next, reply.results.size());
-      const controller::ReassignmentResult& result = reply.results[next++];
+      const metadata::ReassignmentResult& result = reply.results[next++];
       KEEL_ASSERT_EQ(result.topic, request.topics[t].name);
       KEEL_ASSERT_EQ(result.partition, partition.partition_index);
       response.responses[t].partitions.push_back(partition_response(result.partition, result.error, result.message));

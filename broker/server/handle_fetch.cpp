@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "broker/protocol/record_batch.h"
-#include "broker/replication/replica_manager.h"
+#include "broker/partition/replica_manager.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -27,7 +27,7 @@ struct PartitionRead {
   ErrorCode refused = ErrorCode::none;
   std::int64_t high_watermark = 0;  // what the response reports
   std::int64_t max_offset = 0;      // how far the read may go: the high watermark, or the log end for a follower
-  std::optional<replication::EpochEndOffset> diverging;  // a follower must truncate before it reads
+  std::optional<partition::EpochEndOffset> diverging;  // a follower must truncate before it reads
   bool follower = false;  // a replica fetching: it reads to the log end and waits for appends
   // The log's visible_bytes_appended() (log end, for a follower) when last read, to tell how much
   // became readable since.
@@ -173,7 +173,7 @@ std::pair<FetchResponse, std::int64_t> read_all(Runtime& rt, FetchPlan& plan, co
 class DelayedFetch final : public DelayedOperation {
  public:
   struct Watched {
-    storage::TopicPartition partition;
+    TopicPartition partition;
     std::int64_t visible_at_read = 0;
     bool follower = false;  // visible_at_read is the log end: any append completes it
   };
@@ -211,8 +211,8 @@ class DelayedFetch final : public DelayedOperation {
 
 // In a replicated cluster the replica manager says whether this broker leads the partition at the
 // epoch the fetcher knows, and how far the fetcher may read.
-void permit(replication::ReplicaManager& replicas, const FetchRequest& request, PartitionRead& p) {
-  const auto permit = replicas.read_permit(storage::TopicPartition{p.topic, p.request->partition}, request.replica_id,
+void permit(partition::ReplicaManager& replicas, const FetchRequest& request, PartitionRead& p) {
+  const auto permit = replicas.read_permit(TopicPartition{p.topic, p.request->partition}, request.replica_id,
                                            p.request->current_leader_epoch, p.request->fetch_offset,
                                            p.request->last_fetched_epoch);
   p.refused = permit.error;
@@ -235,7 +235,7 @@ FetchPlan plan_fetch(Broker& broker, const FetchRequest& request) {
       if (broker.replicas() != nullptr) {
         permit(*broker.replicas(), request, p);
       } else {
-        p.log = known ? broker.logs().get(storage::TopicPartition{topic.topic, partition.partition}) : nullptr;
+        p.log = known ? broker.logs().get(TopicPartition{topic.topic, partition.partition}) : nullptr;
         if (p.log) p.high_watermark = p.max_offset = p.log->high_watermark();
       }
       plan.partitions.push_back(std::move(p));
@@ -254,7 +254,7 @@ void note_follower_fetches(Broker& broker, const FetchRequest& request, const Fe
     for (const auto& data : topic.partitions) {
       const PartitionRead& p = plan.partitions[i++];
       if (data.error_code != 0 || data.diverging_epoch.end_offset >= 0) continue;
-      broker.replicas()->follower_fetched(storage::TopicPartition{p.topic, p.request->partition}, request.replica_id,
+      broker.replicas()->follower_fetched(TopicPartition{p.topic, p.request->partition}, request.replica_id,
                                           -1, p.request->fetch_offset);
     }
   }
@@ -293,7 +293,7 @@ HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body) {
     std::vector<DelayedFetch::Watched> watched;
     std::vector<std::string> keys;
     for (const auto& p : plan.partitions) {
-      watched.push_back(DelayedFetch::Watched{storage::TopicPartition{p.topic, p.request->partition}, p.visible_at_read,
+      watched.push_back(DelayedFetch::Watched{TopicPartition{p.topic, p.request->partition}, p.visible_at_read,
                                               p.follower});
       keys.push_back(partition_key(p.topic, p.request->partition));
     }

@@ -1,7 +1,7 @@
 // KeelQuorum: a Raft message for this node's member of the metadata quorum, or a broker's call to
 // the active controller. Only nodes of a replicated cluster serve it; a single broker answers
 // INVALID_REQUEST.
-#include "broker/controller/quorum.h"
+#include "broker/metadata/quorum.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "broker/protocol/record_batch.h"
-#include "broker/replication/replica_manager.h"
+#include "broker/partition/replica_manager.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -46,7 +46,7 @@ PartitionResponse list_partition(Broker& broker, const std::string& topic,
   out.partition_index = request.partition_index;
   out.error_code = static_cast<std::int16_t>(ErrorCode::none);
   storage::Log* log = broker.topics().find(topic) != nullptr
-                          ? broker.logs().get(storage::TopicPartition{topic, request.partition_index})
+                          ? broker.logs().get(TopicPartition{topic, request.partition_index})
                           : nullptr;
   if (log == nullptr) {
     out.error_code = static_cast<std::int16_t>(ErrorCode::unknown_topic_or_partition);
@@ -55,7 +55,7 @@ PartitionResponse list_partition(Broker& broker, const std::string& topic,
   out.leader_epoch = 0;
   if (broker.replicas() != nullptr) {
     // Only the leader answers, at the epoch the client knows (a follower's high watermark lags).
-    const auto permit = broker.replicas()->read_permit(storage::TopicPartition{topic, request.partition_index}, -1,
+    const auto permit = broker.replicas()->read_permit(TopicPartition{topic, request.partition_index}, -1,
                                                        request.current_leader_epoch, 0, -1);
     if (permit.error != ErrorCode::none) {
       out.error_code = static_cast<std::int16_t>(permit.error);

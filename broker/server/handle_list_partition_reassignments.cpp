@@ -1,7 +1,7 @@
 // ListPartitionReassignments: the partitions being moved, with their whole replica set and the
 // replicas being added and removed. The controller knows (Broker::list_reassignments); this file
 // translates the request for it and groups its answer by topic.
-#include "broker/controller/control.h"
+#include "broker/metadata/control.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -12,8 +12,8 @@ using protocol::ErrorCode;
 using protocol::ListPartitionReassignmentsRequest;
 using protocol::ListPartitionReassignmentsResponse;
 
-controller::ListReassignmentsRequest to_controller(const ListPartitionReassignmentsRequest& request) {
-  controller::ListReassignmentsRequest out;
+metadata::ListReassignmentsRequest to_controller(const ListPartitionReassignmentsRequest& request) {
+  metadata::ListReassignmentsRequest out;
   if (!request.topics) return out;  // null: every partition being reassigned
   out.topics.emplace();
   for (const auto& topic : *request.topics) out.topics->push_back({topic.name, topic.partition_indexes});
@@ -21,9 +21,9 @@ controller::ListReassignmentsRequest to_controller(const ListPartitionReassignme
 }
 
 // The reply comes sorted by topic, then partition, so each topic's partitions are adjacent.
-ListPartitionReassignmentsResponse answered(const controller::ListReassignmentsReply& reply) {
+ListPartitionReassignmentsResponse answered(const metadata::ListReassignmentsReply& reply) {
   ListPartitionReassignmentsResponse response;
-  for (const controller::OngoingReassignment& ongoing : reply.ongoing) {
+  for (const metadata::OngoingReassignment& ongoing : reply.ongoing) {
     if (response.topics.empty() || response.topics.back().name != ongoing.topic) {
       response.topics.emplace_back().name = ongoing.topic;
     }

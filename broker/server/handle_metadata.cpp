@@ -4,7 +4,7 @@
 // replicated cluster's broker answers from its metadata image.
 #include <fmt/format.h>
 
-#include "broker/controller/quorum.h"
+#include "broker/metadata/quorum.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -17,9 +17,9 @@ using protocol::MetadataResponse;
 
 // A replicated cluster's partition, from the metadata image: leader, epoch, replicas, ISR, and the
 // replicas on brokers that are not up (offline).
-MetadataResponse::MetadataResponsePartition describe_partition(const controller::MetadataImage& image,
+MetadataResponse::MetadataResponsePartition describe_partition(const metadata::MetadataImage& image,
                                                               std::int32_t index,
-                                                              const controller::PartitionRegistration& p) {
+                                                              const metadata::PartitionRegistration& p) {
   MetadataResponse::MetadataResponsePartition out;
   out.partition_index = index;
   out.error_code = static_cast<std::int16_t>(p.leader >= 0 ? ErrorCode::none : ErrorCode::leader_not_available);

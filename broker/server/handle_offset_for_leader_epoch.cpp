@@ -1,7 +1,7 @@
 // OffsetForLeaderEpoch: where one of the leader epochs of a partition ends on this broker, its
 // leader (KIP-101). Followers ask it to truncate exactly what diverged; consumers may ask it too
 // (KIP-320). Only a replicated cluster's leader answers; a single broker has one epoch, 0.
-#include "broker/replication/replica_manager.h"
+#include "broker/partition/replica_manager.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -18,7 +18,7 @@ OffsetForLeaderEpochResponse::EpochEndOffset answer(Broker& broker, const std::s
   OffsetForLeaderEpochResponse::EpochEndOffset out;
   out.partition = p.partition;
   if (broker.replicas() != nullptr) {
-    auto [code, end] = broker.replicas()->end_offset_for(storage::TopicPartition{topic, p.partition},
+    auto [code, end] = broker.replicas()->end_offset_for(TopicPartition{topic, p.partition},
                                                          p.current_leader_epoch, p.leader_epoch);
     out.error_code = static_cast<std::int16_t>(code);
     out.leader_epoch = end.epoch;
@@ -26,7 +26,7 @@ OffsetForLeaderEpochResponse::EpochEndOffset answer(Broker& broker, const std::s
     return out;
   }
   const storage::Log* log = broker.topics().find(topic) != nullptr
-                                ? broker.logs().get(storage::TopicPartition{topic, p.partition})
+                                ? broker.logs().get(TopicPartition{topic, p.partition})
                                 : nullptr;
   if (log == nullptr) {
     out.error_code = static_cast<std::int16_t>(ErrorCode::unknown_topic_or_partition);

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "broker/protocol/record_batch.h"
-#include "broker/replication/replica_manager.h"
+#include "broker/partition/replica_manager.h"
 #include "broker/server/broker.h"
 #include "broker/server/handlers.h"
 
@@ -57,7 +57,7 @@ std::optional<PartitionResponse> validate(std::int32_t index, const std::optiona
 PartitionResponse append_partition(Broker& broker, const std::string& topic,
                                    const ProduceRequest::PartitionProduceData& data) {
   const TopicInfo* info = broker.topics().find(topic);
-  storage::Log* log = info != nullptr ? broker.logs().get(storage::TopicPartition{topic, data.index}) : nullptr;
+  storage::Log* log = info != nullptr ? broker.logs().get(TopicPartition{topic, data.index}) : nullptr;
   if (log == nullptr) {
     return partition_error(data.index, ErrorCode::unknown_topic_or_partition,
                            fmt::format("This server does not host this topic-partition: {}-{}", topic, data.index));
@@ -98,14 +98,14 @@ PartitionResponse append_replicated(Broker& broker, const std::string& topic,
                                     const ProduceRequest::PartitionProduceData& data, std::int16_t acks,
                                     std::int32_t& leader_epoch) {
   const TopicInfo* info = broker.topics().find(topic);
-  storage::Log* log = info != nullptr ? broker.logs().get(storage::TopicPartition{topic, data.index}) : nullptr;
+  storage::Log* log = info != nullptr ? broker.logs().get(TopicPartition{topic, data.index}) : nullptr;
   if (info == nullptr) {
     return partition_error(data.index, ErrorCode::unknown_topic_or_partition,
                            fmt::format("This server does not host this topic-partition: {}-{}", topic, data.index));
   }
   const std::int32_t max_bytes = log != nullptr ? log->config().max_message_bytes : broker.config().log.max_message_bytes;
   if (auto invalid = validate(data.index, data.records, max_bytes)) return *invalid;
-  auto appended = broker.replicas()->append_as_leader(storage::TopicPartition{topic, data.index}, *data.records, acks);
+  auto appended = broker.replicas()->append_as_leader(TopicPartition{topic, data.index}, *data.records, acks);
   if (appended.error != ErrorCode::none) return partition_error(data.index, appended.error, appended.message);
   broker.partition_appended(topic, data.index);
   leader_epoch = appended.leader_epoch;
@@ -131,7 +131,7 @@ void wait_for_acks(Broker& broker, const ProduceRequest& request, ProduceRespons
       const auto scan = protocol::scan_batches(*request.topic_data[t].partition_data[i].records, false);
       const std::int64_t required = out.base_offset + (scan.batches.back().second.last_offset() -
                                                        scan.batches.back().second.base_offset) + 1;
-      const ErrorCode code = broker.replicas()->wait_for_acks(storage::TopicPartition{topic.name, out.index}, required,
+      const ErrorCode code = broker.replicas()->wait_for_acks(TopicPartition{topic.name, out.index}, required,
                                                               epochs[t][i], deadline);
       if (code != ErrorCode::none) out = partition_error(out.index, code, std::string(protocol::error_name(code)));
     }

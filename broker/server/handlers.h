@@ -8,8 +8,8 @@
 #include <span>
 #include <string>
 
-#include "broker/platform/result.h"
-#include "broker/platform/time.h"
+#include "broker/base/result.h"
+#include "broker/base/time.h"
 #include "broker/protocol/errors.h"
 #include "broker/protocol/frame.h"
 #include "broker/protocol/messages.h"

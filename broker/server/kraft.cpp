@@ -4,14 +4,14 @@
 // partition, and topic creation and deletion forwarded to the controller.
 #include <fmt/format.h>
 
-#include "broker/controller/quorum.h"
-#include "broker/controller/rpc.h"
-#include "broker/replication/replica_manager.h"
+#include "broker/metadata/quorum.h"
+#include "broker/metadata/rpc.h"
+#include "broker/partition/replica_manager.h"
 #include "broker/server/broker.h"
 
 namespace keel::server {
 
-using controller::QuorumCall;
+using metadata::QuorumCall;
 using protocol::ErrorCode;
 
 namespace {
@@ -31,8 +31,8 @@ const Endpoint& inter_broker_endpoint(const BrokerConfig& config) {
   return config.advertised_listeners.front();
 }
 
-controller::QuorumOptions quorum_options(const BrokerConfig& config, std::uint64_t seed) {
-  controller::QuorumOptions o;
+metadata::QuorumOptions quorum_options(const BrokerConfig& config, std::uint64_t seed) {
+  metadata::QuorumOptions o;
   o.node_id = config.node_id;
   for (const auto& v : config.controller_quorum_voters) o.voters[v.id] = Address{v.host, v.port};
   o.voter = config.has_role("controller");
@@ -52,8 +52,8 @@ controller::QuorumOptions quorum_options(const BrokerConfig& config, std::uint64
   return o;
 }
 
-replication::ReplicaManagerOptions replica_options(const BrokerConfig& config) {
-  replication::ReplicaManagerOptions o;
+partition::ReplicaManagerOptions replica_options(const BrokerConfig& config) {
+  partition::ReplicaManagerOptions o;
   o.broker_id = config.node_id;
   o.replica_lag_time_max_ms = config.replica_lag_time_max_ms;
   o.replica_fetch_wait_max = std::chrono::milliseconds(config.replica_fetch_wait_max_ms);
@@ -72,9 +72,9 @@ Status Broker::start_kraft() {
     return make_error(Errc::invalid_argument, "process.roles is set but controller.quorum.voters is empty");
   }
   for (auto& b : incarnation_.bytes) b = static_cast<std::uint8_t>(rt_.random().below(256));
-  quorum_ = std::make_unique<controller::Quorum>(rt_, quorum_options(config_, rt_.random().next()));
+  quorum_ = std::make_unique<metadata::Quorum>(rt_, quorum_options(config_, rt_.random().next()));
   if (config_.has_role("broker")) {
-    replication::ReplicaManagerHooks hooks;
+    partition::ReplicaManagerHooks hooks;
     hooks.broker_address = [this](std::int32_t id) -> std::optional<Address> {
       const auto* reg = quorum_->image().broker(id);
       if (reg == nullptr) return std::nullopt;
@@ -90,8 +90,8 @@ Status Broker::start_kraft() {
       const auto* reg = quorum_->image().broker(id);
       return reg != nullptr && reg->active() && (epoch < 0 || epoch == reg->epoch);
     };
-    hooks.alter_partition = [this](const replication::IsrProposal& p) { return alter_partition(p); };
-    hooks.log = [this](const storage::TopicPartition& tp) -> storage::Log* {
+    hooks.alter_partition = [this](const partition::IsrProposal& p) { return alter_partition(p); };
+    hooks.log = [this](const TopicPartition& tp) -> storage::Log* {
       if (storage::Log* log = logs_->get(tp)) return log;
       const TopicInfo* topic = topics_->find(tp.topic);
       auto config = topic != nullptr ? topic_log_config(*topic) : Result<storage::LogConfig>(config_.log);
@@ -103,10 +103,10 @@ Status Broker::start_kraft() {
       auto config = info != nullptr ? topic_log_config(*info) : Result<storage::LogConfig>(config_.log);
       return config ? config->min_insync_replicas : config_.log.min_insync_replicas;
     };
-    hooks.high_watermark_moved = [this](const storage::TopicPartition& tp) {
+    hooks.high_watermark_moved = [this](const TopicPartition& tp) {
       fetch_purgatory_->check_and_complete(partition_key(tp.topic, tp.partition));
     };
-    replicas_ = std::make_unique<replication::ReplicaManager>(rt_, replica_options(config_), std::move(hooks));
+    replicas_ = std::make_unique<partition::ReplicaManager>(rt_, replica_options(config_), std::move(hooks));
   }
   return {};
 }
@@ -126,14 +126,14 @@ void Broker::start_kraft_tasks() {
 // ---- registration and heartbeats ----
 
 bool Broker::register_with_controller() {
-  controller::RegisterBrokerRequest request;
+  metadata::RegisterBrokerRequest request;
   request.broker_id = config_.node_id;
   request.incarnation = incarnation_;
   for (const auto& e : config_.advertised_listeners) request.endpoints.push_back({e.listener_name, e.host, e.port});
   const auto deadline = rt_.now() + std::chrono::milliseconds(config_.quorum_request_timeout_ms);
-  auto payload = quorum_->call_controller(QuorumCall::register_broker, controller::encode(request), deadline);
+  auto payload = quorum_->call_controller(QuorumCall::register_broker, metadata::encode(request), deadline);
   if (!payload) return false;
-  auto reply = controller::decode<controller::RegisterBrokerReply>(*payload);
+  auto reply = metadata::decode<metadata::RegisterBrokerReply>(*payload);
   if (!reply || reply->error != ErrorCode::none) {
     rt_.trace("BrokerRegistrationRefused", Severity::warn)
         .detail("Error", reply ? std::string(protocol::error_name(reply->error)) : reply.error().message);
@@ -151,20 +151,20 @@ void Broker::lifecycle_loop() {
       if (register_with_controller()) break;
       rt_.sleep_for(interval / 4);
     }
-    controller::HeartbeatRequest request;
+    metadata::HeartbeatRequest request;
     request.broker_id = config_.node_id;
     request.broker_epoch = broker_epoch_;
     request.current_metadata_offset = quorum_->applied_offset();
     request.want_shutdown = want_shutdown_;
     const auto deadline = rt_.now() + std::chrono::milliseconds(config_.quorum_request_timeout_ms);
-    auto payload = quorum_->call_controller(QuorumCall::heartbeat, controller::encode(request), deadline);
+    auto payload = quorum_->call_controller(QuorumCall::heartbeat, metadata::encode(request), deadline);
     if (!payload && want_shutdown_) {
       // No controller answers (the rest of the cluster may be stopping too): nobody can take the
       // leaderships over, so waiting longer helps no one.
       shutdown_approved_.set();
     }
     if (payload) {
-      auto reply = controller::decode<controller::HeartbeatReply>(*payload);
+      auto reply = metadata::decode<metadata::HeartbeatReply>(*payload);
       if (reply && reply->error == ErrorCode::stale_broker_epoch) {
         broker_epoch_ = -1;  // the controller forgot us (or we it): register again
         continue;
@@ -178,12 +178,12 @@ void Broker::lifecycle_loop() {
   }
 }
 
-replication::IsrReply Broker::alter_partition(const replication::IsrProposal& proposal) {
-  replication::IsrReply out;
+partition::IsrReply Broker::alter_partition(const partition::IsrProposal& proposal) {
+  partition::IsrReply out;
   out.error = ErrorCode::unknown_topic_or_partition;
   const auto* topic = quorum_->image().topic(proposal.tp.topic);
   if (topic == nullptr) return out;
-  controller::AlterPartitionRequest request;
+  metadata::AlterPartitionRequest request;
   request.broker_id = config_.node_id;
   request.broker_epoch = broker_epoch_;
   request.topic_id = topic->id;
@@ -195,10 +195,10 @@ replication::IsrReply Broker::alter_partition(const replication::IsrProposal& pr
     request.new_isr.push_back({id, reg != nullptr ? reg->epoch : -1});
   }
   const auto deadline = rt_.now() + std::chrono::milliseconds(config_.quorum_request_timeout_ms);
-  auto payload = quorum_->call_controller(QuorumCall::alter_partition, controller::encode(request), deadline);
+  auto payload = quorum_->call_controller(QuorumCall::alter_partition, metadata::encode(request), deadline);
   out.error = ErrorCode::request_timed_out;
   if (!payload) return out;
-  auto reply = controller::decode<controller::AlterPartitionReply>(*payload);
+  auto reply = metadata::decode<metadata::AlterPartitionReply>(*payload);
   if (!reply) return out;
   out.error = reply->error;
   out.isr = reply->isr;
@@ -237,7 +237,7 @@ void Broker::metadata_loop() {
 // Mirrors the image's topics into the registry and hands every partition whose partition epoch
 // moved to the replica manager.
 void Broker::sync_metadata() {
-  const controller::MetadataImage& image = quorum_->image();
+  const metadata::MetadataImage& image = quorum_->image();
   std::vector<std::string> gone;
   for (const auto& [name, info] : topics_->all()) {
     if (image.topic(name) == nullptr) gone.push_back(name);
@@ -246,7 +246,7 @@ void Broker::sync_metadata() {
     const std::int32_t partitions = topics_->find(name)->partitions;
     (void)topics_->remove(name);
     for (std::int32_t p = 0; p < partitions; ++p) {
-      storage::TopicPartition tp{name, p};
+      TopicPartition tp{name, p};
       replicas_->remove(tp);
       applied_partition_epochs_.erase(tp);
       if (logs_->get(tp) != nullptr) (void)logs_->remove(tp);
@@ -254,7 +254,7 @@ void Broker::sync_metadata() {
     }
     rt_.trace("TopicDeleted").detail("Topic", name);
   }
-  std::vector<replication::PartitionAssignment> changed;
+  std::vector<partition::PartitionAssignment> changed;
   for (const auto& [id, topic] : image.topics()) {
     if (topics_->find(topic.name) == nullptr) {
       const auto rf = topic.partitions.empty() ? 1 : topic.partitions.begin()->second.replicas.size();
@@ -262,7 +262,7 @@ void Broker::sync_metadata() {
                                    static_cast<std::int16_t>(rf), topic.configs});
     }
     for (const auto& [index, partition] : topic.partitions) {
-      storage::TopicPartition tp{topic.name, index};
+      TopicPartition tp{topic.name, index};
       auto it = applied_partition_epochs_.find(tp);
       if (it != applied_partition_epochs_.end() && it->second == partition.partition_epoch) continue;
       applied_partition_epochs_[tp] = partition.partition_epoch;
@@ -302,11 +302,11 @@ bool Broker::await_metadata(const std::function<bool()>& ready, Duration timeout
 std::optional<Broker::TopicError> Broker::create_topic_kraft(const std::string& name, std::int32_t partitions,
                                                              std::int16_t replication_factor,
                                                              const std::map<std::string, std::string>& configs) {
-  controller::CreateTopicRequest request{name, partitions, replication_factor, configs};
+  metadata::CreateTopicRequest request{name, partitions, replication_factor, configs};
   const auto timeout = std::chrono::milliseconds(config_.quorum_request_timeout_ms) * 5;
-  auto payload = quorum_->call_controller(QuorumCall::create_topic, controller::encode(request), rt_.now() + timeout);
+  auto payload = quorum_->call_controller(QuorumCall::create_topic, metadata::encode(request), rt_.now() + timeout);
   if (!payload) return TopicError{ErrorCode::request_timed_out, payload.error().message};
-  auto reply = controller::decode<controller::CreateTopicReply>(*payload);
+  auto reply = metadata::decode<metadata::CreateTopicReply>(*payload);
   if (!reply) return TopicError{ErrorCode::unknown_server_error, reply.error().message};
   if (reply->error != ErrorCode::none) return TopicError{reply->error, reply->message};
   // Kafka answers once the records are committed; this broker answers once it has applied them
@@ -339,10 +339,10 @@ namespace keel::server {
 
 namespace {
 
-using controller::ReassignmentResult;
+using metadata::ReassignmentResult;
 
 // A single broker holds every partition itself: the only reassignment it can carry out is to stay.
-ReassignmentResult reassign_single(const TopicRegistry& topics, std::int32_t node_id, const controller::ReassignmentTarget& target,
+ReassignmentResult reassign_single(const TopicRegistry& topics, std::int32_t node_id, const metadata::ReassignmentTarget& target,
                                    bool allow_replication_factor_change) {
   ReassignmentResult out{target.topic, target.partition, ErrorCode::none, ""};
   auto refuse = [&](ErrorCode error, std::string message) {
@@ -370,17 +370,17 @@ ReassignmentResult reassign_single(const TopicRegistry& topics, std::int32_t nod
 
 }  // namespace
 
-Result<controller::AlterReassignmentsReply> Broker::alter_reassignments(const controller::AlterReassignmentsRequest& request,
+Result<metadata::AlterReassignmentsReply> Broker::alter_reassignments(const metadata::AlterReassignmentsRequest& request,
                                                                         Duration timeout) {
   if (!quorum_) {
-    controller::AlterReassignmentsReply reply;
+    metadata::AlterReassignmentsReply reply;
     for (const auto& target : request.partitions)
       reply.results.push_back(reassign_single(*topics_, config_.node_id, target, request.allow_replication_factor_change));
     return reply;
   }
-  auto payload = quorum_->call_controller(QuorumCall::alter_reassignments, controller::encode(request), rt_.now() + timeout);
+  auto payload = quorum_->call_controller(QuorumCall::alter_reassignments, metadata::encode(request), rt_.now() + timeout);
   if (!payload) return payload.error();
-  auto reply = controller::decode<controller::AlterReassignmentsReply>(*payload);
+  auto reply = metadata::decode<metadata::AlterReassignmentsReply>(*payload);
   if (!reply) return reply.error();
   // One result per requested partition, in request order (the handler pairs them up by position).
   bool matches = reply->results.size() == request.partitions.size();
@@ -393,12 +393,12 @@ Result<controller::AlterReassignmentsReply> Broker::alter_reassignments(const co
   return reply;
 }
 
-Result<controller::ListReassignmentsReply> Broker::list_reassignments(const controller::ListReassignmentsRequest& request,
+Result<metadata::ListReassignmentsReply> Broker::list_reassignments(const metadata::ListReassignmentsRequest& request,
                                                                       Duration timeout) {
-  if (!quorum_) return controller::ListReassignmentsReply{};
-  auto payload = quorum_->call_controller(QuorumCall::list_reassignments, controller::encode(request), rt_.now() + timeout);
+  if (!quorum_) return metadata::ListReassignmentsReply{};
+  auto payload = quorum_->call_controller(QuorumCall::list_reassignments, metadata::encode(request), rt_.now() + timeout);
   if (!payload) return payload.error();
-  return controller::decode<controller::ListReassignmentsReply>(*payload);
+  return metadata::decode<metadata::ListReassignmentsReply>(*payload);
 }
 
 }  // namespace keel::server

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 #include "broker/platform/runtime.h"
 #include "broker/protocol/wire.h"
 

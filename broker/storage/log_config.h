@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "broker/platform/time.h"
+#include "broker/base/time.h"
 
 namespace keel::storage {
 

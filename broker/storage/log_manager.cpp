@@ -85,7 +85,7 @@ keel::Status LogManager::load_dir(const std::string& log_dir) {
     }
     // The metadata quorum's log (a controller's) lives here too, kept by the quorum, not by us.
     if (name == metadata_log_dir_name) continue;
-    auto tp = TopicPartition::parse_dir_name(name);
+    auto tp = parse_partition_dir_name(name);
     if (!tp) continue;  // checkpoint files, meta.properties and the like
     if (auto st = load_partition(log_dir, name, *tp, *recovery_points, *log_starts, *clean); !st) return st;
   }
@@ -149,7 +149,7 @@ keel::Result<Log*> LogManager::create(const TopicPartition& tp, const LogConfig&
   for (const auto& d : options_.log_dirs) {
     if (counts[d] < counts[log_dir]) log_dir = d;
   }
-  const std::string dir = join_path(log_dir, tp.dir_name());
+  const std::string dir = join_path(log_dir, partition_dir_name(tp));
   if (auto st = make_dir_durable(rt_.disk(), dir); !st) return st.error();
   auto log = Log::open(rt_, dir, tp, config, 0, 0, true);
   if (!log) return log.error();

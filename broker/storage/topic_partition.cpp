@@ -27,20 +27,10 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-bool is_legal_topic_name(std::string_view topic) {
-  constexpr std::size_t topic_name_chars_max = 249;
-  if (topic.empty() || topic.size() > topic_name_chars_max || topic == "." || topic == "..") return false;
-  for (char c : topic) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
-std::string TopicPartition::dir_name() const { return fmt::format("{}-{}", topic, partition); }
+std::string partition_dir_name(const TopicPartition& tp) { return tp.to_string(); }
 
-keel::Result<TopicPartition> TopicPartition::parse_dir_name(std::string_view name) {
+keel::Result<TopicPartition> parse_partition_dir_name(std::string_view name) {
   const auto dash = name.rfind('-');
   if (dash == std::string_view::npos) {
     return make_error(Errc::invalid_argument, fmt::format("partition dir '{}': no '-' before the partition", name));

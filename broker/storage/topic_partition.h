@@ -1,5 +1,5 @@
 #pragma once
-// A topic partition and the names Kafka gives its files: the partition directory
+// The names Kafka gives a partition's files: the partition directory
 // (<topic>-<partition>), segment files (20-digit zero-padded base offset + suffix) and the
 // suffixes of files on their way out (.deleted, -delete).
 #include <compare>
@@ -8,25 +8,16 @@
 #include <string>
 #include <string_view>
 
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
+#include "broker/base/topic_partition.h"
 
 namespace keel::storage {
 
-struct TopicPartition {
-  std::string topic;
-  std::int32_t partition = 0;
-  auto operator<=>(const TopicPartition&) const = default;
-
-  // "<topic>-<partition>", the partition's directory in a log dir.
-  std::string dir_name() const;
-  // The inverse of dir_name(), cut at the LAST '-' since topic names may contain '-'.
-  // Errc::invalid_argument for anything that is not a legal topic name, '-', and a partition.
-  static keel::Result<TopicPartition> parse_dir_name(std::string_view name);
-  std::string to_string() const { return dir_name(); }
-};
-
-// Kafka's topic name rule: 1..249 characters of [a-zA-Z0-9._-], and not "." or "..".
-bool is_legal_topic_name(std::string_view topic);
+// "<topic>-<partition>", the partition's directory in a log dir.
+std::string partition_dir_name(const TopicPartition& tp);
+// The inverse of partition_dir_name(), cut at the LAST '-' since topic names may contain '-'.
+// Errc::invalid_argument for anything that is not a legal topic name, '-', and a partition.
+keel::Result<TopicPartition> parse_partition_dir_name(std::string_view name);
 
 inline constexpr std::string_view log_suffix = ".log";
 inline constexpr std::string_view index_suffix = ".index";
@@ -49,10 +40,3 @@ std::optional<SegmentFileName> parse_segment_file_name(std::string_view name);
 bool ends_with(std::string_view s, std::string_view suffix);
 
 }  // namespace keel::storage
-
-template <>
-struct fmt::formatter<keel::storage::TopicPartition> : fmt::formatter<std::string> {
-  auto format(const keel::storage::TopicPartition& tp, fmt::format_context& ctx) const {
-    return fmt::formatter<std::string>::format(tp.dir_name(), ctx);
-  }
-};

@@ -3,7 +3,7 @@
 #include "sim/check/cluster_checks.h"
 #include "sim/check/derived.h"
 
-#include "broker/platform/assert.h"
+#include "broker/base/assert.h"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 #include "sim/check/derived.h"
 
-#include "broker/platform/assert.h"
+#include "broker/base/assert.h"
 
 namespace keel::sim::check {
 

@@ -1,9 +1,9 @@
 #include "sim/cluster/cluster.h"
 
-#include "broker/controller/control.h"
-#include "broker/controller/quorum.h"
+#include "broker/metadata/control.h"
+#include "broker/metadata/quorum.h"
 #include "broker/protocol/record_batch.h"
-#include "broker/replication/replica_manager.h"
+#include "broker/partition/replica_manager.h"
 #include "broker/server/broker.h"
 #include "net-sim/network.h"
 #include "sim/node.h"
@@ -73,7 +73,7 @@ Status SimCluster::build() {
   }
   for (int b = 0; b < brokers_; ++b) {
     const std::string source = fmt::format("{} cluster config of {}", scenario_.source_path.empty() ? scenario_.name : scenario_.source_path, node_name(b));
-    auto config = server::parse_broker_config(properties_for(b), source, {});
+    auto config = config::parse_broker_config(properties_for(b), source, {});
     if (!config) return config.error();
     configs_.push_back(*config);
     world_.node(b).set_main([this, b, c = *config](Runtime& rt) { run_broker_process(rt, b, c); });
@@ -84,7 +84,7 @@ Status SimCluster::build() {
 
 // server::run_broker, keeping a pointer to the broker while it runs so the runner can look at its
 // replicas; the pointer goes when the process does (a kill unwinds this frame).
-void SimCluster::run_broker_process(Runtime& rt, int b, const server::BrokerConfig& config) {
+void SimCluster::run_broker_process(Runtime& rt, int b, const config::BrokerConfig& config) {
   server::Broker broker(rt, config);
   struct Live {
     server::Broker*& slot;
@@ -333,7 +333,7 @@ void SimCluster::reassign(const scenario::ScriptedFault& f, std::string_view eve
   reassignments_.push_back(asked);
   const std::uint32_t incarnation = world_.node(node).incarnation();
   world_.node(node).runtime()->spawn("reassign", [this, node, incarnation, index, f, target] {
-    controller::AlterReassignmentsRequest request;
+    metadata::AlterReassignmentsRequest request;
     request.partitions.push_back({f.topic, f.partition, target});
     server::Broker* broker = live_[static_cast<std::size_t>(node)];
     if (broker == nullptr) return;

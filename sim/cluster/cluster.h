@@ -5,8 +5,8 @@
 #include "broker/platform/network.h"
 #include "broker/platform/random.h"
 #include "broker/platform/runtime.h"
-#include "broker/platform/result.h"
-#include "broker/server/config.h"
+#include "broker/base/result.h"
+#include "broker/config/config.h"
 #include "sim/check/cluster_checks.h"
 #include "sim/disk.h"
 #include "sim/scenario/scenario.h"
@@ -70,7 +70,7 @@ class SimCluster {
 
  private:
   std::string properties_for(int broker) const;
-  void run_broker_process(Runtime& rt, int broker, const server::BrokerConfig& config);
+  void run_broker_process(Runtime& rt, int broker, const config::BrokerConfig& config);
   void unblock_sets(const std::vector<std::vector<int>>& sets);
   void restart(int node);
   void graceful_stop(int node);
@@ -82,7 +82,7 @@ class SimCluster {
   const scenario::Scenario& scenario_;
   std::map<std::string, std::string> randomized_;
   int brokers_ = 0;
-  std::vector<server::BrokerConfig> configs_;
+  std::vector<config::BrokerConfig> configs_;
   std::map<int, DiskOptions> normal_disk_;
   std::map<std::string, std::uint64_t> counts_;
   std::vector<server::Broker*> live_;  // the broker object of each running broker node, else null

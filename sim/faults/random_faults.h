@@ -5,7 +5,7 @@
 // paused or cut off at once, so a majority can always make progress when a scenario wants
 // liveness.
 #include "broker/platform/random.h"
-#include "broker/platform/time.h"
+#include "broker/base/time.h"
 #include "sim/disk.h"
 
 #include <cstdint>

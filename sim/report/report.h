@@ -1,7 +1,7 @@
 #pragma once
 // A run's report: what keel-sim writes to reports/<scenario>/<seed>/report.json and renders as
 // report.html (one self-contained page, inline SVG), and what `keel-sim replay` reads back.
-#include "broker/platform/result.h"
+#include "broker/base/result.h"
 #include "sim/check/checks.h"
 
 #include <nlohmann/json.hpp>

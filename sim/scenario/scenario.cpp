@@ -1,6 +1,6 @@
 #include "sim/scenario/scenario.h"
 
-#include "broker/server/config.h"
+#include "broker/config/config.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -56,7 +56,7 @@ class Obj {
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
       std::string hint;
       for (const auto& k : known) {
-        if (server::edit_distance(key, k) <= 2) hint = fmt::format(" (did you mean \"{}\"?)", k);
+        if (config::edit_distance(key, k) <= 2) hint = fmt::format(" (did you mean \"{}\"?)", k);
       }
       fail(at(key), fmt::format("unknown key{}; known keys: {}", hint, join(known)));
     }

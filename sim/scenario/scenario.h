@@ -3,8 +3,8 @@
 // simulated run, read from a JSON file (scenarios/*.json, documented field by field in
 // scenarios/README.md). Parsing validates everything before a run starts and names the exact
 // path of what is wrong: `workload.producers[1].acks: expected 0, 1 or "all"`.
-#include "broker/platform/result.h"
-#include "broker/platform/time.h"
+#include "broker/base/result.h"
+#include "broker/base/time.h"
 #include "sim/faults/random_faults.h"
 
 #include <cstdint>

@@ -16,7 +16,6 @@
 
 namespace keel::sim::workload {
 
-using client::TopicPartition;
 
 KeyTable::KeyTable(const std::vector<scenario::TopicSpec>& topics) {
   for (const auto& t : topics) {

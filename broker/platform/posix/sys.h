@@ -1,8 +1,8 @@
 #pragma once
 // Thin helpers over the OS shared by the posix runtime: an owning file descriptor, the mapping
 // from errno to keel::Errc, and the two clocks. Nothing outside broker/platform/posix/ sees these.
-#include "broker/platform/result.h"
-#include "broker/platform/time.h"
+#include "broker/base/result.h"
+#include "broker/base/time.h"
 
 #include <cstdint>
 #include <string_view>

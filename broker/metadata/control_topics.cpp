@@ -1,0 +1,206 @@
+// The topic side of the controller: creation with striped placement, deletion, AlterPartition from
+// partition leaders, and preferred leader election.
+#include "broker/metadata/control.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace keel::metadata {
+namespace {
+
+constexpr std::string_view unclean_config = "unclean.leader.election.enable";
+
+template <class Reply>
+Decision<Reply> refuse(Reply reply) {
+  return {{}, std::move(reply)};
+}
+
+Decision<CreateTopicReply> refuse_topic(ErrorCode error, std::string message) {
+  return {{}, CreateTopicReply{error, std::move(message), Uuid{}}};
+}
+
+// The brokers in a random rack-alternating order: racks in a random order, brokers within each rack
+// in a random order, then one from each rack in turn (Kafka's rack-alternated list). Consecutive
+// entries sit on different racks while every rack still has brokers left. Brokers without a rack
+// share one unnamed rack.
+std::vector<std::int32_t> rack_alternating(const MetadataImage& image, const std::vector<std::int32_t>& brokers, Random& random) {
+  std::map<std::string, std::vector<std::int32_t>> by_rack;
+  for (auto b : brokers) by_rack[image.broker(b)->rack.value_or("")].push_back(b);
+  std::vector<std::vector<std::int32_t>> racks;
+  for (auto& [name, members] : by_rack) racks.push_back(std::move(members));
+  auto shuffle = [&](auto& v) {
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[random.below(i)]);
+  };
+  shuffle(racks);
+  for (auto& members : racks) shuffle(members);
+  std::vector<std::int32_t> out;
+  for (std::size_t round = 0; out.size() < brokers.size(); ++round)
+    for (const auto& members : racks)
+      if (round < members.size()) out.push_back(members[round]);
+  return out;
+}
+
+// Striped placement: a random start in the rack-alternating order that advances by one per
+// partition; each partition takes consecutive brokers, one replica per broker. Leaders (replica 0)
+// and replicas spread evenly.
+std::vector<std::vector<std::int32_t>> place_replicas(const std::vector<std::int32_t>& order, std::int32_t partitions,
+                                                      std::int32_t replication_factor, Random& random) {
+  const auto n = order.size();
+  KEEL_ASSERT(n > 0 && static_cast<std::size_t>(replication_factor) <= n);
+  const std::size_t start = random.below(n);
+  std::vector<std::vector<std::int32_t>> out;
+  out.reserve(static_cast<std::size_t>(partitions));
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    std::vector<std::int32_t> replicas;
+    for (std::int32_t r = 0; r < replication_factor; ++r)
+      replicas.push_back(order[(start + static_cast<std::size_t>(p) + static_cast<std::size_t>(r)) % n]);
+    out.push_back(std::move(replicas));
+  }
+  return out;
+}
+
+AlterPartitionReply alter_error(ErrorCode error) {
+  AlterPartitionReply reply;
+  reply.error = error;
+  return reply;
+}
+
+AlterPartitionReply alter_reply(const PartitionRegistration& p) {
+  return AlterPartitionReply{ErrorCode::none, p.leader, p.leader_epoch, p.isr, p.partition_epoch, p.leader_recovery_state};
+}
+
+// Steps 1-5 of Kafka's validateAlterPartitionData: which partition, whose epochs, who is asking.
+ErrorCode check_alter_target(const PartitionRegistration& p, const AlterPartitionRequest& request) {
+  // The leader knows a newer epoch than this controller: this controller is stale.
+  if (request.leader_epoch > p.leader_epoch || request.partition_epoch > p.partition_epoch) return ErrorCode::not_controller;
+  if (request.leader_epoch < p.leader_epoch) return ErrorCode::fenced_leader_epoch;
+  if (request.broker_id != p.leader) return ErrorCode::invalid_request;
+  if (request.partition_epoch < p.partition_epoch) return ErrorCode::invalid_update_version;
+  return ErrorCode::none;
+}
+
+// Step 6: the proposed ISR's shape and the recovery state.
+ErrorCode check_alter_shape(const PartitionRegistration& p, const AlterPartitionRequest& request,
+                            const std::vector<std::int32_t>& isr) {
+  if (std::set<std::int32_t>(isr.begin(), isr.end()).size() != isr.size()) return ErrorCode::invalid_request;
+  for (auto b : isr)
+    if (!p.is_replica(b)) return ErrorCode::invalid_request;
+  if (!contains(isr, p.leader)) return ErrorCode::invalid_request;
+  if (request.leader_recovery_state == LeaderRecoveryState::recovering && isr.size() > 1) return ErrorCode::invalid_request;
+  if (p.leader_recovery_state == LeaderRecoveryState::recovered &&
+      request.leader_recovery_state == LeaderRecoveryState::recovering)
+    return ErrorCode::invalid_request;
+  return ErrorCode::none;
+}
+
+// Step 7 (KIP-841/903): every member must be registered, unfenced, not shutting down, and (unless
+// the leader sent -1) at the epoch the leader saw it fetch with.
+ErrorCode check_alter_members(const MetadataImage& image, const AlterPartitionRequest& request) {
+  for (const auto& m : request.new_isr) {
+    const auto* b = image.broker(m.broker_id);
+    if (!b || b->fenced || b->in_controlled_shutdown) return ErrorCode::ineligible_replica;
+    if (m.broker_epoch != -1 && m.broker_epoch != b->epoch) return ErrorCode::ineligible_replica;
+  }
+  return ErrorCode::none;
+}
+
+}  // namespace
+
+bool valid_topic_name(std::string_view name, std::size_t length_max) {
+  if (name.empty() || name.size() > length_max || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
+Uuid random_topic_id(Random& random) {
+  Uuid id;
+  while (id.is_zero()) {
+    const std::uint64_t words[2] = {random.next(), random.next()};
+    for (std::size_t i = 0; i < 16; ++i) id.bytes[i] = static_cast<std::uint8_t>(words[i / 8] >> (8 * (i % 8)));
+  }
+  return id;
+}
+
+Decision<CreateTopicReply> Controller::create_topic(const MetadataImage& image, const CreateTopicRequest& request,
+                                                    Random& random) const {
+  if (!valid_topic_name(request.name, config_.topic_name_length_max))
+    return refuse_topic(ErrorCode::invalid_topic_exception, fmt::format("topic name '{}' is not valid", request.name));
+  if (image.topic(request.name)) return refuse_topic(ErrorCode::topic_already_exists, fmt::format("topic '{}' exists", request.name));
+  const std::int32_t partitions = request.partitions == -1 ? config_.default_partitions : request.partitions;
+  if (partitions <= 0 || partitions > config_.partitions_per_topic_max)
+    return refuse_topic(ErrorCode::invalid_partitions,
+                        fmt::format("{} partitions is outside 1..{}", request.partitions, config_.partitions_per_topic_max));
+  const std::int32_t rf = request.replication_factor == -1 ? config_.default_replication_factor : request.replication_factor;
+  if (rf <= 0) return refuse_topic(ErrorCode::invalid_replication_factor, fmt::format("replication factor {}", rf));
+  if (auto it = request.configs.find(std::string(unclean_config));
+      it != request.configs.end() && it->second != "true" && it->second != "false")
+    return refuse_topic(ErrorCode::invalid_config, fmt::format("{}={} is not true or false", unclean_config, it->second));
+  // Keel places only on active brokers (Kafka may also place on fenced ones, after the unfenced):
+  // a replica on a fenced broker would start outside the ISR.
+  const auto live = image.live_brokers();
+  if (live.size() < static_cast<std::size_t>(rf))
+    return refuse_topic(ErrorCode::invalid_replication_factor,
+                        fmt::format("replication factor {} needs {} active brokers, {} are", rf, rf, live.size()));
+
+  const auto placement = place_replicas(rack_alternating(image, live, random), partitions, rf, random);
+  Uuid id = random_topic_id(random);
+  while (image.topic(id)) id = random_topic_id(random);
+  std::vector<MetadataRecord> records;
+  records.push_back(TopicRecord{request.name, id});
+  for (const auto& [name, value] : request.configs) records.push_back(ConfigRecord{request.name, name, value});
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    const auto& replicas = placement[static_cast<std::size_t>(p)];
+    records.push_back(PartitionRecord{p, id, replicas, replicas, replicas.front(), LeaderRecoveryState::recovered, 0, 0, {}, {}});
+  }
+  return {std::move(records), CreateTopicReply{ErrorCode::none, "", id}};
+}
+
+Decision<ErrorCode> Controller::delete_topic(const MetadataImage& image, std::string_view name) const {
+  const auto* topic = image.topic(name);
+  if (!topic) return refuse(ErrorCode::unknown_topic_or_partition);
+  return {{RemoveTopicRecord{topic->id}}, ErrorCode::none};
+}
+
+Decision<AlterPartitionReply> Controller::alter_partition(const MetadataImage& image, const AlterPartitionRequest& request) const {
+  const auto* sender = image.broker(request.broker_id);
+  if (!sender || sender->epoch != request.broker_epoch) return refuse(alter_error(ErrorCode::stale_broker_epoch));
+  if (!image.topic(request.topic_id)) return refuse(alter_error(ErrorCode::unknown_topic_id));
+  const auto* p = image.partition(request.topic_id, request.partition);
+  if (!p) return refuse(alter_error(ErrorCode::unknown_topic_or_partition));
+  if (auto e = check_alter_target(*p, request); e != ErrorCode::none) return refuse(alter_error(e));
+  std::vector<std::int32_t> isr;
+  for (const auto& m : request.new_isr) isr.push_back(m.broker_id);
+  if (auto e = check_alter_shape(*p, request, isr); e != ErrorCode::none) return refuse(alter_error(e));
+  if (auto e = check_alter_members(image, request); e != ErrorCode::none) return refuse(alter_error(e));
+
+  auto change = PartitionChangeBuilder(image, request.topic_id, request.partition)
+                    .set_election(election_for_topic(image, request.topic_id, config_.unclean_leader_election_enable))
+                    .set_target_isr(std::move(isr))
+                    .set_target_recovery_state(request.leader_recovery_state)
+                    .build();
+  if (!change) return refuse(alter_reply(*p));
+  const auto after = p->merge(*change);
+  auto reply = alter_reply(after);
+  // The leader is in the new ISR and eligible, so it stays leader unless the new ISR completed a
+  // reassignment that moves the partition away from it. (Completing one that drops a replica
+  // bumps the epoch of the same leader, which the reply's epoch tells.)
+  if (after.leader != p->leader) reply.error = ErrorCode::new_leader_elected;
+  return {{std::move(*change)}, std::move(reply)};
+}
+
+std::vector<MetadataRecord> Controller::elect_preferred_leaders(const MetadataImage& image) const {
+  std::vector<MetadataRecord> out;
+  for (const auto& [topic_id, topic] : image.topics()) {
+    for (const auto& [index, p] : topic.partitions) {
+      if (p.leader == p.replicas.front()) continue;
+      auto change = PartitionChangeBuilder(image, topic_id, index).set_election(Election::preferred).build();
+      if (change) out.push_back(std::move(*change));
+    }
+  }
+  return out;
+}
+
+}  // namespace keel::metadata

@@ -1,0 +1,281 @@
+#include "broker/metadata/image.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace keel::metadata {
+namespace {
+
+bool has_duplicates(const std::vector<std::int32_t>& v) {
+  return std::set<std::int32_t>(v.begin(), v.end()).size() != v.size();
+}
+
+// What is wrong with a partition's shape, or "" when nothing is. The ISR is never empty here
+// (Keel runs without ELR, where Kafka also keeps the last member rather than empty the ISR).
+std::string partition_fault(const PartitionRegistration& p) {
+  if (p.replicas.empty()) return "no replicas";
+  if (has_duplicates(p.replicas)) return "duplicate replicas";
+  if (p.isr.empty()) return "empty ISR";
+  if (has_duplicates(p.isr)) return "duplicate ISR members";
+  for (auto b : p.isr)
+    if (!contains(p.replicas, b)) return fmt::format("ISR member {} is not a replica", b);
+  if (p.leader != no_leader && !contains(p.isr, p.leader)) return fmt::format("leader {} is not in the ISR", p.leader);
+  if (p.leader < no_leader) return fmt::format("leader {} is invalid", p.leader);
+  if (p.leader_epoch < 0 || p.partition_epoch < 0) return "negative epoch";
+  for (const auto* moving : {&p.removing_replicas, &p.adding_replicas}) {
+    if (has_duplicates(*moving)) return "duplicate removing or adding replicas";
+    for (auto b : *moving)
+      if (!contains(p.replicas, b)) return fmt::format("removing or adding replica {} is not a replica", b);
+  }
+  for (auto b : p.adding_replicas)
+    if (contains(p.removing_replicas, b)) return fmt::format("replica {} is both removing and adding", b);
+  return "";
+}
+
+Error fault(const MetadataRecord& record, std::string what) {
+  return make_error(Errc::corrupt, fmt::format("{} cannot apply: {}", describe(record), what));
+}
+
+}  // namespace
+
+bool contains(const std::vector<std::int32_t>& ids, std::int32_t id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); }
+
+std::vector<std::int32_t> without(const std::vector<std::int32_t>& ids, const std::vector<std::int32_t>& gone) {
+  std::vector<std::int32_t> out;
+  for (auto id : ids)
+    if (!contains(gone, id)) out.push_back(id);
+  return out;
+}
+
+PartitionRegistration PartitionRegistration::from(const PartitionRecord& r) {
+  return PartitionRegistration{r.replicas,        r.isr,
+                               r.leader,          r.leader_epoch,
+                               r.partition_epoch, r.leader_recovery_state,
+                               r.removing_replicas, r.adding_replicas};
+}
+
+PartitionRecord PartitionRegistration::to_record(const Uuid& topic_id, std::int32_t partition_id) const {
+  return PartitionRecord{partition_id,   topic_id,          replicas,         isr,           leader,
+                         leader_recovery_state, leader_epoch, partition_epoch, removing_replicas, adding_replicas};
+}
+
+PartitionRegistration PartitionRegistration::merge(const PartitionChangeRecord& change) const {
+  PartitionRegistration next = *this;
+  if (change.isr) next.isr = *change.isr;
+  if (change.replicas) next.replicas = *change.replicas;
+  if (change.removing_replicas) next.removing_replicas = *change.removing_replicas;
+  if (change.adding_replicas) next.adding_replicas = *change.adding_replicas;
+  if (change.leader != leader_unchanged) {
+    next.leader = change.leader;
+    next.leader_epoch = leader_epoch + 1;
+  }
+  if (change.leader_recovery_state != recovery_state_unchanged)
+    next.leader_recovery_state = static_cast<LeaderRecoveryState>(change.leader_recovery_state);
+  next.partition_epoch = partition_epoch + 1;
+  return next;
+}
+
+bool PartitionRegistration::in_isr(std::int32_t broker) const { return contains(isr, broker); }
+bool PartitionRegistration::is_replica(std::int32_t broker) const { return contains(replicas, broker); }
+
+Status MetadataImage::check(const MetadataRecord& record) const {
+  struct Checker {
+    const MetadataImage& image;
+    const MetadataRecord& record;
+
+    Status operator()(const RegisterBrokerRecord& r) const {
+      const auto* existing = image.broker(r.broker_id);
+      if (r.broker_id < 0) return fault(record, "negative broker id");
+      if (existing && r.broker_epoch < existing->epoch)
+        return fault(record, fmt::format("epoch goes back from {}", existing->epoch));
+      return {};
+    }
+    Status operator()(const UnregisterBrokerRecord& r) const {
+      const auto* existing = image.broker(r.broker_id);
+      if (!existing) return fault(record, "unknown broker");
+      if (existing->epoch != r.broker_epoch) return fault(record, fmt::format("registered epoch is {}", existing->epoch));
+      return {};
+    }
+    Status operator()(const TopicRecord& r) const {
+      if (r.topic_id.is_zero()) return fault(record, "zero topic id");
+      if (image.topic(r.topic_id)) return fault(record, "topic id exists");
+      if (image.topic(r.name)) return fault(record, "topic name exists");
+      return {};
+    }
+    Status operator()(const PartitionRecord& r) const {
+      const auto* topic = image.topic(r.topic_id);
+      if (!topic) return fault(record, "unknown topic");
+      if (r.partition_id < 0) return fault(record, "negative partition id");
+      const auto p = PartitionRegistration::from(r);
+      if (auto f = partition_fault(p); !f.empty()) return fault(record, f);
+      if (auto it = topic->partitions.find(r.partition_id); it != topic->partitions.end()) {
+        if (r.leader_epoch < it->second.leader_epoch || r.partition_epoch <= it->second.partition_epoch)
+          return fault(record, "epochs go back");
+      }
+      return {};
+    }
+    Status operator()(const ConfigRecord& r) const {
+      if (!image.topic(r.resource)) return fault(record, "unknown topic");
+      return {};
+    }
+    Status operator()(const PartitionChangeRecord& r) const {
+      const auto* p = image.partition(r.topic_id, r.partition_id);
+      if (!p) return fault(record, "unknown partition");
+      if (auto f = partition_fault(p->merge(r)); !f.empty()) return fault(record, f);
+      return {};
+    }
+    Status operator()(const RemoveTopicRecord& r) const {
+      if (!image.topic(r.topic_id)) return fault(record, "unknown topic");
+      return {};
+    }
+    Status operator()(const BrokerRegistrationChangeRecord& r) const {
+      const auto* existing = image.broker(r.broker_id);
+      if (!existing) return fault(record, "unknown broker");
+      if (existing->epoch != r.broker_epoch) return fault(record, fmt::format("registered epoch is {}", existing->epoch));
+      return {};
+    }
+    Status operator()(const NoOpRecord&) const { return {}; }
+  };
+  return std::visit(Checker{*this, record}, record);
+}
+
+void MetadataImage::apply(const MetadataRecord& record, std::int64_t offset) {
+  KEEL_ASSERT_MSG(offset >= last_offset_, "{} at offset {} after offset {}", describe(record), offset, last_offset_);
+  const Status ok = check(record);
+  KEEL_ASSERT_MSG(ok.ok(), "{}", ok.ok() ? "" : ok.error().message);
+  apply_unchecked(record);
+  last_offset_ = offset;
+}
+
+Status MetadataImage::replay(const MetadataRecord& record, std::int64_t offset) {
+  if (offset < last_offset_)
+    return make_error(Errc::corrupt, fmt::format("{} at offset {} after offset {}", describe(record), offset, last_offset_));
+  if (Status ok = check(record); !ok) return ok;
+  apply_unchecked(record);
+  last_offset_ = offset;
+  return {};
+}
+
+void MetadataImage::apply_unchecked(const MetadataRecord& record) {
+  struct Applier {
+    MetadataImage& image;
+    void operator()(const RegisterBrokerRecord& r) const {
+      image.brokers_[r.broker_id] =
+          BrokerRegistration{r.broker_id, r.incarnation_id, r.broker_epoch, r.endpoints, r.rack, r.fenced, r.in_controlled_shutdown};
+    }
+    void operator()(const UnregisterBrokerRecord& r) const { image.brokers_.erase(r.broker_id); }
+    void operator()(const TopicRecord& r) const {
+      image.topics_[r.topic_id] = TopicImage{r.topic_id, r.name, {}, {}};
+      image.topic_ids_by_name_[r.name] = r.topic_id;
+    }
+    void operator()(const PartitionRecord& r) const {
+      image.topics_.at(r.topic_id).partitions[r.partition_id] = PartitionRegistration::from(r);
+    }
+    void operator()(const ConfigRecord& r) const {
+      auto& configs = image.topics_.at(image.topic_ids_by_name_.find(r.resource)->second).configs;
+      if (r.value) {
+        configs[r.name] = *r.value;
+      } else {
+        configs.erase(r.name);
+      }
+    }
+    void operator()(const PartitionChangeRecord& r) const {
+      auto& p = image.topics_.at(r.topic_id).partitions.at(r.partition_id);
+      p = p.merge(r);
+    }
+    void operator()(const RemoveTopicRecord& r) const {
+      auto it = image.topics_.find(r.topic_id);
+      image.topic_ids_by_name_.erase(it->second.name);
+      image.topics_.erase(it);
+    }
+    void operator()(const BrokerRegistrationChangeRecord& r) const {
+      auto& b = image.brokers_.at(r.broker_id);
+      if (r.fenced == FenceChange::fence) b.fenced = true;
+      if (r.fenced == FenceChange::unfence) b.fenced = false;
+      if (r.in_controlled_shutdown == 1) b.in_controlled_shutdown = true;
+    }
+    void operator()(const NoOpRecord&) const {}
+  };
+  std::visit(Applier{*this}, record);
+}
+
+std::vector<MetadataRecord> MetadataImage::to_records() const {
+  std::vector<MetadataRecord> out;
+  for (const auto& [id, b] : brokers_)
+    out.push_back(RegisterBrokerRecord{id, b.incarnation, b.epoch, b.endpoints, b.rack, b.fenced, b.in_controlled_shutdown});
+  for (const auto& [id, t] : topics_) {
+    out.push_back(TopicRecord{t.name, id});
+    for (const auto& [name, value] : t.configs) out.push_back(ConfigRecord{t.name, name, value});
+    for (const auto& [index, p] : t.partitions)
+      out.push_back(p.to_record(id, index));
+  }
+  return out;
+}
+
+const BrokerRegistration* MetadataImage::broker(std::int32_t id) const {
+  auto it = brokers_.find(id);
+  return it == brokers_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::int32_t> MetadataImage::live_brokers() const {
+  std::vector<std::int32_t> out;
+  for (const auto& [id, b] : brokers_)
+    if (b.active()) out.push_back(id);
+  return out;
+}
+
+bool MetadataImage::is_active(std::int32_t broker_id) const {
+  const auto* b = broker(broker_id);
+  return b && b->active();
+}
+
+const TopicImage* MetadataImage::topic(const Uuid& id) const {
+  auto it = topics_.find(id);
+  return it == topics_.end() ? nullptr : &it->second;
+}
+
+const TopicImage* MetadataImage::topic(std::string_view name) const {
+  auto it = topic_ids_by_name_.find(name);
+  return it == topic_ids_by_name_.end() ? nullptr : topic(it->second);
+}
+
+const PartitionRegistration* MetadataImage::partition(const Uuid& topic_id, std::int32_t index) const {
+  const auto* t = topic(topic_id);
+  if (!t) return nullptr;
+  auto it = t->partitions.find(index);
+  return it == t->partitions.end() ? nullptr : &it->second;
+}
+
+const PartitionRegistration* MetadataImage::partition(std::string_view topic_name, std::int32_t index) const {
+  const auto* t = topic(topic_name);
+  return t ? partition(t->id, index) : nullptr;
+}
+
+std::int32_t MetadataImage::leader_of(const Uuid& topic_id, std::int32_t index) const {
+  const auto* p = partition(topic_id, index);
+  return p ? p->leader : no_leader;
+}
+
+std::int32_t MetadataImage::leader_of(std::string_view topic_name, std::int32_t index) const {
+  const auto* p = partition(topic_name, index);
+  return p ? p->leader : no_leader;
+}
+
+bool MetadataImage::leads_any(std::int32_t broker_id) const {
+  for (const auto& [id, t] : topics_)
+    for (const auto& [index, p] : t.partitions)
+      if (p.leader == broker_id) return true;
+  return false;
+}
+
+std::optional<std::string> MetadataImage::topic_config(const Uuid& topic_id, std::string_view name) const {
+  const auto* t = topic(topic_id);
+  if (!t) return std::nullopt;
+  auto it = t->configs.find(std::string(name));
+  if (it == t->configs.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace keel::metadata

@@ -1,0 +1,155 @@
+#pragma once
+// The cluster metadata records (KIP-631) as plain values, and Keel's own compact binary form of
+// them. Every record on the wire is: type (int8, Kafka's metadata apiKey), version (int8), then the
+// fields in declaration order. The layout is Keel's; it follows Kafka's field meanings, not its
+// JSON schemas. Decoding never trusts its input: a truncated, unknown or trailing-garbage record is
+// an error value naming the record type and what was wrong.
+#include "broker/base/result.h"
+#include "broker/protocol/wire.h"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace keel::metadata {
+
+using protocol::Uuid;
+
+// PartitionChangeRecord.leader: -2 leaves the leader alone, -1 means "no leader".
+constexpr std::int32_t leader_unchanged = -2;
+constexpr std::int32_t no_leader = -1;
+// PartitionChangeRecord.leader_recovery_state: -1 leaves it alone.
+constexpr std::int8_t recovery_state_unchanged = -1;
+
+// Whether the leader's log is known to hold everything committed (RECOVERED), or it was elected
+// uncleanly and has yet to tell the controller it finished recovery (RECOVERING, KIP-704).
+enum class LeaderRecoveryState : std::int8_t { recovered = 0, recovering = 1 };
+
+// BrokerRegistrationChangeRecord.fenced.
+enum class FenceChange : std::int8_t { unfence = -1, none = 0, fence = 1 };
+
+struct Endpoint {
+  std::string listener;
+  std::string host;
+  std::uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+
+// A broker's listeners as records and controller calls write them: a count, then listener, host
+// and port each. Reading refuses a null list and more than `max` entries.
+void write_endpoints(protocol::Writer& w, const std::vector<Endpoint>& endpoints);
+std::vector<Endpoint> read_endpoints(protocol::Reader& r, std::int32_t max = 64);
+
+struct RegisterBrokerRecord {
+  static constexpr std::int8_t type = 0;
+  std::int32_t broker_id = 0;
+  Uuid incarnation_id;
+  std::int64_t broker_epoch = 0;
+  std::vector<Endpoint> endpoints;
+  std::optional<std::string> rack;
+  bool fenced = true;
+  bool in_controlled_shutdown = false;
+  bool operator==(const RegisterBrokerRecord&) const = default;
+};
+
+struct UnregisterBrokerRecord {
+  static constexpr std::int8_t type = 1;
+  std::int32_t broker_id = 0;
+  std::int64_t broker_epoch = 0;
+  bool operator==(const UnregisterBrokerRecord&) const = default;
+};
+
+struct TopicRecord {
+  static constexpr std::int8_t type = 2;
+  std::string name;
+  Uuid topic_id;
+  bool operator==(const TopicRecord&) const = default;
+};
+
+struct PartitionRecord {
+  static constexpr std::int8_t type = 3;
+  std::int32_t partition_id = 0;
+  Uuid topic_id;
+  std::vector<std::int32_t> replicas;
+  std::vector<std::int32_t> isr;
+  std::int32_t leader = no_leader;
+  LeaderRecoveryState leader_recovery_state = LeaderRecoveryState::recovered;
+  std::int32_t leader_epoch = 0;
+  std::int32_t partition_epoch = 0;
+  // A reassignment in progress (record version 1+): replicas leaving and replicas joining, both
+  // also in `replicas`.
+  std::vector<std::int32_t> removing_replicas;
+  std::vector<std::int32_t> adding_replicas;
+  bool operator==(const PartitionRecord&) const = default;
+};
+
+// Topic configuration. `resource` is a topic name; a null value deletes the key.
+struct ConfigRecord {
+  static constexpr std::int8_t type = 4;
+  std::string resource;
+  std::string name;
+  std::optional<std::string> value;
+  bool operator==(const ConfigRecord&) const = default;
+};
+
+struct PartitionChangeRecord {
+  static constexpr std::int8_t type = 5;
+  std::int32_t partition_id = 0;
+  Uuid topic_id;
+  std::optional<std::vector<std::int32_t>> isr;       // null: unchanged
+  std::optional<std::vector<std::int32_t>> replicas;  // null: unchanged
+  std::int32_t leader = leader_unchanged;
+  std::int8_t leader_recovery_state = recovery_state_unchanged;
+  std::optional<std::vector<std::int32_t>> removing_replicas;  // null: unchanged (version 1+)
+  std::optional<std::vector<std::int32_t>> adding_replicas;    // null: unchanged (version 1+)
+  bool operator==(const PartitionChangeRecord&) const = default;
+};
+
+struct RemoveTopicRecord {
+  static constexpr std::int8_t type = 9;
+  Uuid topic_id;
+  bool operator==(const RemoveTopicRecord&) const = default;
+};
+
+struct BrokerRegistrationChangeRecord {
+  static constexpr std::int8_t type = 17;
+  std::int32_t broker_id = 0;
+  std::int64_t broker_epoch = 0;
+  FenceChange fenced = FenceChange::none;
+  std::int8_t in_controlled_shutdown = 0;  // 1: entering controlled shutdown, 0: unchanged
+  bool operator==(const BrokerRegistrationChangeRecord&) const = default;
+};
+
+struct NoOpRecord {
+  static constexpr std::int8_t type = 20;
+  bool operator==(const NoOpRecord&) const = default;
+};
+
+using MetadataRecord =
+    std::variant<RegisterBrokerRecord, UnregisterBrokerRecord, TopicRecord, PartitionRecord, ConfigRecord,
+                 PartitionChangeRecord, RemoveTopicRecord, BrokerRegistrationChangeRecord, NoOpRecord>;
+
+// The version every record is written at. Version 1 added the reassignment fields (removing and
+// adding replicas) to PartitionRecord and PartitionChangeRecord; decode reads 0 and 1.
+constexpr std::int8_t record_version = 1;
+constexpr std::int8_t record_version_min = 0;
+// A record larger than this is refused by decode (a limit on everything, even metadata).
+constexpr std::size_t record_bytes_max = 1 << 20;
+
+std::string_view record_type_name(const MetadataRecord& record);
+// Kafka's name for a type byte ("PartitionChangeRecord"), or "UnknownRecord".
+std::string_view record_type_name(std::int8_t type);
+
+protocol::Bytes encode(const MetadataRecord& record);
+// Errc::corrupt with a message naming the record type and the fault.
+Result<MetadataRecord> decode(std::span<const std::uint8_t> bytes);
+
+// One line for traces: "PartitionChangeRecord(topic=..., partition=0, leader=2, isr=[1,2])".
+std::string describe(const MetadataRecord& record);
+std::string to_string(const Uuid& id);
+
+}  // namespace keel::metadata

@@ -1,7 +1,0 @@
-#include "broker/version.h"
-
-namespace keel {
-
-std::string_view version() { return KEEL_VERSION; }
-
-}  // namespace keel
