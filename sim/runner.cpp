@@ -350,12 +350,12 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   run.cluster->start_brokers();
   run.world->node(run.cluster->client_node()).start();
   schedule_faults(run, start);
-  if (scenario.cluster.brokers > 1) schedule_checkpoints(run, start);
+  schedule_checkpoints(run, start);
 
   const auto& q = scenario.quiescence;
   const Instant limit = start + scenario.duration + q.recover + q.liveness_within + q.final_read_timeout + 60s;
   run.world->run_while([&] { return !run.ctx->done; }, limit);
-  if (scenario.cluster.brokers > 1) finish_observations(run, limit);
+  finish_observations(run, limit);
   // Stop every process while what their tasks point at still exists.
   for (int id = 0; id < run.world->node_count(); ++id) run.world->node(id).kill();
   close_open_ops(run.history, to_ns(run.world->now()));

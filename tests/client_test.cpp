@@ -13,7 +13,8 @@
 #include "broker/client/admin.h"
 #include "broker/client/consumer.h"
 #include "broker/client/producer.h"
-#include "broker/server/broker.h"
+#include "broker/node/node.h"
+#include "tests/support/node_config.h"
 #include "broker/config/config.h"
 #include "sim/node.h"
 #include "sim/world.h"
@@ -39,14 +40,11 @@ bool run_with_broker(std::uint64_t seed, const std::function<void(Runtime&)>& sc
     o.id = i;
     world.add_node(o);
   }
-  auto config = config::parse_broker_config("node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\n" + extra_config,
-                                            "test", {});
-  KEEL_ASSERT(static_cast<bool>(config));
-  world.node(0).set_main([c = *config](Runtime& rt) { (void)server::run_broker(rt, c); });
+  world.node(0).set_main([c = test::single_node_config(extra_config)](Runtime& rt) { (void)node::run_node(rt, c); });
   world.node(0).start();
   auto done = std::make_shared<bool>(false);
   world.node(1).set_main([done, script](Runtime& rt) {
-    script(rt);
+    if (test::await_serving(rt, bootstrap)) script(rt);
     *done = true;
   });
   world.node(1).start();

@@ -34,7 +34,9 @@
 #include "broker/client/admin.h"
 #include "broker/client/consumer.h"
 #include "broker/client/producer.h"
-#include "broker/server/broker.h"
+#include "broker/node/node.h"
+#include "broker/storage/log_manager.h"
+#include "tests/support/node_config.h"
 #include "broker/config/config.h"
 #include "broker/storage/log.h"
 #include "sim/node.h"
@@ -84,7 +86,7 @@ struct Outcome {
 
 // The broker of node 0 as the test sees it: set while a started broker serves.
 struct BrokerProbe {
-  server::Broker* broker = nullptr;
+  node::Node* broker = nullptr;
 };
 
 std::string text(const std::optional<protocol::Bytes>& b) { return b ? std::string(b->begin(), b->end()) : std::string(); }
@@ -257,13 +259,11 @@ Outcome run(const Options& o) {
     n.id = i;
     world.add_node(n);
   }
-  std::string properties = "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\nlog.segment.bytes=20000\n";
-  if (o.sync_before_ack) properties += "log.flush.interval.messages=1\n";
-  auto config = config::parse_broker_config(properties, "sim_broker_test", {});
-  KEEL_ASSERT_MSG(static_cast<bool>(config), "{}", config ? "" : config.error().message);
+  std::string extra = "log.segment.bytes=20000\n";
+  if (o.sync_before_ack) extra += "log.flush.interval.messages=1\n";
   BrokerProbe probe;
-  world.node(0).set_main([c = *config, &probe](Runtime& rt) {
-    server::Broker broker(rt, c);
+  world.node(0).set_main([c = test::single_node_config(extra), &probe](Runtime& rt) {
+    node::Node broker(rt, c);
     if (!broker.start()) return;
     struct Publish {
       BrokerProbe& p;
@@ -614,10 +614,9 @@ Visibility read_unsynced(std::uint64_t seed) {
     n.id = i;
     world.add_node(n);
   }
-  auto config = config::parse_broker_config(
-      "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\nlog.flush.interval.messages=1\n", "test", {});
-  KEEL_ASSERT(static_cast<bool>(config));
-  world.node(0).set_main([c = *config](Runtime& rt) { (void)server::run_broker(rt, c); });
+  world.node(0).set_main([c = test::single_node_config("log.flush.interval.messages=1\n")](Runtime& rt) {
+    (void)node::run_node(rt, c);
+  });
   world.node(0).start();
   Random faults = world.stream(-1, "power-loss");
   const Instant crash = world.now() + 2s + std::chrono::microseconds(faults.between(0, 2000000));

@@ -20,7 +20,8 @@
 #include "broker/client/consumer.h"
 #include "broker/client/producer.h"
 #include "broker/protocol/record_batch.h"
-#include "broker/server/broker.h"
+#include "broker/node/node.h"
+#include "tests/support/node_config.h"
 #include "broker/config/config.h"
 #include "broker/purgatory/timing_wheel.h"
 #include "broker/storage/log.h"
@@ -53,12 +54,7 @@ sim::WorldOptions world_options(std::uint64_t seed, std::vector<std::string> for
   return o;
 }
 
-config::BrokerConfig broker_config(const std::string& extra) {
-  const std::string text = "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\n" + extra;
-  auto config = config::parse_broker_config(text, "sim_buggify_test", {});
-  KEEL_ASSERT_MSG(static_cast<bool>(config), "{}", config ? "" : config.error().message);
-  return *config;
-}
+config::BrokerConfig broker_config(const std::string& extra) { return test::single_node_config(extra); }
 
 // Node 0 runs a broker; node 1 is the client machine.
 void add_broker_and_client(sim::World& world, const config::BrokerConfig& config) {
@@ -67,7 +63,7 @@ void add_broker_and_client(sim::World& world, const config::BrokerConfig& config
     n.id = i;
     world.add_node(n);
   }
-  world.node(0).set_main([config](Runtime& rt) { (void)server::run_broker(rt, config); });
+  world.node(0).set_main([config](Runtime& rt) { (void)node::run_node(rt, config); });
   world.node(0).start();
 }
 
@@ -724,7 +720,7 @@ TEST_CASE("randomize_config: every seed's knobs parse, within their ranges, and 
     const auto knobs = sim::cluster::randomize_broker_config(rng);
     REQUIRE(knobs.size() == sim::cluster::randomized_knobs().size());
     const auto overrides = as_overrides(knobs);
-    auto config = config::parse_broker_config("node.id=0\nlog.dirs=logs\n", "randomized", overrides);
+    auto config = config::parse_broker_config(test::single_node_properties(), "randomized", overrides);
     INFO(fmt::format("seed {}: {}", seed, fmt::join(overrides, " ")));
     REQUIRE(config.ok());
     for (const auto& knob : sim::cluster::randomized_knobs()) {

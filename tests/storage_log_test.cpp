@@ -581,22 +581,22 @@ TEST_CASE("storage: bytes count as visible once the high watermark passes them, 
     auto log = Log::open(rt, log_dir, tp(), small_segments(1 << 20), 0, 0, true);
     if (!log) return void(error = log.error().message);
     Log& l = **log;
-    l.set_high_watermark(0);
+    l.reset_high_watermark(0);
     for (int b = 0; b < 3; ++b) {
       const Bytes batch = make_batch(b, 2, 1000 + b);
       sizes.push_back(static_cast<std::int64_t>(batch.size()));
       if (!l.append(batch, 0)) return void(error = "append failed");
       visible.push_back(l.visible_bytes_appended());  // 0, 0, 0: the high watermark stays at 0
     }
-    l.set_high_watermark(2);  // passes the first batch (offsets 0-1)
+    l.advance_high_watermark(2);  // passes the first batch (offsets 0-1)
     visible.push_back(l.visible_bytes_appended());
-    l.set_high_watermark(5);  // inside the third: only whole appends count
+    l.advance_high_watermark(5);  // inside the third: only whole appends count
     visible.push_back(l.visible_bytes_appended());
     if (!l.truncate_to(4)) return void(error = "truncate failed");  // the third batch goes
     const Bytes again = make_batch(9, 2, 2000);
     sizes.push_back(static_cast<std::int64_t>(again.size()));
     if (!l.append(again, 0)) return void(error = "append failed");
-    l.set_high_watermark(6);
+    l.advance_high_watermark(6);
     visible.push_back(l.visible_bytes_appended());
   });
   REQUIRE(error == "");

@@ -157,11 +157,11 @@ TEST_CASE("storage retention: nothing at or above the high watermark goes, and D
     if (!log) return void(error = log.error().message);
     if (auto fn = fill(rt, **log, 0, 60); !fn) return void(error = fn.error().message);
     bases = (*log)->segment_bases();
-    (*log)->set_high_watermark(bases[3]);
+    (*log)->reset_high_watermark(bases[3]);
     if (auto st = (*log)->advance_log_start_offset(bases[5] + 1); !st) return void(error = st.error().message);
     if (auto n = (*log)->delete_old_segments(); !n) return void(error = n.error().message);
     after_hw = (*log)->segment_bases();
-    (*log)->set_high_watermark(no_limit);
+    (*log)->advance_high_watermark((*log)->log_end_offset());
     if (auto n = (*log)->delete_old_segments(); !n) return void(error = n.error().message);
     after_start = (*log)->segment_bases();
   });

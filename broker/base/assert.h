@@ -36,4 +36,5 @@ namespace keel::detail {
 #define KEEL_ASSERT_LT(a, b) KEEL_ASSERT_OP_(a, b, <)
 #define KEEL_ASSERT_LE(a, b) KEEL_ASSERT_OP_(a, b, <=)
 #define KEEL_ASSERT_GE(a, b) KEEL_ASSERT_OP_(a, b, >=)
+#define KEEL_ASSERT_GT(a, b) KEEL_ASSERT_OP_(a, b, >)
 #define KEEL_UNREACHABLE() ::keel::detail::assert_fail("unreachable", __FILE__, __LINE__, std::string())

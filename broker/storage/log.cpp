@@ -68,28 +68,53 @@ keel::Status Log::go_offline(const Error& cause) {
 // ---------------------------------------------------------------------------------------------
 // appending
 
+namespace {
+
+// Whole, CRC-checked v2 batches, or the error an append of these bytes gets.
+keel::Result<protocol::BatchScan> scan_for_append(const TopicPartition& tp, std::span<const std::uint8_t> batches) {
+  auto scan = protocol::scan_batches(batches, true);
+  if (scan.batches.empty() || scan.corruption || scan.valid_bytes != batches.size()) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("append to {}: not whole v2 record batches: {}", tp,
+                                  scan.corruption ? scan.corruption->message : std::string("empty or torn")));
+  }
+  return scan;
+}
+
+}  // namespace
+
 keel::Result<AppendResult> Log::append(std::span<const std::uint8_t> batches, std::int32_t leader_epoch) {
-  return append_impl(batches, leader_epoch);
+  auto scan = scan_for_append(tp_, batches);
+  if (!scan) return scan.error();
+  return append_impl(protocol::Bytes(batches.begin(), batches.end()), *scan, leader_epoch);
+}
+
+keel::Result<AppendResult> Log::append(protocol::Bytes batches, const protocol::BatchScan& scan, std::int32_t leader_epoch) {
+  return append_impl(std::move(batches), scan, leader_epoch);
 }
 
 keel::Result<AppendResult> Log::append_as_follower(std::span<const std::uint8_t> batches) {
-  return append_impl(batches, std::nullopt);
+  auto scan = scan_for_append(tp_, batches);
+  if (!scan) return scan.error();
+  return append_impl(protocol::Bytes(batches.begin(), batches.end()), *scan, std::nullopt);
 }
 
-keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batches,
+keel::Result<AppendResult> Log::append_as_follower(protocol::Bytes batches, const protocol::BatchScan& scan) {
+  return append_impl(std::move(batches), scan, std::nullopt);
+}
+
+keel::Result<AppendResult> Log::append_impl(protocol::Bytes batches, const protocol::BatchScan& scan,
                                            std::optional<std::int32_t> leader_epoch) {
-  const auto scan = protocol::scan_batches(batches, true);
-  if (scan.batches.empty() || scan.corruption || scan.valid_bytes != batches.size()) {
-    return make_error(Errc::invalid_argument,
-                      fmt::format("append to {}: not whole v2 record batches: {}", tp_,
-                                  scan.corruption ? scan.corruption->message : std::string("empty or torn")));
-  }
+  // The caller's scan describes exactly these bytes: whole batches, nothing after them.
+  KEEL_ASSERT_MSG(!scan.batches.empty() && !scan.corruption && scan.valid_bytes == batches.size(),
+                  "append to {}: {} batches covering {} of {} bytes", tp_, scan.batches.size(), scan.valid_bytes,
+                  batches.size());
   if (static_cast<std::int64_t>(batches.size()) > std::min<std::int64_t>(config_.segment_bytes, relative_offset_max)) {
     return make_error(Errc::invalid_argument, fmt::format("record batch too large: an append of {} bytes exceeds "
                                                           "segment.bytes {}", batches.size(), config_.segment_bytes));
   }
   Prepared p;
-  p.bytes.assign(batches.begin(), batches.end());
+  p.bytes = std::move(batches);
   AppendResult result;
   std::optional<std::int64_t> rolled_to;
   {
@@ -122,9 +147,20 @@ void Log::note_appended(std::int64_t bytes) {
   }
 }
 
-void Log::set_high_watermark(std::int64_t offset) {
+void Log::reset_high_watermark(std::int64_t offset) {
+  high_watermark_ = std::clamp(offset, log_start_, leo_);
+  note_high_watermark();
+}
+
+void Log::advance_high_watermark(std::int64_t offset) {
+  KEEL_ASSERT_MSG(offset >= high_watermark() && offset <= leo_, "{}: high watermark {} -> {} (log end {})", tp_,
+                  high_watermark(), offset, leo_);
   high_watermark_ = offset;
-  while (!unseen_appends_.empty() && unseen_appends_.front().first <= offset) {
+  note_high_watermark();
+}
+
+void Log::note_high_watermark() {
+  while (!unseen_appends_.empty() && unseen_appends_.front().first <= high_watermark_) {
     visible_bytes_ = unseen_appends_.front().second;
     unseen_appends_.pop_front();
   }
@@ -353,6 +389,7 @@ keel::Status Log::truncate_to(std::int64_t offset) {
   for (const auto& v : victims) segments_.erase(v->base_offset());
   const std::int64_t old_leo = leo_;
   leo_ = offset;  // readers stop here at once; the files follow
+  high_watermark_ = std::min(high_watermark_, offset);
   forget_unseen_appends_above(offset);
   for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
     auto renamed = (*it)->rename_to_deleted();
@@ -409,6 +446,9 @@ keel::Status Log::truncate_fully_and_start_at(std::int64_t offset) {
   segments_[offset] = std::move(*fresh);
   if (auto st = rt_.disk().sync_dir(dir_); !st) return go_offline(st.error());
   leo_ = log_start_ = rp_ = roll_flush_target_ = offset;
+  // An empty log starting at `offset`: a set high watermark is exactly there (never below the log
+  // start), an unset one stays unbounded.
+  if (high_watermark_ != high_watermark_unbounded) high_watermark_ = offset;
   forget_unseen_appends_above(offset);
   rt_.trace("LogTruncatedFully").detail("tp", tp_).detail("offset", offset).detail("segments_deleted", victims.size());
   return {};

@@ -15,12 +15,12 @@
 #include "broker/protocol/messages.h"
 #include "broker/protocol/wire.h"
 
-namespace keel::server {
+namespace keel::kafka {
 
-class Broker;
+struct BrokerServices;
 
 struct RequestContext {
-  Broker& broker;
+  BrokerServices& broker;
   protocol::RequestHeader header;
   std::string peer;  // the client's address, for trace events
 };
@@ -67,10 +67,8 @@ protocol::Bytes encode_response(const RequestContext& ctx, const M& response) {
   return protocol::encode_response_frame(ctx.header.correlation_id, M::api_key, ctx.header.api_version, response);
 }
 
-// Maps a storage or platform error to the Kafka error code a client should see.
-protocol::ErrorCode error_code_for(const Error& error);
 
 // How long a request may wait for the controller, from the TimeoutMs it carries.
 Duration controller_timeout(std::int32_t timeout_ms);
 
-}  // namespace keel::server
+}  // namespace keel::kafka

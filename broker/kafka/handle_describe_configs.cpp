@@ -2,10 +2,11 @@
 // their sources) or of this broker.
 #include <fmt/format.h>
 
-#include "broker/server/broker.h"
-#include "broker/server/handlers.h"
+#include "broker/kafka/services.h"
+#include "broker/metadata/quorum.h"
+#include "broker/kafka/handlers.h"
 
-namespace keel::server {
+namespace keel::kafka {
 namespace {
 
 using protocol::DescribeConfigsRequest;
@@ -26,7 +27,7 @@ Result_ resource_error(const Resource& resource, ErrorCode code, std::string mes
   return out;
 }
 
-Result_ describe(Broker& broker, const Resource& resource, const std::vector<ConfigEntry>& entries, std::int16_t version) {
+Result_ describe(BrokerServices& broker, const Resource& resource, const std::vector<config::ConfigEntry>& entries, std::int16_t version) {
   Result_ out;
   out.error_code = static_cast<std::int16_t>(ErrorCode::none);
   out.resource_type = resource.resource_type;
@@ -51,22 +52,22 @@ Result_ describe(Broker& broker, const Resource& resource, const std::vector<Con
   return out;
 }
 
-Result_ describe_resource(Broker& broker, const Resource& resource, std::int16_t version) {
+Result_ describe_resource(BrokerServices& broker, const Resource& resource, std::int16_t version) {
   if (resource.resource_type == resource_topic) {
-    const TopicInfo* topic = broker.topics().find(resource.resource_name);
+    const auto* topic = broker.quorum.image().topic(resource.resource_name);
     if (topic == nullptr) {
       return resource_error(resource, ErrorCode::unknown_topic_or_partition,
                             fmt::format("Topic '{}' does not exist.", resource.resource_name));
     }
-    return describe(broker, resource, describe_topic_config(broker.config(), topic->configs), version);
+    return describe(broker, resource, config::describe_topic_config(broker.config, topic->configs), version);
   }
   if (resource.resource_type == resource_broker) {
-    if (resource.resource_name != std::to_string(broker.config().node_id) && !resource.resource_name.empty()) {
+    if (resource.resource_name != std::to_string(broker.config.node_id) && !resource.resource_name.empty()) {
       return resource_error(resource, ErrorCode::invalid_request,
-                            fmt::format("Unexpected broker id, expected {} but received {}", broker.config().node_id,
+                            fmt::format("Unexpected broker id, expected {} but received {}", broker.config.node_id,
                                         resource.resource_name));
     }
-    return describe(broker, resource, describe_broker_config(broker.config()), version);
+    return describe(broker, resource, config::describe_broker_config(broker.config), version);
   }
   return resource_error(resource, ErrorCode::invalid_request,
                         fmt::format("resource type {} is not supported", resource.resource_type));
@@ -84,4 +85,4 @@ HandlerResult handle_describe_configs(RequestContext& ctx, protocol::Reader& bod
   return std::optional(encode_response(ctx, response));
 }
 
-}  // namespace keel::server
+}  // namespace keel::kafka

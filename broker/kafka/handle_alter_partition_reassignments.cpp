@@ -1,11 +1,12 @@
 // AlterPartitionReassignments: moves partitions to new replica sets, or cancels the move in
-// progress (a null replica list). The controller decides (Broker::alter_reassignments); this file
+// progress (a null replica list). The controller decides (admin.h alter_reassignments); this file
 // translates the request for it and answers each partition under its topic, in request order.
 #include "broker/metadata/control.h"
-#include "broker/server/broker.h"
-#include "broker/server/handlers.h"
+#include "broker/kafka/admin.h"
+#include "broker/kafka/services.h"
+#include "broker/kafka/handlers.h"
 
-namespace keel::server {
+namespace keel::kafka {
 namespace {
 
 using protocol::AlterPartitionReassignmentsRequest;
@@ -80,9 +81,9 @@ AlterPartitionReassignmentsResponse failed(const AlterPartitionReassignmentsRequ
 HandlerResult handle_alter_partition_reassignments(RequestContext& ctx, protocol::Reader& body) {
   auto request = decode_request<AlterPartitionReassignmentsRequest>(ctx, body);
   if (!request) return request.error();
-  auto reply = ctx.broker.alter_reassignments(to_controller(*request), controller_timeout(request->timeout_ms));
+  auto reply = alter_reassignments(ctx.broker, to_controller(*request), controller_timeout(request->timeout_ms));
   if (!reply) return std::optional(encode_response(ctx, failed(*request, reply.error())));
   return std::optional(encode_response(ctx, answered(*request, *reply)));
 }
 
-}  // namespace keel::server
+}  // namespace keel::kafka

@@ -1,8 +1,8 @@
 // ApiVersions: the APIs and versions this broker serves, straight from the handler table, so it
 // advertises exactly what it implements.
-#include "broker/server/handlers.h"
+#include "broker/kafka/handlers.h"
 
-namespace keel::server {
+namespace keel::kafka {
 
 HandlerResult handle_api_versions(RequestContext& ctx, protocol::Reader& body) {
   auto request = decode_request<protocol::ApiVersionsRequest>(ctx, body);
@@ -26,4 +26,4 @@ HandlerResult handle_api_versions(RequestContext& ctx, protocol::Reader& body) {
   return std::optional(encode_response(ctx, response));
 }
 
-}  // namespace keel::server
+}  // namespace keel::kafka

@@ -1,11 +1,12 @@
 // ListPartitionReassignments: the partitions being moved, with their whole replica set and the
-// replicas being added and removed. The controller knows (Broker::list_reassignments); this file
+// replicas being added and removed. The controller knows (admin.h list_reassignments); this file
 // translates the request for it and groups its answer by topic.
 #include "broker/metadata/control.h"
-#include "broker/server/broker.h"
-#include "broker/server/handlers.h"
+#include "broker/kafka/admin.h"
+#include "broker/kafka/services.h"
+#include "broker/kafka/handlers.h"
 
-namespace keel::server {
+namespace keel::kafka {
 namespace {
 
 using protocol::ErrorCode;
@@ -41,7 +42,7 @@ ListPartitionReassignmentsResponse answered(const metadata::ListReassignmentsRep
 HandlerResult handle_list_partition_reassignments(RequestContext& ctx, protocol::Reader& body) {
   auto request = decode_request<ListPartitionReassignmentsRequest>(ctx, body);
   if (!request) return request.error();
-  auto reply = ctx.broker.list_reassignments(to_controller(*request), controller_timeout(request->timeout_ms));
+  auto reply = list_reassignments(ctx.broker, to_controller(*request), controller_timeout(request->timeout_ms));
   if (!reply) {
     // No controller answered: the top-level error says so. Kafka's whole-request failure also echoes
     // the named partitions with empty replica sets; Keel lists none, so that a client reading only
@@ -54,4 +55,4 @@ HandlerResult handle_list_partition_reassignments(RequestContext& ctx, protocol:
   return std::optional(encode_response(ctx, answered(*reply)));
 }
 
-}  // namespace keel::server
+}  // namespace keel::kafka

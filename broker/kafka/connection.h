@@ -7,10 +7,10 @@
 
 #include "broker/platform/network.h"
 
-namespace keel::server {
+namespace keel::kafka {
 
-class Broker;
+struct BrokerServices;
 
-void serve_connection(Broker& broker, Connection connection, std::uint64_t connection_id);
+void serve_connection(BrokerServices& broker, Connection connection, std::uint64_t connection_id);
 
-}  // namespace keel::server
+}  // namespace keel::kafka

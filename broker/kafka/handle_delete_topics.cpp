@@ -1,34 +1,30 @@
-// DeleteTopics: by name (v0 to v5), or by name or topic id (v6).
+// DeleteTopics: by name (v0 to v5), or by name or topic id (v6), through the active controller.
 #include <fmt/format.h>
 
-#include "broker/server/broker.h"
-#include "broker/server/handlers.h"
+#include "broker/kafka/admin.h"
+#include "broker/kafka/errors.h"
+#include "broker/kafka/handlers.h"
+#include "broker/kafka/services.h"
+#include "broker/metadata/quorum.h"
 
-namespace keel::server {
+namespace keel::kafka {
 namespace {
 
 using protocol::DeleteTopicsRequest;
 using protocol::DeleteTopicsResponse;
 using protocol::ErrorCode;
 
-DeleteTopicsResponse::DeletableTopicResult delete_one(Broker& broker, const std::string& name) {
+DeleteTopicsResponse::DeletableTopicResult delete_one(BrokerServices& broker, const std::string& name) {
   DeleteTopicsResponse::DeletableTopicResult out;
   out.name = name;
-  if (const TopicInfo* topic = broker.topics().find(name)) out.topic_id = topic->id;
-  if (auto error = broker.delete_topic(name)) {
-    out.error_code = static_cast<std::int16_t>(error->code);
+  if (const auto* topic = broker.quorum.image().topic(name)) out.topic_id = topic->id;
+  if (auto error = delete_topic(broker, name)) {
+    out.error_code = wire(error->code);
     out.error_message = error->message;
   } else {
-    out.error_code = static_cast<std::int16_t>(ErrorCode::none);
+    out.error_code = wire(ErrorCode::none);
   }
   return out;
-}
-
-const TopicInfo* find_by_id(Broker& broker, const protocol::Uuid& id) {
-  for (const auto& [name, topic] : broker.topics().all()) {
-    if (topic.id == id) return &topic;
-  }
-  return nullptr;
 }
 
 }  // namespace
@@ -41,12 +37,12 @@ HandlerResult handle_delete_topics(RequestContext& ctx, protocol::Reader& body) 
   for (const auto& state : request->topics) {
     if (state.name.has_value()) {
       response.responses.push_back(delete_one(ctx.broker, *state.name));
-    } else if (const TopicInfo* topic = find_by_id(ctx.broker, state.topic_id)) {
+    } else if (const auto* topic = ctx.broker.quorum.image().topic(state.topic_id)) {
       response.responses.push_back(delete_one(ctx.broker, std::string(topic->name)));
     } else {
       DeleteTopicsResponse::DeletableTopicResult out;
       out.topic_id = state.topic_id;
-      out.error_code = static_cast<std::int16_t>(ErrorCode::unknown_topic_id);
+      out.error_code = wire(ErrorCode::unknown_topic_id);
       out.error_message = "no topic has this id";
       response.responses.push_back(std::move(out));
     }
@@ -54,4 +50,4 @@ HandlerResult handle_delete_topics(RequestContext& ctx, protocol::Reader& body) 
   return std::optional(encode_response(ctx, response));
 }
 
-}  // namespace keel::server
+}  // namespace keel::kafka

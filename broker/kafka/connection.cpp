@@ -1,11 +1,11 @@
-#include "broker/server/connection.h"
+#include "broker/kafka/connection.h"
 
 #include <fmt/format.h>
 
-#include "broker/server/broker.h"
-#include "broker/server/handlers.h"
+#include "broker/kafka/services.h"
+#include "broker/kafka/handlers.h"
 
-namespace keel::server {
+namespace keel::kafka {
 namespace {
 
 using protocol::ApiKey;
@@ -15,14 +15,14 @@ using protocol::ApiKey;
 constexpr double close_after_response_probability = 0.1;
 
 struct ConnectionState {
-  Broker& broker;
+  BrokerServices& broker;
   Connection& connection;
   std::uint64_t id;
   std::string peer;
 };
 
 void drop(ConnectionState& state, std::string_view why, const std::string& detail) {
-  state.broker.runtime()
+  state.broker.rt
       .trace("ConnectionClosedBadRequest", Severity::warn)
       .detail("Connection", state.id)
       .detail("Peer", state.peer)
@@ -67,9 +67,9 @@ bool serve_frame(ConnectionState& state, const protocol::Bytes& frame) {
 
 }  // namespace
 
-void serve_connection(Broker& broker, Connection connection, std::uint64_t connection_id) {
+void serve_connection(BrokerServices& broker, Connection connection, std::uint64_t connection_id) {
   ConnectionState state{broker, connection, connection_id, connection.peer().to_string()};
-  const auto frame_bytes_max = broker.config().socket_request_max_bytes;
+  const auto frame_bytes_max = broker.config.socket_request_max_bytes;
   while (true) {
     auto frame = protocol::read_frame(connection, frame_bytes_max, instant_max);
     if (!frame) {
@@ -83,13 +83,13 @@ void serve_connection(Broker& broker, Connection connection, std::uint64_t conne
     // BUGGIFY connection_close_after_response: the broker drops the connection right after an
     // answer, as an idle-connection reaper, a listener restart or a proxy in between does.
     // Requests the client pipelined behind it go unanswered: it must reconnect and retry them.
-    if (KEEL_BUGGIFY(broker.runtime(), "connection_close_after_response") &&
-        broker.runtime().random().chance(close_after_response_probability)) {
-      broker.runtime().trace("ConnectionClosedByBuggify").detail("Connection", connection_id).detail("Peer", state.peer);
+    if (KEEL_BUGGIFY(broker.rt, "connection_close_after_response") &&
+        broker.rt.random().chance(close_after_response_probability)) {
+      broker.rt.trace("ConnectionClosedByBuggify").detail("Connection", connection_id).detail("Peer", state.peer);
       break;
     }
   }
   connection.close();
 }
 
-}  // namespace keel::server
+}  // namespace keel::kafka

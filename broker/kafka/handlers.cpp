@@ -1,9 +1,9 @@
-#include "broker/server/handlers.h"
+#include "broker/kafka/handlers.h"
 
 #include <algorithm>
 #include <array>
 
-namespace keel::server {
+namespace keel::kafka {
 namespace {
 
 using protocol::ApiKey;
@@ -38,20 +38,9 @@ const HandlerEntry* find_handler(std::int16_t api_key) {
   return nullptr;
 }
 
-protocol::ErrorCode error_code_for(const Error& error) {
-  using protocol::ErrorCode;
-  switch (error.code) {
-    case Errc::not_found: return ErrorCode::unknown_topic_or_partition;
-    case Errc::corrupt: return ErrorCode::corrupt_message;
-    case Errc::timed_out: return ErrorCode::request_timed_out;
-    case Errc::invalid_argument: return ErrorCode::invalid_request;
-    default: return ErrorCode::unknown_server_error;
-  }
-}
-
 // Kafka's controller sets its deadline at arrival plus TimeoutMs, so zero or less has passed before
 // the work starts. One millisecond keeps that meaning (whatever the controller cannot settle at
 // once times out) while handing the Broker the positive duration its calls expect.
 Duration controller_timeout(std::int32_t timeout_ms) { return std::chrono::milliseconds(std::max(timeout_ms, 1)); }
 
-}  // namespace keel::server
+}  // namespace keel::kafka
