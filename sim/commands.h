@@ -33,6 +33,7 @@ struct SweepArgs {
   std::string json;              // the results file, for `keel-sim merge`; default as junit, .json
   std::string reports = "reports";
   bool progress = true;          // a progress line on stderr, when it is a terminal
+  std::string seed_timeout;      // a duration: a seed still running after it is killed (TIMEOUT); "": none
   std::string plant_assert_at;   // see RunArgs; for the seeds in plant_assert_seeds (all if empty)
   std::vector<std::uint64_t> plant_assert_seeds;
   std::string executable;        // the keel-sim binary the workers run

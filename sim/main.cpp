@@ -143,14 +143,16 @@ int main(int argc, char** argv) {
   // Hidden (group ""): for tests and demonstrations of how a failed assertion is reported.
   run_cmd->add_option("--plant-assert-at", ra.plant_assert_at, "a KEEL_ASSERT fails at this simulated time")->group("");
   SweepArgs sa;
-  auto* sweep_cmd = app.add_subcommand("sweep", "run a range of seeds in parallel; a table, a summary and JUnit XML");
+  auto* sweep_cmd = app.add_subcommand("sweep", "run a range of seeds in worker processes; a table, a summary, JUnit XML and a results file");
   sweep_cmd->add_option("scenario", sa.scenario, "a scenario file, or a name in scenarios/")->required();
   sweep_cmd->add_option("--seeds", sa.seeds, "seeds A..B, inclusive")->required();
-  sweep_cmd->add_option("--jobs", sa.jobs, "seeds run at once, each in a process of its own (default: one per core)");
+  sweep_cmd->add_option("--jobs", sa.jobs, "worker processes running seeds at once (default: one per core)");
   sweep_cmd->add_option("--shard", sa.shard, "i/N: run only the seeds whose index in A..B is i modulo N (0 <= i < N)");
   sweep_cmd->add_option("--junit", sa.junit, "where the JUnit XML goes (default reports/<scenario>/sweep-A-B.xml)");
   sweep_cmd->add_option("--json", sa.json, "where the results file goes, for merge (default: as --junit, .json)");
   sweep_cmd->add_option("--reports", sa.reports, "the folder failed seeds write their reports under");
+  sweep_cmd->add_option("--seed-timeout", sa.seed_timeout,
+                        "wall time (e.g. 10m) after which a seed still running is killed and reported TIMEOUT");
   bool no_progress = false;
   sweep_cmd->add_flag("--no-progress", no_progress, "no progress line on stderr (drawn only on a terminal)");
   sweep_cmd->add_option("--plant-assert-at", sa.plant_assert_at, "a KEEL_ASSERT fails at this simulated time")->group("");

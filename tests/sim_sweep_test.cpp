@@ -200,7 +200,7 @@ TEST_CASE("sweep: a worker that dies ends only its task; the tasks after it run 
   const std::vector<std::string> tasks = {"a", "b", "segv", "c", "exit", "d"};
   std::map<std::size_t, sweep::TaskEnd> ends;
   std::string error;
-  REQUIRE(sweep::run_tasks(worker, tasks, 2, [&](std::size_t i, sweep::TaskEnd e) { ends[i] = std::move(e); }, &error));
+  REQUIRE(sweep::run_tasks(worker, tasks, {2, 0}, [&](std::size_t i, sweep::TaskEnd e) { ends[i] = std::move(e); }, &error));
   REQUIRE(ends.size() == tasks.size());
   for (std::size_t i : {0, 1, 3, 5}) {
     INFO(tasks[i]);
@@ -219,13 +219,34 @@ TEST_CASE("sweep: a worker that dies ends only its task; the tasks after it run 
 TEST_CASE("sweep: a worker whose executable cannot run ends its task, saying so", "[sim][sweep-isolation]") {
   std::string error;
   std::size_t reported = 0;
-  CHECK(sweep::run_tasks({"/nonexistent/keel-sim"}, {"1"}, 1, [&](std::size_t, sweep::TaskEnd e) {
+  CHECK(sweep::run_tasks({"/nonexistent/keel-sim"}, {"1"}, {1, 0}, [&](std::size_t, sweep::TaskEnd e) {
     ++reported;
     CHECK(e.died());
     CHECK(e.exit_code == 127);
     CHECK_THAT(e.output, Catch::Contains("cannot execute the worker process"));
   }, &error));
   CHECK(reported == 1);
+}
+
+TEST_CASE("sweep: a worker whose task runs past the time limit is killed and the task reported timed out",
+          "[sim][sweep-isolation]") {
+  // "hang" never ends by itself; the tasks after it run in a new worker.
+  const std::vector<std::string> worker = {
+      "/bin/sh", "-c", "while read t; do echo \"started $t\"; [ $t = hang ] && exec sleep 600; echo \"result $t\" >&3; done"};
+  std::map<std::size_t, sweep::TaskEnd> ends;
+  std::string error;
+  REQUIRE(sweep::run_tasks(worker, {"a", "hang", "b"}, {1, 0.3}, [&](std::size_t i, sweep::TaskEnd e) {
+    ends[i] = std::move(e);
+  }, &error));
+  REQUIRE(ends.size() == 3);
+  CHECK(ends[0].result == "result a");
+  CHECK(ends[2].result == "result b");
+  CHECK(ends[1].died());
+  CHECK(ends[1].timed_out);
+  CHECK(ends[1].signal == SIGKILL);
+  CHECK(ends[1].wall_seconds >= 0.3);
+  CHECK(ends[1].output == "started hang\n");
+  CHECK_THAT(sweep::describe_exit(ends[1]), Catch::StartsWith("timed out after "));
 }
 
 TEST_CASE("sweep: --shard i/N splits a range so each seed is in exactly one shard", "[sim][sweep-isolation]") {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <signal.h>
 #include <cstring>
 #include <filesystem>
 
@@ -29,6 +30,7 @@ struct Worker {
   int result_fd = -1;
   std::size_t task = no_task;  // the task it runs
   Clock::time_point task_start;
+  bool killed = false;  // for running past the time limit
   std::string output;   // since its task started
   std::string results;  // what it wrote to result_fd, not yet a whole line
 };
@@ -118,8 +120,9 @@ void drain(int& fd, std::string& into, std::size_t keep_max) {
   if (into.size() > 2 * keep_max) into.erase(0, into.size() - keep_max);
 }
 
-// Waits until some worker has output, a result or end of file, and reads it.
-void poll_workers(std::vector<Worker>& workers) {
+// Waits until some worker has output, a result or end of file (or `timeout_ms` passed; -1: no
+// limit), and reads it.
+void poll_workers(std::vector<Worker>& workers, int timeout_ms) {
   std::vector<pollfd> fds;
   std::vector<std::pair<Worker*, bool>> owners;  // (worker, is the result pipe)
   const auto watch = [&](Worker& w, int fd, bool is_result) {
@@ -132,7 +135,7 @@ void poll_workers(std::vector<Worker>& workers) {
     watch(w, w.result_fd, true);
   }
   if (fds.empty()) return;
-  if (poll(fds.data(), fds.size(), -1) < 0) return;  // EINTR: the caller polls again
+  if (poll(fds.data(), fds.size(), timeout_ms) <= 0) return;  // EINTR or the time: the caller polls again
   for (std::size_t i = 0; i < fds.size(); ++i) {
     if (fds[i].revents == 0) continue;
     auto [w, is_result] = owners[i];
@@ -144,9 +147,9 @@ void poll_workers(std::vector<Worker>& workers) {
 // The scheduling state of one run_tasks call.
 class Pool {
  public:
-  Pool(const std::vector<std::string>& argv, const std::vector<std::string>& tasks, int jobs,
+  Pool(const std::vector<std::string>& argv, const std::vector<std::string>& tasks, const TaskOptions& options,
        const std::function<void(std::size_t, TaskEnd)>& done)
-      : argv_(argv), tasks_(tasks), jobs_(static_cast<std::size_t>(jobs)), done_(done) {}
+      : argv_(argv), tasks_(tasks), jobs_(static_cast<std::size_t>(options.jobs)), options_(options), done_(done) {}
 
   bool run(std::string* error) {
     while (true) {
@@ -163,13 +166,33 @@ class Pool {
         hand_out(workers_.back());
       }
       if (workers_.empty()) return !start_failed_;
-      poll_workers(workers_);
+      poll_workers(workers_, kill_overdue());
       for (auto& w : workers_) take_results(w);
       reap();
     }
   }
 
  private:
+  // Kills the workers whose task ran past the limit (their pipes then end, and reap reports the
+  // task), and returns how long poll may wait before the next one would: -1 without a limit.
+  int kill_overdue() {
+    if (options_.task_timeout_seconds <= 0) return -1;
+    const auto limit = std::chrono::duration<double>(options_.task_timeout_seconds);
+    auto wait = std::chrono::duration<double>::max();
+    for (auto& w : workers_) {
+      if (w.task == no_task || w.killed) continue;
+      const auto left = limit - (Clock::now() - w.task_start);
+      if (left <= left.zero()) {
+        kill(w.pid, SIGKILL);
+        w.killed = true;
+      } else {
+        wait = std::min(wait, std::chrono::duration<double>(left));
+      }
+    }
+    if (wait == std::chrono::duration<double>::max()) return -1;
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + 1;
+  }
+
   // Gives the worker the next task, or, with none left, closes its stdin so it exits.
   void hand_out(Worker& w) {
     if (next_ >= tasks_.size() || w.tasks_fd < 0) return close_fd(w.tasks_fd);
@@ -220,6 +243,7 @@ class Pool {
         TaskEnd e = end_of(*it);
         if (WIFSIGNALED(status)) e.signal = WTERMSIG(status);
         if (WIFEXITED(status)) e.exit_code = WEXITSTATUS(status);
+        e.timed_out = it->killed;
         done_(it->task, std::move(e));
       }
       it = workers_.erase(it);
@@ -229,6 +253,7 @@ class Pool {
   const std::vector<std::string>& argv_;
   const std::vector<std::string>& tasks_;
   std::size_t jobs_;
+  const TaskOptions& options_;
   const std::function<void(std::size_t, TaskEnd)>& done_;
   std::vector<Worker> workers_;
   std::size_t next_ = 0;
@@ -237,20 +262,21 @@ class Pool {
 
 }  // namespace
 
-bool run_tasks(const std::vector<std::string>& worker_argv, const std::vector<std::string>& tasks, int jobs,
-               const std::function<void(std::size_t, TaskEnd)>& done, std::string* error) {
-  KEEL_ASSERT(jobs > 0);
+bool run_tasks(const std::vector<std::string>& worker_argv, const std::vector<std::string>& tasks,
+               const TaskOptions& options, const std::function<void(std::size_t, TaskEnd)>& done, std::string* error) {
+  KEEL_ASSERT(options.jobs > 0);
   // A worker that died leaves its stdin pipe without a reader: writing to it must fail with EPIPE,
   // not kill the sweep. (exec_worker puts the default back for the workers.)
   struct sigaction ignore = {}, previous = {};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &ignore, &previous);
-  const bool ok = Pool(worker_argv, tasks, jobs, done).run(error);
+  const bool ok = Pool(worker_argv, tasks, options, done).run(error);
   sigaction(SIGPIPE, &previous, nullptr);
   return ok;
 }
 
 std::string describe_exit(const TaskEnd& e) {
+  if (e.timed_out) return fmt::format("timed out after {:.3g}s", e.wall_seconds);
   if (e.signal != 0) return fmt::format("killed by signal {} ({})", e.signal, strsignal(e.signal));
   return fmt::format("exited with status {}", e.exit_code);
 }

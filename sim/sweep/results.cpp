@@ -11,7 +11,7 @@ namespace keel::sim::sweep {
 
 namespace {
 
-const std::set<std::string> verdicts = {"PASS", "FAIL", "CRASH", "ERROR"};
+const std::set<std::string> verdicts = {"PASS", "FAIL", "CRASH", "TIMEOUT", "ERROR"};
 constexpr const char* results_format = "keel-sim-sweep/1";
 
 Error bad(std::string message) { return make_error(Errc::invalid_argument, std::move(message)); }
@@ -54,7 +54,7 @@ Result<SeedResult> seed_result_from_json(const nlohmann::json& j) {
     return bad(fmt::format("a seed's result: {}", e.what()));
   }
   if (!verdicts.contains(r.verdict)) {
-    return bad(fmt::format("seed {}: verdict '{}' is not one of PASS, FAIL, CRASH, ERROR", r.seed, r.verdict));
+    return bad(fmt::format("seed {}: verdict '{}' is not one of PASS, FAIL, CRASH, TIMEOUT, ERROR", r.seed, r.verdict));
   }
   return r;
 }

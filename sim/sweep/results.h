@@ -13,19 +13,20 @@
 namespace keel::sim::sweep {
 
 // What became of one seed. PASS and FAIL come from the run's checks; CRASH is a run that stopped
-// its process (a failed assertion, a signal) before it gave a result; ERROR is a run that could
-// not start (a broker config the broker refuses). Every verdict but PASS counts as failed.
+// its process (a failed assertion, a signal) before it gave a result; TIMEOUT a run that went on
+// past the sweep's --seed-timeout (its process was killed); ERROR is a run that could not start
+// (a broker config the broker refuses). Every verdict but PASS counts as failed.
 struct SeedResult {
   struct Violation {
     std::string check;
     std::string message;
   };
   std::uint64_t seed = 0;
-  std::string verdict;                // "PASS", "FAIL", "CRASH" or "ERROR"
-  std::string trace_hash;             // 16 hex digits; empty for CRASH and ERROR
+  std::string verdict;                // "PASS", "FAIL", "CRASH", "TIMEOUT" or "ERROR"
+  std::string trace_hash;             // 16 hex digits; empty unless PASS or FAIL
   std::vector<Violation> violations;  // the violations that are not allowed (FAIL)
   std::string message;                // one line: the first violation, the assertion, the error
-  std::string output;                 // CRASH: the end of what the process wrote (stderr)
+  std::string output;                 // CRASH, TIMEOUT: the end of what the process wrote (stderr)
   std::string reproduce;              // the command that reruns the seed
   std::string report_dir;             // FAIL: the seed's report folder
   bool rerun_hash_differs = false;    // FAIL: the report's rerun hashed differently (nondeterminism)

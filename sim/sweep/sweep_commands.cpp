@@ -139,7 +139,7 @@ struct SweepPlan {
   std::uint64_t first = 0, last = 0;
   Shard shard;
   std::vector<std::uint64_t> seeds;  // this shard's
-  int jobs = 1;
+  sweep::TaskOptions tasks;
   std::optional<Duration> plant_assert_at;
 };
 
@@ -177,7 +177,7 @@ SeedResult from_task(const SweepArgs& a, const SweepPlan& p, std::uint64_t seed,
   }
   SeedResult r;
   r.seed = seed;
-  r.verdict = "CRASH";
+  r.verdict = e.timed_out ? "TIMEOUT" : "CRASH";
   r.message = unreadable.empty() ? crash_message(e) : unreadable;
   r.output = std::move(e.output);
   const bool planted = p.plant_assert_at && chosen(a.plant_assert_seeds, seed);
@@ -192,7 +192,7 @@ std::vector<SeedResult> run_seeds(const SweepArgs& a, const SweepPlan& p) {
   std::vector<SeedResult> results(p.seeds.size());
   sweep::Progress progress(stderr, p.seeds.size(), a.progress);
   std::string error;
-  const bool started = sweep::run_tasks(worker_argv(a, p), tasks, p.jobs, [&](std::size_t i, sweep::TaskEnd e) {
+  const bool started = sweep::run_tasks(worker_argv(a, p), tasks, p.tasks, [&](std::size_t i, sweep::TaskEnd e) {
     results[i] = from_task(a, p, p.seeds[i], std::move(e));
     progress.seed_done(results[i].passed());
   }, &error);
@@ -216,7 +216,14 @@ SweepPlan plan_sweep(const SweepArgs& a) {
   }
   if (a.jobs < 0 || a.jobs > 256) throw UsageError{fmt::format("--jobs: {} is outside 1..256", a.jobs)};
   const int jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  p.jobs = static_cast<int>(std::clamp<std::uint64_t>(p.seeds.size(), 1, static_cast<std::uint64_t>(jobs)));
+  p.tasks.jobs = static_cast<int>(std::clamp<std::uint64_t>(p.seeds.size(), 1, static_cast<std::uint64_t>(jobs)));
+  if (!a.seed_timeout.empty()) {
+    Duration limit{};
+    if (!parse_duration(a.seed_timeout, &limit) || limit <= Duration::zero()) {
+      throw UsageError{fmt::format("--seed-timeout: '{}' is not a duration above zero (examples: 90s, 10m)", a.seed_timeout)};
+    }
+    p.tasks.task_timeout_seconds = std::chrono::duration<double>(limit).count();
+  }
   p.plant_assert_at = plant_assert_arg(a.plant_assert_at);
   if (a.executable.empty()) throw UsageError{"sweep: cannot find the keel-sim executable to run the seeds with"};
   return p;
@@ -239,6 +246,8 @@ void print_failures(std::FILE* out, const std::vector<SeedResult>& results) {
                  r.rerun_hash_differs ? " (WARNING: the rerun's trace hash differs: nondeterminism)" : "");
     } else if (r.verdict == "CRASH") {
       fmt::print(out, "seed {}: crashed: {}; reproduce: {}\n", r.seed, r.message, r.reproduce);
+    } else if (r.verdict == "TIMEOUT") {
+      fmt::print(out, "seed {}: {}; reproduce: {}\n", r.seed, r.message, r.reproduce);
     } else if (r.verdict == "ERROR") {
       fmt::print(out, "seed {}: error: {}; reproduce: {}\n", r.seed, r.message, r.reproduce);
     }
@@ -317,7 +326,7 @@ int sweep_command(const SweepArgs& a, std::FILE* out) {
   for (const auto& r : results.seeds) simulated += r.simulated_seconds;
   const double wall = results.wall_seconds;
   std::string summary = fmt::format("sweep: {} seeds of {} in {:.1f}s wall with {} jobs ({:.0f} simulated s per wall s)",
-                                    results.seeds.size(), p.scenario.name, wall, p.jobs, wall > 0 ? simulated / wall : 0.0);
+                                    results.seeds.size(), p.scenario.name, wall, p.tasks.jobs, wall > 0 ? simulated / wall : 0.0);
   if (!p.shard.whole()) summary += fmt::format("; shard {}/{} of seeds {}..{}", p.shard.index, p.shard.count, p.first, p.last);
   return finish(out, results, a.junit, a.json, a.reports, summary);
 }
