@@ -1,6 +1,7 @@
 // keel-sim: the simulator's command line.
 //   keel-sim run SCENARIO --seed N [--out DIR] [--trace-level L] [--check-determinism]
-//   keel-sim sweep SCENARIO --seeds A..B [--jobs J] [--junit FILE]
+//   keel-sim sweep SCENARIO --seeds A..B [--jobs J] [--shard i/N] [--junit FILE] [--json FILE]
+//   keel-sim merge RESULTS.json... [--junit FILE] [--json FILE]
 //   keel-sim replay REPORT.json [--trace-level debug]
 //   keel-sim list [DIR]
 //   keel-sim selftest --seed N [--nodes K] [--duration 60s] [--check-determinism]
@@ -10,6 +11,7 @@
 #include "sim/commands.h"
 #include "sim/determinism.h"
 #include "sim/selftest/selftest.h"
+#include "sim/sweep/processes.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -138,15 +140,37 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--trace-level", ra.trace_level, "debug, info, warn or error: what trace.jsonl gets");
   run_cmd->add_flag("--check-determinism", ra.check_determinism,
                     "run the seed twice and name the first event where the runs differ (writes no report)");
+  // Hidden (group ""): for tests and demonstrations of how a failed assertion is reported.
+  run_cmd->add_option("--plant-assert-at", ra.plant_assert_at, "a KEEL_ASSERT fails at this simulated time")->group("");
   SweepArgs sa;
-  auto* sweep_cmd = app.add_subcommand("sweep", "run a range of seeds in parallel; a table, a summary and JUnit XML");
+  auto* sweep_cmd = app.add_subcommand("sweep", "run a range of seeds in worker processes; a table, a summary, JUnit XML and a results file");
   sweep_cmd->add_option("scenario", sa.scenario, "a scenario file, or a name in scenarios/")->required();
   sweep_cmd->add_option("--seeds", sa.seeds, "seeds A..B, inclusive")->required();
-  sweep_cmd->add_option("--jobs", sa.jobs, "worlds run in parallel, one per thread (default: one per core)");
+  sweep_cmd->add_option("--jobs", sa.jobs, "worker processes running seeds at once (default: one per core)");
+  sweep_cmd->add_option("--shard", sa.shard, "i/N: run only the seeds whose index in A..B is i modulo N (0 <= i < N)");
   sweep_cmd->add_option("--junit", sa.junit, "where the JUnit XML goes (default reports/<scenario>/sweep-A-B.xml)");
+  sweep_cmd->add_option("--json", sa.json, "where the results file goes, for merge (default: as --junit, .json)");
   sweep_cmd->add_option("--reports", sa.reports, "the folder failed seeds write their reports under");
+  sweep_cmd->add_option("--seed-timeout", sa.seed_timeout,
+                        "wall time (e.g. 10m) after which a seed still running is killed and reported TIMEOUT");
   bool no_progress = false;
-  sweep_cmd->add_flag("--no-progress", no_progress, "no progress output while the seeds run");
+  sweep_cmd->add_flag("--no-progress", no_progress, "no progress line on stderr (drawn only on a terminal)");
+  sweep_cmd->add_option("--plant-assert-at", sa.plant_assert_at, "a KEEL_ASSERT fails at this simulated time")->group("");
+  sweep_cmd->add_option("--plant-assert-seeds", sa.plant_assert_seeds, "the seeds --plant-assert-at applies to")
+      ->group("")
+      ->delimiter(',');
+  SweepWorkerArgs sw;
+  auto* worker_cmd = app.add_subcommand("sweep-worker", "runs the seeds of a sweep it is given on stdin")->group("");
+  worker_cmd->add_option("scenario", sw.scenario)->required();
+  worker_cmd->add_option("--reports", sw.reports);
+  worker_cmd->add_option("--plant-assert-at", sw.plant_assert_at);
+  worker_cmd->add_option("--plant-assert-seeds", sw.plant_assert_seeds)->delimiter(',');
+  MergeArgs ma;
+  auto* merge_cmd = app.add_subcommand("merge", "join the results files of a sweep's shards into one summary");
+  merge_cmd->add_option("results", ma.files, "the shards' results files (sweep --json)")->required();
+  merge_cmd->add_option("--junit", ma.junit, "where the JUnit XML goes (default reports/<scenario>/sweep-A-B.xml)");
+  merge_cmd->add_option("--json", ma.json, "where the merged results go (default reports/<scenario>/sweep-A-B.json)");
+  merge_cmd->add_option("--reports", ma.reports, "the folder the default paths are under");
   ReplayArgs pa;
   auto* replay_cmd = app.add_subcommand("replay", "rerun the exact run of a report and confirm its trace hash");
   replay_cmd->add_option("report", pa.report, "a report.json")->required();
@@ -176,9 +200,12 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   sa.progress = !no_progress;
+  sa.executable = sweep::self_executable();
   try {
     if (*run_cmd) return run_command(ra, stdout);
     if (*sweep_cmd) return sweep_command(sa, stdout);
+    if (*worker_cmd) return sweep_worker_command(sw);
+    if (*merge_cmd) return merge_command(ma, stdout);
     if (*replay_cmd) return replay_command(pa, stdout);
     if (*list_cmd) return list_command(list_dir, stdout);
     if (*selftest) return run_selftest(st);
