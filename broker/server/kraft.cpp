@@ -11,7 +11,6 @@
 
 namespace keel::server {
 
-using metadata::QuorumCall;
 using protocol::ErrorCode;
 
 namespace {
@@ -131,9 +130,8 @@ bool Broker::register_with_controller() {
   request.incarnation = incarnation_;
   for (const auto& e : config_.advertised_listeners) request.endpoints.push_back({e.listener_name, e.host, e.port});
   const auto deadline = rt_.now() + std::chrono::milliseconds(config_.quorum_request_timeout_ms);
-  auto payload = quorum_->call_controller(QuorumCall::register_broker, metadata::encode(request), deadline);
-  if (!payload) return false;
-  auto reply = metadata::decode<metadata::RegisterBrokerReply>(*payload);
+  auto reply = quorum_->call(request, deadline);
+  if (!reply && reply.code() != Errc::corrupt) return false;
   if (!reply || reply->error != ErrorCode::none) {
     rt_.trace("BrokerRegistrationRefused", Severity::warn)
         .detail("Error", reply ? std::string(protocol::error_name(reply->error)) : reply.error().message);
@@ -157,21 +155,18 @@ void Broker::lifecycle_loop() {
     request.current_metadata_offset = quorum_->applied_offset();
     request.want_shutdown = want_shutdown_;
     const auto deadline = rt_.now() + std::chrono::milliseconds(config_.quorum_request_timeout_ms);
-    auto payload = quorum_->call_controller(QuorumCall::heartbeat, metadata::encode(request), deadline);
-    if (!payload && want_shutdown_) {
+    auto reply = quorum_->call(request, deadline);
+    if (!reply && reply.code() != Errc::corrupt && want_shutdown_) {
       // No controller answers (the rest of the cluster may be stopping too): nobody can take the
       // leaderships over, so waiting longer helps no one.
       shutdown_approved_.set();
     }
-    if (payload) {
-      auto reply = metadata::decode<metadata::HeartbeatReply>(*payload);
-      if (reply && reply->error == ErrorCode::stale_broker_epoch) {
-        broker_epoch_ = -1;  // the controller forgot us (or we it): register again
-        continue;
-      }
-      if (reply && reply->error == ErrorCode::none && want_shutdown_ && reply->should_shut_down) {
-        shutdown_approved_.set();
-      }
+    if (reply && reply->error == ErrorCode::stale_broker_epoch) {
+      broker_epoch_ = -1;  // the controller forgot us (or we it): register again
+      continue;
+    }
+    if (reply && reply->error == ErrorCode::none && want_shutdown_ && reply->should_shut_down) {
+      shutdown_approved_.set();
     }
     // While shutting down, ask often: the controller moves leadership as soon as it hears.
     rt_.sleep_for(want_shutdown_ ? interval / 4 : interval);
@@ -195,10 +190,8 @@ partition::IsrReply Broker::alter_partition(const partition::IsrProposal& propos
     request.new_isr.push_back({id, reg != nullptr ? reg->epoch : -1});
   }
   const auto deadline = rt_.now() + std::chrono::milliseconds(config_.quorum_request_timeout_ms);
-  auto payload = quorum_->call_controller(QuorumCall::alter_partition, metadata::encode(request), deadline);
+  auto reply = quorum_->call(request, deadline);
   out.error = ErrorCode::request_timed_out;
-  if (!payload) return out;
-  auto reply = metadata::decode<metadata::AlterPartitionReply>(*payload);
   if (!reply) return out;
   out.error = reply->error;
   out.isr = reply->isr;
@@ -304,10 +297,12 @@ std::optional<Broker::TopicError> Broker::create_topic_kraft(const std::string& 
                                                              const std::map<std::string, std::string>& configs) {
   metadata::CreateTopicRequest request{name, partitions, replication_factor, configs};
   const auto timeout = std::chrono::milliseconds(config_.quorum_request_timeout_ms) * 5;
-  auto payload = quorum_->call_controller(QuorumCall::create_topic, metadata::encode(request), rt_.now() + timeout);
-  if (!payload) return TopicError{ErrorCode::request_timed_out, payload.error().message};
-  auto reply = metadata::decode<metadata::CreateTopicReply>(*payload);
-  if (!reply) return TopicError{ErrorCode::unknown_server_error, reply.error().message};
+  auto reply = quorum_->call(request, rt_.now() + timeout);
+  if (!reply) {
+    const bool unreadable = reply.code() == Errc::corrupt;
+    return TopicError{unreadable ? ErrorCode::unknown_server_error : ErrorCode::request_timed_out,
+                      reply.error().message};
+  }
   if (reply->error != ErrorCode::none) return TopicError{reply->error, reply->message};
   // Kafka answers once the records are committed; this broker answers once it has applied them
   // too, so the client's next Metadata request here finds the topic.
@@ -318,14 +313,14 @@ std::optional<Broker::TopicError> Broker::create_topic_kraft(const std::string& 
 }
 
 std::optional<Broker::TopicError> Broker::delete_topic_kraft(const std::string& name) {
-  protocol::Writer w;
-  w.write_string(name);
   const auto timeout = std::chrono::milliseconds(config_.quorum_request_timeout_ms) * 5;
-  auto payload = quorum_->call_controller(QuorumCall::delete_topic, w.take(), rt_.now() + timeout);
-  if (!payload) return TopicError{ErrorCode::request_timed_out, payload.error().message};
-  protocol::Reader r(*payload);
-  const auto code = static_cast<ErrorCode>(r.read_int16());
-  if (!r.ok()) return TopicError{ErrorCode::unknown_server_error, "DeleteTopic: bad reply"};
+  auto reply = quorum_->call(metadata::DeleteTopicRequest{name}, rt_.now() + timeout);
+  if (!reply) {
+    const bool unreadable = reply.code() == Errc::corrupt;
+    return TopicError{unreadable ? ErrorCode::unknown_server_error : ErrorCode::request_timed_out,
+                      reply.error().message};
+  }
+  const ErrorCode code = reply->error;
   if (code != ErrorCode::none) return TopicError{code, fmt::format("Topic '{}': {}", name, protocol::error_name(code))};
   await_metadata([&] { return quorum_->image().topic(name) == nullptr; }, timeout);
   return std::nullopt;
@@ -378,9 +373,7 @@ Result<metadata::AlterReassignmentsReply> Broker::alter_reassignments(const meta
       reply.results.push_back(reassign_single(*topics_, config_.node_id, target, request.allow_replication_factor_change));
     return reply;
   }
-  auto payload = quorum_->call_controller(QuorumCall::alter_reassignments, metadata::encode(request), rt_.now() + timeout);
-  if (!payload) return payload.error();
-  auto reply = metadata::decode<metadata::AlterReassignmentsReply>(*payload);
+  auto reply = quorum_->call(request, rt_.now() + timeout);
   if (!reply) return reply.error();
   // One result per requested partition, in request order (the handler pairs them up by position).
   bool matches = reply->results.size() == request.partitions.size();
@@ -396,9 +389,7 @@ Result<metadata::AlterReassignmentsReply> Broker::alter_reassignments(const meta
 Result<metadata::ListReassignmentsReply> Broker::list_reassignments(const metadata::ListReassignmentsRequest& request,
                                                                       Duration timeout) {
   if (!quorum_) return metadata::ListReassignmentsReply{};
-  auto payload = quorum_->call_controller(QuorumCall::list_reassignments, metadata::encode(request), rt_.now() + timeout);
-  if (!payload) return payload.error();
-  return metadata::decode<metadata::ListReassignmentsReply>(*payload);
+  return quorum_->call(request, rt_.now() + timeout);
 }
 
 }  // namespace keel::server
