@@ -9,7 +9,9 @@ namespace {
 // A metadata log entry's payload: the records of one decision, each encoded on its own (type,
 // version, fields: records.h), so that each says which version it was written at.
 struct MetadataEntry {
-  // Bounds what a hostile count can make a reader take (the controller writes far fewer).
+  // Bounds what a hostile count can make a reader take. A decision writes a handful; a snapshot
+  // (the same payload) writes one record per broker, topic, partition and config, so a cluster
+  // past this many would write a snapshot it cannot read back (the limit predates the schema codec).
   static constexpr std::int32_t records_max = 100'000;
   std::vector<protocol::Bytes> records;
 
