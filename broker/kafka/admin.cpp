@@ -6,12 +6,10 @@
 
 #include "broker/base/topic_partition.h"
 #include "broker/metadata/quorum.h"
-#include "broker/metadata/rpc.h"
 #include "broker/partition/replica_manager.h"
 
 namespace keel::kafka {
 
-using metadata::QuorumCall;
 using protocol::ErrorCode;
 
 namespace {
@@ -34,6 +32,12 @@ bool await_metadata(BrokerServices& broker, const std::function<bool()>& ready, 
     if (!broker.replicas.published().wait(deadline)) return false;
   }
   return true;
+}
+
+// No controller answered in time (a timeout), or its answer did not decode (corrupt).
+TopicError call_failed(const Error& error) {
+  return TopicError{error.code == Errc::corrupt ? ErrorCode::unknown_server_error : ErrorCode::request_timed_out,
+                    error.message};
 }
 
 std::optional<TopicError> validate_topic(const BrokerServices& broker, std::int32_t partitions,
@@ -76,10 +80,8 @@ std::optional<TopicError> create_topic(BrokerServices& broker, const std::string
   }
   metadata::CreateTopicRequest request{name, partitions, replication_factor, configs};
   const auto timeout = controller_call_timeout(broker);
-  auto payload = broker.quorum.call_controller(QuorumCall::create_topic, metadata::encode(request), broker.rt.now() + timeout);
-  if (!payload) return TopicError{ErrorCode::request_timed_out, payload.error().message};
-  auto reply = metadata::decode<metadata::CreateTopicReply>(*payload);
-  if (!reply) return TopicError{ErrorCode::unknown_server_error, reply.error().message};
+  auto reply = broker.quorum.call(request, broker.rt.now() + timeout);
+  if (!reply) return call_failed(reply.error());
   if (reply->error != ErrorCode::none) return TopicError{reply->error, reply->message};
   const auto id = reply->topic_id;
   await_metadata(broker, [&] { return broker.quorum.image().topic(id) != nullptr; }, timeout);
@@ -88,14 +90,10 @@ std::optional<TopicError> create_topic(BrokerServices& broker, const std::string
 }
 
 std::optional<TopicError> delete_topic(BrokerServices& broker, const std::string& name) {
-  protocol::Writer w;
-  w.write_string(name);
   const auto timeout = controller_call_timeout(broker);
-  auto payload = broker.quorum.call_controller(QuorumCall::delete_topic, w.take(), broker.rt.now() + timeout);
-  if (!payload) return TopicError{ErrorCode::request_timed_out, payload.error().message};
-  protocol::Reader r(*payload);
-  const auto code = static_cast<ErrorCode>(r.read_int16());
-  if (!r.ok()) return TopicError{ErrorCode::unknown_server_error, "DeleteTopic: bad reply"};
+  auto reply = broker.quorum.call(metadata::DeleteTopicRequest{name}, broker.rt.now() + timeout);
+  if (!reply) return call_failed(reply.error());
+  const ErrorCode code = reply->error;
   if (code != ErrorCode::none) return TopicError{code, fmt::format("Topic '{}': {}", name, protocol::error_name(code))};
   await_metadata(broker, [&] { return broker.quorum.image().topic(name) == nullptr; }, timeout);
   broker.rt.trace("TopicDeleted").detail("Topic", name);
@@ -105,10 +103,7 @@ std::optional<TopicError> delete_topic(BrokerServices& broker, const std::string
 Result<metadata::AlterReassignmentsReply> alter_reassignments(BrokerServices& broker,
                                                               const metadata::AlterReassignmentsRequest& request,
                                                               Duration timeout) {
-  auto payload = broker.quorum.call_controller(QuorumCall::alter_reassignments, metadata::encode(request),
-                                               broker.rt.now() + timeout);
-  if (!payload) return payload.error();
-  auto reply = metadata::decode<metadata::AlterReassignmentsReply>(*payload);
+  auto reply = broker.quorum.call(request, broker.rt.now() + timeout);
   if (!reply) return reply.error();
   // One result per requested partition, in request order (the handler pairs them up by position).
   bool matches = reply->results.size() == request.partitions.size();
@@ -124,10 +119,7 @@ Result<metadata::AlterReassignmentsReply> alter_reassignments(BrokerServices& br
 Result<metadata::ListReassignmentsReply> list_reassignments(BrokerServices& broker,
                                                             const metadata::ListReassignmentsRequest& request,
                                                             Duration timeout) {
-  auto payload = broker.quorum.call_controller(QuorumCall::list_reassignments, metadata::encode(request),
-                                               broker.rt.now() + timeout);
-  if (!payload) return payload.error();
-  return metadata::decode<metadata::ListReassignmentsReply>(*payload);
+  return broker.quorum.call(request, broker.rt.now() + timeout);
 }
 
 }  // namespace keel::kafka

@@ -360,63 +360,24 @@ Error lost(ErrorCode code) { return make_error(Errc::cancelled, std::string(prot
 }  // namespace
 
 // One decision: computed on the committed image, appended as one entry, answered once applied.
+// Which decision comes from the controller call table (rpc.h).
 Result<protocol::Bytes> Quorum::decide(QuorumCall call, const protocol::Bytes& payload, Instant deadline) {
-  const std::int64_t now = now_ms();
-  switch (call) {
-    case QuorumCall::register_broker: {
-      auto request = decode<RegisterBrokerRequest>(payload);
-      if (!request) return request.error();
-      auto decision = controller_->register_broker(image_, *request, core_->log_end_offset(), now);
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      return encode(decision.reply);
-    }
-    case QuorumCall::heartbeat: {
-      auto request = decode<HeartbeatRequest>(payload);
-      if (!request) return request.error();
-      auto decision = controller_->heartbeat(image_, *request, now, core_->log_end_offset());
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      return encode(decision.reply);
-    }
-    case QuorumCall::alter_partition: {
-      auto request = decode<AlterPartitionRequest>(payload);
-      if (!request) return request.error();
-      auto decision = controller_->alter_partition(image_, *request);
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      return encode(decision.reply);
-    }
-    case QuorumCall::create_topic: {
-      auto request = decode<CreateTopicRequest>(payload);
-      if (!request) return request.error();
-      auto decision = controller_->create_topic(image_, *request, random_);
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      return encode(decision.reply);
-    }
-    case QuorumCall::delete_topic: {
-      protocol::Reader r(payload);
-      const std::string name = r.read_string();
-      if (!r.ok()) return make_error(Errc::corrupt, "DeleteTopic: " + r.error().message);
-      auto decision = controller_->delete_topic(image_, name);
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      protocol::Writer w;
-      w.write_int16(static_cast<std::int16_t>(decision.reply));
-      return w.take();
-    }
-    case QuorumCall::alter_reassignments: {
-      auto request = decode<AlterReassignmentsRequest>(payload);
-      if (!request) return request.error();
-      auto decision = controller_->alter_reassignments(image_, *request);
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      return encode(decision.reply);
-    }
-    case QuorumCall::list_reassignments: {
-      // Answered from the committed image, as Kafka's controller does.
-      auto request = decode<ListReassignmentsRequest>(payload);
-      if (!request) return request.error();
-      return encode(controller_->list_reassignments(image_, *request));
-    }
-    case QuorumCall::raft: break;
-  }
-  return make_error(Errc::corrupt, "not a controller call");
+  std::optional<Result<protocol::Bytes>> reply;
+  for_each_controller_call([&](const auto& row) {
+    if (row.id == call) reply = decide(row, payload, deadline);
+  });
+  if (!reply) return make_error(Errc::corrupt, "not a controller call");
+  return std::move(*reply);
+}
+
+template <class Row>
+Result<protocol::Bytes> Quorum::decide(const Row& row, const protocol::Bytes& payload, Instant deadline) {
+  auto request = decode<typename Row::Request>(payload);
+  if (!request) return request.error();
+  DecisionInput input{*controller_, image_, core_->log_end_offset(), now_ms(), random_};
+  auto decision = row.decide(input, *request);
+  if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
+  return encode(decision.reply);
 }
 
 ErrorCode Quorum::commit(const std::vector<MetadataRecord>& records, Instant deadline) {

@@ -6,13 +6,11 @@
 #include <fmt/format.h>
 
 #include "broker/metadata/quorum.h"
-#include "broker/metadata/rpc.h"
 #include "broker/node/node.h"
 #include "broker/partition/replica_manager.h"
 
 namespace keel::node {
 
-using metadata::QuorumCall;
 using protocol::ErrorCode;
 
 bool Node::register_with_controller() {
@@ -21,9 +19,8 @@ bool Node::register_with_controller() {
   request.incarnation = incarnation_;
   for (const auto& e : config_.advertised_listeners) request.endpoints.push_back({e.listener_name, e.host, e.port});
   const auto deadline = rt_.now() + std::chrono::milliseconds(config_.quorum_request_timeout_ms);
-  auto payload = quorum_->call_controller(QuorumCall::register_broker, metadata::encode(request), deadline);
-  if (!payload) return false;
-  auto reply = metadata::decode<metadata::RegisterBrokerReply>(*payload);
+  auto reply = quorum_->call(request, deadline);
+  if (!reply && reply.code() != Errc::corrupt) return false;  // no controller answered: ask again
   if (!reply || reply->error != ErrorCode::none) {
     rt_.trace("BrokerRegistrationRefused", Severity::warn)
         .detail("Error", reply ? std::string(protocol::error_name(reply->error)) : reply.error().message);
@@ -43,14 +40,13 @@ void Node::heartbeat() {
   request.current_metadata_offset = quorum_->applied_offset();
   request.want_shutdown = want_shutdown_;
   const auto deadline = rt_.now() + std::chrono::milliseconds(config_.quorum_request_timeout_ms);
-  auto payload = quorum_->call_controller(QuorumCall::heartbeat, metadata::encode(request), deadline);
-  if (!payload) {
+  auto reply = quorum_->call(request, deadline);
+  if (!reply && reply.code() != Errc::corrupt) {
     // No controller answers (the rest of the cluster may be stopping too): nobody can take the
     // leaderships over, so waiting longer helps no one.
     if (want_shutdown_) shutdown_approved_.set();
     return;
   }
-  auto reply = metadata::decode<metadata::HeartbeatReply>(*payload);
   if (reply && reply->error == ErrorCode::stale_broker_epoch) {
     broker_epoch_ = -1;  // the controller forgot us (or we it): register again
     return;

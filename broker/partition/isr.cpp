@@ -6,7 +6,6 @@
 
 #include "broker/metadata/image.h"
 #include "broker/metadata/quorum.h"
-#include "broker/metadata/rpc.h"
 #include "broker/partition/replica_manager.h"
 
 namespace keel::partition {
@@ -68,11 +67,8 @@ void ReplicaManager::send_isr_proposal(std::shared_ptr<Partition> p, std::vector
       const auto* reg = image.broker(id);
       request.new_isr.push_back({id, reg != nullptr ? reg->epoch : -1});
     }
-    auto payload = quorum_.call_controller(metadata::QuorumCall::alter_partition, metadata::encode(request),
-                                           rt_.now() + options_.controller_timeout);
-    auto decoded = payload ? metadata::decode<metadata::AlterPartitionReply>(*payload)
-                           : Result<metadata::AlterPartitionReply>(payload.error());
-    if (decoded) reply = *decoded;
+    auto answered = quorum_.call(request, rt_.now() + options_.controller_timeout);
+    if (answered) reply = *answered;
     else reply.error = protocol::ErrorCode::request_timed_out;
   }
   if (find(p->tp()) != p || p->generation() != generation || p->role() != Role::leader) return;
