@@ -17,7 +17,7 @@ namespace keel::sim::shrink {
 
 using scenario::Scenario;
 
-Trial run_trial(const Scenario &s, std::uint64_t seed) {
+Trial run_trial(const Scenario& s, std::uint64_t seed) {
   Trial t;
   RunOptions o;
   o.seed = seed;
@@ -28,9 +28,8 @@ Trial run_trial(const Scenario &s, std::uint64_t seed) {
     return t;
   }
   t.ran = true;
-  for (const auto &v : outcome->report.violations) {
-    if (!v.allowed)
-      t.failed_checks.insert(v.check);
+  for (const auto& v : outcome->report.violations) {
+    if (!v.allowed) t.failed_checks.insert(v.check);
   }
   t.report = std::move(outcome->report);
   return t;
@@ -38,12 +37,10 @@ Trial run_trial(const Scenario &s, std::uint64_t seed) {
 
 namespace {
 
-// Written and parsed back: a candidate is exactly what its file will say, and
-// one the parser refuses (a fault left after the end of a shorter run) is never
-// run.
-std::optional<Scenario> through_file(const Scenario &s, std::string *problem) {
-  auto parsed =
-      scenario::parse_scenario(scenario::to_json(s).dump(), s.name + ".json");
+// Written and parsed back: a candidate is exactly what its file will say, and one the parser
+// refuses (a fault left after the end of a shorter run) is never run.
+std::optional<Scenario> through_file(const Scenario& s, std::string* problem) {
+  auto parsed = scenario::parse_scenario(scenario::to_json(s).dump(), s.name + ".json");
   if (!parsed) {
     *problem = parsed.error().message;
     return std::nullopt;
@@ -52,27 +49,22 @@ std::optional<Scenario> through_file(const Scenario &s, std::string *problem) {
   return std::move(*parsed);
 }
 
-std::string units_list(const std::vector<FaultUnit> &units,
-                       std::size_t shown_max) {
+std::string units_list(const std::vector<FaultUnit>& units, std::size_t shown_max) {
   std::vector<std::string> names;
-  for (std::size_t i = 0; i < units.size() && i < shown_max; ++i)
-    names.push_back(describe(units[i]));
-  if (units.size() > shown_max)
-    names.push_back(fmt::format("{} more", units.size() - shown_max));
+  for (std::size_t i = 0; i < units.size() && i < shown_max; ++i) names.push_back(describe(units[i]));
+  if (units.size() > shown_max) names.push_back(fmt::format("{} more", units.size() - shown_max));
   return fmt::format("{}", fmt::join(names, "; "));
 }
 
-std::size_t random_faults_struck(const report::Report &r) {
+std::size_t random_faults_struck(const report::Report& r) {
   std::size_t n = 0;
-  for (const auto &e : r.timeline)
-    n += e.name.starts_with("Fault") && e.name != "FaultHealAll";
+  for (const auto& e : r.timeline) n += e.name.starts_with("Fault") && e.name != "FaultHealAll";
   return n;
 }
 
 class Shrinker {
-public:
-  Shrinker(const Scenario &original, const ShrinkOptions &options)
-      : o_(options), best_(original) {}
+ public:
+  Shrinker(const Scenario& original, const ShrinkOptions& options) : o_(options), best_(original) {}
 
   ShrinkResult run() {
     const auto start = std::chrono::steady_clock::now();
@@ -84,42 +76,36 @@ public:
     }
     r.reproduced = true;
     units_ = scripted_units(best_.faults);
-    r.faults_before =
-        units_.size() +
-        (best_.random_faults.enabled ? random_faults_struck(last_failing_) : 0);
+    r.faults_before = units_.size() + (best_.random_faults.enabled ? random_faults_struck(last_failing_) : 0);
     r.scripted = !best_.random_faults.enabled || script_random_faults(r.notes);
     r.scripted ? shrink_faults() : shrink_rates();
     shorten();
     cut_workload();
-    if (r.scripted)
-      round_times();
+    if (r.scripted) round_times();
     r.minimal = best_;
-    r.faults_after =
-        units_.size() +
-        (best_.random_faults.enabled ? random_faults_struck(last_failing_) : 0);
+    r.faults_after = units_.size() + (best_.random_faults.enabled ? random_faults_struck(last_failing_) : 0);
     r.runs = runs_;
     r.last_report = last_failing_;
     r.wall_seconds = seconds_since(start);
     return r;
   }
 
-private:
+ private:
   static double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
-        .count();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   }
   bool budget_left() const { return runs_ < o_.runs_max; }
 
-  void say(const std::string &line) {
+  void say(const std::string& line) {
     if (o_.log) {
       fmt::print(o_.log, "{}\n", line);
       std::fflush(o_.log);
     }
   }
 
-  // Runs the candidate (or recalls the same candidate's verdict) and prints one
-  // line; true when the check still fails.
-  bool fails(const Scenario &candidate, const std::string &what) {
+  // Runs the candidate (or recalls the same candidate's verdict) and prints one line; true when the
+  // check still fails.
+  bool fails(const Scenario& candidate, const std::string& what) {
     std::string problem;
     const auto parsed = through_file(candidate, &problem);
     if (!parsed) {
@@ -128,55 +114,47 @@ private:
     }
     const std::string key = scenario::to_json(*parsed).dump();
     if (auto it = cache_.find(key); it != cache_.end()) {
-      if (it->second)
-        last_failing_ = *it->second;
+      if (it->second) last_failing_ = *it->second;
       return it->second.has_value();
     }
-    if (!budget_left())
-      return false;
+    if (!budget_left()) return false;
     ++runs_;
     const Trial t = o_.run(*parsed, o_.seed);
     const bool failed = t.ran && t.failed_checks.contains(o_.check);
-    cache_[key] =
-        failed ? std::optional<report::Report>(t.report) : std::nullopt;
-    std::string verdict =
-        !t.ran   ? "could not run: " + t.error
-        : failed ? "fails " + o_.check
-        : t.failed_checks.empty()
-            ? "passes"
-            : fmt::format("fails only {}", fmt::join(t.failed_checks, ", "));
-    say(fmt::format("  #{:<3} {} [{:.2f}s]: {}", runs_, what,
-                    t.report.stats.wall_seconds, verdict));
-    if (failed)
-      last_failing_ = t.report;
+    cache_[key] = failed ? std::optional<report::Report>(t.report) : std::nullopt;
+    std::string verdict = !t.ran                    ? "could not run: " + t.error
+                          : failed                  ? "fails " + o_.check
+                          : t.failed_checks.empty() ? "passes"
+                                                    : fmt::format("fails only {}", fmt::join(t.failed_checks, ", "));
+    say(fmt::format("  #{:<3} {} [{:.2f}s]: {}", runs_, what, t.report.stats.wall_seconds, verdict));
+    if (failed) last_failing_ = t.report;
     return failed;
   }
 
   // Keeps the candidate when it still fails.
-  bool try_keep(const Scenario &candidate, const std::string &what) {
-    if (!fails(candidate, what))
-      return false;
+  bool try_keep(const Scenario& candidate, const std::string& what) {
+    if (!fails(candidate, what)) return false;
     best_ = candidate;
     say("        kept");
     return true;
   }
 
-  Scenario with_units(const std::vector<FaultUnit> &units) const {
+  Scenario with_units(const std::vector<FaultUnit>& units) const {
     Scenario s = best_;
     s.faults = flatten(units);
     return s;
   }
 
-  bool script_random_faults(std::vector<std::string> &notes) {
+  bool script_random_faults(std::vector<std::string>& notes) {
     std::vector<std::string> left_out;
     auto random = struck_random_faults(last_failing_, best_, &left_out);
-    for (auto &n : left_out)
-      notes.push_back(n);
+    for (auto& n : left_out) notes.push_back(n);
     std::vector<FaultUnit> all = units_;
     all.insert(all.end(), random.begin(), random.end());
     Scenario s = with_units(all);
     s.random_faults = {};
-    say(fmt::format("step: the {} random faults that struck as a scripted "
+    say(
+        fmt::format("step: the {} random faults that struck as a scripted "
                     "schedule ({} in all)",
                     random.size(), all.size()));
     if (try_keep(s, "scripted schedule, random faults off")) {
@@ -192,104 +170,80 @@ private:
   }
 
   void shrink_faults() {
-    say(fmt::format("step: remove faults by delta debugging ({} fault units)",
-                    units_.size()));
-    if (units_.empty())
-      return;
+    say(fmt::format("step: remove faults by delta debugging ({} fault units)", units_.size()));
+    if (units_.empty()) return;
     if (try_keep(with_units({}), "no faults at all")) {
       units_.clear();
       return;
     }
-    const auto pick = [&](const std::vector<std::size_t> &keep) {
+    const auto pick = [&](const std::vector<std::size_t>& keep) {
       std::vector<FaultUnit> out;
-      for (std::size_t i : keep)
-        out.push_back(units_[i]);
+      for (std::size_t i : keep) out.push_back(units_[i]);
       return out;
     };
-    const auto test = [&](const std::vector<std::size_t> &keep) {
+    const auto test = [&](const std::vector<std::size_t>& keep) {
       std::vector<FaultUnit> dropped;
       for (std::size_t i = 0; i < units_.size(); ++i) {
-        if (!std::binary_search(keep.begin(), keep.end(), i))
-          dropped.push_back(units_[i]);
+        if (!std::binary_search(keep.begin(), keep.end(), i)) dropped.push_back(units_[i]);
       }
       // Name the smaller side: the few faults kept, or the few dropped.
-      const std::string which = keep.size() <= dropped.size()
-                                    ? "keep " + units_list(pick(keep), 3)
-                                    : "drop " + units_list(dropped, 3);
-      return fails(with_units(pick(keep)),
-                   fmt::format("{} of {} faults: {}", keep.size(),
-                               units_.size(), which));
+      const std::string which =
+          keep.size() <= dropped.size() ? "keep " + units_list(pick(keep), 3) : "drop " + units_list(dropped, 3);
+      return fails(with_units(pick(keep)), fmt::format("{} of {} faults: {}", keep.size(), units_.size(), which));
     };
-    const auto keep = ddmin(units_.size(), test,
-                            o_.runs_max > runs_ ? o_.runs_max - runs_ : 0);
+    const auto keep = ddmin(units_.size(), test, o_.runs_max > runs_ ? o_.runs_max - runs_ : 0);
     units_ = pick(keep);
     best_ = with_units(units_);
-    say(fmt::format("        {} fault(s) left: {}", units_.size(),
-                    units_list(units_, units_.size())));
+    say(fmt::format("        {} fault(s) left: {}", units_.size(), units_list(units_, units_.size())));
   }
 
   void shrink_rates() {
     say("step: shrink the random fault rates");
     using Options = RandomFaultOptions;
-    const std::pair<const char *, double Options::*> rates[] = {
-        {"kill", &Options::kill_per_min},
-        {"power_off", &Options::power_off_per_min},
-        {"pause", &Options::pause_per_min},
-        {"isolate", &Options::isolate_per_min},
-        {"one_way", &Options::one_way_per_min},
-        {"clog", &Options::clog_per_min},
-        {"clock_jump", &Options::clock_jump_per_min},
-        {"disk_faults", &Options::disk_faults_per_min},
-        {"reassign", &Options::reassign_per_min}};
-    for (const auto &[name, rate] : rates) {
-      const auto get = [rate](Scenario &s) -> double & {
-        return s.random_faults.options.*rate;
-      };
-      if (get(best_) <= 0)
-        continue;
+    const std::pair<const char*, double Options::*> rates[] = {{"kill", &Options::kill_per_min},
+                                                               {"power_off", &Options::power_off_per_min},
+                                                               {"pause", &Options::pause_per_min},
+                                                               {"isolate", &Options::isolate_per_min},
+                                                               {"one_way", &Options::one_way_per_min},
+                                                               {"clog", &Options::clog_per_min},
+                                                               {"clock_jump", &Options::clock_jump_per_min},
+                                                               {"disk_faults", &Options::disk_faults_per_min},
+                                                               {"reassign", &Options::reassign_per_min}};
+    for (const auto& [name, rate] : rates) {
+      const auto get = [rate](Scenario& s) -> double& { return s.random_faults.options.*rate; };
+      if (get(best_) <= 0) continue;
       Scenario off = best_;
       get(off) = 0;
-      if (try_keep(off, fmt::format("random {} off", name)))
-        continue;
+      if (try_keep(off, fmt::format("random {} off", name))) continue;
       for (int halvings = 0; halvings < 3; ++halvings) {
         Scenario half = best_;
         get(half) = get(best_) / 2;
-        if (!try_keep(half,
-                      fmt::format("random {} at {}/min", name, get(half))))
-          break;
+        if (!try_keep(half, fmt::format("random {} at {}/min", name, get(half)))) break;
       }
     }
-    if (!units_.empty())
-      shrink_faults();
+    if (!units_.empty()) shrink_faults();
   }
 
   // The last moment a fault strikes, from the start of the run.
   Duration last_fault() const {
     Duration last{};
-    for (const auto &f : best_.faults)
-      last = std::max(last, f.at);
+    for (const auto& f : best_.faults) last = std::max(last, f.at);
     return last;
   }
 
   void shorten() {
-    const auto whole_seconds = [](Duration d) {
-      return std::chrono::duration_cast<std::chrono::seconds>(d).count();
-    };
-    std::int64_t lo =
-        std::max<std::int64_t>(1, whole_seconds(last_fault()) + 1);
+    const auto whole_seconds = [](Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); };
+    std::int64_t lo = std::max<std::int64_t>(1, whole_seconds(last_fault()) + 1);
     std::int64_t hi = whole_seconds(best_.duration);
-    if (lo >= hi)
-      return;
-    say(fmt::format("step: shorten the run ({} now; the last fault at {:.3f}s)",
-                    format_duration(best_.duration),
+    if (lo >= hi) return;
+    say(fmt::format("step: shorten the run ({} now; the last fault at {:.3f}s)", format_duration(best_.duration),
                     static_cast<double>(last_fault().count()) / 1e9));
     const auto at = [&](std::int64_t s) {
       Scenario c = best_;
       c.duration = std::chrono::seconds(s);
       return try_keep(c, fmt::format("duration {}s", s));
     };
-    if (at(lo))
-      return;
+    if (at(lo)) return;
     ++lo;
     while (lo < hi && budget_left()) {
       const std::int64_t mid = lo + (hi - lo) / 2;
@@ -301,113 +255,89 @@ private:
     }
   }
 
-  // Tries `min`, then halving from the current value while the check keeps
-  // failing.
+  // Tries `min`, then halving from the current value while the check keeps failing.
   template <class T, class Get>
-  void shrink_value(Get get, T min, const std::string &what) {
-    if (get(best_) <= min)
-      return;
+  void shrink_value(Get get, T min, const std::string& what) {
+    if (get(best_) <= min) return;
     Scenario c = best_;
     get(c) = min;
-    if (try_keep(c, fmt::format("{} {}", what, min)))
-      return;
+    if (try_keep(c, fmt::format("{} {}", what, min))) return;
     while (budget_left()) {
       const T half = std::max<T>(min, get(best_) / 2);
-      if (half <= min || half >= get(best_))
-        return;
+      if (half <= min || half >= get(best_)) return;
       Scenario h = best_;
       get(h) = half;
-      if (!try_keep(h, fmt::format("{} {}", what, half)))
-        return;
+      if (!try_keep(h, fmt::format("{} {}", what, half))) return;
     }
   }
 
   void cut_producers() {
-    auto &producers = best_.workload.producers;
+    auto& producers = best_.workload.producers;
     for (std::size_t i = producers.size(); i-- > 0 && producers.size() > 1;) {
       Scenario c = best_;
-      c.workload.producers.erase(c.workload.producers.begin() +
-                                 static_cast<std::ptrdiff_t>(i));
-      try_keep(c, fmt::format("without producers[{}] (topic {})", i,
-                              best_.workload.producers[i].topic));
+      c.workload.producers.erase(c.workload.producers.begin() + static_cast<std::ptrdiff_t>(i));
+      try_keep(c, fmt::format("without producers[{}] (topic {})", i, best_.workload.producers[i].topic));
     }
     for (std::size_t i = 0; i < best_.workload.producers.size(); ++i) {
-      shrink_value<int>(
-          [i](Scenario &s) -> int & { return s.workload.producers[i].count; },
-          1, fmt::format("producers[{}].count", i));
-      shrink_value<double>(
-          [i](Scenario &s) -> double & { return s.workload.producers[i].rate; },
-          1.0, fmt::format("producers[{}].rate", i));
+      shrink_value<int>([i](Scenario& s) -> int& { return s.workload.producers[i].count; }, 1,
+                        fmt::format("producers[{}].count", i));
+      shrink_value<double>([i](Scenario& s) -> double& { return s.workload.producers[i].rate; }, 1.0,
+                           fmt::format("producers[{}].rate", i));
     }
   }
 
   void cut_consumers() {
     for (std::size_t i = best_.workload.consumers.size(); i-- > 0;) {
       Scenario c = best_;
-      c.workload.consumers.erase(c.workload.consumers.begin() +
-                                 static_cast<std::ptrdiff_t>(i));
+      c.workload.consumers.erase(c.workload.consumers.begin() + static_cast<std::ptrdiff_t>(i));
       try_keep(c, fmt::format("without consumers[{}]", i));
     }
     for (std::size_t i = 0; i < best_.workload.consumers.size(); ++i) {
-      shrink_value<int>(
-          [i](Scenario &s) -> int & { return s.workload.consumers[i].count; },
-          1, fmt::format("consumers[{}].count", i));
+      shrink_value<int>([i](Scenario& s) -> int& { return s.workload.consumers[i].count; }, 1,
+                        fmt::format("consumers[{}].count", i));
     }
   }
 
-  // The scenario without topic `name`: its producers, its place in consumers'
-  // lists and its reassignments go with it.
-  static Scenario without_topic(Scenario s, const std::string &name) {
-    std::erase_if(s.topics, [&](const auto &t) { return t.name == name; });
-    std::erase_if(s.workload.producers,
-                  [&](const auto &p) { return p.topic == name; });
-    for (auto &c : s.workload.consumers)
-      std::erase(c.topics, name);
-    std::erase_if(s.workload.consumers,
-                  [](const auto &c) { return c.topics.empty(); });
-    std::erase_if(s.faults, [&](const auto &f) {
-      return f.kind == scenario::FaultKind::reassign && f.topic == name;
-    });
+  // The scenario without topic `name`: its producers, its place in consumers' lists and its
+  // reassignments go with it.
+  static Scenario without_topic(Scenario s, const std::string& name) {
+    std::erase_if(s.topics, [&](const auto& t) { return t.name == name; });
+    std::erase_if(s.workload.producers, [&](const auto& p) { return p.topic == name; });
+    for (auto& c : s.workload.consumers) std::erase(c.topics, name);
+    std::erase_if(s.workload.consumers, [](const auto& c) { return c.topics.empty(); });
+    std::erase_if(s.faults, [&](const auto& f) { return f.kind == scenario::FaultKind::reassign && f.topic == name; });
     return s;
   }
 
   void cut_topics() {
-    for (std::size_t i = best_.topics.size();
-         i-- > 0 && best_.topics.size() > 1;) {
+    for (std::size_t i = best_.topics.size(); i-- > 0 && best_.topics.size() > 1;) {
       const std::string name = best_.topics[i].name;
       Scenario c = without_topic(best_, name);
-      if (c.workload.producers.empty())
-        continue;
-      if (try_keep(c, fmt::format("without topic {}", name)))
-        units_ = scripted_units_of(best_);
+      if (c.workload.producers.empty()) continue;
+      if (try_keep(c, fmt::format("without topic {}", name))) units_ = scripted_units_of(best_);
     }
     for (std::size_t i = 0; i < best_.topics.size(); ++i) {
       int min = 1;
-      for (const auto &f : best_.faults) {
-        if (f.kind == scenario::FaultKind::reassign &&
-            f.topic == best_.topics[i].name)
+      for (const auto& f : best_.faults) {
+        if (f.kind == scenario::FaultKind::reassign && f.topic == best_.topics[i].name)
           min = std::max(min, f.partition + 1);
       }
-      shrink_value<int>(
-          [i](Scenario &s) -> int & { return s.topics[i].partitions; }, min,
-          fmt::format("topics[{}].partitions", i));
+      shrink_value<int>([i](Scenario& s) -> int& { return s.topics[i].partitions; }, min,
+                        fmt::format("topics[{}].partitions", i));
     }
   }
 
-  // Units of a schedule that lost faults (with a topic): what is left of each
-  // unit.
-  std::vector<FaultUnit> scripted_units_of(const Scenario &s) const {
+  // Units of a schedule that lost faults (with a topic): what is left of each unit.
+  std::vector<FaultUnit> scripted_units_of(const Scenario& s) const {
     std::vector<FaultUnit> out;
-    for (const auto &u : units_) {
+    for (const auto& u : units_) {
       FaultUnit kept{{}, u.from_random};
-      for (const auto &f : u.faults) {
-        if (std::any_of(s.faults.begin(), s.faults.end(), [&](const auto &g) {
-              return scenario::to_json(g) == scenario::to_json(f);
-            }))
+      for (const auto& f : u.faults) {
+        if (std::any_of(s.faults.begin(), s.faults.end(),
+                        [&](const auto& g) { return scenario::to_json(g) == scenario::to_json(f); }))
           kept.faults.push_back(f);
       }
-      if (!kept.faults.empty())
-        out.push_back(std::move(kept));
+      if (!kept.faults.empty()) out.push_back(std::move(kept));
     }
     return out;
   }
@@ -424,44 +354,38 @@ private:
   }
 
   void round_times() {
-    if (units_.empty())
-      return;
+    if (units_.empty()) return;
     say("step: round the fault times");
     for (const Duration to : {Duration(100ms), Duration(1ms)}) {
       std::vector<FaultUnit> units = units_;
-      for (auto &u : units) {
-        for (auto &f : u.faults) {
+      for (auto& u : units) {
+        for (auto& f : u.faults) {
           f.at = std::min(rounded(f.at, to), best_.duration - to);
-          if (f.duration.count() > 0)
-            f.duration = std::max(to, rounded(f.duration, to));
-          if (f.kind == scenario::FaultKind::clock_jump)
-            f.by = rounded(f.by, to);
+          if (f.duration.count() > 0) f.duration = std::max(to, rounded(f.duration, to));
+          if (f.kind == scenario::FaultKind::clock_jump) f.by = rounded(f.by, to);
         }
       }
-      if (try_keep(with_units(units), fmt::format("fault times rounded to {}",
-                                                  format_duration(to)))) {
+      if (try_keep(with_units(units), fmt::format("fault times rounded to {}", format_duration(to)))) {
         units_ = std::move(units);
         return;
       }
     }
   }
 
-  const ShrinkOptions &o_;
-  Scenario best_; // the smallest scenario known to fail the check
-  std::vector<FaultUnit> units_; // best_'s scripted faults as units
+  const ShrinkOptions& o_;
+  Scenario best_;                 // the smallest scenario known to fail the check
+  std::vector<FaultUnit> units_;  // best_'s scripted faults as units
   std::map<std::string, std::optional<report::Report>>
-      cache_; // candidate's JSON -> its report when it failed the check
-  report::Report
-      last_failing_; // the report of the last run that failed the check
+      cache_;                    // candidate's JSON -> its report when it failed the check
+  report::Report last_failing_;  // the report of the last run that failed the check
   std::size_t runs_ = 0;
 };
 
-} // namespace
+}  // namespace
 
-ShrinkResult shrink_scenario(const Scenario &original,
-                             const ShrinkOptions &options) {
+ShrinkResult shrink_scenario(const Scenario& original, const ShrinkOptions& options) {
   Shrinker shrinker(original, options);
   return shrinker.run();
 }
 
-} // namespace keel::sim::shrink
+}  // namespace keel::sim::shrink
