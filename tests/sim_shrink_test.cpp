@@ -220,3 +220,30 @@ TEST_CASE(
   const auto again = parse_or_fail(scenario::to_json(r.minimal).dump());
   CHECK(planted(again, twenty_faults_seed).failed_checks.contains("planted-two-kills"));
 }
+
+TEST_CASE("shrink: when the scripted schedule does not fail, the random fault rates are shrunk instead",
+          "[sim][shrink]") {
+  // A failure only a random kill shows (the injector's FaultKill event): a scripted kill does not.
+  const auto random_kill = [](const scenario::Scenario& s, std::uint64_t seed) {
+    shrink::Trial t = shrink::run_trial(s, seed);
+    const auto& timeline = t.report.timeline;
+    if (std::any_of(timeline.begin(), timeline.end(), [](const auto& e) { return e.name == "FaultKill"; }))
+      t.failed_checks.insert("planted-random-kill");
+    return t;
+  };
+  const auto s = parse_or_fail(twenty_faults);
+  shrink::ShrinkOptions o;
+  o.seed = twenty_faults_seed;
+  o.check = "planted-random-kill";
+  o.run = random_kill;
+  const auto r = shrink::shrink_scenario(s, o);
+  REQUIRE(r.reproduced);
+  CHECK_FALSE(r.scripted);
+  REQUIRE_FALSE(r.notes.empty());
+  CHECK(r.notes.back().find("rates were shrunk instead") != std::string::npos);
+  const auto& rates = r.minimal.random_faults.options;
+  CHECK(r.minimal.random_faults.enabled);
+  CHECK(rates.kill_per_min > 0);
+  CHECK(rates.pause_per_min + rates.clog_per_min + rates.clock_jump_per_min == 0);
+  CHECK(r.faults_after < r.faults_before);
+}

@@ -342,8 +342,46 @@ class Shrinker {
     return out;
   }
 
+  // Whether any fault names broker `b`.
+  static bool names_broker(const Scenario& s, int b) {
+    const scenario::NodeRef ref{false, b};
+    for (const auto& f : s.faults) {
+      const bool in_sets = std::any_of(f.sets.begin(), f.sets.end(), [&](const auto& set) {
+        return std::find(set.begin(), set.end(), ref) != set.end();
+      });
+      const bool in_replicas = std::find(f.replicas.begin(), f.replicas.end(), ref) != f.replicas.end();
+      const bool named = f.kind != scenario::FaultKind::heal && f.kind != scenario::FaultKind::reassign &&
+                         f.kind != scenario::FaultKind::partition && f.node == ref;
+      if (named || (f.kind == scenario::FaultKind::block && f.to == ref) || in_sets || in_replicas) return true;
+    }
+    return false;
+  }
+
+  // The scenario with its last broker gone: replication factors, min.insync.replicas and the
+  // quorum capped at what is left.
+  static Scenario one_broker_less(Scenario s) {
+    const int brokers = --s.cluster.brokers;
+    s.cluster.controllers = std::min(s.cluster.controllers, brokers);
+    s.cluster.broker_config.erase(brokers);
+    for (auto& t : s.topics) {
+      t.replication_factor = std::min(t.replication_factor, brokers);
+      if (auto it = t.configs.find("min.insync.replicas"); it != t.configs.end() && std::stoi(it->second) > brokers)
+        it->second = std::to_string(brokers);
+    }
+    if (brokers < 2) s.random_faults.options.reassign_per_min = 0;
+    return s;
+  }
+
+  // Brokers from the last down, while no fault names the last one and the check still fails.
+  void cut_cluster() {
+    while (best_.cluster.brokers > 1 && !names_broker(best_, best_.cluster.brokers - 1) && budget_left()) {
+      if (!try_keep(one_broker_less(best_), fmt::format("{} brokers", best_.cluster.brokers - 1))) return;
+    }
+  }
+
   void cut_workload() {
-    say("step: cut the workload");
+    say("step: cut the cluster and the workload");
+    cut_cluster();
     cut_producers();
     cut_consumers();
     cut_topics();

@@ -8,7 +8,8 @@
 //      shrinks the random fault rates instead;
 //   3. the faults removed by delta debugging (ddmin) while the check still fails;
 //   4. the duration shortened, down to just after the last fault;
-//   5. the workload cut: producers, their count and rate, consumers, topics and partitions;
+//   5. the cluster and the workload cut: brokers no fault names, producers, their count and rate,
+//      consumers, topics and partitions;
 //   6. the fault times rounded (to 100 ms, else 1 ms), so the file reads easily.
 // Each try is one run, printed as it goes (what was tried, whether the check still failed, kept
 // or undone). Random streams are per purpose (World::stream), so what is not removed draws the
