@@ -207,6 +207,7 @@ TEST_CASE(
   const auto [rc, out] = run_swarm(a);
   INFO(out);
   REQUIRE(rc == 1);
+  CHECK(out.find("failed checks, in seeds: ") != std::string::npos);
   std::size_t failures = 0;
   for (std::uint64_t seed = 1; seed <= 3; ++seed) {
     const fs::path dir = tmp.path / "reports" / "lossy" / std::to_string(seed);

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 namespace keel::sim {
@@ -66,6 +67,7 @@ struct SeedRun {
   std::string hash;
   std::size_t violations = 0;
   std::string first_violation;
+  std::set<std::string> failed_checks;  // checks with a violation that is not allowed
   double simulated = 0, wall = 0;
   std::vector<std::string> kinds_on;  // random fault kinds with a rate
 };
@@ -98,6 +100,7 @@ SeedRun run_one(const SwarmArgs& a, const swarm::SwarmSpace& sp, std::uint64_t s
   r.hash = outcome->report.trace_hash;
   for (const auto& v : outcome->report.violations) {
     if (v.allowed) continue;
+    r.failed_checks.insert(v.check);
     if (r.violations++ == 0) r.first_violation = v.check + ": " + v.message;
   }
   r.simulated = outcome->report.stats.simulated_seconds;
@@ -128,9 +131,9 @@ void print_table(std::FILE* out, const std::vector<SeedRun>& results) {
   }
 }
 
-// How often each fault kind was on, and how many of those seeds failed: where a swarm's failures
-// cluster says which feature a bug needs (or which one hides it).
-void print_kinds(std::FILE* out, const std::vector<SeedRun>& results) {
+// How often each fault kind was on and how many of those seeds failed, and which checks failed:
+// where a swarm's failures cluster says which feature a bug needs (or which one hides it).
+void print_breakdown(std::FILE* out, const std::vector<SeedRun>& results) {
   std::map<std::string, std::pair<std::size_t, std::size_t>> on;  // kind -> (seeds, failed)
   for (const auto& r : results) {
     for (const auto& k : r.kinds_on) {
@@ -144,6 +147,13 @@ void print_kinds(std::FILE* out, const std::vector<SeedRun>& results) {
     line += fmt::format(" {} {}{}", kind, seeds, failed > 0 ? fmt::format(" ({} failed)", failed) : "");
   }
   fmt::print(out, "fault kinds on, in seeds:{}\n", line);
+  std::map<std::string, std::size_t> by_check;
+  for (const auto& r : results) {
+    for (const auto& c : r.failed_checks) ++by_check[c];
+  }
+  std::string checks;
+  for (const auto& [check, seeds] : by_check) checks += fmt::format(" {} {}", check, seeds);
+  if (!checks.empty()) fmt::print(out, "failed checks, in seeds:{}\n", checks);
 }
 
 // A failing seed's drawn scenario is written beside its report and the seed run again with its
@@ -224,7 +234,7 @@ int swarm_command(const SwarmArgs& a, std::FILE* out) {
     simulated += r.simulated;
     if (!r.passed && r.error.empty()) write_failure(a, sp, r, out);
   }
-  print_kinds(out, results);
+  print_breakdown(out, results);
   fmt::print(out, "junit: {}\n", write_junit(a, sp, results, first, last));
   fmt::print(out,
              "swarm: {} seeds of {} in {:.1f}s wall with {} jobs ({:.0f} "
