@@ -61,10 +61,8 @@ std::pair<int, std::string> run_swarm(const SwarmArgs& a) {
 
 }  // namespace
 
-TEST_CASE(
-    "swarm: two swarms over the same seeds draw the same scenarios, and "
-    "the seeds draw different ones",
-    "[sim][swarm]") {
+TEST_CASE("swarm: two swarms over the same seeds draw the same scenarios, and the seeds draw different ones",
+          "[sim][swarm]") {
   const swarm::SwarmSpace space;
   std::set<std::string> distinct;
   for (std::uint64_t seed = 1; seed <= 50; ++seed) {
@@ -88,10 +86,8 @@ TEST_CASE("swarm: every drawn scenario parses, validates and reads back as drawn
   }
 }
 
-TEST_CASE(
-    "swarm: the whole space turns fault kinds on and off, and draws "
-    "clusters of every size it allows",
-    "[sim][swarm]") {
+TEST_CASE("swarm: the whole space turns fault kinds on and off, and draws clusters of every size it allows",
+          "[sim][swarm]") {
   const swarm::SwarmSpace space;
   std::set<int> brokers;
   std::size_t with_kill = 0, few_kinds = 0, knobs = 0;
@@ -115,8 +111,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "swarm: power losses come with sync before ack, and producers that "
-    "may lose records leave out the loss checks",
+    "swarm: power losses come with sync before ack, and producers that may lose records leave out the loss checks",
     "[sim][swarm]") {
   const swarm::SwarmSpace space;
   for (std::uint64_t seed = 1; seed <= 200; ++seed) {
@@ -167,10 +162,7 @@ TEST_CASE("swarm: a bad space file is refused with the path of what is wrong", "
   CHECK(ok->partitions.hi == swarm::SwarmSpace{}.partitions.hi);  // left out: the whole space's range
 }
 
-TEST_CASE(
-    "swarm: a swarm over a few seeds of a small space runs and passes on "
-    "the current broker",
-    "[sim][swarm]") {
+TEST_CASE("swarm: a swarm over a few seeds of a small space runs and passes on the current broker", "[sim][swarm]") {
   TempDir tmp;
   SwarmArgs a;
   a.space = write_space(tmp.path,
@@ -189,8 +181,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "swarm: a failing seed's drawn scenario is written beside its "
-    "report, which names it, and reruns the same run",
+    "swarm: a failing seed's drawn scenario is written beside its report, which names it, and reruns the same run",
     "[sim][swarm]") {
   // One broker under power losses with Kafka's default flush (the space sets it, so the draw does
   // not turn sync before ack on): acknowledged records that were never synced are lost.

@@ -153,17 +153,14 @@ class Shrinker {
     all.insert(all.end(), random.begin(), random.end());
     Scenario s = with_units(all);
     s.random_faults = {};
-    say(
-        fmt::format("step: the {} random faults that struck as a scripted "
-                    "schedule ({} in all)",
-                    random.size(), all.size()));
+    say(fmt::format("step: the {} random faults that struck as a scripted schedule ({} in all)", random.size(),
+                    all.size()));
     if (try_keep(s, "scripted schedule, random faults off")) {
       units_ = std::move(all);
       return true;
     }
     notes.push_back(
-        "the scripted schedule did not fail the check (the failure depends on "
-        "more than the faults' "
+        "the scripted schedule did not fail the check (the failure depends on more than the faults' "
         "times and places); the random fault rates were shrunk instead");
     say("step: " + notes.back());
     return false;

@@ -45,10 +45,8 @@ std::string shape(const scenario::Scenario& s) {
   for (const auto& p : s.workload.producers) producers += p.count;
   for (const auto& c : s.workload.consumers) consumers += c.count;
   for (const auto& t : s.topics) partitions += t.partitions;
-  return fmt::format(
-      "{} broker(s), {} topic(s) with {} partition(s), {} "
-      "producer(s), {} consumer(s), duration {}",
-      s.cluster.brokers, s.topics.size(), partitions, producers, consumers, format_duration(s.duration));
+  return fmt::format("{} broker(s), {} topic(s) with {} partition(s), {} producer(s), {} consumer(s), duration {}",
+                     s.cluster.brokers, s.topics.size(), partitions, producers, consumers, format_duration(s.duration));
 }
 
 // Runs the written file as `keel-sim run FILE --seed N` would, and says whether it fails the check.
@@ -81,20 +79,17 @@ int shrink_command(const ShrinkArgs& a, std::FILE* out) {
   o.log = out;
   auto result = shrink::shrink_scenario(original, o);
   if (!result.reproduced) {
-    fmt::print(out,
-               "shrink: seed {} of {} does not fail {} here (the scenario file "
-               "or the build changed since the "
-               "report); nothing to shrink\n",
-               r->seed, r->scenario_path, check);
+    fmt::print(
+        out,
+        "shrink: seed {} of {} does not fail {} here (the scenario file or the build changed since the report); nothing to shrink\n",
+        r->seed, r->scenario_path, check);
     return 1;
   }
   for (const auto& n : result.notes) fmt::print(out, "  note: {}\n", n);
   auto& m = result.minimal;
   m.name = original.name + "-shrunk";
-  m.description = fmt::format(
-      "Shrunk by keel-sim shrink from {} seed {}: "
-      "fails {} with {} of {} faults.",
-      r->scenario_path, r->seed, check, result.faults_after, result.faults_before);
+  m.description = fmt::format("Shrunk by keel-sim shrink from {} seed {}: fails {} with {} of {} faults.",
+                              r->scenario_path, r->seed, check, result.faults_after, result.faults_before);
   const std::string path = a.out.empty() ? (fs::path(a.report).parent_path() / "shrunk.json").string() : a.out;
   if (Status w = scenario::write_scenario_file(m, path); !w) throw UsageError{w.error().message};
   fmt::print(out, "shrunk: {} fault(s) -> {} ({}), in {} runs and {:.1f}s wall\n", result.faults_before,

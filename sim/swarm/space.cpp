@@ -184,9 +184,7 @@ SwarmSpace parse_swarm(const json& o) {
 SwarmSpace parse_top(const json& j, std::string_view source_name) {
   known_keys(j, "", {"name", "description", "swarm"});
   if (!j.contains("swarm"))
-    fail("swarm",
-         "missing: a swarm space file has a \"swarm\" object (it may "
-         "be empty: the whole space)");
+    fail("swarm", "missing: a swarm space file has a \"swarm\" object (it may be empty: the whole space)");
   SwarmSpace s = parse_swarm(j["swarm"]);
   s.name = std::filesystem::path(std::string(source_name)).stem().string();
   if (j.contains("name")) {
@@ -196,9 +194,7 @@ SwarmSpace parse_top(const json& j, std::string_view source_name) {
   if (s.name.empty() || !std::all_of(s.name.begin(), s.name.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
       }))
-    fail("name", fmt::format("\"{}\" must be letters, digits, '.', '_' and '-' "
-                             "(it names the report folder)",
-                             s.name));
+    fail("name", fmt::format("\"{}\" must be letters, digits, '.', '_' and '-' (it names the report folder)", s.name));
   if (j.contains("description")) {
     if (!j["description"].is_string()) fail("description", "expected a string, got " + j["description"].dump());
     s.description = j["description"].get<std::string>();

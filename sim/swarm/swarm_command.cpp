@@ -172,10 +172,8 @@ void write_failure(const SwarmArgs& a, const swarm::SwarmSpace& sp, const SeedRu
   if (trace) std::fclose(trace);
   if (!again) return;
   (void)report::write_report(again->report, dir);
-  fmt::print(out,
-             "seed {}: report {}/report.html; reproduce: {}; shrink: keel-sim shrink "
-             "{}/report.json{}\n",
-             r.seed, dir, reproduce_command(file, r.seed), dir,
+  fmt::print(out, "seed {}: report {}/report.html; reproduce: {}; shrink: keel-sim shrink {}/report.json{}\n", r.seed,
+             dir, reproduce_command(file, r.seed), dir,
              again->report.trace_hash == r.hash ? "" : " (WARNING: the rerun's trace hash differs: nondeterminism)");
 }
 
@@ -236,9 +234,7 @@ int swarm_command(const SwarmArgs& a, std::FILE* out) {
   }
   print_breakdown(out, results);
   fmt::print(out, "junit: {}\n", write_junit(a, sp, results, first, last));
-  fmt::print(out,
-             "swarm: {} seeds of {} in {:.1f}s wall with {} jobs ({:.0f} "
-             "simulated s per wall s)\n",
+  fmt::print(out, "swarm: {} seeds of {} in {:.1f}s wall with {} jobs ({:.0f} simulated s per wall s)\n",
              results.size(), sp.name, wall, jobs, wall > 0 ? simulated / wall : 0.0);
   fmt::print(out, "{} passed, {} failed\n", results.size() - failed, failed);
   if (errors > 0) return 2;
