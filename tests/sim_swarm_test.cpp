@@ -153,6 +153,7 @@ TEST_CASE("swarm: a bad space file is refused with the path of what is wrong", "
             .starts_with("bad.json: swarm.fault_kinds[1]: unknown \"flood\""));
   CHECK(error(R"({"swarm": {"acks": [2]}})") == "bad.json: swarm.acks[0]: expected 0, 1 or \"all\", got 2");
   CHECK(error(R"({"name": "x"})").starts_with("bad.json: swarm: missing"));
+  CHECK(error(R"({"topics": [], "workload": {}})").starts_with("bad.json: (top level): a scenario file, not a swarm space"));
   CHECK(error(R"({"swarm": {"quiescence": {"recover": "soon"}}})").find("quiescence.recover") != std::string::npos);
   auto ok = swarm::parse_space(R"({"name": "tiny", "swarm": {"brokers": 2, "rate": [1, 2.5]}})", "ok.json");
   REQUIRE(ok);

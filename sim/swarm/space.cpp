@@ -182,6 +182,9 @@ SwarmSpace parse_swarm(const json& o) {
 }
 
 SwarmSpace parse_top(const json& j, std::string_view source_name) {
+  if (j.is_object() && !j.contains("swarm") && j.contains("workload"))
+    fail("(top level)", "a scenario file, not a swarm space: a swarm space is {\"name\": ..., \"swarm\": {ranges}} "
+                        "(scenarios/README.md, \"Swarm spaces\"); run a scenario with `keel-sim run` or `sweep`");
   known_keys(j, "", {"name", "description", "swarm"});
   if (!j.contains("swarm"))
     fail("swarm", "missing: a swarm space file has a \"swarm\" object (it may be empty: the whole space)");
