@@ -2,7 +2,7 @@
 //   keel-sim run SCENARIO --seed N [--out DIR] [--trace-level L] [--check-determinism]
 //   keel-sim sweep SCENARIO --seeds A..B [--jobs J] [--junit FILE]
 //   keel-sim replay REPORT.json [--trace-level debug]
-//   keel-sim shrink REPORT.json [--check NAME] [--out FILE] [--max-runs N]
+//   keel-sim shrink REPORT.json [--check NAME] [--out FILE] [--max-runs N] [--jobs J]
 //   keel-sim swarm [SPACE] --seeds A..B [--jobs J] [--show]
 //   keel-sim list [DIR]
 //   keel-sim selftest --seed N [--nodes K] [--duration 60s] [--check-determinism]
@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
   shrink_cmd->add_option("--check", ka.check, "the check that must keep failing (default: the report's first violation)");
   shrink_cmd->add_option("--out", ka.out, "the shrunk scenario file (default: shrunk.json beside the report)");
   shrink_cmd->add_option("--max-runs", ka.runs_max, "the budget of runs (default 400)");
+  shrink_cmd->add_option("--jobs", ka.jobs, "candidates run at once while faults are removed (default: one per core)");
   SwarmArgs wa;
   auto* swarm_cmd = app.add_subcommand("swarm", "each seed draws its own scenario from a swarm space and runs it");
   swarm_cmd->add_option("space", wa.space, "a swarm space file or a name in scenarios/swarm/ (default: the whole space)");

@@ -206,6 +206,11 @@ TEST_CASE("shrink: a failure planted on two kills among twenty faults shrinks to
   CHECK(units[0].faults[0].node.broker != units[1].faults[0].node.broker);
   CHECK_FALSE(r.minimal.random_faults.enabled);
   CHECK(r.runs < 60);
+  // Two candidates at a time: the same result (the first failing candidate in order is kept).
+  o.jobs = 2;
+  const auto parallel = shrink::shrink_scenario(s, o);
+  CHECK(scenario::to_json(parallel.minimal) == scenario::to_json(r.minimal));
+  CHECK(parallel.runs >= r.runs);
   // The minimal scenario, written and read back, fails the planted check with the same seed.
   const auto again = parse_or_fail(scenario::to_json(r.minimal).dump());
   CHECK(planted(again, twenty_faults_seed).failed_checks.contains("planted-two-kills"));

@@ -27,42 +27,48 @@ std::vector<std::size_t> without(const std::vector<std::size_t>& current, const 
 
 }  // namespace
 
-std::vector<std::size_t> ddmin(std::size_t items, const std::function<bool(const std::vector<std::size_t>&)>& fails,
-                               std::size_t tests_max) {
+std::vector<std::size_t> ddmin(std::size_t items, const FirstFailing& first_failing) {
   std::vector<std::size_t> current(items);
   for (std::size_t i = 0; i < items; ++i) current[i] = i;
-  std::size_t tests = 0;
-  const auto test = [&](const std::vector<std::size_t>& subset) { return ++tests <= tests_max && fails(subset); };
   std::size_t n = 2;
-  while (current.size() >= 2 && tests < tests_max) {
+  while (current.size() >= 2) {
     n = std::min(n, current.size());
     const auto chunks = split(current, n);
-    bool reduced = false;
     // A chunk alone still fails: keep only it, and split it in two.
-    for (const auto& chunk : chunks) {
-      if (test(chunk)) {
-        current = chunk;
-        n = 2;
-        reduced = true;
-        break;
-      }
+    if (const auto i = first_failing(chunks)) {
+      current = chunks[*i];
+      n = 2;
+      continue;
     }
     // The rest without one chunk still fails: drop that chunk, at the same granularity.
-    for (std::size_t i = 0; !reduced && n > 2 && i < chunks.size(); ++i) {
-      const auto rest = without(current, chunks[i]);
-      if (test(rest)) {
-        current = rest;
+    if (n > 2) {
+      std::vector<std::vector<std::size_t>> rests;
+      for (const auto& chunk : chunks) rests.push_back(without(current, chunk));
+      if (const auto i = first_failing(rests)) {
+        current = rests[*i];
         n = std::max<std::size_t>(n - 1, 2);
-        reduced = true;
+        continue;
       }
     }
-    if (reduced) continue;
     if (n == current.size()) break;  // every single item is needed: 1-minimal
     n = std::min(current.size(), 2 * n);
   }
   // One item left: it may not be needed at all.
-  if (current.size() == 1 && tests < tests_max && test({})) current.clear();
+  if (current.size() == 1 && first_failing({{}})) current.clear();
   return current;
+}
+
+std::vector<std::size_t> ddmin(std::size_t items, const std::function<bool(const std::vector<std::size_t>&)>& fails,
+                               std::size_t tests_max) {
+  std::size_t tests = 0;
+  const auto one_at_a_time =
+      [&](const std::vector<std::vector<std::size_t>>& candidates) -> std::optional<std::size_t> {
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if (++tests <= tests_max && fails(candidates[i])) return i;
+    }
+    return std::nullopt;
+  };
+  return ddmin(items, one_at_a_time);
 }
 
 }  // namespace keel::sim::shrink

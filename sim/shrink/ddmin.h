@@ -5,14 +5,22 @@
 // caller's: here, one simulated run of a scenario with those faults.
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace keel::sim::shrink {
 
-// `fails(subset)` is true when the subset (indices into the original items, ascending) still fails.
-// `fails` is never asked about the full set (the caller knows it fails) and may be asked about the
-// same subset twice (cache it when a test costs). Stops early, returning the smallest failing
-// subset so far, once `fails` has been called `tests_max` times.
+// `first_failing(candidates)`: the index of the first candidate subset, in order, that still
+// fails, or nothing. Subsets are indices into the original items, ascending. The caller may test
+// the candidates in parallel, so long as it answers with the first in order: the result is then
+// the same however many are tested at once. It is never asked about the full set (the caller knows
+// it fails), and may be asked about the same subset twice (cache it when a test costs). Once it
+// answers nothing to everything (a budget spent), ddmin ends within a few calls, returning the
+// smallest failing subset so far.
+using FirstFailing = std::function<std::optional<std::size_t>(const std::vector<std::vector<std::size_t>>&)>;
+std::vector<std::size_t> ddmin(std::size_t items, const FirstFailing& first_failing);
+
+// The same with one test at a time: `fails(subset)`, called at most `tests_max` times.
 std::vector<std::size_t> ddmin(std::size_t items, const std::function<bool(const std::vector<std::size_t>&)>& fails,
                                std::size_t tests_max);
 

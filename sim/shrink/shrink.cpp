@@ -12,6 +12,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <thread>
 
 namespace keel::sim::shrink {
 
@@ -103,32 +104,85 @@ class Shrinker {
     }
   }
 
-  // Runs the candidate (or recalls the same candidate's verdict) and prints one line; true when the
-  // check still fails.
-  bool fails(const Scenario& candidate, const std::string& what) {
+  // One candidate of a batch: parsed back from its file, and its cache key.
+  struct Prepared {
+    std::optional<Scenario> scenario;  // nothing: not a valid scenario
+    std::string key;
+    bool run = false;  // not in the cache, and within the budget: it runs
+    Trial trial;
+  };
+
+  Prepared prepare(const Scenario& candidate, const std::string& what, std::size_t& planned) {
+    Prepared p;
     std::string problem;
-    const auto parsed = through_file(candidate, &problem);
-    if (!parsed) {
+    p.scenario = through_file(candidate, &problem);
+    if (!p.scenario) {
       say(fmt::format("  skip  {}: not a valid scenario ({})", what, problem));
-      return false;
+      return p;
     }
-    const std::string key = scenario::to_json(*parsed).dump();
-    if (auto it = cache_.find(key); it != cache_.end()) {
-      if (it->second) last_failing_ = *it->second;
-      return it->second.has_value();
-    }
-    if (!budget_left()) return false;
+    p.key = scenario::to_json(*p.scenario).dump();
+    p.run = !cache_.contains(p.key) && runs_ + planned < o_.runs_max;
+    planned += p.run;
+    return p;
+  }
+
+  void record(Prepared& p, const std::string& what, bool after_first) {
     ++runs_;
-    const Trial t = o_.run(*parsed, o_.seed);
+    const Trial& t = p.trial;
     const bool failed = t.ran && t.failed_checks.contains(o_.check);
-    cache_[key] = failed ? std::optional<report::Report>(t.report) : std::nullopt;
-    std::string verdict = !t.ran                    ? "could not run: " + t.error
-                          : failed                  ? "fails " + o_.check
-                          : t.failed_checks.empty() ? "passes"
-                                                    : fmt::format("fails only {}", fmt::join(t.failed_checks, ", "));
-    say(fmt::format("  #{:<3} {} [{:.2f}s]: {}", runs_, what, t.report.stats.wall_seconds, verdict));
-    if (failed) last_failing_ = t.report;
-    return failed;
+    cache_[p.key] = failed ? std::optional<report::Report>(t.report) : std::nullopt;
+    const std::string verdict = !t.ran   ? "could not run: " + t.error
+                                : failed ? "fails " + o_.check
+                                : t.failed_checks.empty()
+                                    ? "passes"
+                                    : fmt::format("fails only {}", fmt::join(t.failed_checks, ", "));
+    say(fmt::format("  #{:<3} {} [{:.2f}s]: {}{}", runs_, what, t.report.stats.wall_seconds, verdict,
+                    after_first ? " (run alongside; an earlier candidate failed)" : ""));
+  }
+
+  // The first candidate, in order, whose run fails the check (a candidate that ran before is
+  // recalled, not run again). Runs `jobs` candidates at once and prints a line per run, in order;
+  // the answer is the one a run at a time would give.
+  std::optional<std::size_t> first_failing(const std::vector<Scenario>& candidates,
+                                           const std::vector<std::string>& whats) {
+    const std::size_t jobs = std::max<std::size_t>(1, o_.jobs);
+    for (std::size_t begin = 0; begin < candidates.size(); begin += jobs) {
+      const std::size_t end = std::min(candidates.size(), begin + jobs);
+      std::vector<Prepared> batch;
+      std::size_t planned = 0;
+      for (std::size_t i = begin; i < end; ++i) batch.push_back(prepare(candidates[i], whats[i], planned));
+      run_all(batch);
+      std::optional<std::size_t> first;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].run) record(batch[i], whats[begin + i], first.has_value());
+        const auto it = batch[i].scenario ? cache_.find(batch[i].key) : cache_.end();
+        if (!first && it != cache_.end() && it->second) {
+          first = begin + i;
+          last_failing_ = *it->second;
+        }
+      }
+      if (first) return first;
+    }
+    return std::nullopt;
+  }
+
+  // The batch's runs, each on a thread of its own when there are several.
+  void run_all(std::vector<Prepared>& batch) const {
+    std::vector<std::thread> threads;
+    for (auto& p : batch) {
+      if (!p.run) continue;
+      const auto go = [this, &p] { p.trial = o_.run(*p.scenario, o_.seed); };
+      if (batch.size() == 1)
+        go();
+      else
+        threads.emplace_back(go);
+    }
+    for (auto& t : threads) t.join();
+  }
+
+  // Runs the candidate (or recalls its verdict); true when the check still fails.
+  bool fails(const Scenario& candidate, const std::string& what) {
+    return first_failing({candidate}, {what}).has_value();
   }
 
   // Keeps the candidate when it still fails.
@@ -178,7 +232,7 @@ class Shrinker {
       for (std::size_t i : keep) out.push_back(units_[i]);
       return out;
     };
-    const auto test = [&](const std::vector<std::size_t>& keep) {
+    const auto describe_keep = [&](const std::vector<std::size_t>& keep) {
       std::vector<FaultUnit> dropped;
       for (std::size_t i = 0; i < units_.size(); ++i) {
         if (!std::binary_search(keep.begin(), keep.end(), i)) dropped.push_back(units_[i]);
@@ -186,9 +240,18 @@ class Shrinker {
       // Name the smaller side: the few faults kept, or the few dropped.
       const std::string which =
           keep.size() <= dropped.size() ? "keep " + units_list(pick(keep), 3) : "drop " + units_list(dropped, 3);
-      return fails(with_units(pick(keep)), fmt::format("{} of {} faults: {}", keep.size(), units_.size(), which));
+      return fmt::format("{} of {} faults: {}", keep.size(), units_.size(), which);
     };
-    const auto keep = ddmin(units_.size(), test, o_.runs_max > runs_ ? o_.runs_max - runs_ : 0);
+    const auto first = [&](const std::vector<std::vector<std::size_t>>& keeps) {
+      std::vector<Scenario> candidates;
+      std::vector<std::string> whats;
+      for (const auto& keep : keeps) {
+        candidates.push_back(with_units(pick(keep)));
+        whats.push_back(describe_keep(keep));
+      }
+      return first_failing(candidates, whats);
+    };
+    const auto keep = ddmin(units_.size(), first);
     units_ = pick(keep);
     best_ = with_units(units_);
     say(fmt::format("        {} fault(s) left: {}", units_.size(), units_list(units_, units_.size())));

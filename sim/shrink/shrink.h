@@ -44,6 +44,9 @@ struct ShrinkOptions {
   std::string check;           // the check that must keep failing
   std::size_t runs_max = 400;  // the budget of runs; past it, the smallest failing scenario so far
   std::FILE* log = nullptr;    // one line per try; nullptr prints nothing
+  // Candidates run at once while faults are removed (each on a thread; `run` must allow that).
+  // The result is the same for any value: the first failing candidate in order is the one kept.
+  std::size_t jobs = 1;
   RunFn run = run_trial;
 };
 

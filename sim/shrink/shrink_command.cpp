@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 
 namespace keel::sim {
 
@@ -76,6 +78,8 @@ int shrink_command(const ShrinkArgs& a, std::FILE* out) {
   o.seed = r->seed;
   o.check = check;
   o.runs_max = a.runs_max;
+  if (a.jobs < 0 || a.jobs > 256) throw UsageError{fmt::format("--jobs: {} is outside 1..256", a.jobs)};
+  o.jobs = a.jobs > 0 ? static_cast<std::size_t>(a.jobs) : std::max(1u, std::thread::hardware_concurrency());
   o.log = out;
   auto result = shrink::shrink_scenario(original, o);
   if (!result.reproduced) {

@@ -15,6 +15,7 @@ struct ShrinkArgs {
   std::string check;   // the check that must keep failing; default: the report's first violation
   std::string out;     // default: shrunk.json beside the report
   std::size_t runs_max = 400;
+  int jobs = 0;  // candidates run at once while faults are removed; 0: one per core
 };
 
 int shrink_command(const ShrinkArgs& a, std::FILE* out);
