@@ -3,6 +3,8 @@
 //   keel-sim sweep SCENARIO --seeds A..B [--jobs J] [--shard i/N] [--junit FILE] [--json FILE]
 //   keel-sim merge RESULTS.json... [--junit FILE] [--json FILE]
 //   keel-sim replay REPORT.json [--trace-level debug]
+//   keel-sim shrink REPORT.json [--check NAME] [--out FILE] [--max-runs N] [--jobs J]
+//   keel-sim swarm [SPACE] --seeds A..B [--jobs J] [--show]
 //   keel-sim list [DIR]
 //   keel-sim selftest --seed N [--nodes K] [--duration 60s] [--check-determinism]
 //   keel-sim bench [--quick]
@@ -12,6 +14,8 @@
 #include "sim/determinism.h"
 #include "sim/selftest/selftest.h"
 #include "sim/sweep/processes.h"
+#include "sim/shrink/shrink_command.h"
+#include "sim/swarm/swarm_command.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -176,6 +180,21 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("report", pa.report, "a report.json")->required();
   replay_cmd->add_option("--trace-level", pa.trace_level, "debug, info, warn or error: what trace.jsonl gets");
   replay_cmd->add_option("--out", pa.out, "where trace.jsonl goes (default: the report's folder)");
+  ShrinkArgs ka;
+  auto* shrink_cmd = app.add_subcommand("shrink", "shrink a failing run to a smaller scenario that fails the same check");
+  shrink_cmd->add_option("report", ka.report, "a failing run's report.json")->required();
+  shrink_cmd->add_option("--check", ka.check, "the check that must keep failing (default: the report's first violation)");
+  shrink_cmd->add_option("--out", ka.out, "the shrunk scenario file (default: shrunk.json beside the report)");
+  shrink_cmd->add_option("--max-runs", ka.runs_max, "the budget of runs (default 400)");
+  shrink_cmd->add_option("--jobs", ka.jobs, "candidates run at once while faults are removed (default: one per core)");
+  SwarmArgs wa;
+  auto* swarm_cmd = app.add_subcommand("swarm", "each seed draws its own scenario from a swarm space and runs it");
+  swarm_cmd->add_option("space", wa.space, "a swarm space file or a name in scenarios/swarm/ (default: the whole space)");
+  swarm_cmd->add_option("--seeds", wa.seeds, "seeds A..B, inclusive")->required();
+  swarm_cmd->add_option("--jobs", wa.jobs, "worlds run in parallel, one per thread (default: one per core)");
+  swarm_cmd->add_option("--reports", wa.reports, "the folder failed seeds write their reports under");
+  swarm_cmd->add_option("--junit", wa.junit, "where the JUnit XML goes (default reports/<space>/swarm-A-B.xml)");
+  swarm_cmd->add_flag("--show", wa.show, "print each seed's drawn scenario and run nothing");
   std::string list_dir = "scenarios";
   auto* list_cmd = app.add_subcommand("list", "the scenarios in scenarios/, one line each");
   list_cmd->add_option("dir", list_dir, "the folder to list");
@@ -208,6 +227,8 @@ int main(int argc, char** argv) {
     if (*merge_cmd) return merge_command(ma, stdout);
     if (*replay_cmd) return replay_command(pa, stdout);
     if (*list_cmd) return list_command(list_dir, stdout);
+    if (*shrink_cmd) return shrink_command(ka, stdout);
+    if (*swarm_cmd) return swarm_command(wa, stdout);
     if (*selftest) return run_selftest(st);
     if (*bench_cmd) return bench::run_bench(bo, stdout);
   } catch (const UsageError& e) {
