@@ -277,7 +277,13 @@ int main(int argc, char** argv) {
     posix::PosixRuntime rt(po);
     rt.stop_on_signals();
     rt.spawn("bench", [&] {
-      code = run_phases(rt, o, bootstrap);
+      // A local node serves once its quorum (itself) elected it and it registered as a broker.
+      const Status formed = keel ? wait_until_formed(rt, bootstrap, 1, std::chrono::seconds(30)) : Status{};
+      if (!formed) {
+        fmt::print(stderr, "keel-bench: {}\n", formed.error().message);
+      } else {
+        code = run_phases(rt, o, bootstrap);
+      }
       rt.stop();
     });
     rt.run();

@@ -219,6 +219,10 @@ void Quorum::send_loop(Peer& peer, bool fetch_lane) {
 }
 
 void Quorum::apply_entry(const raft::Entry& entry) {
+  // Committed entries come in offset order, each once, and never from an epoch before the last.
+  KEEL_ASSERT_MSG(entry.offset == applied_offset_ + 1, "metadata entry {} applied after {}", entry.offset, applied_offset_);
+  KEEL_ASSERT_GE(entry.epoch, applied_epoch_);
+  KEEL_ASSERT_LT(entry.offset, core_->high_watermark());
   auto records = decode_records(entry.data);
   if (!records) {
     rt_.trace("MetadataEntryUnreadable", Severity::warn).detail("Offset", entry.offset).detail("Error", records.error().message);
@@ -233,6 +237,7 @@ void Quorum::apply_entry(const raft::Entry& entry) {
   }
   applied_offset_ = entry.offset;
   applied_epoch_ = entry.epoch;
+  KEEL_ASSERT_LE(image_.last_applied_offset(), applied_offset_);
   if (awaited_ && awaited_->offset == entry.offset) awaited_->applied_epoch = entry.epoch;
   bytes_since_snapshot_ += static_cast<std::int64_t>(entry.data.size());
   const CommittedEntry committed{entry.offset, entry.epoch, fnv1a(entry.data)};
@@ -242,6 +247,10 @@ void Quorum::apply_entry(const raft::Entry& entry) {
 }
 
 void Quorum::load_snapshot(const raft::Snapshot& snapshot) {
+  // A snapshot replaces what was applied only by something newer (Raft installs a snapshot past
+  // the local log, or loads one at start-up before anything else).
+  KEEL_ASSERT_GE(snapshot.id.end_offset - 1, applied_offset_);
+  KEEL_ASSERT_GE(snapshot.id.epoch, 0);
   image_ = MetadataImage{};
   auto records = decode_records(snapshot.data);
   if (!records) {
@@ -256,6 +265,7 @@ void Quorum::load_snapshot(const raft::Snapshot& snapshot) {
   applied_offset_ = snapshot.id.end_offset - 1;
   applied_epoch_ = snapshot.id.epoch;
   bytes_since_snapshot_ = 0;
+  KEEL_ASSERT_LE(image_.last_applied_offset(), applied_offset_);
   rt_.trace("MetadataSnapshotLoaded").detail("EndOffset", snapshot.id.end_offset).detail("Epoch", snapshot.id.epoch);
 }
 
@@ -381,6 +391,8 @@ Result<protocol::Bytes> Quorum::decide(const Row& row, const protocol::Bytes& pa
 }
 
 ErrorCode Quorum::commit(const std::vector<MetadataRecord>& records, Instant deadline) {
+  // Decisions are serialised: one entry awaited at a time, and only by the active controller.
+  KEEL_ASSERT_MSG(!awaited_.has_value(), "a decision commits while entry {} is still awaited", awaited_ ? awaited_->offset : -1);
   if (records.empty()) return ErrorCode::none;
   const std::int32_t epoch = core_->epoch();
   const auto offset = core_->propose(encode_records(records));
