@@ -291,7 +291,9 @@ keel::Status Log::prepare(const protocol::BatchScan& scan, std::optional<std::in
 // The flush policy, outside the append lock so that appends of other tasks proceed meanwhile
 // and one fsync can cover several of them.
 keel::Status Log::after_append(const AppendResult& result, std::optional<std::int64_t> rolled_to) {
+  KEEL_ASSERT_LE(result.base_offset, result.last_offset);
   if (rolled_to) {
+    KEEL_ASSERT_EQ(*rolled_to, result.base_offset);  // the append starts the segment it rolled to
     if (roll_listener_) {
       roll_listener_();
     } else if (auto st = flush_rolled_segments(); !st) {
@@ -378,7 +380,10 @@ keel::Status Log::flush_rolled_segments() { return flush_to(roll_flush_target_, 
 keel::Status Log::flush_to(std::int64_t needed, bool to_log_end) {
   Mutex::Guard guard(flush_mutex_);
   if (rp_ >= needed && !offline_) return {};
-  return flush_locked(to_log_end ? leo_ : needed);
+  const std::int64_t target = std::min(to_log_end ? leo_ : needed, leo_);
+  auto st = flush_locked(target);
+  if (st) KEEL_ASSERT_GE(rp_, target);  // what the caller waits for is on the platter
+  return st;
 }
 
 // Syncs every segment from the one holding the recovery point to the one holding offset - 1,
@@ -649,6 +654,7 @@ keel::Result<int> Log::delete_old_segments() {
   Mutex::Guard guard(append_mutex_);
   if (auto st = check_writable(); !st) return st.error();
   check_segments();
+  const std::int64_t log_start_before = log_start_;
   int deleted = 0;
   auto pass = [&](std::string_view reason, const std::function<bool(const Segment&, const Segment*)>& predicate) -> keel::Status {
     auto victims = deletable_segments(predicate);
@@ -680,6 +686,8 @@ keel::Result<int> Log::delete_old_segments() {
     });
     if (!st) return st.error();
   }
+  KEEL_ASSERT_GE(log_start_, log_start_before);  // retention only ever moves the log start up
+  check_segments();
   return deleted;
 }
 
@@ -738,6 +746,7 @@ int Log::delete_expired_files() {
     due.insert(due.end(), it->paths.begin(), it->paths.end());
     it = pending_deletes_.erase(it);
   }
+  KEEL_ASSERT(std::all_of(pending_deletes_.begin(), pending_deletes_.end(), [&](const PendingDelete& d) { return d.due > now; }));
   int removed = 0;
   for (const auto& file_path : due) {
     auto st = rt_.disk().remove(file_path);

@@ -96,6 +96,9 @@ keel::Result<std::shared_ptr<Segment>> Segment::open(Runtime& rt, const std::str
                                        false);
   seg->size_ = *size;
   seg->indexes_missing_ = missing;
+  // Nothing is known of the contents until load_indexes() or recover(): the facts start empty.
+  KEEL_ASSERT_EQ(seg->next_offset_, base_offset);
+  KEEL_ASSERT(seg->offset_index_.empty() && seg->time_index_.empty());
   return seg;
 }
 
@@ -458,6 +461,7 @@ keel::Result<std::vector<std::string>> Segment::rename_to_deleted() {
     if (auto st = rt_.disk().rename(from, to); !st) return st.error();
     renamed.push_back(to);
   }
+  KEEL_ASSERT_EQ(renamed.size(), 3u);
   return renamed;
 }
 
