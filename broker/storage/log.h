@@ -173,6 +173,9 @@ class Log {
   keel::Status open_segments(const std::vector<std::string>& names);
   keel::Status load_or_recover(std::int64_t recovery_point, bool clean_shutdown);
   keel::Result<bool> recover_segment(std::map<std::int64_t, std::shared_ptr<Segment>>::iterator it);
+  keel::Status load_clean(std::map<std::int64_t, std::shared_ptr<Segment>>::iterator it);
+  void report_recovery_cut(std::map<std::int64_t, std::shared_ptr<Segment>>::iterator it, const SegmentScan& scan);
+  keel::Status drop_segments_below(std::int64_t log_start_offset);
   keel::Status delete_segments_after(std::int64_t base);
   void report_problem(std::string_view kind, const std::string& message);
 
@@ -180,9 +183,11 @@ class Log {
   keel::Result<AppendResult> append_impl(protocol::Bytes batches, const protocol::BatchScan& scan,
                                          std::optional<std::int32_t> leader_epoch);
   keel::Status prepare(const protocol::BatchScan& scan, std::optional<std::int32_t> leader_epoch, Prepared& p);
+  std::string_view roll_reason(std::uint64_t append_bytes, std::int64_t max_timestamp, std::int64_t last_offset);
   keel::Result<std::optional<std::int64_t>> maybe_roll(std::uint64_t append_bytes, std::int64_t max_timestamp,
                                                        std::int64_t first_offset, std::int64_t last_offset);
   keel::Status roll(std::int64_t new_base, std::string_view reason);
+  keel::Status write_prepared(const Prepared& p);
   keel::Status after_append(const AppendResult& result, std::optional<std::int64_t> rolled_to);
   void note_appended(std::int64_t bytes);
   void note_high_watermark();
@@ -200,6 +205,14 @@ class Log {
       const std::function<bool(const Segment&, const Segment* next)>& predicate) const;
   void schedule_delete(std::vector<std::string> paths);
   keel::Status truncate_fully_and_start_at(std::int64_t offset);
+  void move_offsets_down_to(std::int64_t offset);
+  keel::Result<std::uint64_t> cut_active_to(std::int64_t offset);
+  keel::Status rename_away(const std::vector<std::shared_ptr<Segment>>& victims, std::int64_t recreated_base);
+
+  void check_victims(const std::vector<std::shared_ptr<Segment>>& victims) const;
+  // The log's own facts agree (O(1)); check_segments() adds every segment (O(segments)).
+  void check_invariants() const;
+  void check_segments() const;
 
   std::shared_ptr<Segment> active() const { return segments_.rbegin()->second; }
   std::shared_ptr<Segment> segment_floor(std::int64_t offset) const;
