@@ -27,6 +27,7 @@
 #include "sim/node.h"
 #include "sim/world.h"
 #include "tests/support/bytes.h"
+#include "tests/support/kafka_client.h"
 #include "tests/support/keel_world.h"
 
 namespace {
@@ -47,8 +48,7 @@ const std::vector<std::string> all_sites = {
 };
 
 sim::WorldOptions world_options(std::uint64_t seed, std::vector<std::string> forced = {}, double probability = 0.5) {
-  sim::WorldOptions o;
-  o.seed = seed;
+  sim::WorldOptions o = test::world_options(seed);
   o.buggify_force_sites = std::move(forced);
   o.buggify_force_probability = probability;
   return o;
@@ -345,24 +345,6 @@ TEST_CASE("buggify: with every fault point firing at once, every acknowledged re
 
 namespace {
 
-// Partition 0 of the topic from `offset`, 1 MiB limits, at least one byte, waiting up to `max_wait_ms`.
-protocol::FetchRequest fetch_request(std::int64_t offset, std::int32_t max_wait_ms) {
-  protocol::FetchRequest request;
-  request.replica_id = -1;
-  request.max_wait_ms = max_wait_ms;
-  request.min_bytes = 1;
-  request.max_bytes = 1 << 20;
-  protocol::FetchRequest::FetchTopic t;
-  t.topic = topic;
-  protocol::FetchRequest::FetchPartition p;
-  p.partition = 0;
-  p.fetch_offset = offset;
-  p.partition_max_bytes = 1 << 20;
-  t.partitions.push_back(p);
-  request.topics.push_back(t);
-  return request;
-}
-
 struct RawFetch {
   bool ok = false;
   protocol::BatchScan scan;
@@ -391,7 +373,7 @@ RawFetch produce_then_fetch(std::uint64_t seed, std::vector<std::string> sites, 
     if (!connection.open(5s)) return;
     const auto version = connection.version_for(protocol::ApiKey::fetch, 12);
     if (!version) return;
-    auto response = connection.call<protocol::FetchResponse>(fetch_request(0, 0), *version);
+    auto response = connection.call<protocol::FetchResponse>(test::fetch_request(topic, 0, 0), *version);
     if (!response || response->responses.empty() || response->responses[0].partitions.empty()) return;
     const auto& records_field = response->responses[0].partitions[0].records;
     if (!records_field) return;
@@ -614,7 +596,7 @@ Latency long_poll_latency(std::uint64_t seed, int records) {
         while (k > 0 && acked_at[static_cast<std::size_t>(k - 1)] == instant_max) rt.sleep_for(1ms);
         rt.sleep_for(std::chrono::milliseconds(rt.random().between(150, 260)));
         const Instant start = rt.now();
-        auto response = connection.call<protocol::FetchResponse>(fetch_request(k, 5000), *version);
+        auto response = connection.call<protocol::FetchResponse>(test::fetch_request(topic, 0, k, 5000), *version);
         if (!response) break;
         const Instant acked = acked_at[static_cast<std::size_t>(k)];
         out.waits.push_back(rt.now() - std::max(start, std::min(acked, rt.now())));
