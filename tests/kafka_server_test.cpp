@@ -37,7 +37,8 @@ using test::truncated;
 
 // Node 0 runs a Keel node ("n0:9092"), node 1 the raw client.
 struct Rig : test::NodeAndClient {
-  explicit Rig(std::uint64_t seed, config::BrokerConfig config = single_node_config(), test::TraceObserver observer = {})
+  explicit Rig(std::uint64_t seed, config::BrokerConfig config = single_node_config(),
+               test::TraceObserver observer = {})
       : NodeAndClient(options(seed, std::move(observer)), std::move(config)) {}
   static WorldOptions options(std::uint64_t seed, test::TraceObserver observer) {
     WorldOptions o = test::world_options(seed);

@@ -21,8 +21,9 @@ namespace {
 
 using keel::test::add_running_node;
 
-// These tests pin the wheel's exact timing (at its delay, at most a tick late), which BUGGIFY timer_reaper_late bends on purpose;
-// tests/sim_buggify_test.cpp checks what still holds when the reaper runs late.
+// These tests pin the wheel's exact timing (at its delay, at most a tick late), which BUGGIFY
+// timer_reaper_late bends on purpose; tests/sim_buggify_test.cpp checks what still holds when the
+// reaper runs late.
 World make_world(std::uint64_t seed) { return test::make_world(seed, /*buggify=*/false); }
 
 struct Firing {

@@ -156,7 +156,9 @@ void consume_live(Runtime& rt, Outcome& out, const bool& stop) {
   while (!stop) {
     auto records = consumer.poll(300ms);
     if (!records) continue;  // no broker to ask: it is down
-    for (const auto& r : *records) out.consumed.push_back(Observed{r.topic_partition, r.offset, text_of(r.value), rt.now()});
+    for (const auto& r : *records) {
+      out.consumed.push_back(Observed{r.topic_partition, r.offset, text_of(r.value), rt.now()});
+    }
   }
   out.consumer_resets = consumer.offset_resets();
 }
@@ -192,7 +194,8 @@ void final_read(Runtime& rt, Outcome& out) {
       auto [it, fresh] = out.final_log[r.topic_partition].emplace(r.offset, text_of(r.value));
       if (!fresh && it->second != text_of(r.value)) {
         out.final_read_conflicts.push_back(fmt::format("{}-{} offset {}: {} and {}", r.topic_partition.topic,
-                                                       r.topic_partition.partition, r.offset, it->second, text_of(r.value)));
+                                                       r.topic_partition.partition, r.offset, it->second,
+                                                       text_of(r.value)));
       }
     }
   }
@@ -589,7 +592,9 @@ void consume_tight(Runtime& rt, Outcome& out, const bool& stop) {
   while (!stop) {
     auto records = consumer.poll(50ms);
     if (!records) continue;
-    for (const auto& r : *records) out.consumed.push_back(Observed{r.topic_partition, r.offset, text_of(r.value), rt.now()});
+    for (const auto& r : *records) {
+      out.consumed.push_back(Observed{r.topic_partition, r.offset, text_of(r.value), rt.now()});
+    }
   }
 }
 
@@ -609,7 +614,9 @@ void produce_one_by_one(Runtime& rt, Outcome& out) {
     const std::string value = fmt::format("v{}", i);
     r.value = test::bytes_of(value);
     out.sent_values.insert(value);
-    if (auto md = producer.send_and_wait(std::move(r))) out.acked.push_back(Observed{md->topic_partition, md->offset, value, rt.now()});
+    if (auto md = producer.send_and_wait(std::move(r))) {
+      out.acked.push_back(Observed{md->topic_partition, md->offset, value, rt.now()});
+    }
   }
 }
 

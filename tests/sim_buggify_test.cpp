@@ -354,7 +354,8 @@ struct RawFetch {
 // Produces `records` records one by one into partition 0, then fetches from offset 0 with a raw
 // connection (1 MiB limits, no wait).
 RawFetch produce_then_fetch(std::uint64_t seed, std::vector<std::string> sites, int records) {
-  test::NodeAndClient rig(world_options(seed, std::move(sites), 1.0), test::single_node_config("log.segment.bytes=4000\n"));
+  test::NodeAndClient rig(world_options(seed, std::move(sites), 1.0),
+                          test::single_node_config("log.segment.bytes=4000\n"));
   RawFetch out;
   (void)run_client(rig, [&out, records](Runtime& rt) {
     if (!create_topic(rt, 1)) return;
