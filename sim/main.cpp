@@ -22,6 +22,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 namespace {
 
@@ -131,6 +132,41 @@ int run_selftest(const SelftestArgs& a) {
   return r.passed() ? 0 : 1;
 }
 
+CLI::App* add_selftest_command(CLI::App& app, SelftestArgs& st) {
+  auto* selftest = app.add_subcommand("selftest", "run the built-in replicated-register workload under random faults");
+  selftest->add_option("--seed", st.seed, "the seed that decides everything in the run")->required();
+  selftest->add_option("--nodes", st.nodes, "number of nodes (1..64)");
+  selftest->add_option("--duration", st.duration, "simulated time with faults (e.g. 60s, 5m)");
+  selftest->add_option("--quiesce", st.quiesce, "simulated time after every fault is healed");
+  selftest->add_flag("--no-faults", st.no_faults, "inject no faults");
+  selftest->add_flag("--check-determinism", st.check_determinism,
+                     "run the seed twice and name the first event where the runs differ");
+  selftest->add_option("--trace", st.trace_path, "write the trace (JSON lines) to this file");
+  selftest->add_option("--trace-level", st.trace_level, "debug, info, warn or error (debug adds task runs)");
+  return selftest;
+}
+
+// Hidden (group ""): the command a sweep starts its worker processes with.
+CLI::App* add_sweep_worker_command(CLI::App& app, SweepWorkerArgs& sw) {
+  auto* worker_cmd = app.add_subcommand("sweep-worker", "runs the seeds of a sweep it is given on stdin")->group("");
+  worker_cmd->add_option("scenario", sw.scenario)->required();
+  worker_cmd->add_option("--reports", sw.reports);
+  worker_cmd->add_option("--plant-assert-at", sw.plant_assert_at);
+  worker_cmd->add_option("--plant-assert-seeds", sw.plant_assert_seeds)->delimiter(',');
+  return worker_cmd;
+}
+
+// The exit code when parsing ends the program (--help: 0; bad arguments: 2); nullopt to go on.
+std::optional<int> parse_arguments(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,11 +200,7 @@ int main(int argc, char** argv) {
       ->group("")
       ->delimiter(',');
   SweepWorkerArgs sw;
-  auto* worker_cmd = app.add_subcommand("sweep-worker", "runs the seeds of a sweep it is given on stdin")->group("");
-  worker_cmd->add_option("scenario", sw.scenario)->required();
-  worker_cmd->add_option("--reports", sw.reports);
-  worker_cmd->add_option("--plant-assert-at", sw.plant_assert_at);
-  worker_cmd->add_option("--plant-assert-seeds", sw.plant_assert_seeds)->delimiter(',');
+  auto* worker_cmd = add_sweep_worker_command(app, sw);
   MergeArgs ma;
   auto* merge_cmd = app.add_subcommand("merge", "join the results files of a sweep's shards into one summary");
   merge_cmd->add_option("results", ma.files, "the shards' results files (sweep --json)")->required();
@@ -199,25 +231,11 @@ int main(int argc, char** argv) {
   auto* list_cmd = app.add_subcommand("list", "the scenarios in scenarios/, one line each");
   list_cmd->add_option("dir", list_dir, "the folder to list");
   SelftestArgs st;
-  auto* selftest = app.add_subcommand("selftest", "run the built-in replicated-register workload under random faults");
-  selftest->add_option("--seed", st.seed, "the seed that decides everything in the run")->required();
-  selftest->add_option("--nodes", st.nodes, "number of nodes (1..64)");
-  selftest->add_option("--duration", st.duration, "simulated time with faults (e.g. 60s, 5m)");
-  selftest->add_option("--quiesce", st.quiesce, "simulated time after every fault is healed");
-  selftest->add_flag("--no-faults", st.no_faults, "inject no faults");
-  selftest->add_flag("--check-determinism", st.check_determinism,
-                     "run the seed twice and name the first event where the runs differ");
-  selftest->add_option("--trace", st.trace_path, "write the trace (JSON lines) to this file");
-  selftest->add_option("--trace-level", st.trace_level, "debug, info, warn or error (debug adds task runs)");
+  auto* selftest = add_selftest_command(app, st);
   bench::BenchOptions bo;
   auto* bench_cmd = app.add_subcommand("bench", "measure the simulator's speed (not a test)");
   bench_cmd->add_flag("--quick", bo.quick, "small sizes, for a smoke run");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
+  if (const auto exit_code = parse_arguments(app, argc, argv)) return *exit_code;
   sa.progress = !no_progress;
   sa.executable = sweep::self_executable();
   try {

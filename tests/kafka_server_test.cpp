@@ -15,117 +15,33 @@
 #include "broker/protocol/messages.h"
 #include "broker/protocol/record_batch.h"
 #include "broker/kafka/handlers.h"
-#include "broker/node/node.h"
-#include "tests/support/node_config.h"
-#include "broker/config/config.h"
-#include "sim/node.h"
-#include "sim/world.h"
+#include "tests/support/bytes.h"
+#include "tests/support/kafka_client.h"
+#include "tests/support/keel_world.h"
 
 namespace {
 
 using namespace keel;
 using namespace keel::protocol;
-using keel::sim::NodeOptions;
-using keel::sim::World;
 using keel::sim::WorldOptions;
 
-const Address broker_address{"n0", 9092};
+using test::bytes_of;
+using test::create_request;
+using test::fetch_request;
+using test::fetched_values;
+using test::produce_request;
+using test::RawClient;
+using test::request_frame;
+using test::single_node_config;
+using test::truncated;
 
-config::BrokerConfig broker_config(const std::string& extra = "") { return test::single_node_config(extra); }
-
-// A raw Kafka client over one connection: frames out, frames in, nothing hidden.
-class RawClient {
- public:
-  explicit RawClient(Runtime& rt) : rt_(rt) {}
-
-  // Connects, then waits until the node serves: its quorum elected it controller and it registered
-  // as a broker (Metadata lists it), as a real client's retries would.
-  bool connect() {
-    for (int attempt = 0; attempt < 50; ++attempt) {
-      auto c = rt_.net().connect(broker_address, std::chrono::seconds(1));
-      if (c) {
-        connection_ = std::move(*c);
-        return serving();
-      }
-      rt_.sleep_for(std::chrono::milliseconds(100));  // the broker may still be starting
-    }
-    return false;
-  }
-
-  bool serving() {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      auto metadata = call<MetadataResponse>(MetadataRequest{}, 1);
-      if (!metadata) return false;
-      if (!metadata->brokers.empty()) return true;
-      rt_.sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
-
-  template <class M>
-  std::int32_t send(const M& request, std::int16_t version) {
-    RequestHeader header;
-    header.api_key = static_cast<std::int16_t>(M::api_key);
-    header.api_version = version;
-    header.correlation_id = next_correlation_++;
-    header.client_id = "raw-client";
-    const Bytes frame = encode_request_frame(header, request);
-    if (!write_frame(connection_, frame, instant_max)) return -1;
-    return header.correlation_id;
-  }
-
-  Status send_raw(const Bytes& bytes) { return connection_.write(std::as_bytes(std::span(bytes))); }
-
-  // Reads the next response; nullopt when the connection ended or the bytes do not decode.
-  template <class M>
-  std::optional<std::pair<std::int32_t, M>> receive(std::int16_t version) {
-    auto frame = read_frame(connection_, 1 << 26, rt_.now() + std::chrono::seconds(30));
-    if (!frame) return std::nullopt;
-    Reader reader(*frame);
-    auto correlation = decode_response_header(reader, M::api_key, version);
-    if (!correlation) return std::nullopt;
-    auto body = decode<M>(reader, version);
-    if (!body) return std::nullopt;
-    return std::pair{*correlation, std::move(*body)};
-  }
-
-  template <class Resp, class Req>
-  std::optional<Resp> call(const Req& request, std::int16_t version) {
-    if (send(request, version) < 0) return std::nullopt;
-    auto response = receive<Resp>(version);
-    if (!response) return std::nullopt;
-    return std::move(response->second);
-  }
-
-  // True when the broker closed the connection (end of stream or reset) within the timeout.
-  bool closed_by_broker() {
-    std::array<std::byte, 64> buf{};
-    auto n = connection_.read(buf, rt_.now() + std::chrono::seconds(5));
-    return !n || *n == 0;
-  }
-
- private:
-  Runtime& rt_;
-  Connection connection_;
-  std::int32_t next_correlation_ = 1;
-};
-
-using TraceObserver = std::function<void(std::int64_t time_ns, int node, std::string_view name, std::string_view fields)>;
-
-struct Rig {
-  explicit Rig(std::uint64_t seed, config::BrokerConfig config = broker_config(), TraceObserver observer = {})
-      : world(options(seed, std::move(observer))) {
-    for (int i = 0; i < 2; ++i) {
-      NodeOptions o;
-      o.id = i;
-      world.add_node(o);
-    }
-    world.node(0).set_main([config](Runtime& rt) { (void)node::run_node(rt, config); });
-    world.node(0).start();
-  }
-  static WorldOptions options(std::uint64_t seed, TraceObserver observer) {
-    WorldOptions o;
-    o.seed = seed;
+// Node 0 runs a Keel node ("n0:9092"), node 1 the raw client.
+struct Rig : test::NodeAndClient {
+  explicit Rig(std::uint64_t seed, config::BrokerConfig config = single_node_config(),
+               test::TraceObserver observer = {})
+      : NodeAndClient(options(seed, std::move(observer)), std::move(config)) {}
+  static WorldOptions options(std::uint64_t seed, test::TraceObserver observer) {
+    WorldOptions o = test::world_options(seed);
     o.trace.observer = std::move(observer);
     // These tests pin what each API answers and when (a long poll's wake-up time): no fault points
     // (the fault scenarios and the BUGGIFY tests cover those).
@@ -134,19 +50,9 @@ struct Rig {
   }
   // Runs `script` as node 1's process until it returns (or the time limit passes).
   bool run_client(std::function<void(Runtime&)> script, Duration limit = std::chrono::minutes(5)) {
-    auto done = std::make_shared<bool>(false);
-    world.node(1).set_main([done, script](Runtime& rt) {
-      script(rt);
-      *done = true;
-    });
-    if (world.node(1).state() != keel::sim::ProcessState::down) world.node(1).kill();
-    world.node(1).start();
-    return world.run_while([&] { return !*done; }, world.now() + limit);
+    return NodeAndClient::run_client(std::move(script), limit);
   }
-  World world;
 };
-
-Bytes text_bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
 Bytes make_batch(int first, int count, std::int64_t timestamp) {
   std::vector<Record> records;
@@ -154,68 +60,11 @@ Bytes make_batch(int first, int count, std::int64_t timestamp) {
     Record r;
     r.offset = i;
     r.timestamp = timestamp + i;
-    r.key = text_bytes(fmt::format("k{}", (first + i) % 3));
-    r.value = text_bytes(fmt::format("value-{}", first + i));
+    r.key = bytes_of(fmt::format("k{}", (first + i) % 3));
+    r.value = bytes_of(fmt::format("value-{}", first + i));
     records.push_back(std::move(r));
   }
   return build_batch(BatchOptions{}, records);
-}
-
-CreateTopicsRequest create_request(const std::string& name, std::int32_t partitions) {
-  CreateTopicsRequest request;
-  CreateTopicsRequest::CreatableTopic topic;
-  topic.name = name;
-  topic.num_partitions = partitions;
-  topic.replication_factor = 1;
-  request.topics.push_back(topic);
-  request.timeout_ms = 1000;
-  return request;
-}
-
-ProduceRequest produce_request(const std::string& topic, std::int32_t partition, Bytes batch, std::int16_t acks) {
-  ProduceRequest request;
-  request.acks = acks;
-  request.timeout_ms = 1000;
-  ProduceRequest::TopicProduceData t;
-  t.name = topic;
-  ProduceRequest::PartitionProduceData p;
-  p.index = partition;
-  p.records = std::move(batch);
-  t.partition_data.push_back(std::move(p));
-  request.topic_data.push_back(std::move(t));
-  return request;
-}
-
-FetchRequest fetch_request(const std::string& topic, std::int32_t partition, std::int64_t offset,
-                           std::int32_t max_wait_ms = 0, std::int32_t min_bytes = 1) {
-  FetchRequest request;
-  request.max_wait_ms = max_wait_ms;
-  request.min_bytes = min_bytes;
-  request.max_bytes = 1 << 20;
-  FetchRequest::FetchTopic t;
-  t.topic = topic;
-  FetchRequest::FetchPartition p;
-  p.partition = partition;
-  p.fetch_offset = offset;
-  p.partition_max_bytes = 1 << 20;
-  t.partitions.push_back(p);
-  request.topics.push_back(std::move(t));
-  return request;
-}
-
-// Every record value in a fetch response's first partition, in order.
-std::vector<std::string> fetched_values(const FetchResponse& response) {
-  std::vector<std::string> values;
-  if (response.responses.empty() || response.responses[0].partitions.empty()) return values;
-  const auto& records = response.responses[0].partitions[0].records;
-  if (!records) return values;
-  const auto scan = scan_batches(*records, true);
-  for (const auto& [pos, header] : scan.batches) {
-    auto decoded = decode_records(std::span(*records).subspan(pos, header.size_bytes()));
-    if (!decoded) continue;
-    for (const auto& r : *decoded) values.emplace_back(r.value->begin(), r.value->end());
-  }
-  return values;
 }
 
 using Reassign = AlterPartitionReassignmentsRequest;
@@ -238,25 +87,6 @@ std::vector<std::int16_t> errors_of(const AlterPartitionReassignmentsResponse::R
   std::vector<std::int16_t> out;
   for (const auto& p : topic.partitions) out.push_back(p.error_code);
   return out;
-}
-
-template <class M>
-Bytes request_frame(const M& request, std::int16_t version, std::int32_t correlation_id) {
-  RequestHeader header;
-  header.api_key = static_cast<std::int16_t>(M::api_key);
-  header.api_version = version;
-  header.correlation_id = correlation_id;
-  header.client_id = "raw-client";
-  return encode_request_frame(header, request);
-}
-
-// The frame with the last `cut` bytes of its body gone and its size prefix saying so: a whole frame
-// whose body ends early.
-Bytes truncated(Bytes frame, std::size_t cut) {
-  frame.resize(frame.size() - cut);
-  const auto size = static_cast<std::uint32_t>(frame.size() - 4);
-  for (int i = 0; i < 4; ++i) frame[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(size >> (24 - 8 * i));
-  return frame;
 }
 
 }  // namespace
@@ -461,7 +291,7 @@ TEST_CASE("broker: a long-poll fetch returns when data arrives, or at max wait",
 }
 
 TEST_CASE("broker: a malformed or oversized frame closes that connection only", "[kafka][sim]") {
-  Rig rig(6, broker_config("socket.request.max.bytes=4096\n"));
+  Rig rig(6, single_node_config("socket.request.max.bytes=4096\n"));
   bool garbage_closed = false, oversized_closed = false, unknown_key_closed = false, other_served = false;
   REQUIRE(rig.run_client([&](Runtime& rt) {
     RawClient good(rt), garbage(rt), oversized(rt), unknown(rt);
@@ -481,7 +311,7 @@ TEST_CASE("broker: a malformed or oversized frame closes that connection only", 
 }
 
 TEST_CASE("broker: with sync before ack, acknowledged records survive a power loss", "[kafka][sim]") {
-  Rig rig(7, broker_config("log.flush.interval.messages=1\n"));
+  Rig rig(7, single_node_config("log.flush.interval.messages=1\n"));
   int acknowledged = 0;
   REQUIRE(rig.run_client([&](Runtime& rt) {
     RawClient client(rt);
@@ -595,7 +425,7 @@ TEST_CASE("broker: ListPartitionReassignments on a single node lists nothing in 
 TEST_CASE("broker: a truncated AlterPartitionReassignments body closes that connection only, naming the field",
           "[kafka][sim]") {
   std::vector<std::string> bad_requests;
-  Rig rig(10, broker_config(), [&bad_requests](std::int64_t, int, std::string_view name, std::string_view fields) {
+  Rig rig(10, single_node_config(), [&bad_requests](std::int64_t, int, std::string_view name, std::string_view fields) {
     if (name == "ConnectionClosedBadRequest") bad_requests.emplace_back(fields);
   });
   bool truncated_closed = false;

@@ -19,6 +19,8 @@
 #include "sim/sweep/processes.h"
 #include "sim/sweep/progress.h"
 #include "sim/sweep/results.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/scenario_run.h"
 
 namespace {
 
@@ -26,19 +28,9 @@ namespace fs = std::filesystem;
 using namespace keel;
 using namespace keel::sim;
 
-const std::string smoke = (fs::path(KEEL_SOURCE_DIR) / "scenarios/smoke.json").string();
+const std::string smoke = test::repo_path("scenarios/smoke.json");
 
-// A fresh folder for one test case's files, removed at the end.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / fmt::format("keel-sweep-test-{}-{}", name, getpid())) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using keel::test::TempDir;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -85,7 +77,7 @@ std::string sweep_args(const TempDir& dir, const std::string& seeds, const std::
 
 TEST_CASE("sweep: a seed that fails an assertion is one failed seed with its message and reproduce command",
           "[sim][sweep][sweep-isolation]") {
-  TempDir dir("assert");
+  TempDir dir("keel-sweep-test-assert");
   const Ran ran = keel_sim(dir, sweep_args(dir, "1..3", "s", "--jobs 2 --plant-assert-at 10s --plant-assert-seeds 2"));
   INFO(ran.out << ran.err);
   CHECK(ran.exit_code == 1);
@@ -115,7 +107,7 @@ TEST_CASE("sweep: a seed that fails an assertion is one failed seed with its mes
 
 TEST_CASE("sweep: the reproduce command of a crashed seed fails the same assertion and names the run",
           "[sim][sweep][sweep-isolation]") {
-  TempDir dir("reproduce");
+  TempDir dir("keel-sweep-test-reproduce");
   const Ran ran = keel_sim(dir, fmt::format("run '{}' --seed 2 --plant-assert-at 10s --out '{}'", smoke, dir / "r"));
   CHECK(ran.exit_code == 128 + SIGABRT);
   CHECK_THAT(ran.err, Catch::Contains("assertion failed: !planted at "));
@@ -126,7 +118,7 @@ TEST_CASE("sweep: the reproduce command of a crashed seed fails the same asserti
 }
 
 TEST_CASE("sweep: trace hashes depend neither on --jobs nor on the child processes", "[sim][sweep][sweep-isolation]") {
-  TempDir dir("jobs");
+  TempDir dir("keel-sweep-test-jobs");
   REQUIRE(keel_sim(dir, sweep_args(dir, "1..3", "one", "--jobs 1")).exit_code == 0);
   REQUIRE(keel_sim(dir, sweep_args(dir, "1..3", "three", "--jobs 3")).exit_code == 0);
   const auto one = verdicts(read_json(dir / "one.json"));
@@ -144,7 +136,7 @@ TEST_CASE("sweep: trace hashes depend neither on --jobs nor on the child process
 
 TEST_CASE("sweep: shards run as separate processes merge into the unsharded sweep, seed for seed",
           "[sim][sweep][sweep-isolation]") {
-  TempDir dir("shards");
+  TempDir dir("keel-sweep-test-shards");
   const std::string plant = "--jobs 2 --plant-assert-at 5s --plant-assert-seeds 4";
   const Ran whole = keel_sim(dir, sweep_args(dir, "1..5", "whole", plant));
   REQUIRE(whole.exit_code == 1);
@@ -171,7 +163,7 @@ TEST_CASE("sweep: shards run as separate processes merge into the unsharded swee
 }
 
 TEST_CASE("merge: overlapping or missing shards are refused, naming the shard", "[sim][sweep][sweep-isolation]") {
-  TempDir dir("merge-refused");
+  TempDir dir("keel-sweep-test-merge-refused");
   // Seeds that fail an assertion at once make cheap shards.
   for (int i = 0; i < 3; ++i) {
     const auto args = sweep_args(dir, "1..3", fmt::format("shard-{}", i), fmt::format("--shard {}/3 --plant-assert-at 0s", i));

@@ -1,6 +1,6 @@
 // The partition log on the simulated disk: appends and reads, the indexes, ListOffsets by
 // timestamp, rolls, truncation, and many tasks appending and reading at once.
-#include "tests/storage_test_support.h"
+#include "tests/support/storage.h"
 
 #include "broker/platform/sync.h"
 #include "broker/protocol/crc32c.h"
@@ -9,11 +9,6 @@
 using namespace storage_test;
 
 namespace {
-
-constexpr std::int64_t no_limit = std::numeric_limits<std::int64_t>::max();
-const std::string log_dir = "data/orders-0";
-
-std::string segment_path(std::int64_t base, std::string_view suffix) { return log_dir + "/" + segment_file_name(base, suffix); }
 
 std::uint64_t be(const std::string& s, std::size_t at, int bytes) {
   std::uint64_t v = 0;

@@ -1,13 +1,11 @@
 // Recovery of a partition log after crashes on the simulated disk: torn tails, crashes at every
 // moment of an append-and-roll workload, crashes during recovery itself, bit flips in the middle
 // of the log, bad index files, and the flush policy's promise.
-#include "tests/storage_test_support.h"
+#include "tests/support/storage.h"
 
 using namespace storage_test;
 
 namespace {
-
-const std::string log_dir = "data/orders-0";
 
 // What a writing process got to before the power went.
 struct Progress {

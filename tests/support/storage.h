@@ -1,20 +1,21 @@
 #pragma once
-// Shared pieces of the storage tests: a one-machine simulated world whose process runs a test
-// body, record batches with recognisable contents, and readers that return every record of a
-// log. Task bodies return values and never throw; Catch2 checks run outside them (or on values
-// computed before, never across a suspension).
-#include <catch2/catch.hpp>
+// Shared pieces of the storage tests: the machine whose processes run a test body (MachineRig),
+// record batches with recognisable contents, and readers that return every record of a log. Task
+// bodies return values and never throw; Catch2 checks run outside them (or on values computed
+// before, never across a suspension).
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <functional>
+#include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/protocol/record_batch.h"
 #include "broker/storage/log.h"
-#include "sim/disk.h"
-#include "sim/node.h"
-#include "sim/world.h"
+#include "broker/storage/topic_partition.h"
+#include "tests/support/sim_world.h"
 
 namespace storage_test {
 
@@ -22,88 +23,19 @@ using namespace keel;
 using namespace keel::storage;
 using keel::protocol::Bytes;
 
-// No faults at all, and a power loss drops every unsynced write: tests turn on what they exercise.
-inline sim::DiskOptions quiet_disk() {
-  sim::DiskOptions o;
-  o.crash_keep_probability = 0;
-  o.crash_tear_probability = 0;
-  return o;
+using keel::test::describe;
+using keel::test::quiet_disk;
+using keel::test::tearing_disk;
+// The storage tests' machine: one node whose processes run test bodies on its simulated disk.
+using Rig = keel::test::MachineRig;
+
+inline constexpr std::int64_t no_limit = std::numeric_limits<std::int64_t>::max();
+
+// The directory of the partition log most storage tests use, and the path of one of its files.
+inline const std::string log_dir = "data/orders-0";
+inline std::string segment_path(std::int64_t base, std::string_view suffix) {
+  return log_dir + "/" + segment_file_name(base, suffix);
 }
-
-// A power loss that keeps, tears or drops each unsynced write at random (the default model).
-inline sim::DiskOptions tearing_disk() {
-  sim::DiskOptions o;
-  o.crash_keep_probability = 0.3;
-  o.crash_tear_probability = 0.4;
-  return o;
-}
-
-template <class R>
-std::string describe(const R& r) {
-  return r.ok() ? "ok" : r.error().message;
-}
-
-class Rig {
- public:
-  explicit Rig(sim::DiskOptions disk = quiet_disk(), std::uint64_t seed = 1)
-      : world_(world_options(seed)), node_(world_.add_node(node_options(disk))) {}
-
-  // Starts a fresh process (killing the previous one, powering the machine on if it is off), runs
-  // `body` in it and returns once the body has returned. The process stays up.
-  void run(const std::function<void(Runtime&)>& body) {
-    bool done = false;
-    start([&](Runtime& rt) {
-      body(rt);
-      done = true;
-    });
-    world_.run_while([&] { return !done; }, world_.now() + std::chrono::hours(24));
-    REQUIRE(done);
-  }
-
-  // Starts `body` in a fresh process without waiting for it.
-  void start(std::function<void(Runtime&)> body) {
-    node_.set_main(std::move(body));
-    if (node_.state() != sim::ProcessState::down) node_.kill();
-    if (node_.powered()) {
-      node_.start();
-    } else {
-      node_.power_on_and_start();
-    }
-  }
-
-  // Runs world events until `stop()` holds or there are none left.
-  void step_until(const std::function<bool()>& stop, std::uint64_t steps_max = 10'000'000) {
-    for (std::uint64_t i = 0; i < steps_max && !stop(); ++i) {
-      if (!world_.step()) return;
-    }
-  }
-  void steps(std::uint64_t n) {
-    for (std::uint64_t i = 0; i < n; ++i) {
-      if (!world_.step()) return;
-    }
-  }
-
-  sim::World& world() { return world_; }
-  sim::SimNode& node() { return node_; }
-  sim::SimDisk& disk() { return node_.disk(); }
-  bool exists(const std::string& file_path) { return disk().contents(file_path).has_value(); }
-
- private:
-  static sim::WorldOptions world_options(std::uint64_t seed) {
-    sim::WorldOptions o;
-    o.seed = seed;
-    return o;
-  }
-  static sim::NodeOptions node_options(const sim::DiskOptions& disk) {
-    sim::NodeOptions o;
-    o.id = 0;
-    o.disk = disk;
-    return o;
-  }
-
-  sim::World world_;
-  sim::SimNode& node_;
-};
 
 // The value of record `index` of batch `batch`: recognisable, and `value_bytes` long.
 inline std::string record_value(int batch, int index, std::size_t value_bytes = 24) {
@@ -185,7 +117,8 @@ struct Expected {
 inline std::string check_prefix(const std::vector<ReadRecord>& got, const Expected& expected, std::int64_t from = 0) {
   for (std::size_t i = 0; i < got.size(); ++i) {
     const std::int64_t want_offset = from + static_cast<std::int64_t>(i);
-    if (got[i].offset != want_offset) return fmt::format("record {} has offset {}, want {}", i, got[i].offset, want_offset);
+    if (got[i].offset != want_offset)
+      return fmt::format("record {} has offset {}, want {}", i, got[i].offset, want_offset);
     if (want_offset >= static_cast<std::int64_t>(expected.values.size())) {
       return fmt::format("offset {} was never appended", want_offset);
     }
