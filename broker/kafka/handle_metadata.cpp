@@ -113,6 +113,7 @@ HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body) {
     const bool allow_create = ctx.header.api_version < 4 || request->allow_auto_topic_creation;
     for (const auto& name : *names) response.topics.push_back(lookup_or_create(broker, name, allow_create));
   }
+  for (const auto& t : response.topics) trace_client_error(ctx, t.name, static_cast<ErrorCode>(t.error_code), {});
   return std::optional(encode_response(ctx, response));
 }
 

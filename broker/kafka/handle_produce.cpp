@@ -45,11 +45,14 @@ Result<protocol::BatchScan> scan_and_validate(const std::optional<protocol::Byte
                                                             scan.batches.size() + (scan.torn_tail ? 1 : 0)));
     return make_error(Errc::invalid_argument, "bad batch");
   }
-  if (auto st = protocol::validate_batch_for_append(*records); !st) {
-    refused = partition_error(index, st.error().code == Errc::corrupt ? ErrorCode::corrupt_message : ErrorCode::invalid_record,
-                              st.error().message);
-    return st.error();
+  auto timestamps = protocol::validate_batch_for_append(*records);
+  if (!timestamps) {
+    refused = partition_error(index, timestamps.error().code == Errc::corrupt ? ErrorCode::corrupt_message
+                                                                              : ErrorCode::invalid_record,
+                              timestamps.error().message);
+    return timestamps.error();
   }
+  scan.record_timestamps.push_back(*timestamps);  // the log recomputes the max timestamp from these
   return scan;
 }
 
@@ -132,6 +135,12 @@ HandlerResult handle_produce(RequestContext& ctx, protocol::Reader& body) {
     response.responses.push_back(std::move(out));
   }
   if (request->acks == -1) wait_for_acks(ctx.broker, request->timeout_ms, response, appended);
+  for (const auto& topic : response.responses) {
+    for (const auto& p : topic.partition_responses) {
+      trace_client_error(ctx, fmt::format("{}-{}", topic.name, p.index), static_cast<ErrorCode>(p.error_code),
+                         p.error_message.value_or(""));
+    }
+  }
   if (request->acks == 0) return std::optional<protocol::Bytes>();
   return std::optional(encode_response(ctx, response));
 }

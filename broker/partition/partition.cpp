@@ -39,6 +39,7 @@ std::string_view replica_error_name(ReplicaError error) {
     case ReplicaError::invalid_record: return "invalid_record";
     case ReplicaError::corrupt_record: return "corrupt_record";
     case ReplicaError::record_too_large: return "record_too_large";
+    case ReplicaError::invalid_timestamp: return "invalid_timestamp";
     case ReplicaError::storage: return "storage";
     case ReplicaError::timed_out: return "timed_out";
   }

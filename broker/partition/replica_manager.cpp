@@ -311,9 +311,11 @@ LeaderAppend ReplicaManager::append_locked(Partition& p, protocol::Bytes batch, 
   const std::int32_t epoch = p.leader_epoch();
   auto appended = p.append_as_leader(std::move(batch), scan, now_ms(), advance_high_watermark);
   if (!appended) {
-    // The log refuses what no append could take (an append above segment.bytes) as invalid; any
-    // other failure is the disk's.
-    out.error = appended.error().code == Errc::invalid_argument ? ReplicaError::invalid_record : ReplicaError::storage;
+    // The log refuses what no append could take (an append above segment.bytes) as invalid, and a
+    // timestamp out of the topic's bounds; any other failure is the disk's.
+    out.error = appended.error().code == Errc::invalid_argument    ? ReplicaError::invalid_record
+                : appended.error().code == Errc::invalid_timestamp ? ReplicaError::invalid_timestamp
+                                                                   : ReplicaError::storage;
     out.message = appended.error().message;
     return out;
   }
