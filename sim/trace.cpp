@@ -57,6 +57,8 @@ void TraceRecorder::event(std::int64_t time_ns, int node, Severity s, std::strin
     mix_bytes(name);
     mix_bytes(fields);
     if (options_.observer) options_.observer(time_ns, node, name, fields);
+  } else if (options_.observe_debug && options_.observer) {
+    options_.observer(time_ns, node, name, fields);
   }
   if (s == Severity::error) {
     if (errors_++ == 0) {

@@ -22,6 +22,10 @@ struct TraceOptions {
   // Called with every hashed event (severity info and above) as it is recorded: how the runner
   // builds a report's timeline. It must not record events itself.
   std::function<void(std::int64_t time_ns, int node, std::string_view name, std::string_view fields)> observer;
+  // Also hand debug events to `observer` (never hashed nor written unless write_level asks): what a
+  // checker that needs the brokers' per-append events (the retention check) turns on. Debug events
+  // have no side effects, so this changes neither the run nor its hash.
+  bool observe_debug = false;
 };
 
 class TraceRecorder {
@@ -32,7 +36,7 @@ class TraceRecorder {
   void event(std::int64_t time_ns, int node, Severity s, std::string_view name, std::string_view fields);
   // A scheduler decision: `node` ran task `task_id`. Hashed as binary; text only when asked.
   void task_run(std::int64_t time_ns, int node, std::uint64_t task_id, std::string_view task_name);
-  bool wants(Severity s) const { return s >= Severity::info || options_.write_level <= s; }
+  bool wants(Severity s) const { return s >= Severity::info || options_.write_level <= s || options_.observe_debug; }
 
   std::uint64_t hash() const { return hash_; }
   std::uint64_t events() const { return count_; }

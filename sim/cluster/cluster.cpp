@@ -112,7 +112,9 @@ std::vector<check::ClusterObservations::ReplicaRecord> read_replica(storage::Log
   std::vector<check::ClusterObservations::ReplicaRecord> out;
   std::int64_t offset = log.log_start_offset();
   while (offset < log.log_end_offset()) {
+    offset = std::max(offset, log.log_start_offset());  // retention may delete while this task reads
     auto read = log.read(offset, 1 << 20, log.log_end_offset(), true);
+    if (!read && offset < log.log_start_offset()) continue;  // deleted under the read: from the new start
     if (!read || read->records.empty()) break;
     const auto scan = protocol::scan_batches(read->records, false);
     if (scan.batches.empty()) break;
@@ -167,9 +169,11 @@ void SimCluster::probe_replicas(ReplicaProbe& probe, std::string label) {
         snap.node = b;
         snap.partition = status.tp.to_string();
         snap.high_watermark = status.high_watermark;
-        snap.log_start = status.log_start;
         snap.log_end = status.log_end;
         snap.records = read_replica(*log);
+        // What retention deleted while the records were read is below the log start now.
+        snap.log_start = std::max(status.log_start, log->log_start_offset());
+        std::erase_if(snap.records, [&](const auto& r) { return r.offset < snap.log_start; });
         probe.snapshots.push_back(std::move(snap));
       }
       for (const auto& tp : broker->logs().partitions()) {
