@@ -78,9 +78,10 @@ TEST_CASE("retention check: a batch without timestamps deleted 5 s after its app
 
 TEST_CASE("retention check: a batch's own timestamp decides its age when it has one", "[sim][check]") {
   // Stamped 30 days ago: gone at once is right.
-  CHECK(run({append(1, 0, 0, 4, 1'000'000 - 2'592'000'000, 1'000'000), deleted(2, 0, 0, 5, 1'001'000)}).empty());
+  constexpr std::int64_t now_ms = 1'767'225'600'000;  // 2026
+  CHECK(run({append(1, 0, 0, 4, now_ms - 2'592'000'000, now_ms), deleted(2, 0, 0, 5, now_ms + 1000)}).empty());
   // Stamped now by the producer, deleted 3 s later: too early.
-  CHECK(run({append(1, 0, 0, 4, 1'000'000, 1'000'000), deleted(4, 0, 0, 5, 1'003'000)}).size() == 1);
+  CHECK(run({append(1, 0, 0, 4, now_ms, now_ms), deleted(4, 0, 0, 5, now_ms + 3000)}).size() == 1);
 }
 
 TEST_CASE("retention check: a clock that went back between append and deletion is allowed for", "[sim][check]") {
