@@ -64,12 +64,12 @@ TEST_CASE("consumer protocol: a v3 subscription is encoded byte for byte as Kafk
   s.owned_partitions = {{"ab", {1}}};
   s.generation_id = 5;
   s.rack_id = "r";
-  const Bytes expected = bytes_of({0, 3,                                  // version
-                                   0, 0, 0, 1, 0, 2, 'a', 'b',            // Topics
-                                   0, 0, 0, 1, 0x07,                      // UserData
-                                   0, 0, 0, 1, 0, 2, 'a', 'b', 0, 0, 0, 1, 0, 0, 0, 1,  // OwnedPartitions
-                                   0, 0, 0, 5,                            // GenerationId
-                                   0, 1, 'r'});                           // RackId
+  const Bytes expected = bytes_of({0, 3,                                                    // version
+                                   0, 0, 0,  1, 0,    2, 'a', 'b',                          // Topics
+                                   0, 0, 0,  1, 0x07,                                       // UserData
+                                   0, 0, 0,  1, 0,    2, 'a', 'b', 0, 0, 0, 1, 0, 0, 0, 1,  // OwnedPartitions
+                                   0, 0, 0,  5,                                             // GenerationId
+                                   0, 1, 'r'});                                             // RackId
   CHECK(encode_subscription(s, 3) == expected);
   auto back = decode_subscription(expected);
   REQUIRE(back);
@@ -100,7 +100,8 @@ TEST_CASE("consumer protocol: each subscription version writes only its fields a
   CHECK(decode_subscription(encode_subscription(empty_user_data, 0))->user_data == Bytes{});
 }
 
-TEST_CASE("consumer protocol: a subscription from a newer version is read as v3, its extra bytes ignored", "[assignors]") {
+TEST_CASE("consumer protocol: a subscription from a newer version is read as v3, its extra bytes ignored",
+          "[assignors]") {
   Subscription s{{"t"}, std::nullopt, {{"t", {0}}}, 3, "r1"};
   Bytes bytes = encode_subscription(s, 3);
   bytes[1] = 9;  // version 9
@@ -126,13 +127,15 @@ TEST_CASE("consumer protocol: malformed subscriptions are refused naming the fie
   CHECK(in_owned.find("at byte") != std::string::npos);
   CHECK(decode_subscription(bytes_of({0xff, 0xfe, 0, 0, 0, 0})).error().message.find("unsupported version -2") !=
         std::string::npos);
-  CHECK(decode_subscription(bytes_of({0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})).error().message.find(
-            "Topics is null") != std::string::npos);
+  CHECK(decode_subscription(bytes_of({0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}))
+            .error()
+            .message.find("Topics is null") != std::string::npos);
   // A topic count far beyond the bytes that follow is refused before anything is allocated.
   CHECK_FALSE(decode_subscription(bytes_of({0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 1, 'a'})));
 }
 
-TEST_CASE("consumer protocol: assignments round-trip at every version, zero bytes mean nothing assigned", "[assignors]") {
+TEST_CASE("consumer protocol: assignments round-trip at every version, zero bytes mean nothing assigned",
+          "[assignors]") {
   Assignment a{{{"orders", {0, 3}}, {"payments", {2}}}, bytes_of({9, 9})};
   for (std::int16_t v = 0; v <= assignment_version_max; ++v) {
     const Bytes bytes = encode_assignment(a, v);
@@ -179,7 +182,8 @@ TEST_CASE("consumer protocol: sticky user data is Kafka's v1 layout; v0 and Java
 }
 
 TEST_CASE("assignors: names are Kafka's and librdkafka's, only cooperative-sticky is cooperative", "[assignors]") {
-  for (auto k : {AssignorKind::range, AssignorKind::roundrobin, AssignorKind::sticky, AssignorKind::cooperative_sticky}) {
+  for (auto k :
+       {AssignorKind::range, AssignorKind::roundrobin, AssignorKind::sticky, AssignorKind::cooperative_sticky}) {
     CHECK(assignor_by_name(assignor_name(k)) == k);
     CHECK(is_cooperative(k) == (k == AssignorKind::cooperative_sticky));
   }
@@ -208,19 +212,21 @@ TEST_CASE("range: static members come first by instance id, then dynamic members
   CHECK(a.at("a") == tps({{"t", 3}}));            // dynamic, last
 }
 
-TEST_CASE("range: topics missing from metadata are skipped, members without partitions are still listed", "[assignors]") {
+TEST_CASE("range: topics missing from metadata are skipped, members without partitions are still listed",
+          "[assignors]") {
   const auto a = range_assign({{"t", 1}}, {member("a", {"t", "gone"}), member("b", {"t"})});
   CHECK(a.at("a") == tps({{"t", 0}}));
   CHECK(a.at("b").empty());
 }
 
 TEST_CASE("roundrobin: Kafka's examples, equal subscriptions and three different ones", "[assignors]") {
-  const auto equal = round_robin_assign({{"t0", 3}, {"t1", 3}}, {member("C0", {"t0", "t1"}), member("C1", {"t0", "t1"})});
+  const auto equal =
+      round_robin_assign({{"t0", 3}, {"t1", 3}}, {member("C0", {"t0", "t1"}), member("C1", {"t0", "t1"})});
   CHECK(equal.at("C0") == tps({{"t0", 0}, {"t0", 2}, {"t1", 1}}));
   CHECK(equal.at("C1") == tps({{"t0", 1}, {"t1", 0}, {"t1", 2}}));
   const PartitionCounts counts{{"t0", 1}, {"t1", 2}, {"t2", 3}};
-  const auto mixed = round_robin_assign(counts, {member("C2", {"t0", "t1", "t2"}), member("C0", {"t0"}),
-                                                 member("C1", {"t0", "t1"})});
+  const auto mixed =
+      round_robin_assign(counts, {member("C2", {"t0", "t1", "t2"}), member("C0", {"t0"}), member("C1", {"t0", "t1"})});
   CHECK(mixed.at("C0") == tps({{"t0", 0}}));
   CHECK(mixed.at("C1") == tps({{"t1", 0}}));
   CHECK(mixed.at("C2") == tps({{"t1", 1}, {"t2", 0}, {"t2", 1}, {"t2", 2}}));
@@ -233,8 +239,8 @@ TEST_CASE("sticky: Kafka's first example, a member leaves and the others keep ev
   CHECK(first.at("C0") == tps({{"t0", 0}, {"t1", 1}, {"t3", 0}}));
   CHECK(first.at("C1") == tps({{"t0", 1}, {"t2", 0}, {"t3", 1}}));
   CHECK(first.at("C2") == tps({{"t1", 0}, {"t2", 1}}));
-  const auto second = sticky_assign(counts, {sticky_member("C0", all, first.at("C0"), 1),
-                                             sticky_member("C2", all, first.at("C2"), 1)});
+  const auto second =
+      sticky_assign(counts, {sticky_member("C0", all, first.at("C0"), 1), sticky_member("C2", all, first.at("C2"), 1)});
   CHECK(second.at("C0") == tps({{"t0", 0}, {"t1", 1}, {"t3", 0}, {"t2", 0}}));
   CHECK(second.at("C2") == tps({{"t1", 0}, {"t2", 1}, {"t0", 1}, {"t3", 1}}));
 }
@@ -242,8 +248,8 @@ TEST_CASE("sticky: Kafka's first example, a member leaves and the others keep ev
 TEST_CASE("sticky: Kafka's second example, unequal subscriptions, then the most constrained member leaves",
           "[assignors]") {
   const PartitionCounts counts{{"t0", 1}, {"t1", 2}, {"t2", 3}};
-  const auto first = sticky_assign(counts, {member("C0", {"t0"}), member("C1", {"t0", "t1"}),
-                                            member("C2", {"t0", "t1", "t2"})});
+  const auto first =
+      sticky_assign(counts, {member("C0", {"t0"}), member("C1", {"t0", "t1"}), member("C2", {"t0", "t1", "t2"})});
   CHECK(first.at("C0") == tps({{"t0", 0}}));
   CHECK(first.at("C1") == tps({{"t1", 0}, {"t1", 1}}));
   CHECK(first.at("C2") == tps({{"t2", 0}, {"t2", 1}, {"t2", 2}}));
@@ -259,9 +265,9 @@ TEST_CASE("sticky: a claim at a higher generation wins, two claims at the same g
   // t-0: a claims it at generation 2, b at 3, so b keeps it. t-1: b and c both claim it at
   // generation 3, so neither keeps it and it is dealt afresh with t-2 and t-3, each to the emptiest
   // member (ties to the first id): t-1 to a, t-2 to c, t-3 to a.
-  const auto out = sticky_assign(counts, {sticky_member("a", {"t"}, tps({{"t", 0}, {"t", 1}}), 2),
-                                          sticky_member("b", {"t"}, tps({{"t", 0}, {"t", 1}}), 3),
-                                          sticky_member("c", {"t"}, tps({{"t", 1}}), 3)});
+  const auto out = sticky_assign(
+      counts, {sticky_member("a", {"t"}, tps({{"t", 0}, {"t", 1}}), 2),
+               sticky_member("b", {"t"}, tps({{"t", 0}, {"t", 1}}), 3), sticky_member("c", {"t"}, tps({{"t", 1}}), 3)});
   CHECK(out.at("b") == tps({{"t", 0}}));
   CHECK(out.at("a") == tps({{"t", 1}, {"t", 3}}));
   CHECK(out.at("c") == tps({{"t", 2}}));
@@ -294,7 +300,8 @@ struct RandomGroup {
 RandomGroup random_group(test::Draw& d, bool equal) {
   RandomGroup g;
   g.counts = test::random_topics(d, 4, 12);
-  for (const auto& id : test::member_ids(d, 1 + d.below(9))) g.members.push_back(member(id, test::random_subscription(d, g.counts, equal)));
+  for (const auto& id : test::member_ids(d, 1 + d.below(9)))
+    g.members.push_back(member(id, test::random_subscription(d, g.counts, equal)));
   return g;
 }
 
@@ -306,8 +313,10 @@ std::string describe(const RandomGroup& g) {
 
 }  // namespace
 
-TEST_CASE("range and roundrobin: valid and deterministic over random groups; roundrobin balanced when subscriptions "
-          "are equal", "[assignors]") {
+TEST_CASE(
+    "range and roundrobin: valid and deterministic over random groups; roundrobin balanced when subscriptions "
+    "are equal",
+    "[assignors]") {
   test::Draw d(12);
   for (int round = 0; round < 500; ++round) {
     const bool equal = round % 2 == 0;
@@ -324,8 +333,10 @@ TEST_CASE("range and roundrobin: valid and deterministic over random groups; rou
   }
 }
 
-TEST_CASE("sticky: over random groups that change, every assignment is valid and balanced, and with equal "
-          "subscriptions moves only the partitions balance requires", "[assignors]") {
+TEST_CASE(
+    "sticky: over random groups that change, every assignment is valid and balanced, and with equal "
+    "subscriptions moves only the partitions balance requires",
+    "[assignors]") {
   test::Draw d(7);
   for (int run = 0; run < 60; ++run) {
     const bool equal = run % 2 == 0;
@@ -341,22 +352,28 @@ TEST_CASE("sticky: over random groups that change, every assignment is valid and
         std::size_t total = 0;
         for (const auto& [t, n] : g.counts) total += static_cast<std::size_t>(n);
         test::PartitionMap kept;
-        for (const auto& m : g.members) kept[m.member_id] = previous.contains(m.member_id) ? previous[m.member_id] : std::vector<TopicPartition>{};
+        for (const auto& m : g.members)
+          kept[m.member_id] = previous.contains(m.member_id) ? previous[m.member_id] : std::vector<TopicPartition>{};
         CHECK(test::spread(a) <= 1);
         CHECK(test::moved(kept, a) == test::fewest_moves(kept, g.members.size(), total));
       }
       previous = a;
       // The next generation: members remember what they got; some leave, some join, topics grow.
       for (auto& m : g.members) m.subscription.user_data = encode_sticky_user_data(a.at(m.member_id), generation);
-      if (g.members.size() > 1 && d.chance(40)) g.members.erase(g.members.begin() + d.below(static_cast<int>(g.members.size())));
-      if (d.chance(40)) g.members.push_back(member(fmt::format("n{}-{}", run, generation), test::random_subscription(d, g.counts, equal)));
+      if (g.members.size() > 1 && d.chance(40))
+        g.members.erase(g.members.begin() + d.below(static_cast<int>(g.members.size())));
+      if (d.chance(40))
+        g.members.push_back(
+            member(fmt::format("n{}-{}", run, generation), test::random_subscription(d, g.counts, equal)));
       if (d.chance(20)) g.counts.begin()->second += 1 + d.below(4);
     }
   }
 }
 
-TEST_CASE("cooperative-sticky: over random changing groups no partition goes to a new owner while another member owns "
-          "it, and one more rebalance completes a valid balanced assignment", "[assignors]") {
+TEST_CASE(
+    "cooperative-sticky: over random changing groups no partition goes to a new owner while another member owns "
+    "it, and one more rebalance completes a valid balanced assignment",
+    "[assignors]") {
   test::Draw d(429);
   for (int run = 0; run < 60; ++run) {
     const bool equal = run % 2 == 0;
@@ -364,7 +381,9 @@ TEST_CASE("cooperative-sticky: over random changing groups no partition goes to 
     std::map<std::string, std::vector<TopicPartition>> owns;  // what each member owns (and reports)
     for (int generation = 1; generation <= 8; ++generation) {
       INFO(fmt::format("run {} generation {}: {}", run, generation, describe(g)));
-      for (auto& m : g.members) m.subscription = cooperative_member(m.member_id, m.subscription.topics, owns[m.member_id], generation - 1).subscription;
+      for (auto& m : g.members)
+        m.subscription =
+            cooperative_member(m.member_id, m.subscription.topics, owns[m.member_id], generation - 1).subscription;
       const auto a = cooperative_sticky_assign(g.counts, g.members);
       const auto subs = subscriptions_of(g.members);
       REQUIRE(test::invalid(g.counts, subs, a, false).empty());
@@ -382,7 +401,9 @@ TEST_CASE("cooperative-sticky: over random changing groups no partition goes to 
       if (test::invalid(g.counts, subs, a).empty()) {
         CHECK_FALSE(test::unbalanced(subs, a));
       } else {
-        for (auto& m : g.members) m.subscription = cooperative_member(m.member_id, m.subscription.topics, owns[m.member_id], generation).subscription;
+        for (auto& m : g.members)
+          m.subscription =
+              cooperative_member(m.member_id, m.subscription.topics, owns[m.member_id], generation).subscription;
         const auto b = cooperative_sticky_assign(g.counts, g.members);
         CHECK(test::invalid(g.counts, subs, b).empty());
         CHECK_FALSE(test::unbalanced(subs, b));
@@ -394,7 +415,9 @@ TEST_CASE("cooperative-sticky: over random changing groups no partition goes to 
         owns.erase(gone->member_id);
         g.members.erase(gone);
       }
-      if (d.chance(40)) g.members.push_back(member(fmt::format("n{}-{}", run, generation), test::random_subscription(d, g.counts, equal)));
+      if (d.chance(40))
+        g.members.push_back(
+            member(fmt::format("n{}-{}", run, generation), test::random_subscription(d, g.counts, equal)));
     }
   }
 }

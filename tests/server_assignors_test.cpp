@@ -88,7 +88,8 @@ TEST_CASE("server range: a joining member takes only what the others must give u
   CHECK(joined.at("A") == tps({{"t", 0}}));
   CHECK(joined.at("B") == tps({{"t", 2}}));
   CHECK(joined.at("C") == tps({{"t", 1}}));
-  const auto left = server_range_assign(counts, {target("A", {"t"}, joined.at("A")), target("B", {"t"}, joined.at("B"))});
+  const auto left =
+      server_range_assign(counts, {target("A", {"t"}, joined.at("A")), target("B", {"t"}, joined.at("B"))});
   CHECK(left.at("A") == tps({{"t", 0}, {"t", 1}}));
   CHECK(left.at("B") == tps({{"t", 2}}));
 }
@@ -118,14 +119,17 @@ TEST_CASE("uniform: a first assignment deals partitions evenly; a new member tak
 TEST_CASE("uniform: a partition two current targets both hold is kept by neither, and still assigned once",
           "[assignors]") {
   const PartitionCounts counts{{"t", 2}};
-  const auto out = uniform_assign(counts, {target("a", {"t"}, tps({{"t", 0}, {"t", 1}})), target("b", {"t"}, tps({{"t", 1}}))});
+  const auto out =
+      uniform_assign(counts, {target("a", {"t"}, tps({{"t", 0}, {"t", 1}})), target("b", {"t"}, tps({{"t", 1}}))});
   CHECK(out.at("a") == tps({{"t", 0}}));
   CHECK(out.at("b") == tps({{"t", 1}}));
   CHECK(test::invalid(counts, {{"a", {"t"}}, {"b", {"t"}}}, out).empty());
 }
 
-TEST_CASE("uniform and range: over random changing groups every target is valid, balanced, sticky and independent of "
-          "member order", "[assignors]") {
+TEST_CASE(
+    "uniform and range: over random changing groups every target is valid, balanced, sticky and independent of "
+    "member order",
+    "[assignors]") {
   test::Draw d(848);
   for (int run = 0; run < 80; ++run) {
     const bool equal = run % 2 == 0;
@@ -150,13 +154,15 @@ TEST_CASE("uniform and range: over random changing groups every target is valid,
         CHECK_FALSE(test::unbalanced(subs, out));
         if (equal) {
           CHECK(test::spread(out) <= 1);
-          CHECK(test::moved(kept, out) == test::fewest_moves(kept, members.size(), total_of(counts, subs.begin()->second)));
+          CHECK(test::moved(kept, out) ==
+                test::fewest_moves(kept, members.size(), total_of(counts, subs.begin()->second)));
         }
       } else {
         check_range_shares(counts, members, out);
       }
       for (auto& m : members) m.current = out.at(m.member_id);
-      if (members.size() > 1 && d.chance(40)) members.erase(members.begin() + d.below(static_cast<int>(members.size())));
+      if (members.size() > 1 && d.chance(40))
+        members.erase(members.begin() + d.below(static_cast<int>(members.size())));
       if (d.chance(40)) {
         auto topics = test::random_subscription(d, counts, equal);
         members.push_back(target(fmt::format("n{}-{}", run, epoch), {topics.begin(), topics.end()}));

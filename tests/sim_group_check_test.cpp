@@ -14,14 +14,20 @@ constexpr std::int64_t s = 1'000'000'000;  // one second in ns
 const TopicPartition t0{"t", 0};
 const TopicPartition t1{"t", 1};
 
-MemberEvent event(MemberEvent::Kind kind, double at, std::int32_t generation, std::vector<TopicPartition> partitions = {}) {
+MemberEvent event(MemberEvent::Kind kind, double at, std::int32_t generation,
+                  std::vector<TopicPartition> partitions = {}) {
   return {kind, static_cast<std::int64_t>(at * s), generation, std::move(partitions)};
 }
 
 Commit commit(const std::string& member, std::int32_t generation, double invoke, double complete,
               std::map<TopicPartition, std::int64_t> offsets, CommitOutcome outcome = CommitOutcome::ok) {
-  return {static_cast<std::int64_t>(invoke * s), static_cast<std::int64_t>(complete * s), member, generation,
-          std::move(offsets), outcome, outcome == CommitOutcome::fail ? "ILLEGAL_GENERATION" : ""};
+  return {static_cast<std::int64_t>(invoke * s),
+          static_cast<std::int64_t>(complete * s),
+          member,
+          generation,
+          std::move(offsets),
+          outcome,
+          outcome == CommitOutcome::fail ? "ILLEGAL_GENERATION" : ""};
 }
 
 Processed processed(const TopicPartition& tp, std::int64_t offset, double at) {
@@ -49,8 +55,8 @@ GroupHistory clean(GroupProtocol protocol = GroupProtocol::classic_cooperative) 
   h.members = {a, b};
   h.coordinator_commits = {{static_cast<std::int64_t>(2.85 * s), 1, "B", 3, {{t1, 2}}}};
   h.produced = {{t0, {0, 1, 2}}, {t1, {0, 1}}};
-  h.quiescent = GroupSnapshot{10 * s, "Stable", {{"A", {t0}}, {"B", {t1}}}, {{"A", {"t"}}, {"B", {"t"}}}, {"A", "B"},
-                              {{t0, 3}, {t1, 2}}};
+  h.quiescent = GroupSnapshot{10 * s,     "Stable",          {{"A", {t0}}, {"B", {t1}}}, {{"A", {"t"}}, {"B", {"t"}}},
+                              {"A", "B"}, {{t0, 3}, {t1, 2}}};
   return h;
 }
 
@@ -92,8 +98,10 @@ TEST_CASE("group checks: single-owner: a cooperative member given a partition it
   CHECK(run(h, "group-single-owner").empty());
 }
 
-TEST_CASE("group checks: single-owner: eager members given one partition in one generation; a zombie across "
-          "generations is allowed", "[check][sim][group]") {
+TEST_CASE(
+    "group checks: single-owner: eager members given one partition in one generation; a zombie across "
+    "generations is allowed",
+    "[check][sim][group]") {
   GroupHistory h = clean(GroupProtocol::classic_eager);
   h.members[1].events[1].at_ns = static_cast<std::int64_t>(1.5 * s);  // overlap in time, different generations
   CHECK(run(h, "group-single-owner").empty());
@@ -103,7 +111,8 @@ TEST_CASE("group checks: single-owner: eager members given one partition in one 
   CHECK(mentions(v[0], "t-1 was given to two members in generation 1"));
 }
 
-TEST_CASE("group checks: single-owner: KIP-848 members owning a partition at once across epochs", "[check][sim][group]") {
+TEST_CASE("group checks: single-owner: KIP-848 members owning a partition at once across epochs",
+          "[check][sim][group]") {
   GroupHistory h = clean(GroupProtocol::consumer);
   CHECK(run(h, "group-single-owner").empty());
   h.members[0].events[2].at_ns = static_cast<std::int64_t>(2.7 * s);  // A releases t-1 only after B got it
@@ -141,7 +150,7 @@ TEST_CASE("group checks: fenced-commit: KIP-848 commits are fenced by the commit
           "[check][sim][group]") {
   GroupHistory h = clean(GroupProtocol::consumer);
   h.members[1].events.push_back(event(MemberEvent::Kind::assigned, 4.0, 9));  // B's epoch moves to 9
-  h.members[0].commits.push_back(commit("A", 3, 4.5, 4.6, {{t0, 3}}));         // A's own epoch is still 3
+  h.members[0].commits.push_back(commit("A", 3, 4.5, 4.6, {{t0, 3}}));        // A's own epoch is still 3
   CHECK(run(h, "group-fenced-commit").empty());
   h.members[1].commits.push_back(commit("B", 3, 4.5, 4.6, {{t1, 2}}));
   const auto v = run(h, "group-fenced-commit");
@@ -177,8 +186,10 @@ TEST_CASE("group checks: at-least-once: an acknowledged record nobody processed,
   CHECK(mentions(v[0], "committed offset 10 of t-0 at 3.300s, past what it had processed or read as committed (3)"));
 }
 
-TEST_CASE("group checks: quiescent-assignment: a partition held twice or by nobody, a missing live member, a group "
-          "not Stable, unbalanced sizes", "[check][sim][group]") {
+TEST_CASE(
+    "group checks: quiescent-assignment: a partition held twice or by nobody, a missing live member, a group "
+    "not Stable, unbalanced sizes",
+    "[check][sim][group]") {
   GroupHistory h = clean();
   h.quiescent->assignment["A"] = {t0, t1};
   auto v = run(h, "group-quiescent-assignment");

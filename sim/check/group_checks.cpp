@@ -95,8 +95,11 @@ std::vector<std::int64_t> processed_between(const GroupMember& m, const TopicPar
 }
 
 json interval_json(const Interval& i) {
-  return {{"member", i.member->member_id}, {"process", i.member->process}, {"generation", i.generation},
-          {"from_ns", i.start}, {"until_ns", i.end == forever ? json(nullptr) : json(i.end)}};
+  return {{"member", i.member->member_id},
+          {"process", i.member->process},
+          {"generation", i.generation},
+          {"from_ns", i.start},
+          {"until_ns", i.end == forever ? json(nullptr) : json(i.end)}};
 }
 
 // ---- group-single-owner ----
@@ -116,12 +119,14 @@ void single_owner_eager(const GroupHistory& h, std::vector<Violation>& out) {
                                     [&](const auto& r) { return r.first != receivers.front().first; });
     if (other == receivers.end()) continue;
     const auto& first = receivers.front();
-    out.push_back(make("group-single-owner", tp.to_string(), other->second,
-                       fmt::format("{} was given to two members in generation {}: {} at {} and {} at {}", tp, generation,
-                                   who(*first.first), seconds(first.second), who(*other->first), seconds(other->second)),
-                       {{"partition", tp.to_string()}, {"generation", generation},
-                        {"members", {first.first->member_id, other->first->member_id}},
-                        {"at_ns", {first.second, other->second}}}));
+    out.push_back(
+        make("group-single-owner", tp.to_string(), other->second,
+             fmt::format("{} was given to two members in generation {}: {} at {} and {} at {}", tp, generation,
+                         who(*first.first), seconds(first.second), who(*other->first), seconds(other->second)),
+             {{"partition", tp.to_string()},
+              {"generation", generation},
+              {"members", {first.first->member_id, other->first->member_id}},
+              {"at_ns", {first.second, other->second}}}));
   }
 }
 
@@ -136,14 +141,16 @@ void single_owner_overlap(const GroupHistory& h, std::vector<Violation>& out) {
       const std::int64_t until = std::min(a.end, b.end);
       auto pa = processed_between(*a.member, a.partition, b.start, until);
       auto pb = processed_between(*b.member, b.partition, b.start, until);
-      out.push_back(make(
-          "group-single-owner", a.partition.to_string(), b.start,
-          fmt::format("{} owned by two members at once from {} until {}: {} (generation {}, since {}) and {} (generation "
-                      "{}); they processed {} and {} records of it meanwhile",
-                      a.partition, seconds(b.start), seconds(until), who(*a.member), a.generation, seconds(a.start),
-                      who(*b.member), b.generation, pa.size(), pb.size()),
-          {{"partition", a.partition.to_string()}, {"owners", {interval_json(a), interval_json(b)}},
-           {"processed", {pa, pb}}}));
+      out.push_back(
+          make("group-single-owner", a.partition.to_string(), b.start,
+               fmt::format(
+                   "{} owned by two members at once from {} until {}: {} (generation {}, since {}) and {} (generation "
+                   "{}); they processed {} and {} records of it meanwhile",
+                   a.partition, seconds(b.start), seconds(until), who(*a.member), a.generation, seconds(a.start),
+                   who(*b.member), b.generation, pa.size(), pb.size()),
+               {{"partition", a.partition.to_string()},
+                {"owners", {interval_json(a), interval_json(b)}},
+                {"processed", {pa, pb}}}));
     }
   }
 }
@@ -173,11 +180,13 @@ std::vector<Ack> acknowledged(const GroupHistory& h) {
   std::vector<Ack> out;
   for (const auto& m : h.members) {
     for (const auto& c : m.commits) {
-      if (c.outcome == CommitOutcome::ok) out.push_back({&m, c.member_id, c.generation, c.offsets, c.invoke_ns, who(m)});
+      if (c.outcome == CommitOutcome::ok)
+        out.push_back({&m, c.member_id, c.generation, c.offsets, c.invoke_ns, who(m)});
     }
   }
   for (const auto& c : h.coordinator_commits) {
-    out.push_back({nullptr, c.member_id, c.generation, c.offsets, c.at_ns, fmt::format("the coordinator on node {}", c.node)});
+    out.push_back(
+        {nullptr, c.member_id, c.generation, c.offsets, c.at_ns, fmt::format("the coordinator on node {}", c.node)});
   }
   return out;
 }
@@ -209,13 +218,18 @@ void fenced_commit(const GroupHistory& h, std::vector<Violation>& out) {
     const auto fence = fenced_by(h, ack);
     if (!fence) continue;
     const std::string key = ack.offsets.empty() ? std::string() : ack.offsets.begin()->first.to_string();
-    out.push_back(make("group-fenced-commit", key, ack.ref_ns,
-                       fmt::format("a commit by member {} at {} {} was acknowledged ({}, {}), but {} at {} before that",
-                                   ack.member_id, h.protocol == GroupProtocol::consumer ? "epoch" : "generation",
-                                   ack.generation, ack.source, seconds(ack.ref_ns), fence->second, seconds(fence->first)),
-                       {{"member", ack.member_id}, {"generation", ack.generation}, {"offsets", offsets_json(ack.offsets)},
-                        {"acknowledged_by", ack.source}, {"ref_ns", ack.ref_ns}, {"fenced_ns", fence->first},
-                        {"fenced_by", fence->second}}));
+    out.push_back(
+        make("group-fenced-commit", key, ack.ref_ns,
+             fmt::format("a commit by member {} at {} {} was acknowledged ({}, {}), but {} at {} before that",
+                         ack.member_id, h.protocol == GroupProtocol::consumer ? "epoch" : "generation", ack.generation,
+                         ack.source, seconds(ack.ref_ns), fence->second, seconds(fence->first)),
+             {{"member", ack.member_id},
+              {"generation", ack.generation},
+              {"offsets", offsets_json(ack.offsets)},
+              {"acknowledged_by", ack.source},
+              {"ref_ns", ack.ref_ns},
+              {"fenced_ns", fence->first},
+              {"fenced_by", fence->second}}));
   }
 }
 
@@ -258,20 +272,28 @@ void commit_monotonic(const GroupHistory& h, std::vector<Violation>& out) {
       if (later.commit->outcome != CommitOutcome::ok) continue;
       const ClientCommit* worst = nullptr;  // the highest earlier acknowledged commit above `later`
       for (const auto& earlier : commits) {
-        if (earlier.commit->outcome != CommitOutcome::ok || earlier.commit->complete_ns >= later.commit->invoke_ns) continue;
-        if (earlier.offset <= later.offset || reset_between(h, tp, earlier.commit->complete_ns, later.commit->invoke_ns)) continue;
+        if (earlier.commit->outcome != CommitOutcome::ok || earlier.commit->complete_ns >= later.commit->invoke_ns)
+          continue;
+        if (earlier.offset <= later.offset ||
+            reset_between(h, tp, earlier.commit->complete_ns, later.commit->invoke_ns))
+          continue;
         if (!worst || earlier.offset > worst->offset) worst = &earlier;
       }
       if (!worst) continue;
-      out.push_back(make("group-commit-monotonic", tp.to_string(), later.commit->complete_ns,
-                         fmt::format("{} committed offset went back from {} ({} at generation {}, acknowledged at {}) to {} "
-                                     "({} at generation {}, sent at {}) with no seek or reset in between",
-                                     tp, worst->offset, who(*worst->member), worst->commit->generation,
-                                     seconds(worst->commit->complete_ns), later.offset, who(*later.member),
-                                     later.commit->generation, seconds(later.commit->invoke_ns)),
-                         {{"partition", tp.to_string()}, {"from", worst->offset}, {"to", later.offset},
-                          {"earlier_member", worst->member->member_id}, {"later_member", later.member->member_id},
-                          {"earlier_complete_ns", worst->commit->complete_ns}, {"later_invoke_ns", later.commit->invoke_ns}}));
+      out.push_back(
+          make("group-commit-monotonic", tp.to_string(), later.commit->complete_ns,
+               fmt::format("{} committed offset went back from {} ({} at generation {}, acknowledged at {}) to {} "
+                           "({} at generation {}, sent at {}) with no seek or reset in between",
+                           tp, worst->offset, who(*worst->member), worst->commit->generation,
+                           seconds(worst->commit->complete_ns), later.offset, who(*later.member),
+                           later.commit->generation, seconds(later.commit->invoke_ns)),
+               {{"partition", tp.to_string()},
+                {"from", worst->offset},
+                {"to", later.offset},
+                {"earlier_member", worst->member->member_id},
+                {"later_member", later.member->member_id},
+                {"earlier_complete_ns", worst->commit->complete_ns},
+                {"later_invoke_ns", later.commit->invoke_ns}}));
     }
   }
 }
@@ -290,11 +312,13 @@ void unprocessed(const GroupHistory& h, std::vector<Violation>& out) {
       if (!processed[tp].contains(o)) missing.push_back(o);
     }
     if (missing.empty()) continue;
-    std::vector<std::int64_t> named(missing.begin(), missing.begin() + static_cast<std::ptrdiff_t>(std::min(missing.size(), named_max)));
-    out.push_back(make("group-at-least-once", tp.to_string(), at,
-                       fmt::format("{}: {} acknowledged record(s) never processed by any member of group {}: offsets {}{}",
-                                   tp, missing.size(), h.group_id, named, missing.size() > named_max ? " ..." : ""),
-                       {{"partition", tp.to_string()}, {"count", missing.size()}, {"offsets", named}}));
+    std::vector<std::int64_t> named(missing.begin(),
+                                    missing.begin() + static_cast<std::ptrdiff_t>(std::min(missing.size(), named_max)));
+    out.push_back(
+        make("group-at-least-once", tp.to_string(), at,
+             fmt::format("{}: {} acknowledged record(s) never processed by any member of group {}: offsets {}{}", tp,
+                         missing.size(), h.group_id, named, missing.size() > named_max ? " ..." : ""),
+             {{"partition", tp.to_string()}, {"count", missing.size()}, {"offsets", named}}));
   }
 }
 
@@ -317,15 +341,19 @@ void commit_ahead(const GroupHistory& h, std::vector<Violation>& out) {
     for (const auto& c : m.commits) {
       if (c.outcome != CommitOutcome::ok) continue;
       for (const auto& [tp, offset] : c.offsets) {
-        const bool sought = std::any_of(m.resets.begin(), m.resets.end(),
-                                        [&](const OffsetReset& r) { return r.partition == tp && r.at_ns <= c.invoke_ns; });
+        const bool sought = std::any_of(m.resets.begin(), m.resets.end(), [&](const OffsetReset& r) {
+          return r.partition == tp && r.at_ns <= c.invoke_ns;
+        });
         const std::int64_t bound = commit_bound(m, tp, c.invoke_ns);
         if (sought || offset <= std::max<std::int64_t>(bound, 0)) continue;
         out.push_back(make("group-at-least-once", tp.to_string(), c.complete_ns,
                            fmt::format("{} committed offset {} of {} at {}, past what it had processed or read as "
                                        "committed ({}): records below it could be skipped",
                                        who(m), offset, tp, seconds(c.invoke_ns), bound),
-                           {{"partition", tp.to_string()}, {"member", m.member_id}, {"offset", offset}, {"bound", bound},
+                           {{"partition", tp.to_string()},
+                            {"member", m.member_id},
+                            {"offset", offset},
+                            {"bound", bound},
                             {"invoke_ns", c.invoke_ns}}));
       }
     }
@@ -349,17 +377,21 @@ Violation quiescent_violation(const GroupHistory& h, std::string key, std::strin
 void quiescent_members(const GroupHistory& h, std::vector<Violation>& out) {
   const GroupSnapshot& s = *h.quiescent;
   for (const auto& id : s.live_members) {
-    if (!s.assignment.contains(id)) out.push_back(quiescent_violation(h, "", fmt::format("live member {} is not in the group", id), {{"member", id}}));
+    if (!s.assignment.contains(id))
+      out.push_back(
+          quiescent_violation(h, "", fmt::format("live member {} is not in the group", id), {{"member", id}}));
   }
   for (const auto& [id, partitions] : s.assignment) {
     if (!s.live_members.contains(id)) {
-      out.push_back(quiescent_violation(h, "", fmt::format("member {} holds {} partition(s) but is not live", id, partitions.size()),
-                                        {{"member", id}}));
+      out.push_back(quiescent_violation(
+          h, "", fmt::format("member {} holds {} partition(s) but is not live", id, partitions.size()),
+          {{"member", id}}));
     }
     const auto subs = s.subscriptions.find(id);
     for (const auto& tp : partitions) {
       if (subs == s.subscriptions.end() || !subs->second.contains(tp.topic)) {
-        out.push_back(quiescent_violation(h, tp.to_string(), fmt::format("member {} holds {}, a topic it does not subscribe to", id, tp),
+        out.push_back(quiescent_violation(h, tp.to_string(),
+                                          fmt::format("member {} holds {}, a topic it does not subscribe to", id, tp),
                                           {{"member", id}, {"partition", tp.to_string()}}));
       }
     }
@@ -383,10 +415,11 @@ void quiescent_coverage(const GroupHistory& h, std::vector<Violation>& out) {
       const TopicPartition tp{topic, p};
       const auto& who_holds = holders[tp];
       if (who_holds.size() == 1) continue;
-      out.push_back(quiescent_violation(h, tp.to_string(),
-                                        who_holds.empty() ? fmt::format("{} is assigned to no member", tp)
-                                                          : fmt::format("{} is assigned to {} members: {}", tp, who_holds.size(), who_holds),
-                                        {{"partition", tp.to_string()}, {"members", who_holds}}));
+      out.push_back(quiescent_violation(
+          h, tp.to_string(),
+          who_holds.empty() ? fmt::format("{} is assigned to no member", tp)
+                            : fmt::format("{} is assigned to {} members: {}", tp, who_holds.size(), who_holds),
+          {{"partition", tp.to_string()}, {"members", who_holds}}));
     }
   }
 }
@@ -401,8 +434,9 @@ void quiescent_balance(const GroupHistory& h, std::vector<Violation>& out) {
     hi = std::max(hi, partitions.size());
   }
   if (distinct.size() == 1 && hi > lo + 1) {
-    out.push_back(quiescent_violation(h, "", fmt::format("members subscribe to the same topics but hold between {} and {} partitions", lo, hi),
-                                      {{"min", lo}, {"max", hi}}));
+    out.push_back(quiescent_violation(
+        h, "", fmt::format("members subscribe to the same topics but hold between {} and {} partitions", lo, hi),
+        {{"min", lo}, {"max", hi}}));
   }
 }
 
@@ -422,8 +456,8 @@ void quiescent_assignment(const GroupHistory& h, std::vector<Violation>& out) {
 // A commit that may be what a later read returns.
 struct Candidate {
   std::int64_t offset = 0;
-  std::int64_t invoke_ns = 0;       // std::numeric_limits::min() when unknown (a coordinator's)
-  std::int64_t complete_ns = 0;     // forever for an indeterminate commit: it may land any time
+  std::int64_t invoke_ns = 0;    // std::numeric_limits::min() when unknown (a coordinator's)
+  std::int64_t complete_ns = 0;  // forever for an indeterminate commit: it may land any time
   bool acknowledged = false;
   std::string source;
 };
@@ -434,7 +468,8 @@ std::map<TopicPartition, std::vector<Candidate>> candidates(const GroupHistory& 
     for (const auto& c : m.commits) {
       if (c.outcome == CommitOutcome::fail) continue;
       const bool ok = c.outcome == CommitOutcome::ok;
-      for (const auto& [tp, o] : c.offsets) out[tp].push_back({o, c.invoke_ns, ok ? c.complete_ns : forever, ok, who(m)});
+      for (const auto& [tp, o] : c.offsets)
+        out[tp].push_back({o, c.invoke_ns, ok ? c.complete_ns : forever, ok, who(m)});
     }
   }
   for (const auto& c : h.coordinator_commits) {
@@ -458,27 +493,31 @@ std::vector<CommittedRead> reads(const GroupHistory& h) {
   for (const auto& m : h.members) {
     for (const auto& r : m.offset_reads) out.push_back({r.invoke_ns, r.complete_ns, who(m), &r.offsets});
   }
-  if (h.quiescent) out.push_back({h.quiescent->at_ns, h.quiescent->at_ns, "the final OffsetFetch", &h.quiescent->committed});
+  if (h.quiescent)
+    out.push_back({h.quiescent->at_ns, h.quiescent->at_ns, "the final OffsetFetch", &h.quiescent->committed});
   return out;
 }
 
 // What a read of `tp` returning `value` contradicts, or nothing when some commit could be the latest:
 // invoked before the read ended, and completed no earlier than every acknowledged commit that
 // finished before the read began was sent.
-std::optional<std::string> contradiction(const std::vector<Candidate>& all, const CommittedRead& r, std::int64_t value) {
+std::optional<std::string> contradiction(const std::vector<Candidate>& all, const CommittedRead& r,
+                                         std::int64_t value) {
   const Candidate* latest = nullptr;  // the acknowledged commit finished before the read, sent last
   for (const auto& c : all) {
     if (c.acknowledged && c.complete_ns < r.invoke_ns && (!latest || c.invoke_ns > latest->invoke_ns)) latest = &c;
   }
   if (!latest) {
-    const bool committed = value == -1 || std::any_of(all.begin(), all.end(), [&](const Candidate& c) { return c.offset == value; });
+    const bool committed =
+        value == -1 || std::any_of(all.begin(), all.end(), [&](const Candidate& c) { return c.offset == value; });
     return committed ? std::nullopt : std::optional<std::string>(fmt::format("offset {} was never committed", value));
   }
   for (const auto& c : all) {
     if (c.offset == value && c.invoke_ns <= r.complete_ns && c.complete_ns >= latest->invoke_ns) return std::nullopt;
   }
-  return fmt::format("{} was acknowledged to {} at {} (offset {})", value == -1 ? "nothing, though a commit" : "an older value: a commit",
-                     latest->source, seconds(latest->complete_ns), latest->offset);
+  return fmt::format("{} was acknowledged to {} at {} (offset {})",
+                     value == -1 ? "nothing, though a commit" : "an older value: a commit", latest->source,
+                     seconds(latest->complete_ns), latest->offset);
 }
 
 void commit_durable(const GroupHistory& h, std::vector<Violation>& out) {
@@ -492,8 +531,11 @@ void commit_durable(const GroupHistory& h, std::vector<Violation>& out) {
       out.push_back(make("group-commit-durable", tp.to_string(), r.complete_ns,
                          fmt::format("{}: {} read committed offset {} at {}, but {}", tp, r.reader, value,
                                      seconds(r.complete_ns), *problem),
-                         {{"partition", tp.to_string()}, {"reader", r.reader}, {"value", value},
-                          {"invoke_ns", r.invoke_ns}, {"complete_ns", r.complete_ns}}));
+                         {{"partition", tp.to_string()},
+                          {"reader", r.reader},
+                          {"value", value},
+                          {"invoke_ns", r.invoke_ns},
+                          {"complete_ns", r.complete_ns}}));
     }
   }
 }
@@ -528,8 +570,9 @@ bool run_group_check(const std::string& name, const GroupHistory& history, std::
     if (n != name) continue;
     std::vector<Violation> found;
     check(history, found);
-    std::stable_sort(found.begin(), found.end(),
-                     [](const Violation& a, const Violation& b) { return std::tie(a.key, a.at_ns) < std::tie(b.key, b.at_ns); });
+    std::stable_sort(found.begin(), found.end(), [](const Violation& a, const Violation& b) {
+      return std::tie(a.key, a.at_ns) < std::tie(b.key, b.at_ns);
+    });
     for (auto& v : found) out.push_back(std::move(v));
     return true;
   }

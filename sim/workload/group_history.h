@@ -51,11 +51,11 @@ enum class CommitOutcome : std::uint8_t { ok, fail, info };
 struct Commit {
   std::int64_t invoke_ns = 0;
   std::int64_t complete_ns = 0;
-  std::string member_id;          // the member id the request carried
-  std::int32_t generation = -1;   // the generation or member epoch the request carried
+  std::string member_id;                           // the member id the request carried
+  std::int32_t generation = -1;                    // the generation or member epoch the request carried
   std::map<TopicPartition, std::int64_t> offsets;  // the next offset to read, per partition
   CommitOutcome outcome = CommitOutcome::ok;
-  std::string error;              // the Kafka error of a failed commit
+  std::string error;  // the Kafka error of a failed commit
 };
 
 // The committed offsets an OffsetFetch returned (-1: none committed).
@@ -78,9 +78,9 @@ struct GroupMember {
   int process = 0;
   std::string member_id;
   std::optional<std::string> instance_id;
-  std::vector<MemberEvent> events;     // in time order
-  std::vector<Processed> processed;    // in time order
-  std::vector<Commit> commits;         // in invocation order
+  std::vector<MemberEvent> events;   // in time order
+  std::vector<Processed> processed;  // in time order
+  std::vector<Commit> commits;       // in invocation order
   std::vector<OffsetRead> offset_reads;
   std::vector<OffsetReset> resets;
 };
@@ -97,10 +97,10 @@ struct CoordinatorCommit {
 // The group as the coordinator describes it once faults have stopped and the group has settled.
 struct GroupSnapshot {
   std::int64_t at_ns = 0;
-  std::string state;                                            // "Stable", "Empty", ...
+  std::string state;                                              // "Stable", "Empty", ...
   std::map<std::string, std::vector<TopicPartition>> assignment;  // member id -> partitions
   std::map<std::string, std::set<std::string>> subscriptions;     // member id -> topics
-  std::set<std::string> live_members;  // the members the workload knows are running and not paused
+  std::set<std::string> live_members;                // the members the workload knows are running and not paused
   std::map<TopicPartition, std::int64_t> committed;  // OffsetFetch of every subscribed partition
 };
 

@@ -35,7 +35,8 @@ inline std::map<std::string, std::int32_t> random_topics(Draw& d, int topics_max
 inline std::vector<std::string> member_ids(Draw& d, int n) {
   std::vector<std::string> ids;
   for (int i = 0; i < n; ++i) ids.push_back((i < 10 ? "m0" : "m") + std::to_string(i));
-  for (int i = n - 1; i > 0; --i) std::swap(ids[static_cast<std::size_t>(i)], ids[static_cast<std::size_t>(d.below(i + 1))]);
+  for (int i = n - 1; i > 0; --i)
+    std::swap(ids[static_cast<std::size_t>(i)], ids[static_cast<std::size_t>(d.below(i + 1))]);
   return ids;
 }
 
@@ -60,8 +61,10 @@ inline std::vector<std::string> invalid(const std::map<std::string, std::int32_t
   for (const auto& [member, partitions] : assignment) {
     for (const auto& tp : partitions) {
       if (!owner.emplace(tp, member).second) problems.push_back(tp.to_string() + " given twice");
-      if (!subscriptions.at(member).contains(tp.topic)) problems.push_back(tp.to_string() + " to a non-subscriber " + member);
-      if (!counts.contains(tp.topic) || tp.partition >= counts.at(tp.topic)) problems.push_back(tp.to_string() + " does not exist");
+      if (!subscriptions.at(member).contains(tp.topic))
+        problems.push_back(tp.to_string() + " to a non-subscriber " + member);
+      if (!counts.contains(tp.topic) || tp.partition >= counts.at(tp.topic))
+        problems.push_back(tp.to_string() + " does not exist");
     }
   }
   if (!all_assigned) return problems;

@@ -111,7 +111,8 @@ GroupAssignment round_robin_assign(const PartitionCounts& counts, const std::vec
   const auto sorted = in_member_order(members);
   std::size_t next = 0;  // the circular iterator over members in Kafka's order
   for (const auto& [topic, partitions] : counts) {
-    const bool anyone = std::any_of(sorted.begin(), sorted.end(), [&](const Member* m) { return subscribes(*m, topic); });
+    const bool anyone =
+        std::any_of(sorted.begin(), sorted.end(), [&](const Member* m) { return subscribes(*m, topic); });
     if (!anyone) continue;
     for (std::int32_t p = 0; p < partitions; ++p) {
       while (!subscribes(*sorted[next], topic)) next = (next + 1) % sorted.size();

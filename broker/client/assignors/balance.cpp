@@ -41,7 +41,8 @@ class Balancer {
   void keep() {
     for (std::size_t m = 0; m < members_.size(); ++m) {
       for (const auto& tp : members_[m].kept) {
-        KEEL_ASSERT_MSG(members_[m].topics.contains(tp.topic), "member {} keeps {} but does not subscribe to it", m, tp);
+        KEEL_ASSERT_MSG(members_[m].topics.contains(tp.topic), "member {} keeps {} but does not subscribe to it", m,
+                        tp);
         KEEL_ASSERT_MSG(counts_.contains(tp.topic) && tp.partition >= 0 && tp.partition < counts_.at(tp.topic),
                         "member {} keeps {}, which does not exist", m, tp);
         give(static_cast<int>(m), tp);
@@ -77,7 +78,8 @@ class Balancer {
     std::vector<int> donors(members_.size());
     for (std::size_t m = 0; m < donors.size(); ++m) donors[m] = static_cast<int>(m);
     std::sort(donors.begin(), donors.end(), [&](int a, int b) {
-      return std::make_tuple(-static_cast<std::int64_t>(size(a)), a) < std::make_tuple(-static_cast<std::int64_t>(size(b)), b);
+      return std::make_tuple(-static_cast<std::int64_t>(size(a)), a) <
+             std::make_tuple(-static_cast<std::int64_t>(size(b)), b);
     });
     for (int donor : donors) {
       if (size(donor) < 2) return false;
@@ -122,7 +124,8 @@ std::vector<std::vector<TopicPartition>> balance_sticky(const std::map<std::stri
   return out;
 }
 
-bool is_balanced(const std::vector<BalanceMember>& members, const std::vector<std::vector<TopicPartition>>& assignment) {
+bool is_balanced(const std::vector<BalanceMember>& members,
+                 const std::vector<std::vector<TopicPartition>>& assignment) {
   KEEL_ASSERT_EQ(members.size(), assignment.size());
   for (std::size_t a = 0; a < members.size(); ++a) {
     for (std::size_t b = 0; b < members.size(); ++b) {

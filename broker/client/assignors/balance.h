@@ -27,7 +27,7 @@
 namespace keel::client::assignors {
 
 struct BalanceMember {
-  std::set<std::string> topics;    // subscribed
+  std::set<std::string> topics;      // subscribed
   std::vector<TopicPartition> kept;  // partitions it holds now and may keep
 };
 

@@ -22,7 +22,8 @@ bool exists(const PartitionCounts& counts, const TopicPartition& tp) {
 
 // Members in the given order, each with the partitions of its current target it may keep: those that
 // exist, that it subscribes to, and that no other member's target also holds.
-std::vector<std::vector<TopicPartition>> keepable(const PartitionCounts& counts, const std::vector<const TargetMember*>& members) {
+std::vector<std::vector<TopicPartition>> keepable(const PartitionCounts& counts,
+                                                  const std::vector<const TargetMember*>& members) {
   std::map<TopicPartition, int> holders;
   for (const TargetMember* m : members) {
     std::set<TopicPartition> mine(m->current.begin(), m->current.end());
@@ -44,7 +45,8 @@ std::vector<const TargetMember*> sorted_by(const std::vector<TargetMember>& memb
   for (const auto& m : members) sorted.push_back(&m);
   std::sort(sorted.begin(), sorted.end(), less);
   for (std::size_t i = 1; i < sorted.size(); ++i) {
-    KEEL_ASSERT_MSG(sorted[i - 1]->member_id != sorted[i]->member_id, "member id '{}' given twice", sorted[i]->member_id);
+    KEEL_ASSERT_MSG(sorted[i - 1]->member_id != sorted[i]->member_id, "member id '{}' given twice",
+                    sorted[i]->member_id);
   }
   return sorted;
 }

@@ -26,8 +26,8 @@ namespace keel::client::assignors {
 struct TargetMember {
   std::string member_id;
   std::optional<std::string> instance_id;
-  std::set<std::string> topics;          // the topics it subscribes to
-  std::vector<TopicPartition> current;   // its partitions in the current target assignment
+  std::set<std::string> topics;         // the topics it subscribes to
+  std::vector<TopicPartition> current;  // its partitions in the current target assignment
 };
 
 enum class ServerAssignorKind : std::uint8_t { uniform, range };

@@ -23,7 +23,8 @@ std::vector<const Member*> by_member_id(const std::vector<Member>& members) {
   for (const auto& m : members) sorted.push_back(&m);
   std::sort(sorted.begin(), sorted.end(), [](const Member* a, const Member* b) { return a->member_id < b->member_id; });
   for (std::size_t i = 1; i < sorted.size(); ++i) {
-    KEEL_ASSERT_MSG(sorted[i - 1]->member_id != sorted[i]->member_id, "member id '{}' given twice", sorted[i]->member_id);
+    KEEL_ASSERT_MSG(sorted[i - 1]->member_id != sorted[i]->member_id, "member id '{}' given twice",
+                    sorted[i]->member_id);
   }
   return sorted;
 }
@@ -49,7 +50,8 @@ std::vector<BalanceMember> resolve(const PartitionCounts& counts, const std::vec
   }
   for (const auto& [tp, claimants] : claims) {
     const auto best = std::max_element(claimants.begin(), claimants.end())->first;
-    const auto at_best = std::count_if(claimants.begin(), claimants.end(), [&](const auto& c) { return c.first == best; });
+    const auto at_best =
+        std::count_if(claimants.begin(), claimants.end(), [&](const auto& c) { return c.first == best; });
     if (at_best != 1) continue;
     for (const auto& [generation, m] : claimants) {
       if (generation == best) out[m].kept.push_back(tp);
