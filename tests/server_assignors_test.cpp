@@ -171,3 +171,25 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE("uniform: a group of 100 members over 2000 partitions, equal and unequal subscriptions, then 10 "
+          "members leave", "[assignors]") {
+  test::Draw d(100);
+  PartitionCounts counts;
+  for (int t = 0; t < 20; ++t) counts[fmt::format("t{:02}", t)] = 100;
+  for (bool equal : {true, false}) {
+    std::vector<TargetMember> members;
+    for (int i = 0; i < 100; ++i) {
+      auto topics = test::random_subscription(d, counts, equal);
+      members.push_back(target(fmt::format("m{:03}", i), {topics.begin(), topics.end()}));
+    }
+    const auto first = uniform_assign(counts, members);
+    for (auto& m : members) m.current = first.at(m.member_id);
+    members.erase(members.begin(), members.begin() + 10);
+    const auto second = uniform_assign(counts, members);
+    const auto subs = subscriptions_of(members);
+    CHECK(test::invalid(counts, subs, second).empty());
+    CHECK_FALSE(test::unbalanced(subs, second));
+    if (equal) CHECK(test::spread(second) <= 1);
+  }
+}
