@@ -224,10 +224,26 @@ TEST_CASE("group checks: commit-durable: an acknowledged commit missing or repla
   // An indeterminate commit may land any time, so its value is a legal read.
   h.members[0].commits.push_back(commit("A", 3, 4.0, 4.5, {{t0, 7}}, CommitOutcome::info));
   CHECK(run(h, "group-commit-durable").empty());
+  // A read before any commit was sent cannot see the value a later commit writes.
+  GroupHistory early = clean();
+  early.members[0].offset_reads[0].offsets[t0] = 2;
+  v = run(early, "group-commit-durable");
+  REQUIRE(v.size() == 1);
+  CHECK(mentions(v[0], "member A (process 1) read committed offset 2 at 1.050s, but offset 2 was never committed"));
   // B resuming from nothing although A's commit of t-1 was acknowledged before B asked.
   GroupHistory lost = clean();
   lost.members[1].offset_reads[0].offsets[t1] = -1;
   v = run(lost, "group-commit-durable");
   REQUIRE(v.size() == 1);
   CHECK(mentions(v[0], "member B (process 2) read committed offset -1 at 2.600s"));
+}
+
+TEST_CASE("group checks: generation-monotonic: a member handed an older generation than it had",
+          "[check][sim][group]") {
+  GroupHistory h = clean();
+  CHECK(run(h, "group-generation-monotonic").empty());
+  h.members[1].events.push_back(event(MemberEvent::Kind::assigned, 4.0, 2, {t0}));  // B had generation 3
+  const auto v = run(h, "group-generation-monotonic");
+  REQUIRE(v.size() == 1);
+  CHECK(mentions(v[0], "member B (process 2) received generation 2 at 4.000s after generation 3 at 2.500s"));
 }

@@ -508,8 +508,9 @@ std::optional<std::string> contradiction(const std::vector<Candidate>& all, cons
     if (c.acknowledged && c.complete_ns < r.invoke_ns && (!latest || c.invoke_ns > latest->invoke_ns)) latest = &c;
   }
   if (!latest) {
-    const bool committed =
-        value == -1 || std::any_of(all.begin(), all.end(), [&](const Candidate& c) { return c.offset == value; });
+    const bool committed = value == -1 || std::any_of(all.begin(), all.end(), [&](const Candidate& c) {
+                             return c.offset == value && c.invoke_ns <= r.complete_ns;
+                           });
     return committed ? std::nullopt : std::optional<std::string>(fmt::format("offset {} was never committed", value));
   }
   for (const auto& c : all) {
@@ -540,6 +541,31 @@ void commit_durable(const GroupHistory& h, std::vector<Violation>& out) {
   }
 }
 
+// ---- group-generation-monotonic ----
+
+// A member's generations (epochs) only go up: an assignment reaches a member only after the
+// coordinator persisted its generation, so even a failover cannot hand the member an older one.
+void generation_monotonic(const GroupHistory& h, std::vector<Violation>& out) {
+  const std::string_view unit = h.protocol == GroupProtocol::consumer ? "epoch" : "generation";
+  for (const auto& m : h.members) {
+    const MemberEvent* highest = nullptr;
+    for (const auto& e : m.events) {
+      if (e.kind != MemberEvent::Kind::assigned) continue;
+      if (highest && e.generation < highest->generation) {
+        out.push_back(make("group-generation-monotonic", "", e.at_ns,
+                           fmt::format("{} received {} {} at {} after {} {} at {}", who(m), unit, e.generation,
+                                       seconds(e.at_ns), unit, highest->generation, seconds(highest->at_ns)),
+                           {{"member", m.member_id},
+                            {"generation", e.generation},
+                            {"before", highest->generation},
+                            {"at_ns", e.at_ns},
+                            {"before_ns", highest->at_ns}}));
+      }
+      if (!highest || e.generation > highest->generation) highest = &e;
+    }
+  }
+}
+
 using Checker = std::function<void(const GroupHistory&, std::vector<Violation>&)>;
 
 const std::vector<std::pair<std::string, Checker>>& checkers() {
@@ -550,6 +576,7 @@ const std::vector<std::pair<std::string, Checker>>& checkers() {
       {"group-at-least-once", at_least_once},
       {"group-quiescent-assignment", quiescent_assignment},
       {"group-commit-durable", commit_durable},
+      {"group-generation-monotonic", generation_monotonic},
   };
   return table;
 }

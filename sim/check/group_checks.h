@@ -8,8 +8,10 @@
 //                               across generations and epochs (§9.1, §9.3, KAFKA-16147)
 //   group-fenced-commit         no commit acknowledged from a fenced generation or epoch or from a
 //                               removed member: once a member received generation g+1 (classic), or
-//                               the committer's own epoch moved on (KIP-848), or the committer was
-//                               removed, a commit with the old identity must fail (§9.8)
+//                               the committer's own epoch moved on (KIP-848, Kafka 4.0's rule: the
+//                               epoch must equal the member's; KIP-1251's relaxation is not modelled),
+//                               or the committer was removed, a commit with the old identity must
+//                               fail (§9.8)
 //   group-commit-monotonic      a partition's committed offset never goes back: an acknowledged commit
 //                               below one acknowledged before it was sent, with no seek or reset in
 //                               between, is a finding (§9.9; Kafka does not enforce it)
@@ -25,6 +27,8 @@
 //                               acknowledged commit that completed before the read began, never
 //                               missing once one was acknowledged, never a value nobody committed
 //                               (§9.7, KAFKA-20634: an acknowledged commit lost across failover)
+//   group-generation-monotonic  no member receives a generation (epoch) lower than one it received
+//                               before, even across a coordinator failover (§9.5, §9.6)
 #include "sim/check/checks.h"
 #include "sim/workload/group_history.h"
 

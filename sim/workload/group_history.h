@@ -32,7 +32,9 @@ struct MemberEvent {
     assigned,  // `partitions` reached the member (in addition to what it owns) at `generation`
     revoked,   // the member gave `partitions` up
     lost,      // the member lost everything it owned (crash, or it learnt it was fenced)
-    removed,   // the coordinator removed the member: from here on it owns nothing live
+    removed,   // the coordinator removed the member: from here on it owns nothing live. Recorded at
+               // the time the coordinator removed it (its trace), not when the member learnt of it:
+               // a new owner may receive the member's partitions in between.
   };
   Kind kind = Kind::assigned;
   std::int64_t at_ns = 0;
@@ -65,8 +67,9 @@ struct OffsetRead {
   std::map<TopicPartition, std::int64_t> offsets;
 };
 
-// The application moved its position by hand (seek, or an offset reset by the admin client): a commit
-// after it may go back.
+// The member's position moved other than by processing: a seek, an offset reset by the admin client,
+// or auto.offset.reset (no committed offset, or one out of range). A commit after it may go back, or
+// lie past what the member processed.
 struct OffsetReset {
   std::int64_t at_ns = 0;
   TopicPartition partition;
