@@ -421,3 +421,34 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE("members: each assignor's subscription carries what the leader reads, at every version", "[assignors]") {
+  const auto owned = tps({{"b", 0}, {"a", 1}});
+  for (std::int16_t v = 0; v <= subscription_version_max; ++v) {
+    INFO("version " << v);
+    const auto range = member_subscription(AssignorKind::range, v, {"b", "a"}, owned, 4, "r");
+    CHECK(range.topics == std::vector<std::string>{"a", "b"});
+    CHECK_FALSE(range.user_data);
+    CHECK(range.rack_id == (v >= 3 ? std::optional<std::string>("r") : std::nullopt));
+    // What the leader reads back after the bytes cross the wire at this version.
+    const auto sticky =
+        *decode_subscription(encode_subscription(member_subscription(AssignorKind::sticky, v, {"a"}, owned, 4), v));
+    CHECK(sticky_ownership(sticky).partitions == owned);
+    CHECK(sticky_ownership(sticky).generation == 4);
+    const auto coop = *decode_subscription(
+        encode_subscription(member_subscription(AssignorKind::cooperative_sticky, v, {"a"}, owned, 4), v));
+    CHECK(cooperative_ownership(coop).generation == 4);
+    CHECK(cooperative_ownership(coop).partitions == (v >= 1 ? owned : std::vector<TopicPartition>{}));
+  }
+}
+
+TEST_CASE("members: an eager member revokes all and adds all; a cooperative one revokes only what it lost and rejoins",
+          "[assignors]") {
+  const auto owned = tps({{"t", 0}, {"t", 1}});
+  const auto given = tps({{"t", 1}, {"t", 2}});
+  CHECK(apply_assignment(AssignorKind::range, owned, given) == AssignmentChange{owned, given, false});
+  CHECK(apply_assignment(AssignorKind::cooperative_sticky, owned, given) ==
+        AssignmentChange{tps({{"t", 0}}), tps({{"t", 2}}), true});
+  CHECK(apply_assignment(AssignorKind::cooperative_sticky, owned, tps({{"t", 0}, {"t", 1}, {"t", 3}})) ==
+        AssignmentChange{{}, tps({{"t", 3}}), false});
+}

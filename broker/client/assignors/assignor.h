@@ -88,4 +88,27 @@ Ownership sticky_ownership(const Subscription& s);
 // layout is librdkafka's, anything else leaves it unknown (-1).
 Ownership cooperative_ownership(const Subscription& s);
 
+// ---- what a member sends and does ----
+
+// The Subscription a member of a group using `kind` sends in JoinGroup at `version` (0..3): its
+// topics (sorted); for sticky, the StickyAssignor user data of what it owns at `generation` (as Java
+// and librdkafka write it); for cooperative-sticky, the owned partitions (v1+) and generation (v2+),
+// or at v1 the generation as Java's 4-byte user data; the rack at v3.
+Subscription member_subscription(AssignorKind kind, std::int16_t version, std::vector<std::string> topics,
+                                 const std::vector<TopicPartition>& owned, std::int32_t generation,
+                                 std::optional<std::string> rack_id = std::nullopt);
+
+// What a member does with the assignment SyncGroup brought. Eager: it revoked everything before it
+// rejoined, so whatever it still owns is revoked and everything assigned is added. Cooperative
+// (KIP-429): it revokes only what it owns and was not given, adds what it did not own, and rejoins
+// at once when it revoked anything, so that a second rebalance can hand those partitions over.
+struct AssignmentChange {
+  std::vector<TopicPartition> revoked;  // sorted
+  std::vector<TopicPartition> added;    // sorted
+  bool rejoin = false;
+  bool operator==(const AssignmentChange&) const = default;
+};
+AssignmentChange apply_assignment(AssignorKind kind, const std::vector<TopicPartition>& owned,
+                                  const std::vector<TopicPartition>& assigned);
+
 }  // namespace keel::client::assignors

@@ -1,4 +1,5 @@
-// The sticky assignors: what their members write, how the leader reads it, and the assignment.
+// The sticky assignors: what their members write, how the leader reads it, and the assignment; and
+// what any member sends and does with an assignment.
 #include "broker/client/assignors/assignor.h"
 
 #include "broker/client/assignors/balance.h"
@@ -6,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 
 namespace keel::client::assignors {
@@ -141,6 +143,43 @@ GroupAssignment cooperative_sticky_assign(const PartitionCounts& counts, const s
     });
   }
   return out;
+}
+
+Subscription member_subscription(AssignorKind kind, std::int16_t version, std::vector<std::string> topics,
+                                 const std::vector<TopicPartition>& owned, std::int32_t generation,
+                                 std::optional<std::string> rack_id) {
+  KEEL_ASSERT_MSG(version >= 0 && version <= subscription_version_max, "subscription version {}", version);
+  Subscription s;
+  std::sort(topics.begin(), topics.end());
+  s.topics = std::move(topics);
+  if (version >= 3) s.rack_id = std::move(rack_id);
+  if (kind == AssignorKind::sticky) {
+    s.user_data = encode_sticky_user_data(owned, generation);
+  } else if (kind == AssignorKind::cooperative_sticky) {
+    if (version >= 1) s.owned_partitions = group_by_topic(owned);
+    if (version >= 2) {
+      s.generation_id = generation;
+    } else {
+      s.user_data = encode_cooperative_user_data(generation);
+    }
+  }
+  return s;
+}
+
+AssignmentChange apply_assignment(AssignorKind kind, const std::vector<TopicPartition>& owned,
+                                  const std::vector<TopicPartition>& assigned) {
+  const auto mine = sorted_unique(owned);
+  const auto given = sorted_unique(assigned);
+  AssignmentChange change;
+  if (!is_cooperative(kind)) {
+    change.revoked = mine;
+    change.added = given;
+    return change;
+  }
+  std::set_difference(mine.begin(), mine.end(), given.begin(), given.end(), std::back_inserter(change.revoked));
+  std::set_difference(given.begin(), given.end(), mine.begin(), mine.end(), std::back_inserter(change.added));
+  change.rejoin = !change.revoked.empty();
+  return change;
 }
 
 }  // namespace keel::client::assignors
