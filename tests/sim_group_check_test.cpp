@@ -157,6 +157,14 @@ TEST_CASE("group checks: fenced-commit: KIP-848 commits are fenced by the commit
   REQUIRE(v.size() == 1);
   CHECK(mentions(v[0], "member B at epoch 3 was acknowledged"));
   CHECK(mentions(v[0], "received epoch 9 at 4.000s"));
+  // A fenced member rejoins under its own id at epoch 0 and commits at its new epoch: not fenced.
+  GroupHistory rejoined = clean(GroupProtocol::consumer);
+  rejoined.members[0].events.push_back(event(MemberEvent::Kind::removed, 5.0, 3));
+  rejoined.members[0].events.push_back(event(MemberEvent::Kind::assigned, 5.5, 12, {t0}));
+  rejoined.members[0].commits.push_back(commit("A", 12, 6.0, 6.1, {{t0, 3}}));
+  CHECK(run(rejoined, "group-fenced-commit").empty());
+  rejoined.members[0].commits.push_back(commit("A", 3, 6.2, 6.3, {{t0, 3}}));  // its pre-fence epoch
+  CHECK(run(rejoined, "group-fenced-commit").size() == 1);
 }
 
 TEST_CASE("group checks: commit-monotonic: a committed offset going back without a seek", "[check][sim][group]") {

@@ -193,6 +193,19 @@ std::vector<Ack> acknowledged(const GroupHistory& h) {
 
 // The first time anything showed that `ack`'s identity was fenced, and what: a later generation given
 // to any member (classic), a later epoch given to the committer (KIP-848), or the committer's removal.
+// A removal of `member_id` before `ref_ns` that it did not come back from (a KIP-848 member fenced
+// rejoins under the same id at epoch 0) before `ref_ns`.
+bool removed_for_good(const GroupHistory& h, const std::string& member_id, std::int64_t removed_ns,
+                      std::int64_t ref_ns) {
+  for (const auto& m : h.members) {
+    if (m.member_id != member_id) continue;
+    for (const auto& e : m.events) {
+      if (e.kind == MemberEvent::Kind::assigned && e.at_ns > removed_ns && e.at_ns < ref_ns) return false;
+    }
+  }
+  return true;
+}
+
 std::optional<std::pair<std::int64_t, std::string>> fenced_by(const GroupHistory& h, const Ack& ack) {
   std::optional<std::pair<std::int64_t, std::string>> first;
   auto consider = [&](std::int64_t at, std::string what) {
@@ -201,7 +214,9 @@ std::optional<std::pair<std::int64_t, std::string>> fenced_by(const GroupHistory
   for (const auto& m : h.members) {
     const bool own = m.member_id == ack.member_id;
     for (const auto& e : m.events) {
-      if (e.kind == MemberEvent::Kind::removed && own) consider(e.at_ns, fmt::format("{} was removed", who(m)));
+      if (e.kind == MemberEvent::Kind::removed && own && removed_for_good(h, m.member_id, e.at_ns, ack.ref_ns)) {
+        consider(e.at_ns, fmt::format("{} was removed", who(m)));
+      }
       if (e.kind != MemberEvent::Kind::assigned || e.generation <= ack.generation) continue;
       if (h.protocol != GroupProtocol::consumer || own) {
         consider(e.at_ns, fmt::format("{} received {} {}", who(m),
