@@ -57,7 +57,7 @@ std::map<std::string, std::set<std::string>> subscriptions_of(const std::vector<
 
 // ---- the byte layouts ----
 
-TEST_CASE("consumer protocol: a v3 subscription is encoded byte for byte as Kafka lays it out", "[assignors]") {
+TEST_CASE("consumer protocol: a v3 subscription is encoded byte for byte as Kafka lays it out", "[client][assignors]") {
   Subscription s;
   s.topics = {"ab"};
   s.user_data = bytes_of({0x07});
@@ -76,7 +76,7 @@ TEST_CASE("consumer protocol: a v3 subscription is encoded byte for byte as Kafk
   CHECK(*back == s);
 }
 
-TEST_CASE("consumer protocol: each subscription version writes only its fields and reads back equal", "[assignors]") {
+TEST_CASE("consumer protocol: each subscription version writes only its fields and reads back equal", "[client][assignors]") {
   Subscription s;
   s.topics = {"orders", "payments"};
   s.owned_partitions = {{"orders", {0, 2}}, {"payments", {1}}};
@@ -101,7 +101,7 @@ TEST_CASE("consumer protocol: each subscription version writes only its fields a
 }
 
 TEST_CASE("consumer protocol: a subscription from a newer version is read as v3, its extra bytes ignored",
-          "[assignors]") {
+          "[client][assignors]") {
   Subscription s{{"t"}, std::nullopt, {{"t", {0}}}, 3, "r1"};
   Bytes bytes = encode_subscription(s, 3);
   bytes[1] = 9;  // version 9
@@ -111,7 +111,7 @@ TEST_CASE("consumer protocol: a subscription from a newer version is read as v3,
   CHECK(*back == s);
 }
 
-TEST_CASE("consumer protocol: malformed subscriptions are refused naming the field and the byte", "[assignors]") {
+TEST_CASE("consumer protocol: malformed subscriptions are refused naming the field and the byte", "[client][assignors]") {
   Subscription s{{"orders"}, bytes_of({1, 2, 3}), {{"orders", {0, 1}}}, 4, "rack"};
   const Bytes good = encode_subscription(s, 3);
   // Every truncation of a v3 subscription fails, and says which field ran out.
@@ -135,7 +135,7 @@ TEST_CASE("consumer protocol: malformed subscriptions are refused naming the fie
 }
 
 TEST_CASE("consumer protocol: assignments round-trip at every version, zero bytes mean nothing assigned",
-          "[assignors]") {
+          "[client][assignors]") {
   Assignment a{{{"orders", {0, 3}}, {"payments", {2}}}, bytes_of({9, 9})};
   for (std::int16_t v = 0; v <= assignment_version_max; ++v) {
     const Bytes bytes = encode_assignment(a, v);
@@ -154,7 +154,7 @@ TEST_CASE("consumer protocol: assignments round-trip at every version, zero byte
 }
 
 TEST_CASE("consumer protocol: sticky user data is Kafka's v1 layout; v0 and Java's cooperative generation read too",
-          "[assignors]") {
+          "[client][assignors]") {
   const Bytes v1 = encode_sticky_user_data(tps({{"b", 1}, {"a", 0}}), 7);
   CHECK(v1 == bytes_of({0, 0, 0, 2, 0, 1, 'a', 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 'b', 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7}));
   CHECK(*decode_sticky_user_data(v1) == StickyUserData{tps({{"a", 0}, {"b", 1}}), 7});
@@ -181,7 +181,7 @@ TEST_CASE("consumer protocol: sticky user data is Kafka's v1 layout; v0 and Java
   CHECK(sticky_ownership(librdkafka_v1).generation == 6);
 }
 
-TEST_CASE("assignors: names are Kafka's and librdkafka's, only cooperative-sticky is cooperative", "[assignors]") {
+TEST_CASE("assignors: names are Kafka's and librdkafka's, only cooperative-sticky is cooperative", "[client][assignors]") {
   for (auto k :
        {AssignorKind::range, AssignorKind::roundrobin, AssignorKind::sticky, AssignorKind::cooperative_sticky}) {
     CHECK(assignor_by_name(assignor_name(k)) == k);
@@ -193,7 +193,7 @@ TEST_CASE("assignors: names are Kafka's and librdkafka's, only cooperative-stick
 
 // ---- the examples of Kafka's assignor documentation ----
 
-TEST_CASE("range: Kafka's example, two members and two topics of three partitions", "[assignors]") {
+TEST_CASE("range: Kafka's example, two members and two topics of three partitions", "[client][assignors]") {
   const PartitionCounts counts{{"t0", 3}, {"t1", 3}};
   const std::vector<Member> members{member("C1", {"t0", "t1"}), member("C0", {"t0", "t1"})};
   const auto a = range_assign(counts, members);
@@ -201,7 +201,7 @@ TEST_CASE("range: Kafka's example, two members and two topics of three partition
   CHECK(a.at("C1") == tps({{"t0", 2}, {"t1", 2}}));
 }
 
-TEST_CASE("range: static members come first by instance id, then dynamic members by member id", "[assignors]") {
+TEST_CASE("range: static members come first by instance id, then dynamic members by member id", "[client][assignors]") {
   const PartitionCounts counts{{"t", 4}};
   std::vector<Member> members{member("a", {"t"}), member("b", {"t"}), member("c", {"t"})};
   members[2].instance_id = "z";
@@ -213,13 +213,13 @@ TEST_CASE("range: static members come first by instance id, then dynamic members
 }
 
 TEST_CASE("range: topics missing from metadata are skipped, members without partitions are still listed",
-          "[assignors]") {
+          "[client][assignors]") {
   const auto a = range_assign({{"t", 1}}, {member("a", {"t", "gone"}), member("b", {"t"})});
   CHECK(a.at("a") == tps({{"t", 0}}));
   CHECK(a.at("b").empty());
 }
 
-TEST_CASE("roundrobin: Kafka's examples, equal subscriptions and three different ones", "[assignors]") {
+TEST_CASE("roundrobin: Kafka's examples, equal subscriptions and three different ones", "[client][assignors]") {
   const auto equal =
       round_robin_assign({{"t0", 3}, {"t1", 3}}, {member("C0", {"t0", "t1"}), member("C1", {"t0", "t1"})});
   CHECK(equal.at("C0") == tps({{"t0", 0}, {"t0", 2}, {"t1", 1}}));
@@ -232,7 +232,7 @@ TEST_CASE("roundrobin: Kafka's examples, equal subscriptions and three different
   CHECK(mixed.at("C2") == tps({{"t1", 1}, {"t2", 0}, {"t2", 1}, {"t2", 2}}));
 }
 
-TEST_CASE("sticky: Kafka's first example, a member leaves and the others keep everything they had", "[assignors]") {
+TEST_CASE("sticky: Kafka's first example, a member leaves and the others keep everything they had", "[client][assignors]") {
   const PartitionCounts counts{{"t0", 2}, {"t1", 2}, {"t2", 2}, {"t3", 2}};
   const std::vector<std::string> all{"t0", "t1", "t2", "t3"};
   const auto first = sticky_assign(counts, {member("C0", all), member("C1", all), member("C2", all)});
@@ -246,7 +246,7 @@ TEST_CASE("sticky: Kafka's first example, a member leaves and the others keep ev
 }
 
 TEST_CASE("sticky: Kafka's second example, unequal subscriptions, then the most constrained member leaves",
-          "[assignors]") {
+          "[client][assignors]") {
   const PartitionCounts counts{{"t0", 1}, {"t1", 2}, {"t2", 3}};
   const auto first =
       sticky_assign(counts, {member("C0", {"t0"}), member("C1", {"t0", "t1"}), member("C2", {"t0", "t1", "t2"})});
@@ -260,7 +260,7 @@ TEST_CASE("sticky: Kafka's second example, unequal subscriptions, then the most 
 }
 
 TEST_CASE("sticky: a claim at a higher generation wins, two claims at the same generation are both disbelieved",
-          "[assignors]") {
+          "[client][assignors]") {
   const PartitionCounts counts{{"t", 4}};
   // t-0: a claims it at generation 2, b at 3, so b keeps it. t-1: b and c both claim it at
   // generation 3, so neither keeps it and it is dealt afresh with t-2 and t-3, each to the emptiest
@@ -274,7 +274,7 @@ TEST_CASE("sticky: a claim at a higher generation wins, two claims at the same g
 }
 
 TEST_CASE("cooperative-sticky: a new member gets nothing that another member still owns; the second round hands over",
-          "[assignors]") {
+          "[client][assignors]") {
   const PartitionCounts counts{{"t", 4}};
   const auto first = cooperative_sticky_assign(
       counts, {cooperative_member("a", {"t"}, tps({{"t", 0}, {"t", 1}, {"t", 2}, {"t", 3}}), 1),
@@ -316,7 +316,7 @@ std::string describe(const RandomGroup& g) {
 TEST_CASE(
     "range and roundrobin: valid and deterministic over random groups; roundrobin balanced when subscriptions "
     "are equal",
-    "[assignors]") {
+    "[client][assignors]") {
   test::Draw d(12);
   for (int round = 0; round < 500; ++round) {
     const bool equal = round % 2 == 0;
@@ -336,7 +336,7 @@ TEST_CASE(
 TEST_CASE(
     "sticky: over random groups that change, every assignment is valid and balanced, and with equal "
     "subscriptions moves only the partitions balance requires",
-    "[assignors]") {
+    "[client][assignors]") {
   test::Draw d(7);
   for (int run = 0; run < 60; ++run) {
     const bool equal = run % 2 == 0;
@@ -373,7 +373,7 @@ TEST_CASE(
 TEST_CASE(
     "cooperative-sticky: over random changing groups no partition goes to a new owner while another member owns "
     "it, and one more rebalance completes a valid balanced assignment",
-    "[assignors]") {
+    "[client][assignors]") {
   test::Draw d(429);
   for (int run = 0; run < 60; ++run) {
     const bool equal = run % 2 == 0;
@@ -422,7 +422,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("members: each assignor's subscription carries what the leader reads, at every version", "[assignors]") {
+TEST_CASE("members: each assignor's subscription carries what the leader reads, at every version", "[client][assignors]") {
   const auto owned = tps({{"b", 0}, {"a", 1}});
   for (std::int16_t v = 0; v <= subscription_version_max; ++v) {
     INFO("version " << v);
@@ -443,7 +443,7 @@ TEST_CASE("members: each assignor's subscription carries what the leader reads, 
 }
 
 TEST_CASE("members: an eager member revokes all and adds all; a cooperative one revokes only what it lost and rejoins",
-          "[assignors]") {
+          "[client][assignors]") {
   const auto owned = tps({{"t", 0}, {"t", 1}});
   const auto given = tps({{"t", 1}, {"t", 2}});
   CHECK(apply_assignment(AssignorKind::range, owned, given) == AssignmentChange{owned, given, false});

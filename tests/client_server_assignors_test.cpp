@@ -65,7 +65,7 @@ void check_range_shares(const PartitionCounts& counts, const std::vector<TargetM
 
 }  // namespace
 
-TEST_CASE("server assignors: names are Kafka's group.consumer.assignors names", "[assignors]") {
+TEST_CASE("server assignors: names are Kafka's group.consumer.assignors names", "[client][assignors]") {
   CHECK(server_assignor_by_name("uniform") == ServerAssignorKind::uniform);
   CHECK(server_assignor_by_name("range") == ServerAssignorKind::range);
   CHECK(server_assignor_name(ServerAssignorKind::uniform) == "uniform");
@@ -73,7 +73,7 @@ TEST_CASE("server assignors: names are Kafka's group.consumer.assignors names", 
 }
 
 TEST_CASE("server range: a first assignment is co-partitioned, the same partition numbers of each topic together",
-          "[assignors]") {
+          "[client][assignors]") {
   const PartitionCounts counts{{"a", 3}, {"b", 3}};
   const auto out = server_range_assign(counts, {target("m2", {"a", "b"}), target("m1", {"a", "b"})});
   CHECK(out.at("m1") == tps({{"a", 0}, {"a", 1}, {"b", 0}, {"b", 1}}));
@@ -81,7 +81,7 @@ TEST_CASE("server range: a first assignment is co-partitioned, the same partitio
 }
 
 TEST_CASE("server range: a joining member takes only what the others must give up; a leaving one's partitions spread",
-          "[assignors]") {
+          "[client][assignors]") {
   const PartitionCounts counts{{"t", 3}};
   const auto joined = server_range_assign(
       counts, {target("A", {"t"}, tps({{"t", 0}, {"t", 1}})), target("B", {"t"}, tps({{"t", 2}})), target("C", {"t"})});
@@ -95,7 +95,7 @@ TEST_CASE("server range: a joining member takes only what the others must give u
 }
 
 TEST_CASE("server range: static members are ordered by instance id, so a replaced instance's share stays put",
-          "[assignors]") {
+          "[client][assignors]") {
   const PartitionCounts counts{{"t", 4}};
   std::vector<TargetMember> members{target("zz-new-id", {"t"}), target("aa", {"t"})};
   members[0].instance_id = "instance-1";
@@ -105,7 +105,7 @@ TEST_CASE("server range: static members are ordered by instance id, so a replace
 }
 
 TEST_CASE("uniform: a first assignment deals partitions evenly; a new member takes the fewest partitions balance needs",
-          "[assignors]") {
+          "[client][assignors]") {
   const PartitionCounts counts{{"a", 3}, {"b", 3}};
   const auto first = uniform_assign(counts, {target("m1", {"a", "b"}), target("m2", {"a", "b"})});
   CHECK(first.at("m1").size() == 3);
@@ -117,7 +117,7 @@ TEST_CASE("uniform: a first assignment deals partitions evenly; a new member tak
 }
 
 TEST_CASE("uniform: a partition two current targets both hold is kept by neither, and still assigned once",
-          "[assignors]") {
+          "[client][assignors]") {
   const PartitionCounts counts{{"t", 2}};
   const auto out =
       uniform_assign(counts, {target("a", {"t"}, tps({{"t", 0}, {"t", 1}})), target("b", {"t"}, tps({{"t", 1}}))});
@@ -129,7 +129,7 @@ TEST_CASE("uniform: a partition two current targets both hold is kept by neither
 TEST_CASE(
     "uniform and range: over random changing groups every target is valid, balanced, sticky and independent of "
     "member order",
-    "[assignors]") {
+    "[client][assignors]") {
   test::Draw d(848);
   for (int run = 0; run < 80; ++run) {
     const bool equal = run % 2 == 0;
@@ -173,7 +173,7 @@ TEST_CASE(
 }
 
 TEST_CASE("uniform: a group of 100 members over 2000 partitions, equal and unequal subscriptions, then 10 "
-          "members leave", "[assignors]") {
+          "members leave", "[client][assignors]") {
   test::Draw d(100);
   PartitionCounts counts;
   for (int t = 0; t < 20; ++t) counts[fmt::format("t{:02}", t)] = 100;

@@ -28,7 +28,7 @@ const HeldByOther nobody = [](const TopicPartition&) { return false; };
 }  // namespace
 
 TEST_CASE("reconcile: a member gives up partitions before moving to the new epoch, then takes what is free",
-          "[assignors]") {
+          "[client][assignors]") {
   ReconciledMember m{MemberState::stable, 3, 2, {p0, p1}, {}};
   const TargetAssignment target{5, {p0, p2}};
   // It still reports p1: it must revoke first, at epoch 3.
@@ -47,7 +47,7 @@ TEST_CASE("reconcile: a member gives up partitions before moving to the new epoc
 }
 
 TEST_CASE("reconcile: a new member at epoch 0 gets only free partitions, a member with nothing to revoke moves at once",
-          "[assignors]") {
+          "[client][assignors]") {
   const ReconciledMember joining{MemberState::stable, 0, -1, {}, {}};
   const HeldByOther p1_held = [](const TopicPartition& tp) { return tp == p1; };
   CHECK(reconcile(joining, {4, {p0, p1}}, std::set<TopicPartition>{}, p1_held) ==
@@ -193,7 +193,7 @@ void record_quiescence(Kip848Model& g) {
 TEST_CASE(
     "reconcile: in a seeded model group no partition is ever held twice, everyone reaches its target, and the "
     "group checkers pass the history",
-    "[assignors][group]") {
+    "[client][assignors][group]") {
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     INFO("seed " << seed);
     Kip848Model g = run_model(seed, true, true);
@@ -214,7 +214,7 @@ TEST_CASE(
 TEST_CASE(
     "reconcile: a reconciliation that hands out partitions their old owner still holds is caught by the "
     "single-owner checker",
-    "[assignors][group]") {
+    "[client][assignors][group]") {
   std::size_t caught = 0;
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     Kip848Model g = run_model(seed, false, false);
