@@ -109,6 +109,12 @@ TEST_CASE(
   const auto v = run(h, "group-single-owner");
   REQUIRE(v.size() == 1);
   CHECK(mentions(v[0], "t-1 was given to two members in generation 1"));
+  // A static member's new instance inherits its crashed predecessor's assignment in the same
+  // generation (no rebalance): not two owners.
+  GroupHistory replaced = clean(GroupProtocol::classic_eager);
+  replaced.members[0].events.insert(replaced.members[0].events.begin() + 1, event(MemberEvent::Kind::lost, 1.5, 1));
+  replaced.members[1].events.push_back(event(MemberEvent::Kind::assigned, 1.6, 1, {t0, t1}));
+  CHECK(run(replaced, "group-single-owner").empty());
 }
 
 TEST_CASE("group checks: single-owner: KIP-848 members owning a partition at once across epochs",

@@ -105,8 +105,35 @@ json interval_json(const Interval& i) {
 // ---- group-single-owner ----
 
 // Eager: one generation's assignment gave a partition to two members.
+using Receipt = std::pair<const GroupMember*, std::int64_t>;  // who received an assignment, when
+
+// True when `m` stopped being a live member (lost everything, or was removed) within [from, to]: a
+// static member's new instance then inherits its assignment in the same generation (KIP-345).
+bool ended_between(const GroupMember& m, std::int64_t from, std::int64_t to) {
+  return std::any_of(m.events.begin(), m.events.end(), [&](const MemberEvent& e) {
+    return (e.kind == MemberEvent::Kind::lost || e.kind == MemberEvent::Kind::removed) && e.at_ns >= from &&
+           e.at_ns <= to;
+  });
+}
+
+// The first two receipts of one generation's partition by different processes, the earlier still
+// live when the later arrived.
+std::optional<std::pair<Receipt, Receipt>> two_live_receivers(std::vector<Receipt> receipts) {
+  std::stable_sort(receipts.begin(), receipts.end(),
+                   [](const Receipt& a, const Receipt& b) { return a.second < b.second; });
+  for (std::size_t j = 1; j < receipts.size(); ++j) {
+    for (std::size_t i = 0; i < j; ++i) {
+      const auto& [a, at] = receipts[i];
+      const auto& [b, bt] = receipts[j];
+      if (a->process != b->process && !ended_between(*a, at, bt)) return std::pair{receipts[i], receipts[j]};
+    }
+  }
+  return std::nullopt;
+}
+
+// Eager: one generation's assignment gave a partition to two live members.
 void single_owner_eager(const GroupHistory& h, std::vector<Violation>& out) {
-  std::map<std::pair<TopicPartition, std::int32_t>, std::vector<std::pair<const GroupMember*, std::int64_t>>> given;
+  std::map<std::pair<TopicPartition, std::int32_t>, std::vector<Receipt>> given;
   for (const auto& m : h.members) {
     for (const auto& e : m.events) {
       if (e.kind != MemberEvent::Kind::assigned) continue;
@@ -115,18 +142,17 @@ void single_owner_eager(const GroupHistory& h, std::vector<Violation>& out) {
   }
   for (const auto& [slot, receivers] : given) {
     const auto& [tp, generation] = slot;
-    const auto other = std::find_if(receivers.begin(), receivers.end(),
-                                    [&](const auto& r) { return r.first != receivers.front().first; });
-    if (other == receivers.end()) continue;
-    const auto& first = receivers.front();
+    const auto pair = two_live_receivers(receivers);
+    if (!pair) continue;
+    const auto& [first, other] = *pair;
     out.push_back(
-        make("group-single-owner", tp.to_string(), other->second,
+        make("group-single-owner", tp.to_string(), other.second,
              fmt::format("{} was given to two members in generation {}: {} at {} and {} at {}", tp, generation,
-                         who(*first.first), seconds(first.second), who(*other->first), seconds(other->second)),
+                         who(*first.first), seconds(first.second), who(*other.first), seconds(other.second)),
              {{"partition", tp.to_string()},
               {"generation", generation},
-              {"members", {first.first->member_id, other->first->member_id}},
-              {"at_ns", {first.second, other->second}}}));
+              {"members", {first.first->member_id, other.first->member_id}},
+              {"at_ns", {first.second, other.second}}}));
   }
 }
 

@@ -3,7 +3,8 @@
 // ../shared/reference/consumer-groups.md §9.
 //
 //   group-single-owner          no partition owned by two members at once: for eager groups, no two
-//                               members given one partition in the same generation; for cooperative
+//                               live members given one partition in the same generation (a static
+//                               member's new instance inherits a dead one's share); for cooperative
 //                               and KIP-848 groups, no two members owning it at the same moment,
 //                               across generations and epochs (§9.1, §9.3, KAFKA-16147)
 //   group-fenced-commit         no commit acknowledged from a fenced generation or epoch or from a
