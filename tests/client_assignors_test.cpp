@@ -76,7 +76,8 @@ TEST_CASE("consumer protocol: a v3 subscription is encoded byte for byte as Kafk
   CHECK(*back == s);
 }
 
-TEST_CASE("consumer protocol: each subscription version writes only its fields and reads back equal", "[client][assignors]") {
+TEST_CASE("consumer protocol: each subscription version writes only its fields and reads back equal",
+          "[client][assignors]") {
   Subscription s;
   s.topics = {"orders", "payments"};
   s.owned_partitions = {{"orders", {0, 2}}, {"payments", {1}}};
@@ -111,7 +112,8 @@ TEST_CASE("consumer protocol: a subscription from a newer version is read as v3,
   CHECK(*back == s);
 }
 
-TEST_CASE("consumer protocol: malformed subscriptions are refused naming the field and the byte", "[client][assignors]") {
+TEST_CASE("consumer protocol: malformed subscriptions are refused naming the field and the byte",
+          "[client][assignors]") {
   Subscription s{{"orders"}, bytes_of({1, 2, 3}), {{"orders", {0, 1}}}, 4, "rack"};
   const Bytes good = encode_subscription(s, 3);
   // Every truncation of a v3 subscription fails, and says which field ran out.
@@ -181,7 +183,8 @@ TEST_CASE("consumer protocol: sticky user data is Kafka's v1 layout; v0 and Java
   CHECK(sticky_ownership(librdkafka_v1).generation == 6);
 }
 
-TEST_CASE("assignors: names are Kafka's and librdkafka's, only cooperative-sticky is cooperative", "[client][assignors]") {
+TEST_CASE("assignors: names are Kafka's and librdkafka's, only cooperative-sticky is cooperative",
+          "[client][assignors]") {
   for (auto k :
        {AssignorKind::range, AssignorKind::roundrobin, AssignorKind::sticky, AssignorKind::cooperative_sticky}) {
     CHECK(assignor_by_name(assignor_name(k)) == k);
@@ -232,7 +235,8 @@ TEST_CASE("roundrobin: Kafka's examples, equal subscriptions and three different
   CHECK(mixed.at("C2") == tps({{"t1", 1}, {"t2", 0}, {"t2", 1}, {"t2", 2}}));
 }
 
-TEST_CASE("sticky: Kafka's first example, a member leaves and the others keep everything they had", "[client][assignors]") {
+TEST_CASE("sticky: Kafka's first example, a member leaves and the others keep everything they had",
+          "[client][assignors]") {
   const PartitionCounts counts{{"t0", 2}, {"t1", 2}, {"t2", 2}, {"t3", 2}};
   const std::vector<std::string> all{"t0", "t1", "t2", "t3"};
   const auto first = sticky_assign(counts, {member("C0", all), member("C1", all), member("C2", all)});
@@ -422,7 +426,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("members: each assignor's subscription carries what the leader reads, at every version", "[client][assignors]") {
+TEST_CASE("members: each assignor's subscription carries what the leader reads, at every version",
+          "[client][assignors]") {
   const auto owned = tps({{"b", 0}, {"a", 1}});
   for (std::int16_t v = 0; v <= subscription_version_max; ++v) {
     INFO("version " << v);
@@ -451,4 +456,27 @@ TEST_CASE("members: an eager member revokes all and adds all; a cooperative one 
         AssignmentChange{tps({{"t", 0}}), tps({{"t", 2}}), true});
   CHECK(apply_assignment(AssignorKind::cooperative_sticky, owned, tps({{"t", 0}, {"t", 1}, {"t", 3}})) ==
         AssignmentChange{{}, tps({{"t", 3}}), false});
+}
+
+TEST_CASE(
+    "leader: members whose subscription does not parse or names no topic get zero bytes, the rest a decodable "
+    "assignment",
+    "[client][assignors]") {
+  const PartitionCounts counts{{"t", 4}};
+  const std::vector<JoinedMember> joined{
+      {"a", std::nullopt, encode_subscription({{"t"}, std::nullopt, {}, -1, std::nullopt}, 1)},
+      {"b", std::nullopt, bytes_of({0, 1, 0, 0})},  // truncated
+      {"c", std::nullopt, encode_subscription({{}, std::nullopt, {}, -1, std::nullopt}, 0)},
+      {"d", std::string("static-d"), encode_subscription({{"t"}, std::nullopt, {}, -1, std::nullopt}, 3)}};
+  const auto out = leader_assign(AssignorKind::range, counts, joined, 1);
+  REQUIRE(out.assignments.size() == 4);
+  CHECK(out.assignments.at("b").empty());
+  CHECK(out.assignments.at("c").empty());
+  REQUIRE(out.rejected.size() == 2);
+  CHECK(out.rejected[0].find("member b: subscription v1: Topics: truncated") == 0);
+  CHECK(out.rejected[1] == "member c: its subscription names no topic");
+  // range puts the static member first.
+  CHECK(flatten(decode_assignment(out.assignments.at("d"))->partitions) == tps({{"t", 0}, {"t", 1}}));
+  CHECK(flatten(decode_assignment(out.assignments.at("a"))->partitions) == tps({{"t", 2}, {"t", 3}}));
+  CHECK(out.assignments.at("a")[1] == 1);  // encoded at version 1
 }

@@ -124,4 +124,25 @@ GroupAssignment round_robin_assign(const PartitionCounts& counts, const std::vec
   return out;
 }
 
+LeaderAssignment leader_assign(AssignorKind kind, const PartitionCounts& counts,
+                               const std::vector<JoinedMember>& joined, std::int16_t version) {
+  LeaderAssignment out;
+  std::vector<Member> members;
+  for (const auto& j : joined) {
+    out.assignments[j.member_id] = Bytes{};
+    auto subscription = decode_subscription(j.metadata);
+    if (!subscription) {
+      out.rejected.push_back(fmt::format("member {}: {}", j.member_id, subscription.error().message));
+    } else if (subscription->topics.empty()) {
+      out.rejected.push_back(fmt::format("member {}: its subscription names no topic", j.member_id));
+    } else {
+      members.push_back({j.member_id, j.instance_id, std::move(*subscription)});
+    }
+  }
+  for (const auto& [id, partitions] : assign(kind, counts, members)) {
+    out.assignments[id] = encode_assignment({group_by_topic(partitions), std::nullopt}, version);
+  }
+  return out;
+}
+
 }  // namespace keel::client::assignors

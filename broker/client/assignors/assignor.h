@@ -88,6 +88,24 @@ Ownership sticky_ownership(const Subscription& s);
 // layout is librdkafka's, anything else leaves it unknown (-1).
 Ownership cooperative_ownership(const Subscription& s);
 
+// ---- what the leader does with JoinGroup's member list ----
+
+// A member as JoinGroup lists it to the leader: its protocol metadata is a Subscription's bytes.
+struct JoinedMember {
+  std::string member_id;
+  std::optional<std::string> instance_id;
+  Bytes metadata;
+};
+struct LeaderAssignment {
+  std::map<std::string, Bytes> assignments;  // member id -> Assignment bytes (SyncGroup's), every member
+  std::vector<std::string> rejected;         // "member <id>: <why>" for members given nothing
+};
+// Decodes every member's subscription and runs the assignor. As librdkafka's leader does, a member
+// whose subscription does not parse, or names no topic, takes no part and gets zero bytes (which
+// every client reads as "nothing assigned"); the others' assignments are encoded at `version`.
+LeaderAssignment leader_assign(AssignorKind kind, const PartitionCounts& counts,
+                               const std::vector<JoinedMember>& joined, std::int16_t version);
+
 // ---- what a member sends and does ----
 
 // The Subscription a member of a group using `kind` sends in JoinGroup at `version` (0..3): its
