@@ -4,7 +4,7 @@
 //   keel-sim replay REPORT.json [--trace-level debug]
 //   keel-sim list [DIR]
 //   keel-sim selftest --seed N [--nodes K] [--duration 60s] [--check-determinism]
-//   keel-sim bench [--quick]
+//   keel-sim bench [--quick] [--only SECTIONS] [--scenario FILE] [--scenario-seeds N]
 // Exit codes: 0 pass, 1 a violation (or a determinism failure), 2 bad arguments.
 #include "sim/bench/bench.h"
 #include "sim/commands.h"
@@ -169,6 +169,9 @@ int main(int argc, char** argv) {
   bench::BenchOptions bo;
   auto* bench_cmd = app.add_subcommand("bench", "measure the simulator's speed (not a test)");
   bench_cmd->add_flag("--quick", bo.quick, "small sizes, for a smoke run");
+  bench_cmd->add_option("--only", bo.only, "sections, comma separated: switch, scheduler, selftest, scenario");
+  bench_cmd->add_option("--scenario", bo.scenario, "the scenario section's scenario file");
+  bench_cmd->add_option("--scenario-seeds", bo.scenario_seeds, "the scenario section runs seeds 1..N");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

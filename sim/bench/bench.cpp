@@ -2,12 +2,16 @@
 
 #include "broker/platform/runtime.h"
 #include "sim/node.h"
+#include "sim/runner.h"
+#include "sim/scenario/scenario.h"
 #include "sim/selftest/selftest.h"
 #include "sim/world.h"
 
 #include <chrono>
 #include <deque>
 #include <fmt/format.h>
+#include <set>
+#include <sstream>
 
 namespace keel::sim::bench {
 
@@ -79,20 +83,76 @@ void selftest_speed(std::FILE* out, int nodes, Duration duration, double baselin
              r.ops_ok, r.passed() ? "pass" : "FAIL");
 }
 
+// The speed of a whole scenario: seeds 1..N one after another on this thread (one core), each a
+// full run (cluster, workload, faults, checks, report), as a sweep with --jobs 1 runs them.
+void scenario_speed(std::FILE* out, const BenchOptions& options, double baseline) {
+  auto s = scenario::load_scenario(options.scenario);
+  if (!s) {
+    fmt::print(out, "scenario {}: {}\n", options.scenario, s.error().message);
+    return;
+  }
+  const std::uint64_t seeds = options.quick ? 1 : options.scenario_seeds;
+  double simulated = 0;
+  std::uint64_t events = 0;
+  int failed = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+    RunOptions ro;
+    ro.seed = seed;
+    auto outcome = run_scenario(*s, ro);
+    if (!outcome) {
+      fmt::print(out, "scenario {} seed {}: {}\n", s->name, seed, outcome.error().message);
+      return;
+    }
+    simulated += outcome->report.stats.simulated_seconds;
+    events += outcome->report.stats.world_events;
+    failed += outcome->passed() ? 0 : 1;
+  }
+  const double wall = seconds_since(t0);
+  const double rate = simulated / wall;
+  fmt::print(out, "scenario {} (seeds 1..{}, one core): {:.0f} simulated s per wall s ({:.0f}s in {:.2f}s wall), "
+                  "{:.2f}M events/s ({:.3f} of baseline), {} failed  [target >= 1000 simulated s per wall s: {}]\n",
+             s->name, seeds, rate, simulated, wall, static_cast<double>(events) / wall / 1e6,
+             static_cast<double>(events) / wall / baseline, failed, rate >= 1000 ? "met" : "NOT met");
+}
+
+std::set<std::string> sections(const std::string& only) {
+  std::set<std::string> out;
+  std::stringstream in(only);
+  for (std::string part; std::getline(in, part, ',');) {
+    if (!part.empty()) out.insert(part);
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_bench(const BenchOptions& options, std::FILE* out) {
+  const std::set<std::string> only = sections(options.only);
+  for (const auto& name : only) {
+    if (name != "switch" && name != "scheduler" && name != "selftest" && name != "scenario") {
+      fmt::print(stderr, "keel-sim bench: --only: '{}' is not one of switch, scheduler, selftest, scenario\n", name);
+      return 2;
+    }
+  }
+  const auto wanted = [&only](const char* name) { return only.empty() || only.contains(name); };
   const std::uint64_t switches = options.quick ? 200'000 : 4'000'000;
   const double baseline = coroutine_resumes_per_second(switches);
   fmt::print(out, "coroutine resumes (switch in + out), FIFO driver: {:.2f}M/s  [baseline]\n", baseline / 1e6);
-  for (int tasks : {10, 1000}) {
-    const double eps = scheduler_events_per_second(tasks, options.quick ? 2s : 20s);
-    fmt::print(out, "world scheduler, {:>4} sleeping tasks: {:.2f}M events/s ({:.3f} of baseline)\n", tasks,
-               eps / 1e6, eps / baseline);
+  if (wanted("scheduler")) {
+    for (int tasks : {10, 1000}) {
+      const double eps = scheduler_events_per_second(tasks, options.quick ? 2s : 20s);
+      fmt::print(out, "world scheduler, {:>4} sleeping tasks: {:.2f}M events/s ({:.3f} of baseline){}\n", tasks,
+                 eps / 1e6, eps / baseline,
+                 tasks == 1000 ? fmt::format("  [target >= 10M events/s: {}]", eps >= 10e6 ? "met" : "NOT met") : "");
+    }
   }
-  const Duration d = options.quick ? 10s : 60s;
-  selftest_speed(out, 3, d, baseline);
-  selftest_speed(out, 10, d, baseline);
+  if (wanted("selftest")) {
+    const Duration d = options.quick ? 10s : 60s;
+    selftest_speed(out, 3, d, baseline);
+    selftest_speed(out, 10, d, baseline);
+  }
+  if (wanted("scenario")) scenario_speed(out, options, baseline);
   return 0;
 }
 
