@@ -6,6 +6,7 @@
 #include "broker/platform/random.h"
 #include "broker/platform/task.h"
 #include "broker/base/time.h"
+#include "sim/event_queue.h"
 #include "sim/trace.h"
 
 #include <cstdint>
@@ -63,6 +64,10 @@ class World {
   // ---- scheduling ----
   void at(Instant t, std::function<void()> fn);
   void after(Duration d, std::function<void()> fn) { at(now_ + d, std::move(fn)); }
+  // A callback without an allocation: `hook(context, a, b)` at `t`. For the network's deliveries
+  // and other hot paths whose state fits in two integers.
+  using Hook = void (*)(void* context, std::uint64_t a, std::uint64_t b);
+  void at(Instant t, Hook hook, void* context, std::uint64_t a, std::uint64_t b);
   void schedule_task(int node, std::uint32_t incarnation, TaskRef ref, Instant t);
   void schedule_wake(int node, std::uint32_t incarnation, WaitToken token, Instant t);
 
@@ -75,7 +80,7 @@ class World {
   bool run_while(const std::function<bool()>& keep_going, Instant limit);
   std::uint64_t events_run() const { return events_run_; }
   std::uint64_t tasks_run() const { return tasks_run_; }  // coroutine resumes: one switch in, one out
-  std::size_t pending_events() const { return heap_.size(); }
+  std::size_t pending_events() const { return queue_.size(); }
 
   // ---- machines ----
   SimNode& add_node(const NodeOptions& options);
@@ -96,32 +101,31 @@ class World {
   const std::map<std::string, std::uint64_t>& buggify_fired() const { return buggify_fired_; }
 
  private:
-  enum class Kind : std::uint8_t { callback, task, wake };
-  struct Item {
-    std::int64_t time;
-    std::uint64_t tie;
-    std::uint64_t seq;
+  enum class Kind : std::uint8_t { callback, hook, task, wake };
+  // What an event does: run a callback or hook (id: its index in callbacks_), run a task, or
+  // wake a wait (id: the task or wait id, for `node`'s process `incarnation`).
+  struct Event {
     Kind kind;
-    std::uint32_t incarnation;
     std::int32_t node;
+    std::uint32_t incarnation;
     std::uint32_t slot;
-    std::uint64_t id;  // task id, wait id, or callback index
+    std::uint64_t id;
   };
-  struct Later {
-    bool operator()(const Item& a, const Item& b) const {
-      if (a.time != b.time) return a.time > b.time;
-      if (a.tie != b.tie) return a.tie > b.tie;
-      return a.seq > b.seq;
-    }
+  struct Callback {
+    std::function<void()> fn;
+    Hook hook = nullptr;
+    void* context = nullptr;
+    std::uint64_t a = 0, b = 0;
   };
   class Sink;
 
-  void push(Item item);
-  void push_node_item(Kind kind, int node, std::uint32_t incarnation, std::uint32_t slot, std::uint64_t id, Instant t);
-  bool stale(const Item& item);
+  void push(std::int64_t time, const Event& event);
+  void push_node_event(Kind kind, int node, std::uint32_t incarnation, std::uint32_t slot, std::uint64_t id, Instant t);
+  bool stale(const Event& event);
   void drop_stale_wakes();
-  void dispatch(const Item& item);
-  std::uint32_t store_callback(std::function<void()> fn);
+  void dispatch(std::int64_t time, const Event& event);
+  void run_callback(std::uint64_t index);
+  std::uint32_t store_callback(Callback cb);
 
   WorldOptions options_;
   Instant now_{};
@@ -129,9 +133,9 @@ class World {
   std::uint64_t events_run_ = 0;
   std::uint64_t tasks_run_ = 0;
   Random tie_rng_;
-  std::vector<Item> heap_;
-  std::size_t compact_at_ = 4096;  // heap size that triggers dropping stale wake-ups
-  std::vector<std::function<void()>> callbacks_;
+  EventQueue<Event> queue_;
+  std::size_t compact_at_ = 4096;  // waiting events that trigger dropping stale wake-ups
+  std::vector<Callback> callbacks_;
   std::vector<std::uint32_t> free_callbacks_;
   TraceRecorder trace_;
   std::vector<std::unique_ptr<Sink>> sinks_;  // index: node id + 1
