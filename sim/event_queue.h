@@ -1,8 +1,8 @@
 #pragma once
-// The world's event queue: events ordered by (time, tie, seq), the smallest first. `tie` is a
-// random draw per event (or the sequence number, for FIFO ties) and `seq` the order of pushes, so
-// the order is total and fixed when an event is pushed: removing some events (stale wake-ups)
-// never changes the order of the others.
+// The world's event queue: events ordered by (time, tie), the smallest first. The world makes
+// every tie unique (a random draw in the high half and the push count in the low half, or the
+// push count alone for FIFO ties), so the order is total and fixed when an event is pushed:
+// removing some events (stale wake-ups) never changes the order of the others.
 //
 // Two heaps, one order. Most events are pushed for the current instant (a task made ready runs
 // "now", after whatever else is due now); they go to a small heap of their own instead of rising
@@ -22,9 +22,8 @@ template <class Payload>
 class EventQueue {
  public:
   struct Key {
-    std::int64_t time;
     std::uint64_t tie;
-    std::uint32_t seq;   // the push order, modulo 2^32: decides only between equal ties
+    std::int64_t time;   // never negative: world time starts at zero
     std::uint32_t slot;  // where the payload is
   };
 
@@ -37,9 +36,11 @@ class EventQueue {
 
   // `now` is the world's current time: an event at `now` goes to the heap of the current instant.
   // Every event of that heap must be gone before the world's clock moves past `now`.
-  void push(std::int64_t time, std::uint64_t tie, std::uint32_t seq, const Payload& payload, std::int64_t now) {
+  // `tie` must differ from the tie of every other event of the same time.
+  void push(std::int64_t time, std::uint64_t tie, const Payload& payload, std::int64_t now) {
     KEEL_ASSERT_GE(time, now);
-    const Key key{time, tie, seq, store(payload)};
+    KEEL_ASSERT_GE(now, 0);
+    const Key key{tie, time, store(payload)};
     if (time == now) {
       now_.push_back(key);
       sift_up_now(now_.size() - 1);
@@ -75,13 +76,13 @@ class EventQueue {
   }
 
  private:
-  static constexpr std::size_t kArity = 4;
+  static constexpr std::size_t kArity = 4;  // min_child compares four children unrolled
 
-  static bool before(const Key& a, const Key& b) {
-    if (a.time != b.time) return a.time < b.time;
-    if (a.tie != b.tie) return a.tie < b.tie;
-    return a.seq < b.seq;
+  // (time, tie) as one unsigned 128-bit number: compared without a branch on random data.
+  static unsigned __int128 order(const Key& k) {
+    return (static_cast<unsigned __int128>(static_cast<std::uint64_t>(k.time)) << 64) | k.tie;
   }
+  static bool before(const Key& a, const Key& b) { return order(a) < order(b); }
 
   bool first_is_now() const {
     if (now_.empty()) return false;
@@ -142,15 +143,17 @@ class EventQueue {
     later_[i] = k;
   }
 
+  std::size_t smaller(std::size_t a, std::size_t b) const { return before(later_[b], later_[a]) ? b : a; }
+
   // The smallest of i's children, or n when i has none.
   std::size_t min_child(std::size_t i, std::size_t n) const {
     const std::size_t first = kArity * i + 1;
-    if (first >= n) return n;
-    const std::size_t end = first + kArity < n ? first + kArity : n;
-    std::size_t best = first;
-    for (std::size_t c = first + 1; c < end; ++c) {
-      if (before(later_[c], later_[best])) best = c;
+    if (first + kArity <= n) [[likely]] {
+      return smaller(smaller(first, first + 1), smaller(first + 2, first + 3));
     }
+    if (first >= n) return n;
+    std::size_t best = first;
+    for (std::size_t c = first + 1; c < n; ++c) best = smaller(best, c);
     return best;
   }
 
@@ -166,11 +169,22 @@ class EventQueue {
     later_[i] = k;
   }
 
+  // Floyd's pop: the hole left by the first event sinks along the smaller children to a leaf
+  // (no comparison with the element that will fill it, which belongs near the bottom anyway),
+  // and the last element rises from there.
   Key pop_later() {
     const Key top = later_.front();
-    later_.front() = later_.back();
+    const Key last = later_.back();
     later_.pop_back();
-    if (!later_.empty()) sift_down_later(0);
+    const std::size_t n = later_.size();
+    if (n == 0) return top;
+    std::size_t hole = 0;
+    for (std::size_t c = min_child(hole, n); c != n; c = min_child(hole, n)) {
+      later_[hole] = later_[c];
+      hole = c;
+    }
+    later_[hole] = last;
+    sift_up_later(hole);
     return top;
   }
 

@@ -43,10 +43,13 @@ Random World::stream(std::int64_t node, std::string_view purpose) const {
 
 void World::push(std::int64_t time, const Event& event) {
   const std::uint64_t seq = seq_++;
-  // Without random ties, the sequence number is the tie: simultaneous events run in push order.
-  const std::uint64_t tie = options_.random_tie_break ? tie_rng_.next() : seq;
-  queue_.push(time, tie, static_cast<std::uint32_t>(seq), event, to_ns(now_));
-  if (queue_.later_size() >= compact_at_ && options_.drop_stale_wakes) drop_stale_wakes();
+  // Simultaneous events run in the order of a random draw, and in push order where two draws are
+  // equal (one pair in 2^32); without random ties, in push order. Either way no two ties are equal
+  // (while fewer than 2^32 events are pushed between two events of one instant).
+  const std::uint64_t tie =
+      options_.random_tie_break ? (tie_rng_.next() & 0xFFFF'FFFF'0000'0000ull) | (seq & 0xFFFF'FFFFull) : seq;
+  queue_.push(time, tie, event, to_ns(now_));
+  if (queue_.size() >= compact_at_ && options_.drop_stale_wakes) drop_stale_wakes();
 }
 
 bool World::stale(const Event& event) {
@@ -61,7 +64,7 @@ bool World::stale(const Event& event) {
 // not change what runs or in which order: (time, tie, seq) is a total order fixed at push time.
 void World::drop_stale_wakes() {
   queue_.drop_later_if([this](const Event& e) { return stale(e); });
-  compact_at_ = std::max<std::size_t>(4096, queue_.later_size() * 2);
+  compact_at_ = std::max<std::size_t>(4096, queue_.size() * 2);
 }
 
 std::uint32_t World::store_callback(Callback cb) {
@@ -183,17 +186,30 @@ TraceEvent World::event(std::string_view name, int node, Severity s) {
   return TraceEvent(sinks_[i].get(), s, name);
 }
 
-bool World::buggify_enabled(std::string_view site) const {
-  if (!options_.buggify) return false;
-  const auto& forced = options_.buggify_force_sites;
-  if (!forced.empty()) return std::find(forced.begin(), forced.end(), site) != forced.end();
-  // A pure function of (seed, site): the same sites are on for a seed whatever runs first.
-  std::uint64_t x = options_.seed ^ hash_name(site);
-  return (splitmix64(x) & 3) == 0;
+World::BuggifySite World::buggify_site(std::string_view site) const {
+  const auto where = reinterpret_cast<std::uintptr_t>(site.data());
+  SiteMemo& memo = site_memo_[((where >> 3) ^ site.size()) % site_memo_.size()];
+  if (!memo.valid || memo.name != site) {
+    memo.name.assign(site);
+    memo.site = decide_buggify_site(site);
+    memo.valid = true;
+  }
+  return memo.site;
 }
 
-double World::buggify_fire_probability() const {
-  return options_.buggify_force_sites.empty() ? options_.buggify_probability : options_.buggify_force_probability;
+World::BuggifySite World::decide_buggify_site(std::string_view site) const {
+  if (!options_.buggify) return {};
+  const auto& forced = options_.buggify_force_sites;
+  if (!forced.empty()) {
+    if (std::find(forced.begin(), forced.end(), site) == forced.end()) return {};
+    return {true, options_.buggify_force_probability};
+  }
+  // A pure function of (seed, site): the same sites are on, at the same rates, for a seed whatever
+  // runs first. Bits 0-1 decide whether the site is on, bits 2-3 its rate.
+  std::uint64_t x = options_.seed ^ hash_name(site);
+  const std::uint64_t h = splitmix64(x);
+  if ((h & 3) != 0) return {};
+  return {true, kBuggifyProbabilities[(h >> 2) & 3]};
 }
 
 void World::note_buggify_fired(std::string_view site, int node) {

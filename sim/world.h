@@ -9,6 +9,7 @@
 #include "sim/event_queue.h"
 #include "sim/trace.h"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -37,16 +38,19 @@ struct WorldOptions {
   // Drop queued wake-ups that can no longer do anything (see drop_stale_wakes). Changes speed,
   // never behaviour; a test runs with it off and on and compares hashes.
   bool drop_stale_wakes = true;
-  // BUGGIFY: the fault points of broker code (KEEL_BUGGIFY) and of the simulated disk and network
-  // (short reads, split writes). On: each site is enabled or not per seed, and an enabled site
-  // fires with buggify_probability each time it is evaluated. Off: no site ever fires.
+  // BUGGIFY: the fault points of broker code (KEEL_BUGGIFY), of the simulated disk and network
+  // (short reads, split writes) and of the world's timers (timer_late). On: each site is enabled
+  // or not per seed, and an enabled site fires with a probability of its own (World::
+  // buggify_probability) each time it is evaluated. Off: no site ever fires.
   bool buggify = true;
-  double buggify_probability = 0.25;
   // Test hook. When not empty, exactly these sites are enabled (whatever the seed, while `buggify`
   // is on) and each fires with buggify_force_probability; every other site stays off. A test
   // forces one fault point on to show that the code around it stays correct when it fires often.
   std::vector<std::string> buggify_force_sites;
   double buggify_force_probability = 0.5;
+  // When the site `timer_late` fires for a timer (a sleep, a wait's deadline), the timer fires
+  // this much later at most: 1 us to this, log-uniform (most extras are small, a few long).
+  Duration buggify_timer_late_max = 200ms;
 };
 
 class World {
@@ -91,10 +95,19 @@ class World {
   // A world-level trace event (faults, deliveries). node -1 for the world itself.
   TraceEvent event(std::string_view name, int node = -1, Severity s = Severity::info);
 
-  // Fault points: whether `site` is enabled in this run (decided per seed, independent of the
-  // order in which sites are first seen), and how likely an enabled site fires when evaluated.
-  bool buggify_enabled(std::string_view site) const;
-  double buggify_fire_probability() const;
+  // Fault points: whether `site` is enabled in this run, and how likely it fires each time it is
+  // evaluated. Both are pure functions of (seed, site), independent of the order in which sites
+  // are first seen: a site is enabled in one seed in four, and fires with one of
+  // kBuggifyProbabilities, drawn per (seed, site). Forced sites fire with the forced probability.
+  static constexpr std::array<double, 4> kBuggifyProbabilities{0.01, 0.05, 0.25, 0.5};
+  struct BuggifySite {
+    bool enabled = false;
+    double probability = 0;  // 0 when not enabled
+  };
+  BuggifySite buggify_site(std::string_view site) const;
+  bool buggify_enabled(std::string_view site) const { return buggify_site(site).enabled; }
+  double buggify_probability(std::string_view site) const { return buggify_site(site).probability; }
+  Duration buggify_timer_late_max() const { return options_.buggify_timer_late_max; }
   // Called by a node's runtime when `site` fires: counts it and traces a "Buggify" event.
   void note_buggify_fired(std::string_view site, int node);
   // How often each site fired in this run, by site name (ordered, so reports are deterministic).
@@ -125,6 +138,7 @@ class World {
   void drop_stale_wakes();
   void dispatch(std::int64_t time, const Event& event);
   void run_callback(std::uint64_t index);
+  BuggifySite decide_buggify_site(std::string_view site) const;
   std::uint32_t store_callback(Callback cb);
 
   WorldOptions options_;
@@ -134,7 +148,7 @@ class World {
   std::uint64_t tasks_run_ = 0;
   Random tie_rng_;
   EventQueue<Event> queue_;
-  std::size_t compact_at_ = 4096;  // waiting events that trigger dropping stale wake-ups
+  std::size_t compact_at_ = 4096;  // queued events that trigger dropping stale wake-ups
   std::vector<Callback> callbacks_;
   std::vector<std::uint32_t> free_callbacks_;
   TraceRecorder trace_;
@@ -142,6 +156,16 @@ class World {
   std::vector<std::unique_ptr<SimNode>> nodes_;
   std::unique_ptr<net_sim::SimNetwork> net_;
   std::map<std::string, std::uint64_t> buggify_fired_;
+  // buggify_site() is asked on every evaluation of every fault point: a small cache of answers,
+  // placed by where the site's name lives (site names are mostly string literals) and checked
+  // against a copy of the name. Only a memo of a pure function: which entries it holds never
+  // changes an answer.
+  struct SiteMemo {
+    std::string name;
+    bool valid = false;
+    BuggifySite site;
+  };
+  mutable std::array<SiteMemo, 64> site_memo_{};
 };
 
 }  // namespace keel::sim
