@@ -199,10 +199,13 @@ void SimRuntime::wake_at(Instant at, WaitToken token) {
 }
 
 Duration SimRuntime::draw_timer_late(Duration max) {
-  // Integers only: an octave of 1 us .. max drawn uniformly, then a point inside it.
+  // Integers only. An octave of 1 us .. max, the smallest of three even draws (so small extras are
+  // common and long ones rare, as FoundationDB skews its buggified delays), then a point inside it.
   const std::int64_t max_ns = std::max<std::int64_t>(max.count(), 1000);
-  const int octaves = std::bit_width(static_cast<std::uint64_t>(max_ns / 1000));
-  const std::int64_t low = std::int64_t{1000} << timer_late_random_.below(static_cast<std::uint64_t>(octaves));
+  const auto octaves = static_cast<std::uint64_t>(std::bit_width(static_cast<std::uint64_t>(max_ns / 1000)));
+  std::uint64_t octave = octaves;
+  for (int i = 0; i < 3; ++i) octave = std::min(octave, timer_late_random_.below(octaves));
+  const std::int64_t low = std::int64_t{1000} << octave;
   return Duration(std::min(max_ns, low + timer_late_random_.between(0, low - 1)));
 }
 

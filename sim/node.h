@@ -137,7 +137,7 @@ class SimRuntime final : public Runtime {
 
   SimNode& node_;
   std::uint32_t incarnation_;
-  // The late extra of a timer that timer_late makes late: 1 us up to `max`, log-uniform.
+  // The late extra of a timer that timer_late makes late: 1 us up to `max`, mostly small.
   Duration draw_timer_late(Duration max);
 
   Random random_;

@@ -49,7 +49,7 @@ struct WorldOptions {
   std::vector<std::string> buggify_force_sites;
   double buggify_force_probability = 0.5;
   // When the site `timer_late` fires for a timer (a sleep, a wait's deadline), the timer fires
-  // this much later at most: 1 us to this, log-uniform (most extras are small, a few long).
+  // this much later at most: 1 us to this, most extras small and a few long (sim/README.md).
   Duration buggify_timer_late_max = 200ms;
 };
 

@@ -476,6 +476,7 @@ TEST_CASE("buggify: under timer_late, timers fire late, never early", "[buggify]
     const Timers t = run_timers(o);
     REQUIRE(t.asked.size() == 600);
     std::uint64_t late = 0;
+    std::uint64_t over_1ms = 0;
     Duration latest{};
     for (std::size_t i = 0; i < t.asked.size(); ++i) {
       INFO(fmt::format("seed {} timer {}: asked {} ns, took {} ns", seed, i, to_ns(t.asked[i]), to_ns(t.took[i])));
@@ -485,6 +486,7 @@ TEST_CASE("buggify: under timer_late, timers fire late, never early", "[buggify]
       // A timer on time is off by at most the rounding of the node's drifting clock (a nanosecond);
       // a late one by at least a microsecond.
       if (extra >= 500ns) ++late;
+      if (extra > 1ms) ++over_1ms;
       latest = std::max(latest, extra);
     }
     INFO(fmt::format("seed {}: {} of 600 timers late, {} firings, the latest by {} us", seed, late, t.fired,
@@ -492,7 +494,8 @@ TEST_CASE("buggify: under timer_late, timers fire late, never early", "[buggify]
     CHECK(late == t.fired);  // each firing made one timer late, and nothing else did
     CHECK(late > 100);       // about 0.3 of 600
     CHECK(late < 260);
-    CHECK(latest > 10ms);    // the extras reach far into their range
+    CHECK(latest > 1ms);     // the extras reach into their range (one in 19 is over 1 ms here)
+    CHECK(over_1ms * 5 < late);  // but most are small
   }
 }
 
