@@ -30,7 +30,7 @@ sweep: build
 	@for f in scenarios/*.json; do \
 	  out=$(BUILD)/sweep-$$(basename $$f .json).txt; \
 	  ./$(BUILD)/keel-sim sweep $$f --seeds $(SEEDS) --jobs $(JOBS) > $$out; rc=$$?; \
-	  grep -E '^(seed [0-9]+: report|sweep:|[0-9]+ passed)' $$out; echo "  (table: $$out)"; \
+	  grep -E '^(seed [0-9]+: (report|crashed|timed out|error)|sweep:|[0-9]+ passed)' $$out; echo "  (table: $$out)"; \
 	  [ $$rc -eq 0 ] || exit $$rc; \
 	done
 

@@ -84,11 +84,19 @@ Result<std::unique_ptr<LocalKeel>> LocalKeel::start(const LocalKeelOptions& opti
   keel->dir_ = dir_template;
   auto port = options.port != 0 ? Result<std::uint16_t>(options.port) : free_port();
   if (!port) return port.error();
+  auto controller_port = free_port();
+  while (controller_port && *controller_port == *port) controller_port = free_port();
+  if (!controller_port) return controller_port.error();
   keel->address_ = Address{"127.0.0.1", *port};
   {
+    // A single node: a one-voter combined node, its quorum on a port of its own.
     std::ofstream config(keel->dir_ + "/server.properties");
     config << "node.id=1\n"
-           << "listeners=PLAINTEXT://127.0.0.1:" << *port << "\n"
+           << "process.roles=broker,controller\n"
+           << "controller.quorum.voters=1@127.0.0.1:" << *controller_port << "\n"
+           << "controller.listener.names=CONTROLLER\n"
+           << "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+           << "listeners=PLAINTEXT://127.0.0.1:" << *port << ",CONTROLLER://127.0.0.1:" << *controller_port << "\n"
            << "advertised.listeners=PLAINTEXT://127.0.0.1:" << *port << "\n"
            << "log.dirs=" << keel->dir_ << "/logs\n"
            << "num.partitions=1\n"

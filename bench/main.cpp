@@ -68,6 +68,56 @@ void print_table(const std::vector<Row>& rows, double baseline_mb_s) {
   }
 }
 
+// One batch size of the cluster phase: one record at a time first, then throughput, then a
+// consumer reading it all back; a row of the cluster table. Non-zero when a step failed.
+int run_cluster_batch(Runtime& rt, const Options& o, const std::vector<Address>& bootstrap, std::int32_t nodes,
+                      std::int32_t batch_bytes, const PhaseLimits& limits, const std::string& run_id,
+                      const std::vector<Row>& single) {
+  ProduceCase c;
+  c.topic = fmt::format("bench-{}-cluster-b{}", run_id, batch_bytes);
+  c.batch_bytes = batch_bytes;
+  c.acks = -1;
+  c.record_bytes = o.record_bytes;
+  if (auto st = create_replicated_topic(rt, bootstrap, c.topic, o.partitions, nodes, 30s); !st) {
+    fmt::print(stderr, "keel-bench: {}\n", st.error().message);
+    return 1;
+  }
+  // One record at a time first: the followers' first fetch of a new topic may find its leader
+  // not knowing it yet and back off replica.fetch.backoff.ms (1 s); this waits that out, so the
+  // throughput phase measures replication, and tells the round trip of one replicated record.
+  auto one_by_one = produce_latency(rt, bootstrap, c, PhaseLimits{o.quick ? 50 : 200, 10s});
+  if (!one_by_one) {
+    fmt::print(stderr, "keel-bench: one-by-one produce to {}: {}\n", c.topic, one_by_one.error().message);
+    return 1;
+  }
+  auto produced = produce_throughput(rt, bootstrap, c, limits);
+  if (!produced) {
+    fmt::print(stderr, "keel-bench: produce to {}: {}\n", c.topic, produced.error().message);
+    return 1;
+  }
+  const std::uint64_t stored = produced->records + one_by_one->records;
+  auto consumed = consume_throughput(rt, bootstrap, c.topic, o.partitions, stored, limits.time + 2s);
+  if (!consumed) {
+    fmt::print(stderr, "keel-bench: consume {}: {}\n", c.topic, consumed.error().message);
+    return 1;
+  }
+  if (consumed->records != stored) {
+    fmt::print(stderr, "keel-bench: {}: consumed {} records of {} produced\n", c.topic, consumed->records, stored);
+  }
+  const auto base = std::find_if(single.begin(), single.end(), [&](const Row& r) {
+    return r.produce_case.batch_bytes == batch_bytes && r.produce_case.acks == 1;
+  });
+  const std::string ratio = base != single.end() && base->produced.mb_per_s() > 0
+                                ? fmt::format("{:.3f}", produced->mb_per_s() / base->produced.mb_per_s())
+                                : "-";
+  fmt::print("{:<10} | {:>9.1f} {:>9.0f} {:>8.2f} {:>8.2f} {:>6} | {:>9.1f} {:>6} | {:>17} | {:>15.3f}\n",
+             size_name(batch_bytes), produced->mb_per_s(), produced->records_per_s(),
+             quantile_ms(produced->latencies, 0.50), quantile_ms(produced->latencies, 0.99), produced->errors,
+             consumed->mb_per_s(), consumed->errors, ratio, quantile_ms(one_by_one->latencies, 0.50));
+  std::fflush(stdout);
+  return 0;
+}
+
 // Three local combined nodes, a topic with replication factor 3 and min.insync.replicas 2 per
 // batch size, acks=all; each figure against the single broker's acks=1 figure of this run.
 int run_cluster_phase(Runtime& rt, const Options& o, const PhaseLimits& limits, const std::string& run_id,
@@ -95,48 +145,10 @@ int run_cluster_phase(Runtime& rt, const Options& o, const PhaseLimits& limits, 
              "rec/s", "p50 ms", "p99 ms", "errors", "cons MB/s", "errors", "vs 1 broker acks=1", "1-by-1 p50 ms");
   fmt::print("{:-<118}\n", "");
   for (const auto batch_bytes : o.batch_sizes) {
-    ProduceCase c;
-    c.topic = fmt::format("bench-{}-cluster-b{}", run_id, batch_bytes);
-    c.batch_bytes = batch_bytes;
-    c.acks = -1;
-    c.record_bytes = o.record_bytes;
-    if (auto st = create_replicated_topic(rt, (*cluster)->bootstrap(), c.topic, o.partitions, nodes, 30s); !st) {
-      fmt::print(stderr, "keel-bench: {}\n", st.error().message);
-      return 1;
+    if (int code = run_cluster_batch(rt, o, (*cluster)->bootstrap(), nodes, batch_bytes, limits, run_id, single);
+        code != 0) {
+      return code;
     }
-    // One record at a time first: the followers' first fetch of a new topic may find its leader
-    // not knowing it yet and back off replica.fetch.backoff.ms (1 s); this waits that out, so the
-    // throughput phase measures replication, and tells the round trip of one replicated record.
-    auto one_by_one = produce_latency(rt, (*cluster)->bootstrap(), c, PhaseLimits{o.quick ? 50 : 200, 10s});
-    if (!one_by_one) {
-      fmt::print(stderr, "keel-bench: one-by-one produce to {}: {}\n", c.topic, one_by_one.error().message);
-      return 1;
-    }
-    auto produced = produce_throughput(rt, (*cluster)->bootstrap(), c, limits);
-    if (!produced) {
-      fmt::print(stderr, "keel-bench: produce to {}: {}\n", c.topic, produced.error().message);
-      return 1;
-    }
-    const std::uint64_t stored = produced->records + one_by_one->records;
-    auto consumed = consume_throughput(rt, (*cluster)->bootstrap(), c.topic, o.partitions, stored, limits.time + 2s);
-    if (!consumed) {
-      fmt::print(stderr, "keel-bench: consume {}: {}\n", c.topic, consumed.error().message);
-      return 1;
-    }
-    if (consumed->records != stored) {
-      fmt::print(stderr, "keel-bench: {}: consumed {} records of {} produced\n", c.topic, consumed->records, stored);
-    }
-    const auto base = std::find_if(single.begin(), single.end(), [&](const Row& r) {
-      return r.produce_case.batch_bytes == batch_bytes && r.produce_case.acks == 1;
-    });
-    const std::string ratio = base != single.end() && base->produced.mb_per_s() > 0
-                                  ? fmt::format("{:.3f}", produced->mb_per_s() / base->produced.mb_per_s())
-                                  : "-";
-    fmt::print("{:<10} | {:>9.1f} {:>9.0f} {:>8.2f} {:>8.2f} {:>6} | {:>9.1f} {:>6} | {:>17} | {:>15.3f}\n",
-               size_name(batch_bytes), produced->mb_per_s(), produced->records_per_s(),
-               quantile_ms(produced->latencies, 0.50), quantile_ms(produced->latencies, 0.99), produced->errors,
-               consumed->mb_per_s(), consumed->errors, ratio, quantile_ms(one_by_one->latencies, 0.50));
-    std::fflush(stdout);
   }
   if (auto st = (*cluster)->stop(); !st) {
     fmt::print(stderr, "keel-bench: stopping the cluster: {}\n", st.error().message);
@@ -145,15 +157,14 @@ int run_cluster_phase(Runtime& rt, const Options& o, const PhaseLimits& limits, 
   return 0;
 }
 
-int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootstrap) {
-  const PhaseLimits limits{o.records > 0 ? o.records : (o.quick ? 5'000 : 200'000),
-                           std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
-                               o.phase_seconds > 0 ? o.phase_seconds : (o.quick ? 1.0 : 3.5)))};
+// The loopback TCP bandwidth every ratio is against, printed with what the phases will do; nullopt
+// (after saying why) when it cannot be measured.
+std::optional<double> measure_baseline(Runtime& rt, const Options& o, const PhaseLimits& limits) {
   const std::uint64_t loopback_bytes = o.quick ? (256ull << 20) : (2ull << 30);
   auto loopback = measure_loopback(rt, loopback_bytes, 1 << 20);
   if (!loopback) {
     fmt::print(stderr, "keel-bench: loopback baseline failed: {}\n", loopback.error().message);
-    return 1;
+    return std::nullopt;
   }
   const double baseline = loopback->mb_per_s();
   fmt::print("baseline: loopback TCP through the posix runtime, 1 MiB writes: {:.1f} MB/s ({} MiB in {:.2f} s)\n",
@@ -163,46 +174,42 @@ int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootst
              o.record_bytes, limits.records, std::chrono::duration<double>(limits.time).count(), o.partitions);
   fmt::print("MB/s counts record values (10^6 bytes); ratio = MB/s / loopback MB/s; latency = send() to "
              "acknowledgement under full load (the producer's 32 MiB buffer kept full, so it includes queueing)\n");
+  return baseline;
+}
 
-  const std::string run_id = fmt::format("{}-{}", ::getpid(), to_ns(rt.now()) % 1'000'000);
-  std::vector<Row> rows;
-  for (const auto batch_bytes : o.batch_sizes) {
-    for (const auto acks : o.acks) {
-      Row row;
-      row.produce_case.topic = fmt::format("bench-{}-b{}-a{}", run_id, batch_bytes, acks_name(acks));
-      row.produce_case.batch_bytes = batch_bytes;
-      row.produce_case.acks = acks;
-      row.produce_case.record_bytes = o.record_bytes;
-      if (auto st = create_topic(rt, bootstrap, row.produce_case.topic, o.partitions); !st) {
-        fmt::print(stderr, "keel-bench: create topic {}: {}\n", row.produce_case.topic, st.error().message);
-        return 1;
-      }
-      auto produced = produce_throughput(rt, bootstrap, row.produce_case, limits);
-      if (!produced) {
-        fmt::print(stderr, "keel-bench: produce to {}: {}\n", row.produce_case.topic, produced.error().message);
-        return 1;
-      }
-      row.produced = std::move(*produced);
-      auto consumed = consume_throughput(rt, bootstrap, row.produce_case.topic, o.partitions, row.produced.records,
-                                         limits.time + 2s);
-      if (!consumed) {
-        fmt::print(stderr, "keel-bench: consume {}: {}\n", row.produce_case.topic, consumed.error().message);
-        return 1;
-      }
-      row.consumed = std::move(*consumed);
-      if (row.consumed.records != row.produced.records) {
-        fmt::print(stderr, "keel-bench: {}: consumed {} records of {} produced\n", row.produce_case.topic,
-                   row.consumed.records, row.produced.records);
-      }
-      rows.push_back(std::move(row));
-      std::fflush(stdout);
-    }
+// One row of the single-broker table: a topic of its own, produced to at full speed, read back.
+std::optional<Row> run_single_row(Runtime& rt, const Options& o, const std::vector<Address>& bootstrap,
+                                  const PhaseLimits& limits, const ProduceCase& produce_case) {
+  Row row;
+  row.produce_case = produce_case;
+  if (auto st = create_topic(rt, bootstrap, row.produce_case.topic, o.partitions); !st) {
+    fmt::print(stderr, "keel-bench: create topic {}: {}\n", row.produce_case.topic, st.error().message);
+    return std::nullopt;
   }
-  print_table(rows, baseline);
-  if (o.cluster > 0 || (o.cluster == 0 && o.bootstrap.empty())) {
-    if (int code = run_cluster_phase(rt, o, limits, run_id, rows); code != 0) return code;
+  auto produced = produce_throughput(rt, bootstrap, row.produce_case, limits);
+  if (!produced) {
+    fmt::print(stderr, "keel-bench: produce to {}: {}\n", row.produce_case.topic, produced.error().message);
+    return std::nullopt;
   }
+  row.produced = std::move(*produced);
+  auto consumed = consume_throughput(rt, bootstrap, row.produce_case.topic, o.partitions, row.produced.records,
+                                     limits.time + 2s);
+  if (!consumed) {
+    fmt::print(stderr, "keel-bench: consume {}: {}\n", row.produce_case.topic, consumed.error().message);
+    return std::nullopt;
+  }
+  row.consumed = std::move(*consumed);
+  if (row.consumed.records != row.produced.records) {
+    fmt::print(stderr, "keel-bench: {}: consumed {} records of {} produced\n", row.produce_case.topic,
+               row.consumed.records, row.produced.records);
+  }
+  std::fflush(stdout);
+  return row;
+}
 
+// One record at a time (send_and_wait, linger 0) per acks value: the latency of a lone record.
+int run_latency_phase(Runtime& rt, const Options& o, const std::vector<Address>& bootstrap, const PhaseLimits& limits,
+                      const std::string& run_id) {
   fmt::print("\none record at a time (send_and_wait, linger 0):\n");
   for (const auto acks : o.acks) {
     ProduceCase c;
@@ -224,6 +231,34 @@ int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootst
                latency->records_per_s(), latency->errors);
   }
   return 0;
+}
+
+int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootstrap) {
+  const PhaseLimits limits{o.records > 0 ? o.records : (o.quick ? 5'000 : 200'000),
+                           std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
+                               o.phase_seconds > 0 ? o.phase_seconds : (o.quick ? 1.0 : 3.5)))};
+  const auto baseline = measure_baseline(rt, o, limits);
+  if (!baseline) return 1;
+
+  const std::string run_id = fmt::format("{}-{}", ::getpid(), to_ns(rt.now()) % 1'000'000);
+  std::vector<Row> rows;
+  for (const auto batch_bytes : o.batch_sizes) {
+    for (const auto acks : o.acks) {
+      ProduceCase c;
+      c.topic = fmt::format("bench-{}-b{}-a{}", run_id, batch_bytes, acks_name(acks));
+      c.batch_bytes = batch_bytes;
+      c.acks = acks;
+      c.record_bytes = o.record_bytes;
+      auto row = run_single_row(rt, o, bootstrap, limits, c);
+      if (!row) return 1;
+      rows.push_back(std::move(*row));
+    }
+  }
+  print_table(rows, *baseline);
+  if (o.cluster > 0 || (o.cluster == 0 && o.bootstrap.empty())) {
+    if (int code = run_cluster_phase(rt, o, limits, run_id, rows); code != 0) return code;
+  }
+  return run_latency_phase(rt, o, bootstrap, limits, run_id);
 }
 
 }  // namespace
@@ -277,7 +312,13 @@ int main(int argc, char** argv) {
     posix::PosixRuntime rt(po);
     rt.stop_on_signals();
     rt.spawn("bench", [&] {
-      code = run_phases(rt, o, bootstrap);
+      // A local node serves once its quorum (itself) elected it and it registered as a broker.
+      const Status formed = keel ? wait_until_formed(rt, bootstrap, 1, std::chrono::seconds(30)) : Status{};
+      if (!formed) {
+        fmt::print(stderr, "keel-bench: {}\n", formed.error().message);
+      } else {
+        code = run_phases(rt, o, bootstrap);
+      }
       rt.stop();
     });
     rt.run();

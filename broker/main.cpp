@@ -1,4 +1,4 @@
-// keel: one Kafka-compatible broker on real sockets and files.
+// keel: one Kafka-compatible node (broker and KRaft controller) on real sockets and files.
 //
 //   keel config/server.properties [--override key=value]...
 //
@@ -11,7 +11,7 @@
 
 #include "broker/platform/posix/paths.h"
 #include "broker/platform/posix/runtime.h"
-#include "broker/server/broker.h"
+#include "broker/node/node.h"
 #include "broker/config/config.h"
 #include "broker/base/version.h"
 
@@ -67,26 +67,25 @@ int run(config::BrokerConfig config, Severity level) {
   for (auto& dir : config.log_dirs) dir = posix::root_relative(posix::absolute_path(dir));
   int exit_code = 0;
   {
-    server::Broker broker(rt, config);
-    rt.spawn("broker", [&] {
-      if (auto st = broker.start(); !st) {
+    node::Node node(rt, config);
+    rt.spawn("node", [&] {
+      if (auto st = node.start(); !st) {
         std::fprintf(stderr, "keel: failed to start: %s\n", st.error().message.c_str());
         exit_code = 1;
         rt.stop();
         return;
       }
-      for (const auto& address : broker.bound()) {
+      for (const auto& address : node.bound()) {
         std::fprintf(stderr, "keel: node %d serving Kafka on %s\n", config.node_id, address.to_string().c_str());
       }
-      (void)broker.serve();
+      (void)node.serve();
     });
     rt.run_until_stop_requested();
     if (exit_code == 0) {
-      // A clean stop: hand leadership over (controlled shutdown, in a replicated cluster, while the
-      // broker's tasks still run), then flush the logs and write their checkpoints, so the next
-      // start needs no recovery.
+      // A clean stop: hand leadership over (controlled shutdown, while the node's tasks still run),
+      // then flush the logs and write their checkpoints, so the next start needs no recovery.
       rt.spawn("shutdown", [&] {
-        if (auto st = broker.shutdown(); !st) {
+        if (auto st = node.shutdown(); !st) {
           std::fprintf(stderr, "keel: shutdown: %s\n", st.error().message.c_str());
           exit_code = 1;
         }

@@ -10,6 +10,7 @@ packages=(
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev   # record batch compression codecs
   kcat python3-kafka     # real Kafka clients for the integration tests (kcat is librdkafka 2.0.2)
   python3-snappy python3-lz4 python3-zstandard      # kafka-python's codecs for those tests
+  universal-ctags        # function boundaries for the function length check
 )
 
 missing=()

@@ -2,28 +2,20 @@
 
 #include "broker/base/version.h"
 #include "sim/determinism.h"
-#include "sim/report/junit.h"
 #include "sim/report/report.h"
 #include "sim/runner.h"
 #include "sim/scenario/scenario.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 namespace keel::sim {
 
 namespace fs = std::filesystem;
-
-namespace {
 
 // A scenario named on the command line: a file, or a name in scenarios/.
 std::string resolve_scenario(const std::string& arg) {
@@ -39,15 +31,18 @@ scenario::Scenario load_or_throw(const std::string& arg) {
   return std::move(*s);
 }
 
-Severity trace_level(const std::string& level) {
-  if (level == "debug") return Severity::debug;
-  if (level == "info") return Severity::info;
-  if (level == "warn") return Severity::warn;
-  if (level == "error") return Severity::error;
-  throw UsageError{fmt::format("--trace-level: '{}' is not one of debug, info, warn, error", level)};
+std::string default_report_dir(const std::string& reports, const std::string& scenario, std::uint64_t seed) {
+  return fmt::format("{}/{}/{}", reports, scenario, seed);
 }
 
-using FilePtr = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+std::optional<Duration> plant_assert_arg(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  Duration d{};
+  if (!parse_duration(text, &d)) {
+    throw UsageError{fmt::format("--plant-assert-at: '{}' is not a duration (examples: 500ms, 10s)", text)};
+  }
+  return d;
+}
 
 FilePtr open_for_writing(const std::string& path) {
   std::error_code ec;
@@ -56,6 +51,23 @@ FilePtr open_for_writing(const std::string& path) {
   if (!f) throw UsageError{fmt::format("cannot write '{}'", path)};
   return f;
 }
+
+RunOutcome run_or_throw(const scenario::Scenario& s, const RunOptions& o) {
+  auto r = run_scenario(s, o);
+  if (!r) throw UsageError{r.error().message};
+  return std::move(*r);
+}
+
+namespace {
+
+Severity trace_level(const std::string& level) {
+  if (level == "debug") return Severity::debug;
+  if (level == "info") return Severity::info;
+  if (level == "warn") return Severity::warn;
+  if (level == "error") return Severity::error;
+  throw UsageError{fmt::format("--trace-level: '{}' is not one of debug, info, warn, error", level)};
+}
+
 
 void print_summary(std::FILE* out, const report::Report& r) {
   const auto& s = r.stats;
@@ -81,15 +93,6 @@ void print_summary(std::FILE* out, const report::Report& r) {
   if (r.verdict != "PASS") fmt::print(out, "  reproduce: {}\n", r.reproduce);
 }
 
-std::string default_report_dir(const std::string& reports, const std::string& scenario, std::uint64_t seed) {
-  return fmt::format("{}/{}/{}", reports, scenario, seed);
-}
-
-RunOutcome run_or_throw(const scenario::Scenario& s, const RunOptions& o) {
-  auto r = run_scenario(s, o);
-  if (!r) throw UsageError{r.error().message};
-  return std::move(*r);
-}
 
 int check_determinism(const scenario::Scenario& s, RunOptions o, std::FILE* out) {
   o.capture = true;
@@ -121,6 +124,7 @@ int run_command(const RunArgs& a, std::FILE* out) {
   o.seed = a.seed;
   o.trace_level = trace_level(a.trace_level);
   o.scenario_arg = resolve_scenario(a.scenario);
+  o.plant_assert_at = plant_assert_arg(a.plant_assert_at);
   if (a.check_determinism) return check_determinism(s, o, out);
   const std::string dir = a.out.empty() ? default_report_dir("reports", s.name, a.seed) : a.out;
   FilePtr trace = open_for_writing(dir + "/trace.jsonl");
@@ -180,188 +184,6 @@ int list_command(const std::string& dir, std::FILE* out) {
     fmt::print(out, "{:<32} {}\n", s->name, line);
   }
   return bad == 0 ? 0 : 2;
-}
-
-// ---- sweep ----
-
-namespace {
-
-struct SeedResult {
-  std::uint64_t seed = 0;
-  bool done = false;
-  bool passed = false;
-  std::string error;  // the run could not start
-  std::string hash;
-  std::size_t violations = 0;
-  std::string first_violation;
-  double simulated = 0, wall = 0;
-  report::Report report;  // kept for failed seeds only
-};
-
-std::pair<std::uint64_t, std::uint64_t> parse_seeds(const std::string& text) {
-  const auto dots = text.find("..");
-  try {
-    if (dots == std::string::npos) {
-      const std::uint64_t one = std::stoull(text);
-      return {one, one};
-    }
-    const std::uint64_t a = std::stoull(text.substr(0, dots)), b = std::stoull(text.substr(dots + 2));
-    if (a <= b) return {a, b};
-  } catch (const std::exception&) {
-  }
-  throw UsageError{fmt::format("--seeds: '{}' is not a range A..B with A <= B (e.g. 1..200)", text)};
-}
-
-SeedResult run_seed(const scenario::Scenario& s, const std::string& scenario_arg, std::uint64_t seed) {
-  SeedResult r;
-  r.seed = seed;
-  RunOptions o;
-  o.seed = seed;
-  o.scenario_arg = scenario_arg;
-  auto outcome = run_scenario(s, o);
-  r.done = true;
-  if (!outcome) {
-    r.error = outcome.error().message;
-    return r;
-  }
-  r.passed = outcome->passed();
-  r.hash = outcome->report.trace_hash;
-  for (const auto& v : outcome->report.violations) {
-    if (v.allowed) continue;
-    if (r.violations++ == 0) r.first_violation = v.check + ": " + v.message;
-  }
-  r.simulated = outcome->report.stats.simulated_seconds;
-  r.wall = outcome->report.stats.wall_seconds;
-  if (!r.passed) r.report = std::move(outcome->report);
-  return r;
-}
-
-class Progress {
- public:
-  Progress(std::FILE* out, std::size_t total, bool enabled)
-      : out_(out), total_(total), enabled_(enabled), tty_(isatty(fileno(out)) != 0) {}
-
-  void seed_done(const SeedResult& r) {
-    std::lock_guard lock(mutex_);
-    ++done_;
-    failed_ += r.passed ? 0 : 1;
-    if (!enabled_) return;
-    if (tty_) {
-      const std::size_t width = 30, filled = done_ * width / total_;
-      fmt::print(out_, "\r[{}{}] {}/{} seeds, {} failed", std::string(filled, '#'), std::string(width - filled, '.'),
-                 done_, total_, failed_);
-      if (done_ == total_) fmt::print(out_, "\n");
-      std::fflush(out_);
-    } else if (!r.passed || done_ == total_ || done_ % std::max<std::size_t>(1, total_ / 10) == 0) {
-      fmt::print(out_, "progress: {}/{} seeds done, {} failed{}\n", done_, total_, failed_,
-                 r.passed ? "" : fmt::format(" (seed {} failed)", r.seed));
-      std::fflush(out_);
-    }
-  }
-
- private:
-  std::FILE* out_;
-  std::size_t total_, done_ = 0, failed_ = 0;
-  bool enabled_, tty_;
-  std::mutex mutex_;
-};
-
-std::vector<SeedResult> run_seeds(const scenario::Scenario& s, const std::string& arg, std::uint64_t first,
-                                  std::uint64_t last, int jobs, Progress& progress) {
-  std::vector<SeedResult> results(last - first + 1);
-  std::atomic<std::uint64_t> next{0};
-  const auto worker = [&] {
-    for (std::uint64_t i = next++; i < results.size(); i = next++) {
-      results[i] = run_seed(s, arg, first + i);
-      progress.seed_done(results[i]);
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int j = 0; j < jobs; ++j) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
-  return results;
-}
-
-void print_table(std::FILE* out, const std::vector<SeedResult>& results) {
-  fmt::print(out, "{:>8}  {:<7} {:>10}  {:<16}  {:>8}  {:>7}  {}\n", "seed", "verdict", "violations", "trace-hash", "sim s",
-             "wall s", "first violation");
-  for (const auto& r : results) {
-    const std::string verdict = !r.error.empty() ? "ERROR" : r.passed ? "PASS" : "FAIL";
-    fmt::print(out, "{:>8}  {:<7} {:>10}  {:<16}  {:>8.1f}  {:>7.2f}  {}\n", r.seed, verdict, r.violations, r.hash,
-               r.simulated, r.wall, r.error.empty() ? r.first_violation.substr(0, 100) : r.error);
-  }
-}
-
-std::string write_junit(const SweepArgs& a, const scenario::Scenario& s, const std::string& arg,
-                        const std::vector<SeedResult>& results, std::uint64_t first, std::uint64_t last) {
-  std::vector<report::JUnitCase> cases;
-  for (const auto& r : results) {
-    report::JUnitCase c;
-    c.name = fmt::format("seed {}", r.seed);
-    c.classname = fmt::format("keel-sim.{}", s.name);
-    c.time_seconds = r.wall;
-    c.failed = !r.passed;
-    if (c.failed) {
-      c.failure_message = r.error.empty() ? r.first_violation : r.error;
-      c.failure_text = fmt::format("reproduce: {}\n", reproduce_command(arg, r.seed));
-      for (const auto& v : r.report.violations) c.failure_text += fmt::format("{}: {}\n", v.check, v.message);
-    }
-    c.system_out = fmt::format("trace-hash: {}", r.hash);
-    cases.push_back(std::move(c));
-  }
-  const std::string path = a.junit.empty() ? fmt::format("{}/{}/sweep-{}-{}.xml", a.reports, s.name, first, last) : a.junit;
-  FilePtr f = open_for_writing(path);
-  const std::string xml = report::junit_xml(fmt::format("keel-sim sweep {}", s.name), cases);
-  std::fwrite(xml.data(), 1, xml.size(), f.get());
-  return path;
-}
-
-// A failed seed is run again with its trace written, so its report folder is complete; the
-// rerun's hash must match the sweep's.
-void write_failure_report(const SweepArgs& a, const scenario::Scenario& s, const std::string& arg, const SeedResult& r,
-                          std::FILE* out) {
-  if (!r.error.empty()) return;
-  const std::string dir = default_report_dir(a.reports, s.name, r.seed);
-  FilePtr trace = open_for_writing(dir + "/trace.jsonl");
-  RunOptions o;
-  o.seed = r.seed;
-  o.scenario_arg = arg;
-  o.trace_out = trace.get();
-  const RunOutcome again = run_or_throw(s, o);
-  trace.reset();
-  (void)report::write_report(again.report, dir);
-  fmt::print(out, "seed {}: report {}/report.html; reproduce: {}{}\n", r.seed, dir, reproduce_command(arg, r.seed),
-             again.report.trace_hash == r.hash ? "" : " (WARNING: the rerun's trace hash differs: nondeterminism)");
-}
-
-}  // namespace
-
-int sweep_command(const SweepArgs& a, std::FILE* out) {
-  const scenario::Scenario s = load_or_throw(a.scenario);
-  const std::string arg = resolve_scenario(a.scenario);
-  const auto [first, last] = parse_seeds(a.seeds);
-  int jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (a.jobs < 0 || a.jobs > 256) throw UsageError{fmt::format("--jobs: {} is outside 1..256", a.jobs)};
-  jobs = static_cast<int>(std::min<std::uint64_t>(static_cast<std::uint64_t>(jobs), last - first + 1));
-  const auto wall_start = std::chrono::steady_clock::now();
-  Progress progress(out, last - first + 1, a.progress);
-  const auto results = run_seeds(s, arg, first, last, jobs, progress);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  print_table(out, results);
-  std::size_t failed = 0, errors = 0;
-  double simulated = 0;
-  for (const auto& r : results) {
-    failed += r.passed ? 0 : 1;
-    errors += r.error.empty() ? 0 : 1;
-    simulated += r.simulated;
-    if (!r.passed) write_failure_report(a, s, arg, r, out);
-  }
-  fmt::print(out, "junit: {}\n", write_junit(a, s, arg, results, first, last));
-  fmt::print(out, "sweep: {} seeds of {} in {:.1f}s wall with {} jobs ({:.0f} simulated s per wall s)\n", results.size(),
-             s.name, wall, jobs, wall > 0 ? simulated / wall : 0.0);
-  fmt::print(out, "{} passed, {} failed\n", results.size() - failed, failed);
-  if (errors > 0) return 2;
-  return failed == 0 ? 0 : 1;
 }
 
 }  // namespace keel::sim

@@ -1,7 +1,10 @@
 // keel-sim: the simulator's command line.
 //   keel-sim run SCENARIO --seed N [--out DIR] [--trace-level L] [--check-determinism]
-//   keel-sim sweep SCENARIO --seeds A..B [--jobs J] [--junit FILE]
+//   keel-sim sweep SCENARIO --seeds A..B [--jobs J] [--shard i/N] [--junit FILE] [--json FILE]
+//   keel-sim merge RESULTS.json... [--junit FILE] [--json FILE]
 //   keel-sim replay REPORT.json [--trace-level debug]
+//   keel-sim shrink REPORT.json [--check NAME] [--out FILE] [--max-runs N] [--jobs J]
+//   keel-sim swarm [SPACE] --seeds A..B [--jobs J] [--show]
 //   keel-sim list [DIR]
 //   keel-sim selftest --seed N [--nodes K] [--duration 60s] [--check-determinism]
 //   keel-sim bench [--quick] [--only SECTIONS] [--scenario FILE] [--scenario-seeds N]
@@ -10,12 +13,16 @@
 #include "sim/commands.h"
 #include "sim/determinism.h"
 #include "sim/selftest/selftest.h"
+#include "sim/sweep/processes.h"
+#include "sim/shrink/shrink_command.h"
+#include "sim/swarm/swarm_command.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 namespace {
 
@@ -125,6 +132,41 @@ int run_selftest(const SelftestArgs& a) {
   return r.passed() ? 0 : 1;
 }
 
+CLI::App* add_selftest_command(CLI::App& app, SelftestArgs& st) {
+  auto* selftest = app.add_subcommand("selftest", "run the built-in replicated-register workload under random faults");
+  selftest->add_option("--seed", st.seed, "the seed that decides everything in the run")->required();
+  selftest->add_option("--nodes", st.nodes, "number of nodes (1..64)");
+  selftest->add_option("--duration", st.duration, "simulated time with faults (e.g. 60s, 5m)");
+  selftest->add_option("--quiesce", st.quiesce, "simulated time after every fault is healed");
+  selftest->add_flag("--no-faults", st.no_faults, "inject no faults");
+  selftest->add_flag("--check-determinism", st.check_determinism,
+                     "run the seed twice and name the first event where the runs differ");
+  selftest->add_option("--trace", st.trace_path, "write the trace (JSON lines) to this file");
+  selftest->add_option("--trace-level", st.trace_level, "debug, info, warn or error (debug adds task runs)");
+  return selftest;
+}
+
+// Hidden (group ""): the command a sweep starts its worker processes with.
+CLI::App* add_sweep_worker_command(CLI::App& app, SweepWorkerArgs& sw) {
+  auto* worker_cmd = app.add_subcommand("sweep-worker", "runs the seeds of a sweep it is given on stdin")->group("");
+  worker_cmd->add_option("scenario", sw.scenario)->required();
+  worker_cmd->add_option("--reports", sw.reports);
+  worker_cmd->add_option("--plant-assert-at", sw.plant_assert_at);
+  worker_cmd->add_option("--plant-assert-seeds", sw.plant_assert_seeds)->delimiter(',');
+  return worker_cmd;
+}
+
+// The exit code when parsing ends the program (--help: 0; bad arguments: 2); nullopt to go on.
+std::optional<int> parse_arguments(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,52 +180,76 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--trace-level", ra.trace_level, "debug, info, warn or error: what trace.jsonl gets");
   run_cmd->add_flag("--check-determinism", ra.check_determinism,
                     "run the seed twice and name the first event where the runs differ (writes no report)");
+  // Hidden (group ""): for tests and demonstrations of how a failed assertion is reported.
+  run_cmd->add_option("--plant-assert-at", ra.plant_assert_at, "a KEEL_ASSERT fails at this simulated time")->group("");
   SweepArgs sa;
-  auto* sweep_cmd = app.add_subcommand("sweep", "run a range of seeds in parallel; a table, a summary and JUnit XML");
+  auto* sweep_cmd = app.add_subcommand("sweep", "run a range of seeds in worker processes; a table, a summary, JUnit XML and a results file");
   sweep_cmd->add_option("scenario", sa.scenario, "a scenario file, or a name in scenarios/")->required();
   sweep_cmd->add_option("--seeds", sa.seeds, "seeds A..B, inclusive")->required();
-  sweep_cmd->add_option("--jobs", sa.jobs, "worlds run in parallel, one per thread (default: one per core)");
+  sweep_cmd->add_option("--jobs", sa.jobs, "worker processes running seeds at once (default: one per core)");
+  sweep_cmd->add_option("--shard", sa.shard, "i/N: run only the seeds whose index in A..B is i modulo N (0 <= i < N)");
   sweep_cmd->add_option("--junit", sa.junit, "where the JUnit XML goes (default reports/<scenario>/sweep-A-B.xml)");
+  sweep_cmd->add_option("--json", sa.json, "where the results file goes, for merge (default: as --junit, .json)");
   sweep_cmd->add_option("--reports", sa.reports, "the folder failed seeds write their reports under");
+  sweep_cmd->add_option("--seed-timeout", sa.seed_timeout,
+                        "wall time (e.g. 10m) after which a seed still running is killed and reported TIMEOUT");
   bool no_progress = false;
-  sweep_cmd->add_flag("--no-progress", no_progress, "no progress output while the seeds run");
+  sweep_cmd->add_flag("--no-progress", no_progress, "no progress line on stderr (drawn only on a terminal)");
+  sweep_cmd->add_option("--plant-assert-at", sa.plant_assert_at, "a KEEL_ASSERT fails at this simulated time")->group("");
+  sweep_cmd->add_option("--plant-assert-seeds", sa.plant_assert_seeds, "the seeds --plant-assert-at applies to")
+      ->group("")
+      ->delimiter(',');
+  SweepWorkerArgs sw;
+  auto* worker_cmd = add_sweep_worker_command(app, sw);
+  MergeArgs ma;
+  auto* merge_cmd = app.add_subcommand("merge", "join the results files of a sweep's shards into one summary");
+  merge_cmd->add_option("results", ma.files, "the shards' results files (sweep --json)")->required();
+  merge_cmd->add_option("--junit", ma.junit, "where the JUnit XML goes (default reports/<scenario>/sweep-A-B.xml)");
+  merge_cmd->add_option("--json", ma.json, "where the merged results go (default reports/<scenario>/sweep-A-B.json)");
+  merge_cmd->add_option("--reports", ma.reports, "the folder the default paths are under");
   ReplayArgs pa;
   auto* replay_cmd = app.add_subcommand("replay", "rerun the exact run of a report and confirm its trace hash");
   replay_cmd->add_option("report", pa.report, "a report.json")->required();
   replay_cmd->add_option("--trace-level", pa.trace_level, "debug, info, warn or error: what trace.jsonl gets");
   replay_cmd->add_option("--out", pa.out, "where trace.jsonl goes (default: the report's folder)");
+  ShrinkArgs ka;
+  auto* shrink_cmd = app.add_subcommand("shrink", "shrink a failing run to a smaller scenario that fails the same check");
+  shrink_cmd->add_option("report", ka.report, "a failing run's report.json")->required();
+  shrink_cmd->add_option("--check", ka.check, "the check that must keep failing (default: the report's first violation)");
+  shrink_cmd->add_option("--out", ka.out, "the shrunk scenario file (default: shrunk.json beside the report)");
+  shrink_cmd->add_option("--max-runs", ka.runs_max, "the budget of runs (default 400)");
+  shrink_cmd->add_option("--jobs", ka.jobs, "candidates run at once while faults are removed (default: one per core)");
+  SwarmArgs wa;
+  auto* swarm_cmd = app.add_subcommand("swarm", "each seed draws its own scenario from a swarm space and runs it");
+  swarm_cmd->add_option("space", wa.space, "a swarm space file or a name in scenarios/swarm/ (default: the whole space)");
+  swarm_cmd->add_option("--seeds", wa.seeds, "seeds A..B, inclusive")->required();
+  swarm_cmd->add_option("--jobs", wa.jobs, "worlds run in parallel, one per thread (default: one per core)");
+  swarm_cmd->add_option("--reports", wa.reports, "the folder failed seeds write their reports under");
+  swarm_cmd->add_option("--junit", wa.junit, "where the JUnit XML goes (default reports/<space>/swarm-A-B.xml)");
+  swarm_cmd->add_flag("--show", wa.show, "print each seed's drawn scenario and run nothing");
   std::string list_dir = "scenarios";
   auto* list_cmd = app.add_subcommand("list", "the scenarios in scenarios/, one line each");
   list_cmd->add_option("dir", list_dir, "the folder to list");
   SelftestArgs st;
-  auto* selftest = app.add_subcommand("selftest", "run the built-in replicated-register workload under random faults");
-  selftest->add_option("--seed", st.seed, "the seed that decides everything in the run")->required();
-  selftest->add_option("--nodes", st.nodes, "number of nodes (1..64)");
-  selftest->add_option("--duration", st.duration, "simulated time with faults (e.g. 60s, 5m)");
-  selftest->add_option("--quiesce", st.quiesce, "simulated time after every fault is healed");
-  selftest->add_flag("--no-faults", st.no_faults, "inject no faults");
-  selftest->add_flag("--check-determinism", st.check_determinism,
-                     "run the seed twice and name the first event where the runs differ");
-  selftest->add_option("--trace", st.trace_path, "write the trace (JSON lines) to this file");
-  selftest->add_option("--trace-level", st.trace_level, "debug, info, warn or error (debug adds task runs)");
+  auto* selftest = add_selftest_command(app, st);
   bench::BenchOptions bo;
   auto* bench_cmd = app.add_subcommand("bench", "measure the simulator's speed (not a test)");
   bench_cmd->add_flag("--quick", bo.quick, "small sizes, for a smoke run");
   bench_cmd->add_option("--only", bo.only, "sections, comma separated: switch, scheduler, selftest, scenario");
   bench_cmd->add_option("--scenario", bo.scenario, "the scenario section's scenario file");
   bench_cmd->add_option("--scenario-seeds", bo.scenario_seeds, "the scenario section runs seeds 1..N");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
+  if (const auto exit_code = parse_arguments(app, argc, argv)) return *exit_code;
   sa.progress = !no_progress;
+  sa.executable = sweep::self_executable();
   try {
     if (*run_cmd) return run_command(ra, stdout);
     if (*sweep_cmd) return sweep_command(sa, stdout);
+    if (*worker_cmd) return sweep_worker_command(sw);
+    if (*merge_cmd) return merge_command(ma, stdout);
     if (*replay_cmd) return replay_command(pa, stdout);
     if (*list_cmd) return list_command(list_dir, stdout);
+    if (*shrink_cmd) return shrink_command(ka, stdout);
+    if (*swarm_cmd) return swarm_command(wa, stdout);
     if (*selftest) return run_selftest(st);
     if (*bench_cmd) return bench::run_bench(bo, stdout);
   } catch (const UsageError& e) {

@@ -168,8 +168,10 @@ void add_trace_errors(const TraceRecorder& trace, check::CheckResult& checks) {
 
 }  // namespace
 
-std::string reproduce_command(const std::string& scenario_arg, std::uint64_t seed) {
-  return fmt::format("keel-sim run {} --seed {}", scenario_arg, seed);
+std::string reproduce_command(const std::string& scenario_arg, std::uint64_t seed,
+                              const std::optional<Duration>& plant_assert_at) {
+  return fmt::format("keel-sim run {} --seed {}{}", scenario_arg, seed,
+                     plant_assert_at ? " --plant-assert-at " + format_duration(*plant_assert_at) : "");
 }
 
 struct ScenarioRun {
@@ -286,6 +288,31 @@ void schedule_faults(ScenarioRun& run, Instant start) {
   });
 }
 
+void plant_assert(World& world, Instant at, Duration since_start) {
+  world.at(at, [since_start] {
+    const bool planted = true;
+    KEEL_ASSERT_MSG(!planted, "planted by --plant-assert-at {}", format_duration(since_start));
+  });
+}
+
+// While a run is on this thread, a failed assertion names the scenario, the seed and the command
+// that reproduces the run.
+class AssertContext {
+ public:
+  AssertContext(const scenario::Scenario& s, const RunOptions& o)
+      : text_(fmt::format("scenario {} seed {}: reproduce with: {}", s.name, o.seed,
+                          reproduce_command(o.scenario_arg.empty() ? s.source_path : o.scenario_arg, o.seed,
+                                            o.plant_assert_at))),
+        previous_(set_assert_context(text_.c_str())) {}
+  ~AssertContext() { set_assert_context(previous_); }
+  AssertContext(const AssertContext&) = delete;
+  AssertContext& operator=(const AssertContext&) = delete;
+
+ private:
+  std::string text_;
+  const char* previous_;
+};
+
 report::Report make_report(ScenarioRun& run, const check::CheckResult& checks, double wall_seconds) {
   const auto& s = run.scenario;
   report::Report r;
@@ -295,7 +322,7 @@ report::Report make_report(ScenarioRun& run, const check::CheckResult& checks, d
   r.version = std::string(version());
   r.verdict = checks.passed() ? "PASS" : "FAIL";
   r.trace_hash = fmt::format("{:016x}", run.world->trace().hash());
-  r.reproduce = reproduce_command(r.scenario_path, r.seed);
+  r.reproduce = reproduce_command(r.scenario_path, r.seed, run.options.plant_assert_at);
   r.violations = checks.violations;
   r.check_counts = checks.counts;
   r.checks = s.checks.empty() ? scenario::all_check_names() : s.checks;
@@ -324,6 +351,7 @@ report::Report make_report(ScenarioRun& run, const check::CheckResult& checks, d
 
 Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();  // for the report only; never decides anything
+  const AssertContext assert_context(scenario, options);
   ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, nullptr, {}, nullptr};
   run.world = make_world(run);
   std::map<std::string, std::string> randomized;
@@ -350,12 +378,13 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   run.cluster->start_brokers();
   run.world->node(run.cluster->client_node()).start();
   schedule_faults(run, start);
-  if (scenario.cluster.brokers > 1) schedule_checkpoints(run, start);
+  schedule_checkpoints(run, start);
+  if (options.plant_assert_at) plant_assert(*run.world, start + *options.plant_assert_at, *options.plant_assert_at);
 
   const auto& q = scenario.quiescence;
   const Instant limit = start + scenario.duration + q.recover + q.liveness_within + q.final_read_timeout + 60s;
   run.world->run_while([&] { return !run.ctx->done; }, limit);
-  if (scenario.cluster.brokers > 1) finish_observations(run, limit);
+  finish_observations(run, limit);
   // Stop every process while what their tasks point at still exists.
   for (int id = 0; id < run.world->node_count(); ++id) run.world->node(id).kill();
   close_open_ops(run.history, to_ns(run.world->now()));

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct RunOptions {
   Severity trace_level = Severity::info;     // what goes to trace_out (debug adds task runs)
   bool capture = false;                      // keep every hashed event's text (determinism checks)
   std::string scenario_arg;                  // how the scenario was named on the command line
+  // Test and demonstration hook: a KEEL_ASSERT fails at this simulated time (since the start of
+  // the workload), stopping the process as a broker's failed assertion would.
+  std::optional<Duration> plant_assert_at;
 };
 
 struct RunOutcome {
@@ -37,7 +41,8 @@ struct RunOutcome {
 // cluster this build cannot run); everything that happens in the run is in the report.
 Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOptions& options);
 
-// The command that reruns a run: keel-sim run <scenario> --seed N.
-std::string reproduce_command(const std::string& scenario_arg, std::uint64_t seed);
+// The command that reruns a run: keel-sim run <scenario> --seed N [--plant-assert-at T].
+std::string reproduce_command(const std::string& scenario_arg, std::uint64_t seed,
+                              const std::optional<Duration>& plant_assert_at = std::nullopt);
 
 }  // namespace keel::sim

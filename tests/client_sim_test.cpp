@@ -21,6 +21,9 @@
 #include "broker/protocol/record_batch.h"
 #include "sim/node.h"
 #include "sim/world.h"
+#include "tests/support/bytes.h"
+#include "tests/support/node_config.h"
+#include "tests/support/sim_world.h"
 
 namespace {
 
@@ -29,7 +32,7 @@ using namespace keel::client;
 using namespace keel::protocol;
 using namespace std::chrono_literals;
 
-const std::vector<Address> bootstrap{{"n0", 9092}};
+using test::bootstrap;
 
 // What the fake broker does and what it saw. It lives outside the world, so its record survives
 // the node's process.
@@ -84,7 +87,7 @@ Bytes metadata(Fake& fake, const RequestHeader& h, Reader& r) {
   MetadataResponse::MetadataResponseBroker b;
   b.node_id = 0;
   b.host = "n0";
-  b.port = 9092;
+  b.port = test::client_port;
   response.brokers.push_back(b);
   response.controller_id = 0;
   for (const auto& t : request && request->topics ? *request->topics : std::vector<MetadataRequest::MetadataRequestTopic>{}) {
@@ -167,7 +170,7 @@ void serve_connection(Runtime& rt, Fake& fake, std::shared_ptr<Connection> c) {
 }
 
 void run_fake(Runtime& rt, Fake& fake) {
-  auto listener = rt.net().listen(Address{"n0", 9092});
+  auto listener = rt.net().listen(test::node0_address);
   KEEL_ASSERT(static_cast<bool>(listener));
   while (auto c = listener->accept()) {
     ++fake.connections;
@@ -176,28 +179,21 @@ void run_fake(Runtime& rt, Fake& fake) {
   }
 }
 
-// Runs `script` on node 1 against the fake on node 0 (or against nobody, when `fake` is null).
-bool run_script(std::uint64_t seed, Fake* fake, const std::function<void(Runtime&)>& script) {
-  sim::WorldOptions options;
-  options.seed = seed;
-  sim::World world(options);
-  for (int i = 0; i < 2; ++i) {
-    sim::NodeOptions o;
-    o.id = i;
-    world.add_node(o);
-  }
+// Two machines: node 0 runs the fake (when there is one), node 1 is the client's.
+void add_fake_and_client(sim::World& world, Fake* fake) {
+  test::add_nodes(world, 2);
   if (fake != nullptr) {
     world.node(0).set_main([fake](Runtime& rt) { run_fake(rt, *fake); });
     world.node(0).start();
   }
-  auto done = std::make_shared<bool>(false);
-  world.node(1).set_main([done, script](Runtime& rt) {
-    script(rt);
-    *done = true;
-  });
-  world.node(1).start();
-  const bool finished = world.run_while([&] { return !*done; }, world.now() + 10min);
-  for (int i = 0; i < world.node_count(); ++i) world.node(i).kill();
+}
+
+// Runs `script` on node 1 against the fake on node 0 (or against nobody, when `fake` is null).
+bool run_script(std::uint64_t seed, Fake* fake, const std::function<void(Runtime&)>& script) {
+  sim::World world(test::world_options(seed));
+  add_fake_and_client(world, fake);
+  const bool finished = test::run_script(world, 1, script, 10min);
+  test::kill_all(world);
   return finished;
 }
 
@@ -205,7 +201,7 @@ ProducerRecord record(const std::string& value, std::optional<std::int32_t> part
   ProducerRecord r;
   r.topic = "t";
   r.partition = partition;
-  r.value = Bytes(value.begin(), value.end());
+  r.value = test::bytes_of(value);
   return r;
 }
 
@@ -341,16 +337,8 @@ TEST_CASE("client: batches already sent when the broker vanishes fail at the del
   // The fake answers metadata, then the machine dies before any Produce is answered.
   Fake fake;
   fake.response_delay = 100ms;
-  sim::WorldOptions options;
-  options.seed = 6;
-  sim::World world(options);
-  for (int i = 0; i < 2; ++i) {
-    sim::NodeOptions o;
-    o.id = i;
-    world.add_node(o);
-  }
-  world.node(0).set_main([&fake](Runtime& rt) { run_fake(rt, fake); });
-  world.node(0).start();
+  sim::World world(test::world_options(6));
+  add_fake_and_client(world, &fake);
   std::optional<Result<RecordMetadata>> outcome;
   Duration took{};
   world.node(1).set_main([&](Runtime& rt) {
@@ -368,7 +356,7 @@ TEST_CASE("client: batches already sent when the broker vanishes fail at the del
   world.run_while([&] { return fake.produce_requests < 2; }, world.now() + 1min);
   world.node(0).power_off();
   world.run_while([&] { return !outcome.has_value(); }, world.now() + 1min);
-  for (int i = 0; i < world.node_count(); ++i) world.node(i).kill();
+  test::kill_all(world);
   REQUIRE(outcome.has_value());
   REQUIRE_FALSE(*outcome);
   CHECK(outcome->code() == Errc::timed_out);

@@ -13,44 +13,26 @@
 #include "broker/client/admin.h"
 #include "broker/client/consumer.h"
 #include "broker/client/producer.h"
-#include "broker/server/broker.h"
-#include "broker/config/config.h"
-#include "sim/node.h"
-#include "sim/world.h"
+#include "tests/support/bytes.h"
+#include "tests/support/keel_world.h"
 
 namespace {
 
 using namespace keel;
 using namespace keel::client;
 
-protocol::Bytes bytes(const std::string& s) { return protocol::Bytes(s.begin(), s.end()); }
-std::string text(const std::optional<protocol::Bytes>& b) { return b ? std::string(b->begin(), b->end()) : "<null>"; }
-
-const std::vector<Address> bootstrap{{"n0", 9092}};
+using test::bootstrap;
+using test::bytes_of;
 
 // Node 0 runs a broker; node 1 runs the test's client script to completion.
 bool run_with_broker(std::uint64_t seed, const std::function<void(Runtime&)>& script,
                      const std::string& extra_config = "") {
-  sim::WorldOptions options;
-  options.seed = seed;
-  sim::World world(options);
-  for (int i = 0; i < 2; ++i) {
-    sim::NodeOptions o;
-    o.id = i;
-    world.add_node(o);
-  }
-  auto config = config::parse_broker_config("node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\n" + extra_config,
-                                            "test", {});
-  KEEL_ASSERT(static_cast<bool>(config));
-  world.node(0).set_main([c = *config](Runtime& rt) { (void)server::run_broker(rt, c); });
-  world.node(0).start();
-  auto done = std::make_shared<bool>(false);
-  world.node(1).set_main([done, script](Runtime& rt) {
-    script(rt);
-    *done = true;
-  });
-  world.node(1).start();
-  return world.run_while([&] { return !*done; }, world.now() + std::chrono::minutes(10));
+  test::NodeAndClient world(test::world_options(seed), test::single_node_config(extra_config));
+  return world.run_client(
+      [script](Runtime& rt) {
+        if (test::await_serving(rt, bootstrap)) script(rt);
+      },
+      std::chrono::minutes(10));
 }
 
 }  // namespace
@@ -61,8 +43,8 @@ TEST_CASE("client: murmur2 and the default partition match the Java client", "[c
       {"1", -1993445489}, {"12", 126087238}, {"123", -267702483}, {"1234", -1614185708}, {"12345", -1188365604}};
   for (const auto& [key, hash] : vectors) {
     INFO(key);
-    CHECK(murmur2(bytes(key)) == hash);
-    CHECK(partition_for_key(bytes(key), 7) == (hash & 0x7fffffff) % 7);
+    CHECK(murmur2(bytes_of(key)) == hash);
+    CHECK(partition_for_key(bytes_of(key), 7) == (hash & 0x7fffffff) % 7);
   }
 }
 
@@ -82,8 +64,8 @@ TEST_CASE("client: produced keyed records come back in per-key order from every 
       ProducerRecord r;
       r.topic = "orders";
       const std::string key = fmt::format("customer-{}", i % 13);
-      r.key = bytes(key);
-      r.value = bytes(fmt::format("order-{}", i));
+      r.key = bytes_of(key);
+      r.value = bytes_of(fmt::format("order-{}", i));
       sent[key].push_back(fmt::format("order-{}", i));
       deliveries.push_back(producer.send(std::move(r)));
     }
@@ -101,7 +83,7 @@ TEST_CASE("client: produced keyed records come back in per-key order from every 
       auto records = consumer.poll(std::chrono::milliseconds(200));
       if (!records) break;
       for (const auto& r : *records) {
-        received[text(r.key)].push_back(text(r.value));
+        received[test::text_of(r.key, "<null>")].push_back(test::text_of(r.value, "<null>"));
         ++total;
       }
     }
@@ -130,7 +112,7 @@ TEST_CASE("client: batches close by linger and by size; acks=0 and acks=1 delive
       for (int i = 0; i < 50; ++i) {
         ProducerRecord r;
         r.topic = "t";
-        r.value = bytes(fmt::format("v{}", i));
+        r.value = bytes_of(fmt::format("v{}", i));
         ds.push_back(producer.send(std::move(r)));
       }
       for (auto& d : ds) {
@@ -149,7 +131,7 @@ TEST_CASE("client: batches close by linger and by size; acks=0 and acks=1 delive
       for (int i = 0; i < 100; ++i) {
         ProducerRecord r;
         r.topic = "t";
-        r.value = bytes(std::string(1000, 'x'));
+        r.value = bytes_of(std::string(1000, 'x'));
         producer.send(std::move(r));
       }
       (void)producer.flush();
@@ -183,7 +165,7 @@ TEST_CASE("client: the consumer seeks and long-polls until records arrive", "[cl
     for (int i = 0; i < 10; ++i) {
       ProducerRecord r;
       r.topic = "s";
-      r.value = bytes(fmt::format("{}", i));
+      r.value = bytes_of(fmt::format("{}", i));
       (void)producer.send_and_wait(std::move(r));
     }
     ConsumerConfig cc;
@@ -200,7 +182,7 @@ TEST_CASE("client: the consumer seeks and long-polls until records arrive", "[cl
       rt.sleep_for(std::chrono::milliseconds(800));
       ProducerRecord r;
       r.topic = "s";
-      r.value = bytes("late");
+      r.value = bytes_of("late");
       (void)producer.send_and_wait(std::move(r));
     });
     const Instant start = rt.now();

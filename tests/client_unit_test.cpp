@@ -12,6 +12,7 @@
 #include "broker/client/accumulator.h"
 #include "broker/client/partitioner.h"
 #include "broker/client/types.h"
+#include "tests/support/bytes.h"
 
 namespace {
 
@@ -19,7 +20,7 @@ using namespace keel;
 using namespace keel::client;
 using namespace std::chrono_literals;
 
-protocol::Bytes bytes(const std::string& s) { return protocol::Bytes(s.begin(), s.end()); }
+using test::bytes_of;
 
 const Instant t0 = Instant{} + 1h;
 
@@ -70,19 +71,19 @@ TEST_CASE("client: murmur2 matches Kafka's UtilsTest vectors and the Java client
   };
   for (const auto& [key, hash] : vectors) {
     INFO(key);
-    CHECK(murmur2(bytes(key)) == hash);
+    CHECK(murmur2(bytes_of(key)) == hash);
   }
 }
 
 TEST_CASE("client: a keyed record's partition is the positive murmur2 modulo the partition count", "[client]") {
   // Utils.toPositive masks the sign bit (it is not Math.abs): -790332482 & 0x7fffffff = 1357151166.
-  CHECK(partition_for_key(bytes("foobar"), 1) == 0);
-  CHECK(partition_for_key(bytes("foobar"), 7) == 1357151166 % 7);
-  CHECK(partition_for_key(bytes("21"), 12) == (-973932308 & 0x7fffffff) % 12);
-  CHECK(partition_for_key(bytes("abc"), 100) == 479470107 % 100);
+  CHECK(partition_for_key(bytes_of("foobar"), 1) == 0);
+  CHECK(partition_for_key(bytes_of("foobar"), 7) == 1357151166 % 7);
+  CHECK(partition_for_key(bytes_of("21"), 12) == (-973932308 & 0x7fffffff) % 12);
+  CHECK(partition_for_key(bytes_of("abc"), 100) == 479470107 % 100);
   for (std::int32_t n : {1, 2, 3, 16, 1000}) {
     for (int i = 0; i < 200; ++i) {
-      const auto p = partition_for_key(bytes(fmt::format("key-{}", i)), n);
+      const auto p = partition_for_key(bytes_of(fmt::format("key-{}", i)), n);
       CHECK(p >= 0);
       CHECK(p < n);
     }

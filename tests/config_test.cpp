@@ -16,8 +16,17 @@ namespace {
 
 const std::string minimal = "node.id=1\nlog.dirs=/tmp/keel-logs\n";
 
+// Every node runs the metadata quorum: a text that names no roles or voters gets them appended, as
+// a broker-only node of another node's quorum (which needs no controller listener of its own).
+// Appended, so the line numbers errors name stay those of the test's own lines.
+std::string with_quorum(std::string text) {
+  if (text.find("process.roles") == std::string::npos) text += "process.roles=broker\n";
+  if (text.find("controller.quorum.voters") == std::string::npos) text += "controller.quorum.voters=9@127.0.0.1:9093\n";
+  return text;
+}
+
 Result<BrokerConfig> parse(const std::string& text, std::vector<std::string> overrides = {}) {
-  return parse_broker_config(text, "server.properties", overrides);
+  return parse_broker_config(with_quorum(text), "server.properties", overrides);
 }
 
 BrokerConfig parse_ok(const std::string& text, std::vector<std::string> overrides = {}) {
@@ -64,22 +73,31 @@ const ConfigEntry* entry(const std::vector<ConfigEntry>& entries, const std::str
 
 // ---- the example file and the defaults ----
 
-TEST_CASE("config: the example config/server.properties parses to one broker on 127.0.0.1:9092", "[server][config]") {
+TEST_CASE("config: the example config/server.properties parses to one combined node: clients on 127.0.0.1:9092, "
+          "its one-voter quorum on :9093",
+          "[config]") {
   const std::string text = read_example_config();
   REQUIRE_FALSE(text.empty());
-  BrokerConfig c = parse_ok(text);
+  auto parsed = parse_broker_config(text, "server.properties", {});
+  REQUIRE(parsed.ok());
+  BrokerConfig c = *parsed;
   CHECK(c.node_id == 1);
-  REQUIRE(c.listeners.size() == 1);
+  CHECK(c.process_roles == std::vector<std::string>{"broker", "controller"});
+  REQUIRE(c.controller_quorum_voters.size() == 1);
+  CHECK(c.controller_quorum_voters[0].id == 1);
+  CHECK(c.controller_quorum_voters[0].port == 9093);
+  REQUIRE(c.listeners.size() == 2);
   CHECK(c.listeners[0].listener_name == "PLAINTEXT");
   CHECK(c.listeners[0].host == "127.0.0.1");
   CHECK(c.listeners[0].port == 9092);
+  CHECK(c.listeners[1].listener_name == "CONTROLLER");
   REQUIRE(c.advertised_listeners.size() == 1);
   CHECK(c.advertised_listeners[0].host == "127.0.0.1");
   CHECK(c.log_dirs == std::vector<std::string>{"/tmp/keel-logs"});
   CHECK(ignored_keys(c).empty());
 }
 
-TEST_CASE("config: a minimal file gets Kafka's defaults, the same as BrokerConfig's and LogConfig's own", "[server][config]") {
+TEST_CASE("config: a minimal file gets Kafka's defaults, the same as BrokerConfig's and LogConfig's own", "[config]") {
   BrokerConfig c = parse_ok(minimal);
   const BrokerConfig d;
   const storage::LogConfig l;
@@ -110,10 +128,13 @@ TEST_CASE("config: a minimal file gets Kafka's defaults, the same as BrokerConfi
   CHECK(c.advertised_listeners[0].host == "127.0.0.1");
   CHECK(c.advertised_listeners[0].port == 9092);
   CHECK(c.inter_broker_listener_name == "PLAINTEXT");
-  CHECK(c.values == std::map<std::string, std::string>{{"log.dirs", "/tmp/keel-logs"}, {"node.id", "1"}});
+  CHECK(c.values == std::map<std::string, std::string>{{"controller.quorum.voters", "9@127.0.0.1:9093"},
+                                                      {"log.dirs", "/tmp/keel-logs"},
+                                                      {"node.id", "1"},
+                                                      {"process.roles", "broker"}});
 }
 
-TEST_CASE("config: Kafka's own KRaft server.properties parses; its thread and buffer keys are listed as ignored", "[server][config]") {
+TEST_CASE("config: Kafka's own KRaft server.properties parses; its thread and buffer keys are listed as ignored", "[config]") {
   const std::string kafka =
       "process.roles=broker,controller\n"
       "node.id=1\n"
@@ -162,7 +183,7 @@ TEST_CASE("config: Kafka's own KRaft server.properties parses; its thread and bu
 
 // ---- syntax ----
 
-TEST_CASE("config: comments, separators, continuation lines, escapes and CRLF follow Java .properties", "[server][config]") {
+TEST_CASE("config: comments, separators, continuation lines, escapes and CRLF follow Java .properties", "[config]") {
   const std::string text =
       "# a comment\r\n"
       "! another comment\r\n"
@@ -184,7 +205,7 @@ TEST_CASE("config: comments, separators, continuation lines, escapes and CRLF fo
   CHECK(c.values.at("log.dirs") == "/data/a,/data/b,/data/c");
 }
 
-TEST_CASE("config: properties keep file order and line numbers; a key's later value wins", "[server][config]") {
+TEST_CASE("config: properties keep file order and line numbers; a key's later value wins", "[config]") {
   auto props = parse_properties("a=1\n\nb = two words  \nc\\\n  d=3\na=4\ne\n", "f");
   REQUIRE(props.ok());
   REQUIRE(props->size() == 5);
@@ -200,26 +221,26 @@ TEST_CASE("config: properties keep file order and line numbers; a key's later va
   CHECK(c.values.at("num.partitions") == "5");
 }
 
-TEST_CASE("config: a bad \\u escape is an error naming the line", "[server][config]") {
+TEST_CASE("config: a bad \\u escape is an error naming the line", "[config]") {
   const std::string message = parse_error(minimal + "cluster.id=\\u12G4\n");
   CHECK(message == "server.properties:3: malformed \\uXXXX escape (four hex digits expected)");
 }
 
 // ---- errors name the key, the problem and the place ----
 
-TEST_CASE("config: an unknown key is an error naming it, its line and a near miss", "[server][config]") {
+TEST_CASE("config: an unknown key is an error naming it, its line and a near miss", "[config]") {
   CHECK(parse_error(minimal + "num.partition=3\n") ==
         "server.properties:3: num.partition: unknown key (did you mean num.partitions?)");
   CHECK(parse_error(minimal + "no.such.thing=1\n") == "server.properties:3: no.such.thing: unknown key");
 }
 
-TEST_CASE("config: zookeeper keys are refused: Keel is KRaft-only", "[server][config]") {
+TEST_CASE("config: zookeeper keys are refused: Keel is KRaft-only", "[config]") {
   const std::string message = parse_error(minimal + "zookeeper.connect=localhost:2181\n");
   CHECK(message.find("zookeeper.connect") != std::string::npos);
   CHECK(message.find("KRaft") != std::string::npos);
 }
 
-TEST_CASE("config: a bad integer, an out-of-range value and a bad boolean name the key", "[server][config]") {
+TEST_CASE("config: a bad integer, an out-of-range value and a bad boolean name the key", "[config]") {
   CHECK(parse_error(minimal + "num.partitions=three\n") == "server.properties:3: num.partitions: 'three' is not a 32-bit integer");
   CHECK(parse_error(minimal + "num.partitions=0\n") == "server.properties:3: num.partitions: 0 is below the minimum 1");
   CHECK(parse_error(minimal + "num.partitions=4294967296\n") ==
@@ -240,7 +261,7 @@ TEST_CASE("config: a bad integer, an out-of-range value and a bad boolean name t
   CHECK(parse_error(minimal + "num.io.threads=many\n") == "server.properties:3: num.io.threads: 'many' is not a 32-bit integer");
 }
 
-TEST_CASE("config: a bad listener names the key and says what is wrong", "[server][config]") {
+TEST_CASE("config: a bad listener names the key and says what is wrong", "[config]") {
   const std::string base = minimal + "listeners=";
   CHECK(parse_error(base + "127.0.0.1:9092\n") ==
         "server.properties:3: listeners: '127.0.0.1:9092' is not a listener (NAME://host:port, e.g. PLAINTEXT://127.0.0.1:9092)");
@@ -266,7 +287,7 @@ TEST_CASE("config: a bad listener names the key and says what is wrong", "[serve
         "server.properties:3: advertised.listeners: listener OTHER is not among the listeners");
 }
 
-TEST_CASE("config: a missing node.id or log.dirs names the key and the file", "[server][config]") {
+TEST_CASE("config: a missing node.id or log.dirs names the key and the file", "[config]") {
   CHECK(parse_error("log.dirs=/x\n") ==
         "server.properties: node.id: required key missing: this broker's id (node.id, or its alias broker.id)");
   CHECK(parse_error("node.id=1\n") ==
@@ -276,13 +297,13 @@ TEST_CASE("config: a missing node.id or log.dirs names the key and the file", "[
   CHECK(parse_error("node.id=1\nlog.dirs=/a,/a\n") == "server.properties:2: log.dirs: directory '/a' appears twice");
 }
 
-TEST_CASE("config: compact cleanup is refused as not supported yet", "[server][config]") {
+TEST_CASE("config: compact cleanup is refused as not supported yet", "[config]") {
   CHECK(parse_error(minimal + "log.cleanup.policy=compact\n").find("'compact' is not supported yet") != std::string::npos);
 }
 
 // ---- overrides, aliases, precedence ----
 
-TEST_CASE("config: overrides apply in order after the file and win", "[server][config]") {
+TEST_CASE("config: overrides apply in order after the file and win", "[config]") {
   BrokerConfig c = parse_ok(minimal + "num.partitions=2\n",
                             {"num.partitions=4", " log.dirs = /o1,/o2 ", "num.partitions=6", "listeners=PLAINTEXT://127.0.0.1:0"});
   CHECK(c.num_partitions == 6);
@@ -293,7 +314,7 @@ TEST_CASE("config: overrides apply in order after the file and win", "[server][c
   CHECK(parse_ok("log.dirs=/x\n", {"node.id=3"}).node_id == 3);
 }
 
-TEST_CASE("config: a bad override names the key and --override", "[server][config]") {
+TEST_CASE("config: a bad override names the key and --override", "[config]") {
   CHECK(parse_error(minimal, {"num.partitions=0"}) == "--override 'num.partitions=0': num.partitions: 0 is below the minimum 1");
   CHECK(parse_error(minimal, {"num.partitions"}) == "--override 'num.partitions': expected key=value");
   CHECK(parse_error(minimal, {"bogus.key=1"}) == "--override 'bogus.key=1': bogus.key: unknown key");
@@ -301,19 +322,19 @@ TEST_CASE("config: a bad override names the key and --override", "[server][confi
   CHECK(parse_ok(minimal + "num.partitions=zero\n", {"num.partitions=2"}).num_partitions == 2);
 }
 
-TEST_CASE("config: broker.id is node.id's alias; the two may not differ", "[server][config]") {
+TEST_CASE("config: broker.id is node.id's alias; the two may not differ", "[config]") {
   CHECK(parse_ok("broker.id=5\nlog.dirs=/x\n").node_id == 5);
   CHECK(parse_ok("broker.id=5\nnode.id=5\nlog.dirs=/x\n").node_id == 5);
   CHECK(parse_error("broker.id=5\nnode.id=6\nlog.dirs=/x\n") ==
         "server.properties:1: broker.id: broker.id 5 differs from node.id 6 (broker.id is an alias of node.id)");
 }
 
-TEST_CASE("config: log.dir is used when log.dirs is absent", "[server][config]") {
+TEST_CASE("config: log.dir is used when log.dirs is absent", "[config]") {
   CHECK(parse_ok("node.id=1\nlog.dir=/one\n").log_dirs == std::vector<std::string>{"/one"});
   CHECK(parse_ok("node.id=1\nlog.dir=/one\nlog.dirs=/two\n").log_dirs == std::vector<std::string>{"/two"});
 }
 
-TEST_CASE("config: time settings take the finest unit given, as Kafka", "[server][config]") {
+TEST_CASE("config: time settings take the finest unit given, as Kafka", "[config]") {
   CHECK(parse_ok(minimal + "log.roll.hours=2\n").log.segment_ms == 7'200'000);
   CHECK(parse_ok(minimal + "log.roll.ms=500\nlog.roll.hours=2\n").log.segment_ms == 500);
   CHECK(parse_ok(minimal + "log.retention.hours=1\n").log.retention_ms == 3'600'000);
@@ -329,7 +350,7 @@ TEST_CASE("config: time settings take the finest unit given, as Kafka", "[server
   CHECK(parse_ok(minimal + "log.message.timestamp.type=LogAppendTime\n").log.log_append_time);
 }
 
-TEST_CASE("config: advertised listeners default to the broker listeners with a routable host", "[server][config]") {
+TEST_CASE("config: advertised listeners default to the broker listeners with a routable host", "[config]") {
   BrokerConfig c = parse_ok(minimal +
                             "listeners=PLAINTEXT://0.0.0.0:9092,CONTROLLER://:9093,INTERNAL://host-a:9094\n"
                             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT\n"
@@ -349,7 +370,18 @@ TEST_CASE("config: advertised listeners default to the broker listeners with a r
   CHECK(v6.listeners[0].host == "::1");
 }
 
-TEST_CASE("config: KRaft settings are validated and stored", "[server][config]") {
+TEST_CASE("config: a config without process.roles or voters stops start-up, saying what to add", "[config]") {
+  auto no_roles = parse_broker_config(minimal, "server.properties", {});
+  REQUIRE_FALSE(no_roles.ok());
+  CHECK_THAT(no_roles.error().message, Catch::StartsWith("server.properties: process.roles: is not set"));
+  CHECK_THAT(no_roles.error().message, Catch::Contains("process.roles=broker,controller"));
+  CHECK_THAT(no_roles.error().message, Catch::Contains("controller.quorum.voters=1@127.0.0.1:9093"));
+  auto no_voters = parse_broker_config(minimal + "process.roles=broker\n", "server.properties", {});
+  REQUIRE_FALSE(no_voters.ok());
+  CHECK_THAT(no_voters.error().message, Catch::StartsWith("server.properties: controller.quorum.voters: is not set"));
+}
+
+TEST_CASE("config: KRaft settings are validated and stored", "[config]") {
   CHECK(parse_error(minimal + "process.roles=broker,leader\n") ==
         "server.properties:3: process.roles: 'leader' is not one of broker, controller");
   CHECK(parse_error(minimal + "controller.quorum.voters=1@h:9093,x@h:9094\n") ==
@@ -368,7 +400,7 @@ TEST_CASE("config: KRaft settings are validated and stored", "[server][config]")
 
 // ---- topic configs ----
 
-TEST_CASE("config: topic configs override the broker's log settings", "[server][config]") {
+TEST_CASE("config: topic configs override the broker's log settings", "[config]") {
   const BrokerConfig c = parse_ok(minimal + "log.retention.hours=1\n");
   auto log = apply_topic_configs(c.log, {{"retention.ms", "1000"},
                                          {"segment.bytes", "1048576"},
@@ -400,7 +432,7 @@ TEST_CASE("config: topic configs override the broker's log settings", "[server][
   CHECK(plain->retention_ms == 3'600'000);
 }
 
-TEST_CASE("config: a bad topic config is an error naming the key", "[server][config]") {
+TEST_CASE("config: a bad topic config is an error naming the key", "[config]") {
   const storage::LogConfig base;
   auto unknown = apply_topic_configs(base, {{"retention.msec", "1"}});
   REQUIRE_FALSE(unknown.ok());
@@ -417,7 +449,7 @@ TEST_CASE("config: a bad topic config is an error naming the key", "[server][con
 
 // ---- DescribeConfigs ----
 
-TEST_CASE("config: describe lists every broker key sorted, given ones as static, the rest as defaults", "[server][config]") {
+TEST_CASE("config: describe lists every broker key sorted, given ones as static, the rest as defaults", "[config]") {
   const BrokerConfig c = parse_ok(minimal + "num.partitions=3\nlog.retention.hours=2\nnum.io.threads=4\n");
   const auto entries = describe_broker_config(c);
   REQUIRE(entries.size() > 40);
@@ -447,7 +479,7 @@ TEST_CASE("config: describe lists every broker key sorted, given ones as static,
   CHECK(entry(entries, "log.dir") == nullptr);  // neither given nor defaulted
 }
 
-TEST_CASE("config: describe of a topic gives each topic key its value and where it came from", "[server][config]") {
+TEST_CASE("config: describe of a topic gives each topic key its value and where it came from", "[config]") {
   const BrokerConfig c = parse_ok(minimal + "log.segment.bytes=1048576\n");
   const auto entries = describe_topic_config(c, {{"retention.ms", "1000"}});
   std::vector<std::string> names;

@@ -5,6 +5,7 @@
 #include "broker/metadata/control.h"
 #include "broker/metadata/image.h"
 #include "broker/metadata/records.h"
+#include "tests/support/controller_cluster.h"
 
 #include <catch2/catch.hpp>
 
@@ -20,31 +21,10 @@ using Ids = std::vector<std::int32_t>;
 
 namespace {
 
-// A controller over an image whose every decision is committed at once (as in the metadata tests).
-struct Cluster {
-  explicit Cluster(ControllerConfig config = {}) : controller(config), random(11) {}
-
-  void commit(const std::vector<MetadataRecord>& records) {
-    for (const auto& r : records) image.apply(r, next_offset++);
-  }
-
-  void add_brokers(std::initializer_list<std::int32_t> ids) {
-    for (auto id : ids) {
-      Uuid incarnation;
-      incarnation.bytes[0] = static_cast<std::uint8_t>(id);
-      incarnation.bytes[15] = 1;
-      auto d = controller.register_broker(image, {id, incarnation, {{"PLAINTEXT", "host", 9092}}, std::nullopt}, next_offset, 0);
-      REQUIRE(d.reply.error == ErrorCode::none);
-      commit(d.records);
-    }
-    for (auto id : ids) heartbeat(id);
-  }
-
-  HeartbeatReply heartbeat(std::int32_t id, bool want_fence = false) {
-    auto d = controller.heartbeat(image, {id, image.broker(id)->epoch, next_offset - 1, want_fence, false}, 0);
-    commit(d.records);
-    return d.reply;
-  }
+// The controller test cluster (seeded as before) with the moves this file makes: a topic placed on
+// given replicas, and one reassignment at a time.
+struct Cluster : test::ControllerCluster {
+  explicit Cluster(ControllerConfig config = {}) : ControllerCluster(config, 11) {}
 
   // A topic whose partitions sit on `replicas` (placed, then reordered into place at once, which a
   // reassignment between the same brokers does).
@@ -72,31 +52,10 @@ struct Cluster {
     return d.reply.results[0];
   }
 
-  // The leader asks for `isr` (it must be a subset of the replicas, with the leader in it).
+  // The leader of partition 0 asks for `isr` (a subset of the replicas, with the leader in it).
   AlterPartitionReply alter_isr(const std::string& topic, const Ids& isr) {
-    const auto& p = partition(topic);
-    AlterPartitionRequest req;
-    req.broker_id = p.leader;
-    req.broker_epoch = image.broker(p.leader)->epoch;
-    req.topic_id = image.topic(topic)->id;
-    req.leader_epoch = p.leader_epoch;
-    req.partition_epoch = p.partition_epoch;
-    for (auto b : isr) req.new_isr.push_back({b, image.broker(b)->epoch});
-    auto d = controller.alter_partition(image, req);
-    commit(d.records);
-    return d.reply;
+    return ControllerCluster::alter_isr(topic, 0, isr);
   }
-
-  const PartitionRegistration& partition(const std::string& topic, std::int32_t index = 0) const {
-    const auto* p = image.partition(topic, index);
-    REQUIRE(p != nullptr);
-    return *p;
-  }
-
-  MetadataImage image;
-  Controller controller;
-  Random random;
-  std::int64_t next_offset = 0;
 };
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include "net-sim/network.h"
 #include "sim/node.h"
 #include "sim/world.h"
+#include "tests/support/bytes.h"
+#include "tests/support/sim_world.h"
 
 #include <catch2/catch.hpp>
 
@@ -22,11 +24,10 @@ using namespace keel;
 using namespace keel::sim;
 using keel::net_sim::NetworkOptions;
 using keel::net_sim::SimNetwork;
+using keel::test::byte_span;
 
 constexpr std::uint16_t kPort = 9000;
 const Address kServer{"n1", kPort};  // node 1; node 0 is the client
-
-std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 // A recognisable stream: byte i of it, whatever the chunking.
 std::string pattern(std::size_t offset, std::size_t n) {
@@ -47,21 +48,12 @@ struct Seen {
 
 // A world of `nodes` machines ("n0", "n1", ...) with clocks that do not drift, so that durations
 // measured inside a task equal world durations.
-WorldOptions world_options(std::uint64_t seed) {
-  WorldOptions o;
-  o.seed = seed;
-  return o;
-}
-
 class Rig {
  public:
-  explicit Rig(std::uint64_t seed = 1, NetworkOptions net = {}, int nodes = 2) : world_(world_options(seed)) {
-    for (int i = 0; i < nodes; ++i) {
-      NodeOptions o;
-      o.id = i;
-      o.clock_drift_max = 0;
-      world_.add_node(o);
-    }
+  explicit Rig(std::uint64_t seed = 1, NetworkOptions net = {}, int nodes = 2) : world_(test::world_options(seed)) {
+    NodeOptions o;
+    o.clock_drift_max = 0;
+    test::add_nodes(world_, nodes, o);
     world_.net().set_options(net);
   }
 
@@ -152,7 +144,7 @@ Status write_pattern(Runtime& rt, Connection& c, std::size_t total, std::size_t 
   std::size_t sent = 0;
   while (sent < total) {
     const std::size_t n = std::min<std::size_t>(total - sent, 1 + rt.random().below(chunk_max));
-    if (auto st = c.write(bytes_of(pattern(sent, n))); !st) return st;
+    if (auto st = c.write(byte_span(pattern(sent, n))); !st) return st;
     sent += n;
   }
   return {};
@@ -222,8 +214,8 @@ TEST_CASE("net: the peer reads everything written before an orderly close, then 
   connect_pair(
       rig, [&rig, &server_seen](Runtime&, std::shared_ptr<Connection> c) { read_all(rig.world(), *c, server_seen); },
       [](Runtime&, std::shared_ptr<Connection> c) {
-        (void)c->write(bytes_of("hello, "));
-        (void)c->write(bytes_of("world"));
+        (void)c->write(byte_span("hello, "));
+        (void)c->write(byte_span("world"));
         c->close();
       });
   REQUIRE(rig.run_until([&] { return server_seen.ended; }));
@@ -332,9 +324,9 @@ TEST_CASE("net: traffic held longer than partition_reset_timeout resets both end
       rig, [&rig, &server_seen](Runtime&, std::shared_ptr<Connection> c) { read_all(rig.world(), *c, server_seen); },
       [&](Runtime&, std::shared_ptr<Connection> c) {
         go.wait();
-        (void)c->write(bytes_of("held"));
+        (void)c->write(byte_span("held"));
         read_all(rig.world(), *c, client_seen);
-        late_write = c->write(bytes_of("more")).code();
+        late_write = c->write(byte_span("more")).code();
       });
   rig.net().partition({0}, {1});
   const Instant t0 = rig.now();
@@ -359,7 +351,7 @@ TEST_CASE("net: a partition shorter than the reset timeout resets nothing, even 
       rig, [&rig, &server_seen](Runtime&, std::shared_ptr<Connection> c) { read_all(rig.world(), *c, server_seen); },
       [&](Runtime&, std::shared_ptr<Connection> c) {
         go.wait();
-        (void)c->write(bytes_of("late but whole"));
+        (void)c->write(byte_span("late but whole"));
       });
   rig.net().partition({0}, {1});
   go.set();
@@ -382,13 +374,13 @@ TEST_CASE("net: a one-way block holds A to B while B to A flows", "[sim][net]") 
       [&](Runtime& rt, std::shared_ptr<Connection> c) {
         rt.spawn("reader", [&rig, &server_seen, c] { read_all(rig.world(), *c, server_seen); });
         go.wait();
-        (void)c->write(bytes_of("from n1"));
+        (void)c->write(byte_span("from n1"));
         rt.sleep_for(1h);
       },
       [&](Runtime& rt, std::shared_ptr<Connection> c) {
         rt.spawn("reader", [&rig, &client_seen, c] { read_all(rig.world(), *c, client_seen); });
         go.wait();
-        (void)c->write(bytes_of("from n0"));
+        (void)c->write(byte_span("from n0"));
         rt.sleep_for(1h);
       });
   rig.net().block(0, 1);
@@ -440,7 +432,7 @@ TEST_CASE("net: clogging a node delays its traffic until the clog ends", "[sim][
       [&](Runtime&, std::shared_ptr<Connection> c) {
         go.wait();
         sent_at = rig.now();
-        (void)c->write(bytes_of("clogged"));
+        (void)c->write(byte_span("clogged"));
       });
   rig.net().clog(1, 700ms);
   const Instant clog_end = rig.now() + 700ms;
@@ -524,13 +516,13 @@ TEST_CASE("net: writes to a powered-off peer reset after the timeout, or at once
     auto b = rt.net().connect(kServer, 1s);
     if (!a || !b) return;
     go.wait();
-    (void)a->write(bytes_of("into the void"));
+    (void)a->write(byte_span("into the void"));
     std::array<std::byte, 1> buf{};
     held_result = a->read(buf).code();
     held_ended = rig.now();
     go.reset();
     go.wait();  // node 1 is back up
-    (void)b->write(bytes_of("hello again"));
+    (void)b->write(byte_span("hello again"));
     rebooted_result = b->read(buf).code();
   });
   rig.run_for(100ms);
@@ -601,7 +593,7 @@ TEST_CASE("net: with reset_probability 1 a connection resets at its first delive
   connect_pair(
       rig, [&rig, &server_seen](Runtime&, std::shared_ptr<Connection> c) { read_all(rig.world(), *c, server_seen); },
       [&rig, &client_seen](Runtime&, std::shared_ptr<Connection> c) {
-        (void)c->write(bytes_of("doomed"));
+        (void)c->write(byte_span("doomed"));
         read_all(rig.world(), *c, client_seen);
       });
   REQUIRE(rig.run_until([&] { return server_seen.ended && client_seen.ended; }, 1s));
@@ -638,9 +630,9 @@ TEST_CASE("net: a writer waits while the send buffer is full and resumes as the 
         read_all(rig.world(), *c, server_seen);
       },
       [&](Runtime& rt, std::shared_ptr<Connection> c) {
-        (void)c->write(bytes_of(pattern(0, 1000)));
-        short_deadline = c->write(bytes_of(pattern(1000, 1)), rt.now() + 100ms).code();
-        (void)c->write(bytes_of(pattern(1000, 4000)));
+        (void)c->write(byte_span(pattern(0, 1000)));
+        short_deadline = c->write(byte_span(pattern(1000, 1)), rt.now() + 100ms).code();
+        (void)c->write(byte_span(pattern(1000, 4000)));
         big_write_done = rig.now();
       });
   const Instant t0 = rig.now();

@@ -3,6 +3,8 @@
 // (REQUIRE) must not run inside a task: tasks record what they saw, the test checks it after the
 // runtime returns. No test sleeps the thread; waits are task sleeps or deadlines, all short.
 #include "broker/platform/posix/runtime.h"
+#include "tests/support/bytes.h"
+#include "tests/support/temp_dir.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -29,17 +31,15 @@ using keel::Listener;
 using keel::OpenOptions;
 using keel::posix::PosixRuntime;
 using keel::posix::RunExit;
+using keel::test::byte_span;
+using keel::test::TempDir;
+using keel::test::text_of;
 using namespace std::chrono_literals;
 
 // Every test's runtime gives up after this; a test that needs it has hung.
 constexpr Duration test_limit = 5s;
 constexpr Duration connect_timeout = 1s;
 
-std::span<const std::byte> as_bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
-
-std::string as_string(std::span<const std::byte> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
 
 PosixRuntime::Options test_options() {
   PosixRuntime::Options o;
@@ -48,27 +48,6 @@ PosixRuntime::Options test_options() {
   o.log_level = keel::Severity::warn;
   return o;
 }
-
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "keel-posix-test-XXXXXX").string();
-    const char* made = ::mkdtemp(tmpl.data());
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 PosixRuntime::Options disk_options(const TempDir& dir) {
   auto o = test_options();
@@ -136,12 +115,12 @@ TEST_CASE("posix: loopback echo on 127.0.0.1 round-trips many messages in order 
       while (received.size() < expected.size()) {
         auto n = conn->read(buf, rt.deadline_after(2s));
         if (!n || *n == 0) break;
-        received += as_string(std::span(buf.data(), *n));
+        received += text_of(std::span(buf.data(), *n));
       }
       reader_done.set();
     });
     for (int i = 0; i < messages; ++i) {
-      auto st = conn->write(as_bytes(fmt::format("message {} {}\n", i, std::string(i % 97, 'x'))));
+      auto st = conn->write(byte_span(fmt::format("message {} {}\n", i, std::string(i % 97, 'x'))));
       if (!st) return void(client_error = st.error().message);
     }
     reader_done.wait();
@@ -407,7 +386,7 @@ TEST_CASE("posix: the peer's orderly close is read as end of stream after all da
     if (!listener) return;
     auto conn = listener->accept(rt.deadline_after(2s));
     if (!conn) return;
-    (void)conn->write(as_bytes("last words"));
+    (void)conn->write(byte_span("last words"));
     conn->close();
   });
   rt.spawn("client", [&] {
@@ -422,7 +401,7 @@ TEST_CASE("posix: the peer's orderly close is read as end of stream after all da
         saw_eof = true;
         return;
       }
-      received += as_string(std::span(buf.data(), *n));
+      received += text_of(std::span(buf.data(), *n));
     }
   });
   REQUIRE(rt.run_until_idle(test_limit) == RunExit::finished);
@@ -444,14 +423,14 @@ TEST_CASE("posix: closing with unread input still delivers what was sent, then e
     if (!conn) return;
     request_sent.wait(rt.deadline_after(2s));
     rt.sleep_for(5ms);  // let the request land in our receive buffer, unread
-    (void)conn->write(as_bytes("reply"));
+    (void)conn->write(byte_span("reply"));
     conn->close();
   });
   rt.spawn("client", [&] {
     server.ready.wait();
     auto conn = rt.net().connect(Address{"127.0.0.1", server.port}, connect_timeout);
     if (!conn) return;
-    (void)conn->write(as_bytes("a request the server never reads"));
+    (void)conn->write(byte_span("a request the server never reads"));
     request_sent.set();
     std::vector<std::byte> buf(64);
     while (true) {
@@ -460,7 +439,7 @@ TEST_CASE("posix: closing with unread input still delivers what was sent, then e
         end = n.code();
         return;
       }
-      received += as_string(std::span(buf.data(), *n));
+      received += text_of(std::span(buf.data(), *n));
     }
   });
   REQUIRE(rt.run_until_idle(test_limit) == RunExit::finished);
@@ -473,7 +452,7 @@ TEST_CASE("posix: closing with unread input still delivers what was sent, then e
 
 TEST_CASE("posix: files under a temp data root support write, read, append, size, truncate, sync and rename",
           "[posix]") {
-  TempDir dir;
+  TempDir dir("keel-posix-test");
   PosixRuntime rt(disk_options(dir));
   std::vector<std::string> failures;
   std::string read_back, renamed_content;
@@ -486,13 +465,13 @@ TEST_CASE("posix: files under a temp data root support write, read, append, size
     expect_ok(rt.disk().make_dir("topic-0"));
     auto f = rt.disk().open("topic-0/00000.log", OpenOptions{.create = true, .exclusive = true});
     if (!f) return void(failures.push_back(f.error().message));
-    expect_ok(f->write_at(0, as_bytes("hello, ")));
-    auto off = f->append(as_bytes("world"));
+    expect_ok(f->write_at(0, byte_span("hello, ")));
+    auto off = f->append(byte_span("world"));
     if (off) append_offset = *off;
     size_after_append = f->size().value();
     std::vector<std::byte> buf(64);
     auto n = f->read_at(0, buf);
-    if (n) read_back = as_string(std::span(buf.data(), *n));
+    if (n) read_back = text_of(std::span(buf.data(), *n));
     expect_ok(f->sync());
     expect_ok(f->truncate(5));
     size_after_truncate = f->size().value();
@@ -505,7 +484,7 @@ TEST_CASE("posix: files under a temp data root support write, read, append, size
     if (!g) return void(failures.push_back(g.error().message));
     std::vector<std::byte> all(5);
     expect_ok(g->read_exact_at(0, all));
-    renamed_content = as_string(all);
+    renamed_content = text_of(all);
     auto past_end = g->read_at(100, all);
     if (!past_end || *past_end != 0) failures.push_back("read past the end did not return 0");
   });
@@ -525,7 +504,7 @@ TEST_CASE("posix: files under a temp data root support write, read, append, size
 
 TEST_CASE("posix: make_dir creates parents, list is sorted, remove deletes files and empty directories",
           "[posix]") {
-  TempDir dir;
+  TempDir dir("keel-posix-test");
   PosixRuntime rt(disk_options(dir));
   std::vector<std::string> failures;
   std::vector<std::string> names, root_names, after_remove;
@@ -559,7 +538,7 @@ TEST_CASE("posix: make_dir creates parents, list is sorted, remove deletes files
 }
 
 TEST_CASE("posix: disk errors come back as values: not_found, already_exists, invalid_argument", "[posix]") {
-  TempDir dir;
+  TempDir dir("keel-posix-test");
   PosixRuntime rt(disk_options(dir));
   std::optional<Errc> open_missing, exclusive_again, remove_missing, rename_missing, list_missing, absolute,
       dotdot, dotdot_rename, write_read_only, open_dir;
@@ -582,7 +561,7 @@ TEST_CASE("posix: disk errors come back as values: not_found, already_exists, in
     dotdot = rt.disk().open("d/../../escape", OpenOptions{.create = true}).code();
     dotdot_rename = rt.disk().rename("d/x.log", "..").code();
     auto ro = rt.disk().open("d/x.log", OpenOptions{.read_only = true});
-    if (ro) write_read_only = ro->write_at(0, as_bytes("no")).code();
+    if (ro) write_read_only = ro->write_at(0, byte_span("no")).code();
     open_dir = rt.disk().open("d", OpenOptions{.read_only = true}).code();
   });
   REQUIRE(rt.run_until_idle(test_limit) == RunExit::finished);
@@ -603,7 +582,7 @@ TEST_CASE("posix: disk errors come back as values: not_found, already_exists, in
 
 TEST_CASE("posix: a task in fdatasync is suspended on the helper thread while another task keeps running",
           "[posix]") {
-  TempDir dir;
+  TempDir dir("keel-posix-test");
   PosixRuntime rt(disk_options(dir));
   int ticks = 0;
   int ticks_at_sync_start = -1;
@@ -636,7 +615,7 @@ TEST_CASE("posix: a task in fdatasync is suspended on the helper thread while an
 }
 
 TEST_CASE("posix: stopping the runtime while a task waits for its sync cancels the task safely", "[posix]") {
-  TempDir dir;
+  TempDir dir("keel-posix-test");
   bool unwound = false;
   bool sync_returned = false;
   {

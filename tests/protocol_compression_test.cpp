@@ -11,16 +11,17 @@
 
 #include "broker/platform/random.h"
 #include "broker/protocol/compression.h"
+#include "tests/support/bytes.h"
 
 using namespace keel;
 using namespace keel::protocol;
 
 namespace {
 
+using keel::test::bytes_of;
+
 constexpr std::size_t mib = 1 << 20;
 constexpr Compression codecs[] = {Compression::gzip, Compression::snappy, Compression::lz4, Compression::zstd};
-
-Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
 // Half random, half repetitive: compressible, but not trivially.
 Bytes sample_data(std::size_t n, std::uint64_t seed) {

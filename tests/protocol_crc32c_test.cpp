@@ -6,13 +6,14 @@
 #include "broker/platform/random.h"
 #include "broker/protocol/crc32c.h"
 #include "broker/protocol/wire.h"
+#include "tests/support/bytes.h"
 
 using namespace keel;
 using namespace keel::protocol;
 
 namespace {
 
-Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
+using keel::test::bytes_of;
 
 // One bit at a time, straight from the definition: reflected polynomial 0x82F63B78.
 std::uint32_t crc32c_bitwise(std::span<const std::uint8_t> data, std::uint32_t crc = 0) {

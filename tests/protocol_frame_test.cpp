@@ -8,6 +8,8 @@
 #include "net-sim/network.h"
 #include "sim/node.h"
 #include "sim/world.h"
+#include "tests/support/bytes.h"
+#include "tests/support/sim_world.h"
 
 #include <catch2/catch.hpp>
 
@@ -18,16 +20,11 @@
 
 namespace {
 
+using keel::test::bytes_of;
+using keel::test::append;
+
 using namespace keel;
 using namespace keel::protocol;
-
-Bytes bytes_of(std::initializer_list<int> values) {
-  Bytes b;
-  for (int v : values) b.push_back(static_cast<std::uint8_t>(v));
-  return b;
-}
-
-void append(Bytes& b, std::string_view s) { b.insert(b.end(), s.begin(), s.end()); }
 
 // A connection over a byte string: reads hand out at most `chunk_bytes` at a time (to exercise
 // partial reads), then end of stream; writes are collected.
@@ -331,14 +328,8 @@ TEST_CASE("frame: write_frame sends the whole frame", "[protocol]") {
 
 TEST_CASE("frame: a request and its response cross the simulated network; an oversized frame is refused",
           "[protocol][sim]") {
-  sim::WorldOptions options;
-  options.seed = 7;
-  sim::World world(options);
-  for (int i = 0; i < 2; ++i) {
-    sim::NodeOptions node;
-    node.id = i;
-    world.add_node(node);
-  }
+  sim::World world(test::world_options(7));
+  test::add_nodes(world, 2);
   constexpr std::int32_t frame_bytes_max = 1000;
   std::optional<std::int32_t> answered_correlation;
   std::optional<Errc> oversized_error;

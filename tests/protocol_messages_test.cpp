@@ -3,6 +3,7 @@
 // Kafka's schemas say, truncated and corrupted bodies fail cleanly, and unknown tagged fields are
 // skipped.
 #include "broker/protocol/messages.h"
+#include "tests/support/bytes.h"
 
 #include <catch2/catch.hpp>
 
@@ -11,6 +12,9 @@
 #include <vector>
 
 namespace {
+
+using keel::test::bytes_of;
+using keel::test::append;
 
 using namespace keel::protocol;
 using keel::protocol::detail::default_instance;
@@ -126,14 +130,6 @@ M projected(M m, std::int16_t version) {
   project_struct(m, version);
   return m;
 }
-
-Bytes bytes_of(std::initializer_list<int> values) {
-  Bytes b;
-  for (int v : values) b.push_back(static_cast<std::uint8_t>(v));
-  return b;
-}
-
-void append(Bytes& b, std::string_view s) { b.insert(b.end(), s.begin(), s.end()); }
 
 }  // namespace
 

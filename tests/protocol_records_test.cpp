@@ -10,16 +10,17 @@
 #include "broker/protocol/crc32c.h"
 #include "broker/protocol/record_batch.h"
 #include "broker/protocol/wire.h"
+#include "tests/support/bytes.h"
 
 using namespace keel;
 using namespace keel::protocol;
 
 namespace {
 
+using keel::test::bytes_of;
+
 constexpr Compression all_codecs[] = {Compression::none, Compression::gzip, Compression::snappy, Compression::lz4,
                                       Compression::zstd};
-
-Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
 // Keys and values null, empty and not; headers with and without values; uneven sizes.
 std::vector<Record> sample_records(int n, std::int64_t base_offset) {

@@ -2,6 +2,7 @@
 // compact strings and bytes, UUIDs and tag buffers; and a Reader that never reads out of bounds,
 // keeps its first error, and bounds every length by what remains.
 #include "broker/protocol/wire.h"
+#include "tests/support/bytes.h"
 
 #include <catch2/catch.hpp>
 
@@ -11,13 +12,9 @@
 
 namespace {
 
-using namespace keel::protocol;
+using keel::test::bytes_of;
 
-Bytes bytes_of(std::initializer_list<int> values) {
-  Bytes b;
-  for (int v : values) b.push_back(static_cast<std::uint8_t>(v));
-  return b;
-}
+using namespace keel::protocol;
 
 template <class F>
 Bytes written(F&& f) {

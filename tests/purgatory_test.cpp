@@ -4,6 +4,7 @@
 #include "broker/purgatory/timing_wheel.h"
 #include "sim/node.h"
 #include "sim/world.h"
+#include "tests/support/sim_world.h"
 
 #include <catch2/catch.hpp>
 
@@ -17,23 +18,11 @@ using namespace keel::purgatory;
 
 namespace {
 
-World make_world(std::uint64_t seed) {
-  WorldOptions o;
-  o.seed = seed;
-  // These tests pin exact expiry times, which BUGGIFY timer_reaper_late bends on purpose;
-  // tests/sim_buggify_test.cpp checks what still holds when the reaper runs late.
-  o.buggify = false;
-  return World(o);
-}
+using keel::test::add_running_node;
 
-SimNode& one_node(World& w, ProcessMain body) {
-  NodeOptions no;
-  no.id = w.node_count();
-  SimNode& n = w.add_node(no);
-  n.set_main(std::move(body));
-  n.start();
-  return n;
-}
+// These tests pin exact expiry times, which BUGGIFY timer_reaper_late bends on purpose;
+// tests/sim_buggify_test.cpp checks what still holds when the reaper runs late.
+World make_world(std::uint64_t seed) { return test::make_world(seed, /*buggify=*/false); }
 
 // Completes once `*available` reaches `needed`; counts its callbacks.
 class CountingOp : public DelayedOperation {
@@ -69,7 +58,7 @@ struct Rig {
   explicit Rig(std::uint64_t seed, int purge_interval = 1000) : world(make_world(seed)), purge_interval(purge_interval) {}
 
   void run(std::function<void(Runtime&)> body, Duration how_long) {
-    one_node(world, [this, body = std::move(body)](Runtime& rt) {
+    add_running_node(world, [this, body = std::move(body)](Runtime& rt) {
       timer = std::make_unique<SystemTimer>(rt);
       purgatory = std::make_unique<DelayedOperationPurgatory>("Test", *timer, purge_interval);
       rt.spawn("body", [&rt, body] { body(rt); });

@@ -3,6 +3,7 @@
 #include "broker/purgatory/timing_wheel.h"
 #include "sim/node.h"
 #include "sim/world.h"
+#include "tests/support/sim_world.h"
 
 #include <catch2/catch.hpp>
 
@@ -18,23 +19,12 @@ using namespace keel::purgatory;
 
 namespace {
 
-World make_world(std::uint64_t seed) {
-  WorldOptions o;
-  o.seed = seed;
-  // These tests pin the wheel's exact timing (at its delay, at most a tick late), which BUGGIFY timer_reaper_late bends on purpose;
-  // tests/sim_buggify_test.cpp checks what still holds when the reaper runs late.
-  o.buggify = false;
-  return World(o);
-}
+using keel::test::add_running_node;
 
-SimNode& one_node(World& w, ProcessMain body) {
-  NodeOptions no;
-  no.id = w.node_count();
-  SimNode& n = w.add_node(no);
-  n.set_main(std::move(body));
-  n.start();
-  return n;
-}
+// These tests pin the wheel's exact timing (at its delay, at most a tick late), which BUGGIFY
+// timer_reaper_late bends on purpose; tests/sim_buggify_test.cpp checks what still holds when the
+// reaper runs late.
+World make_world(std::uint64_t seed) { return test::make_world(seed, /*buggify=*/false); }
 
 struct Firing {
   int id = 0;
@@ -97,7 +87,7 @@ TEST_CASE("timer: tasks run at their delay to the tick, never before, from 1 ns 
   int levels_after_adding = 0;
   const std::vector<Duration> delays = {0ns, 1ns, 999us, 1ms, 1500us, 2ms, 19ms, 20ms, 21ms, 399ms, 400ms,
                                         401ms, 7999ms, 8001ms, 1min, 159s, 161s, 59min, 2h, 17h, 30h, 200h};
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     timer = std::make_unique<SystemTimer>(rt);
     rt.spawn("adder", [&] {
       rt.sleep_for(300us);  // off the tick grid: expirations round up
@@ -119,7 +109,7 @@ TEST_CASE("timer: ten thousand tasks added over time each run once, on time, in 
   std::vector<Firing> log;
   std::unique_ptr<SystemTimer> timer;
   std::size_t most_pending = 0;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     timer = std::make_unique<SystemTimer>(rt);
     for (int adder = 0; adder < 4; ++adder) {
       rt.spawn("adder", [&, adder] {
@@ -149,7 +139,7 @@ TEST_CASE("timer: a coarser tick still never runs a task early and at most one t
   World w = make_world(13);
   std::vector<Firing> log;
   std::unique_ptr<SystemTimer> timer;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     timer = std::make_unique<SystemTimer>(rt, 10ms, 8);
     rt.spawn("adder", [&] {
       for (int i = 0; i < 50; ++i) {
@@ -170,7 +160,7 @@ TEST_CASE("timer: cancelled tasks never run, also one cancelled by another due i
   std::unique_ptr<SystemTimer> timer;
   std::size_t size_after_cancel = 0;
   bool cancelled_ran = false;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     timer = std::make_unique<SystemTimer>(rt);
     rt.spawn("adder", [&] {
       std::vector<std::shared_ptr<Recorder>> tasks;
@@ -211,7 +201,7 @@ TEST_CASE("timer: the reaper sleeping until a far deadline wakes for a task adde
   std::vector<Firing> log;
   std::unique_ptr<SystemTimer> timer;
   Instant start{};
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     timer = std::make_unique<SystemTimer>(rt);
     start = rt.now();
     timer->add(std::make_shared<Recorder>(rt, log, 1, 1h));
@@ -235,7 +225,7 @@ TEST_CASE("timer: tasks due in the same tick run in the order they were added", 
   World w = make_world(16);
   std::vector<int> order;
   std::unique_ptr<SystemTimer> timer;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     timer = std::make_unique<SystemTimer>(rt);
     rt.spawn("adder", [&] {
       // Same expiration reached through different wheels: a far one added first, near ones later.
@@ -252,7 +242,7 @@ TEST_CASE("timer: a task may add tasks when it runs, also ones due at once", "[s
   World w = make_world(17);
   std::vector<Instant> ran;
   std::unique_ptr<SystemTimer> timer;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     timer = std::make_unique<SystemTimer>(rt);
     std::function<void(int)> chain = [&](int left) {
       ran.push_back(rt.now());
@@ -273,7 +263,7 @@ TEST_CASE("timer: after shutdown no task runs, new ones are refused and the reap
   std::unique_ptr<SystemTimer> timer;
   std::size_t tasks_before = 0;
   std::size_t tasks_after = 0;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     timer = std::make_unique<SystemTimer>(rt);
     for (int i = 0; i < 10; ++i) timer->add(std::make_shared<Recorder>(rt, log, i, std::chrono::milliseconds(100 * (i + 1))));
     rt.spawn("stopper", [&] {
@@ -295,7 +285,7 @@ TEST_CASE("timer: after shutdown no task runs, new ones are refused and the reap
 TEST_CASE("timer: a timer destroyed while its reaper sleeps leaves nothing dangling", "[server][timer][sim]") {
   World w = make_world(19);
   bool ran = false;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     rt.spawn("owner", [&] {
       auto timer = std::make_unique<SystemTimer>(rt);
       auto task = std::make_shared<Callback>(10ms, [&] { ran = true; });

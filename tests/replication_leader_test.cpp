@@ -14,7 +14,6 @@ LeaderStateOptions three_replicas(std::int32_t min_isr = 2) {
   o.replicas = {1, 2, 3};
   o.isr = {1, 2, 3};
   o.leader_log_end = 10;
-  o.high_watermark = 10;
   o.min_insync_replicas = min_isr;
   o.replica_lag_time_max_ms = 1000;
   o.now_ms = 0;
@@ -23,11 +22,46 @@ LeaderStateOptions three_replicas(std::int32_t min_isr = 2) {
 
 auto everyone_eligible = [](BrokerId, std::int64_t) { return true; };
 
+// A leader's state with the high watermark beside it, as a partition keeps it (in its log): every
+// rule takes the current high watermark and says where it may move.
+struct Leader {
+  explicit Leader(const LeaderStateOptions& o, std::int64_t high_watermark = 10) : s(o), hw(high_watermark) {}
+  // A follower fetched; returns whether the high watermark moved.
+  bool follower_fetched(BrokerId id, std::int64_t fetch_offset, std::int64_t broker_epoch, std::int64_t leader_log_end,
+                        std::int64_t now_ms) {
+    s.follower_fetched(id, fetch_offset, broker_epoch, leader_log_end, now_ms);
+    return maybe_advance_high_watermark(leader_log_end, now_ms);
+  }
+  bool maybe_advance_high_watermark(std::int64_t leader_log_end, std::int64_t now_ms) {
+    const auto next = s.next_high_watermark(hw, leader_log_end, now_ms);
+    if (next) hw = *next;
+    return next.has_value();
+  }
+  void isr_committed(std::vector<BrokerId> isr, std::int32_t partition_epoch, std::int64_t leader_log_end,
+                     std::int64_t now_ms) {
+    s.isr_committed(std::move(isr), partition_epoch);
+    maybe_advance_high_watermark(leader_log_end, now_ms);
+  }
+  template <class Eligible>
+  std::optional<std::vector<BrokerId>> isr_change_to_propose(std::int64_t leader_log_end, std::int64_t now_ms,
+                                                              Eligible eligible) const {
+    return s.isr_change_to_propose(hw, leader_log_end, now_ms, eligible);
+  }
+  AcksAll acks_all_after_append(std::int64_t required_offset) const { return s.acks_all_after_append(required_offset, hw); }
+  std::int64_t high_watermark() const { return hw; }
+  void isr_change_sent(const std::vector<BrokerId>& proposed) { s.isr_change_sent(proposed); }
+  void isr_change_failed() { s.isr_change_failed(); }
+  void replicas_changed(const std::vector<BrokerId>& replicas) { s.replicas_changed(replicas); }
+
+  LeaderState s;
+  std::int64_t hw;
+};
+
 }  // namespace
 
 TEST_CASE("replication: the high watermark is the smallest log end in the ISR and never moves back",
           "[replication][leader]") {
-  LeaderState s(three_replicas());
+  Leader s(three_replicas());
   CHECK(s.high_watermark() == 10);
   // The leader appended to 15; follower 2 reached 15, follower 3 only 12.
   CHECK_FALSE(s.follower_fetched(2, 15, 1, 15, 10));
@@ -43,7 +77,7 @@ TEST_CASE("replication: the high watermark is the smallest log end in the ISR an
 TEST_CASE("replication: a follower stuck past replica.lag.time.max.ms leaves the ISR; the shrink counts only once "
           "the controller commits it",
           "[replication][leader]") {
-  LeaderState s(three_replicas());
+  Leader s(three_replicas());
   s.follower_fetched(2, 10, 1, 10, 100);
   s.follower_fetched(3, 10, 1, 10, 100);
   // The leader appends to 20; follower 2 keeps up, follower 3 goes silent.
@@ -58,14 +92,14 @@ TEST_CASE("replication: a follower stuck past replica.lag.time.max.ms leaves the
   CHECK_FALSE(s.maybe_advance_high_watermark(20, 1700));
   CHECK_FALSE(s.isr_change_to_propose(20, 1700, everyone_eligible).has_value());  // one change in flight
   s.isr_committed({1, 2}, 8, 20, 1800);
-  CHECK(s.isr() == std::vector<BrokerId>{1, 2});
+  CHECK(s.s.isr() == std::vector<BrokerId>{1, 2});
   CHECK(s.high_watermark() == 20);
 }
 
 TEST_CASE("replication: a follower that reaches the high watermark rejoins the ISR at once", "[replication][leader]") {
   auto o = three_replicas();
   o.isr = {1, 2};
-  LeaderState s(o);
+  Leader s(o);
   s.follower_fetched(3, 4, 1, 10, 10);
   CHECK_FALSE(s.isr_change_to_propose(10, 10, everyone_eligible).has_value());  // below the high watermark
   s.follower_fetched(3, 10, 1, 10, 20);
@@ -75,20 +109,20 @@ TEST_CASE("replication: a follower that reaches the high watermark rejoins the I
   // A fenced broker may not rejoin.
   CHECK_FALSE(s.isr_change_to_propose(10, 20, [](BrokerId id, std::int64_t) { return id != 3; }).has_value());
   s.isr_change_sent(*proposal);
-  CHECK(s.maximal_isr() == std::vector<BrokerId>{1, 2, 3});  // counts at once
+  CHECK(s.s.maximal_isr() == std::vector<BrokerId>{1, 2, 3});  // counts at once
 }
 
 TEST_CASE("replication: acks=all is refused under min.insync.replicas, and after the append when the ISR shrank",
           "[replication][leader]") {
   auto o = three_replicas(/*min_isr=*/2);
   o.isr = {1};
-  LeaderState alone(o);
-  CHECK(alone.acks_all_before_append() == AcksAll::not_enough_replicas);
+  Leader alone(o);
+  CHECK(alone.s.acks_all_before_append() == AcksAll::not_enough_replicas);
   // Under min ISR the high watermark stays put, so even acks=1 records stay invisible.
   CHECK_FALSE(alone.maybe_advance_high_watermark(20, 10));
 
-  LeaderState s(three_replicas(2));
-  CHECK(s.acks_all_before_append() == AcksAll::ok);
+  Leader s(three_replicas(2));
+  CHECK(s.s.acks_all_before_append() == AcksAll::ok);
   s.follower_fetched(2, 20, 1, 20, 10);
   CHECK(s.acks_all_after_append(20) == AcksAll::wait);  // 3 has not got it
   s.follower_fetched(3, 20, 1, 20, 10);
@@ -98,20 +132,20 @@ TEST_CASE("replication: acks=all is refused under min.insync.replicas, and after
   auto two = three_replicas(5);
   two.replicas = {1, 2};
   two.isr = {1, 2};
-  LeaderState pair(two);
-  CHECK(pair.effective_min_isr() == 2);
-  CHECK(pair.acks_all_before_append() == AcksAll::ok);
+  Leader pair(two);
+  CHECK(pair.s.effective_min_isr() == 2);
+  CHECK(pair.s.acks_all_before_append() == AcksAll::ok);
 }
 
 TEST_CASE("replication: a failed ISR change is forgotten and a stale commit is ignored", "[replication][leader]") {
-  LeaderState s(three_replicas());
+  Leader s(three_replicas());
   s.isr_change_sent({1, 2});
   s.isr_change_failed();
-  CHECK_FALSE(s.isr_change_pending());
-  CHECK(s.maximal_isr() == std::vector<BrokerId>{1, 2, 3});
+  CHECK_FALSE(s.s.isr_change_pending());
+  CHECK(s.s.maximal_isr() == std::vector<BrokerId>{1, 2, 3});
   s.isr_committed({1}, 6, 10, 0);  // older partition epoch than the leader knows
-  CHECK(s.isr() == std::vector<BrokerId>{1, 2, 3});
-  CHECK(s.partition_epoch() == 7);
+  CHECK(s.s.isr() == std::vector<BrokerId>{1, 2, 3});
+  CHECK(s.s.partition_epoch() == 7);
 }
 
 TEST_CASE("replication: a caught-up follower the controller fenced and removed from the ISR no longer holds the "
@@ -120,7 +154,7 @@ TEST_CASE("replication: a caught-up follower the controller fenced and removed f
   bool three_fenced = false;
   auto o = three_replicas();
   o.isr_eligible = [&](BrokerId id, std::int64_t) { return !(id == 3 && three_fenced); };
-  LeaderState s(o);
+  Leader s(o);
   s.follower_fetched(2, 10, 1, 10, 100);
   s.follower_fetched(3, 10, 1, 10, 100);
   // Broker 3 dies; the controller fences it and commits the ISR without it well within the lag time.
@@ -138,14 +172,14 @@ TEST_CASE("replication: a caught-up follower the controller fenced and removed f
 
 TEST_CASE("replication: a replica a reassignment adds is tracked at once, holds nothing back, and joins once caught up",
           "[replication][leader]") {
-  LeaderState s(three_replicas());
+  Leader s(three_replicas());
   s.follower_fetched(2, 10, 1, 10, 100);
   s.follower_fetched(3, 10, 1, 10, 100);
   // The controller adds replica 4 (no new leader epoch): it starts empty, outside the ISR.
   s.replicas_changed({1, 2, 3, 4});
-  REQUIRE(s.follower(4) != nullptr);
-  CHECK(s.follower(4)->log_end_offset == -1);
-  CHECK(s.isr() == std::vector<BrokerId>{1, 2, 3});
+  REQUIRE(s.s.follower(4) != nullptr);
+  CHECK(s.s.follower(4)->log_end_offset == -1);
+  CHECK(s.s.isr() == std::vector<BrokerId>{1, 2, 3});
   // The ISR moves the high watermark on without it.
   s.follower_fetched(2, 20, 1, 20, 200);
   s.follower_fetched(3, 20, 1, 20, 200);
@@ -161,6 +195,6 @@ TEST_CASE("replication: a replica a reassignment adds is tracked at once, holds 
   CHECK(*proposal == std::vector<BrokerId>{1, 2, 3, 4});
   // Known followers keep what the leader knew of them when the list changes again.
   s.replicas_changed({1, 3, 2, 4});
-  CHECK(s.follower(3)->log_end_offset == 20);
-  CHECK(s.isr() == std::vector<BrokerId>{1, 3, 2});
+  CHECK(s.s.follower(3)->log_end_offset == 20);
+  CHECK(s.s.isr() == std::vector<BrokerId>{1, 3, 2});
 }

@@ -4,6 +4,7 @@
 #include "sim/node.h"
 #include "sim/selftest/selftest.h"
 #include "sim/world.h"
+#include "tests/support/sim_world.h"
 
 #include <catch2/catch.hpp>
 
@@ -88,20 +89,15 @@ TEST_CASE("determinism: the first divergent event is named when two runs differ"
   // task sleeps in the second run.
   static int runs = 0;
   auto capture = [](int run) {
-    WorldOptions wo;
-    wo.seed = 5;
+    WorldOptions wo = test::world_options(5);
     wo.trace.capture = true;
     World w(wo);
-    NodeOptions no;
-    no.id = 0;
-    SimNode& n = w.add_node(no);
-    n.set_main([run](Runtime& rt) {
+    test::add_running_node(w, [run](Runtime& rt) {
       for (int i = 0; i < 5; ++i) {
         rt.trace("Tick").detail("i", i);
         rt.sleep_for(i == 3 && run == 2 ? 2ms : 1ms);
       }
     });
-    n.start();
     w.run_for(1s);
     std::vector<std::string> texts;
     for (std::size_t i = 0; i < w.trace().captured_count(); ++i) texts.emplace_back(w.trace().captured(i));

@@ -34,11 +34,11 @@
 #include "broker/client/admin.h"
 #include "broker/client/consumer.h"
 #include "broker/client/producer.h"
-#include "broker/server/broker.h"
-#include "broker/config/config.h"
+#include "broker/node/node.h"
 #include "broker/storage/log.h"
-#include "sim/node.h"
-#include "sim/world.h"
+#include "broker/storage/log_manager.h"
+#include "tests/support/bytes.h"
+#include "tests/support/keel_world.h"
 
 namespace {
 
@@ -46,7 +46,8 @@ using namespace keel;
 using namespace keel::client;
 using namespace std::chrono_literals;
 
-const std::vector<Address> bootstrap{{"n0", 9092}};
+using test::bootstrap;
+using test::text_of;
 const std::string topic = "events";
 constexpr int partitions = 2;
 constexpr Duration fault_phase = 40s;
@@ -84,10 +85,8 @@ struct Outcome {
 
 // The broker of node 0 as the test sees it: set while a started broker serves.
 struct BrokerProbe {
-  server::Broker* broker = nullptr;
+  node::Node* broker = nullptr;
 };
-
-std::string text(const std::optional<protocol::Bytes>& b) { return b ? std::string(b->begin(), b->end()) : std::string(); }
 
 std::vector<TopicPartition> all_partitions() {
   std::vector<TopicPartition> tps;
@@ -95,18 +94,7 @@ std::vector<TopicPartition> all_partitions() {
   return tps;
 }
 
-// Creates the topic, asking again while the broker starts or drops the connection (Admin does
-// not resend a CreateTopics whose connection broke; an answer of TOPIC_ALREADY_EXISTS then means
-// an earlier attempt landed).
-bool create_events_topic(Runtime& rt) {
-  Admin admin(rt, bootstrap);
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const Status created = admin.create_topic(topic, partitions, 1);
-    if (created || is_kafka_error(created, protocol::ErrorCode::topic_already_exists)) return true;
-    rt.sleep_for(100ms);
-  }
-  return false;
-}
+bool create_events_topic(Runtime& rt) { return test::create_topic_retrying(rt, topic, partitions); }
 
 // Client settings drawn per seed, so seeds also cover linger, batch sizes, acks and in-flight limits.
 ProducerConfig producer_config(Random& random) {
@@ -168,7 +156,9 @@ void consume_live(Runtime& rt, Outcome& out, const bool& stop) {
   while (!stop) {
     auto records = consumer.poll(300ms);
     if (!records) continue;  // no broker to ask: it is down
-    for (const auto& r : *records) out.consumed.push_back(Observed{r.topic_partition, r.offset, text(r.value), rt.now()});
+    for (const auto& r : *records) {
+      out.consumed.push_back(Observed{r.topic_partition, r.offset, text_of(r.value), rt.now()});
+    }
   }
   out.consumer_resets = consumer.offset_resets();
 }
@@ -201,10 +191,11 @@ void final_read(Runtime& rt, Outcome& out) {
     auto records = consumer.poll(500ms);
     if (!records) continue;
     for (const auto& r : *records) {
-      auto [it, fresh] = out.final_log[r.topic_partition].emplace(r.offset, text(r.value));
-      if (!fresh && it->second != text(r.value)) {
+      auto [it, fresh] = out.final_log[r.topic_partition].emplace(r.offset, text_of(r.value));
+      if (!fresh && it->second != text_of(r.value)) {
         out.final_read_conflicts.push_back(fmt::format("{}-{} offset {}: {} and {}", r.topic_partition.topic,
-                                                       r.topic_partition.partition, r.offset, it->second, text(r.value)));
+                                                       r.topic_partition.partition, r.offset, it->second,
+                                                       text_of(r.value)));
       }
     }
   }
@@ -249,21 +240,13 @@ void schedule_crashes(sim::World& world, Outcome& out, BrokerProbe& probe, bool 
 }
 
 Outcome run(const Options& o) {
-  sim::WorldOptions options;
-  options.seed = o.seed;
-  sim::World world(options);
-  for (int i = 0; i < 2; ++i) {
-    sim::NodeOptions n;
-    n.id = i;
-    world.add_node(n);
-  }
-  std::string properties = "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\nlog.segment.bytes=20000\n";
-  if (o.sync_before_ack) properties += "log.flush.interval.messages=1\n";
-  auto config = config::parse_broker_config(properties, "sim_broker_test", {});
-  KEEL_ASSERT_MSG(static_cast<bool>(config), "{}", config ? "" : config.error().message);
+  sim::World world(test::world_options(o.seed));
+  test::add_nodes(world, 2);
+  std::string extra = "log.segment.bytes=20000\n";
+  if (o.sync_before_ack) extra += "log.flush.interval.messages=1\n";
   BrokerProbe probe;
-  world.node(0).set_main([c = *config, &probe](Runtime& rt) {
-    server::Broker broker(rt, c);
+  world.node(0).set_main([c = test::single_node_config(extra), &probe](Runtime& rt) {
+    node::Node broker(rt, c);
     if (!broker.start()) return;
     struct Publish {
       BrokerProbe& p;
@@ -278,8 +261,7 @@ Outcome run(const Options& o) {
   schedule_crashes(world, out, probe, o.power_losses);
   Random client_random = world.stream(1, "client-config");
   const ProducerConfig pc = producer_config(client_random);
-  auto done = std::make_shared<bool>(false);
-  world.node(1).set_main([&out, pc, done](Runtime& rt) {
+  test::run_script(world, 1, [&out, pc](Runtime& rt) {
     if (!create_events_topic(rt)) return;
     auto stop = std::make_shared<bool>(false);
     auto consumer_done = std::make_shared<Event>();
@@ -292,13 +274,10 @@ Outcome run(const Options& o) {
     *stop = true;
     consumer_done->wait();
     final_read(rt, out);
-    *done = true;
-  });
-  world.node(1).start();
-  world.run_while([&] { return !*done; }, world.now() + 10min);
+  }, 10min);
   out.trace_hash = world.trace().hash();
   // Stop both processes while `out` and `probe`, which their tasks point at, still exist.
-  for (int i = 0; i < world.node_count(); ++i) world.node(i).kill();
+  test::kill_all(world);
   return out;
 }
 
@@ -602,70 +581,47 @@ struct Visibility {
   std::uint64_t read_before_ack = 0;  // arrived at the consumer > 0.5 ms before its ack arrived
 };
 
-// A producer that sends one record at a time without retries (so the broker is nearly always inside
-// the fsync of an append, and a record lost with the broker is not resent into the same offset) and
-// a consumer that fetches without waiting, both at full speed; one power loss at a seeded time.
-Visibility read_unsynced(std::uint64_t seed) {
-  sim::WorldOptions options;
-  options.seed = seed;
-  sim::World world(options);
-  for (int i = 0; i < 2; ++i) {
-    sim::NodeOptions n;
-    n.id = i;
-    world.add_node(n);
-  }
-  auto config = config::parse_broker_config(
-      "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\nlog.flush.interval.messages=1\n", "test", {});
-  KEEL_ASSERT(static_cast<bool>(config));
-  world.node(0).set_main([c = *config](Runtime& rt) { (void)server::run_broker(rt, c); });
-  world.node(0).start();
-  Random faults = world.stream(-1, "power-loss");
-  const Instant crash = world.now() + 2s + std::chrono::microseconds(faults.between(0, 2000000));
-  world.at(crash, [&world] { world.node(0).power_off(); });
-  world.at(crash + 1s, [&world] { world.node(0).power_on_and_start(); });
-  Outcome out;
-  auto done = std::make_shared<bool>(false);
-  world.node(1).set_main([&out, done](Runtime& rt) {
-    if (!create_events_topic(rt)) return;
-    auto stop = std::make_shared<bool>(false);
-    rt.spawn("tight-consumer", [&rt, &out, stop] {
-      ConsumerConfig cc;
-      cc.bootstrap_servers = bootstrap;
-      cc.request_timeout = 1s;
-      cc.fetch_max_wait = 0ms;
-      Consumer consumer(rt, cc);
-      consumer.assign(all_partitions());
-      while (!*stop) {
-        auto records = consumer.poll(50ms);
-        if (!records) continue;
-        for (const auto& r : *records) out.consumed.push_back(Observed{r.topic_partition, r.offset, text(r.value), rt.now()});
-      }
-    });
-    ProducerConfig pc;
-    pc.bootstrap_servers = bootstrap;
-    pc.linger = 0ms;
-    pc.request_timeout = 1s;
-    pc.delivery_timeout = 5s;
-    pc.retries = 0;
-    Producer producer(rt, pc);
-    const Instant end = rt.now() + 6s;
-    for (int i = 0; rt.now() < end; ++i) {
-      ProducerRecord r;
-      r.topic = topic;
-      const std::string value = fmt::format("v{}", i);
-      r.value = protocol::Bytes(value.begin(), value.end());
-      out.sent_values.insert(value);
-      if (auto md = producer.send_and_wait(std::move(r))) out.acked.push_back(Observed{md->topic_partition, md->offset, value, rt.now()});
+// Fetches every partition without waiting, at full speed, until `stop`.
+void consume_tight(Runtime& rt, Outcome& out, const bool& stop) {
+  ConsumerConfig cc;
+  cc.bootstrap_servers = bootstrap;
+  cc.request_timeout = 1s;
+  cc.fetch_max_wait = 0ms;
+  Consumer consumer(rt, cc);
+  consumer.assign(all_partitions());
+  while (!stop) {
+    auto records = consumer.poll(50ms);
+    if (!records) continue;
+    for (const auto& r : *records) {
+      out.consumed.push_back(Observed{r.topic_partition, r.offset, text_of(r.value), rt.now()});
     }
-    *stop = true;
-    rt.sleep_for(200ms);
-    final_read(rt, out);
-    *done = true;
-  });
-  world.node(1).start();
-  world.run_while([&] { return !*done; }, world.now() + 5min);
-  for (int i = 0; i < world.node_count(); ++i) world.node(i).kill();
-  KEEL_ASSERT(out.final_read_complete && !out.consumed.empty());
+  }
+}
+
+// Sends one record at a time for 6 s, without retries, each waiting for its acknowledgement.
+void produce_one_by_one(Runtime& rt, Outcome& out) {
+  ProducerConfig pc;
+  pc.bootstrap_servers = bootstrap;
+  pc.linger = 0ms;
+  pc.request_timeout = 1s;
+  pc.delivery_timeout = 5s;
+  pc.retries = 0;
+  Producer producer(rt, pc);
+  const Instant end = rt.now() + 6s;
+  for (int i = 0; rt.now() < end; ++i) {
+    ProducerRecord r;
+    r.topic = topic;
+    const std::string value = fmt::format("v{}", i);
+    r.value = test::bytes_of(value);
+    out.sent_values.insert(value);
+    if (auto md = producer.send_and_wait(std::move(r))) {
+      out.acked.push_back(Observed{md->topic_partition, md->offset, value, rt.now()});
+    }
+  }
+}
+
+// What the consumer read that the power loss took, and what it read before its acknowledgement.
+Visibility visibility_of(const Outcome& out) {
   Visibility v;
   v.consumed = out.consumed.size();
   std::map<std::string, Instant> acked_at;
@@ -677,6 +633,32 @@ Visibility read_unsynced(std::uint64_t seed) {
     if (it != acked_at.end() && c.at + 500us < it->second) ++v.read_before_ack;
   }
   return v;
+}
+
+// A producer that sends one record at a time without retries (so the broker is nearly always inside
+// the fsync of an append, and a record lost with the broker is not resent into the same offset) and
+// a consumer that fetches without waiting, both at full speed; one power loss at a seeded time.
+Visibility read_unsynced(std::uint64_t seed) {
+  sim::World world(test::world_options(seed));
+  test::add_nodes(world, 2);
+  test::start_keel_node(world, 0, test::single_node_config("log.flush.interval.messages=1\n"));
+  Random faults = world.stream(-1, "power-loss");
+  const Instant crash = world.now() + 2s + std::chrono::microseconds(faults.between(0, 2000000));
+  world.at(crash, [&world] { world.node(0).power_off(); });
+  world.at(crash + 1s, [&world] { world.node(0).power_on_and_start(); });
+  Outcome out;
+  test::run_script(world, 1, [&out](Runtime& rt) {
+    if (!create_events_topic(rt)) return;
+    auto stop = std::make_shared<bool>(false);
+    rt.spawn("tight-consumer", [&rt, &out, stop] { consume_tight(rt, out, *stop); });
+    produce_one_by_one(rt, out);
+    *stop = true;
+    rt.sleep_for(200ms);
+    final_read(rt, out);
+  }, 5min);
+  test::kill_all(world);
+  KEEL_ASSERT(out.final_read_complete && !out.consumed.empty());
+  return visibility_of(out);
 }
 
 }  // namespace

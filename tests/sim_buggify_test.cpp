@@ -21,13 +21,15 @@
 #include "broker/client/consumer.h"
 #include "broker/client/producer.h"
 #include "broker/protocol/record_batch.h"
-#include "broker/server/broker.h"
 #include "broker/config/config.h"
 #include "broker/purgatory/timing_wheel.h"
 #include "broker/storage/log.h"
 #include "sim/cluster/randomize_config.h"
 #include "sim/node.h"
 #include "sim/world.h"
+#include "tests/support/bytes.h"
+#include "tests/support/kafka_client.h"
+#include "tests/support/keel_world.h"
 
 namespace {
 
@@ -35,7 +37,7 @@ using namespace keel;
 using namespace keel::client;
 using namespace std::chrono_literals;
 
-const std::vector<Address> bootstrap{{"n0", 9092}};
+using test::bootstrap;
 const std::string topic = "events";
 
 // Every fault point the code base has: the simulated world's, disk's and network's, then broker
@@ -48,55 +50,23 @@ const std::vector<std::string> all_sites = {
 };
 
 sim::WorldOptions world_options(std::uint64_t seed, std::vector<std::string> forced = {}, double probability = 0.5) {
-  sim::WorldOptions o;
-  o.seed = seed;
+  sim::WorldOptions o = test::world_options(seed);
   o.buggify_force_sites = std::move(forced);
   o.buggify_force_probability = probability;
   return o;
 }
 
-config::BrokerConfig broker_config(const std::string& extra) {
-  const std::string text = "node.id=0\nlisteners=PLAINTEXT://n0:9092\nlog.dirs=logs\n" + extra;
-  auto config = config::parse_broker_config(text, "sim_buggify_test", {});
-  KEEL_ASSERT_MSG(static_cast<bool>(config), "{}", config ? "" : config.error().message);
-  return *config;
-}
-
-// Node 0 runs a broker; node 1 is the client machine.
-void add_broker_and_client(sim::World& world, const config::BrokerConfig& config) {
-  for (int i = 0; i < 2; ++i) {
-    sim::NodeOptions n;
-    n.id = i;
-    world.add_node(n);
-  }
-  world.node(0).set_main([config](Runtime& rt) { (void)server::run_broker(rt, config); });
-  world.node(0).start();
-}
-
-// Runs `script` as node 1's process until it returns; false when `limit` passed first.
-bool run_client(sim::World& world, std::function<void(Runtime&)> script, Duration limit = 10min) {
-  auto done = std::make_shared<bool>(false);
-  world.node(1).set_main([done, script](Runtime& rt) {
-    script(rt);
-    *done = true;
-  });
-  world.node(1).start();
-  const bool finished = world.run_while([&] { return !*done; }, world.now() + limit);
-  for (int i = 0; i < world.node_count(); ++i) world.node(i).kill();  // before what the tasks point at goes
+// Runs `script` as the client machine's process until it returns; false when `limit` passed first.
+// Then stops both processes, before what their tasks point at goes.
+bool run_client(test::NodeAndClient& rig, std::function<void(Runtime&)> script, Duration limit = 10min) {
+  const bool finished = rig.run_client(std::move(script), limit);
+  test::kill_all(rig.world);
   return finished;
 }
 
-bool create_topic(Runtime& rt, int partitions) {
-  Admin admin(rt, bootstrap, 5s);
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const Status st = admin.create_topic(topic, partitions, 1);
-    if (st || is_kafka_error(st, protocol::ErrorCode::topic_already_exists)) return true;
-    rt.sleep_for(100ms);
-  }
-  return false;
-}
+bool create_topic(Runtime& rt, int partitions) { return test::create_topic_retrying(rt, topic, partitions, 5s); }
 
-std::string text(const std::optional<protocol::Bytes>& b) { return b ? std::string(b->begin(), b->end()) : std::string(); }
+using test::text_of;
 
 // ---- a producer and a live consumer through one broker ----
 
@@ -185,17 +155,16 @@ void consume(Runtime& rt, RoundTrip& out, int partitions, const bool& producer_d
     }
     auto records = consumer.poll(300ms);
     if (!records) continue;
-    for (const auto& r : *records) out.received.push_back(Seen{r.topic_partition, r.offset, text(r.value)});
+    for (const auto& r : *records) out.received.push_back(Seen{r.topic_partition, r.offset, text_of(r.value)});
   }
 }
 
 RoundTrip round_trip(const RoundTripOptions& o) {
   sim::WorldOptions wo = world_options(o.seed, o.sites, o.probability);
   wo.buggify = o.buggify;
-  sim::World world(wo);
-  add_broker_and_client(world, broker_config(o.broker_extra));
+  test::NodeAndClient rig(wo, test::single_node_config(o.broker_extra));
   RoundTrip out;
-  out.finished = run_client(world, [&out, &o](Runtime& rt) {
+  out.finished = run_client(rig, [&out, &o](Runtime& rt) {
     out.topic_created = create_topic(rt, o.partitions);
     if (!out.topic_created) return;
     auto producer_done = std::make_shared<bool>(false);
@@ -208,7 +177,7 @@ RoundTrip round_trip(const RoundTripOptions& o) {
     *producer_done = true;
     consumer_done->wait();
   });
-  out.fired = world.buggify_fired();
+  out.fired = rig.world.buggify_fired();
   return out;
 }
 
@@ -277,15 +246,12 @@ TEST_CASE("buggify: off, no site fires, in broker code or in the simulated disk 
   sim::WorldOptions wo = world_options(15);  // a seed with many sites on
   wo.buggify = false;
   sim::World world(wo);
-  sim::NodeOptions n;
-  world.add_node(n);
   int fired = 0;
-  world.node(0).set_main([&fired](Runtime& rt) {
+  test::add_running_node(world, [&fired](Runtime& rt) {
     for (int i = 0; i < 100; ++i) {
       for (const auto& site : all_sites) fired += KEEL_BUGGIFY(rt, site) ? 1 : 0;
     }
   });
-  world.node(0).start();
   world.run_for(1s);
   for (const auto& site : all_sites) CHECK_FALSE(world.buggify_enabled(site));
   CHECK(fired == 0);
@@ -303,15 +269,12 @@ TEST_CASE("buggify: the sites enabled for a seed do not depend on the order in w
     std::set<std::string> enabled[2];
     for (int w = 0; w < 2; ++w) {
       sim::World world(world_options(seed));
-      sim::NodeOptions n;
-      world.add_node(n);
       const auto& order = w == 0 ? all_sites : reversed;
-      world.node(0).set_main([&order, w](Runtime& rt) {
+      test::add_running_node(world, [&order, w](Runtime& rt) {
         for (int i = 0; i < 3000 + 1000 * w; ++i) {
           for (const auto& site : order) (void)KEEL_BUGGIFY(rt, site);
         }
       });
-      world.node(0).start();
       world.run_for(1s);
       fired[w] = world.buggify_fired();
       for (const auto& site : order) {
@@ -342,12 +305,9 @@ TEST_CASE("buggify: forced sites are on whatever the seed and fire at the forced
     for (const auto& site : all_sites) {
       if (site != "fetch_small_bytes" && site != "timer_reaper_late") CHECK_FALSE(world.buggify_enabled(site));
     }
-    sim::NodeOptions n;
-    world.add_node(n);
-    world.node(0).set_main([](Runtime& rt) {
+    test::add_running_node(world, [](Runtime& rt) {
       for (int i = 0; i < 1000; ++i) (void)KEEL_BUGGIFY(rt, "fetch_small_bytes");
     });
-    world.node(0).start();
     world.run_for(1s);
     const auto& fired = world.buggify_fired();
     REQUIRE(fired.size() == 1);
@@ -402,16 +362,13 @@ TEST_CASE("buggify: an enabled site fires at its own rate", "[buggify][sim]") {
   std::set<double> rates_checked;
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     sim::World world(world_options(seed));
-    sim::NodeOptions n;
-    world.add_node(n);
     constexpr int evaluations = 4000;
     std::map<std::string, int> fired;
-    world.node(0).set_main([&fired](Runtime& rt) {
+    test::add_running_node(world, [&fired](Runtime& rt) {
       for (int i = 0; i < evaluations; ++i) {
         for (const auto& site : all_sites) fired[site] += KEEL_BUGGIFY(rt, site) ? 1 : 0;
       }
     });
-    world.node(0).start();
     world.run_for(1s);
     for (const auto& site : all_sites) {
       const double p = world.buggify_probability(site);
@@ -439,10 +396,8 @@ struct Timers {
 // durations of 0 to 5 ms.
 Timers run_timers(const sim::WorldOptions& options) {
   sim::World world(options);
-  sim::NodeOptions n;
-  world.add_node(n);
   Timers out;
-  world.node(0).set_main([&out](Runtime& rt) {
+  test::add_running_node(world, [&out](Runtime& rt) {
     for (int t = 0; t < 4; ++t) {
       rt.spawn("timers", [&rt, &out, t] {
         Event never;
@@ -460,7 +415,6 @@ Timers run_timers(const sim::WorldOptions& options) {
       });
     }
   });
-  world.node(0).start();
   world.run_for(10min);
   out.fired = world.buggify_fired().contains("timer_late") ? world.buggify_fired().at("timer_late") : 0;
   world.node(0).kill();
@@ -542,24 +496,6 @@ TEST_CASE("buggify: with every fault point firing at once, every acknowledged re
 
 namespace {
 
-// Partition 0 of the topic from `offset`, 1 MiB limits, at least one byte, waiting up to `max_wait_ms`.
-protocol::FetchRequest fetch_request(std::int64_t offset, std::int32_t max_wait_ms) {
-  protocol::FetchRequest request;
-  request.replica_id = -1;
-  request.max_wait_ms = max_wait_ms;
-  request.min_bytes = 1;
-  request.max_bytes = 1 << 20;
-  protocol::FetchRequest::FetchTopic t;
-  t.topic = topic;
-  protocol::FetchRequest::FetchPartition p;
-  p.partition = 0;
-  p.fetch_offset = offset;
-  p.partition_max_bytes = 1 << 20;
-  t.partitions.push_back(p);
-  request.topics.push_back(t);
-  return request;
-}
-
 struct RawFetch {
   bool ok = false;
   protocol::BatchScan scan;
@@ -569,10 +505,10 @@ struct RawFetch {
 // Produces `records` records one by one into partition 0, then fetches from offset 0 with a raw
 // connection (1 MiB limits, no wait).
 RawFetch produce_then_fetch(std::uint64_t seed, std::vector<std::string> sites, int records) {
-  sim::World world(world_options(seed, std::move(sites), 1.0));
-  add_broker_and_client(world, broker_config("log.segment.bytes=4000\n"));
+  test::NodeAndClient rig(world_options(seed, std::move(sites), 1.0),
+                          test::single_node_config("log.segment.bytes=4000\n"));
   RawFetch out;
-  (void)run_client(world, [&out, records](Runtime& rt) {
+  (void)run_client(rig, [&out, records](Runtime& rt) {
     if (!create_topic(rt, 1)) return;
     ProducerConfig pc;
     pc.bootstrap_servers = bootstrap;
@@ -589,7 +525,7 @@ RawFetch produce_then_fetch(std::uint64_t seed, std::vector<std::string> sites, 
     if (!connection.open(5s)) return;
     const auto version = connection.version_for(protocol::ApiKey::fetch, 12);
     if (!version) return;
-    auto response = connection.call<protocol::FetchResponse>(fetch_request(0, 0), *version);
+    auto response = connection.call<protocol::FetchResponse>(test::fetch_request(topic, 0, 0), *version);
     if (!response || response->responses.empty() || response->responses[0].partitions.empty()) return;
     const auto& records_field = response->responses[0].partitions[0].records;
     if (!records_field) return;
@@ -649,11 +585,9 @@ class Stamp : public purgatory::TimerTask {
 
 TimerRun run_timer(std::uint64_t seed) {
   sim::World world(world_options(seed, {"timer_reaper_late"}, 0.5));
-  sim::NodeOptions n;
-  world.add_node(n);
   TimerRun out;
   out.tasks.resize(300);
-  world.node(0).set_main([&out](Runtime& rt) {
+  test::add_running_node(world, [&out](Runtime& rt) {
     purgatory::SystemTimer timer(rt);
     for (auto& f : out.tasks) {
       rt.sleep_for(std::chrono::microseconds(rt.random().between(0, 5000)));
@@ -663,7 +597,6 @@ TimerRun run_timer(std::uint64_t seed) {
     }
     rt.sleep_for(5s);
   });
-  world.node(0).start();
   world.run_for(20s);
   out.late_reaps = world.buggify_fired().contains("timer_reaper_late") ? world.buggify_fired().at("timer_reaper_late") : 0;
   world.node(0).kill();
@@ -748,7 +681,7 @@ std::optional<std::vector<std::string>> recover_and_read(Runtime& rt) {
       auto decoded = protocol::decode_records(std::span(r->records).subspan(pos, h.size_bytes()));
       if (!decoded) return std::nullopt;
       for (const auto& rec : *decoded) {
-        if (rec.offset >= next) read.push_back(text(rec.value));
+        if (rec.offset >= next) read.push_back(text_of(rec.value));
       }
       next = h.last_offset() + 1;
     }
@@ -760,10 +693,8 @@ std::optional<std::vector<std::string>> recover_and_read(Runtime& rt) {
 // how often a plain read_at of 2000 bytes (the segment holds more) came back short.
 ShortReads log_with_short_reads(std::uint64_t seed) {
   sim::World world(world_options(seed, {"disk_short_read"}, 0.5));
-  sim::NodeOptions n;
-  world.add_node(n);
   ShortReads out;
-  world.node(0).set_main([&out](Runtime& rt) {
+  test::add_running_node(world, [&out](Runtime& rt) {
     const auto values = append_batches(rt);
     const auto read = values ? recover_and_read(rt) : std::nullopt;
     auto file = rt.disk().open("t-0/00000000000000000000.log", OpenOptions{});
@@ -776,7 +707,6 @@ ShortReads log_with_short_reads(std::uint64_t seed) {
     out.problem = *read == *values ? "" : fmt::format("read {} records back, {} appended", read->size(), values->size());
     out.ok = true;
   });
-  world.node(0).start();
   world.run_for(10min);
   out.fired = world.buggify_fired().contains("disk_short_read") ? world.buggify_fired().at("disk_short_read") : 0;
   world.node(0).kill();
@@ -805,11 +735,10 @@ struct Latency {
 // A fetcher that, for each record in turn, long-polls (5 s) from that record's offset, starting at
 // a random moment around the record's append; the producer sends one record every 200 ms.
 Latency long_poll_latency(std::uint64_t seed, int records) {
-  sim::World world(world_options(seed, {"produce_high_watermark_late"}, 1.0));
-  add_broker_and_client(world, broker_config(""));
+  test::NodeAndClient rig(world_options(seed, {"produce_high_watermark_late"}, 1.0), test::single_node_config(""));
   Latency out;
   std::vector<Instant> acked_at(static_cast<std::size_t>(records), instant_max);
-  (void)run_client(world, [&out, &acked_at, records](Runtime& rt) {
+  (void)run_client(rig, [&out, &acked_at, records](Runtime& rt) {
     if (!create_topic(rt, 1)) return;
     auto fetcher_done = std::make_shared<Event>();
     rt.spawn("fetcher", [&rt, &out, &acked_at, records, fetcher_done] {
@@ -819,7 +748,7 @@ Latency long_poll_latency(std::uint64_t seed, int records) {
         while (k > 0 && acked_at[static_cast<std::size_t>(k - 1)] == instant_max) rt.sleep_for(1ms);
         rt.sleep_for(std::chrono::milliseconds(rt.random().between(150, 260)));
         const Instant start = rt.now();
-        auto response = connection.call<protocol::FetchResponse>(fetch_request(k, 5000), *version);
+        auto response = connection.call<protocol::FetchResponse>(test::fetch_request(topic, 0, k, 5000), *version);
         if (!response) break;
         const Instant acked = acked_at[static_cast<std::size_t>(k)];
         out.waits.push_back(rt.now() - std::max(start, std::min(acked, rt.now())));
@@ -881,7 +810,7 @@ TEST_CASE("randomize_config: every seed's knobs parse, within their ranges, and 
     const auto knobs = sim::cluster::randomize_broker_config(rng);
     REQUIRE(knobs.size() == sim::cluster::randomized_knobs().size());
     const auto overrides = as_overrides(knobs);
-    auto config = config::parse_broker_config("node.id=0\nlog.dirs=logs\n", "randomized", overrides);
+    auto config = config::parse_broker_config(test::single_node_properties(), "randomized", overrides);
     INFO(fmt::format("seed {}: {}", seed, fmt::join(overrides, " ")));
     REQUIRE(config.ok());
     for (const auto& knob : sim::cluster::randomized_knobs()) {

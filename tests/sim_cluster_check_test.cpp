@@ -225,6 +225,10 @@ TEST_CASE("cluster checks: replica-divergence: replicas must agree below both hi
     CHECK(v[0].details["records"][0].is_null());
     CHECK(v[0].message.find("node 0 has no record") != std::string::npos);
   }
+}
+
+TEST_CASE("cluster checks: replica-divergence: what is not compared, and divergence under unclean leader election",
+          "[sim][check]") {
   SECTION("above a high watermark, records may differ and be missing") {
     Obs o;
     o.replica_snapshots = {replica(0, 3, 0, 6), replica(1, 5, 0, 4)};  // compared: [0, 3)

@@ -10,11 +10,13 @@
 
 #include "sim/runner.h"
 #include "sim/scenario/scenario.h"
+#include "tests/support/scenario_run.h"
 
 namespace {
 
 using namespace keel;
 using namespace keel::sim;
+using keel::test::run_seed;
 
 // Three combined nodes, RF 3, min.insync.replicas 2; `faults` is the scenario's faults object.
 scenario::Scenario three_nodes(const std::string& faults, const std::string& duration = "20s") {
@@ -35,14 +37,6 @@ scenario::Scenario three_nodes(const std::string& faults, const std::string& dur
   auto s = scenario::parse_scenario(text, "cluster-test");
   REQUIRE(s);
   return *s;
-}
-
-RunOutcome run(const scenario::Scenario& s, std::uint64_t seed) {
-  RunOptions o;
-  o.seed = seed;
-  auto r = run_scenario(s, o);
-  REQUIRE(r);
-  return std::move(*r);
 }
 
 // partition -> node -> the records of that replica at the end
@@ -70,7 +64,7 @@ bool same_records(const std::vector<check::ClusterObservations::ReplicaRecord>& 
 TEST_CASE("cluster: three KRaft nodes elect a controller, replicate every partition to all three replicas, and "
           "acknowledge with acks=all",
           "[sim][cluster]") {
-  const auto r = run(three_nodes(R"({})"), 1);
+  const auto r = run_seed(three_nodes(R"({})"), 1);
   CHECK(r.passed());
   CHECK(r.report.stats.records_acknowledged > 1000);
   CHECK(r.report.stats.records_final_read >= r.report.stats.records_acknowledged);
@@ -99,7 +93,7 @@ TEST_CASE("cluster: three KRaft nodes elect a controller, replicate every partit
 TEST_CASE("cluster: killing a leader moves leadership to another in-sync replica at a higher epoch, and the "
           "restarted node catches up",
           "[sim][cluster]") {
-  const auto r = run(three_nodes(R"({"scripted": [{"at": "6s", "kill": "broker-0"}, {"at": "12s", "restart": "broker-0"}]})"), 2);
+  const auto r = run_seed(three_nodes(R"({"scripted": [{"at": "6s", "kill": "broker-0"}, {"at": "12s", "restart": "broker-0"}]})"), 2);
   CHECK(r.passed());
   // Some partition got a second leader (epoch > 0) on a node other than broker-0.
   bool moved = false;
@@ -116,9 +110,9 @@ TEST_CASE("cluster: one seed replays the same replicated run, bit for bit", "[si
                                                {"at": "5s", "kill": "broker-1"}, {"at": "8s", "restart": "broker-1"},
                                                {"at": "9s", "reassign": "events-0"}]})",
                              "12s");
-  const auto a = run(s, 7);
-  const auto b = run(s, 7);
-  const auto c = run(s, 8);
+  const auto a = run_seed(s, 7);
+  const auto b = run_seed(s, 7);
+  const auto c = run_seed(s, 8);
   CHECK(a.trace_hash == b.trace_hash);
   CHECK(a.trace_hash != c.trace_hash);
   CHECK(a.report.stats.records_acknowledged == b.report.stats.records_acknowledged);
@@ -127,7 +121,7 @@ TEST_CASE("cluster: one seed replays the same replicated run, bit for bit", "[si
 TEST_CASE("cluster: a clean stop is a controlled shutdown: the broker's leaderships move to other replicas before "
           "its process ends",
           "[sim][cluster]") {
-  const auto r = run(three_nodes(R"({"scripted": [{"at": "6s", "shutdown": "broker-1"}, {"at": "12s", "restart": "broker-1"}]})"), 3);
+  const auto r = run_seed(three_nodes(R"({"scripted": [{"at": "6s", "shutdown": "broker-1"}, {"at": "12s", "restart": "broker-1"}]})"), 3);
   CHECK(r.passed());
   std::int64_t stopped_ns = -1;
   for (const auto& e : r.report.timeline) {
@@ -171,7 +165,7 @@ TEST_CASE("cluster: a partition reassigned onto a broker it never had: the newco
   })";
   auto s = scenario::parse_scenario(text, "cluster-reassign-test");
   REQUIRE(s);
-  const auto r = run(*s, 5);
+  const auto r = run_seed(*s, 5);
   INFO((r.report.violations.empty() ? std::string() : r.report.violations.front().message));
   CHECK(r.passed());
   const auto& a = r.cluster.final_assignments.at("events-0");

@@ -11,93 +11,41 @@
 #include "sim/disk.h"
 #include "sim/node.h"
 #include "sim/world.h"
+#include "tests/support/bytes.h"
+#include "tests/support/sim_world.h"
 
 namespace {
 
 using namespace keel;
 using namespace keel::sim;
 
-// No faults and a crash that drops every pending write: each test turns on what it exercises.
-DiskOptions quiet_disk() {
-  DiskOptions o;
-  o.crash_keep_probability = 0;
-  o.crash_tear_probability = 0;
-  return o;
-}
+using keel::test::byte_span;
+using keel::test::describe;
+using keel::test::quiet_disk;
+// One world with one machine (node 0) whose process runs a test body as its main task.
+using Rig = keel::test::MachineRig;
 
 // Evaluates first, then checks: a Catch2 assertion must not span a suspension of the task, since
 // another task's assertion could run in between.
-template <class R>
-std::string describe(const R& r) {
-  return r.ok() ? "ok" : r.error().message;
-}
 #define EXPECT_OK(expr)                    \
   do {                                     \
     const auto& keel_result_ = (expr);     \
     CHECK(describe(keel_result_) == "ok"); \
   } while (0)
 
-std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
-
-// One world with one machine (node 0) whose process runs a test body as its main task.
-class Rig {
- public:
-  explicit Rig(DiskOptions disk, std::uint64_t seed = 1)
-      : world_(world_options(seed)), node_(world_.add_node(node_options(disk))) {}
-
-  // Starts a fresh process (killing the previous one, powering the machine on if it is off),
-  // runs `body` in it and returns once the body has returned. The process stays up.
-  void run(const std::function<void(Runtime&)>& body) {
-    bool done = false;
-    node_.set_main([&](Runtime& rt) {
-      body(rt);
-      done = true;
-    });
-    if (node_.state() != ProcessState::down) node_.kill();
-    if (node_.powered()) {
-      node_.start();
-    } else {
-      node_.power_on_and_start();
-    }
-    world_.run_while([&] { return !done; }, world_.now() + 1h);
-    REQUIRE(done);
-  }
-
-  World& world() { return world_; }
-  SimNode& node() { return node_; }
-  static WorldOptions world_options(std::uint64_t seed) {
-    WorldOptions o;
-    o.seed = seed;
-    return o;
-  }
-  static NodeOptions node_options(const DiskOptions& disk) {
-    NodeOptions o;
-    o.id = 0;
-    o.disk = disk;
-    return o;
-  }
-  SimDisk& disk() { return node_.disk(); }
-  std::string contents(const std::string& path) { return disk().contents(path).value_or("<none>"); }
-  std::string durable(const std::string& path) { return disk().durable_contents(path).value_or("<none>"); }
-
- private:
-  World world_;
-  SimNode& node_;
-};
-
 // ---- helpers for task bodies: they return values and never throw ----
 
 Status write_file(Disk& disk, const std::string& path, const std::string& data, bool sync) {
   auto file = disk.open(path, OpenOptions{.create = true, .truncate = true});
   if (!file) return file.error();
-  if (auto st = file->write_at(0, bytes_of(data)); !st) return st;
+  if (auto st = file->write_at(0, byte_span(data)); !st) return st;
   return sync ? file->sync() : Status{};
 }
 
 Status append_file(Disk& disk, const std::string& path, const std::string& data) {
   auto file = disk.open(path, OpenOptions{});
   if (!file) return file.error();
-  auto at = file->append(bytes_of(data));
+  auto at = file->append(byte_span(data));
   return at ? Status{} : Status(at.error());
 }
 
@@ -181,7 +129,7 @@ TEST_CASE("sim disk: with tear probability 1 a multi-sector pending write comes 
       EXPECT_OK(rt.disk().sync_dir(""));
       auto f = rt.disk().open("f", OpenOptions{});
       EXPECT_OK(f);
-      if (f) EXPECT_OK(f->write_at(lo, bytes_of(std::string(hi - lo, 'b'))));
+      if (f) EXPECT_OK(f->write_at(lo, byte_span(std::string(hi - lo, 'b'))));
     });
     rig.node().power_off();
     CHECK(rig.disk().stats().writes_torn == 1);
@@ -419,7 +367,7 @@ TEST_CASE("sim disk: open honours exclusive create and read-only handles refuse 
     exclusive = d.open("f", OpenOptions{.create = true, .exclusive = true}).code();
     auto ro = d.open("f", OpenOptions{.read_only = true});
     EXPECT_OK(ro);
-    if (ro) read_only_write = ro->write_at(0, bytes_of("x")).code();
+    if (ro) read_only_write = ro->write_at(0, byte_span("x")).code();
     auto t = d.open("f", OpenOptions{.truncate = true});
     EXPECT_OK(t);
     truncated = read_file(d, "f");
@@ -440,7 +388,7 @@ TEST_CASE("sim disk: an open handle keeps reading and writing a file renamed or 
     if (!file) return;
     EXPECT_OK(d.rename("f", "g"));
     after_rename = read_all(*file);
-    EXPECT_OK(file->append(bytes_of("+more")));
+    EXPECT_OK(file->append(byte_span("+more")));
     EXPECT_OK(d.remove("g"));
     after_remove = read_all(*file);
   });
@@ -518,7 +466,7 @@ TEST_CASE("sim disk: with error probability 1 reads, writes and syncs fail with 
   rig.disk().set_options(o);
   rig.run([&](Runtime& rt) {
     auto f = rt.disk().open("f", OpenOptions{});
-    if (f) write = f->write_at(0, bytes_of("XXXXXXXX")).code();
+    if (f) write = f->write_at(0, byte_span("XXXXXXXX")).code();
   });
   CHECK(rig.contents("f") == "stored");  // a failed write changes nothing
 
@@ -527,7 +475,7 @@ TEST_CASE("sim disk: with error probability 1 reads, writes and syncs fail with 
   rig.disk().set_options(o);
   rig.run([&](Runtime& rt) {
     auto f = rt.disk().open("f", OpenOptions{});
-    if (f && f->write_at(0, bytes_of("STORED")).ok()) sync = f->sync().code();
+    if (f && f->write_at(0, byte_span("STORED")).ok()) sync = f->sync().code();
   });
   CHECK(rig.durable("f") == "stored");  // the write stays pending after the failed sync
   CHECK(read == Errc::io_error);
@@ -551,7 +499,7 @@ TEST_CASE("sim disk: a write past capacity fails with ENOSPC and removing files 
     auto f = d.open("f", OpenOptions{});
     EXPECT_OK(f);
     if (!f) return;
-    EXPECT_OK(f->write_at(0, bytes_of(std::string(600, 'F'))));  // overwriting takes no room
+    EXPECT_OK(f->write_at(0, byte_span(std::string(600, 'F'))));  // overwriting takes no room
     grow = f->truncate(2000).code();
     f->close();
     EXPECT_OK(d.remove("f"));
@@ -596,7 +544,7 @@ TEST_CASE("sim disk: every operation advances the node's clock by at least its m
     std::optional<File> f;
     std::string buf(3, '\0');
     time([&] { f = rt.disk().open("f", OpenOptions{.create = true}).value(); });
-    time([&] { (void)f->write_at(0, bytes_of("abc")); });
+    time([&] { (void)f->write_at(0, byte_span("abc")); });
     time([&] { (void)f->read_at(0, std::as_writable_bytes(std::span(buf.data(), buf.size()))); });
     time([&] { (void)f->sync(); });
     time([&] { (void)rt.disk().sync_dir(""); });

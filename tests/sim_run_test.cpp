@@ -10,15 +10,14 @@
 
 #include "sim/runner.h"
 #include "sim/scenario/scenario.h"
+#include "tests/support/scenario_run.h"
 
 namespace {
 
 using namespace keel;
 using namespace keel::sim;
-
-std::string repo_path(const std::string& relative) {
-  return (std::filesystem::path(KEEL_SOURCE_DIR) / relative).string();
-}
+using keel::test::run_seed;
+using keel::test::repo_path;
 
 scenario::Scenario load(const std::string& relative) {
   auto s = scenario::load_scenario(repo_path(relative));
@@ -43,19 +42,11 @@ std::string small_scenario(const std::string& broker_config, const std::string& 
                      broker_config, faults, duration);
 }
 
-RunOutcome run(const scenario::Scenario& s, std::uint64_t seed) {
-  RunOptions o;
-  o.seed = seed;
-  auto r = run_scenario(s, o);
-  REQUIRE(r);
-  return std::move(*r);
-}
-
 }  // namespace
 
 TEST_CASE("keel-sim run: the smoke scenario passes, records flow, and the report holds its statistics", "[sim][run]") {
   const auto s = load("scenarios/smoke.json");
-  const auto r = run(s, 1);
+  const auto r = run_seed(s, 1);
   INFO((r.report.violations.empty() ? std::string() : r.report.violations.front().message));
   CHECK(r.passed());
   CHECK(r.report.stats.records_acknowledged > 100);
@@ -73,7 +64,7 @@ TEST_CASE("keel-sim run: one seed replays the same run, and the hash does not de
           "[sim][run]") {
   const auto s = load("scenarios/smoke.json");
   std::vector<std::uint64_t> sequential;
-  for (std::uint64_t seed = 1; seed <= 4; ++seed) sequential.push_back(run(s, seed).trace_hash);
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) sequential.push_back(run_seed(s, seed).trace_hash);
   std::vector<std::uint64_t> parallel(4);
   std::vector<std::thread> threads;
   for (std::uint64_t i = 0; i < 4; ++i) {
@@ -103,7 +94,7 @@ TEST_CASE("keel-sim run: without sync before ack, power losses lose acknowledged
   REQUIRE(s);
   int caught = 0;
   for (std::uint64_t seed = 1; seed <= 5 && caught == 0; ++seed) {
-    const auto r = run(*s, seed);
+    const auto r = run_seed(*s, seed);
     for (const auto& v : r.report.violations) {
       if (!v.allowed && (v.check == "unseen" || v.check == "lost-write")) ++caught;
     }
@@ -121,7 +112,7 @@ TEST_CASE("keel-sim run: with sync before ack, the same power losses lose nothin
   auto s = scenario::parse_scenario(small_scenario(R"("log.flush.interval.messages": "1")", faults, "30s"), "sync-test");
   REQUIRE(s);
   for (std::uint64_t seed = 1; seed <= 3; ++seed) {
-    const auto r = run(*s, seed);
+    const auto r = run_seed(*s, seed);
     INFO("seed " << seed << ": " << (r.report.violations.empty() ? "" : r.report.violations.front().message));
     CHECK(r.passed());
   }
@@ -134,7 +125,7 @@ TEST_CASE("keel-sim run: regression: concurrent appends to one partition stay sy
   // cleared the segment's dirty flag, so that append's own flush synced nothing.
   const auto s = load("scenarios/single-broker-crash-loop.json");
   for (std::uint64_t seed : {20, 24}) {
-    const auto r = run(s, seed);
+    const auto r = run_seed(s, seed);
     INFO("seed " << seed << ": " << (r.report.violations.empty() ? "" : r.report.violations.front().message));
     CHECK(r.passed());
   }

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "sim/scenario/scenario.h"
+#include "tests/support/scenario_run.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,10 +17,7 @@ namespace {
 
 using namespace keel;
 using namespace keel::sim::scenario;
-
-std::string repo_path(const std::string& relative) {
-  return (std::filesystem::path(KEEL_SOURCE_DIR) / relative).string();
-}
+using keel::test::repo_path;
 
 const char* minimal = R"({
   "topics": [ { "name": "t", "partitions": 3 } ],

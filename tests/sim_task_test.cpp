@@ -2,6 +2,7 @@
 #include "broker/platform/runtime.h"
 #include "sim/node.h"
 #include "sim/world.h"
+#include "tests/support/sim_world.h"
 
 #include <catch2/catch.hpp>
 
@@ -13,21 +14,8 @@ using namespace keel::sim;
 
 namespace {
 
-World make_world(std::uint64_t seed) {
-  WorldOptions o;
-  o.seed = seed;
-  return World(o);
-}
-
-// One node whose main runs `body`; returns the node.
-SimNode& one_node(World& w, ProcessMain body) {
-  NodeOptions no;
-  no.id = w.node_count();
-  SimNode& n = w.add_node(no);
-  n.set_main(std::move(body));
-  n.start();
-  return n;
-}
+using keel::test::make_world;
+using keel::test::add_running_node;
 
 struct Flag {
   bool* set;
@@ -39,7 +27,7 @@ struct Flag {
 TEST_CASE("tasks: sleepers wake in deadline order at their simulated times", "[sim][task]") {
   World w = make_world(1);
   std::vector<std::pair<int, std::int64_t>> woke;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     for (int ms : {30, 10, 20}) {
       rt.spawn("sleeper", [&rt, &woke, ms] {
         const Instant start = rt.now();
@@ -59,7 +47,7 @@ TEST_CASE("tasks: sleepers wake in deadline order at their simulated times", "[s
 TEST_CASE("tasks: an idle simulated hour takes well under a second of wall time", "[sim][task]") {
   World w = make_world(2);
   int ticks = 0;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     rt.spawn("ticker", [&rt, &ticks] {
       while (true) {
         rt.sleep_for(1min);
@@ -80,7 +68,7 @@ TEST_CASE("tasks: event wakes every waiter; wait with a deadline times out", "[s
   Event ev;
   int woken = 0;
   bool timed_out = false;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     for (int i = 0; i < 3; ++i) rt.spawn("waiter", [&] { woken += ev.wait() ? 1 : 0; });
     rt.spawn("impatient", [&] { timed_out = !ev.wait(rt.now() + 5ms); });
     rt.spawn("setter", [&] {
@@ -97,7 +85,7 @@ TEST_CASE("tasks: mutex keeps two multi-step sections from interleaving", "[sim]
   World w = make_world(4);
   Mutex mu;
   std::string log;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     for (char c : {'a', 'b', 'c'}) {
       rt.spawn("writer", [&, c] {
         for (int round = 0; round < 3; ++round) {
@@ -119,7 +107,7 @@ TEST_CASE("tasks: channel delivers in order, applies backpressure and ends on cl
   Channel<int> ch(2);
   std::vector<int> got;
   std::size_t max_size = 0;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     rt.spawn("producer", [&] {
       for (int i = 0; i < 10; ++i) {
         REQUIRE(ch.send(i).ok());
@@ -144,7 +132,7 @@ TEST_CASE("tasks: wait group returns when all work is done", "[sim][task]") {
   World w = make_world(6);
   WaitGroup wg;
   std::int64_t done_at_ms = -1;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     for (int ms : {5, 15, 10}) {
       wg.add();
       rt.spawn("worker", [&, ms] {
@@ -167,7 +155,7 @@ TEST_CASE("tasks: a killed node's coroutines unwind and run their destructors", 
   Event never;
   auto shared = std::make_shared<int>(42);
   std::weak_ptr<int> watch = shared;
-  SimNode& n = one_node(w, [&, shared](Runtime& rt) mutable {
+  SimNode& n = add_running_node(w, [&, shared](Runtime& rt) mutable {
     rt.spawn("sleeper", [&, s = shared] {
       Flag f{&sleeper_unwound};
       rt.sleep_for(1h);
@@ -199,7 +187,7 @@ TEST_CASE("tasks: a notification given to a waiter that is cancelled passes to t
   WaitQueue q;
   bool second_woke = false;
   TaskRef first;
-  one_node(w, [&](Runtime& rt) {
+  add_running_node(w, [&](Runtime& rt) {
     first = rt.spawn("first", [&] { q.wait(); });
     rt.spawn("second", [&] { second_woke = q.wait(); });
     rt.spawn("notifier", [&] {
@@ -215,7 +203,7 @@ TEST_CASE("tasks: a notification given to a waiter that is cancelled passes to t
 TEST_CASE("tasks: a paused node runs nothing until the pause ends", "[sim][task]") {
   World w = make_world(9);
   std::vector<std::int64_t> ticks;
-  SimNode& n = one_node(w, [&](Runtime& rt) {
+  SimNode& n = add_running_node(w, [&](Runtime& rt) {
     rt.spawn("ticker", [&] {
       while (true) {
         rt.sleep_for(10ms);
@@ -234,11 +222,7 @@ TEST_CASE("tasks: a paused node runs nothing until the pause ends", "[sim][task]
 
 TEST_CASE("clock: node clocks drift and wall clocks jump while monotonic time never goes back", "[sim][task]") {
   World w = make_world(10);
-  for (int i = 0; i < 3; ++i) {
-    NodeOptions no;
-    no.id = i;
-    w.add_node(no);
-  }
+  test::add_nodes(w, 3);
   w.run_for(1h);
   const Instant a = w.node(0).clock().local(w.now());
   const Instant b = w.node(1).clock().local(w.now());
@@ -266,7 +250,7 @@ TEST_CASE("buggify: a site is on or off per seed, and an enabled site fires only
     ++enabled_seeds;
     int fired = 0;
     // Enough evaluations that even the lowest rate (0.01) fires: 0.99^3000 ~ 1e-13.
-    one_node(w, [&](Runtime& rt) {
+    add_running_node(w, [&](Runtime& rt) {
       for (int i = 0; i < 3000; ++i) fired += KEEL_BUGGIFY(rt, "short_read") ? 1 : 0;
     });
     w.run_for(1s);

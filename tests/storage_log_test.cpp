@@ -1,23 +1,28 @@
 // The partition log on the simulated disk: appends and reads, the indexes, ListOffsets by
 // timestamp, rolls, truncation, and many tasks appending and reading at once.
-#include "tests/storage_test_support.h"
+#include "tests/support/storage.h"
 
 #include "broker/platform/sync.h"
+#include "broker/protocol/crc32c.h"
 #include "broker/storage/index.h"
 
 using namespace storage_test;
 
 namespace {
 
-constexpr std::int64_t no_limit = std::numeric_limits<std::int64_t>::max();
-const std::string log_dir = "data/orders-0";
-
-std::string segment_path(std::int64_t base, std::string_view suffix) { return log_dir + "/" + segment_file_name(base, suffix); }
-
 std::uint64_t be(const std::string& s, std::size_t at, int bytes) {
   std::uint64_t v = 0;
   for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<std::uint8_t>(s[at + static_cast<std::size_t>(i)]);
   return v;
+}
+
+// Rewrites a batch's last offset delta (inside the CRC) and recomputes its CRC: a batch that passes
+// the CRC check and still lies about its offsets.
+void set_last_offset_delta(Bytes& batch, std::int32_t delta) {
+  constexpr std::size_t crc_at = 17, attributes_at = 21, last_offset_delta_at = 23;
+  for (int i = 0; i < 4; ++i) batch[last_offset_delta_at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(delta) >> (24 - 8 * i));
+  const std::uint32_t crc = protocol::crc32c(std::span(batch).subspan(attributes_at));
+  for (int i = 0; i < 4; ++i) batch[crc_at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
 }
 
 // The header of the batch starting at `position` of a .log's contents.
@@ -581,22 +586,22 @@ TEST_CASE("storage: bytes count as visible once the high watermark passes them, 
     auto log = Log::open(rt, log_dir, tp(), small_segments(1 << 20), 0, 0, true);
     if (!log) return void(error = log.error().message);
     Log& l = **log;
-    l.set_high_watermark(0);
+    l.reset_high_watermark(0);
     for (int b = 0; b < 3; ++b) {
       const Bytes batch = make_batch(b, 2, 1000 + b);
       sizes.push_back(static_cast<std::int64_t>(batch.size()));
       if (!l.append(batch, 0)) return void(error = "append failed");
       visible.push_back(l.visible_bytes_appended());  // 0, 0, 0: the high watermark stays at 0
     }
-    l.set_high_watermark(2);  // passes the first batch (offsets 0-1)
+    l.advance_high_watermark(2);  // passes the first batch (offsets 0-1)
     visible.push_back(l.visible_bytes_appended());
-    l.set_high_watermark(5);  // inside the third: only whole appends count
+    l.advance_high_watermark(5);  // inside the third: only whole appends count
     visible.push_back(l.visible_bytes_appended());
     if (!l.truncate_to(4)) return void(error = "truncate failed");  // the third batch goes
     const Bytes again = make_batch(9, 2, 2000);
     sizes.push_back(static_cast<std::int64_t>(again.size()));
     if (!l.append(again, 0)) return void(error = "append failed");
-    l.set_high_watermark(6);
+    l.advance_high_watermark(6);
     visible.push_back(l.visible_bytes_appended());
   });
   REQUIRE(error == "");
@@ -606,4 +611,59 @@ TEST_CASE("storage: bytes count as visible once the high watermark passes them, 
   CHECK(visible[3] == sizes[0]);
   CHECK(visible[4] == sizes[0] + sizes[1]);
   CHECK(visible[5] == sizes[0] + sizes[1] + sizes[3]);  // the truncated batch never counted
+}
+
+TEST_CASE("storage: a restart above the log end forgets the appends the high watermark never passed", "[storage]") {
+  Rig rig;
+  std::string error;
+  std::int64_t visible = -1, refill_bytes = 0;
+  rig.run([&](Runtime& rt) {
+    auto log = Log::open(rt, log_dir, tp(), small_segments(1 << 20), 0, 0, true);
+    if (!log) return void(error = log.error().message);
+    Log& l = **log;
+    l.reset_high_watermark(0);
+    if (!l.append(make_batch(0, 3, 1000), 0)) return void(error = "append failed");  // never visible
+    if (auto st = l.restart_at(10); !st) return void(error = st.error().message);
+    Bytes refill = make_batch(1, 2, 2000);
+    protocol::set_base_offset(refill, 10);
+    refill_bytes = static_cast<std::int64_t>(refill.size());
+    if (auto a = l.append_as_follower(refill); !a) return void(error = a.error().message);
+    l.advance_high_watermark(l.log_end_offset());
+    visible = l.visible_bytes_appended();
+  });
+  REQUIRE(error == "");
+  CHECK(visible == refill_bytes);  // the first append's bytes are gone with its records
+}
+
+TEST_CASE("storage: follower batches that lie about their offsets are refused, not asserted on", "[storage]") {
+  Rig rig;
+  std::string error;
+  std::vector<std::string> outcomes;
+  std::int64_t leo = -1;
+  rig.run([&](Runtime& rt) {
+    auto log = Log::open(rt, log_dir, tp(), LogConfig{}, 0, 0, true);
+    if (!log) return void(error = log.error().message);
+    Bytes backwards = make_batch(0, 3, 0);
+    protocol::set_base_offset(backwards, 5);
+    set_last_offset_delta(backwards, -2);  // ends at offset 3, before it starts
+    auto a = (*log)->append_as_follower(backwards);
+    outcomes.push_back(a ? "ok" : a.error().message);
+    // Offsets an empty segment at 0 cannot hold as relative int32 offsets.
+    Bytes far = make_batch(1, 3, 0);
+    protocol::set_base_offset(far, std::int64_t{3} << 31);
+    auto b = (*log)->append_as_follower(far);
+    outcomes.push_back(b ? "ok" : b.error().message);
+    Bytes fine = make_batch(2, 3, 0);
+    protocol::set_base_offset(fine, 7);
+    auto c = (*log)->append_as_follower(fine);
+    outcomes.push_back(c ? "ok" : c.error().message);
+    if (auto st = (*log)->close(); !st) return void(error = st.error().message);
+    leo = (*log)->log_end_offset();
+  });
+  REQUIRE(error == "");
+  REQUIRE(outcomes.size() == 3);
+  CHECK_THAT(outcomes[0], Catch::Contains("last offset delta -2"));
+  CHECK_THAT(outcomes[1], Catch::Contains("do not fit the segment at 0"));
+  CHECK(outcomes[2] == "ok");
+  CHECK(leo == 10);
 }

@@ -1,7 +1,7 @@
 // The log manager: several partitions over several log dirs, a clean shutdown and a reopen
 // without recovery, a power loss and a reopen with recovery, removal of a partition, the
 // background tasks, and corruption reported at start-up.
-#include "tests/storage_test_support.h"
+#include "tests/support/storage.h"
 
 #include "broker/storage/checkpoint.h"
 #include "broker/storage/log_manager.h"
@@ -9,8 +9,6 @@
 using namespace storage_test;
 
 namespace {
-
-constexpr std::int64_t no_limit = std::numeric_limits<std::int64_t>::max();
 
 LogManager::Options manager_options() {
   LogManager::Options o;

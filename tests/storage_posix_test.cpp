@@ -10,7 +10,8 @@
 
 #include "broker/platform/posix/runtime.h"
 #include "broker/storage/log_manager.h"
-#include "tests/storage_test_support.h"
+#include "tests/support/storage.h"
+#include "tests/support/temp_dir.h"
 
 using namespace storage_test;
 
@@ -18,25 +19,7 @@ namespace {
 
 constexpr Duration posix_test_limit = std::chrono::seconds(20);
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "keel-storage-test-XXXXXX").string();
-    const char* made = ::mkdtemp(tmpl.data());
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using keel::test::TempDir;
 
 // Runs `body` in a task of a fresh posix runtime over `root` until it returns.
 void run_posix(const std::string& root, const std::function<void(Runtime&)>& body) {
@@ -66,7 +49,7 @@ LogManager::Options posix_options() {
 }  // namespace
 
 TEST_CASE("storage posix: logs on real files reopen after a clean shutdown and recover a torn tail", "[storage]") {
-  TempDir dir;
+  TempDir dir("keel-storage-test");
   std::string error;
   Expected expected;
   run_posix(dir.path(), [&](Runtime& rt) {

@@ -1,13 +1,11 @@
 // Recovery of a partition log after crashes on the simulated disk: torn tails, crashes at every
 // moment of an append-and-roll workload, crashes during recovery itself, bit flips in the middle
 // of the log, bad index files, and the flush policy's promise.
-#include "tests/storage_test_support.h"
+#include "tests/support/storage.h"
 
 using namespace storage_test;
 
 namespace {
-
-const std::string log_dir = "data/orders-0";
 
 // What a writing process got to before the power went.
 struct Progress {
@@ -443,4 +441,128 @@ TEST_CASE("storage recovery: disk faults never crash the log, and never lose an 
   CHECK(failed_appends > 0);
   CHECK(failed_reads > 0);
   CHECK(offline_runs > 0);
+}
+
+namespace {
+
+// A closed log of several segments, written by the append workload; its segment bases.
+std::vector<std::int64_t> closed_log(Rig& rig, Progress& p, int batches) {
+  std::vector<std::int64_t> bases;
+  rig.run([&](Runtime& rt) {
+    append_workload(rt, workload_config(), batches, p);
+    auto log = Log::open(rt, log_dir, tp(), workload_config(), 0, 0, true);
+    if (!log) return void(p.error = log.error().message);
+    bases = (*log)->segment_bases();
+    if (auto st = (*log)->close(); !st) p.error = st.error().message;
+  });
+  return bases;
+}
+
+// Writes `bytes` at the end of the file, synced: damage that survives anything.
+std::string append_to_file(Rig& rig, const std::string& file_path, const std::string& bytes) {
+  std::string error;
+  rig.run([&](Runtime& rt) {
+    auto f = rt.disk().open(file_path, OpenOptions{});
+    if (!f) return void(error = f.error().message);
+    auto size = f->size();
+    if (!size) return void(error = size.error().message);
+    if (auto st = f->write_at(*size, std::as_bytes(std::span(bytes.data(), bytes.size()))); !st) {
+      return void(error = st.error().message);
+    }
+    if (auto st = f->sync(); !st) error = st.error().message;
+  });
+  return error;
+}
+
+protocol::BatchHeader first_header(const std::string& log_contents) {
+  auto h = protocol::parse_batch_header(
+      std::span(reinterpret_cast<const std::uint8_t*>(log_contents.data()), protocol::batch_header_bytes));
+  REQUIRE(h.ok());
+  return *h;
+}
+
+Recovered load_clean_log(Rig& rig) {
+  Recovered out;
+  rig.run([&](Runtime& rt) {
+    auto log = Log::open(rt, log_dir, tp(), workload_config(), 0, 0, true);
+    if (!log) return void(out.error = log.error().message);
+    out.log_end_offset = (*log)->log_end_offset();
+    out.info = (*log)->recovery_info();
+    out.segments = (*log)->segment_count();
+    auto all = read_all(**log, 100);
+    if (!all) return void(out.error = all.error().message);
+    out.records = std::move(*all);
+  });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("storage recovery: a segment reaching into the next one ends the log there, later segments go",
+          "[storage]") {
+  Rig rig;
+  Progress p;
+  const auto bases = closed_log(rig, p, 80);
+  REQUIRE(p.error == "");
+  REQUIRE(bases.size() >= 5);
+  // The next segment's first batch, written again at the end of the segment before it.
+  const std::string next_log = *rig.disk().contents(log_dir + "/" + segment_file_name(bases[3], log_suffix));
+  const auto copied = first_header(next_log);
+  REQUIRE(append_to_file(rig, log_dir + "/" + segment_file_name(bases[2], log_suffix),
+                         next_log.substr(0, copied.size_bytes())) == "");
+  rig.node().power_off();
+  const Recovered r = recover(rig, workload_config(), 0);
+  REQUIRE(r.error == "");
+  CHECK(r.log_end_offset == copied.last_offset() + 1);
+  CHECK(r.segments == 3);
+  CHECK(r.info.segments_deleted == static_cast<int>(bases.size()) - 3);
+  REQUIRE(r.info.problems.size() == 1);
+  CHECK_THAT(r.info.problems[0], Catch::Contains("past the start"));
+  CHECK(check_prefix(r.records, p.expected) == "");  // the copy holds what the original held
+}
+
+TEST_CASE("storage recovery: a clean load rebuilds an index naming offsets of the next segment", "[storage]") {
+  Rig rig;
+  Progress p;
+  const auto bases = closed_log(rig, p, 60);
+  REQUIRE(p.error == "");
+  REQUIRE(bases.size() >= 4);
+  const std::string log_file = *rig.disk().contents(log_dir + "/" + segment_file_name(bases[1], log_suffix));
+  // One more entry: offset bases[2] + 1 (relative to bases[1]), at the segment's last byte.
+  const auto relative = static_cast<std::uint32_t>(bases[2] + 1 - bases[1]);
+  const auto position = static_cast<std::uint32_t>(log_file.size() - 1);
+  std::string entry;
+  for (std::uint32_t v : {relative, position}) {
+    for (int shift = 24; shift >= 0; shift -= 8) entry += static_cast<char>((v >> shift) & 0xff);
+  }
+  REQUIRE(append_to_file(rig, log_dir + "/" + segment_file_name(bases[1], index_suffix), entry) == "");
+  const Recovered r = load_clean_log(rig);
+  REQUIRE(r.error == "");
+  CHECK(r.info.indexes_rebuilt == 1);
+  CHECK(r.info.bytes_truncated == 0);
+  REQUIRE(r.info.problems.size() == 1);
+  CHECK_THAT(r.info.problems[0], Catch::Contains("past the next segment's base"));
+  CHECK(r.log_end_offset == static_cast<std::int64_t>(p.expected.values.size()));
+  CHECK(r.records.size() == p.expected.values.size());
+  CHECK(check_prefix(r.records, p.expected) == "");
+}
+
+TEST_CASE("storage recovery: a clean load refuses a tail batch whose offsets go back and cuts it", "[storage]") {
+  Rig rig;
+  Progress p;
+  const auto bases = closed_log(rig, p, 60);
+  REQUIRE(p.error == "");
+  const std::string last_log = log_dir + "/" + segment_file_name(bases.back(), log_suffix);
+  const std::string contents = *rig.disk().contents(last_log);
+  const auto first = first_header(contents);
+  REQUIRE(append_to_file(rig, last_log, contents.substr(0, first.size_bytes())) == "");  // a stale copy
+  const Recovered r = load_clean_log(rig);
+  REQUIRE(r.error == "");
+  // Trusted, the copy would have moved the log end back to its own end.
+  CHECK(r.log_end_offset == static_cast<std::int64_t>(p.expected.values.size()));
+  CHECK(r.info.bytes_truncated == static_cast<std::int64_t>(first.size_bytes()));
+  REQUIRE(r.info.problems.size() == 2);
+  CHECK_THAT(r.info.problems[0], Catch::Contains("below the previous batch's end"));
+  CHECK(check_prefix(r.records, p.expected) == "");
+  CHECK(r.records.size() == p.expected.values.size());
 }

@@ -1,16 +1,11 @@
 // Retention: whole segments go by time, by size and below the log start, through the .deleted
 // rename and the file.delete.delay.ms wait; at least one segment always stays; what a crash
 // leaves behind is cleaned up at the next load.
-#include "tests/storage_test_support.h"
+#include "tests/support/storage.h"
 
 using namespace storage_test;
 
 namespace {
-
-const std::string log_dir = "data/orders-0";
-constexpr std::int64_t no_limit = std::numeric_limits<std::int64_t>::max();
-
-std::string seg(std::int64_t base, std::string_view suffix) { return log_dir + "/" + segment_file_name(base, suffix); }
 
 // Whether the file exists; `otherwise` when the question itself failed.
 bool exists(Runtime& rt, const std::string& file_path, bool otherwise) {
@@ -63,15 +58,15 @@ TEST_CASE("storage retention: segments whose newest record is past retention.ms 
     log_start = (*log)->log_start_offset();
     for (std::size_t i = 0; i < static_cast<std::size_t>(deleted); ++i) {
       for (auto suffix : {log_suffix, index_suffix, time_index_suffix}) {
-        renamed = renamed && exists(rt, seg(before[i], suffix) + ".deleted", false);
-        originals_gone = originals_gone && !exists(rt, seg(before[i], suffix), true);
+        renamed = renamed && exists(rt, segment_path(before[i], suffix) + ".deleted", false);
+        originals_gone = originals_gone && !exists(rt, segment_path(before[i], suffix), true);
       }
     }
     removed_early = (*log)->delete_expired_files();
     rt.sleep_for(std::chrono::seconds(5));
     removed_late = (*log)->delete_expired_files();
     for (std::size_t i = 0; i < static_cast<std::size_t>(deleted); ++i) {
-      deleted_gone = deleted_gone && !exists(rt, seg(before[i], log_suffix) + ".deleted", true);
+      deleted_gone = deleted_gone && !exists(rt, segment_path(before[i], log_suffix) + ".deleted", true);
     }
     auto r = (*log)->read(0, 1 << 20, no_limit, true);
     below_start = r ? "ok" : fmt::format("{}", r.error().code);
@@ -108,7 +103,7 @@ TEST_CASE("storage retention: the oldest segments go while the log is larger tha
     if (!n) return void(error = n.error().message);
     deleted = *n;
     size_after = (*log)->size_bytes();
-    first_size = static_cast<std::int64_t>(rt.disk().open(seg((*log)->segment_bases().front(), log_suffix), OpenOptions{})
+    first_size = static_cast<std::int64_t>(rt.disk().open(segment_path((*log)->segment_bases().front(), log_suffix), OpenOptions{})
                                                .value()
                                                .size()
                                                .value());
@@ -157,11 +152,11 @@ TEST_CASE("storage retention: nothing at or above the high watermark goes, and D
     if (!log) return void(error = log.error().message);
     if (auto fn = fill(rt, **log, 0, 60); !fn) return void(error = fn.error().message);
     bases = (*log)->segment_bases();
-    (*log)->set_high_watermark(bases[3]);
+    (*log)->reset_high_watermark(bases[3]);
     if (auto st = (*log)->advance_log_start_offset(bases[5] + 1); !st) return void(error = st.error().message);
     if (auto n = (*log)->delete_old_segments(); !n) return void(error = n.error().message);
     after_hw = (*log)->segment_bases();
-    (*log)->set_high_watermark(no_limit);
+    (*log)->advance_high_watermark((*log)->log_end_offset());
     if (auto n = (*log)->delete_old_segments(); !n) return void(error = n.error().message);
     after_start = (*log)->segment_bases();
   });

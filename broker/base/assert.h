@@ -6,6 +6,14 @@
 #include <cstdio>
 #include <cstdlib>
 
+namespace keel {
+// A line a failed assertion prints after its own, naming what was running (keel-sim sets it to the
+// scenario, the seed and the command that reproduces the run). Per thread, so two worlds on two
+// threads keep their own; nullptr (the default) prints nothing. The caller keeps the text alive
+// while it is set. Returns the previous text, so a scope can put it back.
+const char* set_assert_context(const char* text);
+}  // namespace keel
+
 namespace keel::detail {
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const std::string& detail);
 }  // namespace keel::detail
@@ -36,4 +44,5 @@ namespace keel::detail {
 #define KEEL_ASSERT_LT(a, b) KEEL_ASSERT_OP_(a, b, <)
 #define KEEL_ASSERT_LE(a, b) KEEL_ASSERT_OP_(a, b, <=)
 #define KEEL_ASSERT_GE(a, b) KEEL_ASSERT_OP_(a, b, >=)
+#define KEEL_ASSERT_GT(a, b) KEEL_ASSERT_OP_(a, b, >)
 #define KEEL_UNREACHABLE() ::keel::detail::assert_fail("unreachable", __FILE__, __LINE__, std::string())

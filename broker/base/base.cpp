@@ -8,10 +8,21 @@
 
 namespace keel {
 
+namespace {
+thread_local const char* assert_context = nullptr;
+}  // namespace
+
+const char* set_assert_context(const char* text) {
+  const char* previous = assert_context;
+  assert_context = text;
+  return previous;
+}
+
 namespace detail {
 void assert_fail(const char* expr, const char* file, int line, const std::string& detail) {
   std::fprintf(stderr, "assertion failed: %s at %s:%d%s%s\n", expr, file, line, detail.empty() ? "" : ": ",
                detail.c_str());
+  if (assert_context != nullptr) std::fprintf(stderr, "  while running: %s\n", assert_context);
   std::fflush(stderr);
   std::abort();
 }

@@ -443,6 +443,7 @@ std::vector<KeyDef> broker_keys() {
 }
 
 // The log.* keys. Each with a topic name is also a topic-level config of the same type and range.
+// data table: longer than 70 lines by design
 std::vector<KeyDef> log_keys() {
   return {
       key("message.max.bytes", Type::int32, "1048588")
@@ -917,6 +918,20 @@ class Relations {
   }
 
   Status check_kraft(BrokerConfig& c) const {
+    // One mode: every node takes part in the metadata quorum (KRaft), a single node as a one-voter
+    // combined node, as Kafka 4's own example config is.
+    if (c.process_roles.empty()) {
+      return error("process.roles",
+                   fmt::format("is not set: every Keel node runs the KRaft metadata quorum. For a single node, add:\n"
+                               "  process.roles=broker,controller\n"
+                               "  controller.quorum.voters={0}@127.0.0.1:9093\n"
+                               "  controller.listener.names=CONTROLLER\n"
+                               "  listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093\n"
+                               "(see config/server.properties)", c.node_id < 0 ? 1 : c.node_id));
+    }
+    if (c.controller_quorum_voters.empty()) {
+      return error("controller.quorum.voters", "is not set: list every controller as id@host:port (one for a single node)");
+    }
     if (c.inter_broker_listener_name.empty()) {
       if (!c.advertised_listeners.empty()) c.inter_broker_listener_name = c.advertised_listeners.front().listener_name;
     } else if (std::none_of(c.advertised_listeners.begin(), c.advertised_listeners.end(),

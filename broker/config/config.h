@@ -59,7 +59,7 @@ struct BrokerConfig {
   std::int32_t queued_max_requests = 500;
   std::string cluster_id;                      // cluster.id (a Keel extension; empty: the broker picks one)
 
-  // KRaft settings, validated and stored for the replicated cluster; a single broker ignores them.
+  // KRaft: every node runs the metadata quorum (a single node is a one-voter combined node).
   std::vector<std::string> process_roles;                       // process.roles: broker, controller
   std::vector<QuorumVoter> controller_quorum_voters;            // controller.quorum.voters
   std::vector<std::string> controller_quorum_bootstrap_servers; // controller.quorum.bootstrap.servers
@@ -69,7 +69,7 @@ struct BrokerConfig {
   // map, a listener's name must itself be PLAINTEXT.
   std::map<std::string, std::string> listener_security_protocol_map;
 
-  // Replication and the metadata quorum (the replicated cluster; a single broker ignores them).
+  // Replication and the metadata quorum.
   std::int64_t replica_lag_time_max_ms = 30000;        // replica.lag.time.max.ms
   std::int64_t replica_fetch_wait_max_ms = 500;        // replica.fetch.wait.max.ms
   std::int64_t replica_fetch_backoff_ms = 1000;        // replica.fetch.backoff.ms
@@ -88,7 +88,6 @@ struct BrokerConfig {
 
   std::map<std::string, std::string> values;   // every key as given (the file, then the overrides)
 
-  bool kraft() const { return !process_roles.empty(); }
   bool has_role(std::string_view role) const {
     for (const auto& r : process_roles) {
       if (r == role) return true;

@@ -37,48 +37,150 @@ struct Decision {
   Reply reply;
 };
 
+// ---- The controller calls' requests and replies ----
+//
+// Each lists its fields once (protocol/schema.h); rpc.h's table pairs them into calls. They travel
+// in Keel's internal form (no versions yet: every field is versions(0)), and decoding refuses
+// lengths over the limits below, so hostile input never drives a large allocation.
+constexpr std::int32_t isr_members_max = 1024;       // an ISR or replica list in a call
+constexpr std::int32_t topic_configs_max = 1024;     // configs given to one new topic
+constexpr std::int32_t call_partitions_max = 1'000'000;  // partitions named in one reassignment call
+
 struct RegisterBrokerRequest {
+  static constexpr std::string_view message_name = "RegisterBrokerRequest";
   std::int32_t broker_id = 0;
   Uuid incarnation;
   std::vector<Endpoint> endpoints;
   std::optional<std::string> rack;
+  bool operator==(const RegisterBrokerRequest&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = RegisterBrokerRequest;
+    v.field("broker_id", &S::broker_id, versions(0));
+    v.field("incarnation", &S::incarnation, versions(0));
+    v.field("endpoints", &S::endpoints, versions(0).at_most(endpoints_max));
+    v.field("rack", &S::rack, versions(0).nullable(0));
+  }
 };
 struct RegisterBrokerReply {
+  static constexpr std::string_view message_name = "RegisterBrokerReply";
   ErrorCode error = ErrorCode::none;
   std::int64_t broker_epoch = -1;
+  bool operator==(const RegisterBrokerReply&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = RegisterBrokerReply;
+    v.field("error", &S::error, versions(0));
+    v.field("broker_epoch", &S::broker_epoch, versions(0));
+  }
 };
 
 struct HeartbeatRequest {
+  static constexpr std::string_view message_name = "HeartbeatRequest";
   std::int32_t broker_id = 0;
   std::int64_t broker_epoch = 0;
   std::int64_t current_metadata_offset = -1;
   bool want_fence = false;
   bool want_shutdown = false;
+  bool operator==(const HeartbeatRequest&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = HeartbeatRequest;
+    v.field("broker_id", &S::broker_id, versions(0));
+    v.field("broker_epoch", &S::broker_epoch, versions(0));
+    v.field("current_metadata_offset", &S::current_metadata_offset, versions(0));
+    v.field("want_fence", &S::want_fence, versions(0));
+    v.field("want_shutdown", &S::want_shutdown, versions(0));
+  }
 };
 struct HeartbeatReply {
+  static constexpr std::string_view message_name = "HeartbeatReply";
   ErrorCode error = ErrorCode::none;
   bool is_caught_up = false;
   bool is_fenced = true;
   bool should_shut_down = false;
+  bool operator==(const HeartbeatReply&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = HeartbeatReply;
+    v.field("error", &S::error, versions(0));
+    v.field("is_caught_up", &S::is_caught_up, versions(0));
+    v.field("is_fenced", &S::is_fenced, versions(0));
+    v.field("should_shut_down", &S::should_shut_down, versions(0));
+  }
 };
 
 struct CreateTopicRequest {
+  static constexpr std::string_view message_name = "CreateTopicRequest";
   std::string name;
   std::int32_t partitions = -1;          // -1: the default
   std::int16_t replication_factor = -1;  // -1: the default
   std::map<std::string, std::string> configs;
+  bool operator==(const CreateTopicRequest&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = CreateTopicRequest;
+    v.field("name", &S::name, versions(0));
+    v.field("partitions", &S::partitions, versions(0));
+    v.field("replication_factor", &S::replication_factor, versions(0));
+    v.field("configs", &S::configs, versions(0).at_most(topic_configs_max));
+  }
 };
 struct CreateTopicReply {
+  static constexpr std::string_view message_name = "CreateTopicReply";
   ErrorCode error = ErrorCode::none;
   std::string message;
   Uuid topic_id;
+  bool operator==(const CreateTopicReply&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = CreateTopicReply;
+    v.field("error", &S::error, versions(0));
+    v.field("message", &S::message, versions(0));
+    v.field("topic_id", &S::topic_id, versions(0));
+  }
+};
+
+struct DeleteTopicRequest {
+  static constexpr std::string_view message_name = "DeleteTopicRequest";
+  std::string name;
+  bool operator==(const DeleteTopicRequest&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("name", &DeleteTopicRequest::name, versions(0));
+  }
+};
+struct DeleteTopicReply {
+  static constexpr std::string_view message_name = "DeleteTopicReply";
+  ErrorCode error = ErrorCode::none;
+  bool operator==(const DeleteTopicReply&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("error", &DeleteTopicReply::error, versions(0));
+  }
 };
 
 struct IsrMember {
   std::int32_t broker_id = 0;
   std::int64_t broker_epoch = -1;  // -1 skips the epoch check (KIP-903)
+  bool operator==(const IsrMember&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("broker_id", &IsrMember::broker_id, versions(0));
+    v.field("broker_epoch", &IsrMember::broker_epoch, versions(0));
+  }
 };
 struct AlterPartitionRequest {
+  static constexpr std::string_view message_name = "AlterPartitionRequest";
   std::int32_t broker_id = 0;
   std::int64_t broker_epoch = 0;
   Uuid topic_id;
@@ -87,14 +189,41 @@ struct AlterPartitionRequest {
   std::int32_t partition_epoch = 0;
   std::vector<IsrMember> new_isr;
   LeaderRecoveryState leader_recovery_state = LeaderRecoveryState::recovered;
+  bool operator==(const AlterPartitionRequest&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = AlterPartitionRequest;
+    v.field("broker_id", &S::broker_id, versions(0));
+    v.field("broker_epoch", &S::broker_epoch, versions(0));
+    v.field("topic_id", &S::topic_id, versions(0));
+    v.field("partition", &S::partition, versions(0));
+    v.field("leader_epoch", &S::leader_epoch, versions(0));
+    v.field("partition_epoch", &S::partition_epoch, versions(0));
+    v.field("new_isr", &S::new_isr, versions(0).at_most(isr_members_max));
+    v.field("leader_recovery_state", &S::leader_recovery_state, versions(0).in_range(0, 1));
+  }
 };
 struct AlterPartitionReply {
+  static constexpr std::string_view message_name = "AlterPartitionReply";
   ErrorCode error = ErrorCode::none;
   std::int32_t leader = no_leader;
   std::int32_t leader_epoch = -1;
   std::vector<std::int32_t> isr;
   std::int32_t partition_epoch = -1;
   LeaderRecoveryState leader_recovery_state = LeaderRecoveryState::recovered;
+  bool operator==(const AlterPartitionReply&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = AlterPartitionReply;
+    v.field("error", &S::error, versions(0));
+    v.field("leader", &S::leader, versions(0));
+    v.field("leader_epoch", &S::leader_epoch, versions(0));
+    v.field("isr", &S::isr, versions(0).at_most(isr_members_max));
+    v.field("partition_epoch", &S::partition_epoch, versions(0));
+    v.field("leader_recovery_state", &S::leader_recovery_state, versions(0).in_range(0, 1));
+  }
 };
 
 // AlterPartitionReassignments for one partition: move it to `replicas` (in that order, the first
@@ -104,12 +233,28 @@ struct ReassignmentTarget {
   std::int32_t partition = 0;
   std::optional<std::vector<std::int32_t>> replicas;
   bool operator==(const ReassignmentTarget&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = ReassignmentTarget;
+    v.field("topic", &S::topic, versions(0));
+    v.field("partition", &S::partition, versions(0));
+    v.field("replicas", &S::replicas, versions(0).with_presence_byte().at_most(isr_members_max));
+  }
 };
 struct AlterReassignmentsRequest {
+  static constexpr std::string_view message_name = "AlterReassignmentsRequest";
   std::vector<ReassignmentTarget> partitions;
   // false (v1+): refuse a target whose size differs from the current replication factor.
   bool allow_replication_factor_change = true;
   bool operator==(const AlterReassignmentsRequest&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = AlterReassignmentsRequest;
+    v.field("allow_replication_factor_change", &S::allow_replication_factor_change, versions(0));
+    v.field("partitions", &S::partitions, versions(0).at_most(call_partitions_max));
+  }
 };
 struct ReassignmentResult {
   std::string topic;
@@ -117,23 +262,50 @@ struct ReassignmentResult {
   ErrorCode error = ErrorCode::none;
   std::string message;  // empty when error is none
   bool operator==(const ReassignmentResult&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = ReassignmentResult;
+    v.field("topic", &S::topic, versions(0));
+    v.field("partition", &S::partition, versions(0));
+    v.field("error", &S::error, versions(0));
+    v.field("message", &S::message, versions(0));
+  }
 };
 // One result per requested partition, in request order.
 struct AlterReassignmentsReply {
+  static constexpr std::string_view message_name = "AlterReassignmentsReply";
   std::vector<ReassignmentResult> results;
   bool operator==(const AlterReassignmentsReply&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("results", &AlterReassignmentsReply::results, versions(0).at_most(call_partitions_max));
+  }
 };
 
 // ListPartitionReassignments: the named partitions (unknown ones and those not reassigning are
 // left out), or every reassigning partition when `topics` is null.
 struct ListReassignmentsRequest {
+  static constexpr std::string_view message_name = "ListReassignmentsRequest";
   struct Topic {
     std::string name;
     std::vector<std::int32_t> partitions;
     bool operator==(const Topic&) const = default;
+
+    template <class V>
+    static void fields(V& v) {
+      v.field("name", &Topic::name, versions(0));
+      v.field("partitions", &Topic::partitions, versions(0).at_most(call_partitions_max));
+    }
   };
   std::optional<std::vector<Topic>> topics;
   bool operator==(const ListReassignmentsRequest&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("topics", &ListReassignmentsRequest::topics, versions(0).nullable(0).at_most(call_partitions_max));
+  }
 };
 struct OngoingReassignment {
   std::string topic;
@@ -142,11 +314,27 @@ struct OngoingReassignment {
   std::vector<std::int32_t> adding;
   std::vector<std::int32_t> removing;
   bool operator==(const OngoingReassignment&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = OngoingReassignment;
+    v.field("topic", &S::topic, versions(0));
+    v.field("partition", &S::partition, versions(0));
+    v.field("replicas", &S::replicas, versions(0).at_most(isr_members_max));
+    v.field("adding", &S::adding, versions(0).at_most(isr_members_max));
+    v.field("removing", &S::removing, versions(0).at_most(isr_members_max));
+  }
 };
 // By topic name, then partition.
 struct ListReassignmentsReply {
+  static constexpr std::string_view message_name = "ListReassignmentsReply";
   std::vector<OngoingReassignment> ongoing;
   bool operator==(const ListReassignmentsReply&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("ongoing", &ListReassignmentsReply::ongoing, versions(0).at_most(call_partitions_max));
+  }
 };
 
 class Controller {

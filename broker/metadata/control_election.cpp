@@ -70,6 +70,19 @@ bool PartitionChangeBuilder::valid_new_leader(const Target& target, std::int32_t
 }
 
 PartitionChangeBuilder::ElectionResult PartitionChangeBuilder::elect(const Target& target) const {
+  const ElectionResult elected = elect_among(target);
+  // A clean leader comes from the ISR; an unclean one is at least a replica; either may lead.
+  if (elected.leader != no_leader) {
+    KEEL_ASSERT_MSG(contains(target.replicas, elected.leader), "elected leader {} is not a replica", elected.leader);
+    KEEL_ASSERT_MSG(elected.unclean || contains(target.isr, elected.leader), "clean leader {} is not in the ISR",
+                    elected.leader);
+    KEEL_ASSERT(acceptable(elected.leader));
+  }
+  KEEL_ASSERT(!elected.unclean || election_ == Election::unclean);
+  return elected;
+}
+
+PartitionChangeBuilder::ElectionResult PartitionChangeBuilder::elect_among(const Target& target) const {
   const auto& replicas = target.replicas;
   if (election_ == Election::preferred && valid_new_leader(target, replicas.front())) return {replicas.front(), false};
   if (valid_new_leader(target, current_.leader)) return {current_.leader, false};
@@ -114,6 +127,8 @@ std::optional<PartitionChangeRecord> PartitionChangeBuilder::build() const {
   if (record.leader == leader_unchanged && !record.isr && record.leader_recovery_state == recovery_state_unchanged &&
       !record.replicas && !record.removing_replicas && !record.adding_replicas)
     return std::nullopt;
+  // The change leaves a partition the image accepts (the same check the image applies).
+  KEEL_ASSERT_MSG(image_.check(record).ok(), "{}", image_.check(record).ok() ? "" : image_.check(record).error().message);
   return record;
 }
 
@@ -126,6 +141,9 @@ std::optional<CompletedReassignment> complete_reassignment(const std::vector<std
   if (done.isr.empty() || done.replicas.empty()) return std::nullopt;
   for (auto r : done.replicas)
     if (!contains(done.isr, r)) return std::nullopt;
+  // Complete: every target replica is in the ISR, and nothing leaving stays.
+  for (auto r : removing) KEEL_ASSERT(!contains(done.replicas, r) && !contains(done.isr, r));
+  KEEL_ASSERT_EQ(done.replicas.size(), done.isr.size());
   return done;
 }
 

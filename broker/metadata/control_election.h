@@ -60,6 +60,7 @@ class PartitionChangeBuilder {
   bool acceptable(std::int32_t broker) const;
   bool valid_new_leader(const Target& target, std::int32_t broker) const;
   ElectionResult elect(const Target& target) const;
+  ElectionResult elect_among(const Target& target) const;
 
   const MetadataImage& image_;
   Uuid topic_id_;

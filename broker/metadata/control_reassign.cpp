@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <set>
+#include <variant>
 
 namespace keel::metadata {
 namespace {
@@ -35,6 +36,52 @@ std::optional<Refusal> check_target_replicas(const MetadataImage& image, const s
 // The replicas the partition had before the reassignment in progress (if any) began.
 std::vector<std::int32_t> original_replicas(const PartitionRegistration& p) { return without(p.replicas, p.adding_replicas); }
 
+// The change one target asks for, or why it is refused. An empty change is an accepted no-op.
+using Outcome = std::variant<Refusal, std::optional<PartitionChangeRecord>>;
+
+// Cancel: back to the replicas from before, keeping those it was removing (Kafka's
+// PartitionReassignmentRevert).
+Outcome cancel(const MetadataImage& image, const TopicImage& topic, std::int32_t partition,
+               const PartitionRegistration& p, Election election) {
+  if (!p.reassigning()) return Refusal{ErrorCode::no_reassignment_in_progress, "no reassignment is in progress"};
+  auto replicas = original_replicas(p);
+  auto isr = without(p.isr, p.adding_replicas);
+  if (isr.empty() && election != Election::unclean) {
+    return Refusal{ErrorCode::invalid_replica_assignment,
+                   "cancelling would need an unclean leader election (every ISR member is a replica being added)"};
+  }
+  // An empty ISR takes the first original replica, as an unclean election would.
+  if (isr.empty()) isr.push_back(replicas.front());
+  return PartitionChangeBuilder(image, topic.id, partition)
+      .set_election(election)
+      .set_target_isr(std::move(isr))
+      .set_target_assignment(std::move(replicas), {}, {})
+      .build();
+}
+
+// A move: the target first, then the replicas leaving (Kafka's PartitionReassignmentReplicas). A
+// reassignment in progress is replaced: what it was adding and is no longer wanted leaves too.
+Outcome move(const MetadataImage& image, const TopicImage& topic, std::int32_t partition, const PartitionRegistration& p,
+             const std::vector<std::int32_t>& wanted, bool allow_replication_factor_change, Election election) {
+  if (auto bad = check_target_replicas(image, wanted)) return *bad;
+  const auto original = original_replicas(p).size();
+  if (!allow_replication_factor_change && wanted.size() != original) {
+    return Refusal{ErrorCode::invalid_replication_factor,
+                   fmt::format("the replication factor would change from {} to {}", original, wanted.size())};
+  }
+  std::vector<std::int32_t> removing = without(p.replicas, wanted);
+  std::vector<std::int32_t> adding = without(wanted, p.replicas);
+  std::sort(removing.begin(), removing.end());
+  std::sort(adding.begin(), adding.end());
+  std::vector<std::int32_t> merged = wanted;
+  merged.insert(merged.end(), removing.begin(), removing.end());
+  KEEL_ASSERT_EQ(merged.size(), wanted.size() + removing.size());
+  return PartitionChangeBuilder(image, topic.id, partition)
+      .set_election(election)
+      .set_target_assignment(std::move(merged), std::move(removing), std::move(adding))
+      .build();
+}
+
 }  // namespace
 
 Decision<AlterReassignmentsReply> Controller::alter_reassignments(const MetadataImage& image,
@@ -42,70 +89,35 @@ Decision<AlterReassignmentsReply> Controller::alter_reassignments(const Metadata
   Decision<AlterReassignmentsReply> out;
   std::set<std::pair<std::string, std::int32_t>> accepted;
   for (const auto& target : request.partitions) {
-    ReassignmentResult result{target.topic, target.partition, ErrorCode::none, ""};
-    auto refuse = [&](ErrorCode error, std::string message) {
-      result.error = error;
-      result.message = fmt::format("{}-{}: {}", target.topic, target.partition, message);
-    };
     const auto* topic = image.topic(target.topic);
     const auto* p = image.partition(target.topic, target.partition);
+    Outcome outcome = Refusal{ErrorCode::none, ""};
     if (accepted.count({target.topic, target.partition}) > 0) {
       // The changes are computed on one image and committed together: a second change to the same
       // partition would be computed on a state the first one replaced.
-      refuse(ErrorCode::invalid_request, "the partition is already reassigned by this request");
+      outcome = Refusal{ErrorCode::invalid_request, "the partition is already reassigned by this request"};
     } else if (topic == nullptr) {
-      refuse(ErrorCode::unknown_topic_or_partition, "no such topic");
+      outcome = Refusal{ErrorCode::unknown_topic_or_partition, "no such topic"};
     } else if (p == nullptr) {
-      refuse(ErrorCode::unknown_topic_or_partition, "no such partition");
-    } else if (!target.replicas) {
-      // Cancel: back to the replicas from before, keeping those it was removing (Kafka's
-      // PartitionReassignmentRevert).
-      if (!p->reassigning()) {
-        refuse(ErrorCode::no_reassignment_in_progress, "no reassignment is in progress");
-      } else {
-        auto replicas = original_replicas(*p);
-        auto isr = without(p->isr, p->adding_replicas);
-        const Election election = election_for_topic(image, topic->id, config_.unclean_leader_election_enable);
-        if (isr.empty() && election != Election::unclean) {
-          refuse(ErrorCode::invalid_replica_assignment,
-                 "cancelling would need an unclean leader election (every ISR member is a replica being added)");
-        } else {
-          // An empty ISR takes the first original replica, as an unclean election would.
-          if (isr.empty()) isr.push_back(replicas.front());
-          auto change = PartitionChangeBuilder(image, topic->id, target.partition)
-                            .set_election(election)
-                            .set_target_isr(std::move(isr))
-                            .set_target_assignment(std::move(replicas), {}, {})
-                            .build();
-          if (change) out.records.push_back(std::move(*change));
-        }
-      }
-    } else if (auto bad = check_target_replicas(image, *target.replicas)) {
-      refuse(bad->error, bad->message);
-    } else if (!request.allow_replication_factor_change &&
-               target.replicas->size() != original_replicas(*p).size()) {
-      refuse(ErrorCode::invalid_replication_factor,
-             fmt::format("the replication factor would change from {} to {}", original_replicas(*p).size(),
-                         target.replicas->size()));
+      outcome = Refusal{ErrorCode::unknown_topic_or_partition, "no such partition"};
     } else {
-      // The target first, then the replicas leaving (Kafka's PartitionReassignmentReplicas). A
-      // reassignment in progress is replaced: what it was adding and is no longer wanted leaves too.
-      const auto& wanted = *target.replicas;
-      std::vector<std::int32_t> removing = without(p->replicas, wanted);
-      std::vector<std::int32_t> adding = without(wanted, p->replicas);
-      std::sort(removing.begin(), removing.end());
-      std::sort(adding.begin(), adding.end());
-      std::vector<std::int32_t> merged = wanted;
-      merged.insert(merged.end(), removing.begin(), removing.end());
-      auto change = PartitionChangeBuilder(image, topic->id, target.partition)
-                        .set_election(election_for_topic(image, topic->id, config_.unclean_leader_election_enable))
-                        .set_target_assignment(std::move(merged), std::move(removing), std::move(adding))
-                        .build();
-      if (change) out.records.push_back(std::move(*change));
+      const Election election = election_for_topic(image, topic->id, config_.unclean_leader_election_enable);
+      outcome = target.replicas ? move(image, *topic, target.partition, *p, *target.replicas,
+                                       request.allow_replication_factor_change, election)
+                                : cancel(image, *topic, target.partition, *p, election);
     }
-    if (result.error == ErrorCode::none) accepted.insert({target.topic, target.partition});
+    ReassignmentResult result{target.topic, target.partition, ErrorCode::none, ""};
+    if (const auto* refused = std::get_if<Refusal>(&outcome)) {
+      KEEL_ASSERT(refused->error != ErrorCode::none);
+      result.error = refused->error;
+      result.message = fmt::format("{}-{}: {}", target.topic, target.partition, refused->message);
+    } else {
+      if (auto& change = std::get<std::optional<PartitionChangeRecord>>(outcome)) out.records.push_back(std::move(*change));
+      accepted.insert({target.topic, target.partition});
+    }
     out.reply.results.push_back(std::move(result));
   }
+  KEEL_ASSERT_EQ(out.reply.results.size(), request.partitions.size());
   return out;
 }
 

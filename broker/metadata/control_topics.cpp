@@ -146,6 +146,7 @@ Decision<CreateTopicReply> Controller::create_topic(const MetadataImage& image, 
                         fmt::format("replication factor {} needs {} active brokers, {} are", rf, rf, live.size()));
 
   const auto placement = place_replicas(rack_alternating(image, live, random), partitions, rf, random);
+  KEEL_ASSERT_EQ(placement.size(), static_cast<std::size_t>(partitions));
   Uuid id = random_topic_id(random);
   while (image.topic(id)) id = random_topic_id(random);
   std::vector<MetadataRecord> records;
@@ -153,6 +154,10 @@ Decision<CreateTopicReply> Controller::create_topic(const MetadataImage& image, 
   for (const auto& [name, value] : request.configs) records.push_back(ConfigRecord{request.name, name, value});
   for (std::int32_t p = 0; p < partitions; ++p) {
     const auto& replicas = placement[static_cast<std::size_t>(p)];
+    // Each partition on rf distinct active brokers, led by its first (the preferred leader).
+    KEEL_ASSERT_EQ(replicas.size(), static_cast<std::size_t>(rf));
+    KEEL_ASSERT_EQ(std::set<std::int32_t>(replicas.begin(), replicas.end()).size(), replicas.size());
+    for (auto b : replicas) KEEL_ASSERT(image.is_active(b));
     records.push_back(PartitionRecord{p, id, replicas, replicas, replicas.front(), LeaderRecoveryState::recovered, 0, 0, {}, {}});
   }
   return {std::move(records), CreateTopicReply{ErrorCode::none, "", id}};
@@ -183,6 +188,9 @@ Decision<AlterPartitionReply> Controller::alter_partition(const MetadataImage& i
                     .build();
   if (!change) return refuse(alter_reply(*p));
   const auto after = p->merge(*change);
+  // The committed ISR is the one asked for (the leader stays in it), one partition epoch later.
+  KEEL_ASSERT_EQ(after.partition_epoch, p->partition_epoch + 1);
+  KEEL_ASSERT(after.leader != p->leader || contains(after.isr, after.leader));
   auto reply = alter_reply(after);
   // The leader is in the new ISR and eligible, so it stays leader unless the new ISR completed a
   // reassignment that moves the partition away from it. (Completing one that drops a replica

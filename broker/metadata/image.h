@@ -108,6 +108,7 @@ class MetadataImage {
 
  private:
   void apply_unchecked(const MetadataRecord& record);
+  void check_applied(const MetadataRecord& record) const;
 
   std::map<std::int32_t, BrokerRegistration> brokers_;
   std::map<Uuid, TopicImage> topics_;

@@ -219,6 +219,10 @@ void Quorum::send_loop(Peer& peer, bool fetch_lane) {
 }
 
 void Quorum::apply_entry(const raft::Entry& entry) {
+  // Committed entries come in offset order, each once, and never from an epoch before the last.
+  KEEL_ASSERT_MSG(entry.offset == applied_offset_ + 1, "metadata entry {} applied after {}", entry.offset, applied_offset_);
+  KEEL_ASSERT_GE(entry.epoch, applied_epoch_);
+  KEEL_ASSERT_LT(entry.offset, core_->high_watermark());
   auto records = decode_records(entry.data);
   if (!records) {
     rt_.trace("MetadataEntryUnreadable", Severity::warn).detail("Offset", entry.offset).detail("Error", records.error().message);
@@ -233,6 +237,7 @@ void Quorum::apply_entry(const raft::Entry& entry) {
   }
   applied_offset_ = entry.offset;
   applied_epoch_ = entry.epoch;
+  KEEL_ASSERT_LE(image_.last_applied_offset(), applied_offset_);
   if (awaited_ && awaited_->offset == entry.offset) awaited_->applied_epoch = entry.epoch;
   bytes_since_snapshot_ += static_cast<std::int64_t>(entry.data.size());
   const CommittedEntry committed{entry.offset, entry.epoch, fnv1a(entry.data)};
@@ -242,6 +247,10 @@ void Quorum::apply_entry(const raft::Entry& entry) {
 }
 
 void Quorum::load_snapshot(const raft::Snapshot& snapshot) {
+  // A snapshot replaces what was applied only by something newer (Raft installs a snapshot past
+  // the local log, or loads one at start-up before anything else).
+  KEEL_ASSERT_GE(snapshot.id.end_offset - 1, applied_offset_);
+  KEEL_ASSERT_GE(snapshot.id.epoch, 0);
   image_ = MetadataImage{};
   auto records = decode_records(snapshot.data);
   if (!records) {
@@ -256,6 +265,7 @@ void Quorum::load_snapshot(const raft::Snapshot& snapshot) {
   applied_offset_ = snapshot.id.end_offset - 1;
   applied_epoch_ = snapshot.id.epoch;
   bytes_since_snapshot_ = 0;
+  KEEL_ASSERT_LE(image_.last_applied_offset(), applied_offset_);
   rt_.trace("MetadataSnapshotLoaded").detail("EndOffset", snapshot.id.end_offset).detail("Epoch", snapshot.id.epoch);
 }
 
@@ -360,66 +370,29 @@ Error lost(ErrorCode code) { return make_error(Errc::cancelled, std::string(prot
 }  // namespace
 
 // One decision: computed on the committed image, appended as one entry, answered once applied.
+// Which decision comes from the controller call table (rpc.h).
 Result<protocol::Bytes> Quorum::decide(QuorumCall call, const protocol::Bytes& payload, Instant deadline) {
-  const std::int64_t now = now_ms();
-  switch (call) {
-    case QuorumCall::register_broker: {
-      auto request = decode<RegisterBrokerRequest>(payload);
-      if (!request) return request.error();
-      auto decision = controller_->register_broker(image_, *request, core_->log_end_offset(), now);
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      return encode(decision.reply);
-    }
-    case QuorumCall::heartbeat: {
-      auto request = decode<HeartbeatRequest>(payload);
-      if (!request) return request.error();
-      auto decision = controller_->heartbeat(image_, *request, now, core_->log_end_offset());
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      return encode(decision.reply);
-    }
-    case QuorumCall::alter_partition: {
-      auto request = decode<AlterPartitionRequest>(payload);
-      if (!request) return request.error();
-      auto decision = controller_->alter_partition(image_, *request);
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      return encode(decision.reply);
-    }
-    case QuorumCall::create_topic: {
-      auto request = decode<CreateTopicRequest>(payload);
-      if (!request) return request.error();
-      auto decision = controller_->create_topic(image_, *request, random_);
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      return encode(decision.reply);
-    }
-    case QuorumCall::delete_topic: {
-      protocol::Reader r(payload);
-      const std::string name = r.read_string();
-      if (!r.ok()) return make_error(Errc::corrupt, "DeleteTopic: " + r.error().message);
-      auto decision = controller_->delete_topic(image_, name);
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      protocol::Writer w;
-      w.write_int16(static_cast<std::int16_t>(decision.reply));
-      return w.take();
-    }
-    case QuorumCall::alter_reassignments: {
-      auto request = decode<AlterReassignmentsRequest>(payload);
-      if (!request) return request.error();
-      auto decision = controller_->alter_reassignments(image_, *request);
-      if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
-      return encode(decision.reply);
-    }
-    case QuorumCall::list_reassignments: {
-      // Answered from the committed image, as Kafka's controller does.
-      auto request = decode<ListReassignmentsRequest>(payload);
-      if (!request) return request.error();
-      return encode(controller_->list_reassignments(image_, *request));
-    }
-    case QuorumCall::raft: break;
-  }
-  return make_error(Errc::corrupt, "not a controller call");
+  std::optional<Result<protocol::Bytes>> reply;
+  for_each_controller_call([&](const auto& row) {
+    if (row.id == call) reply = decide(row, payload, deadline);
+  });
+  if (!reply) return make_error(Errc::corrupt, "not a controller call");
+  return std::move(*reply);
+}
+
+template <class Row>
+Result<protocol::Bytes> Quorum::decide(const Row& row, const protocol::Bytes& payload, Instant deadline) {
+  auto request = decode<typename Row::Request>(payload);
+  if (!request) return request.error();
+  DecisionInput input{*controller_, image_, core_->log_end_offset(), now_ms(), random_};
+  auto decision = row.decide(input, *request);
+  if (auto code = commit(decision.records, deadline); code != ErrorCode::none) return lost(code);
+  return encode(decision.reply);
 }
 
 ErrorCode Quorum::commit(const std::vector<MetadataRecord>& records, Instant deadline) {
+  // Decisions are serialised: one entry awaited at a time, and only by the active controller.
+  KEEL_ASSERT_MSG(!awaited_.has_value(), "a decision commits while entry {} is still awaited", awaited_ ? awaited_->offset : -1);
   if (records.empty()) return ErrorCode::none;
   const std::int32_t epoch = core_->epoch();
   const auto offset = core_->propose(encode_records(records));

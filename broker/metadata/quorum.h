@@ -81,6 +81,15 @@ class Quorum {
   // The KeelQuorum API served on this node's listener; may wait (a parked Raft fetch) until
   // `deadline`.
   protocol::KeelQuorumResponse handle(const protocol::KeelQuorumRequest& request, Instant deadline);
+  // Asks the active controller, here or on another node, and reads its reply: `request` is a
+  // controller call's request (rpc.h's table names its reply type). Errc::corrupt when the reply
+  // cannot be read; otherwise call_controller's errors.
+  template <class Request>
+  Result<typename CallTraits<Request>::Reply> call(const Request& request, Instant deadline) {
+    auto payload = call_controller(CallTraits<Request>::id, encode(request), deadline);
+    if (!payload) return payload.error();
+    return decode<typename CallTraits<Request>::Reply>(*payload);
+  }
   // Sends `payload` to the active controller, here or on another node, asking again elsewhere on
   // NOT_CONTROLLER or a broken connection until `deadline`. Returns the reply's payload.
   Result<protocol::Bytes> call_controller(QuorumCall call, const protocol::Bytes& payload, Instant deadline);
@@ -119,6 +128,8 @@ class Quorum {
   protocol::KeelQuorumResponse handle_raft(const protocol::KeelQuorumRequest& request, Instant deadline);
   protocol::KeelQuorumResponse handle_controller_call(QuorumCall call, const protocol::Bytes& payload, Instant deadline);
   Result<protocol::Bytes> decide(QuorumCall call, const protocol::Bytes& payload, Instant deadline);
+  template <class Row>
+  Result<protocol::Bytes> decide(const Row& row, const protocol::Bytes& payload, Instant deadline);
   // Appends a decision's records and waits until they are committed and applied.
   protocol::ErrorCode commit(const std::vector<MetadataRecord>& records, Instant deadline);
   void duties();

@@ -110,6 +110,10 @@ void RaftCore::initialize(const QuorumStateData& s) {
     role_ = Role::unattached;
     reset_election_timer();
   }
+  // KRaft's initialize: the only voter needs nobody's vote, so it stands at once, and a one-node
+  // cluster has its controller without waiting out an election timeout.
+  const bool only_voter = config_.is_voter() && config_.voters.size() == 1;
+  if (only_voter && (role_ == Role::unattached || role_ == Role::resigned)) become_prospective();
 }
 
 void RaftCore::set_role(Role to) {

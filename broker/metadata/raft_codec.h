@@ -1,20 +1,20 @@
 #pragma once
-// The wire form of a Raft Envelope between controllers: a compact binary layout of Keel's own
-// (not Kafka's KRaft RPCs), big-endian through protocol::Writer / Reader.
+// The wire form of a Raft Envelope between controllers: Keel's own layout (not Kafka's KRaft
+// RPCs), written by the schema codec's internal form (protocol/schema.h) from one field list per
+// message (raft_codec.cpp; raft.h stays free of wire concerns).
 //
 //   int8  codec_version (1)
 //   int32 from, int32 to, int64 correlation_id
 //   int8  message type (MessageType below: the index of the alternative in raft::Message)
 //   the message's fields in declaration order:
-//     int16 / int32 / int64 as such, bool as one byte 0 or 1,
+//     int16 / int32 / int64 big-endian, bool as one byte 0 or 1,
 //     bytes as int32 length + content, a list as int32 count + elements,
 //     an optional field as a presence byte (0 or 1) and then the value when present,
 //     nested structs (Entry, EpochEnd, SnapshotId) as their fields in order.
 //
-// One field list per message (raft_codec.cpp) drives both directions. Decoding refuses trailing
-// bytes, an unknown version or type, truncation, a bool or presence byte other than 0/1, and any
-// count or length over the limits below, and names the field: "FetchResponse.entries[3].data:
-// truncated". Encoding asserts the same limits: a message the peer would refuse is a bug here.
+// Decoding refuses trailing bytes, an unknown version or type, truncation, a bool or presence byte
+// other than 0/1, and any count or length over the limits below, and names the field:
+// "FetchResponse.entries[3].data: truncated: ...".
 #include "broker/metadata/raft.h"
 
 #include <cstdint>

@@ -3,216 +3,43 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <optional>
+#include <type_traits>
+#include <utility>
+
 namespace keel::metadata {
 namespace {
 
 using protocol::Reader;
 using protocol::Writer;
 
-// --- field helpers -------------------------------------------------------------------------
-
-void write_ids(Writer& w, const std::vector<std::int32_t>& ids) {
-  w.write_array_length(static_cast<std::int32_t>(ids.size()));
-  for (auto id : ids) w.write_int32(id);
+// Calls f(std::type_identity<T>{}) for the record type T whose type byte is `type`; false when
+// no record type has it.
+template <class F>
+bool with_record_type(std::int8_t type, F&& f) {
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    auto one = [&]<class T>(std::type_identity<T> t) {
+      if (T::type != type) return false;
+      f(t);
+      return true;
+    };
+    return (one(std::type_identity<std::variant_alternative_t<I, MetadataRecord>>{}) || ...);
+  }(std::make_index_sequence<std::variant_size_v<MetadataRecord>>{});
 }
 
-void write_optional_ids(Writer& w, const std::optional<std::vector<std::int32_t>>& ids) {
-  if (!ids) return w.write_array_length(-1);
-  write_ids(w, *ids);
+// No two record types share a type byte.
+constexpr bool type_bytes_unique() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    const std::int8_t types[] = {std::variant_alternative_t<I, MetadataRecord>::type...};
+    for (std::size_t a = 0; a < sizeof...(I); ++a) {
+      for (std::size_t b = a + 1; b < sizeof...(I); ++b) {
+        if (types[a] == types[b]) return false;
+      }
+    }
+    return true;
+  }(std::make_index_sequence<std::variant_size_v<MetadataRecord>>{});
 }
-
-std::optional<std::vector<std::int32_t>> read_optional_ids(Reader& r) {
-  const std::int32_t n = r.read_array_length();
-  if (n < 0 || !r.ok()) return std::nullopt;
-  std::vector<std::int32_t> ids;
-  ids.reserve(static_cast<std::size_t>(n));
-  for (std::int32_t i = 0; i < n && r.ok(); ++i) ids.push_back(r.read_int32());
-  return ids;
-}
-
-std::vector<std::int32_t> read_ids(Reader& r) {
-  auto ids = read_optional_ids(r);
-  if (!ids && r.ok()) r.fail("a replica list is null");
-  return ids ? std::move(*ids) : std::vector<std::int32_t>{};
-}
-
-}  // namespace
-
-void write_endpoints(Writer& w, const std::vector<Endpoint>& endpoints) {
-  w.write_array_length(static_cast<std::int32_t>(endpoints.size()));
-  for (const auto& e : endpoints) {
-    w.write_string(e.listener);
-    w.write_string(e.host);
-    w.write_uint16(e.port);
-  }
-}
-
-std::vector<Endpoint> read_endpoints(Reader& r, std::int32_t max) {
-  std::vector<Endpoint> out;
-  const std::int32_t n = r.read_array_length();
-  if (!r.ok()) return out;
-  if (n < 0) {
-    r.fail("the endpoint list is null");
-    return out;
-  }
-  if (n > max) {
-    r.fail(fmt::format("{} endpoints, at most {}", n, max));
-    return out;
-  }
-  for (std::int32_t i = 0; i < n && r.ok(); ++i) {
-    Endpoint e;
-    e.listener = r.read_string();
-    e.host = r.read_string();
-    e.port = r.read_uint16();
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
-namespace {
-
-// --- per-record layouts --------------------------------------------------------------------
-
-void write_fields(Writer& w, const RegisterBrokerRecord& v) {
-  w.write_int32(v.broker_id);
-  w.write_uuid(v.incarnation_id);
-  w.write_int64(v.broker_epoch);
-  write_endpoints(w, v.endpoints);
-  w.write_nullable_string(v.rack);
-  w.write_bool(v.fenced);
-  w.write_bool(v.in_controlled_shutdown);
-}
-void read_fields(Reader& r, RegisterBrokerRecord& v) {
-  v.broker_id = r.read_int32();
-  v.incarnation_id = r.read_uuid();
-  v.broker_epoch = r.read_int64();
-  v.endpoints = read_endpoints(r);
-  v.rack = r.read_nullable_string();
-  v.fenced = r.read_bool();
-  v.in_controlled_shutdown = r.read_bool();
-}
-
-void write_fields(Writer& w, const UnregisterBrokerRecord& v) {
-  w.write_int32(v.broker_id);
-  w.write_int64(v.broker_epoch);
-}
-void read_fields(Reader& r, UnregisterBrokerRecord& v) {
-  v.broker_id = r.read_int32();
-  v.broker_epoch = r.read_int64();
-}
-
-void write_fields(Writer& w, const TopicRecord& v) {
-  w.write_string(v.name);
-  w.write_uuid(v.topic_id);
-}
-void read_fields(Reader& r, TopicRecord& v) {
-  v.name = r.read_string();
-  v.topic_id = r.read_uuid();
-}
-
-void write_fields(Writer& w, const PartitionRecord& v) {
-  w.write_int32(v.partition_id);
-  w.write_uuid(v.topic_id);
-  write_ids(w, v.replicas);
-  write_ids(w, v.isr);
-  w.write_int32(v.leader);
-  w.write_int8(static_cast<std::int8_t>(v.leader_recovery_state));
-  w.write_int32(v.leader_epoch);
-  w.write_int32(v.partition_epoch);
-  write_ids(w, v.removing_replicas);
-  write_ids(w, v.adding_replicas);
-}
-void read_fields(Reader& r, PartitionRecord& v, std::int8_t version) {
-  v.partition_id = r.read_int32();
-  v.topic_id = r.read_uuid();
-  v.replicas = read_ids(r);
-  v.isr = read_ids(r);
-  v.leader = r.read_int32();
-  const std::int8_t state = r.read_int8();
-  if (r.ok() && state != 0 && state != 1) r.fail(fmt::format("leader recovery state {} is not 0 or 1", state));
-  v.leader_recovery_state = static_cast<LeaderRecoveryState>(state);
-  v.leader_epoch = r.read_int32();
-  v.partition_epoch = r.read_int32();
-  if (version >= 1) {
-    v.removing_replicas = read_ids(r);
-    v.adding_replicas = read_ids(r);
-  }
-}
-
-void write_fields(Writer& w, const ConfigRecord& v) {
-  w.write_string(v.resource);
-  w.write_string(v.name);
-  w.write_nullable_string(v.value);
-}
-void read_fields(Reader& r, ConfigRecord& v) {
-  v.resource = r.read_string();
-  v.name = r.read_string();
-  v.value = r.read_nullable_string();
-}
-
-void write_fields(Writer& w, const PartitionChangeRecord& v) {
-  w.write_int32(v.partition_id);
-  w.write_uuid(v.topic_id);
-  write_optional_ids(w, v.isr);
-  write_optional_ids(w, v.replicas);
-  w.write_int32(v.leader);
-  w.write_int8(v.leader_recovery_state);
-  write_optional_ids(w, v.removing_replicas);
-  write_optional_ids(w, v.adding_replicas);
-}
-void read_fields(Reader& r, PartitionChangeRecord& v, std::int8_t version) {
-  v.partition_id = r.read_int32();
-  v.topic_id = r.read_uuid();
-  v.isr = read_optional_ids(r);
-  v.replicas = read_optional_ids(r);
-  v.leader = r.read_int32();
-  v.leader_recovery_state = r.read_int8();
-  if (r.ok() && (v.leader_recovery_state < -1 || v.leader_recovery_state > 1))
-    r.fail(fmt::format("leader recovery state {} is not -1, 0 or 1", v.leader_recovery_state));
-  if (r.ok() && v.leader < leader_unchanged) r.fail(fmt::format("leader {} is below -2", v.leader));
-  if (version >= 1) {
-    v.removing_replicas = read_optional_ids(r);
-    v.adding_replicas = read_optional_ids(r);
-  }
-}
-
-void write_fields(Writer& w, const RemoveTopicRecord& v) { w.write_uuid(v.topic_id); }
-void read_fields(Reader& r, RemoveTopicRecord& v) { v.topic_id = r.read_uuid(); }
-
-void write_fields(Writer& w, const BrokerRegistrationChangeRecord& v) {
-  w.write_int32(v.broker_id);
-  w.write_int64(v.broker_epoch);
-  w.write_int8(static_cast<std::int8_t>(v.fenced));
-  w.write_int8(v.in_controlled_shutdown);
-}
-void read_fields(Reader& r, BrokerRegistrationChangeRecord& v) {
-  v.broker_id = r.read_int32();
-  v.broker_epoch = r.read_int64();
-  const std::int8_t fenced = r.read_int8();
-  if (r.ok() && (fenced < -1 || fenced > 1)) r.fail(fmt::format("fenced {} is not -1, 0 or 1", fenced));
-  v.fenced = static_cast<FenceChange>(fenced);
-  v.in_controlled_shutdown = r.read_int8();
-  if (r.ok() && (v.in_controlled_shutdown < 0 || v.in_controlled_shutdown > 1))
-    r.fail(fmt::format("in_controlled_shutdown {} is not 0 or 1", v.in_controlled_shutdown));
-}
-
-void write_fields(Writer&, const NoOpRecord&) {}
-void read_fields(Reader&, NoOpRecord&) {}
-
-template <class T>
-Result<MetadataRecord> decode_as(Reader& r, std::int8_t version) {
-  T value;
-  if constexpr (requires { read_fields(r, value, version); }) {
-    read_fields(r, value, version);
-  } else {
-    read_fields(r, value);
-  }
-  if (!r.ok())
-    return make_error(Errc::corrupt, fmt::format("decode {}: truncated or invalid field: {}", record_type_name(T::type), r.error().message));
-  if (r.remaining() != 0)
-    return make_error(Errc::corrupt, fmt::format("decode {}: {} trailing bytes", record_type_name(T::type), r.remaining()));
-  return MetadataRecord(std::move(value));
-}
+static_assert(type_bytes_unique());
 
 std::string describe_fields(const RegisterBrokerRecord& v) {
   std::string endpoints;
@@ -259,22 +86,13 @@ std::string describe_fields(const NoOpRecord&) { return ""; }
 }  // namespace
 
 std::string_view record_type_name(std::int8_t type) {
-  switch (type) {
-    case RegisterBrokerRecord::type: return "RegisterBrokerRecord";
-    case UnregisterBrokerRecord::type: return "UnregisterBrokerRecord";
-    case TopicRecord::type: return "TopicRecord";
-    case PartitionRecord::type: return "PartitionRecord";
-    case ConfigRecord::type: return "ConfigRecord";
-    case PartitionChangeRecord::type: return "PartitionChangeRecord";
-    case RemoveTopicRecord::type: return "RemoveTopicRecord";
-    case BrokerRegistrationChangeRecord::type: return "BrokerRegistrationChangeRecord";
-    case NoOpRecord::type: return "NoOpRecord";
-    default: return "UnknownRecord";
-  }
+  std::string_view name = "UnknownRecord";
+  with_record_type(type, [&]<class T>(std::type_identity<T>) { name = T::message_name; });
+  return name;
 }
 
 std::string_view record_type_name(const MetadataRecord& record) {
-  return std::visit([](const auto& v) { return record_type_name(std::decay_t<decltype(v)>::type); }, record);
+  return std::visit([](const auto& v) { return std::decay_t<decltype(v)>::message_name; }, record);
 }
 
 protocol::Bytes encode(const MetadataRecord& record) {
@@ -283,7 +101,7 @@ protocol::Bytes encode(const MetadataRecord& record) {
       [&](const auto& v) {
         w.write_int8(std::decay_t<decltype(v)>::type);
         w.write_int8(record_version);
-        write_fields(w, v);
+        protocol::encode_internal(w, v, record_version);
       },
       record);
   KEEL_ASSERT_LE(w.size(), record_bytes_max);
@@ -295,26 +113,24 @@ Result<MetadataRecord> decode(std::span<const std::uint8_t> bytes) {
     return make_error(Errc::corrupt, fmt::format("decode metadata record: truncated, {} bytes hold no type and version", bytes.size()));
   if (bytes.size() > record_bytes_max)
     return make_error(Errc::corrupt, fmt::format("decode metadata record: {} bytes exceed the limit of {}", bytes.size(), record_bytes_max));
-  Reader r(bytes);
-  const std::int8_t type = r.read_int8();
-  const std::int8_t version = r.read_int8();
-  const std::string_view name = record_type_name(type);
-  if (name == "UnknownRecord") return make_error(Errc::corrupt, fmt::format("decode metadata record: unknown type {}", type));
-  if (version < record_version_min || version > record_version)
-    return make_error(Errc::corrupt,
-                      fmt::format("decode {}: bad version {} (knows {}..{})", name, version, record_version_min, record_version));
-  switch (type) {
-    case RegisterBrokerRecord::type: return decode_as<RegisterBrokerRecord>(r, version);
-    case UnregisterBrokerRecord::type: return decode_as<UnregisterBrokerRecord>(r, version);
-    case TopicRecord::type: return decode_as<TopicRecord>(r, version);
-    case PartitionRecord::type: return decode_as<PartitionRecord>(r, version);
-    case ConfigRecord::type: return decode_as<ConfigRecord>(r, version);
-    case PartitionChangeRecord::type: return decode_as<PartitionChangeRecord>(r, version);
-    case RemoveTopicRecord::type: return decode_as<RemoveTopicRecord>(r, version);
-    case BrokerRegistrationChangeRecord::type: return decode_as<BrokerRegistrationChangeRecord>(r, version);
-    case NoOpRecord::type: return decode_as<NoOpRecord>(r, version);
-  }
-  KEEL_UNREACHABLE();
+  const auto type = static_cast<std::int8_t>(bytes[0]);
+  const auto version = static_cast<std::int8_t>(bytes[1]);
+  std::optional<Result<MetadataRecord>> out;
+  const bool known = with_record_type(type, [&]<class T>(std::type_identity<T>) {
+    if (version < record_version_min || version > record_version) {
+      out = make_error(Errc::corrupt, fmt::format("decode {}: bad version {} (knows {}..{})", T::message_name, version,
+                                                  record_version_min, record_version));
+      return;
+    }
+    Reader r(bytes);
+    r.skip(2);  // type and version
+    T value;
+    Status st = protocol::decode_internal(r, value, T::message_name, version);
+    if (st) st = protocol::expect_end(r, T::message_name);
+    out = st ? Result<MetadataRecord>(MetadataRecord(std::move(value))) : Result<MetadataRecord>(st.error());
+  });
+  if (!known) return make_error(Errc::corrupt, fmt::format("decode metadata record: unknown type {}", type));
+  return std::move(*out);
 }
 
 std::string describe(const MetadataRecord& record) {

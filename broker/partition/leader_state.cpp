@@ -26,7 +26,6 @@ LeaderState::LeaderState(const LeaderStateOptions& o)
       partition_epoch_(o.partition_epoch),
       replicas_(o.replicas),
       isr_(in_assignment_order(o.replicas, o.isr)),
-      high_watermark_(std::min(o.high_watermark, o.leader_log_end)),
       epoch_start_offset_(o.leader_log_end),
       min_insync_replicas_(o.min_insync_replicas),
       lag_max_ms_(o.replica_lag_time_max_ms),
@@ -58,7 +57,7 @@ std::int32_t LeaderState::effective_min_isr() const {
   return std::min<std::int32_t>(min_insync_replicas_, static_cast<std::int32_t>(replicas_.size()));
 }
 
-bool LeaderState::follower_fetched(BrokerId id, std::int64_t fetch_offset, std::int64_t broker_epoch,
+void LeaderState::follower_fetched(BrokerId id, std::int64_t fetch_offset, std::int64_t broker_epoch,
                                    std::int64_t leader_log_end, std::int64_t now_ms) {
   FollowerState* f = mutable_follower(id);
   KEEL_ASSERT_MSG(f != nullptr, "broker {} fetched but is not a follower", id);
@@ -71,7 +70,6 @@ bool LeaderState::follower_fetched(BrokerId id, std::int64_t fetch_offset, std::
   f->last_fetch_leader_log_end = std::max(f->last_fetch_leader_log_end, leader_log_end);
   f->last_fetch_time_ms = now_ms;
   f->broker_epoch = broker_epoch;
-  return maybe_advance_high_watermark(leader_log_end, now_ms);
 }
 
 bool LeaderState::caught_up(const FollowerState& f, std::int64_t leader_log_end, std::int64_t now_ms) const {
@@ -87,8 +85,10 @@ std::vector<BrokerId> LeaderState::maximal_isr() const {
   return in_assignment_order(replicas_, both);
 }
 
-bool LeaderState::maybe_advance_high_watermark(std::int64_t leader_log_end, std::int64_t now_ms) {
-  if (static_cast<std::int32_t>(isr_.size()) < effective_min_isr()) return false;
+std::optional<std::int64_t> LeaderState::next_high_watermark(std::int64_t current, std::int64_t leader_log_end,
+                                                             std::int64_t now_ms) const {
+  KEEL_ASSERT_LE(current, leader_log_end);
+  if (static_cast<std::int32_t>(isr_.size()) < effective_min_isr()) return std::nullopt;
   const auto maximal = maximal_isr();
   std::int64_t candidate = leader_log_end;
   for (const auto& f : followers_) {
@@ -98,9 +98,9 @@ bool LeaderState::maybe_advance_high_watermark(std::int64_t leader_log_end, std:
     const bool counts = contains(maximal, f.id) || joining;
     if (counts) candidate = std::min(candidate, std::max<std::int64_t>(f.log_end_offset, 0));
   }
-  if (candidate <= high_watermark_) return false;
-  high_watermark_ = candidate;
-  return true;
+  if (candidate <= current) return std::nullopt;
+  KEEL_ASSERT_LE(candidate, leader_log_end);
+  return candidate;
 }
 
 std::vector<BrokerId> LeaderState::out_of_sync(std::int64_t leader_log_end, std::int64_t now_ms) const {
@@ -117,13 +117,12 @@ void LeaderState::isr_change_sent(const std::vector<BrokerId>& proposed) {
   pending_isr_ = in_assignment_order(replicas_, proposed);
 }
 
-void LeaderState::isr_committed(std::vector<BrokerId> isr, std::int32_t partition_epoch, std::int64_t leader_log_end,
-                                std::int64_t now_ms) {
+void LeaderState::isr_committed(std::vector<BrokerId> isr, std::int32_t partition_epoch) {
   if (partition_epoch < partition_epoch_) return;  // an older answer than what we know
+  KEEL_ASSERT_MSG(contains(isr, leader_id_), "committed ISR without its leader {}", leader_id_);
   isr_ = in_assignment_order(replicas_, isr);
   partition_epoch_ = partition_epoch;
   pending_isr_.reset();
-  maybe_advance_high_watermark(leader_log_end, now_ms);
 }
 
 void LeaderState::replicas_changed(const std::vector<BrokerId>& replicas) {
@@ -152,8 +151,8 @@ AcksAll LeaderState::acks_all_before_append() const {
   return static_cast<std::int32_t>(isr_.size()) < effective_min_isr() ? AcksAll::not_enough_replicas : AcksAll::ok;
 }
 
-AcksAll LeaderState::acks_all_after_append(std::int64_t required_offset) const {
-  if (high_watermark_ < required_offset) return AcksAll::wait;
+AcksAll LeaderState::acks_all_after_append(std::int64_t required_offset, std::int64_t high_watermark) const {
+  if (high_watermark < required_offset) return AcksAll::wait;
   return static_cast<std::int32_t>(maximal_isr().size()) < effective_min_isr() ? AcksAll::not_enough_after_append
                                                                                : AcksAll::ok;
 }

@@ -3,7 +3,8 @@
 // leader side): how far each follower's log reaches, when it was last caught up, the in-sync
 // replica set (committed by the controller, and the maximal one while a change is pending), and
 // the high watermark that follows from them. Pure: no IO, time passed in as milliseconds, so the
-// rules can be tested one by one and the replica manager only carries out what it decides.
+// rules can be tested one by one and the partition only carries out what it decides. It does not
+// hold the high watermark: the log does (one place); each rule takes the current one as input.
 //
 // The rules (Kafka 3.7+, see ../../../shared/reference/kraft-and-replication.md §3.2-3.5):
 //  - a follower is caught up when its log end equals the leader's, or it reached the leader's log
@@ -41,8 +42,7 @@ struct LeaderStateOptions {
   std::int32_t partition_epoch = 0;
   std::vector<BrokerId> replicas;  // assignment order
   std::vector<BrokerId> isr;       // as committed by the controller
-  std::int64_t leader_log_end = 0;
-  std::int64_t high_watermark = 0;  // the leader's own, as a follower knew it
+  std::int64_t leader_log_end = 0;  // where this epoch starts
   std::int32_t min_insync_replicas = 1;
   std::int64_t replica_lag_time_max_ms = 30000;
   std::int64_t now_ms = 0;
@@ -66,24 +66,26 @@ class LeaderState {
   explicit LeaderState(const LeaderStateOptions& options);
 
   // A follower fetched from `fetch_offset` (so its log ends there) while the leader's log ended
-  // at `leader_log_end`. Returns whether the high watermark moved.
-  bool follower_fetched(BrokerId follower, std::int64_t fetch_offset, std::int64_t broker_epoch,
+  // at `leader_log_end`.
+  void follower_fetched(BrokerId follower, std::int64_t fetch_offset, std::int64_t broker_epoch,
                         std::int64_t leader_log_end, std::int64_t now_ms);
-  // The leader appended (or anything else changed). Returns whether the high watermark moved.
-  bool maybe_advance_high_watermark(std::int64_t leader_log_end, std::int64_t now_ms);
+  // The high watermark the replicas now allow, when it is above `current`: the least log end of
+  // the maximal ISR and of the caught-up, eligible followers about to join; nothing while the
+  // committed ISR is under min.insync.replicas.
+  std::optional<std::int64_t> next_high_watermark(std::int64_t current, std::int64_t leader_log_end,
+                                                  std::int64_t now_ms) const;
 
   // The ISR change the leader should ask the controller for, if any and none is in flight:
   // followers out of sync for longer than replica.lag.time.max.ms leave; a follower whose log
   // reaches the high watermark and this epoch's start joins. `eligible` says whether a broker may
   // join (registered, unfenced, not shutting down).
   template <class Eligible>
-  std::optional<std::vector<BrokerId>> isr_change_to_propose(std::int64_t leader_log_end, std::int64_t now_ms,
-                                                              Eligible eligible) const;
+  std::optional<std::vector<BrokerId>> isr_change_to_propose(std::int64_t high_watermark, std::int64_t leader_log_end,
+                                                              std::int64_t now_ms, Eligible eligible) const;
   // The proposal went to the controller: until it answers, the maximal ISR is the union.
   void isr_change_sent(const std::vector<BrokerId>& proposed);
   // The controller committed an ISR (from its reply or from the metadata log).
-  void isr_committed(std::vector<BrokerId> isr, std::int32_t partition_epoch, std::int64_t leader_log_end,
-                     std::int64_t now_ms);
+  void isr_committed(std::vector<BrokerId> isr, std::int32_t partition_epoch);
   // The replica list changed within this epoch (a reassignment added replicas): joining ones are
   // tracked from now on, outside the ISR until they catch up; ones no longer listed are forgotten.
   void replicas_changed(const std::vector<BrokerId>& replicas);
@@ -92,9 +94,8 @@ class LeaderState {
   bool isr_change_pending() const { return pending_isr_.has_value(); }
 
   AcksAll acks_all_before_append() const;
-  AcksAll acks_all_after_append(std::int64_t required_offset) const;
+  AcksAll acks_all_after_append(std::int64_t required_offset, std::int64_t high_watermark) const;
 
-  std::int64_t high_watermark() const { return high_watermark_; }
   const std::vector<BrokerId>& isr() const { return isr_; }
   std::vector<BrokerId> maximal_isr() const;
   const std::vector<BrokerId>& replicas() const { return replicas_; }
@@ -116,7 +117,6 @@ class LeaderState {
   std::vector<BrokerId> isr_;
   std::optional<std::vector<BrokerId>> pending_isr_;
   std::vector<FollowerState> followers_;  // replicas other than the leader, in assignment order
-  std::int64_t high_watermark_;
   std::int64_t epoch_start_offset_;
   std::int32_t min_insync_replicas_;
   std::int64_t lag_max_ms_;
@@ -124,7 +124,8 @@ class LeaderState {
 };
 
 template <class Eligible>
-std::optional<std::vector<BrokerId>> LeaderState::isr_change_to_propose(std::int64_t leader_log_end,
+std::optional<std::vector<BrokerId>> LeaderState::isr_change_to_propose(std::int64_t high_watermark,
+                                                                         std::int64_t leader_log_end,
                                                                          std::int64_t now_ms,
                                                                          Eligible eligible) const {
   if (pending_isr_) return std::nullopt;
@@ -133,7 +134,7 @@ std::optional<std::vector<BrokerId>> LeaderState::isr_change_to_propose(std::int
   std::erase_if(next, [&](BrokerId id) { return std::find(leaving.begin(), leaving.end(), id) != leaving.end(); });
   for (const auto& f : followers_) {
     const bool member = std::find(isr_.begin(), isr_.end(), f.id) != isr_.end();
-    if (!member && f.log_end_offset >= high_watermark_ && f.log_end_offset >= epoch_start_offset_ &&
+    if (!member && f.log_end_offset >= high_watermark && f.log_end_offset >= epoch_start_offset_ &&
         eligible(f.id, f.broker_epoch)) {
       next.push_back(f.id);
     }

@@ -126,7 +126,7 @@ void Reader::fail(std::string what) {
 bool Reader::need(std::size_t n, const char* what) {
   if (failed_) return false;
   if (remaining() < n) {
-    fail(fmt::format("{} needs {} bytes, {} remain", what, n, remaining()));
+    fail(fmt::format("truncated: {} needs {} bytes, {} remain", what, n, remaining()));
     return false;
   }
   return true;
@@ -196,7 +196,7 @@ bool Reader::check_length(std::int64_t n, bool nullable, const char* what) {
     return false;
   }
   if (n > static_cast<std::int64_t>(remaining())) {
-    fail(fmt::format("{} of length {} exceeds the {} bytes that remain", what, n, remaining()));
+    fail(fmt::format("truncated: {} of length {} exceeds the {} bytes that remain", what, n, remaining()));
     return false;
   }
   return true;

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <vector>
 
+#include "broker/base/assert.h"
+
 namespace keel::storage {
 
 namespace {
@@ -36,7 +38,12 @@ Error malformed(std::size_t line_no, std::string_view line, std::string_view wha
 
 std::string format_offset_checkpoint(const OffsetCheckpoint& entries) {
   std::string out = fmt::format("0\n{}\n", entries.size());
-  for (const auto& [tp, offset] : entries) out += fmt::format("{} {} {}\n", tp.topic, tp.partition, offset);
+  for (const auto& [tp, offset] : entries) {
+    // What the reader refuses must never be written: the next start-up would lose the file.
+    KEEL_ASSERT_MSG(is_legal_topic_name(tp.topic) && tp.partition >= 0, "checkpoint entry '{}'", tp);
+    KEEL_ASSERT_GE(offset, 0);
+    out += fmt::format("{} {} {}\n", tp.topic, tp.partition, offset);
+  }
   return out;
 }
 
@@ -107,6 +114,7 @@ keel::Result<OffsetCheckpoint> read_offset_checkpoint(Disk& disk, const std::str
 }
 
 keel::Status write_file_atomically(Disk& disk, const std::string& file_path, std::string_view text) {
+  KEEL_ASSERT(!file_path.empty() && file_path.back() != '/');
   const std::string tmp = file_path + ".tmp";
   {
     auto file = disk.open(tmp, OpenOptions{.create = true, .truncate = true});
@@ -132,7 +140,11 @@ keel::Status make_dir_durable(Disk& disk, const std::string& dir) {
 }
 
 keel::Status write_offset_checkpoint(Disk& disk, const std::string& file_path, const OffsetCheckpoint& entries) {
-  return write_file_atomically(disk, file_path, format_offset_checkpoint(entries));
+  const std::string text = format_offset_checkpoint(entries);
+  // Paired across the disk: the text reads back as the entries it was made from.
+  auto parsed = parse_offset_checkpoint(text);
+  KEEL_ASSERT_MSG(parsed.ok() && *parsed == entries, "{}: the checkpoint text does not read back", file_path);
+  return write_file_atomically(disk, file_path, text);
 }
 
 }  // namespace keel::storage

@@ -75,19 +75,34 @@ keel::Status IndexFile<Codec>::load() {
 }
 
 template <class Codec>
+void IndexFile<Codec>::push(const Entry& e) {
+  KEEL_ASSERT_GE(e.offset, base_offset_);
+  KEEL_ASSERT_LE(e.offset - base_offset_, std::numeric_limits<std::int32_t>::max());
+  KEEL_ASSERT_MSG(entries_.empty() || Codec::in_order(entries_.back(), e), "{}: index entry {} after {} is out of order",
+                  file_.path(), entries_.size(), entries_.size() - 1);
+  entries_.push_back(e);
+  KEEL_ASSERT_LE(file_valid_, entries_.size());
+}
+
+template <class Codec>
 void IndexFile<Codec>::truncate_entries(std::size_t keep) {
   if (keep >= entries_.size()) return;
   entries_.resize(keep);
   file_valid_ = std::min(file_valid_, keep);
   ++truncations_;
+  KEEL_ASSERT_EQ(entries_.size(), keep);
+  KEEL_ASSERT_LE(file_valid_, file_entries_);
 }
 
 template <class Codec>
 keel::Status IndexFile<Codec>::persist() {
   Mutex::Guard guard(mutex_);
   if (!file_known_ || file_entries_ > file_valid_) {
-    if (auto st = file_.truncate(file_valid_ * entry_bytes); !st) return st;
-    file_entries_ = file_valid_;
+    const std::size_t cut_to = file_valid_;
+    if (auto st = file_.truncate(cut_to * entry_bytes); !st) return st;
+    // A truncate_entries() while the cut was in flight can only have lowered file_valid_.
+    KEEL_ASSERT_LE(file_valid_, cut_to);
+    file_entries_ = cut_to;
     file_known_ = true;
     unsynced_ = true;
   }
@@ -103,6 +118,9 @@ keel::Status IndexFile<Codec>::persist() {
   unsynced_ = true;
   // A truncate_entries() while the write was in flight leaves file_valid_ where it put it.
   if (truncations == truncations_) file_valid_ = target;
+  // The file's valid prefix is never longer than memory or the file.
+  KEEL_ASSERT_LE(file_valid_, entries_.size());
+  KEEL_ASSERT_LE(file_valid_, file_entries_);
   return {};
 }
 
@@ -130,6 +148,7 @@ void OffsetIndex::truncate_to(std::int64_t offset) {
   const auto& e = entries();
   auto it = std::lower_bound(e.begin(), e.end(), offset, [](const OffsetEntry& x, std::int64_t t) { return x.offset < t; });
   truncate_entries(static_cast<std::size_t>(it - e.begin()));
+  KEEL_ASSERT(empty() || last().offset < offset);
 }
 
 bool OffsetIndex::sane(std::uint64_t log_bytes) const {
@@ -159,12 +178,14 @@ void TimeIndex::maybe_append(std::int64_t timestamp, std::int64_t offset) {
   e.timestamp = timestamp;
   e.offset = offset;
   push(e);
+  KEEL_ASSERT_EQ(last().timestamp, timestamp);
 }
 
 void TimeIndex::truncate_to(std::int64_t offset) {
   const auto& e = entries();
   auto it = std::lower_bound(e.begin(), e.end(), offset, [](const TimeEntry& x, std::int64_t t) { return x.offset < t; });
   truncate_entries(static_cast<std::size_t>(it - e.begin()));
+  KEEL_ASSERT(empty() || last().offset < offset);
 }
 
 bool TimeIndex::sane() const {

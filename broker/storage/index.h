@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "broker/base/assert.h"
 #include "broker/platform/disk.h"
 #include "broker/platform/sync.h"
 
@@ -33,12 +34,20 @@ struct OffsetEntryCodec {
   static constexpr std::size_t entry_bytes = 8;
   static void encode(const Entry& e, std::int64_t base, std::byte* out);
   static Entry decode(const std::byte* in, std::int64_t base);
+  // Offsets and positions strictly increase: one entry per batch, batches back to back.
+  static bool in_order(const Entry& prev, const Entry& next) {
+    return next.offset > prev.offset && next.position > prev.position;
+  }
 };
 struct TimeEntryCodec {
   using Entry = TimeEntry;
   static constexpr std::size_t entry_bytes = 12;
   static void encode(const Entry& e, std::int64_t base, std::byte* out);
   static Entry decode(const std::byte* in, std::int64_t base);
+  // Timestamps strictly increase (an entry only for a new maximum); offsets never go back.
+  static bool in_order(const Entry& prev, const Entry& next) {
+    return next.timestamp > prev.timestamp && next.offset >= prev.offset;
+  }
 };
 
 template <class Codec>
@@ -60,7 +69,10 @@ class IndexFile {
   bool empty() const { return entries_.empty(); }
   const Entry& last() const { return entries_.back(); }
 
-  void push(const Entry& e) { entries_.push_back(e); }
+  // Entries are built by this code from batches it appended or walked, never read from the file
+  // (load() does that, and the caller checks the loaded index is sane): an entry out of order or
+  // outside the segment's relative offsets is a programmer error.
+  void push(const Entry& e);
   // Drops the entries from index `keep` on (memory now, the file at the next persist()).
   void truncate_entries(std::size_t keep);
   void clear() { truncate_entries(0); }

@@ -65,31 +65,94 @@ keel::Status Log::go_offline(const Error& cause) {
   return cause;
 }
 
+// The facts a log keeps about itself agree. Cheap (no disk, the last segment only); called at the
+// end of the functions that change them, when they succeed (a failure midway takes the log offline).
+void Log::check_invariants() const {
+  KEEL_ASSERT(!segments_.empty());
+  const Segment& last = *active();
+  KEEL_ASSERT_EQ(segments_.rbegin()->first, last.base_offset());
+  // The active segment starts at or below the log end and ends there (or before it, after a
+  // truncation into a gap between batches).
+  KEEL_ASSERT_LE(last.base_offset(), leo_);
+  KEEL_ASSERT_LE(last.next_offset(), leo_);
+  KEEL_ASSERT_LE(segments_.begin()->first, log_start_);
+  KEEL_ASSERT_LE(log_start_, leo_);
+  KEEL_ASSERT_LE(rp_, leo_);
+  KEEL_ASSERT_LE(roll_flush_target_, leo_);
+  KEEL_ASSERT(high_watermark_ == high_watermark_unbounded || high_watermark_ <= leo_);
+  KEEL_ASSERT_LE(visible_bytes_, appended_bytes_);
+  if (unseen_appends_.empty()) {
+    KEEL_ASSERT_EQ(appended_bytes_, visible_bytes_);
+  } else {
+    // The appends waiting for the high watermark end above it and at or below the log end.
+    KEEL_ASSERT_GT(unseen_appends_.front().first, high_watermark_);
+    KEEL_ASSERT_LE(unseen_appends_.back().first, leo_);
+    KEEL_ASSERT_GT(unseen_appends_.front().second, visible_bytes_);
+    KEEL_ASSERT_EQ(unseen_appends_.back().second, appended_bytes_);
+  }
+}
+
+// check_invariants() and every segment: keyed by its base, sorted, none reaching into the next.
+void Log::check_segments() const {
+  check_invariants();
+  const Segment* prev = nullptr;
+  for (const auto& [base, seg] : segments_) {
+    KEEL_ASSERT_EQ(base, seg->base_offset());
+    if (prev != nullptr) KEEL_ASSERT_LE(prev->next_offset(), base);
+    prev = seg.get();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // appending
 
+namespace {
+
+// Whole, CRC-checked v2 batches, or the error an append of these bytes gets.
+keel::Result<protocol::BatchScan> scan_for_append(const TopicPartition& tp, std::span<const std::uint8_t> batches) {
+  auto scan = protocol::scan_batches(batches, true);
+  if (scan.batches.empty() || scan.corruption || scan.valid_bytes != batches.size()) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("append to {}: not whole v2 record batches: {}", tp,
+                                  scan.corruption ? scan.corruption->message : std::string("empty or torn")));
+  }
+  return scan;
+}
+
+}  // namespace
+
 keel::Result<AppendResult> Log::append(std::span<const std::uint8_t> batches, std::int32_t leader_epoch) {
-  return append_impl(batches, leader_epoch);
+  auto scan = scan_for_append(tp_, batches);
+  if (!scan) return scan.error();
+  return append_impl(protocol::Bytes(batches.begin(), batches.end()), *scan, leader_epoch);
+}
+
+keel::Result<AppendResult> Log::append(protocol::Bytes batches, const protocol::BatchScan& scan, std::int32_t leader_epoch) {
+  return append_impl(std::move(batches), scan, leader_epoch);
 }
 
 keel::Result<AppendResult> Log::append_as_follower(std::span<const std::uint8_t> batches) {
-  return append_impl(batches, std::nullopt);
+  auto scan = scan_for_append(tp_, batches);
+  if (!scan) return scan.error();
+  return append_impl(protocol::Bytes(batches.begin(), batches.end()), *scan, std::nullopt);
 }
 
-keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batches,
+keel::Result<AppendResult> Log::append_as_follower(protocol::Bytes batches, const protocol::BatchScan& scan) {
+  return append_impl(std::move(batches), scan, std::nullopt);
+}
+
+keel::Result<AppendResult> Log::append_impl(protocol::Bytes batches, const protocol::BatchScan& scan,
                                            std::optional<std::int32_t> leader_epoch) {
-  const auto scan = protocol::scan_batches(batches, true);
-  if (scan.batches.empty() || scan.corruption || scan.valid_bytes != batches.size()) {
-    return make_error(Errc::invalid_argument,
-                      fmt::format("append to {}: not whole v2 record batches: {}", tp_,
-                                  scan.corruption ? scan.corruption->message : std::string("empty or torn")));
-  }
+  // The caller's scan describes exactly these bytes: whole batches, nothing after them.
+  KEEL_ASSERT_MSG(!scan.batches.empty() && !scan.corruption && scan.valid_bytes == batches.size(),
+                  "append to {}: {} batches covering {} of {} bytes", tp_, scan.batches.size(), scan.valid_bytes,
+                  batches.size());
   if (static_cast<std::int64_t>(batches.size()) > std::min<std::int64_t>(config_.segment_bytes, relative_offset_max)) {
     return make_error(Errc::invalid_argument, fmt::format("record batch too large: an append of {} bytes exceeds "
                                                           "segment.bytes {}", batches.size(), config_.segment_bytes));
   }
   Prepared p;
-  p.bytes.assign(batches.begin(), batches.end());
+  p.bytes = std::move(batches);
   AppendResult result;
   std::optional<std::int64_t> rolled_to;
   {
@@ -99,11 +162,7 @@ keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batche
     auto roll = maybe_roll(p.bytes.size(), p.max_timestamp, p.first_offset, p.last_offset);
     if (!roll) return roll.error();
     rolled_to = *roll;
-    bool cut_failed = false;
-    auto st = active()->append(p.bytes, p.batches, config_.index_interval_bytes, &cut_failed);
-    if (!st) return cut_failed ? go_offline(st.error()).error() : st.error();
-    leo_ = p.last_offset + 1;
-    note_appended(static_cast<std::int64_t>(p.bytes.size()));
+    if (auto st = write_prepared(p); !st) return st.error();
     result.base_offset = p.first_offset;
     result.last_offset = p.last_offset;
     result.log_append_time_ms = p.append_time_ms;
@@ -113,26 +172,74 @@ keel::Result<AppendResult> Log::append_impl(std::span<const std::uint8_t> batche
   return result;
 }
 
+// Under the append lock, after any roll: the prepared batches go to the active segment and the
+// log end moves past them.
+keel::Status Log::write_prepared(const Prepared& p) {
+  KEEL_ASSERT(append_mutex_.locked());
+  const auto seg = active();
+  // The roll made room: the batches start in the active segment and fit its relative offsets.
+  KEEL_ASSERT_LE(seg->base_offset(), p.first_offset);
+  KEEL_ASSERT_LE(p.last_offset - seg->base_offset(), relative_offset_max);
+  KEEL_ASSERT_LE(leo_, p.first_offset);
+  const std::uint64_t size_before = seg->size_bytes();
+  bool cut_failed = false;
+  if (auto st = seg->append(p.bytes, p.batches, config_.index_interval_bytes, &cut_failed); !st) {
+    // A failed write changes nothing, unless cutting it back failed too, or a roll just moved the
+    // active segment past the log end (a follower's batches starting after it): the next append
+    // could then start below the active segment's base.
+    if (cut_failed || seg->base_offset() > leo_) return go_offline(st.error());
+    return st;
+  }
+  leo_ = p.last_offset + 1;
+  note_appended(static_cast<std::int64_t>(p.bytes.size()));
+  // The active segment grew by exactly the bytes and ends where the log now ends.
+  KEEL_ASSERT(active() == seg);
+  KEEL_ASSERT_EQ(seg->size_bytes(), size_before + p.bytes.size());
+  KEEL_ASSERT_EQ(seg->next_offset(), leo_);
+  check_invariants();
+  return {};
+}
+
 void Log::note_appended(std::int64_t bytes) {
+  KEEL_ASSERT_GT(bytes, 0);
   appended_bytes_ += bytes;
   if (leo_ <= high_watermark_) {
     visible_bytes_ = appended_bytes_;
   } else {
+    KEEL_ASSERT(unseen_appends_.empty() || unseen_appends_.back().first < leo_);
     unseen_appends_.emplace_back(leo_, appended_bytes_);
   }
 }
 
-void Log::set_high_watermark(std::int64_t offset) {
+void Log::reset_high_watermark(std::int64_t offset) {
+  high_watermark_ = std::clamp(offset, log_start_, leo_);
+  note_high_watermark();
+  check_invariants();
+}
+
+void Log::advance_high_watermark(std::int64_t offset) {
+  KEEL_ASSERT_MSG(offset >= high_watermark() && offset <= leo_, "{}: high watermark {} -> {} (log end {})", tp_,
+                  high_watermark(), offset, leo_);
+  const std::int64_t visible_before = visible_bytes_;
   high_watermark_ = offset;
-  while (!unseen_appends_.empty() && unseen_appends_.front().first <= offset) {
+  note_high_watermark();
+  KEEL_ASSERT_GE(visible_bytes_, visible_before);  // the count never goes down
+  check_invariants();
+}
+
+void Log::note_high_watermark() {
+  while (!unseen_appends_.empty() && unseen_appends_.front().first <= high_watermark_) {
     visible_bytes_ = unseen_appends_.front().second;
     unseen_appends_.pop_front();
   }
+  KEEL_ASSERT_LE(visible_bytes_, appended_bytes_);
 }
 
 // Under the append lock: offsets from the log end (a leader's append) or checked against it (a
 // follower's), the leader epoch and LogAppendTime stamped into the private copy.
 keel::Status Log::prepare(const protocol::BatchScan& scan, std::optional<std::int32_t> leader_epoch, Prepared& p) {
+  KEEL_ASSERT(append_mutex_.locked());
+  KEEL_ASSERT(p.batches.empty());
   std::int64_t next = leo_;
   if (config_.log_append_time && leader_epoch) p.append_time_ms = now_ms(rt_);
   for (const auto& [at, h] : scan.batches) {
@@ -143,6 +250,10 @@ keel::Status Log::prepare(const protocol::BatchScan& scan, std::optional<std::in
     if (!leader_epoch && h.base_offset < next) {
       return make_error(Errc::invalid_argument, fmt::format("follower append to {}: batch base offset {} is below "
                                                             "the log end {}", tp_, h.base_offset, next));
+    }
+    if (h.last_offset_delta < 0 || h.last_offset() < h.base_offset) {
+      return make_error(Errc::invalid_argument, fmt::format("append to {}: batch at offset {} has last offset delta {}",
+                                                            tp_, h.base_offset, h.last_offset_delta));
     }
     std::span<std::uint8_t> bytes(p.bytes.data() + at, h.size_bytes());
     BatchInfo info;
@@ -169,13 +280,20 @@ keel::Status Log::prepare(const protocol::BatchScan& scan, std::optional<std::in
     return make_error(Errc::invalid_argument,
                       fmt::format("append to {}: offsets {}..{} do not fit one segment", tp_, p.first_offset, p.last_offset));
   }
+  // A leader's offsets start at the log end, a follower's at or after it; either way they rise.
+  KEEL_ASSERT_EQ(p.batches.size(), scan.batches.size());
+  if (leader_epoch) KEEL_ASSERT_EQ(p.first_offset, leo_);
+  KEEL_ASSERT_GE(p.first_offset, leo_);
+  KEEL_ASSERT_LE(p.first_offset, p.last_offset);
   return {};
 }
 
 // The flush policy, outside the append lock so that appends of other tasks proceed meanwhile
 // and one fsync can cover several of them.
 keel::Status Log::after_append(const AppendResult& result, std::optional<std::int64_t> rolled_to) {
+  KEEL_ASSERT_LE(result.base_offset, result.last_offset);
   if (rolled_to) {
+    KEEL_ASSERT_EQ(*rolled_to, result.base_offset);  // the append starts the segment it rolled to
     if (roll_listener_) {
       roll_listener_();
     } else if (auto st = flush_rolled_segments(); !st) {
@@ -186,41 +304,60 @@ keel::Status Log::after_append(const AppendResult& result, std::optional<std::in
   return {};
 }
 
-keel::Result<std::optional<std::int64_t>> Log::maybe_roll(std::uint64_t append_bytes, std::int64_t max_timestamp,
-                                                          std::int64_t first_offset, std::int64_t last_offset) {
+// Why the active segment must roll before an append, or empty when it need not.
+std::string_view Log::roll_reason(std::uint64_t append_bytes, std::int64_t max_timestamp, std::int64_t last_offset) {
   const Segment& seg = *active();
+  if (seg.empty()) return {};  // nothing to leave behind
   const std::int64_t size = static_cast<std::int64_t>(seg.size_bytes());
   const std::int64_t segment_bytes = std::min<std::int64_t>(config_.segment_bytes, relative_offset_max);
   const auto rolling_base = seg.rolling_base_timestamp();
   const std::int64_t time_waited = rolling_base && *rolling_base >= 0 ? max_timestamp - *rolling_base
                                                                       : to_ms(rt_.now() - seg.created_at());
   const std::size_t index_entries_max = static_cast<std::size_t>(std::max(config_.segment_index_bytes, 0));
-  std::string_view reason;
-  if (size > segment_bytes - static_cast<std::int64_t>(append_bytes)) {
-    reason = "size";
-  } else if (size > 0 && time_waited > config_.segment_ms) {
-    reason = "time";
-  } else if (seg.offset_index().size() >= index_entries_max / OffsetIndex::entry_bytes ||
-             seg.time_index().size() + 1 >= index_entries_max / TimeIndex::entry_bytes) {
-    reason = "index_full";
-  } else if (last_offset - seg.base_offset() > relative_offset_max) {
-    reason = "offset_overflow";
-  } else if (size > 0 && KEEL_BUGGIFY(rt_, "storage_roll_early")) {
-    reason = "buggify";  // segment boundaries anywhere, in simulation
+  if (size > segment_bytes - static_cast<std::int64_t>(append_bytes)) return "size";
+  if (time_waited > config_.segment_ms) return "time";
+  if (seg.offset_index().size() >= index_entries_max / OffsetIndex::entry_bytes ||
+      seg.time_index().size() + 1 >= index_entries_max / TimeIndex::entry_bytes) {
+    return "index_full";
   }
-  if (reason.empty() || seg.empty()) return std::optional<std::int64_t>();
+  if (last_offset - seg.base_offset() > relative_offset_max) return "offset_overflow";
+  if (KEEL_BUGGIFY(rt_, "storage_roll_early")) return "buggify";  // segment boundaries anywhere, in simulation
+  return {};
+}
+
+keel::Result<std::optional<std::int64_t>> Log::maybe_roll(std::uint64_t append_bytes, std::int64_t max_timestamp,
+                                                          std::int64_t first_offset, std::int64_t last_offset) {
+  KEEL_ASSERT_LE(first_offset, last_offset);
+  const std::string_view reason = roll_reason(append_bytes, max_timestamp, last_offset);
+  if (reason.empty()) {
+    // An empty segment does not roll (it would stay behind as a hole), so a follower's batches
+    // too far past it are refused; no leader without compaction writes such a gap.
+    if (last_offset - active()->base_offset() > relative_offset_max) {
+      return make_error(Errc::invalid_argument, fmt::format("append to {}: offsets {}..{} do not fit the segment at {}",
+                                                            tp_, first_offset, last_offset, active()->base_offset()));
+    }
+    return std::optional<std::int64_t>();
+  }
   const std::int64_t new_base = std::max(first_offset, leo_);
   if (auto st = roll(new_base, reason); !st) return st.error();
   return std::optional<std::int64_t>(new_base);
 }
 
+// A new empty active segment at new_base, at or past the log end.
 keel::Status Log::roll(std::int64_t new_base, std::string_view reason) {
+  KEEL_ASSERT(append_mutex_.locked());
   auto old = active();
   KEEL_ASSERT_LT(old->base_offset(), new_base);
+  KEEL_ASSERT_GE(new_base, leo_);
+  KEEL_ASSERT_LE(old->next_offset(), new_base);  // segments stay contiguous
+  const std::size_t segments_before = segments_.size();
   if (auto st = old->on_become_inactive(); !st) return st;
   auto seg = Segment::create(rt_, dir_, new_base);
   if (!seg) return seg.error();
+  KEEL_ASSERT(active() == old);  // the append lock kept other rolls and truncations out meanwhile
   segments_[new_base] = std::move(*seg);
+  KEEL_ASSERT_EQ(segments_.size(), segments_before + 1);
+  KEEL_ASSERT(active()->empty());
   dir_unsynced_ = true;
   roll_flush_target_ = std::max(roll_flush_target_, new_base);
   rt_.trace("LogRoll")
@@ -243,16 +380,21 @@ keel::Status Log::flush_rolled_segments() { return flush_to(roll_flush_target_, 
 keel::Status Log::flush_to(std::int64_t needed, bool to_log_end) {
   Mutex::Guard guard(flush_mutex_);
   if (rp_ >= needed && !offline_) return {};
-  return flush_locked(to_log_end ? leo_ : needed);
+  const std::int64_t target = std::min(to_log_end ? leo_ : needed, leo_);
+  auto st = flush_locked(target);
+  if (st) KEEL_ASSERT_GE(rp_, target);  // what the caller waits for is on the platter
+  return st;
 }
 
 // Syncs every segment from the one holding the recovery point to the one holding offset - 1,
 // then the directory if segment files were created, then moves the recovery point to offset.
 // With flush_interval_messages = 1 that is one fsync per flush in the common case.
 keel::Status Log::flush_locked(std::int64_t offset) {
+  KEEL_ASSERT(flush_mutex_.locked());
   if (offline_) return check_writable();
   offset = std::min(offset, leo_);
   if (rp_ >= offset) return {};
+  const std::int64_t rp_before = rp_;
   std::vector<std::shared_ptr<Segment>> dirty;
   auto it = segments_.upper_bound(rp_);
   if (it != segments_.begin()) --it;
@@ -271,7 +413,11 @@ keel::Status Log::flush_locked(std::int64_t offset) {
       return go_offline(st.error());
     }
   }
-  rp_ = std::max(rp_, offset);
+  // Only a truncation moves the recovery point back, and it holds the flush lock too.
+  KEEL_ASSERT_EQ(rp_, rp_before);
+  rp_ = offset;
+  // Appends during the syncs only moved the log end further.
+  KEEL_ASSERT_LE(rp_, leo_);
   last_flush_ = rt_.now();
   return {};
 }
@@ -286,7 +432,9 @@ keel::Status Log::close() {
   // when the data is already below the recovery point.
   if (auto st = active()->flush(); !st) return go_offline(st.error());
   if (auto st = flush_locked(leo_); !st) return st;
+  KEEL_ASSERT_EQ(rp_, leo_);  // both locks held: nothing appended since the flush
   closed_ = true;
+  check_segments();
   return {};
 }
 
@@ -348,33 +496,66 @@ keel::Status Log::truncate_to(std::int64_t offset) {
   if (offset < 0) return make_error(Errc::invalid_argument, fmt::format("truncate {} to {}", tp_, offset));
   if (offset >= leo_) return {};
   if (offset <= segments_.begin()->first) return truncate_fully_and_start_at(offset);
+  const std::int64_t old_leo = leo_;
   std::vector<std::shared_ptr<Segment>> victims;
   for (auto it = segments_.upper_bound(offset); it != segments_.end(); ++it) victims.push_back(it->second);
   for (const auto& v : victims) segments_.erase(v->base_offset());
-  const std::int64_t old_leo = leo_;
-  leo_ = offset;  // readers stop here at once; the files follow
-  forget_unseen_appends_above(offset);
-  for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
-    auto renamed = (*it)->rename_to_deleted();
-    if (!renamed) return go_offline(renamed.error());
-    schedule_delete(std::move(*renamed));
-  }
+  move_offsets_down_to(offset);  // readers stop here at once; the files follow
+  if (auto st = rename_away(victims, -1); !st) return st;
   if (!victims.empty()) {
     if (auto st = rt_.disk().sync_dir(dir_); !st) return go_offline(st.error());
   }
-  auto seg = active();
-  auto removed = seg->truncate_to(offset, config_.index_interval_bytes);
-  if (!removed) return go_offline(removed.error());
-  if (auto st = seg->flush(); !st) return go_offline(st.error());
-  rp_ = std::min(rp_, offset);
-  roll_flush_target_ = std::min(roll_flush_target_, offset);
-  log_start_ = std::min(log_start_, offset);
+  auto removed = cut_active_to(offset);
+  if (!removed) return removed.error();
+  check_segments();
   rt_.trace("LogTruncated")
       .detail("tp", tp_)
       .detail("offset", offset)
       .detail("previous_log_end_offset", old_leo)
       .detail("segments_deleted", victims.size())
       .detail("bytes_removed", *removed);
+  return {};
+}
+
+// Under both locks, once the segments above `offset` left the map: every offset the log keeps
+// moves to `offset` or below, so that no reader and no checkpoint sees one past the new end while
+// the files are cut.
+void Log::move_offsets_down_to(std::int64_t offset) {
+  KEEL_ASSERT(append_mutex_.locked() && flush_mutex_.locked());
+  KEEL_ASSERT_LE(offset, leo_);
+  KEEL_ASSERT_LE(active()->base_offset(), offset);  // the active segment now holds the new end
+  leo_ = offset;
+  rp_ = std::min(rp_, offset);
+  roll_flush_target_ = std::min(roll_flush_target_, offset);
+  log_start_ = std::min(log_start_, offset);
+  high_watermark_ = std::min(high_watermark_, offset);
+  forget_unseen_appends_above(offset);
+}
+
+// Cuts the active segment at `offset` (the batch holding it goes whole) and syncs it. Returns the
+// bytes removed.
+keel::Result<std::uint64_t> Log::cut_active_to(std::int64_t offset) {
+  auto seg = active();
+  const std::uint64_t size_before = seg->size_bytes();
+  auto removed = seg->truncate_to(offset, config_.index_interval_bytes);
+  if (!removed) return go_offline(removed.error()).error();
+  if (auto st = seg->flush(); !st) return go_offline(st.error()).error();
+  KEEL_ASSERT(active() == seg);
+  KEEL_ASSERT_EQ(seg->size_bytes() + *removed, size_before);
+  KEEL_ASSERT_LE(seg->next_offset(), leo_);
+  return removed;
+}
+
+// Renames the victims' files *.deleted, newest first, and schedules their removal, all but the
+// segment at `recreated_base` (Segment::create replaced its files already). A failed rename takes
+// the log offline: the directory no longer says what the log holds.
+keel::Status Log::rename_away(const std::vector<std::shared_ptr<Segment>>& victims, std::int64_t recreated_base) {
+  for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
+    if ((*it)->base_offset() == recreated_base) continue;
+    auto renamed = (*it)->rename_to_deleted();
+    if (!renamed) return go_offline(renamed.error());
+    schedule_delete(std::move(*renamed));
+  }
   return {};
 }
 
@@ -392,24 +573,34 @@ keel::Status Log::restart_at(std::int64_t offset) {
 void Log::forget_unseen_appends_above(std::int64_t offset) {
   while (!unseen_appends_.empty() && unseen_appends_.back().first > offset) unseen_appends_.pop_back();
   appended_bytes_ = unseen_appends_.empty() ? visible_bytes_ : unseen_appends_.back().second;
+  KEEL_ASSERT_LE(visible_bytes_, appended_bytes_);
 }
 
 keel::Status Log::truncate_fully_and_start_at(std::int64_t offset) {
+  KEEL_ASSERT(append_mutex_.locked() && flush_mutex_.locked());
+  KEEL_ASSERT_GE(offset, 0);
   std::vector<std::shared_ptr<Segment>> victims;
   for (const auto& [base, seg] : segments_) victims.push_back(seg);
   auto fresh = Segment::create(rt_, dir_, offset);
   if (!fresh) return go_offline(fresh.error());
+  // The map is never empty (a checkpoint or a read may run while the files are renamed), and the
+  // log is the empty one starting at `offset` at once; the recovery point moves up only once the
+  // directory says so.
   segments_.clear();
-  for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
-    if ((*it)->base_offset() == offset) continue;  // Segment::create replaced its files already
-    auto renamed = (*it)->rename_to_deleted();
-    if (!renamed) return go_offline(renamed.error());
-    schedule_delete(std::move(*renamed));
-  }
   segments_[offset] = std::move(*fresh);
+  leo_ = log_start_ = roll_flush_target_ = offset;
+  rp_ = std::min(rp_, offset);
+  // A set high watermark is exactly at the start (never below it); an unset one stays unbounded.
+  if (high_watermark_ != high_watermark_unbounded) high_watermark_ = offset;
+  // Every append is gone: those the high watermark never passed never become readable.
+  forget_unseen_appends_above(std::numeric_limits<std::int64_t>::min());
+  check_invariants();
+  if (auto st = rename_away(victims, offset); !st) return st;
   if (auto st = rt_.disk().sync_dir(dir_); !st) return go_offline(st.error());
-  leo_ = log_start_ = rp_ = roll_flush_target_ = offset;
-  forget_unseen_appends_above(offset);
+  rp_ = offset;
+  KEEL_ASSERT_EQ(segments_.size(), 1u);
+  KEEL_ASSERT(active()->empty());
+  check_segments();
   rt_.trace("LogTruncatedFully").detail("tp", tp_).detail("offset", offset).detail("segments_deleted", victims.size());
   return {};
 }
@@ -423,11 +614,26 @@ keel::Status Log::advance_log_start_offset(std::int64_t offset) {
     log_start_ = offset;
     rt_.trace("LogStartOffsetAdvanced").detail("tp", tp_).detail("log_start_offset", offset);
   }
+  KEEL_ASSERT_GE(log_start_, offset);
+  check_invariants();
   return {};
 }
 
 // ---------------------------------------------------------------------------------------------
 // retention
+
+// Victims are the oldest segments, in order, each wholly below the high watermark.
+void Log::check_victims(const std::vector<std::shared_ptr<Segment>>& victims) const {
+  KEEL_ASSERT(!victims.empty());
+  KEEL_ASSERT_LE(victims.size(), segments_.size());
+  auto it = segments_.begin();
+  for (const auto& v : victims) {
+    KEEL_ASSERT(it->second == v);
+    ++it;
+  }
+  const std::int64_t upper = it == segments_.end() ? leo_ : it->first;
+  KEEL_ASSERT_LE(upper, high_watermark_);
+}
 
 std::vector<std::shared_ptr<Segment>> Log::deletable_segments(
     const std::function<bool(const Segment&, const Segment* next)>& predicate) const {
@@ -447,6 +653,8 @@ std::vector<std::shared_ptr<Segment>> Log::deletable_segments(
 keel::Result<int> Log::delete_old_segments() {
   Mutex::Guard guard(append_mutex_);
   if (auto st = check_writable(); !st) return st.error();
+  check_segments();
+  const std::int64_t log_start_before = log_start_;
   int deleted = 0;
   auto pass = [&](std::string_view reason, const std::function<bool(const Segment&, const Segment*)>& predicate) -> keel::Status {
     auto victims = deletable_segments(predicate);
@@ -478,6 +686,8 @@ keel::Result<int> Log::delete_old_segments() {
     });
     if (!st) return st.error();
   }
+  KEEL_ASSERT_GE(log_start_, log_start_before);  // retention only ever moves the log start up
+  check_segments();
   return deleted;
 }
 
@@ -485,12 +695,18 @@ keel::Result<int> Log::delete_old_segments() {
 // files are renamed *.deleted (no directory sync: after a crash they come back and go again) and
 // removed later, so that reads in flight finish first.
 keel::Result<int> Log::delete_segments(std::vector<std::shared_ptr<Segment>> victims, std::string_view reason) {
+  KEEL_ASSERT(append_mutex_.locked());
+  check_victims(victims);
   if (victims.size() == segments_.size()) {
     // Keep at least one segment: the active one is expiring, so a new empty one takes its place.
     if (auto st = roll(leo_, reason); !st) return st.error();
   }
+  const std::int64_t log_start_before = log_start_;
   for (const auto& v : victims) segments_.erase(v->base_offset());
+  KEEL_ASSERT(!segments_.empty());
   log_start_ = std::max(log_start_, segments_.begin()->first);
+  KEEL_ASSERT_GE(log_start_, log_start_before);
+  check_segments();
   int deleted = 0;
   for (const auto& v : victims) {
     auto renamed = v->rename_to_deleted();
@@ -512,6 +728,7 @@ keel::Result<int> Log::delete_segments(std::vector<std::shared_ptr<Segment>> vic
 }
 
 void Log::schedule_delete(std::vector<std::string> paths) {
+  KEEL_ASSERT(!paths.empty());
   PendingDelete d;
   d.due = rt_.now() + std::chrono::milliseconds(std::max<std::int64_t>(config_.file_delete_delay_ms, 0));
   d.paths = std::move(paths);
@@ -529,6 +746,7 @@ int Log::delete_expired_files() {
     due.insert(due.end(), it->paths.begin(), it->paths.end());
     it = pending_deletes_.erase(it);
   }
+  KEEL_ASSERT(std::all_of(pending_deletes_.begin(), pending_deletes_.end(), [&](const PendingDelete& d) { return d.due > now; }));
   int removed = 0;
   for (const auto& file_path : due) {
     auto st = rt_.disk().remove(file_path);

@@ -70,9 +70,13 @@ class Log {
   // Errc::invalid_argument for bytes that are not whole v2 batches, a batch over
   // max_message_bytes or an append over segment_bytes ("record batch too large: ...").
   keel::Result<AppendResult> append(std::span<const std::uint8_t> batches, std::int32_t leader_epoch);
+  // The same, for batches already scanned (with their CRCs checked) and validated once by the
+  // caller (the produce path): `scan` describes `batches`, whose bytes the log takes over.
+  keel::Result<AppendResult> append(protocol::Bytes batches, const protocol::BatchScan& scan, std::int32_t leader_epoch);
   // A follower's append: the batches keep the offsets and epochs the leader gave them, which must
   // start at or after the log end offset.
   keel::Result<AppendResult> append_as_follower(std::span<const std::uint8_t> batches);
+  keel::Result<AppendResult> append_as_follower(protocol::Bytes batches, const protocol::BatchScan& scan);
 
   // Whole batches starting with the one that holds `offset`, up to max_bytes (at least one batch
   // when min_one_batch even if larger), never a batch reaching max_offset (exclusive; the high
@@ -121,10 +125,15 @@ class Log {
   // Removes the *.deleted files whose delay has passed; returns how many files went.
   int delete_expired_files();
   std::optional<Instant> next_file_delete_due() const;
-  // Retention never deletes a segment reaching this offset. The replication layer sets it to the
-  // high watermark; until then it is unbounded (the log end).
-  void set_high_watermark(std::int64_t offset);
-  // What consumers may read: the high watermark where one was set, never past the log end.
+  // The high watermark lives here, in one place (as in Kafka's UnifiedLog): what consumers may
+  // read, and what retention never deletes a segment reaching. Until the partition layer sets it,
+  // it is unbounded (the log end), which tools and storage tests rely on.
+  //
+  // reset_high_watermark: at open, from the replication-offset-checkpoint (clamped into
+  // [log start, log end]). advance_high_watermark: never back, never past the log end (asserted).
+  // Only truncate_to and restart_at lower it, to their offset.
+  void reset_high_watermark(std::int64_t offset);
+  void advance_high_watermark(std::int64_t offset);
   std::int64_t high_watermark() const { return std::min(high_watermark_, leo_); }
   // Bytes appended to this log (since it was opened) that the high watermark has passed: it grows
   // when the high watermark moves past new batches, never with an append the high watermark has
@@ -164,17 +173,24 @@ class Log {
   keel::Status open_segments(const std::vector<std::string>& names);
   keel::Status load_or_recover(std::int64_t recovery_point, bool clean_shutdown);
   keel::Result<bool> recover_segment(std::map<std::int64_t, std::shared_ptr<Segment>>::iterator it);
+  keel::Status load_clean(std::map<std::int64_t, std::shared_ptr<Segment>>::iterator it);
+  void report_recovery_cut(std::map<std::int64_t, std::shared_ptr<Segment>>::iterator it, const SegmentScan& scan);
+  keel::Status drop_segments_below(std::int64_t log_start_offset);
   keel::Status delete_segments_after(std::int64_t base);
   void report_problem(std::string_view kind, const std::string& message);
 
   // ---- appending ----
-  keel::Result<AppendResult> append_impl(std::span<const std::uint8_t> batches, std::optional<std::int32_t> leader_epoch);
+  keel::Result<AppendResult> append_impl(protocol::Bytes batches, const protocol::BatchScan& scan,
+                                         std::optional<std::int32_t> leader_epoch);
   keel::Status prepare(const protocol::BatchScan& scan, std::optional<std::int32_t> leader_epoch, Prepared& p);
+  std::string_view roll_reason(std::uint64_t append_bytes, std::int64_t max_timestamp, std::int64_t last_offset);
   keel::Result<std::optional<std::int64_t>> maybe_roll(std::uint64_t append_bytes, std::int64_t max_timestamp,
                                                        std::int64_t first_offset, std::int64_t last_offset);
   keel::Status roll(std::int64_t new_base, std::string_view reason);
+  keel::Status write_prepared(const Prepared& p);
   keel::Status after_append(const AppendResult& result, std::optional<std::int64_t> rolled_to);
   void note_appended(std::int64_t bytes);
+  void note_high_watermark();
   void forget_unseen_appends_above(std::int64_t offset);
 
   // ---- flushing ----
@@ -189,6 +205,14 @@ class Log {
       const std::function<bool(const Segment&, const Segment* next)>& predicate) const;
   void schedule_delete(std::vector<std::string> paths);
   keel::Status truncate_fully_and_start_at(std::int64_t offset);
+  void move_offsets_down_to(std::int64_t offset);
+  keel::Result<std::uint64_t> cut_active_to(std::int64_t offset);
+  keel::Status rename_away(const std::vector<std::shared_ptr<Segment>>& victims, std::int64_t recreated_base);
+
+  void check_victims(const std::vector<std::shared_ptr<Segment>>& victims) const;
+  // The log's own facts agree (O(1)); check_segments() adds every segment (O(segments)).
+  void check_invariants() const;
+  void check_segments() const;
 
   std::shared_ptr<Segment> active() const { return segments_.rbegin()->second; }
   std::shared_ptr<Segment> segment_floor(std::int64_t offset) const;
@@ -201,7 +225,8 @@ class Log {
   std::int64_t leo_ = 0;
   std::int64_t log_start_ = 0;
   std::int64_t rp_ = 0;
-  std::int64_t high_watermark_ = std::numeric_limits<std::int64_t>::max();
+  static constexpr std::int64_t high_watermark_unbounded = std::numeric_limits<std::int64_t>::max();
+  std::int64_t high_watermark_ = high_watermark_unbounded;
   // Bytes appended since the log was opened, and the part of them below the high watermark; the
   // appends above it wait in `unseen_appends_` as (end offset, bytes appended up to their end).
   std::int64_t appended_bytes_ = 0;

@@ -29,16 +29,7 @@ keel::Status Log::load(std::int64_t recovery_point, std::int64_t log_start_offse
 
   leo_ = segments_.empty() ? std::max<std::int64_t>(log_start_offset, 0) : active()->next_offset();
   if (!segments_.empty() && log_start_offset > leo_) {
-    // The log start checkpoint is past everything on disk (the data was deleted or lost): Kafka
-    // drops every segment and starts over at the log start.
-    report_problem("LogBelowLogStart", fmt::format("log end {} is below the checkpointed log start {}; "
-                                                   "deleting all {} segments", leo_, log_start_offset, segments_.size()));
-    recovery_.segments_deleted += static_cast<int>(segments_.size());
-    for (auto& [base, seg] : segments_) {
-      if (auto st = seg->remove_files(); !st) return st;
-    }
-    segments_.clear();
-    leo_ = log_start_offset;
+    if (auto st = drop_segments_below(log_start_offset); !st) return st;
   }
   if (segments_.empty()) {
     auto seg = Segment::create(rt_, dir_, leo_);
@@ -47,6 +38,7 @@ keel::Status Log::load(std::int64_t recovery_point, std::int64_t log_start_offse
     dir_unsynced_ = true;
   }
   log_start_ = std::max(log_start_offset, segments_.begin()->first);
+  KEEL_ASSERT_EQ(leo_, active()->next_offset());
   // Recovery flushed every segment it rebuilt or cut; segments below the recovery point were
   // durable already. What remains is the directory: after an unclean shutdown its entries (a
   // roll's new files, say) may exist only in the page cache of a killed process.
@@ -57,6 +49,7 @@ keel::Status Log::load(std::int64_t recovery_point, std::int64_t log_start_offse
   rp_ = leo_;
   roll_flush_target_ = rp_;
   last_flush_ = rt_.now();
+  check_segments();
   rt_.trace("LogLoaded")
       .detail("tp", tp_)
       .detail("segments", segments_.size())
@@ -65,6 +58,21 @@ keel::Status Log::load(std::int64_t recovery_point, std::int64_t log_start_offse
       .detail("clean", clean_shutdown)
       .detail("recovered", recovery_.segments_recovered)
       .detail("bytes_truncated", recovery_.bytes_truncated);
+  return {};
+}
+
+// The log start checkpoint is past everything on disk (the data was deleted or lost): Kafka drops
+// every segment and starts over at the log start.
+keel::Status Log::drop_segments_below(std::int64_t log_start_offset) {
+  KEEL_ASSERT_GT(log_start_offset, leo_);
+  report_problem("LogBelowLogStart", fmt::format("log end {} is below the checkpointed log start {}; "
+                                                 "deleting all {} segments", leo_, log_start_offset, segments_.size()));
+  recovery_.segments_deleted += static_cast<int>(segments_.size());
+  for (auto& [base, seg] : segments_) {
+    if (auto st = seg->remove_files(); !st) return st;
+  }
+  segments_.clear();
+  leo_ = log_start_offset;
   return {};
 }
 
@@ -101,6 +109,7 @@ keel::Status Log::open_segments(const std::vector<std::string>& names) {
     }
     auto seg = Segment::open(rt_, dir_, base);
     if (!seg) return seg.error();
+    KEEL_ASSERT_EQ((*seg)->base_offset(), base);
     segments_[base] = std::move(*seg);
   }
   return {};
@@ -116,13 +125,9 @@ keel::Status Log::load_or_recover(std::int64_t recovery_point, bool clean_shutdo
     recover_from = floor == segments_.begin() ? segments_.begin()->first : std::prev(floor)->first;
   }
   for (auto it = segments_.begin(); it != segments_.end(); ++it) {
-    Segment& seg = *it->second;
     bool must_recover = it->first >= recover_from;
     if (!must_recover) {
-      keel::Status st = seg.indexes_missing()
-                            ? make_error(Errc::corrupt, fmt::format("{}: index files missing", seg.log_path()))
-                            : seg.load_indexes();
-      if (st && std::next(it) == segments_.end()) st = seg.load_tail();
+      keel::Status st = load_clean(it);
       if (!st) {
         if (st.code() != Errc::corrupt) return st;
         report_problem("LogIndexRebuild", st.error().message);
@@ -134,6 +139,23 @@ keel::Status Log::load_or_recover(std::int64_t recovery_point, bool clean_shutdo
     auto cut = recover_segment(it);
     if (!cut) return cut.error();
     if (*cut) break;  // every later segment is gone
+  }
+  return {};
+}
+
+// A segment below the recovery point (or any, after a clean shutdown): its index files as they are,
+// the last segment's tail walked. Errc::corrupt when they cannot be trusted (the caller rebuilds).
+keel::Status Log::load_clean(std::map<std::int64_t, std::shared_ptr<Segment>>::iterator it) {
+  Segment& seg = *it->second;
+  if (seg.indexes_missing()) return make_error(Errc::corrupt, fmt::format("{}: index files missing", seg.log_path()));
+  if (auto st = seg.load_indexes(); !st) return st;
+  const auto next = std::next(it);
+  if (next == segments_.end()) return seg.load_tail();
+  // An index naming an offset the next segment starts at or past is damaged; segments never overlap.
+  if (seg.next_offset() > next->first) {
+    return make_error(Errc::corrupt, fmt::format("{}: an entry names offset {}, past the next segment's base {}",
+                                                 segment_file_name(it->first, index_suffix), seg.next_offset() - 1,
+                                                 next->first));
   }
   return {};
 }
@@ -151,28 +173,44 @@ keel::Result<bool> Log::recover_segment(std::map<std::int64_t, std::shared_ptr<S
   ++recovery_.segments_recovered;
   const bool cut = scan->valid_bytes < scan->file_bytes;
   const auto next = std::next(it);
-  if (!cut && next != segments_.end() && next->first > seg.next_offset()) {
-    report_problem("LogHole", fmt::format("{} ends at offset {} but the next segment starts at {}: its last writes "
-                                          "were lost; {} later segment(s) deleted", seg.log_path(), seg.next_offset(),
-                                          next->first, std::distance(next, segments_.end())));
+  const bool later_go = cut || (next != segments_.end() && next->first != seg.next_offset());
+  if (later_go) {
+    report_recovery_cut(it, *scan);
     if (auto st = delete_segments_after(it->first); !st) return st.error();
-    if (auto st = seg.flush(); !st) return st.error();
-    return true;
   }
   if (cut) {
-    const std::string what = scan->corruption ? *scan->corruption : std::string("torn tail (the last batch is not whole)");
-    report_problem(scan->corruption ? "LogCorruption" : "LogTornTail",
-                   fmt::format("{}: {}; truncated from {} to {} bytes, {} later segment(s) deleted", seg.log_path(), what,
-                               scan->file_bytes, scan->valid_bytes, std::distance(std::next(it), segments_.end())));
-    if (auto st = delete_segments_after(it->first); !st) return st.error();
     if (auto st = seg.cut_log(scan->valid_bytes); !st) return st.error();
     recovery_.bytes_truncated += static_cast<std::int64_t>(scan->file_bytes - scan->valid_bytes);
   }
   if (auto st = seg.flush(); !st) return st.error();
-  return cut;
+  KEEL_ASSERT_EQ(seg.size_bytes(), scan->valid_bytes);
+  KEEL_ASSERT(!later_go || std::next(it) == segments_.end());
+  return later_go;
+}
+
+// Why recovery ends the log in this segment: its torn or corrupt tail, or its end not meeting the
+// next segment's start (a hole: its last writes were lost; an overlap: damaged data).
+void Log::report_recovery_cut(std::map<std::int64_t, std::shared_ptr<Segment>>::iterator it, const SegmentScan& scan) {
+  const Segment& seg = *it->second;
+  const auto later = std::distance(std::next(it), segments_.end());
+  if (scan.valid_bytes < scan.file_bytes) {
+    const std::string what = scan.corruption ? *scan.corruption : std::string("torn tail (the last batch is not whole)");
+    report_problem(scan.corruption ? "LogCorruption" : "LogTornTail",
+                   fmt::format("{}: {}; truncated from {} to {} bytes, {} later segment(s) deleted", seg.log_path(), what,
+                               scan.file_bytes, scan.valid_bytes, later));
+  } else if (std::next(it)->first > seg.next_offset()) {
+    report_problem("LogHole", fmt::format("{} ends at offset {} but the next segment starts at {}: its last writes "
+                                          "were lost; {} later segment(s) deleted", seg.log_path(), seg.next_offset(),
+                                          std::next(it)->first, later));
+  } else {
+    report_problem("LogOverlap", fmt::format("{} ends at offset {}, past the start {} of the next segment; {} later "
+                                             "segment(s) deleted", seg.log_path(), seg.next_offset(),
+                                             std::next(it)->first, later));
+  }
 }
 
 keel::Status Log::delete_segments_after(std::int64_t base) {
+  KEEL_ASSERT(segments_.count(base) == 1);
   bool any = false;
   while (segments_.rbegin()->first > base) {
     auto last = std::prev(segments_.end());
@@ -181,6 +219,7 @@ keel::Status Log::delete_segments_after(std::int64_t base) {
     ++recovery_.segments_deleted;
     any = true;
   }
+  KEEL_ASSERT_EQ(segments_.rbegin()->first, base);
   return any ? rt_.disk().sync_dir(dir_) : keel::Status{};
 }
 

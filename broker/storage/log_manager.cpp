@@ -31,6 +31,7 @@ keel::Result<std::unique_ptr<LogManager>> LogManager::open(keel::Runtime& rt, Op
   }
   std::sort(m->report_.partitions.begin(), m->report_.partitions.end(),
             [](const PartitionRecovery& a, const PartitionRecovery& b) { return a.tp < b.tp; });
+  KEEL_ASSERT_EQ(m->report_.partitions.size(), m->logs_.size());  // one report per log loaded
   for (const auto& p : m->report_.partitions) {
     m->report_.bytes_truncated += p.info.bytes_truncated;
     m->report_.segments_deleted += p.info.segments_deleted;
@@ -117,7 +118,8 @@ keel::Status LogManager::load_partition(const std::string& log_dir, const std::s
   Entry e;
   e.log = std::move(*log);
   e.log_dir = log_dir;
-  logs_.emplace(tp, std::move(e));
+  const bool added = logs_.emplace(tp, std::move(e)).second;
+  KEEL_ASSERT(added);  // checked above, and nothing else runs during the load
   return {};
 }
 
@@ -157,11 +159,14 @@ keel::Result<Log*> LogManager::create(const TopicPartition& tp, const LogConfig&
   // partition survives a crash even before its first flush.
   if (auto st = (*log)->flush(); !st) return st.error();
   Log* raw = log->get();
+  KEEL_ASSERT_EQ(raw->recovery_point(), raw->log_end_offset());  // durable from the start
   if (started_) watch_rolls(tp, *raw);
   Entry e;
   e.log = std::move(*log);
   e.log_dir = log_dir;
-  logs_.emplace(tp, std::move(e));
+  // The admin lock kept another create of the same partition out while the disk calls waited.
+  const bool added = logs_.emplace(tp, std::move(e)).second;
+  KEEL_ASSERT(added);
   rt_.trace("LogCreated").detail("tp", tp).detail("dir", dir);
   return raw;
 }
@@ -178,6 +183,7 @@ keel::Status LogManager::remove(const TopicPartition& tp) {
   Mutex::Guard guard(admin_mutex_);
   auto it = logs_.find(tp);
   if (it == logs_.end()) return make_error(Errc::not_found, fmt::format("remove {}: no such log", tp));
+  const std::size_t logs_before = logs_.size();
   Log& log = *it->second.log;
   log.mark_deleted();
   const std::string log_dir = it->second.log_dir;
@@ -188,11 +194,12 @@ keel::Status LogManager::remove(const TopicPartition& tp) {
   d.due = rt_.now() + std::chrono::milliseconds(std::max<std::int64_t>(log.config().file_delete_delay_ms, 0));
   d.path = to;
   dir_deletes_.push_back(std::move(d));
-  it = logs_.find(tp);  // the map may have changed while the disk calls waited
-  if (it != logs_.end()) {
-    retired_.push_back(std::move(it->second.log));
-    logs_.erase(it);
-  }
+  // Only create and remove change the map after the load, and the admin lock keeps them apart.
+  it = logs_.find(tp);
+  KEEL_ASSERT(it != logs_.end());
+  KEEL_ASSERT_EQ(logs_.size(), logs_before);
+  retired_.push_back(std::move(it->second.log));
+  logs_.erase(it);
   rt_.trace("LogRemoved").detail("tp", tp).detail("renamed_to", to);
   return {};
 }
@@ -224,6 +231,7 @@ int LogManager::delete_expired() {
     due.push_back(it->path);
     it = dir_deletes_.erase(it);
   }
+  KEEL_ASSERT(std::all_of(dir_deletes_.begin(), dir_deletes_.end(), [&](const DirDelete& d) { return d.due > now; }));
   for (const auto& dir : due) {
     if (auto st = remove_dir_tree(dir); !st) {
       rt_.trace("LogDirDeleteFailed", Severity::warn).detail("dir", dir).detail("error", st.error().message);
@@ -238,10 +246,14 @@ int LogManager::delete_expired() {
 // checkpoints and shutdown
 
 keel::Status LogManager::write_dir_checkpoints(const std::string& log_dir) {
+  KEEL_ASSERT(checkpoint_mutex_.locked());
   OffsetCheckpoint recovery_points;
   OffsetCheckpoint log_starts;
   for (const auto& [tp, e] : logs_) {
     if (e.log_dir != log_dir) continue;
+    // A checkpoint never names a recovery point past the data, nor a log start past the log end.
+    KEEL_ASSERT_LE(e.log->recovery_point(), e.log->log_end_offset());
+    KEEL_ASSERT_LE(e.log->log_start_offset(), e.log->log_end_offset());
     recovery_points[tp] = e.log->recovery_point();
     // Kafka lists only the logs whose start is past their first segment's base.
     if (e.log->log_start_offset() > e.log->first_segment_base()) log_starts[tp] = e.log->log_start_offset();
@@ -270,6 +282,7 @@ keel::Status LogManager::shutdown() {
   stop_.set();
   rolled_event_.set();
   tasks_.wait();
+  KEEL_ASSERT_EQ(tasks_.count(), 0u);
   task_refs_.clear();
   std::map<std::string, bool> dir_ok;
   for (const auto& log_dir : options_.log_dirs) dir_ok[log_dir] = true;
@@ -299,6 +312,7 @@ keel::Status LogManager::shutdown() {
 // background tasks
 
 void LogManager::watch_rolls(const TopicPartition& tp, Log& log) {
+  KEEL_ASSERT(get(tp) == nullptr || get(tp) == &log);
   log.set_roll_listener([this, tp] {
     rolled_.insert(tp);
     rolled_event_.set();
@@ -320,6 +334,7 @@ void LogManager::spawn_task(std::string name, void (LogManager::*loop)()) {
 
 void LogManager::start() {
   if (started_ || stopping_) return;
+  KEEL_ASSERT(task_refs_.empty());
   started_ = true;
   for (auto& [tp, e] : logs_) watch_rolls(tp, *e.log);
   spawn_task("log-retention", &LogManager::retention_loop);

@@ -31,6 +31,23 @@ keel::Result<File> open_file(Runtime& rt, const std::string& file_path, bool cre
   return rt.disk().open(file_path, o);
 }
 
+constexpr std::int64_t relative_offset_max = std::numeric_limits<std::int32_t>::max();
+
+// What is wrong with the offsets of a batch read from a segment's .log, or nothing: a batch must
+// start at or after `next` (the end of the batch before it), end at or after its start, and stay
+// within the segment's relative offsets. The disk can hold anything, so this is an error the walk
+// reports; the asserts further on rely on it.
+std::optional<std::string> offsets_problem(const protocol::BatchHeader& h, std::int64_t next, std::int64_t base) {
+  if (h.base_offset < next) return fmt::format("base offset {} is below the previous batch's end {}", h.base_offset, next);
+  if (h.last_offset() < h.base_offset) {
+    return fmt::format("last offset {} is below its base offset {}", h.last_offset(), h.base_offset);
+  }
+  if (h.last_offset() - base > relative_offset_max) {
+    return fmt::format("last offset {} is too far past the segment base", h.last_offset());
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Segment::Segment(Runtime& rt, std::string dir, std::int64_t base_offset, File log, File index, File time_index,
@@ -48,6 +65,7 @@ Segment::Segment(Runtime& rt, std::string dir, std::int64_t base_offset, File lo
 std::string Segment::log_path() const { return path_of(dir_, base_offset_, log_suffix); }
 
 keel::Result<std::shared_ptr<Segment>> Segment::create(Runtime& rt, const std::string& dir, std::int64_t base_offset) {
+  KEEL_ASSERT_GE(base_offset, 0);
   auto log = open_file(rt, path_of(dir, base_offset, log_suffix), true);
   if (!log) return log.error();
   auto index = open_file(rt, path_of(dir, base_offset, index_suffix), true);
@@ -78,6 +96,9 @@ keel::Result<std::shared_ptr<Segment>> Segment::open(Runtime& rt, const std::str
                                        false);
   seg->size_ = *size;
   seg->indexes_missing_ = missing;
+  // Nothing is known of the contents until load_indexes() or recover(): the facts start empty.
+  KEEL_ASSERT_EQ(seg->next_offset_, base_offset);
+  KEEL_ASSERT(seg->offset_index_.empty() && seg->time_index_.empty());
   return seg;
 }
 
@@ -165,6 +186,50 @@ keel::Result<Segment::RangeScan> Segment::scan_range(std::uint64_t from, std::ui
   return out;
 }
 
+void Segment::check_invariants() const {
+  KEEL_ASSERT_GE(next_offset_, base_offset_);
+  KEEL_ASSERT_LE(bytes_since_index_entry_, size_);
+  if (!offset_index_.empty()) {
+    KEEL_ASSERT_LT(offset_index_.last().offset, next_offset_);
+    KEEL_ASSERT_LT(offset_index_.last().position, size_);
+  }
+  // The time index records maxima as they were reached, so its last entry is at most the newest.
+  if (!time_index_.empty()) KEEL_ASSERT_LE(time_index_.last().timestamp, max_timestamp_);
+  if (max_timestamp_ >= 0) KEEL_ASSERT_GE(offset_of_max_timestamp_, base_offset_);
+}
+
+void Segment::check_recovered() const {
+  check_invariants();
+  KEEL_ASSERT_EQ(size_ == 0, next_offset_ == base_offset_);
+  KEEL_ASSERT_EQ(size_ > 0, rolling_base_timestamp_.has_value());
+  if (max_timestamp_ < 0) return;
+  // The walk ends the time index with the newest timestamp it saw, as a roll would.
+  KEEL_ASSERT(!time_index_.empty());
+  KEEL_ASSERT_EQ(time_index_.last().timestamp, max_timestamp_);
+  KEEL_ASSERT_EQ(time_index_.last().offset, offset_of_max_timestamp_);
+  KEEL_ASSERT_LT(offset_of_max_timestamp_, next_offset_);
+}
+
+void Segment::check_append(std::span<const std::uint8_t> data, std::span<const BatchInfo> batches) const {
+  KEEL_ASSERT(!batches.empty());
+  std::uint64_t position = 0;
+  std::int64_t next = next_offset_;
+  for (const auto& b : batches) {
+    KEEL_ASSERT_EQ(b.position, position);
+    auto h = protocol::parse_batch_header(data.subspan(position));
+    KEEL_ASSERT_MSG(h.ok(), "{}: appended batch at {}: {}", log_path(), position, h.error().message);
+    KEEL_ASSERT_EQ(h->size_bytes(), b.size_bytes);
+    KEEL_ASSERT_EQ(h->last_offset(), b.last_offset);
+    KEEL_ASSERT_EQ(h->max_timestamp, b.max_timestamp);
+    KEEL_ASSERT_GE(h->base_offset, next);
+    KEEL_ASSERT_GE(b.last_offset, h->base_offset);
+    position += b.size_bytes;
+    next = b.last_offset + 1;
+  }
+  KEEL_ASSERT_EQ(position, data.size());
+  KEEL_ASSERT_LE(batches.back().last_offset - base_offset_, relative_offset_max);
+}
+
 void Segment::reset_facts() {
   offset_index_.clear();
   time_index_.clear();
@@ -178,6 +243,7 @@ void Segment::reset_facts() {
 void Segment::note_batch(std::uint64_t position, std::uint32_t size_bytes, std::int64_t last_offset,
                          std::int64_t max_timestamp, std::int32_t index_interval_bytes) {
   KEEL_ASSERT_LE(position, std::numeric_limits<std::uint32_t>::max());
+  KEEL_ASSERT_GE(last_offset, next_offset_);
   if (max_timestamp > max_timestamp_) {
     max_timestamp_ = max_timestamp;
     offset_of_max_timestamp_ = last_offset;
@@ -213,6 +279,7 @@ keel::Status Segment::load_indexes() {
     offset_of_max_timestamp_ = time_index_.last().offset;
   }
   next_offset_ = offset_index_.empty() ? base_offset_ : offset_index_.last().offset + 1;
+  check_invariants();
   return {};
 }
 
@@ -220,6 +287,7 @@ keel::Status Segment::load_tail() {
   const std::uint64_t from = offset_index_.empty() ? 0 : offset_index_.last().position;
   const std::int64_t expected_first = offset_index_.empty() ? -1 : offset_index_.last().offset;
   bool first = true;
+  std::int64_t next = base_offset_;
   auto scan = scan_range(from, size_, false, recover_chunk_bytes,
                          [&](std::uint64_t, const protocol::BatchHeader& h, std::string* why) {
                            if (first && expected_first >= 0 && h.last_offset() != expected_first) {
@@ -227,7 +295,12 @@ keel::Status Segment::load_tail() {
                                                 expected_first, h.last_offset());
                              return Visit::invalid;
                            }
+                           if (auto problem = offsets_problem(h, next, base_offset_)) {
+                             *why = *problem;
+                             return Visit::invalid;
+                           }
                            first = false;
+                           next = h.last_offset() + 1;
                            if (h.max_timestamp > max_timestamp_) {
                              max_timestamp_ = h.max_timestamp;
                              offset_of_max_timestamp_ = h.last_offset();
@@ -251,6 +324,7 @@ keel::Status Segment::load_tail() {
     if (!h) return h.error();
     rolling_base_timestamp_ = h->max_timestamp;
   }
+  check_invariants();
   return {};
 }
 
@@ -258,16 +332,10 @@ keel::Result<SegmentScan> Segment::recover(bool verify_crc, std::int32_t index_i
   auto file_size = log_.size();
   if (!file_size) return file_size.error();
   reset_facts();
-  constexpr std::int64_t relative_offset_max = std::numeric_limits<std::int32_t>::max();
   auto scan = scan_range(0, *file_size, verify_crc, recover_chunk_bytes,
                          [&](std::uint64_t pos, const protocol::BatchHeader& h, std::string* why) {
-                           if (h.base_offset < next_offset_) {
-                             *why = fmt::format("base offset {} is below the previous batch's end {}", h.base_offset,
-                                                next_offset_);
-                             return Visit::invalid;
-                           }
-                           if (h.last_offset() - base_offset_ > relative_offset_max) {
-                             *why = fmt::format("last offset {} is too far past the segment base", h.last_offset());
+                           if (auto problem = offsets_problem(h, next_offset_, base_offset_)) {
+                             *why = *problem;
                              return Visit::invalid;
                            }
                            if (pos > std::numeric_limits<std::uint32_t>::max() - h.size_bytes()) {
@@ -285,6 +353,7 @@ keel::Result<SegmentScan> Segment::recover(bool verify_crc, std::int32_t index_i
   size_ = scan->end;
   indexes_missing_ = false;
   log_unsynced_ = true;  // what the walk read may exist only in the page cache (after a kill -9)
+  check_recovered();
   SegmentScan out;
   out.valid_bytes = scan->end;
   out.file_bytes = *file_size;
@@ -294,6 +363,7 @@ keel::Result<SegmentScan> Segment::recover(bool verify_crc, std::int32_t index_i
 }
 
 keel::Status Segment::cut_log(std::uint64_t bytes) {
+  KEEL_ASSERT_LE(bytes, size_);  // a cut never grows the log
   if (auto st = log_.truncate(bytes); !st) return st;
   size_ = bytes;
   log_unsynced_ = true;
@@ -305,7 +375,7 @@ keel::Status Segment::cut_log(std::uint64_t bytes) {
 
 keel::Status Segment::append(std::span<const std::uint8_t> data, std::span<const BatchInfo> batches,
                              std::int32_t index_interval_bytes, bool* cut_failed) {
-  KEEL_ASSERT(!batches.empty());
+  check_append(data, batches);
   *cut_failed = false;
   const std::uint64_t at = size_;
   KEEL_ASSERT_LE(at + data.size(), std::numeric_limits<std::uint32_t>::max());
@@ -321,6 +391,8 @@ keel::Status Segment::append(std::span<const std::uint8_t> data, std::span<const
   // own flush found nothing to sync and the records were acknowledged unsynced (found by the
   // single-broker-crash-loop scenario: two producers appending to one partition at once).
   log_unsynced_ = true;
+  // The caller's append lock keeps this the segment's only writer while the write waited.
+  KEEL_ASSERT_EQ(size_, at);
   if (size_ == 0) {
     std::int64_t max_ts = -1;
     for (const auto& b : batches) max_ts = std::max(max_ts, b.max_timestamp);
@@ -329,15 +401,22 @@ keel::Status Segment::append(std::span<const std::uint8_t> data, std::span<const
   for (const auto& b : batches) note_batch(at + b.position, b.size_bytes, b.last_offset, b.max_timestamp, index_interval_bytes);
   size_ = at + data.size();
   last_modified_ms_ = to_unix_ms(rt_.wall_now());
+  KEEL_ASSERT_EQ(next_offset_, batches.back().last_offset + 1);
+  check_invariants();
   return {};
 }
 
 keel::Result<std::uint64_t> Segment::truncate_to(std::int64_t offset, std::int32_t index_interval_bytes) {
+  KEEL_ASSERT_GE(offset, base_offset_);
   auto found = find_batch(offset, size_);
   if (!found) return found.error();
-  if (!*found) return std::uint64_t{0};
+  if (!*found) {
+    // No batch reaches `offset`, yet the segment's end says one does: the bytes changed under us.
+    if (next_offset_ > offset) return ends_past(offset);
+    return std::uint64_t{0};
+  }
+  const std::uint64_t before = size_;
   const std::uint64_t cut = (*found)->position;
-  const std::uint64_t removed = size_ - cut;
   if (auto st = cut_log(cut); !st) return st.error();
   auto rebuilt = recover(false, index_interval_bytes);
   if (!rebuilt) return rebuilt.error();
@@ -345,11 +424,19 @@ keel::Result<std::uint64_t> Segment::truncate_to(std::int64_t offset, std::int32
     return make_error(Errc::corrupt, fmt::format("{}: after truncation to {} bytes only {} are whole batches",
                                                  log_path(), cut, rebuilt->valid_bytes));
   }
-  return removed;
+  if (next_offset_ > offset) return ends_past(offset);  // the walk read other bytes than find_batch
+  KEEL_ASSERT_EQ(size_, cut);
+  return before - cut;
+}
+
+Error Segment::ends_past(std::int64_t offset) const {
+  return make_error(Errc::corrupt, fmt::format("{}: truncated to offset {}, it still ends at {}: its batches read "
+                                               "differently from one walk to the next", log_path(), offset, next_offset_));
 }
 
 keel::Status Segment::on_become_inactive() {
   if (max_timestamp_ >= 0) time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_);
+  check_invariants();
   if (auto st = offset_index_.persist(); !st) return st;
   return time_index_.persist();
 }
@@ -374,6 +461,7 @@ keel::Result<std::vector<std::string>> Segment::rename_to_deleted() {
     if (auto st = rt_.disk().rename(from, to); !st) return st.error();
     renamed.push_back(to);
   }
+  KEEL_ASSERT_EQ(renamed.size(), 3u);
   return renamed;
 }
 

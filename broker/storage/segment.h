@@ -142,6 +142,16 @@ class Segment {
                   std::int64_t max_timestamp, std::int32_t index_interval_bytes);
   keel::Result<std::optional<std::int64_t>> offset_in_batch(const FoundBatch& found, std::int64_t timestamp_ms,
                                                             std::int64_t start_offset);
+  // The facts a segment keeps about itself agree (cheap: the last index entries only). Called at
+  // the end of every function that changes them.
+  void check_invariants() const;
+  // Errc::corrupt: a truncation to `offset` left batches at or past it.
+  Error ends_past(std::int64_t offset) const;
+  // After recover(): the rebuilt indexes agree with the batches the walk indexed.
+  void check_recovered() const;
+  // An append's batches cover `data` back to back, their offsets rise from this segment's end and
+  // fit its relative offsets, and each header in the bytes says what the index will record.
+  void check_append(std::span<const std::uint8_t> data, std::span<const BatchInfo> batches) const;
 
   Runtime& rt_;
   std::string dir_;

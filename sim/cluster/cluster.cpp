@@ -4,7 +4,9 @@
 #include "broker/metadata/quorum.h"
 #include "broker/protocol/record_batch.h"
 #include "broker/partition/replica_manager.h"
-#include "broker/server/broker.h"
+#include "broker/kafka/admin.h"
+#include "broker/kafka/server.h"
+#include "broker/node/node.h"
 #include "net-sim/network.h"
 #include "sim/node.h"
 #include "sim/world.h"
@@ -43,21 +45,18 @@ std::string SimCluster::properties_for(int broker) const {
     for (const auto& [k, v] : it->second) props[k] = v;
   }
   props["node.id"] = std::to_string(broker);
-  props["listeners"] = fmt::format("PLAINTEXT://n{}:{}", broker, broker_port);
-  if (brokers_ > 1) {
-    // KRaft: the first controllers are combined nodes holding the metadata quorum.
-    const int controllers = controller_count(scenario_.cluster);
-    std::string voters;
-    for (int c = 0; c < controllers; ++c) voters += fmt::format("{}{}@n{}:{}", c == 0 ? "" : ",", c, c, controller_port);
-    const bool controller = broker < controllers;
-    props["process.roles"] = controller ? "broker,controller" : "broker";
-    props["controller.quorum.voters"] = voters;
-    props["controller.listener.names"] = "CONTROLLER";
-    props["listener.security.protocol.map"] = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT";
-    if (controller) {
-      props["listeners"] = fmt::format("PLAINTEXT://n{}:{},CONTROLLER://n{}:{}", broker, broker_port, broker, controller_port);
-    }
-  }
+  // Every node runs the metadata quorum: the first controllers are combined nodes holding it (a
+  // single node is a one-voter combined node), the rest brokers only.
+  const int controllers = controller_count(scenario_.cluster);
+  std::string voters;
+  for (int c = 0; c < controllers; ++c) voters += fmt::format("{}{}@n{}:{}", c == 0 ? "" : ",", c, c, controller_port);
+  const bool controller = broker < controllers;
+  props["process.roles"] = controller ? "broker,controller" : "broker";
+  props["controller.quorum.voters"] = voters;
+  props["controller.listener.names"] = "CONTROLLER";
+  props["listener.security.protocol.map"] = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT";
+  props["listeners"] = controller ? fmt::format("PLAINTEXT://n{}:{},CONTROLLER://n{}:{}", broker, broker_port, broker, controller_port)
+                                  : fmt::format("PLAINTEXT://n{}:{}", broker, broker_port);
   if (!props.contains("log.dirs")) props["log.dirs"] = "logs";
   std::string text;
   for (const auto& [k, v] : props) text += fmt::format("{}={}\n", k, v);
@@ -85,9 +84,9 @@ Status SimCluster::build() {
 // server::run_broker, keeping a pointer to the broker while it runs so the runner can look at its
 // replicas; the pointer goes when the process does (a kill unwinds this frame).
 void SimCluster::run_broker_process(Runtime& rt, int b, const config::BrokerConfig& config) {
-  server::Broker broker(rt, config);
+  node::Node broker(rt, config);
   struct Live {
-    server::Broker*& slot;
+    node::Node*& slot;
     ~Live() { slot = nullptr; }
   } live{live_[static_cast<std::size_t>(b)]};
   if (const Status s = broker.start(); !s) {
@@ -138,8 +137,8 @@ std::vector<check::ClusterObservations::ReplicaRecord> read_replica(storage::Log
 std::map<int, std::int64_t> SimCluster::metadata_ends() const {
   std::map<int, std::int64_t> out;
   for (int b = 0; b < brokers_; ++b) {
-    server::Broker* broker = live_[static_cast<std::size_t>(b)];
-    if (broker != nullptr && broker->quorum() != nullptr) out[b] = broker->quorum()->applied_offset() + 1;
+    node::Node* broker = live_[static_cast<std::size_t>(b)];
+    if (broker != nullptr && broker->started()) out[b] = broker->quorum().applied_offset() + 1;
   }
   return out;
 }
@@ -147,9 +146,9 @@ std::map<int, std::int64_t> SimCluster::metadata_ends() const {
 void SimCluster::probe_replicas(ReplicaProbe& probe, std::string label) {
   const std::int64_t at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(world_.now().time_since_epoch()).count();
   for (int b = 0; b < brokers_; ++b) {
-    server::Broker* broker = live_[static_cast<std::size_t>(b)];
+    node::Node* broker = live_[static_cast<std::size_t>(b)];
     SimRuntime* rt = world_.node(b).runtime();
-    if (broker == nullptr || broker->replicas() == nullptr || rt == nullptr) continue;
+    if (broker == nullptr || !broker->started() || rt == nullptr) continue;
     probe.pending[b] = world_.node(b).incarnation();
     rt->spawn("probe-replicas", [this, b, &probe, label, at_ns] {
       struct Done {
@@ -157,9 +156,9 @@ void SimCluster::probe_replicas(ReplicaProbe& probe, std::string label) {
         int node;
         ~Done() { pending.erase(node); }
       } done{probe.pending, b};
-      server::Broker* broker = live_[static_cast<std::size_t>(b)];
+      node::Node* broker = live_[static_cast<std::size_t>(b)];
       if (broker == nullptr) return;
-      for (const auto& status : broker->replicas()->status()) {
+      for (const auto& status : broker->replicas().status()) {
         storage::Log* log = broker->logs().get(status.tp);
         if (log == nullptr) continue;
         check::ClusterObservations::ReplicaSnapshot snap;
@@ -335,9 +334,9 @@ void SimCluster::reassign(const scenario::ScriptedFault& f, std::string_view eve
   world_.node(node).runtime()->spawn("reassign", [this, node, incarnation, index, f, target] {
     metadata::AlterReassignmentsRequest request;
     request.partitions.push_back({f.topic, f.partition, target});
-    server::Broker* broker = live_[static_cast<std::size_t>(node)];
+    node::Node* broker = live_[static_cast<std::size_t>(node)];
     if (broker == nullptr) return;
-    auto reply = broker->alter_reassignments(request, std::chrono::seconds(10));
+    auto reply = kafka::alter_reassignments(broker->server().services(), request, std::chrono::seconds(10));
     if (world_.node(node).incarnation() != incarnation) return;
     auto& r = reassignments_[index];
     r.at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(world_.now().time_since_epoch()).count();
@@ -365,14 +364,14 @@ void SimCluster::reassign_random() {
 }
 
 std::map<std::string, check::ClusterObservations::Assignment> SimCluster::final_assignments() const {
-  server::Broker* best = nullptr;
-  for (server::Broker* broker : live_) {
-    if (broker == nullptr || broker->quorum() == nullptr) continue;
-    if (best == nullptr || broker->quorum()->applied_offset() > best->quorum()->applied_offset()) best = broker;
+  node::Node* best = nullptr;
+  for (node::Node* broker : live_) {
+    if (broker == nullptr || !broker->started()) continue;
+    if (best == nullptr || broker->quorum().applied_offset() > best->quorum().applied_offset()) best = broker;
   }
   std::map<std::string, check::ClusterObservations::Assignment> out;
   if (best == nullptr) return out;
-  for (const auto& [id, topic] : best->quorum()->image().topics()) {
+  for (const auto& [id, topic] : best->quorum().image().topics()) {
     for (const auto& [index, p] : topic.partitions)
       out[fmt::format("{}-{}", topic.name, index)] = {p.replicas, p.adding_replicas, p.removing_replicas};
   }
@@ -383,14 +382,14 @@ std::map<std::string, check::ClusterObservations::Assignment> SimCluster::final_
 // broker first has the controller move its leaderships away), then the process ends.
 void SimCluster::graceful_stop(int node) {
   SimNode& n = world_.node(node);
-  server::Broker* broker = node < brokers_ ? live_[static_cast<std::size_t>(node)] : nullptr;
+  node::Node* broker = node < brokers_ ? live_[static_cast<std::size_t>(node)] : nullptr;
   if (broker == nullptr || n.runtime() == nullptr) {
     if (n.state() != ProcessState::down) n.kill();  // not serving (yet): nothing to hand over
     return;
   }
   const std::uint32_t incarnation = n.incarnation();
   n.runtime()->spawn("graceful-stop", [this, node, incarnation] {
-    if (server::Broker* b = live_[static_cast<std::size_t>(node)]) (void)b->shutdown();
+    if (node::Node* b = live_[static_cast<std::size_t>(node)]) (void)b->shutdown();
     world_.after(Duration(0), [this, node, incarnation] {
       SimNode& stopping = world_.node(node);
       if (stopping.incarnation() == incarnation && stopping.state() != ProcessState::down) stopping.kill();

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-namespace keel::server {
-class Broker;
+namespace keel::node {
+class Node;
 }
 
 namespace keel::sim {
@@ -85,7 +85,7 @@ class SimCluster {
   std::vector<config::BrokerConfig> configs_;
   std::map<int, DiskOptions> normal_disk_;
   std::map<std::string, std::uint64_t> counts_;
-  std::vector<server::Broker*> live_;  // the broker object of each running broker node, else null
+  std::vector<node::Node*> live_;  // the node object of each running broker node, else null
   Random reassign_random_;             // which broker is asked, and random targets
   std::vector<check::ClusterObservations::Reassignment> reassignments_;
 };

@@ -160,6 +160,7 @@ class Broker:
         self.overrides = list(overrides)
         self.lifetime_s = lifetime_s or ctx.broker_lifetime_s
         self.port = None
+        self.controller_port = None
         self.proc = None
         self.starts = 0
         self.exit_codes = []  # one per process that ended, in order
@@ -167,11 +168,17 @@ class Broker:
     # -- config --
 
     def _write_config(self):
+        # A single node: every Keel node runs the metadata quorum, one node as a one-voter combined
+        # node with its quorum on a port of its own (a test's props may replace any of this).
         lines = [
             "# written by tests/integration/keel_it.py",
             "node.id=1",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            "process.roles=broker,controller",
+            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+            "controller.listener.names=CONTROLLER",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             f"log.dirs={self.log_dir}",
         ]
         for key, value in self.props.items():
@@ -204,6 +211,9 @@ class Broker:
         for attempt in range(attempts):
             if first_start:
                 self.port = free_port()
+                self.controller_port = free_port()
+                while self.controller_port == self.port:
+                    self.controller_port = free_port()
             self._write_config()
             if self._start_once():
                 return self
@@ -229,12 +239,21 @@ class Broker:
                 self.exit_codes.append(self.proc.returncode)
                 self.proc = None
                 return False
-            if port_accepts(self.port):
+            if port_accepts(self.port) and self._serving():
                 log(f"{self.name}: keel pid {self.proc.pid} serving on {self.bootstrap}")
                 return True
             time.sleep(0.02)
         raise TestFailure(f"{self.name}: keel did not accept on {self.bootstrap} within {self.start_timeout_s}s; "
                           f"stderr:\n{self.stderr_tail(40)}")
+
+    def _serving(self):
+        """A single node serves once its quorum (itself) elected it and it registered as a broker:
+        Metadata lists it. A node of a larger cluster serves once it accepts (the cluster tests wait
+        for the quorum themselves)."""
+        if "process.roles" in self.props:
+            return True
+        md = try_metadata(self.port)
+        return md is not None and len(md["brokers"]) > 0
 
     def _arm_watchdog(self, proc):
         def fire():
@@ -525,6 +544,78 @@ def connection_outcome(sock, timeout_s=5.0):
 
 
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata v1 on a raw socket: exactly the answer of the node asked, no client cache in between.
+
+
+class _Reader:
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def take(self, fmt):
+        values = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return values if len(values) > 1 else values[0]
+
+    def string(self):
+        n = self.take(">h")
+        if n < 0:
+            return None
+        s = self.data[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def array(self, item):
+        return [item() for _ in range(self.take(">i"))]
+
+
+def metadata(port, topics=None, timeout_s=2.0, ordered=False):
+    """Metadata v1 from the node on `port`: {"brokers": {id: port}, "controller": id,
+    "topics": {name: {"error": e, "partitions": {p: (error, leader, replicas, isr)}}}}, the replica
+    and ISR lists sorted unless `ordered` (then as the broker sent them)."""
+    body = struct.pack(">i", -1) if topics is None else struct.pack(">i", len(topics)) + b"".join(
+        kstring(t) for t in topics)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
+        s.sendall(request(3, 1, 11, body))
+        r = _Reader(recv_frame(s))
+    check_eq(r.take(">i"), 11, "Metadata correlation id")
+
+    def broker():
+        node_id = r.take(">i")
+        r.string()  # host
+        broker_port = r.take(">i")
+        r.string()  # rack
+        return node_id, broker_port
+
+    brokers = dict(r.array(broker))
+    controller = r.take(">i")
+
+    def partition():
+        error, index, leader = r.take(">hii")
+        replicas = r.array(lambda: r.take(">i"))
+        isr = r.array(lambda: r.take(">i"))
+        if not ordered:
+            replicas, isr = sorted(replicas), sorted(isr)
+        return index, (error, leader, replicas, isr)
+
+    def topic():
+        error = r.take(">h")
+        name = r.string()
+        r.take(">b")  # is_internal
+        return name, {"error": error, "partitions": dict(r.array(partition))}
+
+    return {"brokers": brokers, "controller": controller, "topics": dict(r.array(topic))}
+
+
+def try_metadata(port, topics=None, ordered=False):
+    try:
+        return metadata(port, topics, ordered=ordered)
+    except (OSError, struct.error, TestFailure):
+        return None
+
 
 
 class Batch:

@@ -208,22 +208,29 @@ def run_config_case(ctx, name, lines, overrides, must_name):
 
 def run_config(ctx):
     port = free_port()
+    controller_port = free_port()
     log_dir = os.path.join(ctx.tmp, "logs")
     good = [
         "node.id=1",
-        f"listeners=PLAINTEXT://127.0.0.1:{port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
         f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
         f"log.dirs={log_dir}",
         "num.partitions=1",
+        "process.roles=broker,controller",
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
     ]
+    kraft = good[5:]
     cases = [
+        ("missing-process-roles", good[:5] + ["listeners=PLAINTEXT://127.0.0.1:" + str(port)], [], "process.roles"),
         ("unknown-key", good + ["no.such.setting=1"], [], "no.such.setting"),
-        ("bad-number", good[:4] + ["num.partitions=many"], [], "num.partitions"),
-        ("zero-partitions", good[:4] + ["num.partitions=0"], [], "num.partitions"),
+        ("bad-number", good[:4] + kraft + ["num.partitions=many"], [], "num.partitions"),
+        ("zero-partitions", good[:4] + kraft + ["num.partitions=0"], [], "num.partitions"),
         ("bad-boolean", good + ["auto.create.topics.enable=maybe"], [], "auto.create.topics.enable"),
         ("missing-node-id", good[1:], [], "node.id"),
         ("bad-node-id", ["node.id=one"] + good[1:], [], "node.id"),
-        ("bad-listener", [good[0], "listeners=PLAINTEXT://127.0.0.1:notaport", good[2], good[3]], [], "listeners"),
+        ("bad-listener", [good[0], "listeners=PLAINTEXT://127.0.0.1:notaport", good[2], good[3]] + kraft, [], "listeners"),
         ("bad-flush-interval", good + ["log.flush.interval.messages=-3"], [], "log.flush.interval.messages"),
         ("override-unknown-key", good, ["no.such.override=1"], "no.such.override"),
         ("override-bad-value", good, ["log.segment.bytes=big"], "log.segment.bytes"),
@@ -240,6 +247,20 @@ def run_config(ctx):
     with step("the good configuration itself starts (so the cases above fail for their own reason)"):
         broker = ctx.broker(name="good")
         broker.stop()
+    with step("a log dir formatted for another node or cluster refuses start-up, naming both"):
+        formatted = broker.log_dir  # node 1 of the cluster its voters name
+        case_dir = os.path.join(ctx.tmp, "foreign")
+        os.makedirs(case_dir, exist_ok=True)
+        other = [line for line in good if not line.startswith(("node.id=", "log.dirs=", "controller.quorum.voters="))]
+        run_config_case(ctx, "other-node-id", other + ["node.id=2", f"log.dirs={formatted}",
+                                                       f"controller.quorum.voters=2@127.0.0.1:{controller_port}"],
+                        [], "belongs to node 1")
+        run_config_case(ctx, "other-cluster", [line for line in good if not line.startswith("log.dirs=")] +
+                        [f"log.dirs={formatted}", "cluster.id=another-cluster-id-1234"], [], "belongs to cluster")
+        with open(os.path.join(case_dir, "stray-file"), "w") as f:
+            f.write("not Keel's")
+        run_config_case(ctx, "unformatted-data", [line for line in good if not line.startswith("log.dirs=")] +
+                        [f"log.dirs={case_dir}"], [], "no meta.properties")
 
 
 MODES = {"frames": run_frames, "config": run_config}

@@ -26,8 +26,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from keel_it import (Broker, TestFailure, check, check_eq, free_port, kstring, log, main,  # noqa: E402
-                     recv_frame, request, step, wait_until)
+from keel_it import (Broker, TestFailure, check, check_eq, free_port, log, main, metadata,  # noqa: E402
+                     step, try_metadata, wait_until)
 from kafka import KafkaAdminClient, KafkaProducer  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 from kp_util import consume  # noqa: E402
@@ -43,77 +43,6 @@ HEARTBEAT_INTERVAL_MS = 500
 # The quorum notices a dead active controller within controller.quorum.fetch.timeout.ms (2 s) plus
 # an election, and a new controller gives every broker a fresh session: up to ~6 s to fence.
 FAILOVER_BOUND_S = 15
-
-
-# ---------------------------------------------------------------------------------------------
-# Metadata v1 on a raw socket: exactly the answer of the node asked, no client cache in between.
-
-
-class _Reader:
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
-
-    def take(self, fmt):
-        values = struct.unpack_from(fmt, self.data, self.pos)
-        self.pos += struct.calcsize(fmt)
-        return values if len(values) > 1 else values[0]
-
-    def string(self):
-        n = self.take(">h")
-        if n < 0:
-            return None
-        s = self.data[self.pos:self.pos + n].decode()
-        self.pos += n
-        return s
-
-    def array(self, item):
-        return [item() for _ in range(self.take(">i"))]
-
-
-def metadata(port, topics=None, timeout_s=2.0, ordered=False):
-    """Metadata v1 from the node on `port`: {"brokers": {id: port}, "controller": id,
-    "topics": {name: {"error": e, "partitions": {p: (error, leader, replicas, isr)}}}}, the replica
-    and ISR lists sorted unless `ordered` (then as the broker sent them)."""
-    body = struct.pack(">i", -1) if topics is None else struct.pack(">i", len(topics)) + b"".join(
-        kstring(t) for t in topics)
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
-        s.sendall(request(3, 1, 11, body))
-        r = _Reader(recv_frame(s))
-    check_eq(r.take(">i"), 11, "Metadata correlation id")
-
-    def broker():
-        node_id = r.take(">i")
-        r.string()  # host
-        broker_port = r.take(">i")
-        r.string()  # rack
-        return node_id, broker_port
-
-    brokers = dict(r.array(broker))
-    controller = r.take(">i")
-
-    def partition():
-        error, index, leader = r.take(">hii")
-        replicas = r.array(lambda: r.take(">i"))
-        isr = r.array(lambda: r.take(">i"))
-        if not ordered:
-            replicas, isr = sorted(replicas), sorted(isr)
-        return index, (error, leader, replicas, isr)
-
-    def topic():
-        error = r.take(">h")
-        name = r.string()
-        r.take(">b")  # is_internal
-        return name, {"error": error, "partitions": dict(r.array(partition))}
-
-    return {"brokers": brokers, "controller": controller, "topics": dict(r.array(topic))}
-
-
-def try_metadata(port, topics=None, ordered=False):
-    try:
-        return metadata(port, topics, ordered=ordered)
-    except (OSError, struct.error, TestFailure):
-        return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+#pragma once
+// The admin requests a broker forwards to the active controller (as a KRaft broker does): topic
+// creation and deletion, partition reassignment. Each is answered once the controller committed it
+// and this broker applied it, so the client's next Metadata request here sees the change.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/base/result.h"
+#include "broker/kafka/services.h"
+#include "broker/metadata/control.h"
+#include "broker/protocol/errors.h"
+
+namespace keel::kafka {
+
+struct TopicError {
+  protocol::ErrorCode code = protocol::ErrorCode::none;
+  std::string message;
+};
+
+// Kafka's rule for topic names: 1 to 249 characters of [a-zA-Z0-9._-], not "." or "..".
+// Returns an empty string when valid, else what is wrong.
+std::string topic_name_problem(std::string_view name);
+
+// -1 for partitions or replication_factor takes the broker's default. `validate_only` checks what
+// this broker can (the name, the counts against the live brokers, the configs) and creates nothing.
+std::optional<TopicError> create_topic(BrokerServices& broker, const std::string& name, std::int32_t partitions,
+                                       std::int16_t replication_factor,
+                                       const std::map<std::string, std::string>& configs, bool validate_only);
+std::optional<TopicError> delete_topic(BrokerServices& broker, const std::string& name);
+
+// An error value means no controller answered within `timeout`.
+Result<metadata::AlterReassignmentsReply> alter_reassignments(BrokerServices& broker,
+                                                              const metadata::AlterReassignmentsRequest& request,
+                                                              Duration timeout);
+Result<metadata::ListReassignmentsReply> list_reassignments(BrokerServices& broker,
+                                                            const metadata::ListReassignmentsRequest& request,
+                                                            Duration timeout);
+
+}  // namespace keel::kafka

@@ -1,0 +1,88 @@
+// DescribeConfigs: the effective configs of a topic (broker defaults and the topic's overrides, with
+// their sources) or of this broker.
+#include <fmt/format.h>
+
+#include "broker/kafka/services.h"
+#include "broker/metadata/quorum.h"
+#include "broker/kafka/handlers.h"
+
+namespace keel::kafka {
+namespace {
+
+using protocol::DescribeConfigsRequest;
+using protocol::DescribeConfigsResponse;
+using protocol::ErrorCode;
+using Resource = DescribeConfigsRequest::DescribeConfigsResource;
+using Result_ = DescribeConfigsResponse::DescribeConfigsResult;
+
+constexpr std::int8_t resource_topic = 2;
+constexpr std::int8_t resource_broker = 4;
+
+Result_ resource_error(const Resource& resource, ErrorCode code, std::string message) {
+  Result_ out;
+  out.error_code = static_cast<std::int16_t>(code);
+  out.error_message = std::move(message);
+  out.resource_type = resource.resource_type;
+  out.resource_name = resource.resource_name;
+  return out;
+}
+
+Result_ describe(BrokerServices& broker, const Resource& resource, const std::vector<config::ConfigEntry>& entries, std::int16_t version) {
+  Result_ out;
+  out.error_code = static_cast<std::int16_t>(ErrorCode::none);
+  out.resource_type = resource.resource_type;
+  out.resource_name = resource.resource_name;
+  for (const auto& entry : entries) {
+    if (resource.configuration_keys.has_value() &&
+        std::find(resource.configuration_keys->begin(), resource.configuration_keys->end(), entry.name) ==
+            resource.configuration_keys->end()) {
+      continue;
+    }
+    DescribeConfigsResponse::DescribeConfigsResourceResult config;
+    config.name = entry.name;
+    config.value = entry.is_sensitive ? std::nullopt : std::optional<std::string>(entry.value);
+    config.read_only = entry.read_only;
+    config.config_source = static_cast<std::int8_t>(entry.source);
+    config.is_default = entry.is_default;
+    config.is_sensitive = entry.is_sensitive;
+    out.configs.push_back(std::move(config));
+  }
+  (void)broker;
+  (void)version;
+  return out;
+}
+
+Result_ describe_resource(BrokerServices& broker, const Resource& resource, std::int16_t version) {
+  if (resource.resource_type == resource_topic) {
+    const auto* topic = broker.quorum.image().topic(resource.resource_name);
+    if (topic == nullptr) {
+      return resource_error(resource, ErrorCode::unknown_topic_or_partition,
+                            fmt::format("Topic '{}' does not exist.", resource.resource_name));
+    }
+    return describe(broker, resource, config::describe_topic_config(broker.config, topic->configs), version);
+  }
+  if (resource.resource_type == resource_broker) {
+    if (resource.resource_name != std::to_string(broker.config.node_id) && !resource.resource_name.empty()) {
+      return resource_error(resource, ErrorCode::invalid_request,
+                            fmt::format("Unexpected broker id, expected {} but received {}", broker.config.node_id,
+                                        resource.resource_name));
+    }
+    return describe(broker, resource, config::describe_broker_config(broker.config), version);
+  }
+  return resource_error(resource, ErrorCode::invalid_request,
+                        fmt::format("resource type {} is not supported", resource.resource_type));
+}
+
+}  // namespace
+
+HandlerResult handle_describe_configs(RequestContext& ctx, protocol::Reader& body) {
+  auto request = decode_request<DescribeConfigsRequest>(ctx, body);
+  if (!request) return request.error();
+  DescribeConfigsResponse response;
+  for (const auto& resource : request->resources) {
+    response.results.push_back(describe_resource(ctx.broker, resource, ctx.header.api_version));
+  }
+  return std::optional(encode_response(ctx, response));
+}
+
+}  // namespace keel::kafka

@@ -1,0 +1,50 @@
+// ListOffsets: the earliest offset (-2), the latest (-1: the high watermark), or the first offset
+// whose record timestamp is at or after a given time, answered by the partition's leader at the
+// epoch the client knows.
+#include "broker/kafka/errors.h"
+#include "broker/kafka/handlers.h"
+#include "broker/kafka/services.h"
+#include "broker/partition/replica_manager.h"
+
+namespace keel::kafka {
+namespace {
+
+using protocol::ErrorCode;
+using protocol::ListOffsetsRequest;
+using protocol::ListOffsetsResponse;
+using PartitionResponse = ListOffsetsResponse::ListOffsetsPartitionResponse;
+
+PartitionResponse list_partition(BrokerServices& broker, const std::string& topic,
+                                 const ListOffsetsRequest::ListOffsetsPartition& request) {
+  PartitionResponse out;
+  out.partition_index = request.partition_index;
+  if (request.timestamp < partition::earliest_timestamp) {
+    out.error_code = wire(ErrorCode::unsupported_version);  // MAX_TIMESTAMP and later lookups
+    return out;
+  }
+  const auto found = broker.replicas.list_offset(TopicPartition{topic, request.partition_index},
+                                                 request.current_leader_epoch, request.timestamp);
+  out.error_code = wire(found.error);
+  if (found.error != partition::ReplicaError::none) return out;
+  out.leader_epoch = found.leader_epoch;
+  out.offset = found.offset;
+  out.timestamp = found.timestamp;
+  return out;
+}
+
+}  // namespace
+
+HandlerResult handle_list_offsets(RequestContext& ctx, protocol::Reader& body) {
+  auto request = decode_request<ListOffsetsRequest>(ctx, body);
+  if (!request) return request.error();
+  ListOffsetsResponse response;
+  for (const auto& topic : request->topics) {
+    ListOffsetsResponse::ListOffsetsTopicResponse out;
+    out.name = topic.name;
+    for (const auto& partition : topic.partitions) out.partitions.push_back(list_partition(ctx.broker, topic.name, partition));
+    response.topics.push_back(std::move(out));
+  }
+  return std::optional(encode_response(ctx, response));
+}
+
+}  // namespace keel::kafka

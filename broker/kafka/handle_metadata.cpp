@@ -1,0 +1,119 @@
+// Metadata: the live brokers, the cluster id, a controller id clients can use (this broker: it
+// forwards what needs the controller, as KRaft brokers do), and the topics asked for from the
+// committed metadata image, created on the fly when auto.create.topics.enable and the request
+// allow it.
+#include <fmt/format.h>
+
+#include "broker/kafka/admin.h"
+#include "broker/kafka/errors.h"
+#include "broker/kafka/handlers.h"
+#include "broker/kafka/services.h"
+#include "broker/metadata/quorum.h"
+
+namespace keel::kafka {
+namespace {
+
+using protocol::ErrorCode;
+using protocol::MetadataRequest;
+using protocol::MetadataResponse;
+
+// A partition from the metadata image: leader, epoch, replicas, ISR, and the replicas on brokers
+// that are not up (offline).
+MetadataResponse::MetadataResponsePartition describe_partition(const metadata::MetadataImage& image,
+                                                              std::int32_t index,
+                                                              const metadata::PartitionRegistration& p) {
+  MetadataResponse::MetadataResponsePartition out;
+  out.partition_index = index;
+  out.error_code = wire(p.leader >= 0 ? ErrorCode::none : ErrorCode::leader_not_available);
+  out.leader_id = p.leader;
+  out.leader_epoch = p.leader_epoch;
+  out.replica_nodes = p.replicas;
+  out.isr_nodes = p.isr;
+  for (std::int32_t r : p.replicas) {
+    const auto* reg = image.broker(r);
+    if (reg == nullptr || reg->fenced) out.offline_replicas.push_back(r);
+  }
+  return out;
+}
+
+MetadataResponse::MetadataResponseTopic describe_topic(const metadata::MetadataImage& image,
+                                                      const metadata::TopicImage& topic) {
+  MetadataResponse::MetadataResponseTopic out;
+  out.name = topic.name;
+  out.error_code = wire(ErrorCode::none);
+  for (const auto& [index, p] : topic.partitions) out.partitions.push_back(describe_partition(image, index, p));
+  return out;
+}
+
+MetadataResponse::MetadataResponseTopic topic_error(const std::string& name, ErrorCode code) {
+  MetadataResponse::MetadataResponseTopic out;
+  out.error_code = wire(code);
+  out.name = name;
+  return out;
+}
+
+// Which topics the request names: null means all (v1+), and in v0 an empty list means all too.
+std::optional<std::vector<std::string>> requested_topics(const MetadataRequest& request, std::int16_t version) {
+  if (!request.topics.has_value()) return std::nullopt;
+  if (version == 0 && request.topics->empty()) return std::nullopt;
+  std::vector<std::string> names;
+  for (const auto& topic : *request.topics) names.push_back(topic.name);
+  return names;
+}
+
+MetadataResponse::MetadataResponseTopic lookup_or_create(BrokerServices& broker, const std::string& name, bool allow_create) {
+  const metadata::MetadataImage& image = broker.quorum.image();
+  if (const auto* topic = image.topic(name)) return describe_topic(image, *topic);
+  if (!allow_create || !broker.config.auto_create_topics_enable) return topic_error(name, ErrorCode::unknown_topic_or_partition);
+  if (auto problem = topic_name_problem(name); !problem.empty()) return topic_error(name, ErrorCode::invalid_topic_exception);
+  if (auto error = create_topic(broker, name, -1, -1, {}, false)) {
+    // A concurrent request may have created it meanwhile.
+    if (error->code != ErrorCode::topic_already_exists) return topic_error(name, error->code);
+  }
+  const auto* topic = broker.quorum.image().topic(name);
+  return topic != nullptr ? describe_topic(broker.quorum.image(), *topic) : topic_error(name, ErrorCode::leader_not_available);
+}
+
+// The unfenced brokers, each at its endpoint for the listener clients use here (Kafka answers with
+// the endpoints of the listener the request came in on).
+std::vector<MetadataResponse::MetadataResponseBroker> live_brokers(BrokerServices& broker) {
+  std::vector<MetadataResponse::MetadataResponseBroker> out;
+  const std::string& listener = broker.advertised().listener_name;
+  for (const auto& [id, reg] : broker.quorum.image().brokers()) {
+    if (reg.fenced) continue;
+    for (const auto& e : reg.endpoints) {
+      if (e.listener != listener) continue;
+      MetadataResponse::MetadataResponseBroker b;
+      b.node_id = id;
+      b.host = e.host;
+      b.port = e.port;
+      out.push_back(std::move(b));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body) {
+  auto request = decode_request<MetadataRequest>(ctx, body);
+  if (!request) return request.error();
+  BrokerServices& broker = ctx.broker;
+  MetadataResponse response;
+  response.brokers = live_brokers(broker);
+  response.cluster_id = broker.cluster_id;
+  response.controller_id = broker.config.node_id;
+  const auto names = requested_topics(*request, ctx.header.api_version);
+  if (!names) {
+    // By name, as Kafka lists them (the image keys topics by id).
+    std::map<std::string, const metadata::TopicImage*> by_name;
+    for (const auto& [id, topic] : broker.quorum.image().topics()) by_name[topic.name] = &topic;
+    for (const auto& [name, topic] : by_name) response.topics.push_back(describe_topic(broker.quorum.image(), *topic));
+  } else {
+    const bool allow_create = ctx.header.api_version < 4 || request->allow_auto_topic_creation;
+    for (const auto& name : *names) response.topics.push_back(lookup_or_create(broker, name, allow_create));
+  }
+  return std::optional(encode_response(ctx, response));
+}
+
+}  // namespace keel::kafka
