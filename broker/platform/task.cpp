@@ -3,33 +3,12 @@
 #include "broker/base/assert.h"
 
 #include <exception>
-#include <utility>
 
 namespace keel {
 
 namespace {
 thread_local Executor* tls_executor = nullptr;
 thread_local TaskRef tls_task;
-
-// The thread's stacks, one pool per stack size, shared by every executor the thread creates and
-// kept for the thread's life. A simulation starts and stops processes (and whole worlds) by the
-// thousand; with a pool per executor each new process allocated fresh stacks and page-faulted
-// them in again, and each stopped one gave them back. Which stack a task gets changes only where
-// its frames sit in memory, never what it does. The pool is not thread-safe: an executor is used
-// on the thread that created it (each simulated world runs on one thread; so does a PosixRuntime).
-using StackPool = boost::coroutines2::pooled_fixedsize_stack;
-struct ThreadStacks {
-  std::vector<std::pair<std::size_t, StackPool>> pools;
-};
-thread_local ThreadStacks tls_stacks;
-
-StackPool thread_stack_pool(std::size_t stack_bytes) {
-  for (const auto& [bytes, pool] : tls_stacks.pools) {
-    if (bytes == stack_bytes) return pool;  // a handle on the same storage
-  }
-  tls_stacks.pools.emplace_back(stack_bytes, StackPool(stack_bytes));
-  return tls_stacks.pools.back().second;
-}
 }  // namespace
 
 struct Executor::Task {
@@ -58,7 +37,7 @@ class CurrentScope {
 };
 
 Executor::Executor(TaskDriver& driver, Options options)
-    : driver_(driver), options_(options), stacks_(thread_stack_pool(options.stack_bytes)) {}
+    : driver_(driver), options_(options), stacks_(options.stack_bytes) {}
 
 Executor::~Executor() { cancel_all(); }
 
