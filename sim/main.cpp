@@ -5,12 +5,14 @@
 //   keel-sim replay REPORT.json [--trace-level debug]
 //   keel-sim shrink REPORT.json [--check NAME] [--out FILE] [--max-runs N] [--jobs J]
 //   keel-sim swarm [SPACE] --seeds A..B [--jobs J] [--show]
+//   keel-sim explore SCENARIO --budget N [--first-seed S] [--explore-seed E] [--baseline SWEEP.json] [--no-compare]
 //   keel-sim list [DIR]
 //   keel-sim selftest --seed N [--nodes K] [--duration 60s] [--check-determinism]
 //   keel-sim bench [--quick] [--only SECTIONS] [--scenario FILE] [--scenario-seeds N]
 // Exit codes: 0 pass, 1 a violation (or a determinism failure), 2 bad arguments.
 #include "sim/bench/bench.h"
 #include "sim/commands.h"
+#include "sim/coverage/explore_command.h"
 #include "sim/determinism.h"
 #include "sim/selftest/selftest.h"
 #include "sim/sweep/processes.h"
@@ -156,6 +158,20 @@ CLI::App* add_sweep_worker_command(CLI::App& app, SweepWorkerArgs& sw) {
   return worker_cmd;
 }
 
+CLI::App* add_explore_command(CLI::App& app, ExploreArgs& a) {
+  auto* cmd = app.add_subcommand("explore", "spend a budget of runs on seeds and scenario mutations that reach "
+                                            "coverage marks not reached yet; compare with a plain sweep");
+  cmd->add_option("scenario", a.scenario, "a scenario file, or a name in scenarios/")->required();
+  cmd->add_option("--budget", a.budget, "runs (default 100)")->required();
+  cmd->add_option("--first-seed", a.first_seed, "run i uses seed first-seed + i (default 1)");
+  cmd->add_option("--explore-seed", a.explore_seed, "the seed of the explorer's own choices (default 1)");
+  cmd->add_option("--out", a.out, "where the corpus, failing inputs and explore.json go (default reports/<scenario>/explore)");
+  cmd->add_option("--reports", a.reports, "the folder the default --out is under");
+  cmd->add_option("--baseline", a.baseline, "compare with this sweep results file (sweep --json) instead of running one");
+  cmd->add_flag_callback("--no-compare", [&a] { a.compare = false; }, "skip the plain sweep of the same budget");
+  return cmd;
+}
+
 // The exit code when parsing ends the program (--help: 0; bad arguments: 2); nullopt to go on.
 std::optional<int> parse_arguments(CLI::App& app, int argc, char** argv) {
   try {
@@ -252,6 +268,8 @@ int main(int argc, char** argv) {
   list_cmd->add_option("dir", list_dir, "the folder to list");
   SelftestArgs st;
   auto* selftest = add_selftest_command(app, st);
+  ExploreArgs ea;
+  auto* explore_cmd = add_explore_command(app, ea);
   bench::BenchOptions bo;
   auto* bench_cmd = app.add_subcommand("bench", "measure the simulator's speed (not a test)");
   bench_cmd->add_flag("--quick", bo.quick, "small sizes, for a smoke run");
@@ -271,6 +289,7 @@ int main(int argc, char** argv) {
     if (*shrink_cmd) return shrink_command(ka, stdout);
     if (*swarm_cmd) return swarm_command(wa, stdout);
     if (*selftest) return run_selftest(st);
+    if (*explore_cmd) return explore_command(ea, stdout);
     if (*bench_cmd) return bench::run_bench(bo, stdout);
   } catch (const UsageError& e) {
     fmt::print(stderr, "keel-sim: {}\n", e.message);

@@ -6,6 +6,7 @@
 #include "sim/check/cluster_checks.h"
 #include "sim/cluster/cluster.h"
 #include "sim/cluster/randomize_config.h"
+#include "sim/coverage/marks.h"
 #include "sim/faults/random_faults.h"
 #include "sim/node.h"
 #include "sim/workload/workload.h"
@@ -417,6 +418,7 @@ report::Report make_report(ScenarioRun& run, const check::CheckResult& checks, d
 Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();  // for the report only; never decides anything
   const AssertContext assert_context(scenario, options);
+  const coverage::RunMarks marks;  // the broker's coverage marks this run reaches
   ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, nullptr, {}, nullptr};
   run.world = make_world(run);
   std::map<std::string, std::string> randomized;
@@ -460,6 +462,7 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   RunOutcome out;
   out.report = make_report(run, checks, wall);
+  out.report.marks = marks.counts();
   out.trace_hash = run.world->trace().hash();
   const TraceRecorder& trace = run.world->trace();
   for (std::size_t i = 0; i < trace.captured_count(); ++i) out.captured.emplace_back(trace.captured(i));

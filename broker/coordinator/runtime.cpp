@@ -1,4 +1,5 @@
 #include "broker/coordinator/runtime.h"
+#include "broker/base/coverage.h"
 
 #include <fmt/format.h>
 
@@ -142,6 +143,7 @@ void CoordinatorRuntime::load(std::shared_ptr<ShardState> s) {
   Mutex::Guard guard(s->mutex);
   if (s->phase != Phase::loading) return;
   s->set_phase(Phase::active);
+  if (s->records_loaded > 0) KEEL_SOMETIMES("coordinator.loaded_state_from_log");
   s->shard->loaded();
   rt_.trace("CoordinatorLoaded")
       .detail("Partition", s->tp.to_string())
@@ -213,6 +215,7 @@ CoordinatorError CoordinatorRuntime::write_locked(const std::shared_ptr<ShardSta
   const CoordinatorError error = commit(*s, result);
   for (auto& done : result.after_commit) done(error);
   if (error != CoordinatorError::none) {
+    KEEL_SOMETIMES("coordinator.write_failed");
     rt_.trace("CoordinatorWriteFailed", Severity::warn)
         .detail("Partition", s->tp.to_string())
         .detail("Operation", name)
@@ -242,6 +245,8 @@ void CoordinatorRuntime::fail(const std::shared_ptr<ShardState>& s, CoordinatorE
 void CoordinatorRuntime::unload(const std::shared_ptr<ShardState>& s, CoordinatorError error) {
   if (s->phase == Phase::unloaded) return;
   const bool was_active = s->phase == Phase::active;
+  // Leadership moved on while the log was still being replayed.
+  if (s->phase == Phase::loading) KEEL_SOMETIMES("coordinator.unloaded_while_loading");
   s->set_phase(Phase::unloaded);
   s->timers.clear();
   if (auto it = shards_.find(s->tp.partition); it != shards_.end() && it->second == s) shards_.erase(it);

@@ -3,6 +3,7 @@
 // the parked fetches once), and answered with its base offset; acks=all first waits until the ISR
 // has the records. acks=0 gets no response.
 #include <fmt/format.h>
+#include "broker/base/coverage.h"
 
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers.h"
@@ -102,6 +103,8 @@ void wait_for_acks(BrokerServices& broker, std::int32_t timeout_ms, ProduceRespo
       const Appended& a = appended[t][i];
       const auto error = broker.replicas.wait_for_acks(TopicPartition{topic.name, out.index}, a.required_offset,
                                                        a.leader_epoch, deadline);
+      if (error == partition::ReplicaError::timed_out) KEEL_SOMETIMES("kafka.produce.acks_all_timed_out");
+      if (error == partition::ReplicaError::not_leader) KEEL_SOMETIMES("kafka.produce.leadership_lost_while_waiting");
       if (error != partition::ReplicaError::none) {
         out = partition_error(out.index, error_code_for(error), std::string(partition::replica_error_name(error)));
       }

@@ -1,6 +1,7 @@
 // The broker side of the controller: registration, heartbeats, fencing and controlled shutdown.
 // Topic operations live in control_topics.cpp.
 #include "broker/metadata/control.h"
+#include "broker/base/coverage.h"
 
 namespace keel::metadata {
 
@@ -91,6 +92,7 @@ std::vector<MetadataRecord> Controller::fence_stale_brokers(const MetadataImage&
     if (!b.fenced) unfenced.push_back(id);
   const auto stale = heartbeats_.first_expired(unfenced, now_ms);
   if (!stale) return {};
+  KEEL_SOMETIMES("controller.broker.fenced_session_expired");
   return fence_broker(image, *stale);
 }
 
@@ -125,6 +127,7 @@ std::vector<MetadataRecord> Controller::enter_controlled_shutdown(const Metadata
   const auto* b = image.broker(broker);
   KEEL_ASSERT_MSG(b != nullptr, "shutting down unknown broker {}", broker);
   std::vector<MetadataRecord> records;
+  KEEL_SOMETIMES("controller.broker.controlled_shutdown");
   records.push_back(BrokerRegistrationChangeRecord{broker, b->epoch, FenceChange::none, 1});
   auto moved = remove_from_isrs(image, broker, config_.unclean_leader_election_enable);
   records.insert(records.end(), moved.begin(), moved.end());

@@ -1,4 +1,5 @@
 #include "broker/metadata/control_election.h"
+#include "broker/base/coverage.h"
 
 #include <algorithm>
 
@@ -78,7 +79,7 @@ PartitionChangeBuilder::ElectionResult PartitionChangeBuilder::elect(const Targe
                     elected.leader);
     KEEL_ASSERT(acceptable(elected.leader));
   }
-  KEEL_ASSERT(!elected.unclean || election_ == Election::unclean);
+  KEEL_ALWAYS(!elected.unclean || election_ == Election::unclean, "controller.election.unclean_only_where_enabled");
   return elected;
 }
 
@@ -98,6 +99,7 @@ PartitionChangeBuilder::ElectionResult PartitionChangeBuilder::elect_among(const
 std::optional<PartitionChangeRecord> PartitionChangeBuilder::build() const {
   Target target{target_replicas_, target_isr_, target_removing_, target_adding_};
   if (auto done = complete_reassignment(target.replicas, target.isr, target.removing, target.adding)) {
+    KEEL_SOMETIMES("controller.reassignment.completed");
     target = Target{std::move(done->replicas), std::move(done->isr), {}, {}};
   }
   PartitionChangeRecord record;
@@ -109,6 +111,7 @@ std::optional<PartitionChangeRecord> PartitionChangeBuilder::build() const {
   if (elected.leader != current_.leader) {
     record.leader = elected.leader;
     if (elected.unclean) {
+      KEEL_SOMETIMES("controller.election.unclean");
       isr = {elected.leader};
       recovery = LeaderRecoveryState::recovering;
     }
@@ -118,6 +121,7 @@ std::optional<PartitionChangeRecord> PartitionChangeBuilder::build() const {
   const bool drops_replica = std::any_of(current_.replicas.begin(), current_.replicas.end(),
                                          [&](std::int32_t r) { return !contains(target.replicas, r); });
   if (record.leader == leader_unchanged && drops_replica) record.leader = current_.leader;
+  if (elected.leader == no_leader && current_.leader != no_leader) KEEL_SOMETIMES("controller.election.partition_offline");
   // Without ELR the ISR is never emptied: the last member stays so it can lead again when it returns.
   if (!isr.empty() && isr != current_.isr) record.isr = std::move(isr);
   if (recovery != current_.leader_recovery_state) record.leader_recovery_state = static_cast<std::int8_t>(recovery);

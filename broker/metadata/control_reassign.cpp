@@ -5,6 +5,7 @@
 // AlterPartition that lets the last new replica in), drops the leaving ones. Both come from
 // PartitionChangeBuilder, which also elects a new leader when the current one is leaving.
 #include "broker/metadata/control.h"
+#include "broker/base/coverage.h"
 
 #include <fmt/format.h>
 
@@ -47,9 +48,11 @@ Outcome cancel(const MetadataImage& image, const TopicImage& topic, std::int32_t
   auto replicas = original_replicas(p);
   auto isr = without(p.isr, p.adding_replicas);
   if (isr.empty() && election != Election::unclean) {
+    KEEL_SOMETIMES("controller.reassignment.cancel_refused_needs_unclean");
     return Refusal{ErrorCode::invalid_replica_assignment,
                    "cancelling would need an unclean leader election (every ISR member is a replica being added)"};
   }
+  KEEL_SOMETIMES("controller.reassignment.cancelled");
   // An empty ISR takes the first original replica, as an unclean election would.
   if (isr.empty()) isr.push_back(replicas.front());
   return PartitionChangeBuilder(image, topic.id, partition)
@@ -69,6 +72,7 @@ Outcome move(const MetadataImage& image, const TopicImage& topic, std::int32_t p
     return Refusal{ErrorCode::invalid_replication_factor,
                    fmt::format("the replication factor would change from {} to {}", original, wanted.size())};
   }
+  if (p.reassigning()) KEEL_SOMETIMES("controller.reassignment.replaced_in_progress");
   std::vector<std::int32_t> removing = without(p.replicas, wanted);
   std::vector<std::int32_t> adding = without(wanted, p.replicas);
   std::sort(removing.begin(), removing.end());

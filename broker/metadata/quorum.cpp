@@ -1,4 +1,5 @@
 #include "broker/metadata/quorum.h"
+#include "broker/base/coverage.h"
 
 #include "broker/rpc/connection.h"
 #include "broker/metadata/raft_codec.h"
@@ -251,6 +252,7 @@ void Quorum::load_snapshot(const raft::Snapshot& snapshot) {
   // the local log, or loads one at start-up before anything else).
   KEEL_ASSERT_GE(snapshot.id.end_offset - 1, applied_offset_);
   KEEL_ASSERT_GE(snapshot.id.epoch, 0);
+  KEEL_SOMETIMES("metadata.snapshot.loaded");
   image_ = MetadataImage{};
   auto records = decode_records(snapshot.data);
   if (!records) {
@@ -279,6 +281,7 @@ Status Quorum::maybe_snapshot() {
     if (auto st = store_->save_snapshot(snapshot); !st) return st;
     if (auto st = store_->compact_to(snapshot.id); !st) return st;
   }
+  KEEL_SOMETIMES("metadata.snapshot.taken");
   core_->snapshot_taken(snapshot.id, snapshot.data);
   rt_.trace("MetadataSnapshotTaken").detail("EndOffset", snapshot.id.end_offset).detail("Epoch", snapshot.id.epoch);
   return {};
@@ -410,6 +413,7 @@ ErrorCode Quorum::commit(const std::vector<MetadataRecord>& records, Instant dea
   // have been filled by the next leader's entry, and answering then would tell the caller of a
   // change that never happened.
   const bool ours = awaited_ && awaited_->applied_epoch == epoch;
+  if (!ours) KEEL_SOMETIMES("metadata.commit.lost_to_new_leader");
   awaited_.reset();
   return ours ? ErrorCode::none : ErrorCode::not_controller;
 }

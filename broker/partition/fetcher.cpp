@@ -1,4 +1,5 @@
 #include "broker/partition/fetcher.h"
+#include "broker/base/coverage.h"
 
 #include <fmt/format.h>
 
@@ -171,6 +172,7 @@ void ReplicaFetcher::truncate_without_epochs(const Work& w) {
     if ((s = still_current(w))) back_off(*s, st.error().message);
     return;
   }
+  KEEL_SOMETIMES("fetcher.truncated_without_epochs");
   if ((s = still_current(w))) s->truncated = true;
 }
 
@@ -186,10 +188,14 @@ void ReplicaFetcher::apply_epoch_answer(const Work& w, std::int32_t epoch, std::
   if (s == nullptr) return;
   if (!st) return back_off(*s, st.error().message);
   if (step.complete) {
+    if (s->rounds > 0) KEEL_SOMETIMES("fetcher.truncation.done_after_second_round");
     s->truncated = true;
     s->rounds = 0;
   } else if (++s->rounds >= options_.truncation_rounds_max) {
+    KEEL_SOMETIMES("fetcher.truncation.rounds_exhausted");
     back_off(*s, fmt::format("no common log prefix after {} rounds", s->rounds));
+  } else {
+    KEEL_SOMETIMES("fetcher.truncation.another_round");
   }
 }
 
@@ -254,8 +260,13 @@ void ReplicaFetcher::apply_fetched(const Work& w, std::int64_t fetch_offset, pro
     // joined starts empty): start over at the leader's log start.
     st = p.start_over_at(data.log_start_offset);
   } else if (data.error_code != 0) {
+    // The leader moved on to a later epoch than this follower knows (or this one is ahead of it):
+    // the follower waits for the metadata that says so.
+    if (data.error_code == static_cast<std::int16_t>(ErrorCode::fenced_leader_epoch)) KEEL_SOMETIMES("fetcher.fenced_leader_epoch");
+    if (data.error_code == static_cast<std::int16_t>(ErrorCode::unknown_leader_epoch)) KEEL_SOMETIMES("fetcher.unknown_leader_epoch");
     st = make_error(Errc::refused, fmt::format("Fetch: {}", error_text(data.error_code)));
   } else if (data.diverging_epoch.end_offset >= 0) {
+    KEEL_SOMETIMES("fetcher.diverging_epoch");
     const TruncationStep step = follower_truncation(p.epochs(), p.log_end_offset(), p.high_watermark(),
                                                     EpochEndOffset{data.diverging_epoch.epoch, data.diverging_epoch.end_offset});
     st = p.truncate(step.offset, TruncateReason::leader_epoch_answer, "diverging epoch");

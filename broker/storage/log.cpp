@@ -1,4 +1,5 @@
 #include "broker/storage/log.h"
+#include "broker/base/coverage.h"
 
 #include "broker/storage/log_validator.h"
 
@@ -61,6 +62,7 @@ keel::Status Log::check_writable() const {
 // from what is really on the disk.
 keel::Status Log::go_offline(const Error& cause) {
   if (!offline_) {
+    KEEL_SOMETIMES("storage.log.went_offline");
     offline_ = true;
     offline_reason_ = cause.message;
     rt_.trace("LogOffline", Severity::warn).detail("tp", tp_).detail("error", cause.message);
@@ -82,7 +84,7 @@ void Log::check_invariants() const {
   KEEL_ASSERT_LE(log_start_, leo_);
   KEEL_ASSERT_LE(rp_, leo_);
   KEEL_ASSERT_LE(roll_flush_target_, leo_);
-  KEEL_ASSERT(high_watermark_ == high_watermark_unbounded || high_watermark_ <= leo_);
+  KEEL_ALWAYS(high_watermark_ == high_watermark_unbounded || high_watermark_ <= leo_, "storage.high_watermark_within_log");
   KEEL_ASSERT_LE(visible_bytes_, appended_bytes_);
   if (unseen_appends_.empty()) {
     KEEL_ASSERT_EQ(appended_bytes_, visible_bytes_);
@@ -363,9 +365,13 @@ std::string_view Log::roll_reason(std::uint64_t append_bytes, std::int64_t max_t
                                                                       : to_ms(rt_.now() - seg.created_at());
   const std::size_t index_entries_max = static_cast<std::size_t>(std::max(config_.segment_index_bytes, 0));
   if (size > segment_bytes - static_cast<std::int64_t>(append_bytes)) return "size";
-  if (time_waited > config_.segment_ms) return "time";
+  if (time_waited > config_.segment_ms) {
+    KEEL_SOMETIMES("storage.roll.by_time");
+    return "time";
+  }
   if (seg.offset_index().size() >= index_entries_max / OffsetIndex::entry_bytes ||
       seg.time_index().size() + 1 >= index_entries_max / TimeIndex::entry_bytes) {
+    KEEL_SOMETIMES("storage.roll.index_full");
     return "index_full";
   }
   if (last_offset - seg.base_offset() > relative_offset_max) return "offset_overflow";
@@ -544,6 +550,7 @@ keel::Status Log::truncate_to(std::int64_t offset) {
   if (offset < 0) return make_error(Errc::invalid_argument, fmt::format("truncate {} to {}", tp_, offset));
   if (offset >= leo_) return {};
   if (offset <= segments_.begin()->first) return truncate_fully_and_start_at(offset);
+  KEEL_SOMETIMES("storage.truncate.within_log");
   const std::int64_t old_leo = leo_;
   std::vector<std::shared_ptr<Segment>> victims;
   for (auto it = segments_.upper_bound(offset); it != segments_.end(); ++it) victims.push_back(it->second);
@@ -551,6 +558,7 @@ keel::Status Log::truncate_to(std::int64_t offset) {
   move_offsets_down_to(offset);  // readers stop here at once; the files follow
   if (auto st = rename_away(victims, -1); !st) return st;
   if (!victims.empty()) {
+    KEEL_SOMETIMES("storage.truncate.across_segments");
     if (auto st = rt_.disk().sync_dir(dir_); !st) return go_offline(st.error());
   }
   auto removed = cut_active_to(offset);
@@ -629,6 +637,7 @@ keel::Status Log::truncate_fully_and_start_at(std::int64_t offset) {
   KEEL_ASSERT_GE(offset, 0);
   std::vector<std::shared_ptr<Segment>> victims;
   for (const auto& [base, seg] : segments_) victims.push_back(seg);
+  KEEL_SOMETIMES("storage.truncate.fully");
   auto fresh = Segment::create(rt_, dir_, offset);
   if (!fresh) return go_offline(fresh.error());
   // The map is never empty (a checkpoint or a read may run while the files are renamed), and the
