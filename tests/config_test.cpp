@@ -173,9 +173,11 @@ TEST_CASE("config: Kafka's own KRaft server.properties parses; its thread and bu
   CHECK(c.listeners.size() == 2);
   REQUIRE(c.advertised_listeners.size() == 1);
   CHECK(c.advertised_listeners[0].host == "localhost");
+  CHECK(c.offsets_topic_replication_factor == 1);
+  CHECK(c.offsets_topic_num_partitions == 50);
   CHECK(ignored_keys(c) == std::vector<std::string>{
                                "num.io.threads", "num.network.threads", "num.recovery.threads.per.data.dir",
-                               "offsets.topic.replication.factor", "share.coordinator.state.topic.min.isr",
+                               "share.coordinator.state.topic.min.isr",
                                "share.coordinator.state.topic.replication.factor", "socket.receive.buffer.bytes",
                                "socket.send.buffer.bytes", "transaction.state.log.min.isr",
                                "transaction.state.log.replication.factor"});

@@ -560,6 +560,36 @@ std::vector<KeyDef> replication_keys() {
 
 #undef KEEL_INT64_KEY
 
+// Consumer groups and their internal topic, __consumer_offsets.
+std::vector<KeyDef> group_keys() {
+  return {
+      key("offsets.topic.num.partitions", Type::int32, "50").range(1, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.offsets_topic_num_partitions = narrow(v.number);
+      }),
+      key("offsets.topic.replication.factor", Type::int32, "3").range(1, i16_max).sets([](BrokerConfig& c, const Value& v) {
+        c.offsets_topic_replication_factor = static_cast<std::int16_t>(v.number);
+      }),
+      key("offsets.topic.segment.bytes", Type::int32, "104857600").range(1, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.offsets_topic_segment_bytes = narrow(v.number);
+      }),
+      key("offsets.commit.timeout.ms", Type::int32, "5000").range(1, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.offsets_commit_timeout_ms = narrow(v.number);
+      }),
+      key("group.initial.rebalance.delay.ms", Type::int32, "3000").range(0, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.group_initial_rebalance_delay_ms = narrow(v.number);
+      }),
+      key("group.min.session.timeout.ms", Type::int32, "6000").range(0, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.group_min_session_timeout_ms = narrow(v.number);
+      }),
+      key("group.max.session.timeout.ms", Type::int32, "1800000").range(0, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.group_max_session_timeout_ms = narrow(v.number);
+      }),
+      key("group.max.size", Type::int32, "2147483647").range(1, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.group_max_size = narrow(v.number);
+      }),
+  };
+}
+
 // Kafka keys that have no meaning in Keel: one process, one event loop, no internal topics yet.
 std::vector<KeyDef> ignored_key_defs() {
   return {
@@ -568,12 +598,10 @@ std::vector<KeyDef> ignored_key_defs() {
       key("socket.send.buffer.bytes", Type::int32, "102400").ignored(),
       key("socket.receive.buffer.bytes", Type::int32, "102400").ignored(),
       key("num.recovery.threads.per.data.dir", Type::int32, "2").range(1, i32_max).ignored(),
-      key("offsets.topic.replication.factor", Type::int32, "3").range(1, i16_max).ignored(),
       key("transaction.state.log.replication.factor", Type::int32, "3").range(1, i16_max).ignored(),
       key("transaction.state.log.min.isr", Type::int32, "2").range(1, i32_max).ignored(),
       key("share.coordinator.state.topic.replication.factor", Type::int32, "3").range(1, i16_max).ignored(),
       key("share.coordinator.state.topic.min.isr", Type::int32, "2").range(1, i16_max).ignored(),
-      key("group.initial.rebalance.delay.ms", Type::int32, "3000").range(0, i32_max).ignored(),
       key("log.cleaner.enable", Type::boolean, "true").ignored(),
   };
 }
@@ -581,7 +609,8 @@ std::vector<KeyDef> ignored_key_defs() {
 const std::vector<KeyDef>& key_table() {
   static const std::vector<KeyDef> table = [] {
     std::vector<KeyDef> all;
-    for (auto part : {identity_keys(), listener_keys(), broker_keys(), log_keys(), replication_keys(), ignored_key_defs()}) {
+    for (auto part : {identity_keys(), listener_keys(), broker_keys(), log_keys(), replication_keys(), group_keys(),
+                      ignored_key_defs()}) {
       all.insert(all.end(), part.begin(), part.end());
     }
     std::set<std::string_view> names;

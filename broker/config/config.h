@@ -86,6 +86,16 @@ struct BrokerConfig {
   std::string metadata_log_dir;                        // metadata.log.dir ("": the first log dir)
   std::int64_t metadata_snapshot_bytes = 20971520;     // metadata.log.max.record.bytes.between.snapshots
 
+  // Consumer groups and __consumer_offsets.
+  std::int32_t offsets_topic_num_partitions = 50;        // offsets.topic.num.partitions
+  std::int16_t offsets_topic_replication_factor = 3;     // offsets.topic.replication.factor
+  std::int32_t offsets_topic_segment_bytes = 104857600;  // offsets.topic.segment.bytes
+  std::int32_t offsets_commit_timeout_ms = 5000;         // offsets.commit.timeout.ms
+  std::int32_t group_initial_rebalance_delay_ms = 3000;  // group.initial.rebalance.delay.ms
+  std::int32_t group_min_session_timeout_ms = 6000;      // group.min.session.timeout.ms
+  std::int32_t group_max_session_timeout_ms = 1800000;   // group.max.session.timeout.ms
+  std::int32_t group_max_size = std::numeric_limits<std::int32_t>::max();  // group.max.size
+
   std::map<std::string, std::string> values;   // every key as given (the file, then the overrides)
 
   bool has_role(std::string_view role) const {

@@ -23,6 +23,18 @@ constexpr std::array handler_table{
     HandlerEntry{ApiKey::alter_partition_reassignments, 0, 1, handle_alter_partition_reassignments},
     HandlerEntry{ApiKey::list_partition_reassignments, 0, 0, handle_list_partition_reassignments},
     HandlerEntry{ApiKey::keel_quorum, 0, 0, handle_keel_quorum},
+    // Consumer groups (classic protocol) and offsets: see handle_join_group.cpp and its siblings.
+    HandlerEntry{ApiKey::find_coordinator, 0, 4, handle_find_coordinator},
+    HandlerEntry{ApiKey::join_group, 0, 9, handle_join_group},
+    HandlerEntry{ApiKey::sync_group, 0, 5, handle_sync_group},
+    HandlerEntry{ApiKey::heartbeat, 0, 4, handle_heartbeat},
+    HandlerEntry{ApiKey::leave_group, 0, 5, handle_leave_group},
+    HandlerEntry{ApiKey::offset_commit, 2, 8, handle_offset_commit},
+    HandlerEntry{ApiKey::offset_fetch, 1, 8, handle_offset_fetch},
+    HandlerEntry{ApiKey::offset_delete, 0, 0, handle_offset_delete},
+    HandlerEntry{ApiKey::describe_groups, 0, 5, handle_describe_groups},
+    HandlerEntry{ApiKey::list_groups, 0, 4, handle_list_groups},
+    HandlerEntry{ApiKey::delete_groups, 0, 2, handle_delete_groups},
 };
 
 }  // namespace

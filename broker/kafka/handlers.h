@@ -54,6 +54,17 @@ HandlerResult handle_alter_partition_reassignments(RequestContext& ctx, protocol
 HandlerResult handle_list_partition_reassignments(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_offset_for_leader_epoch(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_keel_quorum(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_find_coordinator(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_join_group(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_sync_group(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_heartbeat(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_leave_group(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_offset_commit(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_offset_fetch(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_offset_delete(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_describe_groups(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_list_groups(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_delete_groups(RequestContext& ctx, protocol::Reader& body);
 
 // Decodes a request body of type M at the context's version; the error names the API and version.
 template <class M>

@@ -1,7 +1,7 @@
 #pragma once
 // What the Kafka front end reaches of its node: the configuration, the metadata (the quorum
 // member's committed image, and calls to the active controller), and the replica manager. The node
-// (broker/node) owns all of these and hands the front end references; nothing here calls back up.
+// (broker/node) owns all of these (and the group coordinator) and hands the front end references; nothing here calls back up.
 #include <string>
 
 #include "broker/config/config.h"
@@ -13,6 +13,9 @@ class Quorum;
 namespace keel::partition {
 class ReplicaManager;
 }
+namespace keel::group {
+class GroupCoordinator;
+}
 
 namespace keel::kafka {
 
@@ -22,6 +25,7 @@ struct BrokerServices {
   std::string cluster_id;
   metadata::Quorum& quorum;
   partition::ReplicaManager& replicas;
+  group::GroupCoordinator& groups;
 
   // The address clients should use to reach this broker (the first advertised listener).
   const config::Endpoint& advertised() const;

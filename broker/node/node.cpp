@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "broker/base/assert.h"
+#include "broker/group/group_coordinator.h"
 #include "broker/kafka/server.h"
 #include "broker/metadata/quorum.h"
 #include "broker/node/log_dirs.h"
@@ -64,6 +65,19 @@ partition::ReplicaManagerOptions replica_options(const config::BrokerConfig& con
   return o;
 }
 
+group::GroupCoordinatorOptions group_options(const config::BrokerConfig& config) {
+  group::GroupCoordinatorOptions o;
+  o.offsets_partitions = config.offsets_topic_num_partitions;
+  o.offsets_replication_factor = config.offsets_topic_replication_factor;
+  o.offsets_segment_bytes = config.offsets_topic_segment_bytes;
+  o.commit_timeout = std::chrono::milliseconds(config.offsets_commit_timeout_ms);
+  o.group.initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms;
+  o.group.min_session_timeout_ms = config.group_min_session_timeout_ms;
+  o.group.max_session_timeout_ms = config.group_max_session_timeout_ms;
+  o.group.max_size = config.group_max_size;
+  return o;
+}
+
 storage::LogManager::Options log_options(const config::BrokerConfig& config) {
   storage::LogManager::Options options;
   options.log_dirs = config.log_dirs;
@@ -86,6 +100,7 @@ Node::Node(Runtime& rt, config::BrokerConfig config) : rt_(rt), config_(std::mov
 Node::~Node() {
   cancel_tasks();
   server_.reset();
+  groups_.reset();
   replicas_.reset();
   quorum_.reset();
 }
@@ -120,7 +135,9 @@ Status Node::open_parts() {
   for (auto& b : incarnation_.bytes) b = static_cast<std::uint8_t>(rt_.random().below(256));
   quorum_ = std::make_unique<metadata::Quorum>(rt_, quorum_options(config_, rt_.random().next()));
   replicas_ = std::make_unique<partition::ReplicaManager>(rt_, replica_options(config_), *logs_, *quorum_);
-  server_ = std::make_unique<kafka::KafkaServer>(kafka::BrokerServices{rt_, config_, cluster_id_, *quorum_, *replicas_});
+  groups_ = std::make_unique<group::GroupCoordinator>(rt_, *replicas_, group_options(config_));
+  server_ = std::make_unique<kafka::KafkaServer>(
+      kafka::BrokerServices{rt_, config_, cluster_id_, *quorum_, *replicas_, *groups_});
   return server_->bind();
 }
 
@@ -156,6 +173,7 @@ Status Node::shutdown() {
   if (config_.has_role("broker")) controlled_shutdown(std::chrono::seconds(30));
   cancel_tasks();
   if (server_) server_->stop();
+  if (groups_) groups_->stop();
   if (replicas_) (void)replicas_->shutdown();
   if (quorum_) quorum_->stop();
   return logs_ ? logs_->shutdown() : Status{};
@@ -171,7 +189,8 @@ void Node::metadata_loop() {
     const bool caught_up = broker_epoch_ >= 0 && quorum_->applied_offset() >= broker_epoch_;
     if (caught_up && quorum_->applied_offset() != seen) {
       seen = quorum_->applied_offset();
-      replicas_->apply_image(quorum_->image());
+      // Leaderships of __consumer_offsets partitions load and unload the group coordinator's shards.
+      groups_->on_role_changes(replicas_->apply_image(quorum_->image()));
       continue;  // applying may have waited: look again before sleeping
     }
     quorum_->image_changed().wait(rt_.now() + std::chrono::seconds(1));

@@ -36,6 +36,9 @@ class ReplicaManager;
 namespace keel::kafka {
 class KafkaServer;
 }
+namespace keel::group {
+class GroupCoordinator;
+}
 
 namespace keel::node {
 
@@ -63,6 +66,7 @@ class Node {
   storage::LogManager& logs() { return *logs_; }
   metadata::Quorum& quorum() { return *quorum_; }
   partition::ReplicaManager& replicas() { return *replicas_; }
+  group::GroupCoordinator& groups() { return *groups_; }
   kafka::KafkaServer& server() { return *server_; }
   // Whether start() got as far as the replica manager (the simulator's probes ask).
   bool started() const { return started_; }
@@ -91,6 +95,7 @@ class Node {
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<metadata::Quorum> quorum_;
   std::unique_ptr<partition::ReplicaManager> replicas_;
+  std::unique_ptr<group::GroupCoordinator> groups_;
   std::unique_ptr<kafka::KafkaServer> server_;
   std::vector<TaskRef> tasks_;
   bool started_ = false;

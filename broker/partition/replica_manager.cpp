@@ -132,8 +132,9 @@ std::shared_ptr<Partition> ReplicaManager::open(const TopicPartition& tp, const 
   return p;
 }
 
-void ReplicaManager::apply_image(const metadata::MetadataImage& image) {
-  if (stopping_) return;
+std::vector<RoleChange> ReplicaManager::apply_image(const metadata::MetadataImage& image) {
+  std::vector<RoleChange> changes;
+  if (stopping_) return changes;
   std::set<TopicPartition> held;
   for (const auto& [id, topic] : image.topics()) {
     const storage::LogConfig config = log_config(topic.configs);
@@ -141,10 +142,11 @@ void ReplicaManager::apply_image(const metadata::MetadataImage& image) {
       if (!metadata::contains(partition.replicas, options_.broker_id)) continue;
       const TopicPartition tp{topic.name, index};
       held.insert(tp);
-      apply_assignment(PartitionAssignment{tp, partition.replicas, partition.isr, partition.leader,
-                                           partition.leader_epoch, partition.partition_epoch},
-                       config);
-      if (stopping_) return;
+      auto change = apply_assignment(PartitionAssignment{tp, partition.replicas, partition.isr, partition.leader,
+                                                         partition.leader_epoch, partition.partition_epoch},
+                                     config);
+      if (change) changes.push_back(*change);
+      if (stopping_) return changes;
     }
   }
   // Partitions held here that the image no longer gives this broker: deleted topics, replicas
@@ -153,7 +155,10 @@ void ReplicaManager::apply_image(const metadata::MetadataImage& image) {
   for (const auto& [tp, p] : partitions_) {
     if (!held.contains(tp)) gone.push_back(tp);
   }
-  for (const auto& tp : gone) remove(tp, "no longer a replica here");
+  for (const auto& tp : gone) {
+    changes.push_back(RoleChange{tp, false, -1});
+    remove(tp, "no longer a replica here");
+  }
   if (!strays_removed_) {
     remove_strays(held);
     strays_removed_ = true;
@@ -161,25 +166,30 @@ void ReplicaManager::apply_image(const metadata::MetadataImage& image) {
   KEEL_ASSERT_GE(image.last_applied_offset(), published_offset_);
   published_offset_ = image.last_applied_offset();
   published_.notify_all();
+  return changes;
 }
 
-void ReplicaManager::apply_assignment(const PartitionAssignment& a, const storage::LogConfig& config) {
+std::optional<RoleChange> ReplicaManager::apply_assignment(const PartitionAssignment& a,
+                                                           const storage::LogConfig& config) {
   auto p = find(a.tp);
   if (p && a.partition_epoch == p->partition_epoch()) {
     p->log().set_config(config);  // topic configs change without a partition change
-    return;
+    return std::nullopt;
   }
   if (!p) p = open(a.tp, config);
-  if (!p) return;
+  if (!p) return std::nullopt;
   p->log().set_config(config);
   Partition::Applied applied;
   {
     Mutex::Guard guard(p->mutex());
-    if (find(a.tp) != p) return;  // removed while waiting for the lock
+    if (find(a.tp) != p) return std::nullopt;  // removed while waiting for the lock
     applied = a.leader == options_.broker_id ? p->become_leader(a, leader_settings(a.tp.topic), now_ms())
                                              : p->become_follower(a);
   }
   after_role_change(p, applied);
+  if (applied == Partition::Applied::became_leader) return RoleChange{a.tp, true, p->leader_epoch()};
+  if (applied == Partition::Applied::became_follower) return RoleChange{a.tp, false, p->leader_epoch()};
+  return std::nullopt;
 }
 
 void ReplicaManager::after_role_change(const std::shared_ptr<Partition>& p, Partition::Applied applied) {
@@ -266,7 +276,7 @@ void ReplicaManager::wake_fetches(const TopicPartition& tp) { fetch_purgatory_->
 // ---- produce ----
 
 LeaderAppend ReplicaManager::append(const TopicPartition& tp, protocol::Bytes batch, const protocol::BatchScan& scan,
-                                    std::int16_t acks) {
+                                    std::int16_t acks, std::int32_t required_leader_epoch) {
   auto p = find(tp);
   if (!p || p->role() != Role::leader) {
     return LeaderAppend{!p ? ReplicaError::unknown_partition : ReplicaError::not_leader,
@@ -277,7 +287,7 @@ LeaderAppend ReplicaManager::append(const TopicPartition& tp, protocol::Bytes ba
   // fetches must serve up to the high watermark only, and a fetch woken by another append must not
   // count the bytes above it.
   const bool late = KEEL_BUGGIFY(rt_, "produce_high_watermark_late");
-  LeaderAppend out = append_locked(*p, std::move(batch), scan, acks, !late);
+  LeaderAppend out = append_locked(*p, std::move(batch), scan, acks, !late, required_leader_epoch);
   if (out.error == ReplicaError::none && late) {
     rt_.sleep_for(std::chrono::milliseconds(rt_.random().between(1, high_watermark_late_ms_max)));
     Mutex::Guard guard(p->mutex());
@@ -288,10 +298,11 @@ LeaderAppend ReplicaManager::append(const TopicPartition& tp, protocol::Bytes ba
 }
 
 LeaderAppend ReplicaManager::append_locked(Partition& p, protocol::Bytes batch, const protocol::BatchScan& scan,
-                                           std::int16_t acks, bool advance_high_watermark) {
+                                           std::int16_t acks, bool advance_high_watermark,
+                                           std::int32_t required_leader_epoch) {
   LeaderAppend out;
   Mutex::Guard guard(p.mutex());
-  if (p.role() != Role::leader) {
+  if (p.role() != Role::leader || (required_leader_epoch >= 0 && p.leader_epoch() != required_leader_epoch)) {
     out.error = ReplicaError::not_leader;
     out.message = fmt::format("broker {} lost the leadership of {}", options_.broker_id, p.tp().to_string());
     return out;

@@ -71,6 +71,15 @@ struct OffsetLookup {
 inline constexpr std::int64_t latest_timestamp = -1;    // ListOffsets: the high watermark
 inline constexpr std::int64_t earliest_timestamp = -2;  // ListOffsets: the log start
 
+// A leadership change that applying an image made here: the node hands those of internal topics to
+// their coordinators (a coordinator loads a partition it now leads, unloads one it stopped leading).
+struct RoleChange {
+  TopicPartition tp;
+  bool leader = false;            // leads it now; else follows it, or no longer holds it
+  std::int32_t leader_epoch = -1;
+  bool operator==(const RoleChange&) const = default;
+};
+
 // One replica as it stands, for checkers and tools.
 struct ReplicaStatus {
   TopicPartition tp;
@@ -105,16 +114,18 @@ class ReplicaManager {
   // The metadata changed: every partition whose partition epoch moved becomes a leader or a
   // follower (at a new epoch), or stops; the logs of partitions no longer held here (topic deleted,
   // reassigned away, or left over from before a restart) are deleted. Topic configs are applied.
-  void apply_image(const metadata::MetadataImage& image);
+  // Returns the partitions whose leadership here began or ended (a new leader epoch counts).
+  std::vector<RoleChange> apply_image(const metadata::MetadataImage& image);
   // The offset of the last metadata image applied, -1 before any; published() is notified after
   // each (an admin request waits until its change took effect here).
   std::int64_t published_offset() const { return published_offset_; }
   WaitQueue& published() { return published_; }
 
   // Produce: checks leadership and, for acks=all, min.insync.replicas, then appends the batch the
-  // front end validated and scanned once.
+  // front end validated and scanned once. A coordinator appends only at the leader epoch it loaded
+  // its state at (`required_leader_epoch`; -1 for any).
   LeaderAppend append(const TopicPartition& tp, protocol::Bytes batch, const protocol::BatchScan& scan,
-                      std::int16_t acks);
+                      std::int16_t acks, std::int32_t required_leader_epoch = -1);
   // acks=all: waits until the high watermark reaches `required_offset` (the append's last offset
   // + 1), leadership is lost, or `deadline` passes.
   ReplicaError wait_for_acks(const TopicPartition& tp, std::int64_t required_offset, std::int32_t leader_epoch,
@@ -143,9 +154,9 @@ class ReplicaManager {
   friend class DelayedFetch;
   std::shared_ptr<Partition> find(const TopicPartition& tp) const;
   std::shared_ptr<Partition> open(const TopicPartition& tp, const storage::LogConfig& config);
-  void apply_assignment(const PartitionAssignment& a, const storage::LogConfig& config);
+  std::optional<RoleChange> apply_assignment(const PartitionAssignment& a, const storage::LogConfig& config);
   LeaderAppend append_locked(Partition& p, protocol::Bytes batch, const protocol::BatchScan& scan, std::int16_t acks,
-                             bool advance_high_watermark);
+                             bool advance_high_watermark, std::int32_t required_leader_epoch);
   void after_role_change(const std::shared_ptr<Partition>& p, Partition::Applied applied);
   void remove(const TopicPartition& tp, std::string_view why);
   void remove_strays(const std::set<TopicPartition>& held);

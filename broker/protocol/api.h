@@ -15,14 +15,24 @@ enum class ApiKey : std::int16_t {
   fetch = 1,
   list_offsets = 2,
   metadata = 3,
+  offset_commit = 8,
+  offset_fetch = 9,
   offset_for_leader_epoch = 23,
   find_coordinator = 10,
+  join_group = 11,
+  heartbeat = 12,
+  leave_group = 13,
+  sync_group = 14,
+  describe_groups = 15,
+  list_groups = 16,
   api_versions = 18,
   create_topics = 19,
   delete_topics = 20,
   describe_configs = 32,
+  delete_groups = 42,
   alter_partition_reassignments = 45,
   list_partition_reassignments = 46,
+  offset_delete = 47,
   keel_quorum = 1000,  // Keel's own, between Keel nodes (messages_keel_quorum.h)
 };
 
@@ -35,19 +45,29 @@ struct ApiInfo {
 };
 
 // Sorted by key. The flexible thresholds are Kafka's ("flexibleVersions" in each schema).
-inline constexpr std::array<ApiInfo, 13> api_table{{
+inline constexpr std::array<ApiInfo, 23> api_table{{
     {ApiKey::produce, "Produce", 3, 8, 9},
     {ApiKey::fetch, "Fetch", 4, 12, 12},
     {ApiKey::list_offsets, "ListOffsets", 1, 5, 6},
     {ApiKey::metadata, "Metadata", 0, 9, 9},
+    {ApiKey::offset_commit, "OffsetCommit", 2, 8, 8},
+    {ApiKey::offset_fetch, "OffsetFetch", 1, 8, 6},
     {ApiKey::find_coordinator, "FindCoordinator", 0, 4, 3},
+    {ApiKey::join_group, "JoinGroup", 0, 9, 6},
+    {ApiKey::heartbeat, "Heartbeat", 0, 4, 4},
+    {ApiKey::leave_group, "LeaveGroup", 0, 5, 4},
+    {ApiKey::sync_group, "SyncGroup", 0, 5, 4},
+    {ApiKey::describe_groups, "DescribeGroups", 0, 5, 5},
+    {ApiKey::list_groups, "ListGroups", 0, 4, 3},
     {ApiKey::api_versions, "ApiVersions", 0, 3, 3},
     {ApiKey::create_topics, "CreateTopics", 0, 7, 5},
     {ApiKey::delete_topics, "DeleteTopics", 0, 6, 4},
     {ApiKey::offset_for_leader_epoch, "OffsetForLeaderEpoch", 2, 4, 4},
     {ApiKey::describe_configs, "DescribeConfigs", 0, 2, 4},
+    {ApiKey::delete_groups, "DeleteGroups", 0, 2, 2},
     {ApiKey::alter_partition_reassignments, "AlterPartitionReassignments", 0, 1, 0},
     {ApiKey::list_partition_reassignments, "ListPartitionReassignments", 0, 0, 0},
+    {ApiKey::offset_delete, "OffsetDelete", 0, 0, 32767},
     {ApiKey::keel_quorum, "KeelQuorum", 0, 0, 1},
 }};
 

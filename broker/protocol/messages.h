@@ -11,12 +11,19 @@
 #include "broker/protocol/messages_describe_configs.h"
 #include "broker/protocol/messages_fetch.h"
 #include "broker/protocol/messages_find_coordinator.h"
+#include "broker/protocol/messages_group_admin.h"
+#include "broker/protocol/messages_heartbeat.h"
+#include "broker/protocol/messages_join_group.h"
+#include "broker/protocol/messages_leave_group.h"
 #include "broker/protocol/messages_list_offsets.h"
 #include "broker/protocol/messages_metadata.h"
+#include "broker/protocol/messages_offset_commit.h"
+#include "broker/protocol/messages_offset_fetch.h"
 #include "broker/protocol/messages_keel_quorum.h"
 #include "broker/protocol/messages_list_partition_reassignments.h"
 #include "broker/protocol/messages_offsets_for_leader_epoch.h"
 #include "broker/protocol/messages_produce.h"
+#include "broker/protocol/messages_sync_group.h"
 #include "broker/protocol/schema.h"
 #include "broker/protocol/wire.h"
 
@@ -115,7 +122,27 @@ keel::Result<M> decode(std::span<const std::uint8_t> body, std::int16_t version)
   X(AlterPartitionReassignmentsRequest)   \
   X(AlterPartitionReassignmentsResponse)  \
   X(ListPartitionReassignmentsRequest)    \
-  X(ListPartitionReassignmentsResponse)
+  X(ListPartitionReassignmentsResponse)   \
+  X(JoinGroupRequest)                     \
+  X(JoinGroupResponse)                    \
+  X(SyncGroupRequest)                     \
+  X(SyncGroupResponse)                    \
+  X(HeartbeatRequest)                     \
+  X(HeartbeatResponse)                    \
+  X(LeaveGroupRequest)                    \
+  X(LeaveGroupResponse)                   \
+  X(OffsetCommitRequest)                  \
+  X(OffsetCommitResponse)                 \
+  X(OffsetFetchRequest)                   \
+  X(OffsetFetchResponse)                  \
+  X(DescribeGroupsRequest)                \
+  X(DescribeGroupsResponse)               \
+  X(ListGroupsRequest)                    \
+  X(ListGroupsResponse)                   \
+  X(DeleteGroupsRequest)                  \
+  X(DeleteGroupsResponse)                 \
+  X(OffsetDeleteRequest)                  \
+  X(OffsetDeleteResponse)
 
 // Compiled once in messages.cpp rather than in every file that sends or receives a message.
 #define KEEL_PROTOCOL_EXTERN_CODEC(M)                                             \

@@ -81,7 +81,7 @@ Status SimCluster::build() {
   return {};
 }
 
-// server::run_broker, keeping a pointer to the broker while it runs so the runner can look at its
+// a node::Node, keeping a pointer to the broker while it runs so the runner can look at its
 // replicas; the pointer goes when the process does (a kill unwinds this frame).
 void SimCluster::run_broker_process(Runtime& rt, int b, const config::BrokerConfig& config) {
   node::Node broker(rt, config);

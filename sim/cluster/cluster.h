@@ -1,6 +1,6 @@
 #pragma once
 // The nodes of a scenario run inside one world: brokers 0..B-1 running the real broker
-// (server::run_broker over each node's simulated runtime) and one client node (id B) for the
+// (a node::Node over each node's simulated runtime) and one client node (id B) for the
 // workload. Applies the scenario's scripted faults and heals everything for the quiescence phase.
 #include "broker/platform/network.h"
 #include "broker/platform/random.h"

@@ -180,6 +180,9 @@ class Broker:
             f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             f"log.dirs={self.log_dir}",
+            # One broker: __consumer_offsets can have one replica only (Kafka's default 3 would leave
+            # every group without a coordinator).
+            "offsets.topic.replication.factor=1",
         ]
         for key, value in self.props.items():
             if value is None:  # a test may drop a default key (e.g. node.id)

@@ -1,0 +1,291 @@
+#include "broker/coordinator/runtime.h"
+
+#include <fmt/format.h>
+
+#include "broker/base/assert.h"
+
+namespace keel::coordinator {
+
+std::string_view coordinator_error_name(CoordinatorError error) {
+  switch (error) {
+    case CoordinatorError::none: return "none";
+    case CoordinatorError::not_coordinator: return "not_coordinator";
+    case CoordinatorError::load_in_progress: return "load_in_progress";
+    case CoordinatorError::not_available: return "not_available";
+    case CoordinatorError::record_too_large: return "record_too_large";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// A shard's life: loading (replaying the log) -> active (serving) -> unloaded. A shard is never
+// reused: a reload builds a new one.
+enum class Phase : std::uint8_t { loading, active, unloaded };
+
+bool legal(Phase from, Phase to) {
+  return (from == Phase::loading && (to == Phase::active || to == Phase::unloaded)) ||
+         (from == Phase::active && to == Phase::unloaded);
+}
+
+std::string_view phase_name(Phase p) {
+  switch (p) {
+    case Phase::loading: return "loading";
+    case Phase::active: return "active";
+    case Phase::unloaded: return "unloaded";
+  }
+  return "?";
+}
+
+}  // namespace
+
+struct Timer {
+  Instant deadline;
+  std::uint64_t sequence = 0;  // ties at one deadline fire in the order they were scheduled
+  WriteOp op;
+};
+
+struct CoordinatorRuntime::ShardState {
+  TopicPartition tp;
+  std::int32_t leader_epoch = -1;
+  std::uint64_t incarnation = 0;
+  Phase phase = Phase::loading;
+  std::unique_ptr<Context> context;
+  std::unique_ptr<Shard> shard;
+  Mutex mutex;  // held by every operation on the shard, from its start until its records committed
+  std::map<std::string, Timer> timers;
+  std::uint64_t timer_sequence = 0;
+  WaitQueue timers_changed;
+  std::int64_t records_loaded = 0;
+
+  void set_phase(Phase to) {
+    KEEL_ASSERT_MSG(legal(phase, to), "coordinator shard {}: illegal transition {} -> {}", tp.to_string(),
+                    phase_name(phase), phase_name(to));
+    phase = to;
+    timers_changed.notify_all();
+  }
+};
+
+class CoordinatorRuntime::Context final : public ShardContext {
+ public:
+  Context(Runtime& rt, ShardState& state) : rt_(rt), state_(state) {}
+  const TopicPartition& tp() const override { return state_.tp; }
+  Runtime& runtime() override { return rt_; }
+  void schedule(const std::string& name, Duration after, WriteOp op) override {
+    state_.timers[name] = Timer{rt_.now() + after, ++state_.timer_sequence, std::move(op)};
+    state_.timers_changed.notify_all();
+  }
+  void cancel(const std::string& name) override {
+    if (state_.timers.erase(name) > 0) state_.timers_changed.notify_all();
+  }
+  bool scheduled(const std::string& name) const override { return state_.timers.contains(name); }
+
+ private:
+  Runtime& rt_;
+  ShardState& state_;
+};
+
+CoordinatorRuntime::CoordinatorRuntime(Runtime& rt, RuntimeOptions options, PartitionLog& log, ShardFactory factory)
+    : rt_(rt), options_(std::move(options)), log_(log), factory_(std::move(factory)) {
+  KEEL_ASSERT(!options_.topic.empty());
+}
+
+CoordinatorRuntime::~CoordinatorRuntime() { stop(); }
+
+void CoordinatorRuntime::stop() {
+  stopped_ = true;
+  std::vector<std::shared_ptr<ShardState>> all;
+  for (const auto& [partition, s] : shards_) all.push_back(s);
+  for (const auto& s : all) unload(s, CoordinatorError::not_coordinator);
+  auto& executor = rt_.executor();
+  const TaskRef self = Executor::current_task();
+  for (TaskRef t : tasks_) {
+    if (t.id != self.id && executor.alive(t)) executor.cancel(t);
+  }
+  tasks_.clear();
+}
+
+void CoordinatorRuntime::track(TaskRef task) {
+  auto& executor = rt_.executor();
+  std::erase_if(tasks_, [&](TaskRef t) { return !executor.alive(t); });
+  tasks_.push_back(task);
+}
+
+std::shared_ptr<CoordinatorRuntime::ShardState> CoordinatorRuntime::find(std::int32_t partition) const {
+  auto it = shards_.find(partition);
+  return it == shards_.end() ? nullptr : it->second;
+}
+
+void CoordinatorRuntime::on_role_change(std::int32_t partition, bool leader, std::int32_t leader_epoch) {
+  if (stopped_) return;
+  auto existing = find(partition);
+  if (existing && leader && existing->leader_epoch == leader_epoch) return;
+  if (existing) unload(existing, CoordinatorError::not_coordinator);
+  if (!leader) return;
+  auto s = std::make_shared<ShardState>();
+  s->tp = TopicPartition{options_.topic, partition};
+  s->leader_epoch = leader_epoch;
+  s->incarnation = next_incarnation_++;
+  s->context = std::make_unique<Context>(rt_, *s);
+  s->shard = factory_(*s->context);
+  shards_[partition] = s;
+  rt_.trace("CoordinatorLoadStarted").detail("Partition", s->tp.to_string()).detail("LeaderEpoch", leader_epoch);
+  track(rt_.spawn(fmt::format("coordinator-load-{}", s->tp.to_string()), [this, s] { load(s); }));
+}
+
+// Replays the committed log from its start. Only what the high watermark covers is read, and the load
+// completes only once it covers the whole log as it stood when the load began: records a previous
+// leader wrote but never committed are either committed by now or truncated, never half-applied.
+void CoordinatorRuntime::load(std::shared_ptr<ShardState> s) {
+  const Instant started = rt_.now();
+  if (!replay_committed(*s)) return;
+  Mutex::Guard guard(s->mutex);
+  if (s->phase != Phase::loading) return;
+  s->set_phase(Phase::active);
+  s->shard->loaded();
+  rt_.trace("CoordinatorLoaded")
+      .detail("Partition", s->tp.to_string())
+      .detail("LeaderEpoch", s->leader_epoch)
+      .detail("Records", s->records_loaded)
+      .detail("Ms", to_ms(rt_.now() - started));
+  track(rt_.spawn(fmt::format("coordinator-timers-{}", s->tp.to_string()), [this, s] { timer_loop(s); }));
+}
+
+bool CoordinatorRuntime::replay_committed(ShardState& s) {
+  std::int64_t next = 0;
+  std::int64_t target = -1;
+  while (s.phase == Phase::loading) {
+    LogRead r = log_.read(s.tp, s.leader_epoch, next);
+    if (s.phase != Phase::loading) return false;
+    if (r.error != CoordinatorError::none) {
+      rt_.sleep_for(options_.load_retry_backoff);  // not readable yet (a new leader's first moments)
+      continue;
+    }
+    if (target < 0) target = r.log_end;
+    for (const auto& record : r.records) s.shard->replay(record);
+    s.records_loaded += static_cast<std::int64_t>(r.records.size());
+    KEEL_ASSERT_GE(r.next_offset, next);
+    next = r.next_offset;
+    if (next >= target) return true;
+    if (r.records.empty()) rt_.sleep_for(options_.load_retry_backoff);
+  }
+  return false;
+}
+
+CoordinatorError CoordinatorRuntime::check(const std::shared_ptr<ShardState>& s, std::int32_t partition) const {
+  if (!s || find(partition) != s || s->phase == Phase::unloaded) return CoordinatorError::not_coordinator;
+  if (s->phase == Phase::loading) return CoordinatorError::load_in_progress;
+  return CoordinatorError::none;
+}
+
+CoordinatorError CoordinatorRuntime::status(std::int32_t partition) const { return check(find(partition), partition); }
+
+std::vector<std::int32_t> CoordinatorRuntime::active_partitions() const {
+  std::vector<std::int32_t> out;
+  for (const auto& [partition, s] : shards_) {
+    if (s->phase == Phase::active) out.push_back(partition);
+  }
+  return out;
+}
+
+CoordinatorError CoordinatorRuntime::read(std::int32_t partition, const ReadOp& op) {
+  auto s = find(partition);
+  if (auto error = check(s, partition); error != CoordinatorError::none) return error;
+  Mutex::Guard guard(s->mutex);
+  if (auto error = check(s, partition); error != CoordinatorError::none) return error;
+  op(*s->shard);
+  return CoordinatorError::none;
+}
+
+CoordinatorError CoordinatorRuntime::write(std::int32_t partition, std::string_view name, const WriteOp& op) {
+  auto s = find(partition);
+  if (auto error = check(s, partition); error != CoordinatorError::none) return error;
+  Mutex::Guard guard(s->mutex);
+  return write_locked(s, partition, name, op);
+}
+
+CoordinatorError CoordinatorRuntime::write_locked(const std::shared_ptr<ShardState>& s, std::int32_t partition,
+                                                  std::string_view name, const WriteOp& op) {
+  KEEL_ASSERT(s->mutex.locked());
+  if (auto error = check(s, partition); error != CoordinatorError::none) return error;
+  WriteResult result = op(*s->shard);
+  for (const auto& record : result.records) s->shard->replay(record);
+  const CoordinatorError error = commit(*s, result);
+  for (auto& done : result.after_commit) done(error);
+  if (error != CoordinatorError::none) {
+    rt_.trace("CoordinatorWriteFailed", Severity::warn)
+        .detail("Partition", s->tp.to_string())
+        .detail("Operation", name)
+        .detail("Error", coordinator_error_name(error));
+    fail(s, error);
+  }
+  return error;
+}
+
+CoordinatorError CoordinatorRuntime::commit(ShardState& s, WriteResult& result) {
+  if (result.records.empty()) return CoordinatorError::none;
+  const LogAppend appended = log_.append(s.tp, s.leader_epoch, result.records);
+  if (appended.error != CoordinatorError::none) return appended.error;
+  return log_.wait_committed(s.tp, s.leader_epoch, appended.end_offset, rt_.now() + options_.write_timeout);
+}
+
+// A write that did not commit left the shard holding state the log may not have: the shard is
+// dropped and loaded again from the log (which waits until what the log holds is committed).
+void CoordinatorRuntime::fail(const std::shared_ptr<ShardState>& s, CoordinatorError error) {
+  const std::int32_t partition = s->tp.partition;
+  const std::int32_t epoch = s->leader_epoch;
+  const bool current = find(partition) == s;
+  unload(s, error);
+  if (current && !stopped_) on_role_change(partition, true, epoch);
+}
+
+void CoordinatorRuntime::unload(const std::shared_ptr<ShardState>& s, CoordinatorError error) {
+  if (s->phase == Phase::unloaded) return;
+  const bool was_active = s->phase == Phase::active;
+  s->set_phase(Phase::unloaded);
+  s->timers.clear();
+  if (auto it = shards_.find(s->tp.partition); it != shards_.end() && it->second == s) shards_.erase(it);
+  // Parked requests are answered at once: the shard is gone whether or not an operation holds it.
+  s->shard->unloaded(error);
+  rt_.trace("CoordinatorUnloaded")
+      .detail("Partition", s->tp.to_string())
+      .detail("LeaderEpoch", s->leader_epoch)
+      .detail("WasActive", was_active)
+      .detail("Why", coordinator_error_name(error));
+}
+
+void CoordinatorRuntime::timer_loop(std::shared_ptr<ShardState> s) {
+  while (s->phase == Phase::active) {
+    const Timer* first = nullptr;
+    for (const auto& [name, t] : s->timers) {
+      if (!first || std::tie(t.deadline, t.sequence) < std::tie(first->deadline, first->sequence)) first = &t;
+    }
+    if (first == nullptr) {
+      s->timers_changed.wait();
+    } else if (rt_.now() < first->deadline) {
+      s->timers_changed.wait(first->deadline);
+    } else {
+      run_due_timer(s);
+    }
+  }
+}
+
+void CoordinatorRuntime::run_due_timer(const std::shared_ptr<ShardState>& s) {
+  Mutex::Guard guard(s->mutex);
+  if (s->phase != Phase::active) return;
+  auto due = s->timers.end();
+  for (auto it = s->timers.begin(); it != s->timers.end(); ++it) {
+    if (it->second.deadline > rt_.now()) continue;
+    if (due == s->timers.end() ||
+        std::tie(it->second.deadline, it->second.sequence) < std::tie(due->second.deadline, due->second.sequence)) {
+      due = it;
+    }
+  }
+  if (due == s->timers.end()) return;  // cancelled or moved while this task waited for the lock
+  const std::string name = due->first;
+  WriteOp op = std::move(due->second.op);
+  s->timers.erase(due);
+  (void)write_locked(s, s->tp.partition, name, op);
+}
+
+}  // namespace keel::coordinator

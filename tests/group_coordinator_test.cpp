@@ -1,0 +1,320 @@
+// The coordinator runtime and the classic group coordinator, in the simulator over an in-memory
+// __consumer_offsets partition (tests/support/memory_log.h): records and placement, loading from a
+// log with tombstones, writes that do not commit, the classic state machine's rebalances and
+// timeouts, and offset commit fencing.
+#include <catch2/catch.hpp>
+
+#include "broker/group/group_coordinator.h"
+#include "broker/group/records.h"
+#include "tests/support/memory_log.h"
+#include "tests/support/sim_world.h"
+
+using namespace keel;
+using namespace keel::group;
+using keel::coordinator::CoordinatorError;
+using keel::protocol::ErrorCode;
+
+namespace {
+
+std::int16_t code(ErrorCode c) { return static_cast<std::int16_t>(c); }
+
+GroupCoordinatorOptions one_partition() {
+  GroupCoordinatorOptions o;
+  o.offsets_partitions = 1;
+  o.group.initial_rebalance_delay_ms = 3000;
+  return o;
+}
+
+protocol::JoinGroupRequest join_request(const std::string& group, const std::string& member = "") {
+  protocol::JoinGroupRequest r;
+  r.group_id = group;
+  r.member_id = member;
+  r.session_timeout_ms = 10000;
+  r.rebalance_timeout_ms = 20000;
+  r.protocol_type = "consumer";
+  r.protocols = {{"range", protocol::Bytes{1}}, {"roundrobin", protocol::Bytes{2}}};
+  return r;
+}
+
+Client client(std::int16_t version) { return Client{"c", "/127.0.0.1", version}; }
+
+// Joins with JoinGroup v5: MEMBER_ID_REQUIRED first, then the join with the id handed out.
+protocol::JoinGroupResponse join_v5(GroupCoordinator& gc, const std::string& group) {
+  auto first = gc.join_group(join_request(group), client(5));
+  if (first.error_code != code(ErrorCode::member_id_required)) return first;
+  return gc.join_group(join_request(group, first.member_id), client(5));
+}
+
+void load(GroupCoordinator& gc, Runtime& rt, std::int32_t epoch = 0) {
+  gc.on_role_changes({partition::RoleChange{TopicPartition{"__consumer_offsets", 0}, true, epoch}});
+  while (gc.runtime().status(0) == CoordinatorError::load_in_progress) rt.sleep_for(std::chrono::milliseconds(1));
+}
+
+protocol::OffsetCommitRequest commit_request(const std::string& group, std::int32_t generation,
+                                             const std::string& member, std::int64_t offset) {
+  protocol::OffsetCommitRequest r;
+  r.group_id = group;
+  r.generation_id_or_member_epoch = generation;
+  r.member_id = member;
+  r.topics = {{"t", {{0, offset, -1, std::string("m")}}}};
+  return r;
+}
+
+std::int64_t committed(GroupCoordinator& gc, const std::string& group) {
+  auto fetched = gc.offset_fetch(group, std::vector<protocol::OffsetFetchRequest::Topic>{{"t", {0}}});
+  if (fetched.error_code != 0 || fetched.topics.empty()) return -100 - fetched.error_code;
+  return fetched.topics[0].partitions[0].committed_offset;
+}
+
+auto known = [](const std::string&, std::int32_t) { return true; };
+
+}  // namespace
+
+TEST_CASE("group records: placement matches Kafka's test vectors", "[group]") {
+  CHECK(java_string_hash("test-group") == 627841412);
+  CHECK(java_string_hash("my-group") == -1906497762);
+  CHECK(partition_for("test-group", 50) == 12);
+  CHECK(partition_for("my-group", 50) == 12);
+  CHECK(partition_for("kcat", 50) == 49);
+  CHECK(partition_for("", 50) == 0);
+  CHECK(partition_for("grüppe", 50) == 12);
+  CHECK(partition_for("polygenelubricants", 50) == 0);  // hashCode is INT_MIN; Kafka's abs gives 0
+}
+
+TEST_CASE("group records: offset commits and group metadata round-trip, tombstones decode as such", "[group]") {
+  const OffsetCommitKey key{"g", "t", 3};
+  const OffsetCommitValue value{42, 7, "meta", 1000, -1};
+  auto decoded = decode_record(offset_commit_record(key, value));
+  REQUIRE(decoded.ok());
+  const auto& offset = std::get<OffsetRecord>(*decoded);
+  CHECK(offset.key == key);
+  REQUIRE(offset.value.has_value());
+  CHECK(*offset.value == value);
+  // Kafka's layout: the record type, then the key struct; the value version, then the value.
+  const auto record = offset_commit_record(key, value);
+  CHECK(record.key[0] == 0);
+  CHECK(record.key[1] == 1);
+  CHECK((*record.value)[1] == 3);
+
+  GroupMetadataValue group;
+  group.protocol_type = "consumer";
+  group.generation = 4;
+  group.protocol = "range";
+  group.leader = "m1";
+  group.members = {{"m1", std::string("i1"), "client", "/h", 300000, 10000, {1, 2}, {3}}};
+  auto g = decode_record(group_metadata_record({"g"}, group));
+  REQUIRE(g.ok());
+  CHECK(std::get<GroupRecord>(*g).value == group);
+
+  auto tomb = decode_record(offset_tombstone(key));
+  REQUIRE(tomb.ok());
+  CHECK_FALSE(std::get<OffsetRecord>(*tomb).value.has_value());
+  auto unknown = decode_record({protocol::Bytes{0, 5, 1}, protocol::Bytes{0, 0}});  // a KIP-848 record type
+  REQUIRE(unknown.ok());
+  CHECK(std::holds_alternative<std::monostate>(*unknown));
+  CHECK_FALSE(decode_record({protocol::Bytes{0, 1, 0}, std::nullopt}).ok());  // a truncated key
+}
+
+TEST_CASE("group state machine: only Kafka's transitions are legal", "[group]") {
+  using S = GroupState;
+  CHECK(legal_transition(S::empty, S::preparing_rebalance));
+  CHECK(legal_transition(S::preparing_rebalance, S::completing_rebalance));
+  CHECK(legal_transition(S::completing_rebalance, S::stable));
+  CHECK(legal_transition(S::stable, S::preparing_rebalance));
+  CHECK(legal_transition(S::preparing_rebalance, S::empty));
+  CHECK(legal_transition(S::stable, S::dead));
+  CHECK_FALSE(legal_transition(S::empty, S::stable));
+  CHECK_FALSE(legal_transition(S::stable, S::completing_rebalance));
+  CHECK_FALSE(legal_transition(S::completing_rebalance, S::empty));
+  CHECK_FALSE(legal_transition(S::dead, S::empty));
+}
+
+TEST_CASE("coordinator: a shard loads from an uncompacted log with tombstones", "[group]") {
+  test::MemoryLog log;
+  log.records = {
+      offset_commit_record({"g1", "t", 0}, {5, -1, "", 1, -1}),
+      offset_commit_record({"g1", "t", 1}, {9, -1, "", 1, -1}),
+      offset_commit_record({"g1", "t", 0}, {7, -1, "", 2, -1}),
+      offset_tombstone({"g1", "t", 1}),
+      group_metadata_record({"g2"}, GroupMetadataValue{"consumer", 3, "range", "m", 5, {}}),
+      offset_commit_record({"g2", "t", 0}, {11, -1, "", 1, -1}),
+      offset_tombstone({"g2", "t", 0}),
+      group_tombstone({"g2"}),
+      group_metadata_record({"g3"}, GroupMetadataValue{"consumer", 2, "range", "m", 5,
+                                                       {{"m", std::nullopt, "c", "/h", 20000, 10000, {}, {}}}}),
+  };
+  log.high_watermark = static_cast<std::int64_t>(log.records.size());
+  test::MachineRig rig;
+  std::int64_t p0 = 0, p1 = 0, g2_offset = 0;
+  std::string g1_state, g2_state, g3_state;
+  std::int32_t g3_members = 0;
+  rig.run([&](Runtime& rt) {
+    GroupCoordinator gc(rt, log, one_partition());
+    load(gc, rt);
+    auto fetched = gc.offset_fetch("g1", std::vector<protocol::OffsetFetchRequest::Topic>{{"t", {0, 1}}});
+    p0 = fetched.topics[0].partitions[0].committed_offset;
+    p1 = fetched.topics[0].partitions[1].committed_offset;
+    g2_offset = committed(gc, "g2");
+    g1_state = gc.describe_group("g1").group_state;
+    g2_state = gc.describe_group("g2").group_state;
+    auto g3 = gc.describe_group("g3");
+    g3_state = g3.group_state;
+    g3_members = static_cast<std::int32_t>(g3.members.size());
+  });
+  CHECK(p0 == 7);   // the later commit wins
+  CHECK(p1 == -1);  // tombstoned
+  CHECK(g2_offset == -1);
+  CHECK(g1_state == "Empty");  // a simple group, known through its offsets
+  CHECK(g2_state == "Dead");   // deleted: unknown
+  CHECK(g3_state == "Stable");  // loaded with members
+  CHECK(g3_members == 1);
+}
+
+TEST_CASE("coordinator: operations wait for the load and stop at unload", "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  CoordinatorError before = CoordinatorError::none, during = CoordinatorError::none, after = CoordinatorError::none;
+  std::int16_t commit_after_unload = 0;
+  rig.run([&](Runtime& rt) {
+    GroupCoordinator gc(rt, log, one_partition());
+    before = gc.runtime().status(0);
+    log.records.push_back(offset_commit_record({"g", "t", 0}, {1, -1, "", 1, -1}));  // not yet committed
+    gc.on_role_changes({partition::RoleChange{TopicPartition{"__consumer_offsets", 0}, true, 0}});
+    rt.sleep_for(std::chrono::milliseconds(200));
+    during = gc.runtime().status(0);  // the load waits for the high watermark to cover the log
+    log.high_watermark = 1;
+    rt.sleep_for(std::chrono::milliseconds(200));
+    after = gc.runtime().status(0);
+    gc.on_role_changes({partition::RoleChange{TopicPartition{"__consumer_offsets", 0}, false, 1}});
+    commit_after_unload = gc.offset_commit(commit_request("g", -1, "", 5), client(7), known).topics[0].partitions[0].error_code;
+  });
+  CHECK(before == CoordinatorError::not_coordinator);
+  CHECK(during == CoordinatorError::load_in_progress);
+  CHECK(after == CoordinatorError::none);
+  CHECK(commit_after_unload == code(ErrorCode::not_coordinator));
+}
+
+TEST_CASE("coordinator: a write that does not commit is answered with an error and not kept", "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  std::int16_t first = -1, failed = -1;
+  std::int64_t kept = 0, after_reload = 0;
+  rig.run([&](Runtime& rt) {
+    GroupCoordinator gc(rt, log, one_partition());
+    load(gc, rt);
+    first = gc.offset_commit(commit_request("g", -1, "", 5), client(7), known).topics[0].partitions[0].error_code;
+    log.hold_commits = true;
+    failed = gc.offset_commit(commit_request("g", -1, "", 9), client(7), known).topics[0].partitions[0].error_code;
+    kept = committed(gc, "g");  // the shard is reloading: not the coordinator's answer yet
+    log.truncate_to_high_watermark();  // the uncommitted record is gone, as after a leader change
+    log.hold_commits = false;
+    while (gc.runtime().status(0) != CoordinatorError::none) rt.sleep_for(std::chrono::milliseconds(5));
+    after_reload = committed(gc, "g");
+  });
+  CHECK(first == 0);
+  CHECK(failed == code(ErrorCode::coordinator_not_available));
+  CHECK(kept == -100 - code(ErrorCode::coordinator_load_in_progress));
+  CHECK(after_reload == 5);
+}
+
+TEST_CASE("classic group: two members join, the leader assigns, the group is Stable; a leave rebalances", "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  protocol::JoinGroupResponse a, b, rejoin;
+  protocol::SyncGroupResponse sync_a, sync_b;
+  std::string state_after_sync, state_after_leave;
+  std::int16_t heartbeat_after_leave = -1;
+  Instant joined_at{};
+  rig.run([&](Runtime& rt) {
+    GroupCoordinator gc(rt, log, one_partition());
+    load(gc, rt);
+    const Instant start = rt.now();
+    WaitGroup wg;
+    wg.add(2);
+    rt.spawn("a", [&] { a = join_v5(gc, "g"); wg.done(); });
+    rt.spawn("b", [&] { rt.sleep_for(std::chrono::milliseconds(1000)); b = join_v5(gc, "g"); wg.done(); });
+    wg.wait();
+    joined_at = Instant{} + (rt.now() - start);
+    const auto& leader = a.leader == a.member_id ? a : b;
+    const auto& follower = a.leader == a.member_id ? b : a;
+    protocol::SyncGroupRequest follower_sync{"g", follower.generation_id, follower.member_id, {}, {}, {}, {}};
+    protocol::SyncGroupRequest leader_sync{"g", leader.generation_id, leader.member_id, {}, {}, {},
+                                           {{leader.member_id, {7}}, {follower.member_id, {8}}}};
+    wg.add(2);
+    rt.spawn("follower-sync", [&] { sync_b = gc.sync_group(follower_sync, client(3)); wg.done(); });
+    rt.spawn("leader-sync", [&] { rt.sleep_for(std::chrono::milliseconds(100)); sync_a = gc.sync_group(leader_sync, client(3)); wg.done(); });
+    wg.wait();
+    state_after_sync = gc.describe_group("g").group_state;
+    protocol::LeaveGroupRequest leave{"g", follower.member_id, {}};
+    (void)gc.leave_group(leave, client(1));
+    heartbeat_after_leave = gc.heartbeat({"g", leader.generation_id, leader.member_id, {}}).error_code;
+    rejoin = gc.join_group(join_request("g", leader.member_id), client(5));
+    state_after_leave = gc.describe_group("g").group_state;
+  });
+  CHECK(a.error_code == 0);
+  CHECK(b.error_code == 0);
+  CHECK(a.generation_id == 1);
+  CHECK(b.generation_id == 1);
+  CHECK(a.protocol_name == std::optional<std::string>("range"));  // every member's first choice
+  CHECK(a.leader == b.leader);
+  CHECK((a.members.size() == 2) != (b.members.size() == 2));  // only the leader sees the members
+  CHECK(joined_at - Instant{} >= std::chrono::milliseconds(3000));  // the initial rebalance delay
+  CHECK(sync_a.error_code == 0);
+  CHECK(sync_b.error_code == 0);
+  CHECK(sync_a.assignment == protocol::Bytes{7});
+  CHECK(sync_b.assignment == protocol::Bytes{8});
+  CHECK(state_after_sync == "Stable");
+  CHECK(heartbeat_after_leave == code(ErrorCode::rebalance_in_progress));
+  CHECK(rejoin.error_code == 0);
+  CHECK(rejoin.generation_id == 2);
+  CHECK(rejoin.members.size() == 1);
+  CHECK(state_after_leave == "CompletingRebalance");
+}
+
+TEST_CASE("classic group: a member that stops heartbeating is removed after its session timeout", "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  std::string state_before, state_after;
+  std::int16_t late_heartbeat = -1;
+  rig.run([&](Runtime& rt) {
+    GroupCoordinator gc(rt, log, one_partition());
+    load(gc, rt);
+    auto joined = join_v5(gc, "g");
+    (void)gc.sync_group({"g", joined.generation_id, joined.member_id, {}, {}, {}, {{joined.member_id, {1}}}}, client(3));
+    state_before = gc.describe_group("g").group_state;
+    rt.sleep_for(std::chrono::milliseconds(10000 + 100));  // its session timeout passes without a heartbeat
+    state_after = gc.describe_group("g").group_state;
+    late_heartbeat = gc.heartbeat({"g", joined.generation_id, joined.member_id, {}}).error_code;
+  });
+  CHECK(state_before == "Stable");
+  CHECK(state_after == "Empty");  // the last member gone: the join completes with nobody
+  CHECK(late_heartbeat == code(ErrorCode::unknown_member_id));
+}
+
+TEST_CASE("offsets: commits are fenced by generation and member; simple groups commit with -1", "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  std::int16_t simple = -1, stale = -1, unknown = -1, current = -1, no_identity = -1;
+  std::int64_t after = 0;
+  rig.run([&](Runtime& rt) {
+    GroupCoordinator gc(rt, log, one_partition());
+    load(gc, rt);
+    simple = gc.offset_commit(commit_request("simple", -1, "", 3), client(7), known).topics[0].partitions[0].error_code;
+    auto joined = join_v5(gc, "g");
+    (void)gc.sync_group({"g", joined.generation_id, joined.member_id, {}, {}, {}, {}}, client(3));
+    stale = gc.offset_commit(commit_request("g", joined.generation_id - 1, joined.member_id, 4), client(7), known)
+                .topics[0].partitions[0].error_code;
+    unknown = gc.offset_commit(commit_request("g", joined.generation_id, "nobody", 4), client(7), known)
+                  .topics[0].partitions[0].error_code;
+    no_identity = gc.offset_commit(commit_request("g", -1, "", 4), client(7), known).topics[0].partitions[0].error_code;
+    current = gc.offset_commit(commit_request("g", joined.generation_id, joined.member_id, 6), client(7), known)
+                  .topics[0].partitions[0].error_code;
+    after = committed(gc, "g");
+  });
+  CHECK(simple == 0);
+  CHECK(stale == code(ErrorCode::illegal_generation));
+  CHECK(unknown == code(ErrorCode::unknown_member_id));
+  CHECK(no_identity == code(ErrorCode::unknown_member_id));
+  CHECK(current == 0);
+  CHECK(after == 6);
+}
