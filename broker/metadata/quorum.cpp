@@ -44,7 +44,7 @@ std::uint64_t fnv1a(std::span<const std::uint8_t> bytes) {
 // A voter this node sends Raft requests to: one lane for fetches (which the leader parks), one for
 // everything else, each with its own connection so a parked fetch never delays a vote.
 struct Quorum::Peer {
-  std::int32_t id = -1;
+  RaftNodeId id = -1;
   Address address;
   Channel<raft::Envelope> fetches{lane_capacity};
   Channel<raft::Envelope> others{lane_capacity};
@@ -57,7 +57,7 @@ struct Quorum::Waiting {
 };
 
 Quorum::Quorum(Runtime& rt, QuorumOptions options)
-    : rt_(rt), options_(std::move(options)), random_(Random::derive(options_.seed, options_.node_id, "controller")) {}
+    : rt_(rt), options_(std::move(options)), random_(Random::derive(options_.seed, static_cast<std::uint64_t>(options_.node_id.value), "controller")) {}
 
 Quorum::~Quorum() { stop(); }
 
@@ -306,7 +306,7 @@ bool Quorum::controller_ready() const {
 bool Quorum::is_active_controller() const { return core_ && controller_ready(); }
 raft::Role Quorum::role() const { return core_->role(); }
 std::int32_t Quorum::epoch() const { return core_->epoch(); }
-std::int32_t Quorum::leader_id() const { return core_->leader_id(); }
+RaftNodeId Quorum::leader_id() const { return core_->leader_id(); }
 std::int64_t Quorum::high_watermark() const { return core_->high_watermark(); }
 
 // ---- inbound ----
@@ -324,7 +324,7 @@ KeelQuorumResponse Quorum::handle(const KeelQuorumRequest& request, Instant dead
 
 KeelQuorumResponse Quorum::handle_raft(const KeelQuorumRequest& request, Instant deadline) {
   KeelQuorumResponse out;
-  out.leader_hint = core_ ? core_->leader_id() : -1;
+  out.leader_hint = core_ ? core_->leader_id().value : -1;
   auto envelope = raft::decode_envelope(request.payload);
   if (!envelope) {
     rt_.trace("QuorumBadRequest", Severity::warn).detail("Error", envelope.error().message);
@@ -346,7 +346,7 @@ KeelQuorumResponse Quorum::handle_raft(const KeelQuorumRequest& request, Instant
 KeelQuorumResponse Quorum::not_controller() const {
   KeelQuorumResponse out;
   out.error_code = static_cast<std::int16_t>(ErrorCode::not_controller);
-  out.leader_hint = core_ ? core_->leader_id() : -1;
+  out.leader_hint = core_ ? core_->leader_id().value : -1;
   return out;
 }
 
@@ -356,7 +356,7 @@ KeelQuorumResponse Quorum::handle_controller_call(QuorumCall call, const protoco
   if (!controller_ready()) return not_controller();
   auto reply = decide(call, payload, deadline);
   KeelQuorumResponse out;
-  out.leader_hint = core_->leader_id();
+  out.leader_hint = core_->leader_id().value;
   if (!reply) {
     out.error_code = reply.error().code == Errc::corrupt ? static_cast<std::int16_t>(ErrorCode::invalid_request)
                                                          : static_cast<std::int16_t>(ErrorCode::not_controller);
@@ -445,10 +445,10 @@ void Quorum::duties() {
 // ---- calls to the active controller ----
 
 Result<protocol::Bytes> Quorum::call_controller(QuorumCall call, const protocol::Bytes& payload, Instant deadline) {
-  std::vector<std::int32_t> voters;
+  std::vector<RaftNodeId> voters;
   for (const auto& [id, address] : options_.voters) voters.push_back(id);
   KEEL_ASSERT(!voters.empty());
-  std::int32_t target = -1;
+  RaftNodeId target = -1;
   Error last = make_error(Errc::timed_out, "no active controller answered");
   while (!stopping_ && rt_.now() < deadline) {
     if (target < 0) target = core_ && core_->leader_id() >= 0 ? core_->leader_id() : voters[next_voter_++ % voters.size()];

@@ -64,7 +64,7 @@ bool RaftConfig::is_voter(NodeId id) const { return std::find(voters.begin(), vo
 
 RaftCore::RaftCore(RaftConfig config, Persisted persisted, std::int64_t now_ms)
     : config_(std::move(config)),
-      random_(Random::derive(config_.seed, static_cast<std::uint64_t>(config_.node_id), "raft")),
+      random_(Random::derive(config_.seed, static_cast<std::uint64_t>(config_.node_id.value), "raft")),
       log_(persisted.snapshot, std::move(persisted.entries)),
       now_ms_(now_ms) {
   KEEL_ASSERT(!config_.voters.empty());

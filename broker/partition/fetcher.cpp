@@ -211,7 +211,7 @@ std::vector<ReplicaFetcher::Work> ReplicaFetcher::plan(bool truncated) const {
 // and cuts each log there. Returns false when the connection broke (every partition backs off).
 bool ReplicaFetcher::truncation_round(rpc::BrokerConnection& conn) {
   protocol::OffsetForLeaderEpochRequest request;
-  request.replica_id = options_.self;
+  request.replica_id = options_.self.value;
   std::vector<Work> asked;
   for (const Work& w : plan(false)) {
     const auto latest = w.partition->epochs().latest_epoch();
@@ -299,7 +299,7 @@ Status ReplicaFetcher::append_fetched(Partition& p, protocol::FetchResponse::Par
 // the connection broke.
 bool ReplicaFetcher::fetch_round(rpc::BrokerConnection& conn) {
   protocol::FetchRequest request;
-  request.replica_id = options_.self;
+  request.replica_id = options_.self.value;
   request.max_wait_ms = static_cast<std::int32_t>(to_ms(options_.wait_max));
   request.min_bytes = 1;
   request.max_bytes = options_.fetch_max_bytes;

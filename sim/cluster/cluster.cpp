@@ -337,7 +337,9 @@ void SimCluster::reassign(const scenario::ScriptedFault& f, std::string_view eve
   const std::uint32_t incarnation = world_.node(node).incarnation();
   world_.node(node).runtime()->spawn("reassign", [this, node, incarnation, index, f, target] {
     metadata::AlterReassignmentsRequest request;
-    request.partitions.push_back({f.topic, f.partition, target});
+    std::optional<std::vector<BrokerId>> replicas;  // none: cancel
+    if (target) replicas = ids_of<BrokerId>(*target);
+    request.partitions.push_back({f.topic, f.partition, std::move(replicas)});
     node::Node* broker = live_[static_cast<std::size_t>(node)];
     if (broker == nullptr) return;
     auto reply = kafka::alter_reassignments(broker->server().services(), request, std::chrono::seconds(10));
@@ -377,7 +379,7 @@ std::map<std::string, check::ClusterObservations::Assignment> SimCluster::final_
   if (best == nullptr) return out;
   for (const auto& [id, topic] : best->quorum().image().topics()) {
     for (const auto& [index, p] : topic.partitions)
-      out[fmt::format("{}-{}", topic.name, index)] = {p.replicas, p.adding_replicas, p.removing_replicas};
+      out[fmt::format("{}-{}", topic.name, index)] = {raw_ids(p.replicas), raw_ids(p.adding_replicas), raw_ids(p.removing_replicas)};
   }
   return out;
 }
