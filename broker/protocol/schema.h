@@ -551,8 +551,13 @@ void read_present(Reader& r, T& out, FieldSpec spec, WireContext c, DecodePath& 
 // Refuses an integer or enum outside the field's range (in_range).
 template <class T>
 void refuse_out_of_range(Reader& r, const T& v, FieldSpec spec) {
-  if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
-    const auto x = static_cast<std::int64_t>(v);
+  if constexpr (std::is_integral_v<T> || std::is_enum_v<T> || is_id_v<T>) {
+    std::int64_t x = 0;
+    if constexpr (is_id_v<T>) {
+      x = v.value;
+    } else {
+      x = static_cast<std::int64_t>(v);
+    }
     if (x >= spec.value_min && x <= spec.value_max) return;
     if (spec.value_max == std::numeric_limits<std::int64_t>::max()) {
       r.fail(fmt::format("{} is below {}", x, spec.value_min));
@@ -562,7 +567,7 @@ void refuse_out_of_range(Reader& r, const T& v, FieldSpec spec) {
   } else {
     KEEL_ASSERT_MSG(spec.value_min == std::numeric_limits<std::int64_t>::min() &&
                         spec.value_max == std::numeric_limits<std::int64_t>::max(),
-                    "a range belongs to an integer or enum field");
+                    "a range belongs to an integer, enum or id field");
   }
 }
 
