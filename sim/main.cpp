@@ -7,7 +7,7 @@
 //   keel-sim swarm [SPACE] --seeds A..B [--jobs J] [--show]
 //   keel-sim list [DIR]
 //   keel-sim selftest --seed N [--nodes K] [--duration 60s] [--check-determinism]
-//   keel-sim bench [--quick]
+//   keel-sim bench [--quick] [--only world|groups]
 // Exit codes: 0 pass, 1 a violation (or a determinism failure), 2 bad arguments.
 #include "sim/bench/bench.h"
 #include "sim/commands.h"
@@ -235,6 +235,7 @@ int main(int argc, char** argv) {
   bench::BenchOptions bo;
   auto* bench_cmd = app.add_subcommand("bench", "measure the simulator's speed (not a test)");
   bench_cmd->add_flag("--quick", bo.quick, "small sizes, for a smoke run");
+  bench_cmd->add_option("--only", bo.only, "one section: world (the simulator's speed) or groups (consumer groups)");
   if (const auto exit_code = parse_arguments(app, argc, argv)) return *exit_code;
   sa.progress = !no_progress;
   sa.executable = sweep::self_executable();

@@ -81,7 +81,19 @@ void selftest_speed(std::FILE* out, int nodes, Duration duration, double baselin
 
 }  // namespace
 
+void world_bench(const BenchOptions& options, std::FILE* out);
+
 int run_bench(const BenchOptions& options, std::FILE* out) {
+  if (!options.only.empty() && options.only != "world" && options.only != "groups") {
+    fmt::print(stderr, "keel-sim bench: --only {}: no such section (world, groups)\n", options.only);
+    return 2;
+  }
+  if (options.only.empty() || options.only == "world") world_bench(options, out);
+  if (options.only.empty() || options.only == "groups") group_bench(options, out);
+  return 0;
+}
+
+void world_bench(const BenchOptions& options, std::FILE* out) {
   const std::uint64_t switches = options.quick ? 200'000 : 4'000'000;
   const double baseline = coroutine_resumes_per_second(switches);
   fmt::print(out, "coroutine resumes (switch in + out), FIFO driver: {:.2f}M/s  [baseline]\n", baseline / 1e6);
@@ -93,7 +105,6 @@ int run_bench(const BenchOptions& options, std::FILE* out) {
   const Duration d = options.quick ? 10s : 60s;
   selftest_speed(out, 3, d, baseline);
   selftest_speed(out, 10, d, baseline);
-  return 0;
 }
 
 }  // namespace keel::sim::bench
