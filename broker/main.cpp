@@ -24,7 +24,7 @@ constexpr std::size_t config_bytes_max = 1 << 20;
 Result<std::string> read_config_file(posix::PosixRuntime& rt, const std::string& path) {
   Result<std::string> out = make_error(Errc::cancelled, "not read");
   rt.spawn("read-config", [&] {
-    auto file = rt.disk().open(posix::root_relative(posix::absolute_path(path)),
+    auto file = rt.disk().open(posix::absolute_path(path),
                                OpenOptions{.create = false, .exclusive = false, .truncate = false, .read_only = true});
     if (!file) {
       out = make_error(file.error().code, fmt::format("cannot read {}: {}", path, file.error().message));
@@ -64,7 +64,9 @@ int run(config::BrokerConfig config, Severity level) {
   options.log_level = level;
   posix::PosixRuntime rt(options);
   rt.stop_on_signals();
-  for (auto& dir : config.log_dirs) dir = posix::root_relative(posix::absolute_path(dir));
+  // Absolute, as the operator means them (data root "/"): traces print them as they are.
+  for (auto& dir : config.log_dirs) dir = posix::absolute_path(dir);
+  if (!config.metadata_log_dir.empty()) config.metadata_log_dir = posix::absolute_path(config.metadata_log_dir);
   int exit_code = 0;
   {
     node::Node node(rt, config);

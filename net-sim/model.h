@@ -187,6 +187,7 @@ struct SimNetwork::State {
   void refuse(const std::shared_ptr<PendingConnect>& p, const char* why);
   std::shared_ptr<Conn> make_conn(const PendingConnect& p);
   void pump(std::uint64_t id, int side);
+  static void pump_hook(void* state, std::uint64_t id, std::uint64_t side);
   void pump_flow(const std::shared_ptr<Conn>& c, int side);
   bool held(const Conn& c, int side) const;
   void hold(const std::shared_ptr<Conn>& c, int side);

@@ -150,11 +150,16 @@ void SimNetwork::State::send(const std::shared_ptr<Conn>& c, int side, std::vect
   f.last_deliver_at = at;
   f.in_flight.push_back(Segment{std::move(bytes), fin, at});
   f.in_flight_bytes += n;
-  world_.at(at, [this, id = c->id, side] { pump(id, side); });
+  world_.at(at, &State::pump_hook, this, c->id, static_cast<std::uint64_t>(side));
 }
 
 void SimNetwork::State::pump(std::uint64_t id, int side) {
   if (auto c = find(id)) pump_flow(c, side);
+}
+
+// A delivery is one world event per segment: scheduled without allocating a closure.
+void SimNetwork::State::pump_hook(void* state, std::uint64_t id, std::uint64_t side) {
+  static_cast<State*>(state)->pump(id, static_cast<int>(side));
 }
 
 void SimNetwork::State::pump_all() {
@@ -177,7 +182,7 @@ void SimNetwork::State::pump_flow(const std::shared_ptr<Conn>& c, int side) {
     release_hold(f);
     const Instant clog_end = std::max(host(f.from).clogged_until, host(f.to).clogged_until);
     if (clog_end > now()) {
-      world_.at(clog_end, [this, id = c->id, side] { pump(id, side); });
+      world_.at(clog_end, &State::pump_hook, this, c->id, static_cast<std::uint64_t>(side));
       return;
     }
     deliver(c, side);

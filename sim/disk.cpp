@@ -58,6 +58,7 @@ struct Pending {
   std::uint64_t seq = 0;     // issue order across the whole disk; a sync commits those before it
   std::uint64_t offset = 0;  // write: where the data goes; truncate: the new size
   std::string data;
+  WallTime at{};             // the node's wall clock when issued: the file's mtime once it lands
 };
 
 struct Inode {
@@ -69,6 +70,10 @@ struct Inode {
   std::string current;
   std::string durable;
   std::vector<Pending> pending;
+  // The modification time a stat sees (the node's wall clock at the last write, truncate or create),
+  // and the one a power loss leaves: that of the last change that reached the platter.
+  WallTime mtime{};
+  WallTime durable_mtime{};
   // Directories.
   Entries entries;
   Entries durable_entries;
@@ -260,6 +265,8 @@ struct SimDisk::State {
 
   // ---- helpers ----
   void pause(Duration lo, Duration hi);
+  WallTime wall_now() const;
+  void note_change(Inode& inode, Pending p);
   TraceEvent event(std::string_view name) { return disk.node_.world().event(name, disk.node_.id()); }
   Error fault(std::string_view op, const std::string& path, Errc code, std::string what);
   Error failed(std::string_view op, const std::string& path, Error error);
@@ -297,6 +304,8 @@ class SimFile final : public FileImpl {
   }
   // fstat touches only the in-memory inode: free, so that append() costs one write's latency.
   Result<std::uint64_t> size() override { return static_cast<std::uint64_t>(inode_.current.size()); }
+  // fstat: free, like size().
+  Result<WallTime> modified_time() override { return inode_.mtime; }
   const std::string& path() const override { return path_; }
 
  private:
@@ -318,6 +327,16 @@ void SimDisk::State::pause(Duration lo, Duration hi) {
                   disk.node_.id());
   const Duration d{disk.rng_.between(lo.count(), hi.count())};
   rt->sleep_for(d);
+}
+
+// The node's wall clock (it may jump or drift): what a real file system stamps as mtime.
+WallTime SimDisk::State::wall_now() const { return disk.node_.clock().wall(disk.node_.world().now()); }
+
+// A write or truncate lands in the page cache: pending until synced, and the file's mtime now.
+void SimDisk::State::note_change(Inode& inode, Pending p) {
+  p.at = wall_now();
+  inode.mtime = p.at;
+  inode.pending.push_back(std::move(p));
 }
 
 Error SimDisk::State::fault(std::string_view op, const std::string& path, Errc code, std::string what) {
@@ -386,6 +405,7 @@ Result<File> SimDisk::State::open(const std::string& path, OpenOptions options) 
   Inode* inode = nullptr;
   if (created) {
     inode = &tree.create(false);
+    inode->mtime = inode->durable_mtime = wall_now();
     tree.set_entry(where->dir->entries, where->name, inode->number);
   } else {
     inode = &tree.get(it->second);
@@ -393,7 +413,7 @@ Result<File> SimDisk::State::open(const std::string& path, OpenOptions options) 
       return failed("DiskOpen", path, make_error(Errc::invalid_argument, fmt::format("{}: is a directory", path)));
     if (options.truncate) {
       tree.change_current(*inode, [](std::string& s) { s.clear(); });
-      inode->pending.push_back(Pending{Pending::Kind::truncate, tree.next_seq(), 0, {}});
+      note_change(*inode, Pending{Pending::Kind::truncate, tree.next_seq(), 0, {}, {}});
     }
   }
   event("DiskOpen")
@@ -577,7 +597,7 @@ Status SimDisk::State::write(Inode& inode, const std::string& path, std::uint64_
   if (!room) return room;
   const std::string_view bytes(reinterpret_cast<const char*>(data.data()), data.size());
   tree.change_current(inode, [&](std::string& s) { write_into(s, offset, bytes); });
-  inode.pending.push_back(Pending{Pending::Kind::write, tree.next_seq(), offset, std::string(bytes)});
+  note_change(inode, Pending{Pending::Kind::write, tree.next_seq(), offset, std::string(bytes), {}});
   disk.stats_.bytes_written += data.size();
   event("DiskWrite").detail("path", path).detail("offset", offset).detail("bytes", data.size());
   return {};
@@ -593,7 +613,10 @@ Status SimDisk::State::sync(Inode& inode, const std::string& path) {
     return fault("sync", path, Errc::io_error, "sync failed (EIO); its writes stay pending");
   }
   std::size_t n = 0;
-  while (n < inode.pending.size() && inode.pending[n].seq < before) apply_op(inode.durable, inode.pending[n++]);
+  for (; n < inode.pending.size() && inode.pending[n].seq < before; ++n) {
+    apply_op(inode.durable, inode.pending[n]);
+    inode.durable_mtime = inode.pending[n].at;
+  }
   inode.pending.erase(inode.pending.begin(), inode.pending.begin() + static_cast<std::ptrdiff_t>(n));
   if (inode.pending.empty()) KEEL_ASSERT_EQ(inode.durable.size(), inode.current.size());
   event("DiskSync").detail("path", path).detail("committed", n).detail("pending", inode.pending.size());
@@ -609,7 +632,7 @@ Status SimDisk::State::truncate(Inode& inode, const std::string& path, std::uint
   auto room = check_room("truncate", inode, size, path);
   if (!room) return room;
   tree.change_current(inode, [&](std::string& s) { s.resize(size, '\0'); });
-  inode.pending.push_back(Pending{Pending::Kind::truncate, tree.next_seq(), size, {}});
+  note_change(inode, Pending{Pending::Kind::truncate, tree.next_seq(), size, {}, {}});
   event("DiskTruncate").detail("path", path).detail("size", size);
   return {};
 }
@@ -640,6 +663,7 @@ void SimDisk::State::crash_file(Inode& inode, CrashCounts& counts) {
   const double survive = keep + disk.options_.crash_tear_probability;
   for (const Pending& p : inode.pending) {
     const double u = disk.rng_.unit();
+    if (u < survive) inode.durable_mtime = p.at;  // a change that reached the platter stamped the inode
     if (p.kind == Pending::Kind::truncate) {
       if (u < survive) apply_op(inode.durable, p);
       ++(u < survive ? counts.truncates_kept : counts.truncates_dropped);
@@ -654,6 +678,7 @@ void SimDisk::State::crash_file(Inode& inode, CrashCounts& counts) {
     }
   }
   inode.pending.clear();
+  inode.mtime = inode.durable_mtime;
   tree.change_current(inode, [&](std::string& s) { s = inode.durable; });
 }
 

@@ -5,12 +5,14 @@
 //   keel-sim replay REPORT.json [--trace-level debug]
 //   keel-sim shrink REPORT.json [--check NAME] [--out FILE] [--max-runs N] [--jobs J]
 //   keel-sim swarm [SPACE] --seeds A..B [--jobs J] [--show]
+//   keel-sim explore SCENARIO --budget N [--first-seed S] [--explore-seed E] [--baseline SWEEP.json] [--no-compare]
 //   keel-sim list [DIR]
 //   keel-sim selftest --seed N [--nodes K] [--duration 60s] [--check-determinism]
-//   keel-sim bench [--quick] [--only world|groups]
+//   keel-sim bench [--quick] [--only SECTIONS] [--scenario FILE] [--scenario-seeds N]
 // Exit codes: 0 pass, 1 a violation (or a determinism failure), 2 bad arguments.
 #include "sim/bench/bench.h"
 #include "sim/commands.h"
+#include "sim/coverage/explore_command.h"
 #include "sim/determinism.h"
 #include "sim/selftest/selftest.h"
 #include "sim/sweep/processes.h"
@@ -156,6 +158,20 @@ CLI::App* add_sweep_worker_command(CLI::App& app, SweepWorkerArgs& sw) {
   return worker_cmd;
 }
 
+CLI::App* add_explore_command(CLI::App& app, ExploreArgs& a) {
+  auto* cmd = app.add_subcommand("explore", "spend a budget of runs on seeds and scenario mutations that reach "
+                                            "coverage marks not reached yet; compare with a plain sweep");
+  cmd->add_option("scenario", a.scenario, "a scenario file, or a name in scenarios/")->required();
+  cmd->add_option("--budget", a.budget, "runs (default 100)")->required();
+  cmd->add_option("--first-seed", a.first_seed, "run i uses seed first-seed + i (default 1)");
+  cmd->add_option("--explore-seed", a.explore_seed, "the seed of the explorer's own choices (default 1)");
+  cmd->add_option("--out", a.out, "where the corpus, failing inputs and explore.json go (default reports/<scenario>/explore)");
+  cmd->add_option("--reports", a.reports, "the folder the default --out is under");
+  cmd->add_option("--baseline", a.baseline, "compare with this sweep results file (sweep --json) instead of running one");
+  cmd->add_flag_callback("--no-compare", [&a] { a.compare = false; }, "skip the plain sweep of the same budget");
+  return cmd;
+}
+
 // The exit code when parsing ends the program (--help: 0; bad arguments: 2); nullopt to go on.
 std::optional<int> parse_arguments(CLI::App& app, int argc, char** argv) {
   try {
@@ -167,12 +183,7 @@ std::optional<int> parse_arguments(CLI::App& app, int argc, char** argv) {
   return std::nullopt;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"keel-sim: Keel's deterministic simulator"};
-  app.require_subcommand(1);
-  RunArgs ra;
+CLI::App* add_run_command(CLI::App& app, RunArgs& ra) {
   auto* run_cmd = app.add_subcommand("run", "run one seed of a scenario and write its report");
   run_cmd->add_option("scenario", ra.scenario, "a scenario file, or a name in scenarios/ (e.g. smoke)")->required();
   run_cmd->add_option("--seed", ra.seed, "the seed that decides everything in the run")->required();
@@ -182,7 +193,10 @@ int main(int argc, char** argv) {
                     "run the seed twice and name the first event where the runs differ (writes no report)");
   // Hidden (group ""): for tests and demonstrations of how a failed assertion is reported.
   run_cmd->add_option("--plant-assert-at", ra.plant_assert_at, "a KEEL_ASSERT fails at this simulated time")->group("");
-  SweepArgs sa;
+  return run_cmd;
+}
+
+CLI::App* add_sweep_command(CLI::App& app, SweepArgs& sa, bool& no_progress) {
   auto* sweep_cmd = app.add_subcommand("sweep", "run a range of seeds in worker processes; a table, a summary, JUnit XML and a results file");
   sweep_cmd->add_option("scenario", sa.scenario, "a scenario file, or a name in scenarios/")->required();
   sweep_cmd->add_option("--seeds", sa.seeds, "seeds A..B, inclusive")->required();
@@ -193,12 +207,45 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--reports", sa.reports, "the folder failed seeds write their reports under");
   sweep_cmd->add_option("--seed-timeout", sa.seed_timeout,
                         "wall time (e.g. 10m) after which a seed still running is killed and reported TIMEOUT");
-  bool no_progress = false;
   sweep_cmd->add_flag("--no-progress", no_progress, "no progress line on stderr (drawn only on a terminal)");
   sweep_cmd->add_option("--plant-assert-at", sa.plant_assert_at, "a KEEL_ASSERT fails at this simulated time")->group("");
   sweep_cmd->add_option("--plant-assert-seeds", sa.plant_assert_seeds, "the seeds --plant-assert-at applies to")
       ->group("")
       ->delimiter(',');
+  return sweep_cmd;
+}
+
+CLI::App* add_shrink_command(CLI::App& app, ShrinkArgs& ka) {
+  auto* shrink_cmd = app.add_subcommand("shrink", "shrink a failing run to a smaller scenario that fails the same check");
+  shrink_cmd->add_option("report", ka.report, "a failing run's report.json")->required();
+  shrink_cmd->add_option("--check", ka.check, "the check that must keep failing (default: the report's first violation)");
+  shrink_cmd->add_option("--out", ka.out, "the shrunk scenario file (default: shrunk.json beside the report)");
+  shrink_cmd->add_option("--max-runs", ka.runs_max, "the budget of runs (default 400)");
+  shrink_cmd->add_option("--jobs", ka.jobs, "candidates run at once while faults are removed (default: one per core)");
+  return shrink_cmd;
+}
+
+CLI::App* add_swarm_command(CLI::App& app, SwarmArgs& wa) {
+  auto* swarm_cmd = app.add_subcommand("swarm", "each seed draws its own scenario from a swarm space and runs it");
+  swarm_cmd->add_option("space", wa.space, "a swarm space file or a name in scenarios/swarm/ (default: the whole space)");
+  swarm_cmd->add_option("--seeds", wa.seeds, "seeds A..B, inclusive")->required();
+  swarm_cmd->add_option("--jobs", wa.jobs, "worlds run in parallel, one per thread (default: one per core)");
+  swarm_cmd->add_option("--reports", wa.reports, "the folder failed seeds write their reports under");
+  swarm_cmd->add_option("--junit", wa.junit, "where the JUnit XML goes (default reports/<space>/swarm-A-B.xml)");
+  swarm_cmd->add_flag("--show", wa.show, "print each seed's drawn scenario and run nothing");
+  return swarm_cmd;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"keel-sim: Keel's deterministic simulator"};
+  app.require_subcommand(1);
+  RunArgs ra;
+  auto* run_cmd = add_run_command(app, ra);
+  SweepArgs sa;
+  bool no_progress = false;
+  auto* sweep_cmd = add_sweep_command(app, sa, no_progress);
   SweepWorkerArgs sw;
   auto* worker_cmd = add_sweep_worker_command(app, sw);
   MergeArgs ma;
@@ -213,29 +260,22 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--trace-level", pa.trace_level, "debug, info, warn or error: what trace.jsonl gets");
   replay_cmd->add_option("--out", pa.out, "where trace.jsonl goes (default: the report's folder)");
   ShrinkArgs ka;
-  auto* shrink_cmd = app.add_subcommand("shrink", "shrink a failing run to a smaller scenario that fails the same check");
-  shrink_cmd->add_option("report", ka.report, "a failing run's report.json")->required();
-  shrink_cmd->add_option("--check", ka.check, "the check that must keep failing (default: the report's first violation)");
-  shrink_cmd->add_option("--out", ka.out, "the shrunk scenario file (default: shrunk.json beside the report)");
-  shrink_cmd->add_option("--max-runs", ka.runs_max, "the budget of runs (default 400)");
-  shrink_cmd->add_option("--jobs", ka.jobs, "candidates run at once while faults are removed (default: one per core)");
+  auto* shrink_cmd = add_shrink_command(app, ka);
   SwarmArgs wa;
-  auto* swarm_cmd = app.add_subcommand("swarm", "each seed draws its own scenario from a swarm space and runs it");
-  swarm_cmd->add_option("space", wa.space, "a swarm space file or a name in scenarios/swarm/ (default: the whole space)");
-  swarm_cmd->add_option("--seeds", wa.seeds, "seeds A..B, inclusive")->required();
-  swarm_cmd->add_option("--jobs", wa.jobs, "worlds run in parallel, one per thread (default: one per core)");
-  swarm_cmd->add_option("--reports", wa.reports, "the folder failed seeds write their reports under");
-  swarm_cmd->add_option("--junit", wa.junit, "where the JUnit XML goes (default reports/<space>/swarm-A-B.xml)");
-  swarm_cmd->add_flag("--show", wa.show, "print each seed's drawn scenario and run nothing");
+  auto* swarm_cmd = add_swarm_command(app, wa);
   std::string list_dir = "scenarios";
   auto* list_cmd = app.add_subcommand("list", "the scenarios in scenarios/, one line each");
   list_cmd->add_option("dir", list_dir, "the folder to list");
   SelftestArgs st;
   auto* selftest = add_selftest_command(app, st);
+  ExploreArgs ea;
+  auto* explore_cmd = add_explore_command(app, ea);
   bench::BenchOptions bo;
   auto* bench_cmd = app.add_subcommand("bench", "measure the simulator's speed (not a test)");
   bench_cmd->add_flag("--quick", bo.quick, "small sizes, for a smoke run");
-  bench_cmd->add_option("--only", bo.only, "one section: world (the simulator's speed) or groups (consumer groups)");
+  bench_cmd->add_option("--only", bo.only, "sections, comma separated: switch, scheduler, selftest, scenario, groups");
+  bench_cmd->add_option("--scenario", bo.scenario, "the scenario section's scenario file");
+  bench_cmd->add_option("--scenario-seeds", bo.scenario_seeds, "the scenario section runs seeds 1..N");
   if (const auto exit_code = parse_arguments(app, argc, argv)) return *exit_code;
   sa.progress = !no_progress;
   sa.executable = sweep::self_executable();
@@ -249,6 +289,7 @@ int main(int argc, char** argv) {
     if (*shrink_cmd) return shrink_command(ka, stdout);
     if (*swarm_cmd) return swarm_command(wa, stdout);
     if (*selftest) return run_selftest(st);
+    if (*explore_cmd) return explore_command(ea, stdout);
     if (*bench_cmd) return bench::run_bench(bo, stdout);
   } catch (const UsageError& e) {
     fmt::print(stderr, "keel-sim: {}\n", e.message);

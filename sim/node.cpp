@@ -3,6 +3,7 @@
 #include "net-sim/network.h"
 #include "sim/world.h"
 
+#include <bit>
 #include <cmath>
 
 namespace keel::sim {
@@ -14,16 +15,29 @@ NodeClock::NodeClock(std::int64_t mono_offset_ns, double drift, std::int64_t wal
   KEEL_ASSERT(rate_ > 0.5 && rate_ < 2.0);
 }
 
+namespace {
+// std::floor and std::ceil for values well inside the int64 range, inline (without SSE4.1 the
+// compiler calls libm for them, on every clock read): the same results.
+std::int64_t floor_to_int(double x) {
+  const auto i = static_cast<std::int64_t>(x);  // truncates toward zero
+  return static_cast<double>(i) > x ? i - 1 : i;
+}
+std::int64_t ceil_to_int(double x) {
+  const auto i = static_cast<std::int64_t>(x);
+  return static_cast<double>(i) < x ? i + 1 : i;
+}
+}  // namespace
+
 Instant NodeClock::local(Instant world) const {
   const double elapsed = static_cast<double>(to_ns(world) - base_world_ns_);
-  return Instant(Duration(base_local_ns_ + static_cast<std::int64_t>(std::floor(elapsed * rate_))));
+  return Instant(Duration(base_local_ns_ + floor_to_int(elapsed * rate_)));
 }
 
 Instant NodeClock::world_at(Instant local_t) const {
   if (local_t == instant_max) return instant_max;
   const std::int64_t ahead = to_ns(local_t) - base_local_ns_;
   if (ahead <= 0) return Instant(Duration(base_world_ns_));
-  std::int64_t w = base_world_ns_ + static_cast<std::int64_t>(std::ceil(static_cast<double>(ahead) / rate_));
+  std::int64_t w = base_world_ns_ + ceil_to_int(static_cast<double>(ahead) / rate_);
   // Floating point may land one nanosecond short or long; settle on the first instant that works.
   while (local(Instant(Duration(w))) < local_t) ++w;
   while (w > base_world_ns_ && local(Instant(Duration(w - 1))) >= local_t) --w;
@@ -135,11 +149,17 @@ void SimNode::pause(Duration d) {
 
 // ---- SimRuntime ----
 
+namespace {
+constexpr std::string_view kTimerLate = "timer_late";
+}  // namespace
+
 SimRuntime::SimRuntime(SimNode& node, std::uint32_t incarnation)
     : node_(node),
       incarnation_(incarnation),
       random_(node.world().stream(node.id(), "app#" + std::to_string(incarnation))),
       buggify_random_(node.world().stream(node.id(), "buggify#" + std::to_string(incarnation))),
+      timer_late_probability_(node.world().buggify_probability(kTimerLate)),
+      timer_late_random_(node.world().stream(node.id(), "buggify:timer_late#" + std::to_string(incarnation))),
       sink_(node),
       executor_(*this) {}
 
@@ -152,8 +172,9 @@ Network& SimRuntime::net() { return node_.world().net().endpoint(node_.id()); }
 
 bool SimRuntime::buggify(std::string_view site) {
   World& w = node_.world();
-  if (!w.buggify_enabled(site)) return false;
-  if (!buggify_random_.chance(w.buggify_fire_probability())) return false;
+  const World::BuggifySite s = w.buggify_site(site);
+  if (!s.enabled) return false;
+  if (!buggify_random_.chance(s.probability)) return false;
   w.note_buggify_fired(site, node_.id());
   return true;
 }
@@ -168,7 +189,24 @@ void SimRuntime::task_ready(TaskRef ref) {
 }
 
 void SimRuntime::wake_at(Instant at, WaitToken token) {
-  node_.world().schedule_wake(node_.id(), incarnation_, token, node_.clock().world_at(at));
+  World& w = node_.world();
+  Instant when = node_.clock().world_at(at);
+  if (timer_late_probability_ > 0 && timer_late_random_.chance(timer_late_probability_)) {
+    when = std::max(when, w.now()) + draw_timer_late(w.buggify_timer_late_max());
+    w.note_buggify_fired(kTimerLate, node_.id());
+  }
+  w.schedule_wake(node_.id(), incarnation_, token, when);
+}
+
+Duration SimRuntime::draw_timer_late(Duration max) {
+  // Integers only. An octave of 1 us .. max, the smallest of three even draws (so small extras are
+  // common and long ones rare, as FoundationDB skews its buggified delays), then a point inside it.
+  const std::int64_t max_ns = std::max<std::int64_t>(max.count(), 1000);
+  const auto octaves = static_cast<std::uint64_t>(std::bit_width(static_cast<std::uint64_t>(max_ns / 1000)));
+  std::uint64_t octave = octaves;
+  for (int i = 0; i < 3; ++i) octave = std::min(octave, timer_late_random_.below(octaves));
+  const std::int64_t low = std::int64_t{1000} << octave;
+  return Duration(std::min(max_ns, low + timer_late_random_.between(0, low - 1)));
 }
 
 bool SimRuntime::Sink::wants(Severity s) const { return node_.world().trace().wants(s); }

@@ -118,6 +118,8 @@ class SimRuntime final : public Runtime {
   // otherwise n. Never shortens below one byte, so a read or write always makes progress.
   std::size_t buggify_shorten(std::string_view site, std::size_t n);
   void task_ready(TaskRef ref) override;
+  // Under the BUGGIFY site `timer_late`, a timer sometimes fires late (never early): an
+  // overloaded machine, a long GC pause, a scheduler that did not get to the process in time.
   void wake_at(Instant at, WaitToken token) override;
 
   SimNode& node() { return node_; }
@@ -135,8 +137,15 @@ class SimRuntime final : public Runtime {
 
   SimNode& node_;
   std::uint32_t incarnation_;
+  // The late extra of a timer that timer_late makes late: 1 us up to `max`, mostly small.
+  Duration draw_timer_late(Duration max);
+
   Random random_;
   Random buggify_random_;
+  // timer_late, decided once per process (it is asked on every timer), with a stream of its own
+  // so that timers do not shift the draws of the other sites.
+  double timer_late_probability_ = 0;  // 0: the site is off
+  Random timer_late_random_;
   Sink sink_;
   Executor executor_;  // last: destroyed first, so unwinding tasks still see the rest
 };

@@ -1,9 +1,12 @@
 #include "sim/runner.h"
 
 #include "broker/base/version.h"
+#include "broker/base/assert.h"
 #include "sim/check/checks.h"
+#include "sim/check/cluster_checks.h"
 #include "sim/cluster/cluster.h"
 #include "sim/cluster/randomize_config.h"
+#include "sim/coverage/marks.h"
 #include "sim/faults/random_faults.h"
 #include "sim/node.h"
 #include "sim/workload/workload.h"
@@ -14,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 
 namespace keel::sim {
@@ -64,7 +68,40 @@ bool observe_cluster(check::ClusterObservations& c, std::int64_t time_ns, int no
   return name == "MetadataCommitted";
 }
 
+// What the retention check reads: every append (a debug event), segment deletion and clock jump.
+bool observe_retention(check::RetentionObservations& r, std::int64_t time_ns, int node, std::string_view name,
+                       std::string_view fields) {
+  using Kind = check::RetentionEvent::Kind;
+  const bool jump = name == "FaultClockJump" || name == "Scriptedclock_jump";
+  if (!r.observed || (name != "LogAppended" && name != "LogSegmentDeleted" && !jump)) return false;
+  const auto j = fields_json(fields);
+  check::RetentionEvent e;
+  e.at_ns = time_ns;
+  e.node = node;
+  if (jump) {
+    e.kind = Kind::clock_jump;
+    e.jump_ns = j.value("by_ns", std::int64_t{0});
+  } else if (name == "LogAppended") {
+    e.kind = Kind::append;
+    e.partition = j.value("tp", std::string());
+    e.first_offset = j.value("first_offset", std::int64_t{0});
+    e.wall_ms = j.value("wall_ms", std::int64_t{0});
+    KEEL_ASSERT_MSG(check::parse_appended_batches(j.value("batches", std::string()), e.batches), "LogAppended: {}", fields);
+  } else {
+    e.kind = Kind::delete_segment;
+    e.partition = j.value("tp", std::string());
+    e.reason = j.value("reason", std::string());
+    e.first_offset = j.value("base_offset", std::int64_t{0});
+    e.end_offset = j.value("end_offset", std::int64_t{0});
+    e.decided_ms = j.value("decided_ms", std::int64_t{0});
+    e.log_bytes_kept = j.value("log_bytes_kept", std::int64_t{0});
+  }
+  r.events.push_back(std::move(e));
+  return name == "LogAppended";
+}
+
 void observe(Observed& seen, std::int64_t time_ns, int node, std::string_view name, std::string_view fields) {
+  if (observe_retention(seen.cluster.retention, time_ns, node, name, fields)) return;
   if (name == "Buggify") {
     const auto j = fields_json(fields);
     if (j.contains("site") && j["site"].is_string()) ++seen.buggify[j["site"].get<std::string>()];
@@ -251,8 +288,37 @@ void finish_observations(ScenarioRun& run, Instant limit) {
   run.seen.cluster.final_metadata_end = run.cluster->metadata_ends();
 }
 
+// A topic's retention as the brokers will apply it: the topic's config, else the cluster's broker
+// config (log.retention.ms, .minutes, .hours; log.retention.bytes), else Kafka's defaults.
+std::map<std::string, check::RetentionLimits> retention_limits(const scenario::Scenario& s) {
+  const auto number = [](const std::map<std::string, std::string>& m, const std::string& key) -> std::optional<std::int64_t> {
+    auto it = m.find(key);
+    if (it == m.end()) return std::nullopt;
+    return std::stoll(it->second);
+  };
+  check::RetentionLimits broker;
+  if (auto h = number(s.cluster.config, "log.retention.hours")) broker.retention_ms = *h < 0 ? -1 : *h * 3'600'000;
+  if (auto m = number(s.cluster.config, "log.retention.minutes")) broker.retention_ms = *m < 0 ? -1 : *m * 60'000;
+  if (auto ms = number(s.cluster.config, "log.retention.ms")) broker.retention_ms = *ms;
+  if (auto b = number(s.cluster.config, "log.retention.bytes")) broker.retention_bytes = *b;
+  std::map<std::string, check::RetentionLimits> out;
+  for (const auto& t : s.topics) {
+    check::RetentionLimits l = broker;
+    if (auto ms = number(t.configs, "retention.ms")) l.retention_ms = *ms;
+    if (auto b = number(t.configs, "retention.bytes")) l.retention_bytes = *b;
+    out[t.name] = l;
+  }
+  return out;
+}
+
 std::unique_ptr<World> make_world(ScenarioRun& run) {
+  const auto& checks = run.scenario.checks;
+  if (checks.empty() || std::find(checks.begin(), checks.end(), "retention") != checks.end()) {
+    run.seen.cluster.retention.observed = true;
+    run.seen.cluster.retention.limits = retention_limits(run.scenario);
+  }
   WorldOptions wo;
+  wo.trace.observe_debug = run.seen.cluster.retention.observed;
   wo.seed = run.options.seed;
   wo.buggify = run.scenario.cluster.buggify;
   wo.trace.out = run.options.trace_out;
@@ -352,6 +418,7 @@ report::Report make_report(ScenarioRun& run, const check::CheckResult& checks, d
 Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();  // for the report only; never decides anything
   const AssertContext assert_context(scenario, options);
+  const coverage::RunMarks marks;  // the broker's coverage marks this run reaches
   ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, nullptr, {}, nullptr};
   run.world = make_world(run);
   std::map<std::string, std::string> randomized;
@@ -395,6 +462,7 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   RunOutcome out;
   out.report = make_report(run, checks, wall);
+  out.report.marks = marks.counts();
   out.trace_hash = run.world->trace().hash();
   const TraceRecorder& trace = run.world->trace();
   for (std::size_t i = 0; i < trace.captured_count(); ++i) out.captured.emplace_back(trace.captured(i));

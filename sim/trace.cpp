@@ -4,16 +4,7 @@
 
 namespace keel::sim {
 
-namespace {
-constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;
-inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-}  // namespace
-
 TraceRecorder::TraceRecorder(TraceOptions options) : options_(options) {}
-
-void TraceRecorder::mix(std::uint64_t v) {
-  hash_ = (rotl(hash_ ^ v, 29) * kMul) ^ (hash_ >> 32);
-}
 
 void TraceRecorder::mix_bytes(std::string_view s) {
   std::size_t i = 0;
@@ -57,6 +48,8 @@ void TraceRecorder::event(std::int64_t time_ns, int node, Severity s, std::strin
     mix_bytes(name);
     mix_bytes(fields);
     if (options_.observer) options_.observer(time_ns, node, name, fields);
+  } else if (options_.observe_debug && options_.observer) {
+    options_.observer(time_ns, node, name, fields);
   }
   if (s == Severity::error) {
     if (errors_++ == 0) {
@@ -72,12 +65,8 @@ void TraceRecorder::event(std::int64_t time_ns, int node, Severity s, std::strin
   if (hashed && options_.capture) keep(scratch_);
 }
 
-void TraceRecorder::task_run(std::int64_t time_ns, int node, std::uint64_t task_id, std::string_view task_name) {
-  ++count_;
-  mix(static_cast<std::uint64_t>(time_ns));
-  mix((static_cast<std::uint64_t>(node) << 48) ^ task_id);
+void TraceRecorder::task_run_text(std::int64_t time_ns, int node, std::uint64_t task_id, std::string_view task_name) {
   const bool written = options_.out != nullptr && options_.write_scheduler;
-  if (!written && !options_.capture) return;
   scratch_.clear();
   fmt::format_to(std::back_inserter(scratch_), "{{\"t\":{},\"node\":{},\"sev\":\"debug\",\"ev\":\"TaskRun\",\"task\":{},\"name\":\"{}\"}}",
                  time_ns, node, task_id, task_name);

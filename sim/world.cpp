@@ -41,122 +41,122 @@ Random World::stream(std::int64_t node, std::string_view purpose) const {
   return Random::derive(options_.seed, static_cast<std::uint64_t>(node), purpose);
 }
 
-void World::push(Item item) {
-  item.seq = seq_++;
-  item.tie = options_.random_tie_break ? tie_rng_.next() : 0;
-  heap_.push_back(item);
-  std::push_heap(heap_.begin(), heap_.end(), Later{});
-  if (heap_.size() >= compact_at_ && options_.drop_stale_wakes) drop_stale_wakes();
+void World::push(std::int64_t time, const Event& event) {
+  const std::uint64_t seq = seq_++;
+  // Simultaneous events run in the order of a random draw, and in push order where two draws are
+  // equal (one pair in 2^32); without random ties, in push order. Either way no two ties are equal
+  // (while fewer than 2^32 events are pushed between two events of one instant).
+  const std::uint64_t tie =
+      options_.random_tie_break ? (tie_rng_.next() & 0xFFFF'FFFF'0000'0000ull) | (seq & 0xFFFF'FFFFull) : seq;
+  queue_.push(time, tie, event, to_ns(now_));
+  if (queue_.size() >= compact_at_ && options_.drop_stale_wakes) drop_stale_wakes();
 }
 
-bool World::stale(const Item& item) {
-  if (item.kind != Kind::wake) return false;
-  SimNode& n = *nodes_[static_cast<std::size_t>(item.node)];
+bool World::stale(const Event& event) {
+  if (event.kind != Kind::wake) return false;
+  SimNode& n = *nodes_[static_cast<std::size_t>(event.node)];
   SimRuntime* rt = n.runtime();
-  return rt == nullptr || n.incarnation() != item.incarnation || !rt->executor().wake_pending(item.slot, item.id);
+  return rt == nullptr || n.incarnation() != event.incarnation || !rt->executor().wake_pending(event.slot, event.id);
 }
 
 // Deadlines that were not needed (the wait ended first) stay queued as wake-ups that will do
-// nothing; with many timeouts in flight they would make up most of the heap. Dropping them does
+// nothing; with many timeouts in flight they would make up most of the queue. Dropping them does
 // not change what runs or in which order: (time, tie, seq) is a total order fixed at push time.
 void World::drop_stale_wakes() {
-  std::erase_if(heap_, [this](const Item& item) { return stale(item); });
-  std::make_heap(heap_.begin(), heap_.end(), Later{});
-  compact_at_ = std::max<std::size_t>(4096, heap_.size() * 2);
+  queue_.drop_later_if([this](const Event& e) { return stale(e); });
+  compact_at_ = std::max<std::size_t>(4096, queue_.size() * 2);
 }
 
-std::uint32_t World::store_callback(std::function<void()> fn) {
+std::uint32_t World::store_callback(Callback cb) {
   if (!free_callbacks_.empty()) {
     const std::uint32_t i = free_callbacks_.back();
     free_callbacks_.pop_back();
-    callbacks_[i] = std::move(fn);
+    callbacks_[i] = std::move(cb);
     return i;
   }
-  callbacks_.push_back(std::move(fn));
+  callbacks_.push_back(std::move(cb));
   return static_cast<std::uint32_t>(callbacks_.size() - 1);
 }
 
 void World::at(Instant t, std::function<void()> fn) {
   KEEL_ASSERT_MSG(t >= now_, "event scheduled in the past: {} < {}", to_ns(t), to_ns(now_));
-  Item item{};
-  item.time = to_ns(t);
-  item.kind = Kind::callback;
-  item.id = store_callback(std::move(fn));
-  push(item);
+  Callback cb;
+  cb.fn = std::move(fn);
+  push(to_ns(t), Event{Kind::callback, -1, 0, 0, store_callback(std::move(cb))});
 }
 
-void World::push_node_item(Kind kind, int node, std::uint32_t incarnation, std::uint32_t slot, std::uint64_t id,
-                           Instant t) {
-  Item item{};
-  item.time = std::max(to_ns(t), to_ns(now_));
-  item.kind = kind;
-  item.node = node;
-  item.incarnation = incarnation;
-  item.slot = slot;
-  item.id = id;
-  push(item);
+void World::at(Instant t, Hook hook, void* context, std::uint64_t a, std::uint64_t b) {
+  KEEL_ASSERT_MSG(t >= now_, "event scheduled in the past: {} < {}", to_ns(t), to_ns(now_));
+  push(to_ns(t), Event{Kind::hook, -1, 0, 0, store_callback(Callback{nullptr, hook, context, a, b})});
+}
+
+void World::push_node_event(Kind kind, int node, std::uint32_t incarnation, std::uint32_t slot, std::uint64_t id,
+                            Instant t) {
+  push(std::max(to_ns(t), to_ns(now_)), Event{kind, node, incarnation, slot, id});
 }
 
 void World::schedule_task(int node, std::uint32_t incarnation, TaskRef ref, Instant t) {
-  push_node_item(Kind::task, node, incarnation, ref.slot, ref.id, t);
+  push_node_event(Kind::task, node, incarnation, ref.slot, ref.id, t);
 }
 
 void World::schedule_wake(int node, std::uint32_t incarnation, WaitToken token, Instant t) {
-  push_node_item(Kind::wake, node, incarnation, token.slot, token.wait_id, t);
+  push_node_event(Kind::wake, node, incarnation, token.slot, token.wait_id, t);
 }
 
-void World::dispatch(const Item& item) {
-  if (item.kind == Kind::callback) {
-    auto fn = std::move(callbacks_[item.id]);
-    callbacks_[item.id] = nullptr;
-    free_callbacks_.push_back(static_cast<std::uint32_t>(item.id));
-    fn();
-    return;
+void World::run_callback(std::uint64_t index) {
+  Callback cb = std::move(callbacks_[index]);
+  callbacks_[index].fn = nullptr;
+  free_callbacks_.push_back(static_cast<std::uint32_t>(index));
+  if (cb.hook != nullptr) {
+    cb.hook(cb.context, cb.a, cb.b);
+  } else {
+    cb.fn();
   }
-  SimNode& n = *nodes_[static_cast<std::size_t>(item.node)];
+}
+
+void World::dispatch(std::int64_t time, const Event& event) {
+  if (event.kind == Kind::callback || event.kind == Kind::hook) return run_callback(event.id);
+  SimNode& n = *nodes_[static_cast<std::size_t>(event.node)];
   SimRuntime* rt = n.runtime();
-  if (rt == nullptr || n.incarnation() != item.incarnation) return;  // that process is gone
+  if (rt == nullptr || n.incarnation() != event.incarnation) return;  // that process is gone
   // A wake-up that would do nothing is dropped before a pause can requeue it, so whether
   // drop_stale_wakes() removed it earlier makes no difference to what follows.
-  if (stale(item)) return;
+  if (stale(event)) return;
   if (n.is_paused_at(now_)) {
     // The process is stopped: its work waits until the pause ends.
-    Item later = item;
-    later.time = to_ns(n.paused_until());
-    push(later);
+    push(to_ns(n.paused_until()), event);
     return;
   }
-  if (item.kind == Kind::task) {
-    const TaskRef ref{item.slot, item.id};
-    if (!rt->executor().alive(ref)) return;
-    trace_.task_run(item.time, item.node, item.id, rt->executor().task_name(ref));
+  Executor& ex = rt->executor();
+  if (event.kind == Kind::task) {
+    const TaskRef ref{event.slot, event.id};
+    if (!ex.alive(ref)) return;
+    trace_.task_run(time, event.node, event.id, [&ex, ref] { return std::string_view(ex.task_name(ref)); });
     ++tasks_run_;
-    rt->executor().run(ref);
+    ex.run(ref);
   } else {
-    rt->executor().wake(WaitToken{&rt->executor(), item.slot, item.id});
+    ex.wake(WaitToken{&ex, event.slot, event.id});
   }
 }
 
 bool World::step() {
-  if (heap_.empty()) return false;
-  std::pop_heap(heap_.begin(), heap_.end(), Later{});
-  const Item item = heap_.back();
-  heap_.pop_back();
-  KEEL_ASSERT_GE(item.time, to_ns(now_));
-  now_ = Instant(Duration(item.time));
+  if (queue_.empty()) return false;
+  const auto [time, event] = queue_.pop();
+  KEEL_ASSERT_GE(time, to_ns(now_));
+  now_ = Instant(Duration(time));
   ++events_run_;
-  dispatch(item);
+  dispatch(time, event);
   return true;
 }
 
 void World::run_until(Instant t) {
-  while (!heap_.empty() && heap_.front().time <= to_ns(t)) step();
+  while (!queue_.empty() && queue_.front_time() <= to_ns(t)) step();
   if (now_ < t) now_ = t;
 }
 
 bool World::run_while(const std::function<bool()>& keep_going, Instant limit) {
   while (keep_going()) {
-    if (heap_.empty() || heap_.front().time > to_ns(limit)) {
+    if (queue_.empty() || queue_.front_time() > to_ns(limit)) {
       if (now_ < limit) now_ = limit;
       return !keep_going();
     }
@@ -186,17 +186,30 @@ TraceEvent World::event(std::string_view name, int node, Severity s) {
   return TraceEvent(sinks_[i].get(), s, name);
 }
 
-bool World::buggify_enabled(std::string_view site) const {
-  if (!options_.buggify) return false;
-  const auto& forced = options_.buggify_force_sites;
-  if (!forced.empty()) return std::find(forced.begin(), forced.end(), site) != forced.end();
-  // A pure function of (seed, site): the same sites are on for a seed whatever runs first.
-  std::uint64_t x = options_.seed ^ hash_name(site);
-  return (splitmix64(x) & 3) == 0;
+World::BuggifySite World::buggify_site(std::string_view site) const {
+  const auto where = reinterpret_cast<std::uintptr_t>(site.data());
+  SiteMemo& memo = site_memo_[((where >> 3) ^ site.size()) % site_memo_.size()];
+  if (!memo.valid || memo.name != site) {
+    memo.name.assign(site);
+    memo.site = decide_buggify_site(site);
+    memo.valid = true;
+  }
+  return memo.site;
 }
 
-double World::buggify_fire_probability() const {
-  return options_.buggify_force_sites.empty() ? options_.buggify_probability : options_.buggify_force_probability;
+World::BuggifySite World::decide_buggify_site(std::string_view site) const {
+  if (!options_.buggify) return {};
+  const auto& forced = options_.buggify_force_sites;
+  if (!forced.empty()) {
+    if (std::find(forced.begin(), forced.end(), site) == forced.end()) return {};
+    return {true, options_.buggify_force_probability};
+  }
+  // A pure function of (seed, site): the same sites are on, at the same rates, for a seed whatever
+  // runs first. Bits 0-1 decide whether the site is on, bits 2-3 its rate.
+  std::uint64_t x = options_.seed ^ hash_name(site);
+  const std::uint64_t h = splitmix64(x);
+  if ((h & 3) != 0) return {};
+  return {true, kBuggifyProbabilities[(h >> 2) & 3]};
 }
 
 void World::note_buggify_fired(std::string_view site, int node) {

@@ -415,8 +415,13 @@ TEST_CASE("config: topic configs override the broker's log settings", "[config]"
                                          {"file.delete.delay.ms", "0"},
                                          {"max.message.bytes", "2000000"},
                                          {"message.timestamp.type", "LogAppendTime"},
+                                         {"message.timestamp.before.max.ms", "60000"},
+                                         {"message.timestamp.after.max.ms", "0"},
                                          {"cleanup.policy", "delete"}});
   REQUIRE(log.ok());
+  CHECK(log->timestamp_before_max_ms == 60000);
+  CHECK(log->timestamp_after_max_ms == 0);
+  CHECK_FALSE(apply_topic_configs(c.log, {{"message.timestamp.after.max.ms", "-1"}}).ok());
   CHECK(log->retention_ms == 1000);
   CHECK(log->segment_bytes == 1048576);
   CHECK(log->segment_ms == 60000);
@@ -487,7 +492,8 @@ TEST_CASE("config: describe of a topic gives each topic key its value and where 
   std::vector<std::string> names;
   for (const auto& e : entries) names.push_back(e.name);
   CHECK(names == std::vector<std::string>{"cleanup.policy", "file.delete.delay.ms", "flush.messages", "flush.ms",
-                                          "index.interval.bytes", "max.message.bytes", "message.timestamp.type",
+                                          "index.interval.bytes", "max.message.bytes", "message.timestamp.after.max.ms",
+                                          "message.timestamp.before.max.ms", "message.timestamp.type",
                                           "min.insync.replicas", "retention.bytes", "retention.ms", "segment.bytes",
                                           "segment.index.bytes", "segment.ms", "unclean.leader.election.enable"});
   const ConfigEntry* retention = entry(entries, "retention.ms");
@@ -505,4 +511,6 @@ TEST_CASE("config: describe of a topic gives each topic key its value and where 
   CHECK(flush->is_default);
   CHECK(entry(entries, "cleanup.policy")->value == "delete");
   CHECK(entry(entries, "message.timestamp.type")->value == "CreateTime");
+  CHECK(entry(entries, "message.timestamp.after.max.ms")->value == "3600000");  // Kafka 4's default
+  CHECK(entry(entries, "message.timestamp.before.max.ms")->value == "9223372036854775807");
 }

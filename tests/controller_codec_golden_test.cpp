@@ -57,11 +57,11 @@ std::vector<std::pair<MetadataRecord, std::string_view>> golden_records() {
       {ConfigRecord{"orders", "retention.ms", "1000"}, "040100066f7264657273000c726574656e74696f6e2e6d73000431303030"},
       {ConfigRecord{"orders", "cleanup.policy", std::nullopt},
        "040100066f7264657273000e636c65616e75702e706f6c696379ffff"},
-      {PartitionChangeRecord{2, uuid_of(9), std::vector<std::int32_t>{1}, std::nullopt, leader_unchanged,
+      {PartitionChangeRecord{2, uuid_of(9), std::vector<BrokerId>{1}, std::nullopt, leader_unchanged,
                              recovery_state_unchanged, std::nullopt, std::nullopt},
        "0501000000020900000000000000000000000000005a0000000100000001fffffffffffffffeffffffffffffffffff"},
-      {PartitionChangeRecord{3, uuid_of(9), std::nullopt, std::vector<std::int32_t>{4, 5}, no_leader, 1,
-                             std::vector<std::int32_t>{}, std::vector<std::int32_t>{5}},
+      {PartitionChangeRecord{3, uuid_of(9), std::nullopt, std::vector<BrokerId>{4, 5}, no_leader, 1,
+                             std::vector<BrokerId>{}, std::vector<BrokerId>{5}},
        "0501000000030900000000000000000000000000005affffffff000000020000000400000005ffffffff010000000000"
        "00000100000005"},
       {RemoveTopicRecord{uuid_of(9)}, "09010900000000000000000000000000005a"},
@@ -90,7 +90,7 @@ TEST_CASE("keel codec golden bytes: version 0 partition records (before reassign
                    "0000050000000b"));
   REQUIRE(decoded.ok());
   CHECK(std::get<PartitionRecord>(*decoded) == partition);
-  const PartitionChangeRecord change{2, uuid_of(9), std::nullopt, std::vector<std::int32_t>{1, 2},
+  const PartitionChangeRecord change{2, uuid_of(9), std::nullopt, std::vector<BrokerId>{1, 2},
                                      2, -1,         std::nullopt, std::nullopt};
   decoded = decode(unhex("0500000000020900000000000000000000000000005affffffff00000002000000010000000200000002ff"));
   REQUIRE(decoded.ok());
@@ -138,7 +138,7 @@ TEST_CASE("keel codec golden bytes: every controller call and reply keeps its la
   check_golden(CreateTopicReply{ErrorCode::topic_already_exists, "exists", uuid_of(2)},
                "002400066578697374730200000000000000000000000000005a");
   check_golden(
-      AlterReassignmentsRequest{{{"orders", 1, std::vector<std::int32_t>{3, 1, 2}}, {"orders", 2, std::nullopt}},
+      AlterReassignmentsRequest{{{"orders", 1, std::vector<BrokerId>{3, 1, 2}}, {"orders", 2, std::nullopt}},
                                 false},
       "000000000200066f726465727300000001010000000300000003000000010000000200066f72646572730000000200");
   check_golden(AlterReassignmentsReply{{{"orders", 1, ErrorCode::none, ""},

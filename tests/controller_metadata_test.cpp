@@ -32,11 +32,11 @@ std::vector<MetadataRecord> one_of_each() {
       PartitionRecord{2, uuid_of(9), {1, 2, 3}, {1, 3}, 3, LeaderRecoveryState::recovering, 5, 11, {}, {}},
       ConfigRecord{"orders", "retention.ms", "1000"},
       ConfigRecord{"orders", "cleanup.policy", std::nullopt},
-      PartitionChangeRecord{2, uuid_of(9), std::vector<std::int32_t>{1}, std::nullopt, leader_unchanged, recovery_state_unchanged, std::nullopt, std::nullopt},
-      PartitionChangeRecord{0, uuid_of(9), std::nullopt, std::vector<std::int32_t>{4, 5}, no_leader, 1, std::nullopt, std::nullopt},
+      PartitionChangeRecord{2, uuid_of(9), std::vector<BrokerId>{1}, std::nullopt, leader_unchanged, recovery_state_unchanged, std::nullopt, std::nullopt},
+      PartitionChangeRecord{0, uuid_of(9), std::nullopt, std::vector<BrokerId>{4, 5}, no_leader, 1, std::nullopt, std::nullopt},
       PartitionRecord{3, uuid_of(9), {4, 5, 1}, {1, 4}, 1, LeaderRecoveryState::recovered, 2, 7, {1}, {5}},
-      PartitionChangeRecord{3, uuid_of(9), std::nullopt, std::vector<std::int32_t>{4, 5}, leader_unchanged, -1,
-                            std::vector<std::int32_t>{}, std::vector<std::int32_t>{5}},
+      PartitionChangeRecord{3, uuid_of(9), std::nullopt, std::vector<BrokerId>{4, 5}, leader_unchanged, -1,
+                            std::vector<BrokerId>{}, std::vector<BrokerId>{5}},
       RemoveTopicRecord{uuid_of(9)},
       BrokerRegistrationChangeRecord{4, 0, FenceChange::unfence, 0},
       BrokerRegistrationChangeRecord{4, 0, FenceChange::fence, 1},
@@ -63,7 +63,7 @@ TEST_CASE("metadata records: every record type decodes to what was encoded", "[c
 }
 
 TEST_CASE("metadata records: describe reads as one line per record for traces", "[controller][metadata]") {
-  CHECK(describe(PartitionChangeRecord{2, uuid_of(9), std::vector<std::int32_t>{1, 3}, std::nullopt, 3, 1, std::nullopt, std::nullopt}) ==
+  CHECK(describe(PartitionChangeRecord{2, uuid_of(9), std::vector<BrokerId>{1, 3}, std::nullopt, 3, 1, std::nullopt, std::nullopt}) ==
         "PartitionChangeRecord(topic=0900000000000000000000000000005a, partition=2, leader=3, isr=[1,3], recovery=1)");
   CHECK(describe(BrokerRegistrationChangeRecord{4, 12, FenceChange::fence, 0}) ==
         "BrokerRegistrationChangeRecord(broker=4, epoch=12, fenced=1, in_controlled_shutdown=0)");
@@ -141,9 +141,9 @@ TEST_CASE("metadata image: partition epoch bumps on every change, leader epoch o
   image.apply(TopicRecord{"t", uuid_of(1)}, offset++);
   image.apply(PartitionRecord{0, uuid_of(1), {1, 2, 3}, {1, 2, 3}, 1, LeaderRecoveryState::recovered, 4, 9, {}, {}}, offset++);
 
-  image.apply(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{1, 2}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, offset++);
+  image.apply(PartitionChangeRecord{0, uuid_of(1), std::vector<BrokerId>{1, 2}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, offset++);
   const auto* p = image.partition("t", 0);
-  CHECK(p->isr == std::vector<std::int32_t>{1, 2});
+  CHECK(p->isr == std::vector<BrokerId>{1, 2});
   CHECK(p->leader_epoch == 4);
   CHECK(p->partition_epoch == 10);
 
@@ -170,13 +170,13 @@ TEST_CASE("metadata image: impossible records from a decoded log are error value
   auto s = image.replay(PartitionChangeRecord{5, uuid_of(1), std::nullopt, std::nullopt, 2, -1, std::nullopt, std::nullopt}, 2);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().message.find("unknown partition") != std::string::npos);
-  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{1, 3}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, 2);
+  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<BrokerId>{1, 3}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, 2);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().message.find("ISR member 3 is not a replica") != std::string::npos);
-  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, 2);
+  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<BrokerId>{}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, 2);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().message.find("empty ISR") != std::string::npos);
-  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<std::int32_t>{2}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, 2);
+  s = image.replay(PartitionChangeRecord{0, uuid_of(1), std::vector<BrokerId>{2}, std::nullopt, leader_unchanged, -1, std::nullopt, std::nullopt}, 2);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().message.find("leader 1 is not in the ISR") != std::string::npos);
   s = image.replay(TopicRecord{"t", uuid_of(2)}, 2);
@@ -225,11 +225,11 @@ TEST_CASE("controller placement: replicas and leaders spread evenly over 3 and 5
       for (int b = 1; b <= brokers; ++b) c.add_brokers({b});
       const std::int32_t partitions = brokers * 4;
       REQUIRE(c.create_topic("t", partitions, 3).error == ErrorCode::none);
-      std::map<std::int32_t, int> leaders, replicas;
+      std::map<BrokerId, int> leaders, replicas;
       for (std::int32_t i = 0; i < partitions; ++i) {
         const auto& p = c.partition("t", i);
         REQUIRE(p.replicas.size() == 3);
-        CHECK(std::set<std::int32_t>(p.replicas.begin(), p.replicas.end()).size() == 3);
+        CHECK(std::set<BrokerId>(p.replicas.begin(), p.replicas.end()).size() == 3);
         CHECK(p.isr == p.replicas);
         CHECK(p.leader == p.replicas.front());
         CHECK(p.leader_epoch == 0);
@@ -248,11 +248,11 @@ TEST_CASE("controller placement: replicas and leaders spread evenly over 3 and 5
 TEST_CASE("controller placement: with racks, each partition's replicas sit on different racks", "[controller][metadata]") {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     Cluster c({}, seed);
-    const std::map<std::int32_t, std::string> racks{{1, "a"}, {2, "a"}, {3, "b"}, {4, "b"}, {5, "c"}, {6, "c"}};
+    const std::map<BrokerId, std::string> racks{{1, "a"}, {2, "a"}, {3, "b"}, {4, "b"}, {5, "c"}, {6, "c"}};
     for (const auto& [b, rack] : racks) REQUIRE(c.register_broker(b, 0, rack).error == ErrorCode::none);
     for (const auto& [b, rack] : racks) REQUIRE_FALSE(c.heartbeat(b).is_fenced);
     REQUIRE(c.create_topic("t", 12, 3).error == ErrorCode::none);
-    std::map<std::int32_t, int> leaders;
+    std::map<BrokerId, int> leaders;
     for (std::int32_t i = 0; i < 12; ++i) {
       const auto& p = c.partition("t", i);
       std::set<std::string> spanned;
@@ -312,14 +312,14 @@ TEST_CASE("controller election: fencing the leader elects the next ISR replica i
   c.heartbeat(first.leader, true);
   const auto& p = c.partition("t", 0);
   CHECK(p.leader == first.replicas[1]);
-  CHECK(p.isr == std::vector<std::int32_t>{first.replicas[1], first.replicas[2]});
+  CHECK(p.isr == std::vector<BrokerId>{first.replicas[1], first.replicas[2]});
   CHECK(p.leader_epoch == 1);
   CHECK(p.partition_epoch == 1);
 
   // Fencing a follower shrinks the ISR but keeps the leader and its epoch.
   c.heartbeat(first.replicas[2], true);
   CHECK(p.leader == first.replicas[1]);
-  CHECK(p.isr == std::vector<std::int32_t>{first.replicas[1]});
+  CHECK(p.isr == std::vector<BrokerId>{first.replicas[1]});
   CHECK(p.leader_epoch == 1);
   CHECK(p.partition_epoch == 2);
 }
@@ -330,13 +330,13 @@ TEST_CASE("controller election: the ISR is never emptied; its last member leads 
   c.add_brokers({1, 2});
   REQUIRE(c.create_topic("t", 1, 2).error == ErrorCode::none);
   const auto replicas = c.partition("t", 0).replicas;
-  const std::int32_t leader = replicas[0], follower = replicas[1];
+  const BrokerId leader = replicas[0], follower = replicas[1];
   REQUIRE(c.alter_isr("t", 0, {leader}).error == ErrorCode::none);
 
   c.heartbeat(leader, true);
   const auto& p = c.partition("t", 0);
   CHECK(p.leader == no_leader);
-  CHECK(p.isr == std::vector<std::int32_t>{leader});
+  CHECK(p.isr == std::vector<BrokerId>{leader});
   CHECK(p.leader_epoch == 1);
 
   // The follower is alive but outside the ISR: without unclean election it may not lead.
@@ -359,7 +359,7 @@ TEST_CASE("controller election: unclean election picks a live replica outside th
     c.heartbeat(replicas[0], true);
     const auto& p = c.partition("t", 0);
     CHECK(p.leader == replicas[1]);
-    CHECK(p.isr == std::vector<std::int32_t>{replicas[1]});
+    CHECK(p.isr == std::vector<BrokerId>{replicas[1]});
     CHECK(p.leader_recovery_state == LeaderRecoveryState::recovering);
 
     // While recovering, the leader may not grow the ISR, then says it has recovered, then may.
@@ -458,7 +458,7 @@ TEST_CASE("controller registration: a restarted broker loses the leadership its 
   REQUIRE(c.register_broker(1, 1).error == ErrorCode::none);
   for (std::int32_t i = 0; i < 2; ++i) {
     CHECK(c.partition("t", i).leader == 2);
-    CHECK(c.partition("t", i).isr == std::vector<std::int32_t>{2});
+    CHECK(c.partition("t", i).isr == std::vector<BrokerId>{2});
   }
 }
 
@@ -467,14 +467,14 @@ TEST_CASE("controller registration: unregistering moves leadership and keeps a s
   c.add_brokers({1, 2});
   REQUIRE(c.create_topic("t", 2, 2).error == ErrorCode::none);
   REQUIRE(c.create_topic("solo", 1, 1).error == ErrorCode::none);
-  const std::int32_t solo = c.partition("solo", 0).leader;
+  const BrokerId solo = c.partition("solo", 0).leader;
   auto d = c.controller.unregister_broker(c.image, solo);
   CHECK(d.reply == ErrorCode::none);
   c.commit(d.records);
   CHECK(c.image.broker(solo) == nullptr);
   CHECK(c.partition("solo", 0).leader == no_leader);
-  CHECK(c.partition("solo", 0).isr == std::vector<std::int32_t>{solo});
-  for (std::int32_t i = 0; i < 2; ++i) CHECK(c.partition("t", i).isr == std::vector<std::int32_t>{solo == 1 ? 2 : 1});
+  CHECK(c.partition("solo", 0).isr == std::vector<BrokerId>{solo});
+  for (std::int32_t i = 0; i < 2; ++i) CHECK(c.partition("t", i).isr == std::vector<BrokerId>{solo == 1 ? BrokerId{2} : BrokerId{1}});
   CHECK(c.controller.unregister_broker(c.image, solo).reply == ErrorCode::broker_id_not_registered);
 
   // It comes back as a new process and leads its partition again once unfenced.
@@ -606,7 +606,7 @@ TEST_CASE("controller alter partition: errors come in Kafka's validation order",
   c.add_brokers({1, 2, 3});
   REQUIRE(c.create_topic("t", 1, 3).error == ErrorCode::none);
   const auto replicas = c.partition("t", 0).replicas;
-  const std::int32_t leader = replicas[0];
+  const BrokerId leader = replicas[0];
   auto req = c.request("t", 0, {replicas[0], replicas[1]});
   auto error_of = [&](const AlterPartitionRequest& r) {
     auto d = c.controller.alter_partition(c.image, r);
@@ -645,7 +645,7 @@ TEST_CASE("controller alter partition: errors come in Kafka's validation order",
     CHECK(error_of(req) == ErrorCode::invalid_request);
   }
   SECTION("old partition epoch") {
-    c.commit({PartitionChangeRecord{0, req.topic_id, std::vector<std::int32_t>{replicas[0], replicas[2]}, std::nullopt,
+    c.commit({PartitionChangeRecord{0, req.topic_id, std::vector<BrokerId>{replicas[0], replicas[2]}, std::nullopt,
                                     leader_unchanged, -1, std::nullopt, std::nullopt}});
     CHECK(error_of(req) == ErrorCode::invalid_update_version);
   }
@@ -680,7 +680,7 @@ TEST_CASE("controller alter partition: a valid change commits the new ISR and a 
   CHECK(d.reply.leader == replicas[0]);
   CHECK(d.reply.leader_epoch == 0);
   CHECK(d.reply.partition_epoch == 1);
-  CHECK(d.reply.isr == std::vector<std::int32_t>{replicas[0], replicas[2]});
+  CHECK(d.reply.isr == std::vector<BrokerId>{replicas[0], replicas[2]});
   c.commit(d.records);
   CHECK(c.partition("t", 0).isr == d.reply.isr);
   CHECK(c.partition("t", 0).partition_epoch == 1);
@@ -699,8 +699,8 @@ namespace {
 // What the checker remembers between images: the highest epochs seen per partition, and which
 // leader held each (partition, leader epoch).
 struct Watermarks {
-  std::map<std::pair<Uuid, std::int32_t>, std::pair<std::int32_t, std::int32_t>> epochs;  // leader, partition
-  std::map<std::tuple<Uuid, std::int32_t, std::int32_t>, std::int32_t> leader_at_epoch;
+  std::map<std::pair<Uuid, std::int32_t>, std::pair<BrokerId, std::int32_t>> epochs;  // leader, partition
+  std::map<std::tuple<Uuid, std::int32_t, std::int32_t>, BrokerId> leader_at_epoch;
 };
 
 // The first broken invariant of one partition, or "".
@@ -757,7 +757,7 @@ void count_changes(const std::vector<MetadataRecord>& records, std::map<std::str
 // One random step: a heartbeat (maybe wanting fence or shutdown), a restart, time passing with
 // session expiry, a topic created or deleted, an ISR change from a leader, a preferred election, or a
 // partition reassigned (or its reassignment cancelled).
-void random_step(Cluster& c, Random& r, const std::vector<std::int32_t>& brokers, std::map<std::int32_t, std::uint8_t>& generation) {
+void random_step(Cluster& c, Random& r, const std::vector<BrokerId>& brokers, std::map<BrokerId, std::uint8_t>& generation) {
   const auto b = brokers[r.below(brokers.size())];
   switch (r.below(10)) {
     case 0:
@@ -794,7 +794,7 @@ void random_step(Cluster& c, Random& r, const std::vector<std::int32_t>& brokers
       const auto index = static_cast<std::int32_t>(r.below(it->second.partitions.size()));
       const auto& p = c.partition(name, index);
       if (p.leader == no_leader) break;
-      std::vector<std::int32_t> isr{p.leader};
+      std::vector<BrokerId> isr{p.leader};
       for (auto rep : p.replicas)
         if (rep != p.leader && r.chance(0.6)) isr.push_back(rep);
       const auto state = p.leader_recovery_state == LeaderRecoveryState::recovering && r.chance(0.5) ? LeaderRecoveryState::recovering
@@ -812,7 +812,7 @@ void random_step(Cluster& c, Random& r, const std::vector<std::int32_t>& brokers
       auto it = c.image.topics().begin();
       std::advance(it, static_cast<long>(r.below(c.image.topics().size())));
       const auto index = static_cast<std::int32_t>(r.below(it->second.partitions.size()));
-      std::optional<std::vector<std::int32_t>> target;
+      std::optional<std::vector<BrokerId>> target;
       if (r.chance(0.8)) {
         target.emplace();
         for (auto rep : brokers)
@@ -834,8 +834,8 @@ TEST_CASE("controller property: random operation sequences keep the partition in
     Cluster c({}, seed);
     c.on_commit = [&](const std::vector<MetadataRecord>& records) { count_changes(records, seen); };
     Random r = Random::derive(seed, 0, "controller-property");
-    const std::vector<std::int32_t> brokers{1, 2, 3, 4, 5};
-    std::map<std::int32_t, std::uint8_t> generation;
+    const std::vector<BrokerId> brokers{1, 2, 3, 4, 5};
+    std::map<BrokerId, std::uint8_t> generation;
     for (auto b : brokers) c.register_broker(b);
     Watermarks w;
     for (int step = 0; step < 120; ++step) {
@@ -879,7 +879,7 @@ TEST_CASE("controller property: the invariant checker fails on crafted bad histo
     Cluster other;
     other.add_brokers({1, 2, 3});
     other.commit({TopicRecord{"t", id}});
-    const std::int32_t rival = leader == 1 ? 2 : 1;
+    const BrokerId rival = leader == 1 ? 2 : 1;
     other.commit({PartitionRecord{0, id, {1, 2, 3}, {1, 2, 3}, rival, LeaderRecoveryState::recovered, 0, 0, {}, {}}});
     CHECK(invariant_violation(other.image, w).find("in leader epoch 0") != std::string::npos);
   }

@@ -51,7 +51,7 @@ std::vector<Envelope> sample_envelopes() {
   std::vector<Envelope> out;
   std::int64_t correlation = 1'000'000'007;
   for (auto& m : messages) {
-    out.push_back(Envelope{.from = 1 + static_cast<NodeId>(out.size()), .to = 100, .correlation_id = correlation++,
+    out.push_back(Envelope{.from = NodeId{1 + static_cast<std::int32_t>(out.size())}, .to = 100, .correlation_id = correlation++,
                            .message = std::move(m)});
   }
   return out;

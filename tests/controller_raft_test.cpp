@@ -132,7 +132,7 @@ struct Bench {
     n.state = Counter{};
     n.max_hw = 0;
     n.truncations.clear();
-    n.core = std::make_unique<RaftCore>(make_config(id, voters, seed + static_cast<std::uint64_t>(id) * 31 + static_cast<std::uint64_t>(now)), std::move(p), now);
+    n.core = std::make_unique<RaftCore>(make_config(id, voters, seed + static_cast<std::uint64_t>(id.value) * 31 + static_cast<std::uint64_t>(now)), std::move(p), now);
     drain(id);
   }
   void restart(NodeId id) { start(id, nodes[id].disk); }
@@ -278,7 +278,7 @@ TEST_CASE("raft: an unattached voter grants a pre-vote without persisting; a fol
   Bench bench({1, 2, 3});
   const NodeId leader = bench.elect();
   const NodeId follower = leader == 1 ? 2 : 1;
-  const NodeId other = 6 - leader - follower;
+  const NodeId other = 6 - leader.value - follower.value;
   auto& f = bench.core(follower);
   REQUIRE(f.role() == Role::follower);
   f.step(to_node(other, follower, VoteRequest{f.epoch(), other, f.last_epoch(), f.log_end_offset(), true}), bench.now);
@@ -818,7 +818,7 @@ class World {
     ++n.incarnation;
     n.state = Counter{};
     n.last_snapshot_end = n.disk.snapshot ? n.disk.snapshot->id.end_offset : 0;
-    auto config = make_config(id, voters_, seed_ * 1000003 + static_cast<std::uint64_t>(id) * 101 +
+    auto config = make_config(id, voters_, seed_ * 1000003 + static_cast<std::uint64_t>(id.value) * 101 +
                                                static_cast<std::uint64_t>(n.incarnation));
     config.max_entries_per_fetch = max_entries_per_fetch_;
     // Back-pressure: with one entry per fetch the followers replicate slower than the harness
@@ -1067,7 +1067,7 @@ class World {
     auto mix = [&](std::uint64_t v) { hash_ = (hash_ ^ v) * 0x100000001B3ull; };
     mix(static_cast<std::uint64_t>(ev.time));
     mix(static_cast<std::uint64_t>(ev.kind));
-    mix(static_cast<std::uint64_t>(ev.node));
+    mix(static_cast<std::uint64_t>(ev.node.value));
     const auto& n = nodes_[ev.node];
     if (!n.core) return;
     mix(static_cast<std::uint64_t>(n.core->role()));

@@ -17,7 +17,7 @@
 
 using namespace keel;
 using namespace keel::metadata;
-using Ids = std::vector<std::int32_t>;
+using Ids = std::vector<BrokerId>;
 
 namespace {
 

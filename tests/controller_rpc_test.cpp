@@ -85,7 +85,7 @@ void for_each_sample(F&& f) {
   f(CreateTopicReply{ErrorCode::topic_already_exists, "exists", Uuid{}});
   f(DeleteTopicRequest{"orders"});
   f(DeleteTopicReply{ErrorCode::unknown_topic_or_partition});
-  f(AlterReassignmentsRequest{{{"orders", 1, std::vector<std::int32_t>{3, 1, 2}}, {"orders", 2, std::nullopt}}, false});
+  f(AlterReassignmentsRequest{{{"orders", 1, std::vector<BrokerId>{3, 1, 2}}, {"orders", 2, std::nullopt}}, false});
   f(AlterReassignmentsReply{{{"orders", 1, ErrorCode::none, ""}, {"orders", 2, ErrorCode::no_reassignment_in_progress, "none"}}});
   f(ListReassignmentsRequest{});
   f(sample_list());
@@ -150,7 +150,7 @@ TEST_CASE("controller rpc: bad enums, bools, presence bytes and lengths over the
   CHECK_THAT(refused(wrong_state), Catch::StartsWith("AlterPartitionRequest.leader_recovery_state: 5 is not in 0..1"));
 
   // AlterReassignmentsRequest: the allow flag, then the count; a target's replicas after a presence byte.
-  auto request = encode(AlterReassignmentsRequest{{{"t", 0, std::vector<std::int32_t>{1}}}, true});
+  auto request = encode(AlterReassignmentsRequest{{{"t", 0, std::vector<BrokerId>{1}}}, true});
   request[0] = 2;
   auto out = decode<AlterReassignmentsRequest>(request);
   REQUIRE_FALSE(out);

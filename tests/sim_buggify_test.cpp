@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,9 +40,10 @@ using namespace std::chrono_literals;
 using test::bootstrap;
 const std::string topic = "events";
 
-// Every fault point the code base has: the simulated disk's and network's, then broker code's.
+// Every fault point the code base has: the simulated world's, disk's and network's, then broker
+// code's.
 const std::vector<std::string> all_sites = {
-    "disk_short_read",     "net_short_read",      "net_short_write",
+    "timer_late",          "disk_short_read",     "net_short_read",      "net_short_write",
     "storage_roll_early",  "timer_reaper_late",   "fetch_small_bytes",
     "fetch_partial_batch", "fetch_wait_jitter",   "produce_high_watermark_late",
     "connection_close_after_response",            "client_metadata_late",
@@ -269,7 +271,7 @@ TEST_CASE("buggify: the sites enabled for a seed do not depend on the order in w
       sim::World world(world_options(seed));
       const auto& order = w == 0 ? all_sites : reversed;
       test::add_running_node(world, [&order, w](Runtime& rt) {
-        for (int i = 0; i < 60 + 40 * w; ++i) {
+        for (int i = 0; i < 3000 + 1000 * w; ++i) {
           for (const auto& site : order) (void)KEEL_BUGGIFY(rt, site);
         }
       });
@@ -282,7 +284,7 @@ TEST_CASE("buggify: the sites enabled for a seed do not depend on the order in w
     CHECK(enabled[0] == enabled[1]);
     std::set<std::string> fired_sites;
     for (const auto& [site, count] : fired[0]) fired_sites.insert(site);
-    CHECK(fired_sites == enabled[0]);  // an enabled site evaluated 60 times fires (0.75^60 ~ 3e-8)
+    CHECK(fired_sites == enabled[0]);  // an enabled site evaluated 3000 times fires (0.99^3000 ~ 1e-13)
     seeds_with_some += enabled[0].empty() ? 0 : 1;
     for (const auto& site : enabled[0]) ++enabled_count[site];
   }
@@ -311,6 +313,155 @@ TEST_CASE("buggify: forced sites are on whatever the seed and fire at the forced
     REQUIRE(fired.size() == 1);
     CHECK(fired.at("fetch_small_bytes") > 400);
     CHECK(fired.at("fetch_small_bytes") < 600);
+  }
+}
+
+// ---- a rate per site ----
+
+TEST_CASE("buggify: each enabled site has a rate of its own, drawn per (seed, site) and stable for the seed",
+          "[buggify][sim]") {
+  std::vector<std::string> sites = all_sites;
+  for (int i = 0; i < 40; ++i) sites.push_back(fmt::format("made_up_site_{:02}", i));
+  std::vector<std::string> reversed(sites.rbegin(), sites.rend());
+  std::map<double, int> rate_count;
+  int seeds_with_several_rates = 0;
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    sim::World a(world_options(seed));
+    sim::World b(world_options(seed));
+    for (const auto& site : reversed) (void)b.buggify_probability(site);  // b is asked in the other order
+    std::set<double> rates;
+    for (const auto& site : sites) {
+      INFO(fmt::format("seed {} site {}", seed, site));
+      const double p = a.buggify_probability(site);
+      CHECK(p == b.buggify_probability(site));
+      CHECK(a.buggify_enabled(site) == b.buggify_enabled(site));
+      if (!a.buggify_enabled(site)) {
+        CHECK(p == 0);
+        continue;
+      }
+      const auto& allowed = sim::World::kBuggifyProbabilities;
+      CHECK(std::find(allowed.begin(), allowed.end(), p) != allowed.end());
+      rates.insert(p);
+      ++rate_count[p];
+    }
+    seeds_with_several_rates += rates.size() >= 2 ? 1 : 0;
+  }
+  // About 13 of the 52 sites are on per seed, each at one of four rates drawn evenly.
+  CHECK(seeds_with_several_rates > 190);
+  int enabled = 0;
+  for (const auto& [p, n] : rate_count) enabled += n;
+  REQUIRE(rate_count.size() == 4);
+  for (const auto& [p, n] : rate_count) {
+    INFO(fmt::format("rate {}: {} of {} enabled (seed, site) pairs", p, n, enabled));
+    CHECK(n > enabled / 6);
+    CHECK(n < enabled / 3);
+  }
+}
+
+TEST_CASE("buggify: an enabled site fires at its own rate", "[buggify][sim]") {
+  std::set<double> rates_checked;
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    sim::World world(world_options(seed));
+    constexpr int evaluations = 4000;
+    std::map<std::string, int> fired;
+    test::add_running_node(world, [&fired](Runtime& rt) {
+      for (int i = 0; i < evaluations; ++i) {
+        for (const auto& site : all_sites) fired[site] += KEEL_BUGGIFY(rt, site) ? 1 : 0;
+      }
+    });
+    world.run_for(1s);
+    for (const auto& site : all_sites) {
+      const double p = world.buggify_probability(site);
+      const double expected = p * evaluations;
+      const double spread = 6 * std::sqrt(evaluations * p * (1 - p)) + 1;
+      INFO(fmt::format("seed {} site {}: rate {}, fired {} of {}", seed, site, p, fired[site], evaluations));
+      CHECK(std::abs(fired[site] - expected) <= spread);
+      if (p > 0) rates_checked.insert(p);
+    }
+  }
+  CHECK(rates_checked.size() == 4);
+}
+
+// ---- timers that fire late ----
+
+namespace {
+
+struct Timers {
+  std::vector<Duration> asked;  // per timer: how long it was for
+  std::vector<Duration> took;   // per timer: how long it took, in the node's own monotonic time
+  std::uint64_t fired = 0;      // timer_late firings
+};
+
+// Tasks that sleep, and wait on events nobody sets (so each wait ends at its deadline), for random
+// durations of 0 to 5 ms.
+Timers run_timers(const sim::WorldOptions& options) {
+  sim::World world(options);
+  Timers out;
+  test::add_running_node(world, [&out](Runtime& rt) {
+    for (int t = 0; t < 4; ++t) {
+      rt.spawn("timers", [&rt, &out, t] {
+        Event never;
+        for (int i = 0; i < 150; ++i) {
+          const Duration d = std::chrono::microseconds(rt.random().between(0, 5000));
+          const Instant start = rt.now();
+          if (t % 2 == 0) {
+            rt.sleep_for(d);
+          } else {
+            (void)never.wait_for(d);
+          }
+          out.asked.push_back(d);
+          out.took.push_back(rt.now() - start);
+        }
+      });
+    }
+  });
+  world.run_for(10min);
+  out.fired = world.buggify_fired().contains("timer_late") ? world.buggify_fired().at("timer_late") : 0;
+  world.node(0).kill();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("buggify: under timer_late, timers fire late, never early", "[buggify][sim]") {
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    sim::WorldOptions o = world_options(seed, {"timer_late"}, 0.3);
+    o.buggify_timer_late_max = 50ms;
+    const Timers t = run_timers(o);
+    REQUIRE(t.asked.size() == 600);
+    std::uint64_t late = 0;
+    std::uint64_t over_1ms = 0;
+    Duration latest{};
+    for (std::size_t i = 0; i < t.asked.size(); ++i) {
+      INFO(fmt::format("seed {} timer {}: asked {} ns, took {} ns", seed, i, to_ns(t.asked[i]), to_ns(t.took[i])));
+      CHECK(t.took[i] >= t.asked[i]);  // never early
+      const Duration extra = t.took[i] - t.asked[i];
+      CHECK(extra <= 50ms + 50us);  // the extra is in world time; the node's clock drifts by up to 1e-4
+      // A timer on time is off by at most the rounding of the node's drifting clock (a nanosecond);
+      // a late one by at least a microsecond.
+      if (extra >= 500ns) ++late;
+      if (extra > 1ms) ++over_1ms;
+      latest = std::max(latest, extra);
+    }
+    INFO(fmt::format("seed {}: {} of 600 timers late, {} firings, the latest by {} us", seed, late, t.fired,
+                     to_ns(latest) / 1000));
+    CHECK(late == t.fired);  // each firing made one timer late, and nothing else did
+    CHECK(late > 100);       // about 0.3 of 600
+    CHECK(late < 260);
+    CHECK(latest > 1ms);     // the extras reach into their range (one in 19 is over 1 ms here)
+    CHECK(over_1ms * 5 < late);  // but most are small
+  }
+}
+
+TEST_CASE("buggify: without timer_late, every timer fires on time", "[buggify][sim]") {
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    const Timers t = run_timers(world_options(seed, {"disk_short_read"}, 0.5));  // some other site on
+    REQUIRE(t.asked.size() == 600);
+    CHECK(t.fired == 0);
+    for (std::size_t i = 0; i < t.asked.size(); ++i) {
+      CHECK(t.took[i] >= t.asked[i]);
+      CHECK(t.took[i] - t.asked[i] < 500ns);
+    }
   }
 }
 

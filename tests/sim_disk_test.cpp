@@ -615,3 +615,71 @@ TEST_CASE("sim disk: the same seed gives the same stats, contents and trace twic
   CHECK(a.stats.crashes == 1);
   CHECK(a.trace_hash != c.trace_hash);
 }
+
+// ---------------------------------------------------------------------------------------------
+// modification time
+
+namespace {
+
+// The file's mtime in unix ms, or -1 when it cannot be read.
+std::int64_t mtime_ms(Disk& disk, const std::string& path) {
+  auto file = disk.open(path, OpenOptions{.read_only = true});
+  if (!file) return -1;
+  auto t = file->modified_time();
+  return t ? to_unix_ms(*t) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("sim disk: a file's mtime is the node's wall clock at its last write or truncate, jumps included",
+          "[sim][disk]") {
+  Rig rig(quiet_disk());
+  std::int64_t created = 0, at_create = 0, written = 0, at_write = 0, after_read = 0, jumped = 0, at_jump = 0;
+  rig.run([&](Runtime& rt) {
+    at_create = to_unix_ms(rt.wall_now());
+    EXPECT_OK(write_file(rt.disk(), "f", "", false));
+    created = mtime_ms(rt.disk(), "f");
+    rt.sleep_for(std::chrono::seconds(10));
+    at_write = to_unix_ms(rt.wall_now());
+    EXPECT_OK(append_file(rt.disk(), "f", "data"));
+    written = mtime_ms(rt.disk(), "f");
+    rt.sleep_for(std::chrono::seconds(10));
+    (void)read_file(rt.disk(), "f");  // reads do not change it
+    after_read = mtime_ms(rt.disk(), "f");
+  });
+  rig.node().clock().jump_wall(-std::chrono::hours(1));
+  rig.run([&](Runtime& rt) {
+    at_jump = to_unix_ms(rt.wall_now());
+    auto file = rt.disk().open("f", OpenOptions{});
+    if (file) EXPECT_OK(file->truncate(2));
+    jumped = mtime_ms(rt.disk(), "f");
+  });
+  // The write lands after its latency (microseconds): the mtime is within a millisecond of the call.
+  CHECK(created - at_create <= 1);
+  CHECK(created >= at_create);
+  CHECK(written - at_write <= 1);
+  CHECK(written >= at_write + 0);
+  CHECK(written - created >= 10'000);
+  CHECK(after_read == written);
+  CHECK(jumped >= at_jump);
+  CHECK(jumped < written);  // the clock went back an hour: so does the mtime, as on a real machine
+}
+
+TEST_CASE("sim disk: after a power loss the mtime is that of the last change that reached the platter",
+          "[sim][disk]") {
+  Rig rig(quiet_disk());
+  std::int64_t synced = 0, pending = 0, after = 0;
+  rig.run([&](Runtime& rt) {
+    EXPECT_OK(write_file(rt.disk(), "f", "durable", true));
+    EXPECT_OK(rt.disk().sync_dir(""));
+    synced = mtime_ms(rt.disk(), "f");
+    rt.sleep_for(std::chrono::seconds(5));
+    EXPECT_OK(append_file(rt.disk(), "f", "+lost"));
+    pending = mtime_ms(rt.disk(), "f");
+  });
+  rig.node().power_off();
+  rig.run([&](Runtime& rt) { after = mtime_ms(rt.disk(), "f"); });
+  CHECK(pending - synced >= 5'000);
+  CHECK(rig.contents("f") == "durable");
+  CHECK(after == synced);  // the dropped write took its mtime with it
+}

@@ -68,6 +68,15 @@ std::map<std::uint64_t, std::pair<std::string, std::string>> verdicts(const nloh
   return out;
 }
 
+// The first line of `text` that starts with `prefix` (empty if none).
+std::string line_starting(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(prefix)) return line;
+  }
+  return "";
+}
+
 std::string sweep_args(const TempDir& dir, const std::string& seeds, const std::string& name, const std::string& more) {
   return fmt::format("sweep '{}' --seeds {} --no-progress --reports '{}' --junit '{}' --json '{}' {}", smoke, seeds,
                      dir / "reports", dir / (name + ".xml"), dir / (name + ".json"), more);
@@ -160,6 +169,32 @@ TEST_CASE("sweep: shards run as separate processes merge into the unsharded swee
   CHECK(expected.size() == 5);
   CHECK(verdicts(read_json(dir / "merged.json")) == expected);
   CHECK_THAT(read_file(dir / "merged.xml"), Catch::Contains("tests=\"5\" failures=\"1\""));
+  // The coverage of the marks joins too: the same marks, runs, hits and first seeds as unsharded
+  // (the crashed seed's marks are unknown in both).
+  const auto whole_coverage = read_json(dir / "whole.json").at("coverage");
+  CHECK(whole_coverage.at("runs") == 4);
+  CHECK(whole_coverage.at("marks_reached").get<int>() > 0);
+  CHECK(read_json(dir / "merged.json").at("coverage") == whole_coverage);
+  CHECK(read_json(files[0]).at("coverage") != whole_coverage);  // a shard alone covers less
+}
+
+TEST_CASE("sweep: the coverage report says which marks were reached, how often, by which seeds, and which never",
+          "[sim][sweep][coverage]") {
+  TempDir dir("keel-sweep-test-coverage");
+  const Ran ran = keel_sim(dir, sweep_args(dir, "1..2", "cov", "--jobs 1"));
+  INFO(ran.out << ran.err);
+  REQUIRE(ran.exit_code == 0);
+  // smoke kills its one broker at 20s: the restart recovers the logs; one broker never elects uncleanly.
+  CHECK_THAT(line_starting(ran.out, "coverage: "), Catch::Matches("coverage: \\d+ of \\d+ marks reached in 2 runs .*"));
+  CHECK_THAT(line_starting(ran.out, "  storage.recovery.segment_recovered "),
+             Catch::Matches(" +storage.recovery.segment_recovered +sometimes +2 +\\d+  1,2"));
+  CHECK_THAT(line_starting(ran.out, "never reached ("), Catch::Matches("never reached \\(\\d+\\):"));
+  CHECK_THAT(line_starting(ran.out, "  controller.election.unclean "),
+             Catch::Matches(" +controller.election.unclean +sometimes +broker/metadata/control_election.cpp:\\d+"));
+  const auto results = read_json(dir / "cov.json");
+  const auto& never = results.at("coverage").at("never_reached");
+  CHECK(std::find(never.begin(), never.end(), "controller.election.unclean") != never.end());
+  CHECK(results.at("results").at(0).at("marks").at("storage.recovery.segment_recovered").get<int>() > 0);
 }
 
 TEST_CASE("merge: overlapping or missing shards are refused, naming the shard", "[sim][sweep][sweep-isolation]") {

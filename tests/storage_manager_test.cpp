@@ -340,3 +340,28 @@ TEST_CASE("storage manager: partition dir names cut at the last dash and segment
   CHECK(parsed->suffix == ".timeindex.deleted");
   CHECK_FALSE(parse_segment_file_name("leader-epoch-checkpoint").has_value());
 }
+
+TEST_CASE("storage manager: a brand-new log dir reports as clean, one with logs and no marker as unclean", "[storage]") {
+  Rig rig;
+  std::string error;
+  LogManager::RecoveryReport fresh, crashed;
+  rig.run([&](Runtime& rt) {
+    auto m = LogManager::open(rt, manager_options());
+    if (!m) return void(error = m.error().message);
+    fresh = (*m)->recovery_report();
+    auto log = (*m)->create(tp("audit", 0), small_segments(1500));
+    if (!log) return void(error = log.error().message);
+  });
+  REQUIRE(error == "");
+  rig.node().kill();  // no clean shutdown: disk1 (audit-0's dir) now holds a log and no marker
+  rig.run([&](Runtime& rt) {
+    auto m = LogManager::open(rt, manager_options());
+    if (!m) return void(error = m.error().message);
+    crashed = (*m)->recovery_report();
+  });
+  REQUIRE(error == "");
+  CHECK(fresh.clean_dirs == std::vector<std::string>{"disk1/logs", "disk2/logs"});
+  CHECK(fresh.unclean_dirs.empty());
+  CHECK(crashed.clean_dirs.size() == 1);
+  CHECK(crashed.unclean_dirs.size() == 1);
+}

@@ -43,6 +43,7 @@ std::string_view errc_name(Errc code) {
     case Errc::cancelled: return "cancelled";
     case Errc::address_in_use: return "address_in_use";
     case Errc::corrupt: return "corrupt";
+    case Errc::invalid_timestamp: return "invalid_timestamp";
   }
   return "unknown";
 }

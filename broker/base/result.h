@@ -24,6 +24,7 @@ enum class Errc : unsigned char {
   cancelled,          // the operation's task or node is stopping
   address_in_use,     // listen: the port is taken
   corrupt,            // data failed validation (a CRC, a length)
+  invalid_timestamp,  // a record's timestamp is outside what the log accepts (Kafka's INVALID_TIMESTAMP)
 };
 
 std::string_view errc_name(Errc code);

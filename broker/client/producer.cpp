@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/base/assert.h"
 #include "broker/protocol/errors.h"
 
 namespace keel::client {
@@ -143,7 +144,7 @@ std::shared_ptr<Delivery> Producer::send(ProducerRecord record) {
     return delivery;
   }
   protocol::Record r;
-  r.timestamp = record.timestamp_ms >= 0 ? record.timestamp_ms : to_unix_ms(rt_.wall_now());
+  r.timestamp = record.no_timestamp ? -1 : record.timestamp_ms >= 0 ? record.timestamp_ms : to_unix_ms(rt_.wall_now());
   r.key = std::move(record.key);
   r.value = std::move(record.value);
   r.headers = std::move(record.headers);
@@ -260,6 +261,11 @@ Result<protocol::ProduceRequest> Producer::build_request(const std::vector<Batch
       protocol::BatchOptions options;
       options.compression = config_.compression;
       b->encoded = protocol::build_batch(options, b->records);
+      auto header = protocol::parse_batch_header(*b->encoded);
+      KEEL_ASSERT(header.ok());
+      if (config_.zero_max_timestamp_without_timestamps && header->max_timestamp == -1) {
+        protocol::set_create_time_max_timestamp(*b->encoded, 0);
+      }
     }
     auto topic = std::find_if(request.topic_data.begin(), request.topic_data.end(),
                               [&](const auto& t) { return t.name == b->tp.topic; });

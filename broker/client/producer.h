@@ -38,6 +38,9 @@ struct ProducerConfig {
   std::int32_t max_in_flight_per_connection = 5;
   std::int64_t buffer_bytes = 32 << 20;             // buffer.memory: send() waits while full
   std::int32_t request_bytes_max = 1048576;         // max.request.size: a larger record fails at once
+  // A batch whose records have no timestamp says max timestamp 0 in its header, as librdkafka 2.x
+  // writes it (a broker must recompute the max from the records: issue 14).
+  bool zero_max_timestamp_without_timestamps = false;
 };
 
 struct ProducerRecord {
@@ -47,6 +50,7 @@ struct ProducerRecord {
   std::optional<protocol::Bytes> value;
   std::vector<protocol::RecordHeader> headers;
   std::int64_t timestamp_ms = -1;  // -1: the producer's wall clock
+  bool no_timestamp = false;       // send the record without a timestamp (-1), as librdkafka does when given none
 };
 
 class Producer {

@@ -520,6 +520,16 @@ std::vector<KeyDef> log_keys() {
           .log("message.timestamp.type",
                [](storage::LogConfig& l, const Value& v) { l.log_append_time = v.text == "LogAppendTime"; },
                [](const storage::LogConfig& l) { return std::string(l.log_append_time ? "LogAppendTime" : "CreateTime"); }),
+      key("log.message.timestamp.before.max.ms", Type::int64, "9223372036854775807")
+          .range(0, i64_max)
+          .log("message.timestamp.before.max.ms",
+               [](storage::LogConfig& l, const Value& v) { l.timestamp_before_max_ms = v.number; },
+               [](const storage::LogConfig& l) { return show(l.timestamp_before_max_ms); }),
+      key("log.message.timestamp.after.max.ms", Type::int64, "3600000")
+          .range(0, i64_max)
+          .log("message.timestamp.after.max.ms",
+               [](storage::LogConfig& l, const Value& v) { l.timestamp_after_max_ms = v.number; },
+               [](const storage::LogConfig& l) { return show(l.timestamp_after_max_ms); }),
   };
 }
 

@@ -114,7 +114,8 @@ Result<BrokerConfig> parse_broker_config(std::string_view properties_text, std::
 
 // `base` (the broker's log settings) overridden by a topic's configs: retention.ms, retention.bytes,
 // segment.bytes, segment.ms, segment.index.bytes, index.interval.bytes, flush.messages, flush.ms,
-// file.delete.delay.ms, max.message.bytes, message.timestamp.type, cleanup.policy (only "delete";
+// file.delete.delay.ms, max.message.bytes, message.timestamp.type, message.timestamp.before.max.ms,
+// message.timestamp.after.max.ms, cleanup.policy (only "delete";
 // "compact" is refused as not supported yet). The error names the key.
 Result<storage::LogConfig> apply_topic_configs(const storage::LogConfig& base,
                                                const std::map<std::string, std::string>& topic_configs);

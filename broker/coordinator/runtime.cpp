@@ -1,4 +1,5 @@
 #include "broker/coordinator/runtime.h"
+#include "broker/base/coverage.h"
 
 #include <fmt/format.h>
 
@@ -183,6 +184,7 @@ void CoordinatorRuntime::load(std::shared_ptr<ShardState> s) {
   Mutex::Guard guard(s->mutex);
   if (s->phase != Phase::loading) return;
   s->set_phase(Phase::active);
+  if (s->records_loaded > 0) KEEL_SOMETIMES("coordinator.loaded_state_from_log");
   s->shard->loaded();
   rt_.trace("CoordinatorLoaded")
       .detail("Partition", s->tp.to_string())
@@ -279,6 +281,7 @@ std::shared_ptr<CoordinatorRuntime::Completion> CoordinatorRuntime::submit_write
   }
   auto completion = defer(*s, std::move(result.after_commit), appends);  // a failed append is queued, then failed below
   if (error != CoordinatorError::none) {
+    KEEL_SOMETIMES("coordinator.write_failed");
     rt_.trace("CoordinatorWriteFailed", Severity::warn)
         .detail("Partition", s->tp.to_string())
         .detail("Operation", name)
@@ -352,6 +355,8 @@ void CoordinatorRuntime::fail(const std::shared_ptr<ShardState>& s, CoordinatorE
 void CoordinatorRuntime::unload(const std::shared_ptr<ShardState>& s, CoordinatorError error) {
   if (s->phase == Phase::unloaded) return;
   const bool was_active = s->phase == Phase::active;
+  // Leadership moved on while the log was still being replayed.
+  if (s->phase == Phase::loading) KEEL_SOMETIMES("coordinator.unloaded_while_loading");
   s->set_phase(Phase::unloaded);
   s->timers.clear();
   if (auto it = shards_.find(s->tp.partition); it != shards_.end() && it->second == s) shards_.erase(it);

@@ -1,6 +1,7 @@
 // JoinGroup and the join phase of a rebalance (Kafka's GroupMetadataManager.classicGroupJoin*,
 // prepareRebalance, completeClassicGroupJoin), as a shard of the coordinator runtime.
 #include <fmt/format.h>
+#include "broker/base/coverage.h"
 
 #include "broker/base/assert.h"
 #include "broker/group/group_shard.h"
@@ -230,6 +231,7 @@ WriteResult GroupShard::prepare_rebalance(ClassicGroup& g, std::string_view reas
     g.initial_join().reset();
     ctx_.schedule(join_timer(id), std::chrono::milliseconds(g.max_rebalance_timeout_ms()), on_timer);
   }
+  if (g.generation() > 0) KEEL_SOMETIMES("group.rebalance.of_a_formed_group");
   g.transition(GroupState::preparing_rebalance, now_ms());
   ctx_.runtime()
       .trace("GroupRebalancing")

@@ -2,6 +2,7 @@
 // (Kafka's GroupMetadataManager.classicGroupSync*, classicGroupHeartbeat*, classicGroupLeave*,
 // onExpireHeartbeat, expirePendingSync).
 #include <fmt/format.h>
+#include "broker/base/coverage.h"
 
 #include "broker/base/assert.h"
 #include "broker/group/group_shard.h"
@@ -86,6 +87,7 @@ WriteResult GroupShard::remove_member_and_update(ClassicGroup& g, const std::str
   if (m->awaiting_sync) m->awaiting_sync->set(sync_error(code(ErrorCode::unknown_member_id)));
   cancel_member_timers(g, member_id);
   g.remove_member(member_id);
+  if (g.state() != GroupState::stable) KEEL_SOMETIMES("group.member.removed_during_rebalance");
   ctx_.runtime().trace("GroupMemberRemoved").detail("Group", g.id()).detail("Member", member_id).detail("Why", why);
   switch (g.state()) {
     case GroupState::stable:

@@ -1,6 +1,8 @@
 #include "broker/kafka/errors.h"
 
 #include "broker/base/assert.h"
+#include "broker/kafka/handlers.h"
+#include "broker/kafka/services.h"
 
 namespace keel::kafka {
 
@@ -20,6 +22,7 @@ ErrorCode error_code_for(partition::ReplicaError error) {
     case ReplicaError::invalid_record: return ErrorCode::invalid_record;
     case ReplicaError::corrupt_record: return ErrorCode::corrupt_message;
     case ReplicaError::record_too_large: return ErrorCode::message_too_large;
+    case ReplicaError::invalid_timestamp: return ErrorCode::invalid_timestamp;
     case ReplicaError::storage: return ErrorCode::kafka_storage_error;
     case ReplicaError::timed_out: return ErrorCode::request_timed_out;
   }
@@ -30,10 +33,24 @@ ErrorCode error_code_for(const Error& error) {
   switch (error.code) {
     case Errc::not_found: return ErrorCode::unknown_topic_or_partition;
     case Errc::corrupt: return ErrorCode::corrupt_message;
+    case Errc::invalid_timestamp: return ErrorCode::invalid_timestamp;
     case Errc::timed_out: return ErrorCode::request_timed_out;
     case Errc::invalid_argument: return ErrorCode::invalid_request;
     default: return ErrorCode::unknown_server_error;
   }
+}
+
+void trace_client_error(const RequestContext& ctx, std::string_view resource, ErrorCode code, std::string_view reason) {
+  if (code == ErrorCode::none) return;
+  ctx.broker.rt.trace("ClientError", Severity::warn)
+      .detail("api", protocol::api_name(static_cast<protocol::ApiKey>(ctx.header.api_key)))
+      .detail("version", ctx.header.api_version)
+      .detail("client_id", ctx.header.client_id.value_or(""))
+      .detail("correlation_id", ctx.header.correlation_id)
+      .detail("peer", ctx.peer)
+      .detail("resource", resource)
+      .detail("error", protocol::error_name(code))
+      .detail("reason", reason.empty() ? protocol::error_name(code) : reason);
 }
 
 }  // namespace keel::kafka

@@ -19,7 +19,9 @@ metadata::AlterReassignmentsRequest to_controller(const AlterPartitionReassignme
   out.allow_replication_factor_change = request.allow_replication_factor_change;
   for (const auto& topic : request.topics) {
     for (const auto& partition : topic.partitions) {
-      out.partitions.push_back({topic.name, partition.partition_index, partition.replicas});
+      std::optional<std::vector<BrokerId>> replicas;  // none: cancel the move
+      if (partition.replicas) replicas = ids_of<BrokerId>(*partition.replicas);
+      out.partitions.push_back({topic.name, partition.partition_index, std::move(replicas)});
     }
   }
   return out;

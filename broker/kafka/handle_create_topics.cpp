@@ -92,6 +92,9 @@ HandlerResult handle_create_topics(RequestContext& ctx, protocol::Reader& body) 
     }
     response.topics.push_back(create_one(ctx.broker, topic, request->validate_only));
   }
+  for (const auto& t : response.topics) {
+    trace_client_error(ctx, t.name, static_cast<ErrorCode>(t.error_code), t.error_message.value_or(""));
+  }
   return std::optional(encode_response(ctx, response));
 }
 

@@ -47,6 +47,10 @@ HandlerResult handle_delete_topics(RequestContext& ctx, protocol::Reader& body) 
       response.responses.push_back(std::move(out));
     }
   }
+  for (const auto& r : response.responses) {
+    trace_client_error(ctx, r.name.value_or("(a topic id)"), static_cast<ErrorCode>(r.error_code),
+                       r.error_message.value_or(""));
+  }
   return std::optional(encode_response(ctx, response));
 }
 

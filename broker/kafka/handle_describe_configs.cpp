@@ -2,6 +2,7 @@
 // their sources) or of this broker.
 #include <fmt/format.h>
 
+#include "broker/kafka/errors.h"
 #include "broker/kafka/services.h"
 #include "broker/metadata/quorum.h"
 #include "broker/kafka/handlers.h"
@@ -81,6 +82,8 @@ HandlerResult handle_describe_configs(RequestContext& ctx, protocol::Reader& bod
   DescribeConfigsResponse response;
   for (const auto& resource : request->resources) {
     response.results.push_back(describe_resource(ctx.broker, resource, ctx.header.api_version));
+    const auto& r = response.results.back();
+    trace_client_error(ctx, r.resource_name, static_cast<ErrorCode>(r.error_code), r.error_message.value_or(""));
   }
   return std::optional(encode_response(ctx, response));
 }

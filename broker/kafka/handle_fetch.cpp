@@ -61,6 +61,8 @@ HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body) {
   response.session_id = 0;
   if (ctx.header.api_version >= 7 && request->session_id != 0) {
     response.error_code = wire(ErrorCode::fetch_session_id_not_found);
+    trace_client_error(ctx, fmt::format("fetch session {}", request->session_id), ErrorCode::fetch_session_id_not_found,
+                       "Keel keeps no fetch sessions");
     return std::optional(encode_response(ctx, response));
   }
   const partition::FetchParams params = fetch_params(*request);
@@ -72,6 +74,8 @@ HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body) {
     out.topic = topic.topic;
     for (const auto& p : topic.partitions) {
       out.partitions.push_back(partition_data(p.partition, result.partitions[i++], params.read_committed));
+      trace_client_error(ctx, fmt::format("{}-{}", topic.topic, p.partition),
+                         static_cast<ErrorCode>(out.partitions.back().error_code), {});
     }
     response.responses.push_back(std::move(out));
   }

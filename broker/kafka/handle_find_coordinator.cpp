@@ -45,11 +45,11 @@ Coordinator find_one(BrokerServices& broker, const std::string& key, std::int8_t
   if (broker.quorum.image().topic(group::offsets_topic) == nullptr) create_offsets_topic(broker);
   const auto& image = broker.quorum.image();
   const std::int32_t partition = broker.groups.partition_for(key);
-  const std::int32_t leader = image.leader_of(group::offsets_topic, partition);
+  const BrokerId leader = image.leader_of(group::offsets_topic, partition);
   if (leader < 0) return unavailable("the group's __consumer_offsets partition has no leader");
   const auto address = partition::broker_address(image, leader, broker.advertised().listener_name);
   if (!address) return unavailable("the coordinator's address is unknown");
-  out.node_id = leader;
+  out.node_id = leader.value;
   out.host = address->host;
   out.port = address->port;
   out.error_message = std::nullopt;

@@ -41,7 +41,11 @@ HandlerResult handle_list_offsets(RequestContext& ctx, protocol::Reader& body) {
   for (const auto& topic : request->topics) {
     ListOffsetsResponse::ListOffsetsTopicResponse out;
     out.name = topic.name;
-    for (const auto& partition : topic.partitions) out.partitions.push_back(list_partition(ctx.broker, topic.name, partition));
+    for (const auto& partition : topic.partitions) {
+      out.partitions.push_back(list_partition(ctx.broker, topic.name, partition));
+      trace_client_error(ctx, fmt::format("{}-{}", topic.name, partition.partition_index),
+                         static_cast<ErrorCode>(out.partitions.back().error_code), {});
+    }
     response.topics.push_back(std::move(out));
   }
   return std::optional(encode_response(ctx, response));

@@ -30,9 +30,9 @@ ListPartitionReassignmentsResponse answered(const metadata::ListReassignmentsRep
     }
     auto& partition = response.topics.back().partitions.emplace_back();
     partition.partition_index = ongoing.partition;
-    partition.replicas = ongoing.replicas;
-    partition.adding_replicas = ongoing.adding;
-    partition.removing_replicas = ongoing.removing;
+    partition.replicas = raw_ids(ongoing.replicas);
+    partition.adding_replicas = raw_ids(ongoing.adding);
+    partition.removing_replicas = raw_ids(ongoing.removing);
   }
   return response;
 }

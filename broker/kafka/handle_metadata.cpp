@@ -25,13 +25,13 @@ MetadataResponse::MetadataResponsePartition describe_partition(const metadata::M
   MetadataResponse::MetadataResponsePartition out;
   out.partition_index = index;
   out.error_code = wire(p.leader >= 0 ? ErrorCode::none : ErrorCode::leader_not_available);
-  out.leader_id = p.leader;
+  out.leader_id = p.leader.value;
   out.leader_epoch = p.leader_epoch;
-  out.replica_nodes = p.replicas;
-  out.isr_nodes = p.isr;
-  for (std::int32_t r : p.replicas) {
+  out.replica_nodes = raw_ids(p.replicas);
+  out.isr_nodes = raw_ids(p.isr);
+  for (BrokerId r : p.replicas) {
     const auto* reg = image.broker(r);
-    if (reg == nullptr || reg->fenced) out.offline_replicas.push_back(r);
+    if (reg == nullptr || reg->fenced) out.offline_replicas.push_back(r.value);
   }
   return out;
 }
@@ -84,7 +84,7 @@ std::vector<MetadataResponse::MetadataResponseBroker> live_brokers(BrokerService
     for (const auto& e : reg.endpoints) {
       if (e.listener != listener) continue;
       MetadataResponse::MetadataResponseBroker b;
-      b.node_id = id;
+      b.node_id = id.value;
       b.host = e.host;
       b.port = e.port;
       out.push_back(std::move(b));
@@ -113,6 +113,7 @@ HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body) {
     const bool allow_create = ctx.header.api_version < 4 || request->allow_auto_topic_creation;
     for (const auto& name : *names) response.topics.push_back(lookup_or_create(broker, name, allow_create));
   }
+  for (const auto& t : response.topics) trace_client_error(ctx, t.name, static_cast<ErrorCode>(t.error_code), {});
   return std::optional(encode_response(ctx, response));
 }
 

@@ -3,6 +3,7 @@
 // the parked fetches once), and answered with its base offset; acks=all first waits until the ISR
 // has the records. acks=0 gets no response.
 #include <fmt/format.h>
+#include "broker/base/coverage.h"
 
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers.h"
@@ -45,11 +46,14 @@ Result<protocol::BatchScan> scan_and_validate(const std::optional<protocol::Byte
                                                             scan.batches.size() + (scan.torn_tail ? 1 : 0)));
     return make_error(Errc::invalid_argument, "bad batch");
   }
-  if (auto st = protocol::validate_batch_for_append(*records); !st) {
-    refused = partition_error(index, st.error().code == Errc::corrupt ? ErrorCode::corrupt_message : ErrorCode::invalid_record,
-                              st.error().message);
-    return st.error();
+  auto timestamps = protocol::validate_batch_for_append(*records);
+  if (!timestamps) {
+    refused = partition_error(index, timestamps.error().code == Errc::corrupt ? ErrorCode::corrupt_message
+                                                                              : ErrorCode::invalid_record,
+                              timestamps.error().message);
+    return timestamps.error();
   }
+  scan.record_timestamps.push_back(*timestamps);  // the log recomputes the max timestamp from these
   return scan;
 }
 
@@ -99,6 +103,8 @@ void wait_for_acks(BrokerServices& broker, std::int32_t timeout_ms, ProduceRespo
       const Appended& a = appended[t][i];
       const auto error = broker.replicas.wait_for_acks(TopicPartition{topic.name, out.index}, a.required_offset,
                                                        a.leader_epoch, deadline);
+      if (error == partition::ReplicaError::timed_out) KEEL_SOMETIMES("kafka.produce.acks_all_timed_out");
+      if (error == partition::ReplicaError::not_leader) KEEL_SOMETIMES("kafka.produce.leadership_lost_while_waiting");
       if (error != partition::ReplicaError::none) {
         out = partition_error(out.index, error_code_for(error), std::string(partition::replica_error_name(error)));
       }
@@ -132,6 +138,12 @@ HandlerResult handle_produce(RequestContext& ctx, protocol::Reader& body) {
     response.responses.push_back(std::move(out));
   }
   if (request->acks == -1) wait_for_acks(ctx.broker, request->timeout_ms, response, appended);
+  for (const auto& topic : response.responses) {
+    for (const auto& p : topic.partition_responses) {
+      trace_client_error(ctx, fmt::format("{}-{}", topic.name, p.index), static_cast<ErrorCode>(p.error_code),
+                         p.error_message.value_or(""));
+    }
+  }
   if (request->acks == 0) return std::optional<protocol::Bytes>();
   return std::optional(encode_response(ctx, response));
 }

@@ -1,6 +1,7 @@
 // The broker side of the controller: registration, heartbeats, fencing and controlled shutdown.
 // Topic operations live in control_topics.cpp.
 #include "broker/metadata/control.h"
+#include "broker/base/coverage.h"
 
 namespace keel::metadata {
 
@@ -86,15 +87,16 @@ Decision<HeartbeatReply> Controller::heartbeat(const MetadataImage& image, const
 }
 
 std::vector<MetadataRecord> Controller::fence_stale_brokers(const MetadataImage& image, std::int64_t now_ms) {
-  std::vector<std::int32_t> unfenced;
+  std::vector<BrokerId> unfenced;
   for (const auto& [id, b] : image.brokers())
     if (!b.fenced) unfenced.push_back(id);
   const auto stale = heartbeats_.first_expired(unfenced, now_ms);
   if (!stale) return {};
+  KEEL_SOMETIMES("controller.broker.fenced_session_expired");
   return fence_broker(image, *stale);
 }
 
-Decision<ErrorCode> Controller::unregister_broker(const MetadataImage& image, std::int32_t broker) {
+Decision<ErrorCode> Controller::unregister_broker(const MetadataImage& image, BrokerId broker) {
   const auto* b = image.broker(broker);
   if (!b) return {{}, ErrorCode::broker_id_not_registered};
   auto records = remove_from_isrs(image, broker, config_.unclean_leader_election_enable);
@@ -103,7 +105,7 @@ Decision<ErrorCode> Controller::unregister_broker(const MetadataImage& image, st
   return {std::move(records), ErrorCode::none};
 }
 
-std::vector<MetadataRecord> Controller::fence_broker(const MetadataImage& image, std::int32_t broker) const {
+std::vector<MetadataRecord> Controller::fence_broker(const MetadataImage& image, BrokerId broker) const {
   const auto* b = image.broker(broker);
   KEEL_ASSERT_MSG(b != nullptr, "fencing unknown broker {}", broker);
   auto records = remove_from_isrs(image, broker, config_.unclean_leader_election_enable);
@@ -111,7 +113,7 @@ std::vector<MetadataRecord> Controller::fence_broker(const MetadataImage& image,
   return records;
 }
 
-std::vector<MetadataRecord> Controller::unfence_broker(const MetadataImage& image, std::int32_t broker) const {
+std::vector<MetadataRecord> Controller::unfence_broker(const MetadataImage& image, BrokerId broker) const {
   const auto* b = image.broker(broker);
   KEEL_ASSERT_MSG(b != nullptr, "unfencing unknown broker {}", broker);
   std::vector<MetadataRecord> records;
@@ -121,10 +123,11 @@ std::vector<MetadataRecord> Controller::unfence_broker(const MetadataImage& imag
   return records;
 }
 
-std::vector<MetadataRecord> Controller::enter_controlled_shutdown(const MetadataImage& image, std::int32_t broker) const {
+std::vector<MetadataRecord> Controller::enter_controlled_shutdown(const MetadataImage& image, BrokerId broker) const {
   const auto* b = image.broker(broker);
   KEEL_ASSERT_MSG(b != nullptr, "shutting down unknown broker {}", broker);
   std::vector<MetadataRecord> records;
+  KEEL_SOMETIMES("controller.broker.controlled_shutdown");
   records.push_back(BrokerRegistrationChangeRecord{broker, b->epoch, FenceChange::none, 1});
   auto moved = remove_from_isrs(image, broker, config_.unclean_leader_election_enable);
   records.insert(records.end(), moved.begin(), moved.end());

@@ -48,7 +48,7 @@ constexpr std::int32_t call_partitions_max = 1'000'000;  // partitions named in 
 
 struct RegisterBrokerRequest {
   static constexpr std::string_view message_name = "RegisterBrokerRequest";
-  std::int32_t broker_id = 0;
+  BrokerId broker_id = 0;
   Uuid incarnation;
   std::vector<Endpoint> endpoints;
   std::optional<std::string> rack;
@@ -79,7 +79,7 @@ struct RegisterBrokerReply {
 
 struct HeartbeatRequest {
   static constexpr std::string_view message_name = "HeartbeatRequest";
-  std::int32_t broker_id = 0;
+  BrokerId broker_id = 0;
   std::int64_t broker_epoch = 0;
   std::int64_t current_metadata_offset = -1;
   bool want_fence = false;
@@ -169,7 +169,7 @@ struct DeleteTopicReply {
 };
 
 struct IsrMember {
-  std::int32_t broker_id = 0;
+  BrokerId broker_id = 0;
   std::int64_t broker_epoch = -1;  // -1 skips the epoch check (KIP-903)
   bool operator==(const IsrMember&) const = default;
 
@@ -181,7 +181,7 @@ struct IsrMember {
 };
 struct AlterPartitionRequest {
   static constexpr std::string_view message_name = "AlterPartitionRequest";
-  std::int32_t broker_id = 0;
+  BrokerId broker_id = 0;
   std::int64_t broker_epoch = 0;
   Uuid topic_id;
   std::int32_t partition = 0;
@@ -207,9 +207,9 @@ struct AlterPartitionRequest {
 struct AlterPartitionReply {
   static constexpr std::string_view message_name = "AlterPartitionReply";
   ErrorCode error = ErrorCode::none;
-  std::int32_t leader = no_leader;
+  BrokerId leader = no_leader;
   std::int32_t leader_epoch = -1;
-  std::vector<std::int32_t> isr;
+  std::vector<BrokerId> isr;
   std::int32_t partition_epoch = -1;
   LeaderRecoveryState leader_recovery_state = LeaderRecoveryState::recovered;
   bool operator==(const AlterPartitionReply&) const = default;
@@ -231,7 +231,7 @@ struct AlterPartitionReply {
 struct ReassignmentTarget {
   std::string topic;
   std::int32_t partition = 0;
-  std::optional<std::vector<std::int32_t>> replicas;
+  std::optional<std::vector<BrokerId>> replicas;
   bool operator==(const ReassignmentTarget&) const = default;
 
   template <class V>
@@ -310,9 +310,9 @@ struct ListReassignmentsRequest {
 struct OngoingReassignment {
   std::string topic;
   std::int32_t partition = 0;
-  std::vector<std::int32_t> replicas;  // the whole set now: targets first, then those leaving
-  std::vector<std::int32_t> adding;
-  std::vector<std::int32_t> removing;
+  std::vector<BrokerId> replicas;  // the whole set now: targets first, then those leaving
+  std::vector<BrokerId> adding;
+  std::vector<BrokerId> removing;
   bool operator==(const OngoingReassignment&) const = default;
 
   template <class V>
@@ -354,7 +354,7 @@ class Controller {
   std::vector<MetadataRecord> fence_stale_brokers(const MetadataImage& image, std::int64_t now_ms);
   // Forgets a broker (Kafka's UnregisterBroker): out of every ISR it is in (never emptying one, so a
   // last member may stay until it registers again), its leaderships moved, its session dropped.
-  Decision<ErrorCode> unregister_broker(const MetadataImage& image, std::int32_t broker);
+  Decision<ErrorCode> unregister_broker(const MetadataImage& image, BrokerId broker);
 
   Decision<CreateTopicReply> create_topic(const MetadataImage& image, const CreateTopicRequest& request, Random& random) const;
   Decision<ErrorCode> delete_topic(const MetadataImage& image, std::string_view name) const;
@@ -369,9 +369,9 @@ class Controller {
   std::vector<MetadataRecord> elect_preferred_leaders(const MetadataImage& image) const;
 
   // The partition side of taking a broker out / bringing it back (also used by the operations above).
-  std::vector<MetadataRecord> fence_broker(const MetadataImage& image, std::int32_t broker) const;
-  std::vector<MetadataRecord> unfence_broker(const MetadataImage& image, std::int32_t broker) const;
-  std::vector<MetadataRecord> enter_controlled_shutdown(const MetadataImage& image, std::int32_t broker) const;
+  std::vector<MetadataRecord> fence_broker(const MetadataImage& image, BrokerId broker) const;
+  std::vector<MetadataRecord> unfence_broker(const MetadataImage& image, BrokerId broker) const;
+  std::vector<MetadataRecord> enter_controlled_shutdown(const MetadataImage& image, BrokerId broker) const;
 
   const ControllerConfig& config() const { return config_; }
   const BrokerHeartbeatManager& heartbeats() const { return heartbeats_; }

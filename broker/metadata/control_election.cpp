@@ -1,4 +1,5 @@
 #include "broker/metadata/control_election.h"
+#include "broker/base/coverage.h"
 
 #include <algorithm>
 
@@ -29,7 +30,7 @@ PartitionChangeBuilder& PartitionChangeBuilder::set_election(Election election) 
   return *this;
 }
 
-PartitionChangeBuilder& PartitionChangeBuilder::set_target_isr(std::vector<std::int32_t> isr) {
+PartitionChangeBuilder& PartitionChangeBuilder::set_target_isr(std::vector<BrokerId> isr) {
   target_isr_ = std::move(isr);
   return *this;
 }
@@ -39,9 +40,9 @@ PartitionChangeBuilder& PartitionChangeBuilder::set_target_recovery_state(Leader
   return *this;
 }
 
-PartitionChangeBuilder& PartitionChangeBuilder::set_target_assignment(std::vector<std::int32_t> replicas,
-                                                                     std::vector<std::int32_t> removing,
-                                                                     std::vector<std::int32_t> adding) {
+PartitionChangeBuilder& PartitionChangeBuilder::set_target_assignment(std::vector<BrokerId> replicas,
+                                                                     std::vector<BrokerId> removing,
+                                                                     std::vector<BrokerId> adding) {
   KEEL_ASSERT(!replicas.empty());
   target_replicas_ = std::move(replicas);
   target_removing_ = std::move(removing);
@@ -49,23 +50,23 @@ PartitionChangeBuilder& PartitionChangeBuilder::set_target_assignment(std::vecto
   return *this;
 }
 
-PartitionChangeBuilder& PartitionChangeBuilder::exclude_broker(std::int32_t broker) {
+PartitionChangeBuilder& PartitionChangeBuilder::exclude_broker(BrokerId broker) {
   excluded_ = broker;
   return *this;
 }
 
-PartitionChangeBuilder& PartitionChangeBuilder::include_broker(std::int32_t broker) {
+PartitionChangeBuilder& PartitionChangeBuilder::include_broker(BrokerId broker) {
   included_ = broker;
   return *this;
 }
 
-bool PartitionChangeBuilder::acceptable(std::int32_t broker) const {
+bool PartitionChangeBuilder::acceptable(BrokerId broker) const {
   if (broker < 0 || excluded_ == broker) return false;
   if (included_ == broker) return image_.broker(broker) != nullptr;
   return image_.is_active(broker);
 }
 
-bool PartitionChangeBuilder::valid_new_leader(const Target& target, std::int32_t broker) const {
+bool PartitionChangeBuilder::valid_new_leader(const Target& target, BrokerId broker) const {
   return contains(target.isr, broker) && acceptable(broker);
 }
 
@@ -78,7 +79,7 @@ PartitionChangeBuilder::ElectionResult PartitionChangeBuilder::elect(const Targe
                     elected.leader);
     KEEL_ASSERT(acceptable(elected.leader));
   }
-  KEEL_ASSERT(!elected.unclean || election_ == Election::unclean);
+  KEEL_ALWAYS(!elected.unclean || election_ == Election::unclean, "controller.election.unclean_only_where_enabled");
   return elected;
 }
 
@@ -98,17 +99,19 @@ PartitionChangeBuilder::ElectionResult PartitionChangeBuilder::elect_among(const
 std::optional<PartitionChangeRecord> PartitionChangeBuilder::build() const {
   Target target{target_replicas_, target_isr_, target_removing_, target_adding_};
   if (auto done = complete_reassignment(target.replicas, target.isr, target.removing, target.adding)) {
+    KEEL_SOMETIMES("controller.reassignment.completed");
     target = Target{std::move(done->replicas), std::move(done->isr), {}, {}};
   }
   PartitionChangeRecord record;
   record.topic_id = topic_id_;
   record.partition_id = partition_id_;
-  std::vector<std::int32_t> isr = target.isr;
+  std::vector<BrokerId> isr = target.isr;
   LeaderRecoveryState recovery = target_recovery_state_;
   const ElectionResult elected = elect(target);
   if (elected.leader != current_.leader) {
     record.leader = elected.leader;
     if (elected.unclean) {
+      KEEL_SOMETIMES("controller.election.unclean");
       isr = {elected.leader};
       recovery = LeaderRecoveryState::recovering;
     }
@@ -116,8 +119,9 @@ std::optional<PartitionChangeRecord> PartitionChangeBuilder::build() const {
   // A replica dropped from the list must be fenced from the partition: a new leader epoch does it
   // (the same leader, named again).
   const bool drops_replica = std::any_of(current_.replicas.begin(), current_.replicas.end(),
-                                         [&](std::int32_t r) { return !contains(target.replicas, r); });
+                                         [&](BrokerId r) { return !contains(target.replicas, r); });
   if (record.leader == leader_unchanged && drops_replica) record.leader = current_.leader;
+  if (elected.leader == no_leader && current_.leader != no_leader) KEEL_SOMETIMES("controller.election.partition_offline");
   // Without ELR the ISR is never emptied: the last member stays so it can lead again when it returns.
   if (!isr.empty() && isr != current_.isr) record.isr = std::move(isr);
   if (recovery != current_.leader_recovery_state) record.leader_recovery_state = static_cast<std::int8_t>(recovery);
@@ -132,10 +136,10 @@ std::optional<PartitionChangeRecord> PartitionChangeBuilder::build() const {
   return record;
 }
 
-std::optional<CompletedReassignment> complete_reassignment(const std::vector<std::int32_t>& replicas,
-                                                           const std::vector<std::int32_t>& isr,
-                                                           const std::vector<std::int32_t>& removing,
-                                                           const std::vector<std::int32_t>& adding) {
+std::optional<CompletedReassignment> complete_reassignment(const std::vector<BrokerId>& replicas,
+                                                           const std::vector<BrokerId>& isr,
+                                                           const std::vector<BrokerId>& removing,
+                                                           const std::vector<BrokerId>& adding) {
   if (removing.empty() && adding.empty()) return std::nullopt;
   CompletedReassignment done{without(replicas, removing), without(isr, removing)};
   if (done.isr.empty() || done.replicas.empty()) return std::nullopt;
@@ -153,7 +157,7 @@ Election election_for_topic(const MetadataImage& image, const Uuid& topic_id, bo
   return unclean ? Election::unclean : Election::online;
 }
 
-std::vector<MetadataRecord> remove_from_isrs(const MetadataImage& image, std::int32_t broker, bool unclean_default) {
+std::vector<MetadataRecord> remove_from_isrs(const MetadataImage& image, BrokerId broker, bool unclean_default) {
   std::vector<MetadataRecord> out;
   for (const auto& [topic_id, topic] : image.topics()) {
     for (const auto& [index, p] : topic.partitions) {
@@ -169,7 +173,7 @@ std::vector<MetadataRecord> remove_from_isrs(const MetadataImage& image, std::in
   return out;
 }
 
-std::vector<MetadataRecord> elect_leaderless(const MetadataImage& image, std::int32_t broker, bool unclean_default) {
+std::vector<MetadataRecord> elect_leaderless(const MetadataImage& image, BrokerId broker, bool unclean_default) {
   std::vector<MetadataRecord> out;
   for (const auto& [topic_id, topic] : image.topics()) {
     for (const auto& [index, p] : topic.partitions) {

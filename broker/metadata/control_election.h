@@ -30,16 +30,16 @@ class PartitionChangeBuilder {
   PartitionChangeBuilder(const MetadataImage& image, const Uuid& topic_id, std::int32_t partition_id);
 
   PartitionChangeBuilder& set_election(Election election);
-  PartitionChangeBuilder& set_target_isr(std::vector<std::int32_t> isr);
+  PartitionChangeBuilder& set_target_isr(std::vector<BrokerId> isr);
   PartitionChangeBuilder& set_target_recovery_state(LeaderRecoveryState state);
   // A new replica list with the replicas it is removing and adding (both within it), as a
   // reassignment starts, changes or is cancelled.
-  PartitionChangeBuilder& set_target_assignment(std::vector<std::int32_t> replicas, std::vector<std::int32_t> removing,
-                                                std::vector<std::int32_t> adding);
+  PartitionChangeBuilder& set_target_assignment(std::vector<BrokerId> replicas, std::vector<BrokerId> removing,
+                                                std::vector<BrokerId> adding);
   // `broker` is not acceptable: it is being fenced or shut down by the same batch of records.
-  PartitionChangeBuilder& exclude_broker(std::int32_t broker);
+  PartitionChangeBuilder& exclude_broker(BrokerId broker);
   // `broker` is acceptable although the image says fenced: it is being unfenced by the same batch.
-  PartitionChangeBuilder& include_broker(std::int32_t broker);
+  PartitionChangeBuilder& include_broker(BrokerId broker);
 
   // The record that takes the partition to the target, or nothing when nothing would change.
   // An empty target ISR is not written: the last member stays, with no leader.
@@ -47,18 +47,18 @@ class PartitionChangeBuilder {
 
  private:
   struct ElectionResult {
-    std::int32_t leader;
+    BrokerId leader;
     bool unclean;
   };
   // What the partition is to become: replicas, ISR and the reassignment's moving replicas.
   struct Target {
-    std::vector<std::int32_t> replicas;
-    std::vector<std::int32_t> isr;
-    std::vector<std::int32_t> removing;
-    std::vector<std::int32_t> adding;
+    std::vector<BrokerId> replicas;
+    std::vector<BrokerId> isr;
+    std::vector<BrokerId> removing;
+    std::vector<BrokerId> adding;
   };
-  bool acceptable(std::int32_t broker) const;
-  bool valid_new_leader(const Target& target, std::int32_t broker) const;
+  bool acceptable(BrokerId broker) const;
+  bool valid_new_leader(const Target& target, BrokerId broker) const;
   ElectionResult elect(const Target& target) const;
   ElectionResult elect_among(const Target& target) const;
 
@@ -67,13 +67,13 @@ class PartitionChangeBuilder {
   std::int32_t partition_id_;
   const PartitionRegistration& current_;
   Election election_ = Election::online;
-  std::vector<std::int32_t> target_replicas_;
-  std::vector<std::int32_t> target_isr_;
-  std::vector<std::int32_t> target_removing_;
-  std::vector<std::int32_t> target_adding_;
+  std::vector<BrokerId> target_replicas_;
+  std::vector<BrokerId> target_isr_;
+  std::vector<BrokerId> target_removing_;
+  std::vector<BrokerId> target_adding_;
   LeaderRecoveryState target_recovery_state_;
-  std::optional<std::int32_t> excluded_;
-  std::optional<std::int32_t> included_;
+  std::optional<BrokerId> excluded_;
+  std::optional<BrokerId> included_;
 };
 
 // Unclean election when the topic's unclean.leader.election.enable says so, else the broker default.
@@ -81,20 +81,20 @@ Election election_for_topic(const MetadataImage& image, const Uuid& topic_id, bo
 
 // Drops `broker` from every ISR it is in (never emptying one) and elects new leaders where it led:
 // the partition side of fencing, controlled shutdown and unregistration.
-std::vector<MetadataRecord> remove_from_isrs(const MetadataImage& image, std::int32_t broker, bool unclean_default);
+std::vector<MetadataRecord> remove_from_isrs(const MetadataImage& image, BrokerId broker, bool unclean_default);
 
 // Completes a reassignment once the ISR allows (see above): the replicas and ISR without the
 // leaving replicas, or nothing while the ISR lacks a joining replica or would be left empty.
 struct CompletedReassignment {
-  std::vector<std::int32_t> replicas;
-  std::vector<std::int32_t> isr;
+  std::vector<BrokerId> replicas;
+  std::vector<BrokerId> isr;
 };
-std::optional<CompletedReassignment> complete_reassignment(const std::vector<std::int32_t>& replicas,
-                                                           const std::vector<std::int32_t>& isr,
-                                                           const std::vector<std::int32_t>& removing,
-                                                           const std::vector<std::int32_t>& adding);
+std::optional<CompletedReassignment> complete_reassignment(const std::vector<BrokerId>& replicas,
+                                                           const std::vector<BrokerId>& isr,
+                                                           const std::vector<BrokerId>& removing,
+                                                           const std::vector<BrokerId>& adding);
 
 // Elects leaders for leaderless partitions now that `broker` is being unfenced.
-std::vector<MetadataRecord> elect_leaderless(const MetadataImage& image, std::int32_t broker, bool unclean_default);
+std::vector<MetadataRecord> elect_leaderless(const MetadataImage& image, BrokerId broker, bool unclean_default);
 
 }  // namespace keel::metadata

@@ -56,17 +56,17 @@ BrokerControlState next_broker_state(BrokerControlState current, const Heartbeat
   return next;
 }
 
-void BrokerHeartbeatManager::start_session(std::int32_t broker, std::int64_t broker_epoch, std::int64_t now_ms) {
+void BrokerHeartbeatManager::start_session(BrokerId broker, std::int64_t broker_epoch, std::int64_t now_ms) {
   sessions_[broker] = Session{broker_epoch, now_ms, -1, -1};
 }
 
-void BrokerHeartbeatManager::set_controlled_shutdown_offset(std::int32_t broker, std::int64_t offset) {
+void BrokerHeartbeatManager::set_controlled_shutdown_offset(BrokerId broker, std::int64_t offset) {
   auto it = sessions_.find(broker);
   KEEL_ASSERT_MSG(it != sessions_.end(), "controlled shutdown of broker {} without a session", broker);
   it->second.controlled_shutdown_offset = offset;
 }
 
-std::int64_t BrokerHeartbeatManager::lowest_offset(const std::vector<std::int32_t>& active) const {
+std::int64_t BrokerHeartbeatManager::lowest_offset(const std::vector<BrokerId>& active) const {
   std::int64_t lowest = std::numeric_limits<std::int64_t>::max();
   for (auto broker : active) {
     const auto* s = session(broker);
@@ -75,7 +75,7 @@ std::int64_t BrokerHeartbeatManager::lowest_offset(const std::vector<std::int32_
   return lowest;
 }
 
-void BrokerHeartbeatManager::touch(std::int32_t broker, std::int64_t broker_epoch, std::int64_t metadata_offset,
+void BrokerHeartbeatManager::touch(BrokerId broker, std::int64_t broker_epoch, std::int64_t metadata_offset,
                                    std::int64_t now_ms) {
   auto& s = sessions_[broker];
   KEEL_ASSERT_GE(now_ms, s.last_contact_ms);
@@ -83,19 +83,19 @@ void BrokerHeartbeatManager::touch(std::int32_t broker, std::int64_t broker_epoc
   s = Session{broker_epoch, now_ms, metadata_offset, shutdown_offset};
 }
 
-const BrokerHeartbeatManager::Session* BrokerHeartbeatManager::session(std::int32_t broker) const {
+const BrokerHeartbeatManager::Session* BrokerHeartbeatManager::session(BrokerId broker) const {
   auto it = sessions_.find(broker);
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
-bool BrokerHeartbeatManager::has_valid_session(std::int32_t broker, std::int64_t now_ms) const {
+bool BrokerHeartbeatManager::has_valid_session(BrokerId broker, std::int64_t now_ms) const {
   const auto* s = session(broker);
   return s && now_ms < s->last_contact_ms + session_timeout_ms_;
 }
 
-std::optional<std::int32_t> BrokerHeartbeatManager::first_expired(const std::vector<std::int32_t>& candidates,
+std::optional<BrokerId> BrokerHeartbeatManager::first_expired(const std::vector<BrokerId>& candidates,
                                                                   std::int64_t now_ms) {
-  std::optional<std::int32_t> oldest;
+  std::optional<BrokerId> oldest;
   std::int64_t oldest_contact_ms = 0;
   for (auto broker : candidates) {
     if (!session(broker)) start_session(broker, -1, now_ms);

@@ -1,6 +1,8 @@
 #pragma once
 // The active controller's view of broker sessions (Kafka's BrokerHeartbeatManager). It is memory,
 // not records: a new active controller starts every session afresh. Time is passed in.
+#include "broker/base/ids.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -48,27 +50,27 @@ class BrokerHeartbeatManager {
   explicit BrokerHeartbeatManager(std::int64_t session_timeout_ms) : session_timeout_ms_(session_timeout_ms) {}
 
   // A new registration: a fresh session that counts from now.
-  void start_session(std::int32_t broker, std::int64_t broker_epoch, std::int64_t now_ms);
-  void touch(std::int32_t broker, std::int64_t broker_epoch, std::int64_t metadata_offset, std::int64_t now_ms);
-  void remove(std::int32_t broker) { sessions_.erase(broker); }
-  void set_controlled_shutdown_offset(std::int32_t broker, std::int64_t offset);
+  void start_session(BrokerId broker, std::int64_t broker_epoch, std::int64_t now_ms);
+  void touch(BrokerId broker, std::int64_t broker_epoch, std::int64_t metadata_offset, std::int64_t now_ms);
+  void remove(BrokerId broker) { sessions_.erase(broker); }
+  void set_controlled_shutdown_offset(BrokerId broker, std::int64_t offset);
 
-  const Session* session(std::int32_t broker) const;
+  const Session* session(BrokerId broker) const;
   // Whether `broker` heard from within the session timeout (an unknown broker has no session).
-  bool has_valid_session(std::int32_t broker, std::int64_t now_ms) const;
+  bool has_valid_session(BrokerId broker, std::int64_t now_ms) const;
   // Among `candidates`, the broker whose session expired first (ties: lowest id). A candidate with no
   // session yet (this controller just became active) is given one starting now, as Kafka does.
-  std::optional<std::int32_t> first_expired(const std::vector<std::int32_t>& candidates, std::int64_t now_ms);
+  std::optional<BrokerId> first_expired(const std::vector<BrokerId>& candidates, std::int64_t now_ms);
 
   // The lowest metadata offset any of `active` brokers reported (-1 for one that never did); the
   // largest offset when `active` is empty.
-  std::int64_t lowest_offset(const std::vector<std::int32_t>& active) const;
+  std::int64_t lowest_offset(const std::vector<BrokerId>& active) const;
 
   std::int64_t session_timeout_ms() const { return session_timeout_ms_; }
 
  private:
   std::int64_t session_timeout_ms_;
-  std::map<std::int32_t, Session> sessions_;
+  std::map<BrokerId, Session> sessions_;
 };
 
 }  // namespace keel::metadata

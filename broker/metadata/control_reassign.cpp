@@ -5,6 +5,7 @@
 // AlterPartition that lets the last new replica in), drops the leaving ones. Both come from
 // PartitionChangeBuilder, which also elects a new leader when the current one is leaving.
 #include "broker/metadata/control.h"
+#include "broker/base/coverage.h"
 
 #include <fmt/format.h>
 
@@ -21,9 +22,9 @@ struct Refusal {
 };
 
 // Kafka's validateManualPartitionAssignment.
-std::optional<Refusal> check_target_replicas(const MetadataImage& image, const std::vector<std::int32_t>& replicas) {
+std::optional<Refusal> check_target_replicas(const MetadataImage& image, const std::vector<BrokerId>& replicas) {
   if (replicas.empty()) return Refusal{ErrorCode::invalid_replica_assignment, "the replica list is empty"};
-  std::set<std::int32_t> seen;
+  std::set<BrokerId> seen;
   for (auto b : replicas) {
     if (!seen.insert(b).second)
       return Refusal{ErrorCode::invalid_replica_assignment, fmt::format("broker {} is named more than once", b)};
@@ -34,7 +35,7 @@ std::optional<Refusal> check_target_replicas(const MetadataImage& image, const s
 }
 
 // The replicas the partition had before the reassignment in progress (if any) began.
-std::vector<std::int32_t> original_replicas(const PartitionRegistration& p) { return without(p.replicas, p.adding_replicas); }
+std::vector<BrokerId> original_replicas(const PartitionRegistration& p) { return without(p.replicas, p.adding_replicas); }
 
 // The change one target asks for, or why it is refused. An empty change is an accepted no-op.
 using Outcome = std::variant<Refusal, std::optional<PartitionChangeRecord>>;
@@ -47,9 +48,11 @@ Outcome cancel(const MetadataImage& image, const TopicImage& topic, std::int32_t
   auto replicas = original_replicas(p);
   auto isr = without(p.isr, p.adding_replicas);
   if (isr.empty() && election != Election::unclean) {
+    KEEL_SOMETIMES("controller.reassignment.cancel_refused_needs_unclean");
     return Refusal{ErrorCode::invalid_replica_assignment,
                    "cancelling would need an unclean leader election (every ISR member is a replica being added)"};
   }
+  KEEL_SOMETIMES("controller.reassignment.cancelled");
   // An empty ISR takes the first original replica, as an unclean election would.
   if (isr.empty()) isr.push_back(replicas.front());
   return PartitionChangeBuilder(image, topic.id, partition)
@@ -62,18 +65,19 @@ Outcome cancel(const MetadataImage& image, const TopicImage& topic, std::int32_t
 // A move: the target first, then the replicas leaving (Kafka's PartitionReassignmentReplicas). A
 // reassignment in progress is replaced: what it was adding and is no longer wanted leaves too.
 Outcome move(const MetadataImage& image, const TopicImage& topic, std::int32_t partition, const PartitionRegistration& p,
-             const std::vector<std::int32_t>& wanted, bool allow_replication_factor_change, Election election) {
+             const std::vector<BrokerId>& wanted, bool allow_replication_factor_change, Election election) {
   if (auto bad = check_target_replicas(image, wanted)) return *bad;
   const auto original = original_replicas(p).size();
   if (!allow_replication_factor_change && wanted.size() != original) {
     return Refusal{ErrorCode::invalid_replication_factor,
                    fmt::format("the replication factor would change from {} to {}", original, wanted.size())};
   }
-  std::vector<std::int32_t> removing = without(p.replicas, wanted);
-  std::vector<std::int32_t> adding = without(wanted, p.replicas);
+  if (p.reassigning()) KEEL_SOMETIMES("controller.reassignment.replaced_in_progress");
+  std::vector<BrokerId> removing = without(p.replicas, wanted);
+  std::vector<BrokerId> adding = without(wanted, p.replicas);
   std::sort(removing.begin(), removing.end());
   std::sort(adding.begin(), adding.end());
-  std::vector<std::int32_t> merged = wanted;
+  std::vector<BrokerId> merged = wanted;
   merged.insert(merged.end(), removing.begin(), removing.end());
   KEEL_ASSERT_EQ(merged.size(), wanted.size() + removing.size());
   return PartitionChangeBuilder(image, topic.id, partition)

@@ -25,17 +25,17 @@ Decision<CreateTopicReply> refuse_topic(ErrorCode error, std::string message) {
 // in a random order, then one from each rack in turn (Kafka's rack-alternated list). Consecutive
 // entries sit on different racks while every rack still has brokers left. Brokers without a rack
 // share one unnamed rack.
-std::vector<std::int32_t> rack_alternating(const MetadataImage& image, const std::vector<std::int32_t>& brokers, Random& random) {
-  std::map<std::string, std::vector<std::int32_t>> by_rack;
+std::vector<BrokerId> rack_alternating(const MetadataImage& image, const std::vector<BrokerId>& brokers, Random& random) {
+  std::map<std::string, std::vector<BrokerId>> by_rack;
   for (auto b : brokers) by_rack[image.broker(b)->rack.value_or("")].push_back(b);
-  std::vector<std::vector<std::int32_t>> racks;
+  std::vector<std::vector<BrokerId>> racks;
   for (auto& [name, members] : by_rack) racks.push_back(std::move(members));
   auto shuffle = [&](auto& v) {
     for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[random.below(i)]);
   };
   shuffle(racks);
   for (auto& members : racks) shuffle(members);
-  std::vector<std::int32_t> out;
+  std::vector<BrokerId> out;
   for (std::size_t round = 0; out.size() < brokers.size(); ++round)
     for (const auto& members : racks)
       if (round < members.size()) out.push_back(members[round]);
@@ -45,15 +45,15 @@ std::vector<std::int32_t> rack_alternating(const MetadataImage& image, const std
 // Striped placement: a random start in the rack-alternating order that advances by one per
 // partition; each partition takes consecutive brokers, one replica per broker. Leaders (replica 0)
 // and replicas spread evenly.
-std::vector<std::vector<std::int32_t>> place_replicas(const std::vector<std::int32_t>& order, std::int32_t partitions,
+std::vector<std::vector<BrokerId>> place_replicas(const std::vector<BrokerId>& order, std::int32_t partitions,
                                                       std::int32_t replication_factor, Random& random) {
   const auto n = order.size();
   KEEL_ASSERT(n > 0 && static_cast<std::size_t>(replication_factor) <= n);
   const std::size_t start = random.below(n);
-  std::vector<std::vector<std::int32_t>> out;
+  std::vector<std::vector<BrokerId>> out;
   out.reserve(static_cast<std::size_t>(partitions));
   for (std::int32_t p = 0; p < partitions; ++p) {
-    std::vector<std::int32_t> replicas;
+    std::vector<BrokerId> replicas;
     for (std::int32_t r = 0; r < replication_factor; ++r)
       replicas.push_back(order[(start + static_cast<std::size_t>(p) + static_cast<std::size_t>(r)) % n]);
     out.push_back(std::move(replicas));
@@ -83,8 +83,8 @@ ErrorCode check_alter_target(const PartitionRegistration& p, const AlterPartitio
 
 // Step 6: the proposed ISR's shape and the recovery state.
 ErrorCode check_alter_shape(const PartitionRegistration& p, const AlterPartitionRequest& request,
-                            const std::vector<std::int32_t>& isr) {
-  if (std::set<std::int32_t>(isr.begin(), isr.end()).size() != isr.size()) return ErrorCode::invalid_request;
+                            const std::vector<BrokerId>& isr) {
+  if (std::set<BrokerId>(isr.begin(), isr.end()).size() != isr.size()) return ErrorCode::invalid_request;
   for (auto b : isr)
     if (!p.is_replica(b)) return ErrorCode::invalid_request;
   if (!contains(isr, p.leader)) return ErrorCode::invalid_request;
@@ -156,7 +156,7 @@ Decision<CreateTopicReply> Controller::create_topic(const MetadataImage& image, 
     const auto& replicas = placement[static_cast<std::size_t>(p)];
     // Each partition on rf distinct active brokers, led by its first (the preferred leader).
     KEEL_ASSERT_EQ(replicas.size(), static_cast<std::size_t>(rf));
-    KEEL_ASSERT_EQ(std::set<std::int32_t>(replicas.begin(), replicas.end()).size(), replicas.size());
+    KEEL_ASSERT_EQ(std::set<BrokerId>(replicas.begin(), replicas.end()).size(), replicas.size());
     for (auto b : replicas) KEEL_ASSERT(image.is_active(b));
     records.push_back(PartitionRecord{p, id, replicas, replicas, replicas.front(), LeaderRecoveryState::recovered, 0, 0, {}, {}});
   }
@@ -176,7 +176,7 @@ Decision<AlterPartitionReply> Controller::alter_partition(const MetadataImage& i
   const auto* p = image.partition(request.topic_id, request.partition);
   if (!p) return refuse(alter_error(ErrorCode::unknown_topic_or_partition));
   if (auto e = check_alter_target(*p, request); e != ErrorCode::none) return refuse(alter_error(e));
-  std::vector<std::int32_t> isr;
+  std::vector<BrokerId> isr;
   for (const auto& m : request.new_isr) isr.push_back(m.broker_id);
   if (auto e = check_alter_shape(*p, request, isr); e != ErrorCode::none) return refuse(alter_error(e));
   if (auto e = check_alter_members(image, request); e != ErrorCode::none) return refuse(alter_error(e));

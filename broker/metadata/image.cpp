@@ -8,8 +8,8 @@
 namespace keel::metadata {
 namespace {
 
-bool has_duplicates(const std::vector<std::int32_t>& v) {
-  return std::set<std::int32_t>(v.begin(), v.end()).size() != v.size();
+bool has_duplicates(const std::vector<BrokerId>& v) {
+  return std::set<BrokerId>(v.begin(), v.end()).size() != v.size();
 }
 
 // What is wrong with a partition's shape, or "" when nothing is. The ISR is never empty here
@@ -40,10 +40,10 @@ Error fault(const MetadataRecord& record, std::string what) {
 
 }  // namespace
 
-bool contains(const std::vector<std::int32_t>& ids, std::int32_t id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); }
+bool contains(const std::vector<BrokerId>& ids, BrokerId id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); }
 
-std::vector<std::int32_t> without(const std::vector<std::int32_t>& ids, const std::vector<std::int32_t>& gone) {
-  std::vector<std::int32_t> out;
+std::vector<BrokerId> without(const std::vector<BrokerId>& ids, const std::vector<BrokerId>& gone) {
+  std::vector<BrokerId> out;
   for (auto id : ids)
     if (!contains(gone, id)) out.push_back(id);
   return out;
@@ -77,8 +77,8 @@ PartitionRegistration PartitionRegistration::merge(const PartitionChangeRecord& 
   return next;
 }
 
-bool PartitionRegistration::in_isr(std::int32_t broker) const { return contains(isr, broker); }
-bool PartitionRegistration::is_replica(std::int32_t broker) const { return contains(replicas, broker); }
+bool PartitionRegistration::in_isr(BrokerId broker) const { return contains(isr, broker); }
+bool PartitionRegistration::is_replica(BrokerId broker) const { return contains(replicas, broker); }
 
 Status MetadataImage::check(const MetadataRecord& record) const {
   struct Checker {
@@ -239,19 +239,19 @@ std::vector<MetadataRecord> MetadataImage::to_records() const {
   return out;
 }
 
-const BrokerRegistration* MetadataImage::broker(std::int32_t id) const {
+const BrokerRegistration* MetadataImage::broker(BrokerId id) const {
   auto it = brokers_.find(id);
   return it == brokers_.end() ? nullptr : &it->second;
 }
 
-std::vector<std::int32_t> MetadataImage::live_brokers() const {
-  std::vector<std::int32_t> out;
+std::vector<BrokerId> MetadataImage::live_brokers() const {
+  std::vector<BrokerId> out;
   for (const auto& [id, b] : brokers_)
     if (b.active()) out.push_back(id);
   return out;
 }
 
-bool MetadataImage::is_active(std::int32_t broker_id) const {
+bool MetadataImage::is_active(BrokerId broker_id) const {
   const auto* b = broker(broker_id);
   return b && b->active();
 }
@@ -278,17 +278,17 @@ const PartitionRegistration* MetadataImage::partition(std::string_view topic_nam
   return t ? partition(t->id, index) : nullptr;
 }
 
-std::int32_t MetadataImage::leader_of(const Uuid& topic_id, std::int32_t index) const {
+BrokerId MetadataImage::leader_of(const Uuid& topic_id, std::int32_t index) const {
   const auto* p = partition(topic_id, index);
   return p ? p->leader : no_leader;
 }
 
-std::int32_t MetadataImage::leader_of(std::string_view topic_name, std::int32_t index) const {
+BrokerId MetadataImage::leader_of(std::string_view topic_name, std::int32_t index) const {
   const auto* p = partition(topic_name, index);
   return p ? p->leader : no_leader;
 }
 
-bool MetadataImage::leads_any(std::int32_t broker_id) const {
+bool MetadataImage::leads_any(BrokerId broker_id) const {
   for (const auto& [id, t] : topics_)
     for (const auto& [index, p] : t.partitions)
       if (p.leader == broker_id) return true;

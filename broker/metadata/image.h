@@ -22,11 +22,11 @@
 namespace keel::metadata {
 
 // Replica lists (broker ids): whether `ids` holds `id`, and `ids` without those in `gone`, in order.
-bool contains(const std::vector<std::int32_t>& ids, std::int32_t id);
-std::vector<std::int32_t> without(const std::vector<std::int32_t>& ids, const std::vector<std::int32_t>& gone);
+bool contains(const std::vector<BrokerId>& ids, BrokerId id);
+std::vector<BrokerId> without(const std::vector<BrokerId>& ids, const std::vector<BrokerId>& gone);
 
 struct BrokerRegistration {
-  std::int32_t id = 0;
+  BrokerId id = 0;
   Uuid incarnation;
   std::int64_t epoch = 0;
   std::vector<Endpoint> endpoints;
@@ -40,15 +40,15 @@ struct BrokerRegistration {
 };
 
 struct PartitionRegistration {
-  std::vector<std::int32_t> replicas;
-  std::vector<std::int32_t> isr;
-  std::int32_t leader = no_leader;
+  std::vector<BrokerId> replicas;
+  std::vector<BrokerId> isr;
+  BrokerId leader = no_leader;
   std::int32_t leader_epoch = 0;
   std::int32_t partition_epoch = 0;
   LeaderRecoveryState leader_recovery_state = LeaderRecoveryState::recovered;
   // A reassignment in progress: replicas leaving and replicas joining, both also in `replicas`.
-  std::vector<std::int32_t> removing_replicas;
-  std::vector<std::int32_t> adding_replicas;
+  std::vector<BrokerId> removing_replicas;
+  std::vector<BrokerId> adding_replicas;
 
   static PartitionRegistration from(const PartitionRecord& record);
   PartitionRecord to_record(const Uuid& topic_id, std::int32_t partition_id) const;
@@ -56,8 +56,8 @@ struct PartitionRegistration {
   // Kafka's PartitionRegistration.merge: partition_epoch += 1 on every change; leader_epoch += 1
   // iff the record names a leader (even the same one).
   PartitionRegistration merge(const PartitionChangeRecord& change) const;
-  bool in_isr(std::int32_t broker) const;
-  bool is_replica(std::int32_t broker) const;
+  bool in_isr(BrokerId broker) const;
+  bool is_replica(BrokerId broker) const;
   bool operator==(const PartitionRegistration&) const = default;
 };
 
@@ -85,11 +85,11 @@ class MetadataImage {
   // Equal content; the last applied offset is not compared (a snapshot carries it separately).
   bool operator==(const MetadataImage& other) const { return brokers_ == other.brokers_ && topics_ == other.topics_; }
 
-  const std::map<std::int32_t, BrokerRegistration>& brokers() const { return brokers_; }
-  const BrokerRegistration* broker(std::int32_t id) const;
+  const std::map<BrokerId, BrokerRegistration>& brokers() const { return brokers_; }
+  const BrokerRegistration* broker(BrokerId id) const;
   // Ids of active brokers (unfenced, not in controlled shutdown), ascending.
-  std::vector<std::int32_t> live_brokers() const;
-  bool is_active(std::int32_t broker) const;
+  std::vector<BrokerId> live_brokers() const;
+  bool is_active(BrokerId broker) const;
 
   const std::map<Uuid, TopicImage>& topics() const { return topics_; }
   const TopicImage* topic(const Uuid& id) const;
@@ -97,10 +97,10 @@ class MetadataImage {
   const PartitionRegistration* partition(const Uuid& topic_id, std::int32_t index) const;
   const PartitionRegistration* partition(std::string_view topic_name, std::int32_t index) const;
   // The partition's leader, or no_leader when it has none or does not exist.
-  std::int32_t leader_of(const Uuid& topic_id, std::int32_t index) const;
-  std::int32_t leader_of(std::string_view topic_name, std::int32_t index) const;
+  BrokerId leader_of(const Uuid& topic_id, std::int32_t index) const;
+  BrokerId leader_of(std::string_view topic_name, std::int32_t index) const;
   // Whether `broker` leads any partition.
-  bool leads_any(std::int32_t broker) const;
+  bool leads_any(BrokerId broker) const;
   // The topic's config value for `name`, if set.
   std::optional<std::string> topic_config(const Uuid& topic_id, std::string_view name) const;
 
@@ -110,7 +110,7 @@ class MetadataImage {
   void apply_unchecked(const MetadataRecord& record);
   void check_applied(const MetadataRecord& record) const;
 
-  std::map<std::int32_t, BrokerRegistration> brokers_;
+  std::map<BrokerId, BrokerRegistration> brokers_;
   std::map<Uuid, TopicImage> topics_;
   std::map<std::string, Uuid, std::less<>> topic_ids_by_name_;
   std::int64_t last_offset_ = -1;

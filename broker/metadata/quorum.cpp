@@ -1,4 +1,5 @@
 #include "broker/metadata/quorum.h"
+#include "broker/base/coverage.h"
 
 #include "broker/rpc/connection.h"
 #include "broker/metadata/raft_codec.h"
@@ -43,7 +44,7 @@ std::uint64_t fnv1a(std::span<const std::uint8_t> bytes) {
 // A voter this node sends Raft requests to: one lane for fetches (which the leader parks), one for
 // everything else, each with its own connection so a parked fetch never delays a vote.
 struct Quorum::Peer {
-  std::int32_t id = -1;
+  RaftNodeId id = -1;
   Address address;
   Channel<raft::Envelope> fetches{lane_capacity};
   Channel<raft::Envelope> others{lane_capacity};
@@ -56,7 +57,7 @@ struct Quorum::Waiting {
 };
 
 Quorum::Quorum(Runtime& rt, QuorumOptions options)
-    : rt_(rt), options_(std::move(options)), random_(Random::derive(options_.seed, options_.node_id, "controller")) {}
+    : rt_(rt), options_(std::move(options)), random_(Random::derive(options_.seed, static_cast<std::uint64_t>(options_.node_id.value), "controller")) {}
 
 Quorum::~Quorum() { stop(); }
 
@@ -251,6 +252,7 @@ void Quorum::load_snapshot(const raft::Snapshot& snapshot) {
   // the local log, or loads one at start-up before anything else).
   KEEL_ASSERT_GE(snapshot.id.end_offset - 1, applied_offset_);
   KEEL_ASSERT_GE(snapshot.id.epoch, 0);
+  KEEL_SOMETIMES("metadata.snapshot.loaded");
   image_ = MetadataImage{};
   auto records = decode_records(snapshot.data);
   if (!records) {
@@ -279,6 +281,7 @@ Status Quorum::maybe_snapshot() {
     if (auto st = store_->save_snapshot(snapshot); !st) return st;
     if (auto st = store_->compact_to(snapshot.id); !st) return st;
   }
+  KEEL_SOMETIMES("metadata.snapshot.taken");
   core_->snapshot_taken(snapshot.id, snapshot.data);
   rt_.trace("MetadataSnapshotTaken").detail("EndOffset", snapshot.id.end_offset).detail("Epoch", snapshot.id.epoch);
   return {};
@@ -303,7 +306,7 @@ bool Quorum::controller_ready() const {
 bool Quorum::is_active_controller() const { return core_ && controller_ready(); }
 raft::Role Quorum::role() const { return core_->role(); }
 std::int32_t Quorum::epoch() const { return core_->epoch(); }
-std::int32_t Quorum::leader_id() const { return core_->leader_id(); }
+RaftNodeId Quorum::leader_id() const { return core_->leader_id(); }
 std::int64_t Quorum::high_watermark() const { return core_->high_watermark(); }
 
 // ---- inbound ----
@@ -321,7 +324,7 @@ KeelQuorumResponse Quorum::handle(const KeelQuorumRequest& request, Instant dead
 
 KeelQuorumResponse Quorum::handle_raft(const KeelQuorumRequest& request, Instant deadline) {
   KeelQuorumResponse out;
-  out.leader_hint = core_ ? core_->leader_id() : -1;
+  out.leader_hint = core_ ? core_->leader_id().value : -1;
   auto envelope = raft::decode_envelope(request.payload);
   if (!envelope) {
     rt_.trace("QuorumBadRequest", Severity::warn).detail("Error", envelope.error().message);
@@ -343,7 +346,7 @@ KeelQuorumResponse Quorum::handle_raft(const KeelQuorumRequest& request, Instant
 KeelQuorumResponse Quorum::not_controller() const {
   KeelQuorumResponse out;
   out.error_code = static_cast<std::int16_t>(ErrorCode::not_controller);
-  out.leader_hint = core_ ? core_->leader_id() : -1;
+  out.leader_hint = core_ ? core_->leader_id().value : -1;
   return out;
 }
 
@@ -353,7 +356,7 @@ KeelQuorumResponse Quorum::handle_controller_call(QuorumCall call, const protoco
   if (!controller_ready()) return not_controller();
   auto reply = decide(call, payload, deadline);
   KeelQuorumResponse out;
-  out.leader_hint = core_->leader_id();
+  out.leader_hint = core_->leader_id().value;
   if (!reply) {
     out.error_code = reply.error().code == Errc::corrupt ? static_cast<std::int16_t>(ErrorCode::invalid_request)
                                                          : static_cast<std::int16_t>(ErrorCode::not_controller);
@@ -410,6 +413,7 @@ ErrorCode Quorum::commit(const std::vector<MetadataRecord>& records, Instant dea
   // have been filled by the next leader's entry, and answering then would tell the caller of a
   // change that never happened.
   const bool ours = awaited_ && awaited_->applied_epoch == epoch;
+  if (!ours) KEEL_SOMETIMES("metadata.commit.lost_to_new_leader");
   awaited_.reset();
   return ours ? ErrorCode::none : ErrorCode::not_controller;
 }
@@ -441,10 +445,10 @@ void Quorum::duties() {
 // ---- calls to the active controller ----
 
 Result<protocol::Bytes> Quorum::call_controller(QuorumCall call, const protocol::Bytes& payload, Instant deadline) {
-  std::vector<std::int32_t> voters;
+  std::vector<RaftNodeId> voters;
   for (const auto& [id, address] : options_.voters) voters.push_back(id);
   KEEL_ASSERT(!voters.empty());
-  std::int32_t target = -1;
+  RaftNodeId target = -1;
   Error last = make_error(Errc::timed_out, "no active controller answered");
   while (!stopping_ && rt_.now() < deadline) {
     if (target < 0) target = core_ && core_->leader_id() >= 0 ? core_->leader_id() : voters[next_voter_++ % voters.size()];

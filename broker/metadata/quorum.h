@@ -41,8 +41,8 @@ class RaftStore;
 }
 
 struct QuorumOptions {
-  std::int32_t node_id = -1;
-  std::map<std::int32_t, Address> voters;  // controller.quorum.voters: id -> controller listener
+  RaftNodeId node_id = -1;
+  std::map<RaftNodeId, Address> voters;  // controller.quorum.voters: id -> controller listener
   bool voter = false;                      // this node has the controller role
   std::string dir;                         // the metadata log's directory; "" keeps it in memory
   std::int64_t election_timeout_ms = 1000;
@@ -103,7 +103,7 @@ class Quorum {
   bool is_active_controller() const;
   raft::Role role() const;
   std::int32_t epoch() const;
-  std::int32_t leader_id() const;
+  RaftNodeId leader_id() const;
   std::int64_t high_watermark() const;
 
   // Observers for the simulator's checks (never needed for correctness).
@@ -145,8 +145,8 @@ class Quorum {
   std::int64_t bytes_since_snapshot_ = 0;
   WaitQueue image_changed_;
   Event wakeup_;
-  std::map<std::int32_t, std::unique_ptr<Peer>> peers_;
-  std::map<std::pair<std::int32_t, std::int64_t>, std::shared_ptr<Waiting>> waiting_;  // (from, correlation)
+  std::map<RaftNodeId, std::unique_ptr<Peer>> peers_;
+  std::map<std::pair<RaftNodeId, std::int64_t>, std::shared_ptr<Waiting>> waiting_;  // (from, correlation)
 
   // The active controller.
   std::unique_ptr<Controller> controller_;
@@ -163,7 +163,7 @@ class Quorum {
   Random random_;
 
   // Calls to the active controller elsewhere.
-  std::map<std::int32_t, std::shared_ptr<rpc::BrokerConnection>> links_;
+  std::map<RaftNodeId, std::shared_ptr<rpc::BrokerConnection>> links_;
   std::size_t next_voter_ = 0;
 
   std::vector<TaskRef> tasks_;

@@ -1,6 +1,7 @@
 // RaftCore: construction, role transitions, timers and elections (Vote with pre-vote,
 // BeginQuorumEpoch, EndQuorumEpoch). Replication and snapshots live in raft_replication.cpp.
 #include "broker/metadata/raft.h"
+#include "broker/base/coverage.h"
 
 #include <algorithm>
 #include <limits>
@@ -63,7 +64,7 @@ bool RaftConfig::is_voter(NodeId id) const { return std::find(voters.begin(), vo
 
 RaftCore::RaftCore(RaftConfig config, Persisted persisted, std::int64_t now_ms)
     : config_(std::move(config)),
-      random_(Random::derive(config_.seed, static_cast<std::uint64_t>(config_.node_id), "raft")),
+      random_(Random::derive(config_.seed, static_cast<std::uint64_t>(config_.node_id.value), "raft")),
       log_(persisted.snapshot, std::move(persisted.entries)),
       now_ms_(now_ms) {
   KEEL_ASSERT(!config_.voters.empty());
@@ -183,6 +184,9 @@ void RaftCore::become_candidate() {
 // A new leader starts its epoch with an empty entry: the high watermark may only pass the
 // epoch's start offset, so this gives the epoch something to commit at once.
 void RaftCore::become_leader() {
+  KEEL_ALWAYS(config_.is_voter() && granted_.size() >= config_.majority(), "raft.leader_has_majority");
+  KEEL_SOMETIMES("raft.election.won");
+  if (election_retries_ > 0) KEEL_SOMETIMES("raft.election.won_after_backoff");
   set_quorum_state(epoch_, voted_id_, config_.node_id);
   set_role(Role::leader);
   election_retries_ = 0;
@@ -203,6 +207,7 @@ void RaftCore::become_resigned() {
 
 void RaftCore::resign() {
   if (role_ != Role::leader) return;
+  KEEL_SOMETIMES("raft.leader.resigned");
   std::vector<std::pair<std::int64_t, NodeId>> ranked;
   for (NodeId v : config_.voters) {
     if (v == config_.node_id) continue;
@@ -300,7 +305,10 @@ void RaftCore::tick_timers() {
       }
       break;
     case Role::prospective:
-      if (now_ms_ >= election_deadline_ms_) end_prospective();
+      if (now_ms_ >= election_deadline_ms_) {
+        KEEL_SOMETIMES("raft.prevote.timed_out");
+        end_prospective();
+      }
       break;
     case Role::candidate:
       if (now_ms_ >= backoff_deadline_ms_) {
@@ -308,6 +316,8 @@ void RaftCore::tick_timers() {
         // again, resetting everyone's election timer and keeping the quorum leaderless.
         become_prospective();
       } else if (now_ms_ >= election_deadline_ms_) {
+        // Neither a majority for nor against before the timeout: a split (or lost) vote.
+        KEEL_SOMETIMES("raft.election.split_vote");
         back_off_candidate();
       }
       break;
@@ -379,8 +389,10 @@ void RaftCore::count_vote(NodeId from, bool granted) {
     }
   } else if (rejected_.size() > n - config_.majority()) {
     if (role_ == Role::prospective) {
+      KEEL_SOMETIMES("raft.prevote.rejected");
       end_prospective();
     } else {
+      KEEL_SOMETIMES("raft.election.rejected");
       back_off_candidate();
     }
   }
@@ -405,6 +417,7 @@ void RaftCore::on_end_quorum_epoch(const Envelope& in, const EndQuorumEpochReque
   }
   if (r.epoch > epoch_) become_follower(r.epoch, r.leader_id);
   if (role_ == Role::follower && leader_id_ == r.leader_id) {
+    KEEL_SOMETIMES("raft.end_quorum_epoch.followed");
     // The leader is gone: the most caught-up successors start their pre-vote first, and this node
     // grants pre-votes again since it will hear nothing more from that leader.
     fetch_deadline_ms_ = now_ms_ + end_quorum_fetch_delay_ms(r.preferred_successors);

@@ -4,6 +4,7 @@
 // or 0) and epochs never decrease along the log, which makes "where does epoch e end" a binary
 // search. The driver holds the durable copy; this class only mirrors what RaftCore asked it to do.
 #include "broker/base/assert.h"
+#include "broker/base/ids.h"
 #include "broker/protocol/wire.h"
 
 #include <algorithm>
@@ -14,7 +15,7 @@
 
 namespace keel::metadata::raft {
 
-using NodeId = std::int32_t;
+using NodeId = RaftNodeId;  // a quorum member (broker/base/ids.h)
 using Bytes = protocol::Bytes;
 
 struct Entry {

@@ -2,6 +2,7 @@
 // DivergingEpoch / SnapshotId, parked fetches, the high watermark, check-quorum) and the
 // follower's side (truncation, appends, snapshot download). Elections live in raft.cpp.
 #include "broker/metadata/raft.h"
+#include "broker/base/coverage.h"
 
 #include <algorithm>
 
@@ -129,7 +130,8 @@ void RaftCore::maybe_advance_leader_hw() {
   std::sort(ends.begin(), ends.end(), std::greater<>());
   const auto candidate = ends[config_.voters.size() / 2];
   if (candidate <= epoch_start_offset_ || candidate <= hw_) return;
-  KEEL_ASSERT_LE(candidate, log_.end_offset());
+  // A majority's durable end: never past what this leader holds.
+  KEEL_ALWAYS(candidate <= log_.end_offset(), "raft.leader_hw_within_log");
   hw_ = candidate;
   complete_parked_fetches(false);  // Followers learn the new high watermark at once.
 }
@@ -189,6 +191,7 @@ void RaftCore::follower_truncate(const EpochEnd& diverging) {
   const auto to = std::min(local.end_offset, diverging.end_offset);
   KEEL_ASSERT_MSG(to >= hw_, "node {} truncating to {} below its high watermark {}", config_.node_id, to, hw_);
   if (to >= log_.end_offset()) return;
+  KEEL_SOMETIMES("raft.follower.truncated");
   log_.truncate(to);
   std::erase_if(ready_.append, [&](const Entry& e) { return e.offset >= to; });
   ready_.truncate_to = ready_.truncate_to ? std::min(*ready_.truncate_to, to) : to;
@@ -256,6 +259,7 @@ void RaftCore::on_fetch_snapshot_response(const Envelope& in, const FetchSnapsho
   if (!handle_common_response(r.epoch, r.leader_id)) return;
   if (role_ != Role::follower || in.from != leader_id_ || !download_) return;
   if (r.error == error::snapshot_not_found || r.error == error::position_out_of_range) {
+    KEEL_SOMETIMES("raft.snapshot.download_restarted");
     download_.reset();  // The leader moved on to a newer snapshot; a fetch will name it.
     return;
   }
@@ -275,6 +279,7 @@ void RaftCore::install_downloaded_snapshot() {
   Snapshot snap{download_->id, std::move(download_->bytes)};
   download_.reset();
   KEEL_ASSERT_LE(hw_, snap.id.end_offset);
+  KEEL_SOMETIMES("raft.snapshot.installed");
   log_.install(snap);
   ready_.truncate_to.reset();
   ready_.append.clear();

@@ -112,8 +112,8 @@ Result<QuorumStateData> parse_quorum_state(std::string_view text) {
   };
   QuorumStateData s;
   std::int32_t data_version = -1;
-  for (auto [key, out] : {std::pair{"epoch", &s.epoch}, std::pair{"voted_id", &s.voted_id},
-                          std::pair{"leader_id", &s.leader_id}, std::pair{"data_version", &data_version}}) {
+  for (auto [key, out] : {std::pair{"epoch", &s.epoch}, std::pair{"voted_id", &s.voted_id.value},
+                          std::pair{"leader_id", &s.leader_id.value}, std::pair{"data_version", &data_version}}) {
     if (auto st = int32_field(key, out); !st) return st.error();
   }
   if (data_version != 0) return make_error(Errc::corrupt, fmt::format("data_version {} is not 0", data_version));
@@ -360,8 +360,8 @@ Status RaftStore::write_quorum_state(const QuorumStateData& state) {
   if (auto st = check_usable(); !st) return st;
   nlohmann::ordered_json json;
   json["epoch"] = state.epoch;
-  json["voted_id"] = state.voted_id;
-  json["leader_id"] = state.leader_id;
+  json["voted_id"] = state.voted_id.value;
+  json["leader_id"] = state.leader_id.value;
   json["data_version"] = 0;
   if (auto st = storage::write_file_atomically(rt_.disk(), file(quorum_state_file), json.dump() + "\n"); !st) {
     return fail(st.error());

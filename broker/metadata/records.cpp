@@ -53,7 +53,7 @@ std::string describe_fields(const UnregisterBrokerRecord& v) {
 }
 std::string describe_fields(const TopicRecord& v) { return fmt::format("name={}, id={}", v.name, to_string(v.topic_id)); }
 // ", removing=[..], adding=[..]" while a reassignment is in progress, else nothing.
-std::string describe_reassignment(const std::vector<std::int32_t>& removing, const std::vector<std::int32_t>& adding) {
+std::string describe_reassignment(const std::vector<BrokerId>& removing, const std::vector<BrokerId>& adding) {
   if (removing.empty() && adding.empty()) return "";
   return fmt::format(", removing=[{}], adding=[{}]", fmt::join(removing, ","), fmt::join(adding, ","));
 }

@@ -5,6 +5,7 @@
 // Keel's; it follows Kafka's field meanings, not its JSON schemas. Decoding never trusts its input:
 // a truncated, unknown or trailing-garbage record is an error value naming the record type, the
 // field and what was wrong.
+#include "broker/base/ids.h"
 #include "broker/base/result.h"
 #include "broker/protocol/schema.h"
 #include "broker/protocol/wire.h"
@@ -23,8 +24,8 @@ using protocol::Uuid;
 using protocol::versions;
 
 // PartitionChangeRecord.leader: -2 leaves the leader alone, -1 means "no leader".
-constexpr std::int32_t leader_unchanged = -2;
-constexpr std::int32_t no_leader = -1;
+constexpr BrokerId leader_unchanged = -2;
+constexpr BrokerId no_leader = -1;
 // PartitionChangeRecord.leader_recovery_state: -1 leaves it alone.
 constexpr std::int8_t recovery_state_unchanged = -1;
 
@@ -58,7 +59,7 @@ struct Endpoint {
 struct RegisterBrokerRecord {
   static constexpr std::int8_t type = 0;
   static constexpr std::string_view message_name = "RegisterBrokerRecord";
-  std::int32_t broker_id = 0;
+  BrokerId broker_id = 0;
   Uuid incarnation_id;
   std::int64_t broker_epoch = 0;
   std::vector<Endpoint> endpoints;
@@ -83,7 +84,7 @@ struct RegisterBrokerRecord {
 struct UnregisterBrokerRecord {
   static constexpr std::int8_t type = 1;
   static constexpr std::string_view message_name = "UnregisterBrokerRecord";
-  std::int32_t broker_id = 0;
+  BrokerId broker_id = 0;
   std::int64_t broker_epoch = 0;
   bool operator==(const UnregisterBrokerRecord&) const = default;
 
@@ -115,16 +116,16 @@ struct PartitionRecord {
   static constexpr std::string_view message_name = "PartitionRecord";
   std::int32_t partition_id = 0;
   Uuid topic_id;
-  std::vector<std::int32_t> replicas;
-  std::vector<std::int32_t> isr;
-  std::int32_t leader = no_leader;
+  std::vector<BrokerId> replicas;
+  std::vector<BrokerId> isr;
+  BrokerId leader = no_leader;
   LeaderRecoveryState leader_recovery_state = LeaderRecoveryState::recovered;
   std::int32_t leader_epoch = 0;
   std::int32_t partition_epoch = 0;
   // A reassignment in progress (record version 1+): replicas leaving and replicas joining, both
   // also in `replicas`.
-  std::vector<std::int32_t> removing_replicas;
-  std::vector<std::int32_t> adding_replicas;
+  std::vector<BrokerId> removing_replicas;
+  std::vector<BrokerId> adding_replicas;
   bool operator==(const PartitionRecord&) const = default;
 
   template <class V>
@@ -166,12 +167,12 @@ struct PartitionChangeRecord {
   static constexpr std::string_view message_name = "PartitionChangeRecord";
   std::int32_t partition_id = 0;
   Uuid topic_id;
-  std::optional<std::vector<std::int32_t>> isr;       // null: unchanged
-  std::optional<std::vector<std::int32_t>> replicas;  // null: unchanged
-  std::int32_t leader = leader_unchanged;
+  std::optional<std::vector<BrokerId>> isr;       // null: unchanged
+  std::optional<std::vector<BrokerId>> replicas;  // null: unchanged
+  BrokerId leader = leader_unchanged;
   std::int8_t leader_recovery_state = recovery_state_unchanged;
-  std::optional<std::vector<std::int32_t>> removing_replicas;  // null: unchanged (version 1+)
-  std::optional<std::vector<std::int32_t>> adding_replicas;    // null: unchanged (version 1+)
+  std::optional<std::vector<BrokerId>> removing_replicas;  // null: unchanged (version 1+)
+  std::optional<std::vector<BrokerId>> adding_replicas;    // null: unchanged (version 1+)
   bool operator==(const PartitionChangeRecord&) const = default;
 
   template <class V>
@@ -181,7 +182,7 @@ struct PartitionChangeRecord {
     v.field("topic_id", &S::topic_id, versions(0));
     v.field("isr", &S::isr, versions(0).nullable(0));
     v.field("replicas", &S::replicas, versions(0).nullable(0));
-    v.field("leader", &S::leader, versions(0).in_range(leader_unchanged));
+    v.field("leader", &S::leader, versions(0).in_range(leader_unchanged.value));
     v.field("leader_recovery_state", &S::leader_recovery_state, versions(0).in_range(recovery_state_unchanged, 1));
     v.field("removing_replicas", &S::removing_replicas, versions(1).nullable(1));
     v.field("adding_replicas", &S::adding_replicas, versions(1).nullable(1));
@@ -203,7 +204,7 @@ struct RemoveTopicRecord {
 struct BrokerRegistrationChangeRecord {
   static constexpr std::int8_t type = 17;
   static constexpr std::string_view message_name = "BrokerRegistrationChangeRecord";
-  std::int32_t broker_id = 0;
+  BrokerId broker_id = 0;
   std::int64_t broker_epoch = 0;
   FenceChange fenced = FenceChange::none;
   std::int8_t in_controlled_shutdown = 0;  // 1: entering controlled shutdown, 0: unchanged

@@ -20,6 +20,7 @@ enum class ReplicaError : std::uint8_t {
   invalid_record,        // the batch breaks a rule (count, deltas, codec, control batch from a client)
   corrupt_record,        // the batch fails its CRC or its length is impossible
   record_too_large,      // the batch is above max.message.bytes or segment.bytes
+  invalid_timestamp,     // a record timestamp is outside the topic's bounds, or a producer claimed LogAppendTime
   storage,               // the log failed (an I/O error took it offline)
   timed_out,             // acks=all: the ISR did not have the records before the deadline
 };

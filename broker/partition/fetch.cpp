@@ -2,6 +2,7 @@
 // (the log end, for a follower). When less than min_bytes is there, the request waits in the fetch
 // purgatory until appends bring enough or max.wait passes (Kafka's long poll), then reads again.
 #include <fmt/format.h>
+#include "broker/base/coverage.h"
 
 #include <algorithm>
 #include <limits>
@@ -123,15 +124,20 @@ PartitionRead ReplicaManager::plan_read(const FetchParams& params, const FetchPa
   }
   const Partition& p = *out.partition;
   out.refused = p.check_leader(request.current_leader_epoch);
+  if (out.refused == ReplicaError::fenced_leader_epoch) KEEL_SOMETIMES("partition.fetch.refused_fenced_leader_epoch");
   if (out.refused != ReplicaError::none) return out;
   if (!params.follower() && !p.leader_ready_for_consumers()) {
+    KEEL_SOMETIMES("partition.fetch.consumer_waits_for_new_leader_high_watermark");
     out.refused = ReplicaError::not_leader;
     return out;
   }
   out.max_offset = params.follower() ? p.log_end_offset() : p.high_watermark();
   if (params.follower() && request.last_fetched_epoch >= 0) {
     const EpochEndOffset mine = p.end_offset_for(request.last_fetched_epoch);
-    if (mine.epoch < request.last_fetched_epoch || mine.end_offset < request.fetch_offset) out.diverging = mine;
+    if (mine.epoch < request.last_fetched_epoch || mine.end_offset < request.fetch_offset) {
+      KEEL_SOMETIMES("partition.fetch.follower_diverged");
+      out.diverging = mine;
+    }
   }
   return out;
 }
@@ -161,6 +167,7 @@ void ReplicaManager::read(const FetchParams& params, const FetchLimits& limits, 
     // As Kafka: out of range only outside the log; a consumer ahead of the high watermark (a new
     // leader's lags the old one's for a moment) gets nothing yet.
     if (offset < log.log_start_offset() || offset > log.log_end_offset()) {
+      KEEL_SOMETIMES("partition.fetch.offset_out_of_range");
       result.error = ReplicaError::offset_out_of_range;
       continue;
     }

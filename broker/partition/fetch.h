@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "broker/base/ids.h"
 #include "broker/base/topic_partition.h"
 #include "broker/partition/errors.h"
 #include "broker/partition/leader_epoch_cache.h"
@@ -29,7 +30,7 @@ struct FetchPartitionParams {
 };
 
 struct FetchParams {
-  std::int32_t replica_id = -1;  // a follower's broker id; -1 for a consumer
+  BrokerId replica_id = -1;    // a follower's broker id; -1 for a consumer
   std::int32_t max_wait_ms = 0;
   std::int32_t min_bytes = 0;
   std::int32_t max_bytes = std::numeric_limits<std::int32_t>::max();

@@ -1,4 +1,5 @@
 #include "broker/partition/fetcher.h"
+#include "broker/base/coverage.h"
 
 #include <fmt/format.h>
 
@@ -171,6 +172,7 @@ void ReplicaFetcher::truncate_without_epochs(const Work& w) {
     if ((s = still_current(w))) back_off(*s, st.error().message);
     return;
   }
+  KEEL_SOMETIMES("fetcher.truncated_without_epochs");
   if ((s = still_current(w))) s->truncated = true;
 }
 
@@ -186,10 +188,14 @@ void ReplicaFetcher::apply_epoch_answer(const Work& w, std::int32_t epoch, std::
   if (s == nullptr) return;
   if (!st) return back_off(*s, st.error().message);
   if (step.complete) {
+    if (s->rounds > 0) KEEL_SOMETIMES("fetcher.truncation.done_after_second_round");
     s->truncated = true;
     s->rounds = 0;
   } else if (++s->rounds >= options_.truncation_rounds_max) {
+    KEEL_SOMETIMES("fetcher.truncation.rounds_exhausted");
     back_off(*s, fmt::format("no common log prefix after {} rounds", s->rounds));
+  } else {
+    KEEL_SOMETIMES("fetcher.truncation.another_round");
   }
 }
 
@@ -205,7 +211,7 @@ std::vector<ReplicaFetcher::Work> ReplicaFetcher::plan(bool truncated) const {
 // and cuts each log there. Returns false when the connection broke (every partition backs off).
 bool ReplicaFetcher::truncation_round(rpc::BrokerConnection& conn) {
   protocol::OffsetForLeaderEpochRequest request;
-  request.replica_id = options_.self;
+  request.replica_id = options_.self.value;
   std::vector<Work> asked;
   for (const Work& w : plan(false)) {
     const auto latest = w.partition->epochs().latest_epoch();
@@ -254,8 +260,13 @@ void ReplicaFetcher::apply_fetched(const Work& w, std::int64_t fetch_offset, pro
     // joined starts empty): start over at the leader's log start.
     st = p.start_over_at(data.log_start_offset);
   } else if (data.error_code != 0) {
+    // The leader moved on to a later epoch than this follower knows (or this one is ahead of it):
+    // the follower waits for the metadata that says so.
+    if (data.error_code == static_cast<std::int16_t>(ErrorCode::fenced_leader_epoch)) KEEL_SOMETIMES("fetcher.fenced_leader_epoch");
+    if (data.error_code == static_cast<std::int16_t>(ErrorCode::unknown_leader_epoch)) KEEL_SOMETIMES("fetcher.unknown_leader_epoch");
     st = make_error(Errc::refused, fmt::format("Fetch: {}", error_text(data.error_code)));
   } else if (data.diverging_epoch.end_offset >= 0) {
+    KEEL_SOMETIMES("fetcher.diverging_epoch");
     const TruncationStep step = follower_truncation(p.epochs(), p.log_end_offset(), p.high_watermark(),
                                                     EpochEndOffset{data.diverging_epoch.epoch, data.diverging_epoch.end_offset});
     st = p.truncate(step.offset, TruncateReason::leader_epoch_answer, "diverging epoch");
@@ -288,7 +299,7 @@ Status ReplicaFetcher::append_fetched(Partition& p, protocol::FetchResponse::Par
 // the connection broke.
 bool ReplicaFetcher::fetch_round(rpc::BrokerConnection& conn) {
   protocol::FetchRequest request;
-  request.replica_id = options_.self;
+  request.replica_id = options_.self.value;
   request.max_wait_ms = static_cast<std::int32_t>(to_ms(options_.wait_max));
   request.min_bytes = 1;
   request.max_bytes = options_.fetch_max_bytes;

@@ -2,6 +2,7 @@
 // sync for longer than replica.lag.time.max.ms leave, followers caught up to the high watermark and
 // this epoch's start join, one AlterPartition in flight per partition, answered by the controller.
 #include <fmt/format.h>
+#include "broker/base/coverage.h"
 #include <fmt/ranges.h>
 
 #include "broker/metadata/image.h"
@@ -80,11 +81,13 @@ void ReplicaManager::send_isr_proposal(std::shared_ptr<Partition> p, std::vector
     return;
   }
   p->mutable_leader_state().isr_change_failed();
+  if (reply.error == protocol::ErrorCode::new_leader_elected) KEEL_SOMETIMES("partition.isr.change_answered_new_leader");
   // NEW_LEADER_ELECTED: the change was committed and completed a reassignment that moved the
   // leadership away; the metadata making this replica a follower is on its way. Anything else:
   // Kafka keeps the change pending on errors newer metadata settles and forgets it on the others;
   // either way the next check proposes again from what the metadata then says.
   if (reply.error == protocol::ErrorCode::new_leader_elected || reply.error == protocol::ErrorCode::none) return;
+  KEEL_SOMETIMES("partition.isr.change_refused");
   isr_retry_at_[p->tp()] = rt_.now() + isr_retry_backoff;
   rt_.trace("IsrChangeRefused").detail("Partition", p->tp().to_string()).detail("Error", protocol::error_name(reply.error));
 }

@@ -1,4 +1,5 @@
 #include "broker/partition/leader_state.h"
+#include "broker/base/coverage.h"
 
 #include "broker/base/assert.h"
 
@@ -99,7 +100,7 @@ std::optional<std::int64_t> LeaderState::next_high_watermark(std::int64_t curren
     if (counts) candidate = std::min(candidate, std::max<std::int64_t>(f.log_end_offset, 0));
   }
   if (candidate <= current) return std::nullopt;
-  KEEL_ASSERT_LE(candidate, leader_log_end);
+  KEEL_ALWAYS(candidate <= leader_log_end, "partition.high_watermark_within_leader_log");
   return candidate;
 }
 
@@ -120,6 +121,11 @@ void LeaderState::isr_change_sent(const std::vector<BrokerId>& proposed) {
 void LeaderState::isr_committed(std::vector<BrokerId> isr, std::int32_t partition_epoch) {
   if (partition_epoch < partition_epoch_) return;  // an older answer than what we know
   KEEL_ASSERT_MSG(contains(isr, leader_id_), "committed ISR without its leader {}", leader_id_);
+  if (isr.size() < isr_.size()) KEEL_SOMETIMES("partition.isr.shrunk");
+  if (isr.size() > isr_.size()) KEEL_SOMETIMES("partition.isr.expanded");
+  const auto min_isr = static_cast<std::size_t>(effective_min_isr());
+  if (isr.size() == min_isr && replicas_.size() > min_isr) KEEL_SOMETIMES("partition.isr.shrunk_to_min_insync");
+  if (isr.size() < min_isr) KEEL_SOMETIMES("partition.isr.below_min_insync");
   isr_ = in_assignment_order(replicas_, isr);
   partition_epoch_ = partition_epoch;
   pending_isr_.reset();
@@ -148,13 +154,16 @@ void LeaderState::replicas_changed(const std::vector<BrokerId>& replicas) {
 void LeaderState::isr_change_failed() { pending_isr_.reset(); }
 
 AcksAll LeaderState::acks_all_before_append() const {
-  return static_cast<std::int32_t>(isr_.size()) < effective_min_isr() ? AcksAll::not_enough_replicas : AcksAll::ok;
+  if (static_cast<std::int32_t>(isr_.size()) >= effective_min_isr()) return AcksAll::ok;
+  KEEL_SOMETIMES("partition.produce.not_enough_replicas");  // answered NOT_ENOUGH_REPLICAS
+  return AcksAll::not_enough_replicas;
 }
 
 AcksAll LeaderState::acks_all_after_append(std::int64_t required_offset, std::int64_t high_watermark) const {
   if (high_watermark < required_offset) return AcksAll::wait;
-  return static_cast<std::int32_t>(maximal_isr().size()) < effective_min_isr() ? AcksAll::not_enough_after_append
-                                                                               : AcksAll::ok;
+  if (static_cast<std::int32_t>(maximal_isr().size()) >= effective_min_isr()) return AcksAll::ok;
+  KEEL_SOMETIMES("partition.produce.not_enough_replicas_after_append");
+  return AcksAll::not_enough_after_append;
 }
 
 }  // namespace keel::partition

@@ -21,11 +21,12 @@
 #include <optional>
 #include <vector>
 
+#include "broker/base/ids.h"
 #include "broker/protocol/errors.h"
 
 namespace keel::partition {
 
-using BrokerId = std::int32_t;
+
 
 struct FollowerState {
   BrokerId id = -1;

@@ -1,4 +1,5 @@
 #include "broker/partition/partition.h"
+#include "broker/base/coverage.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -39,6 +40,7 @@ std::string_view replica_error_name(ReplicaError error) {
     case ReplicaError::invalid_record: return "invalid_record";
     case ReplicaError::corrupt_record: return "corrupt_record";
     case ReplicaError::record_too_large: return "record_too_large";
+    case ReplicaError::invalid_timestamp: return "invalid_timestamp";
     case ReplicaError::storage: return "storage";
     case ReplicaError::timed_out: return "timed_out";
   }
@@ -99,11 +101,15 @@ void Partition::transition(Role to, std::int32_t leader_epoch) {
 Partition::Applied Partition::become_leader(const PartitionAssignment& a, const LeaderSettings& settings,
                                             std::int64_t now_ms) {
   KEEL_ASSERT_EQ(a.leader, self_);
+  // The image refuses a partition whose leader is not in its ISR (an unclean election makes the
+  // ISR the new leader alone).
+  KEEL_ALWAYS(std::find(a.isr.begin(), a.isr.end(), self_) != a.isr.end(), "partition.leader_in_its_isr");
   if (a.partition_epoch < partition_epoch_) return Applied::stale;
   KEEL_ASSERT_GE(a.leader_epoch, leader_epoch_);
   partition_epoch_ = a.partition_epoch;
   replicas_ = a.replicas;
   if (role_ == Role::leader && a.leader_epoch == leader_epoch_) {
+    KEEL_SOMETIMES("partition.leader.replicas_or_isr_changed");
     // Same epoch: the controller committed an ISR change (ours or not), or replicas joined as a
     // reassignment began (dropping a replica always brings a new epoch).
     leader_state_->replicas_changed(a.replicas);
@@ -111,6 +117,8 @@ Partition::Applied Partition::become_leader(const PartitionAssignment& a, const 
     maybe_advance_high_watermark(now_ms);
     return Applied::replicas_changed;
   }
+  if (role_ == Role::leader) KEEL_SOMETIMES("partition.leader.reelected_new_epoch");
+  if (role_ == Role::follower) KEEL_SOMETIMES("partition.leader.from_follower");
   // The epoch's start goes into the cache (and its checkpoint) before the role changes, all at
   // once after the write, so no fetch is served by a leader whose state is half set up.
   if (epochs_.assign(a.leader_epoch, log_->log_end_offset())) save_epochs();
@@ -142,6 +150,8 @@ Partition::Applied Partition::become_follower(const PartitionAssignment& a) {
   partition_epoch_ = a.partition_epoch;
   replicas_ = a.replicas;
   if (role_ == Role::follower && a.leader_epoch == leader_epoch_ && a.leader == leader_) return Applied::unchanged;
+  if (role_ == Role::leader) KEEL_SOMETIMES("partition.follower.from_leader");
+  if (role_ == Role::follower) KEEL_SOMETIMES("partition.follower.leader_changed");
   leader_state_.reset();
   leader_ = a.leader;
   transition(Role::follower, a.leader_epoch);
@@ -237,6 +247,9 @@ Status Partition::truncate(std::int64_t offset, TruncateReason reason, std::stri
                   high_watermark_before);
   rt_.trace("ReplicaTruncate").detail("Partition", tp_.to_string()).detail("From", log_end).detail("To", offset)
       .detail("Why", detail);
+  // KIP-101: the leader's epochs say this replica's records above `offset` were never committed
+  // there, though this replica had counted them below its high watermark (an unclean election).
+  if (offset < high_watermark_before) KEEL_SOMETIMES("partition.follower.truncated_below_high_watermark");
   if (auto st = log_->truncate_to(offset); !st) return st;
   KEEL_ASSERT_EQ(log_->log_end_offset(), offset);
   if (epochs_.truncate_from_end(offset)) save_epochs();
@@ -250,6 +263,7 @@ Status Partition::start_over_at(std::int64_t leader_log_start) {
   KEEL_ASSERT_GT(leader_log_start, log_->log_end_offset());
   rt_.trace("ReplicaStartOver").detail("Partition", tp_.to_string()).detail("From", log_->log_end_offset())
       .detail("LeaderLogStart", leader_log_start);
+  KEEL_SOMETIMES("partition.follower.started_over_at_leader_log_start");
   if (auto st = log_->restart_at(leader_log_start); !st) return st;
   epochs_ = LeaderEpochCache{};
   save_epochs();

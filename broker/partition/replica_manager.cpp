@@ -1,4 +1,5 @@
 #include "broker/partition/replica_manager.h"
+#include "broker/base/coverage.h"
 
 #include <fmt/format.h>
 
@@ -212,6 +213,7 @@ void ReplicaManager::after_role_change(const std::shared_ptr<Partition>& p, Part
 void ReplicaManager::remove_strays(const std::set<TopicPartition>& held) {
   for (const auto& tp : logs_.partitions()) {
     if (held.contains(tp)) continue;
+    KEEL_SOMETIMES("partition.replica.stray_removed_at_start");
     rt_.trace("StrayPartitionRemoved", Severity::warn).detail("Partition", tp.to_string());
     if (auto st = logs_.remove(tp); !st) {
       rt_.trace("ReplicaDeleteFailed", Severity::warn).detail("Partition", tp.to_string()).detail("Error", st.error().message);
@@ -237,6 +239,7 @@ void ReplicaManager::remove(const TopicPartition& tp, std::string_view why) {
     rt_.trace("ReplicaDeleteFailed", Severity::warn).detail("Partition", tp.to_string()).detail("Error", st.error().message);
     return;
   }
+  KEEL_SOMETIMES("partition.replica.deleted");
   rt_.trace("ReplicaDeleted").detail("Partition", tp.to_string()).detail("LeaderEpoch", p->leader_epoch()).detail("Why", why);
 }
 
@@ -322,9 +325,11 @@ LeaderAppend ReplicaManager::append_locked(Partition& p, protocol::Bytes batch, 
   const std::int32_t epoch = p.leader_epoch();
   auto appended = p.append_as_leader(std::move(batch), scan, now_ms(), advance_high_watermark);
   if (!appended) {
-    // The log refuses what no append could take (an append above segment.bytes) as invalid; any
-    // other failure is the disk's.
-    out.error = appended.error().code == Errc::invalid_argument ? ReplicaError::invalid_record : ReplicaError::storage;
+    // The log refuses what no append could take (an append above segment.bytes) as invalid, and a
+    // timestamp out of the topic's bounds; any other failure is the disk's.
+    out.error = appended.error().code == Errc::invalid_argument    ? ReplicaError::invalid_record
+                : appended.error().code == Errc::invalid_timestamp ? ReplicaError::invalid_timestamp
+                                                                   : ReplicaError::storage;
     out.message = appended.error().message;
     return out;
   }

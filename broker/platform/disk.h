@@ -8,6 +8,7 @@
 // written is durable only after File::sync(); a create, rename or remove is durable only after
 // Disk::sync_dir() of the directory that holds the entry.
 #include "broker/base/result.h"
+#include "broker/base/time.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +34,8 @@ class FileImpl {
   virtual Status sync() = 0;
   virtual Status truncate(std::uint64_t size) = 0;
   virtual Result<std::uint64_t> size() = 0;
+  // The file's modification time (stat's mtime): the wall clock of its last write or truncate.
+  virtual Result<WallTime> modified_time() = 0;
   virtual const std::string& path() const = 0;
 };
 
@@ -56,6 +59,10 @@ class File {
   Status sync() { return impl_->sync(); }
   Status truncate(std::uint64_t size) { return impl_->truncate(size); }
   Result<std::uint64_t> size() { return impl_->size(); }
+  // The wall clock of the last write or truncate, as the file system keeps it (it may lag the data
+  // after a power loss, and follows the node's clock when it jumps). Kafka measures the age of a
+  // segment without timestamps by it.
+  Result<WallTime> modified_time() { return impl_->modified_time(); }
   void close() { impl_.reset(); }
 
  private:

@@ -12,13 +12,8 @@ thread_local TaskRef tls_task;
 }  // namespace
 
 struct Executor::Task {
-  enum class State { ready, running, waiting, dying };
-
   std::string name;
   TaskRef ref;
-  State state = State::ready;
-  std::uint64_t wait_id = 0;   // the prepared wait; 0 when none is outstanding
-  bool woken_early = false;    // woken between prepare_wait() and park()
   std::function<void()> fn;
   Coro::pull_type* sink = nullptr;
   std::unique_ptr<Coro::push_type> coro;
@@ -59,6 +54,7 @@ TaskRef Executor::spawn(std::string name, std::function<void()> fn) {
   } else {
     slot = static_cast<std::uint32_t>(slots_.size());
     slots_.emplace_back();
+    states_.emplace_back();
   }
   auto task = std::make_unique<Task>();
   task->name = std::move(name);
@@ -70,27 +66,15 @@ TaskRef Executor::spawn(std::string name, std::function<void()> fn) {
     raw->fn();
   });
   slots_[slot] = std::move(task);
+  states_[slot] = SlotState{raw->ref.id, 0, State::ready, false};
   ++live_;
   driver_.task_ready(raw->ref);
   return raw->ref;
 }
 
 Executor::Task* Executor::lookup(std::uint32_t slot, std::uint64_t id) const {
-  if (slot >= slots_.size()) return nullptr;
-  Task* t = slots_[slot].get();
-  if (t == nullptr || t->ref.id != id) return nullptr;
-  return t;
-}
-
-bool Executor::alive(TaskRef ref) const {
-  const Task* t = lookup(ref.slot, ref.id);
-  return t != nullptr && t->state != Task::State::dying;
-}
-
-bool Executor::wake_pending(std::uint32_t slot, std::uint64_t wait_id) const {
-  if (slot >= slots_.size() || wait_id == 0) return false;
-  const Task* t = slots_[slot].get();
-  return t != nullptr && t->wait_id == wait_id;
+  if (slot >= slots_.size() || id == 0 || states_[slot].task_id != id) return nullptr;
+  return slots_[slot].get();
 }
 
 const std::string& Executor::task_name(TaskRef ref) const {
@@ -100,14 +84,17 @@ const std::string& Executor::task_name(TaskRef ref) const {
 }
 
 bool Executor::run(TaskRef ref) {
-  Task* t = lookup(ref.slot, ref.id);
-  if (t == nullptr || t->state != Task::State::ready) return false;
+  if (ref.slot >= states_.size()) return false;
+  SlotState& st = states_[ref.slot];
+  if (st.task_id != ref.id || ref.id == 0 || st.state != State::ready) return false;
+  Task* t = slots_[ref.slot].get();
   KEEL_ASSERT_MSG(running_ == nullptr, "run({}) from inside task {}", t->name, running_ ? running_->name : "");
-  t->state = Task::State::running;
+  st.state = State::running;
   ++switches_;
   {
     CurrentScope scope(this, t->ref);
     running_ = t;
+    running_slot_ = ref.slot;
     try {
       (*t->coro)();
     } catch (const std::exception& e) {
@@ -118,25 +105,25 @@ bool Executor::run(TaskRef ref) {
   if (!*t->coro) {
     destroy(ref.slot);
   } else {
-    KEEL_ASSERT_MSG(t->state == Task::State::waiting || t->state == Task::State::ready,
-                    "task '{}' returned to the executor while running", t->name);
+    const State after = states_[ref.slot].state;
+    KEEL_ASSERT_MSG(after == State::waiting || after == State::ready, "task '{}' returned to the executor while running",
+                    t->name);
   }
   return true;
 }
 
 bool Executor::wake(const WaitToken& token) {
   KEEL_ASSERT(token.executor == this);
-  if (token.slot >= slots_.size()) return false;
-  Task* t = slots_[token.slot].get();
-  if (t == nullptr || t->wait_id == 0 || t->wait_id != token.wait_id) return false;
-  t->wait_id = 0;
-  switch (t->state) {
-    case Task::State::running:
-      t->woken_early = true;
+  if (!wake_pending(token.slot, token.wait_id)) return false;
+  SlotState& st = states_[token.slot];
+  st.wait_id = 0;
+  switch (st.state) {
+    case State::running:
+      st.woken_early = true;
       return true;
-    case Task::State::waiting:
-      t->state = Task::State::ready;
-      driver_.task_ready(t->ref);
+    case State::waiting:
+      st.state = State::ready;
+      driver_.task_ready(TaskRef{token.slot, st.task_id});
       return true;
     default:
       return false;
@@ -145,29 +132,33 @@ bool Executor::wake(const WaitToken& token) {
 
 WaitToken Executor::prepare_wait() {
   KEEL_ASSERT_MSG(running_ != nullptr && tls_executor == this, "prepare_wait outside a task");
-  running_->wait_id = next_id_++;
-  running_->woken_early = false;
-  return WaitToken{this, running_->ref.slot, running_->wait_id};
+  SlotState& st = states_[running_slot_];
+  st.wait_id = next_id_++;
+  st.woken_early = false;
+  return WaitToken{this, running_slot_, st.wait_id};
 }
 
 void Executor::park() {
   Task* t = running_;
   KEEL_ASSERT_MSG(t != nullptr && tls_executor == this, "park outside a task");
-  if (t->woken_early) {
-    t->woken_early = false;
+  // The slot is read again after the switch: the states_ array may have grown meanwhile.
+  const std::uint32_t slot = running_slot_;
+  if (states_[slot].woken_early) {
+    states_[slot].woken_early = false;
     return;
   }
-  KEEL_ASSERT_MSG(t->wait_id != 0, "task '{}' parked without prepare_wait", t->name);
-  t->state = Task::State::waiting;
+  KEEL_ASSERT_MSG(states_[slot].wait_id != 0, "task '{}' parked without prepare_wait", t->name);
+  states_[slot].state = State::waiting;
   (*t->sink)();
-  KEEL_ASSERT(t->state == Task::State::running);
+  KEEL_ASSERT(states_[slot].state == State::running);
 }
 
 void Executor::yield() {
   Task* t = running_;
   KEEL_ASSERT_MSG(t != nullptr && tls_executor == this, "yield outside a task");
-  t->wait_id = 0;
-  t->state = Task::State::ready;
+  SlotState& st = states_[running_slot_];
+  st.wait_id = 0;
+  st.state = State::ready;
   driver_.task_ready(t->ref);
   (*t->sink)();
 }
@@ -175,24 +166,28 @@ void Executor::yield() {
 void Executor::destroy(std::uint32_t slot) {
   Task* t = slots_[slot].get();
   KEEL_ASSERT(t != nullptr);
-  t->state = Task::State::dying;
-  t->wait_id = 0;
+  states_[slot].state = State::dying;
+  states_[slot].wait_id = 0;
   {
     // Destructors that run while the stack unwinds see the dying task as current.
     CurrentScope scope(this, t->ref);
     Task* saved = running_;
+    const std::uint32_t saved_slot = running_slot_;
     running_ = t;
+    running_slot_ = slot;
     t->coro.reset();
     running_ = saved;
+    running_slot_ = saved_slot;
   }
   slots_[slot].reset();
+  states_[slot] = SlotState{};
   free_slots_.push_back(slot);
   --live_;
 }
 
 void Executor::cancel(TaskRef ref) {
   Task* t = lookup(ref.slot, ref.id);
-  if (t == nullptr || t->state == Task::State::dying) return;
+  if (t == nullptr || states_[ref.slot].state == State::dying) return;
   KEEL_ASSERT_MSG(t != running_, "task '{}' cancelled itself", t->name);
   destroy(ref.slot);
 }
@@ -203,7 +198,7 @@ void Executor::cancel_all() {
   // Newest slots first: tasks spawned later usually depend on those that spawned them, so they
   // unwind while what they use is still there. The order is a function of the program alone.
   for (std::size_t i = slots_.size(); i-- > 0;) {
-    if (slots_[i] && slots_[i]->state != Task::State::dying) destroy(static_cast<std::uint32_t>(i));
+    if (slots_[i] && states_[i].state != State::dying) destroy(static_cast<std::uint32_t>(i));
   }
   stopping_ = false;
 }

@@ -75,9 +75,14 @@ class Executor {
   // Destroys every task, newest slot first (deterministic). New spawns are refused meanwhile.
   void cancel_all();
 
-  bool alive(TaskRef ref) const;
+  bool alive(TaskRef ref) const {
+    return ref.slot < states_.size() && states_[ref.slot].task_id == ref.id && ref.id != 0 &&
+           states_[ref.slot].state != State::dying;
+  }
   // Whether waking `token` would still do something (its task waits on exactly that wait).
-  bool wake_pending(std::uint32_t slot, std::uint64_t wait_id) const;
+  bool wake_pending(std::uint32_t slot, std::uint64_t wait_id) const {
+    return slot < states_.size() && wait_id != 0 && states_[slot].wait_id == wait_id;
+  }
   std::size_t live_tasks() const { return live_; }
   std::uint64_t switches() const { return switches_; }
   TaskDriver& driver() { return driver_; }
@@ -93,6 +98,16 @@ class Executor {
  private:
   struct Task;
   using Coro = boost::coroutines2::coroutine<void>;
+  enum class State : std::uint8_t { free, ready, running, waiting, dying };
+  // What the scheduler checks on every wake-up and run, kept apart from the task's coroutine,
+  // name and function: one dense array the size of the slots, so that deciding whether a wake-up
+  // is stale touches no task object.
+  struct SlotState {
+    std::uint64_t task_id = 0;  // 0: the slot is free
+    std::uint64_t wait_id = 0;  // the prepared wait; 0 when none is outstanding
+    State state = State::free;
+    bool woken_early = false;   // woken between prepare_wait() and park()
+  };
 
   Task* lookup(std::uint32_t slot, std::uint64_t id) const;
   void destroy(std::uint32_t slot);
@@ -101,12 +116,14 @@ class Executor {
   Options options_;
   boost::coroutines2::pooled_fixedsize_stack stacks_;
   std::vector<std::unique_ptr<Task>> slots_;
+  std::vector<SlotState> states_;  // index: slot
   std::vector<std::uint32_t> free_slots_;
   std::size_t live_ = 0;
   std::uint64_t next_id_ = 1;
   std::uint64_t switches_ = 0;
   bool stopping_ = false;
   Task* running_ = nullptr;
+  std::uint32_t running_slot_ = 0;  // the slot of running_, while it is set
 };
 
 }  // namespace keel

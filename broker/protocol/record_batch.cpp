@@ -491,6 +491,38 @@ void set_log_append_time(std::span<std::uint8_t> batch, std::int64_t timestamp_m
   update_crc(batch);
 }
 
+void set_create_time_max_timestamp(std::span<std::uint8_t> batch, std::int64_t timestamp_ms) {
+  KEEL_ASSERT(batch.size() >= batch_header_bytes);
+  const auto attributes = load_be<std::int16_t>(batch.data() + off_attributes);
+  const auto create_time = static_cast<std::int16_t>(attributes & ~attribute_log_append_time);
+  if (attributes == create_time && load_be<std::int64_t>(batch.data() + off_max_timestamp) == timestamp_ms) return;
+  store_be<std::int16_t>(batch.data() + off_attributes, create_time);
+  store_be<std::int64_t>(batch.data() + off_max_timestamp, timestamp_ms);
+  update_crc(batch);
+}
+
+namespace {
+
+// Kafka's validator: the max ignores timestamps at or below -1 (no timestamp); the bounds check
+// every timestamp other than -1.
+void note_timestamp(RecordTimestamps& out, std::int64_t timestamp) {
+  out.max = std::max(out.max, timestamp);
+  if (timestamp != -1 && (out.min == -1 || timestamp < out.min)) out.min = timestamp;
+}
+
+}  // namespace
+
+Result<RecordTimestamps> record_timestamps(std::span<const std::uint8_t> batch, std::size_t records_bytes_max) {
+  RecordTimestamps out;
+  auto st = walk_records(batch, records_bytes_max, DeltaRule::rising, Errc::corrupt, [&](const RecordView& v) -> Status {
+    note_timestamp(out, v.timestamp);
+    return {};
+  });
+  if (!st) return st.error();
+  KEEL_ASSERT(out.max >= -1);
+  return out;
+}
+
 Status for_each_record(std::span<const std::uint8_t> batch, const std::function<Status(const RecordView&)>& visit,
                        std::size_t records_bytes_max) {
   return walk_records(batch, records_bytes_max, DeltaRule::rising, Errc::corrupt, visit);
@@ -513,12 +545,12 @@ Result<std::vector<Record>> decode_records(std::span<const std::uint8_t> batch, 
   return records;
 }
 
-Status validate_batch_for_append(std::span<const std::uint8_t> batch, std::size_t records_bytes_max) {
+Result<RecordTimestamps> validate_batch_for_append(std::span<const std::uint8_t> batch, std::size_t records_bytes_max) {
   if (batch.size() > off_magic && batch[off_magic] != 2) {
     return invalid(fmt::format("record batch has magic {}; Produce v3 and later take magic 2 only",
                                static_cast<int>(static_cast<std::int8_t>(batch[off_magic]))));
   }
-  if (auto st = verify_batch_crc(batch); !st) return st;
+  if (auto st = verify_batch_crc(batch); !st) return st.error();
   auto h = parse_batch_header(batch);
   KEEL_ASSERT(h.ok());
   const auto fail = [&](std::string what) {
@@ -533,8 +565,14 @@ Status validate_batch_for_append(std::span<const std::uint8_t> batch, std::size_
   if (h->has_producer_id() && h->base_sequence < 0) {
     return fail(fmt::format("invalid base sequence {} with producer id {}", h->base_sequence, h->producer_id));
   }
-  return walk_records(batch, records_bytes_max, DeltaRule::exact, Errc::invalid_argument,
-                      [](const RecordView&) -> Status { return {}; });
+  RecordTimestamps timestamps;
+  auto st = walk_records(batch, records_bytes_max, DeltaRule::exact, Errc::invalid_argument,
+                         [&](const RecordView& v) -> Status {
+                           note_timestamp(timestamps, v.timestamp);
+                           return {};
+                         });
+  if (!st) return st.error();
+  return timestamps;
 }
 
 Bytes build_batch(const BatchOptions& options, std::span<const Record> records) {

@@ -63,9 +63,20 @@ Result<BatchHeader> parse_batch_header(std::span<const std::uint8_t> bytes);
 // The whole batch: its length matches the span and its CRC the bytes from attributes to the end.
 Status verify_batch_crc(std::span<const std::uint8_t> batch);
 
+// What the records of one batch say about time, as Kafka's log validator reads them on append: the
+// batch's real max timestamp is recomputed from them (a header may say 0 while every record says -1).
+struct RecordTimestamps {
+  std::int64_t max = -1;  // the largest record timestamp above -1; -1 (no timestamp) when there is none
+  std::int64_t min = -1;  // the smallest record timestamp other than -1 (what the bounds check); -1 when none
+  bool any() const { return min != -1; }
+};
+
 // A walk over concatenated batches (a Produce records field, a segment file's bytes).
 struct BatchScan {
   std::vector<std::pair<std::size_t, BatchHeader>> batches;  // position and header of each whole batch
+  // One per batch once validate_batch_for_append walked its records (the produce path), so that the
+  // log need not walk them again; empty otherwise (the log walks them itself).
+  std::vector<RecordTimestamps> record_timestamps;
   std::size_t valid_bytes = 0;                               // end of the last whole (and valid) batch
   bool torn_tail = false;                                    // stopped at a partial batch at the end
   std::optional<Error> corruption;                           // stopped at a bad length, magic or CRC
@@ -77,6 +88,13 @@ void set_base_offset(std::span<std::uint8_t> batch, std::int64_t base_offset);
 void set_partition_leader_epoch(std::span<std::uint8_t> batch, std::int32_t epoch);
 // Marks the batch LogAppendTime with `timestamp_ms` as its max timestamp, and recomputes the CRC.
 void set_log_append_time(std::span<std::uint8_t> batch, std::int64_t timestamp_ms);
+// Marks the batch CreateTime with `timestamp_ms` as its max timestamp, recomputing the CRC only when
+// either changes (Kafka's DefaultRecordBatch.setMaxTimestamp).
+void set_create_time_max_timestamp(std::span<std::uint8_t> batch, std::int64_t timestamp_ms);
+// Walks the records of one batch for their timestamps (a LogAppendTime batch's records all carry its
+// max timestamp).
+Result<RecordTimestamps> record_timestamps(std::span<const std::uint8_t> batch,
+                                           std::size_t records_bytes_max = batch_records_bytes_max);
 
 struct RecordHeader {
   std::string key;
@@ -117,9 +135,10 @@ Result<std::vector<Record>> decode_records(std::span<const std::uint8_t> batch,
 // What a Kafka broker checks on Produce, in its order: one whole batch, magic 2, the CRC, a known
 // codec, not a control batch, a count that agrees with last_offset_delta, a base sequence when there is
 // a producer id, and records that decode with offset deltas exactly 0..n-1 and every length in bounds.
-// (Timestamp bounds need the broker's clock and config: the server checks those.)
-Status validate_batch_for_append(std::span<const std::uint8_t> batch,
-                                 std::size_t records_bytes_max = batch_records_bytes_max);
+// Returns the records' timestamps, from the same walk. (Timestamp bounds need the broker's clock and
+// the topic's config: the log checks those, storage::validate_timestamps.)
+Result<RecordTimestamps> validate_batch_for_append(std::span<const std::uint8_t> batch,
+                                                   std::size_t records_bytes_max = batch_records_bytes_max);
 
 struct BatchOptions {
   std::int64_t base_offset = 0;

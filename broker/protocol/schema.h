@@ -18,6 +18,7 @@
 // (in_range), and an optional written after a presence byte (with_presence_byte); they apply to
 // untagged fields, which is all Keel's own messages have. Enums travel as their underlying integer,
 // and a std::map as an array of key/value pairs.
+#include "broker/base/ids.h"
 #include "broker/protocol/api.h"
 #include "broker/protocol/wire.h"
 
@@ -231,6 +232,8 @@ void write_value(Writer& w, const T& v, WireContext c) {
     }
   } else if constexpr (std::is_enum_v<T>) {
     write_value(w, static_cast<std::underlying_type_t<T>>(v), c);
+  } else if constexpr (is_id_v<T>) {
+    w.write_int32(v.value);
   } else if constexpr (is_array_v<T>) {
     write_count(w, v.size(), c);
     for (const auto& e : v) write_value(w, e, c);
@@ -431,6 +434,8 @@ void read_value(Reader& r, T& out, WireContext c, DecodePath& where) {
     std::underlying_type_t<T> raw{};
     read_value(r, raw, c, where);
     out = static_cast<T>(raw);
+  } else if constexpr (is_id_v<T>) {
+    read_value(r, out.value, c, where);
   } else if constexpr (is_map_v<T>) {
     read_map(r, out, c, where);
   } else {
@@ -654,6 +659,8 @@ void print_value(std::string& out, const T& v) {
     out += fmt::format("{}", static_cast<std::int64_t>(v));
   } else if constexpr (std::is_integral_v<T> || std::is_floating_point_v<T>) {
     out += fmt::format("{}", v);
+  } else if constexpr (is_id_v<T>) {
+    out += fmt::format("{}", v.value);
   } else if constexpr (std::is_same_v<T, Uuid>) {
     for (auto b : v.bytes) out += fmt::format("{:02x}", b);
   } else if constexpr (std::is_same_v<T, std::string>) {

@@ -1,4 +1,7 @@
 #include "broker/storage/log.h"
+#include "broker/base/coverage.h"
+
+#include "broker/storage/log_validator.h"
 
 #include <fmt/format.h>
 
@@ -22,6 +25,7 @@ struct Log::Prepared {
   std::int64_t last_offset = 0;
   std::int64_t max_timestamp = -1;
   std::int64_t append_time_ms = -1;
+  std::int64_t wall_ms = -1;  // this node's wall clock at the append (what the .log's mtime will say)
 };
 
 Log::Log(keel::Runtime& rt, std::string dir, TopicPartition tp, LogConfig config)
@@ -58,6 +62,7 @@ keel::Status Log::check_writable() const {
 // from what is really on the disk.
 keel::Status Log::go_offline(const Error& cause) {
   if (!offline_) {
+    KEEL_SOMETIMES("storage.log.went_offline");
     offline_ = true;
     offline_reason_ = cause.message;
     rt_.trace("LogOffline", Severity::warn).detail("tp", tp_).detail("error", cause.message);
@@ -79,7 +84,7 @@ void Log::check_invariants() const {
   KEEL_ASSERT_LE(log_start_, leo_);
   KEEL_ASSERT_LE(rp_, leo_);
   KEEL_ASSERT_LE(roll_flush_target_, leo_);
-  KEEL_ASSERT(high_watermark_ == high_watermark_unbounded || high_watermark_ <= leo_);
+  KEEL_ALWAYS(high_watermark_ == high_watermark_unbounded || high_watermark_ <= leo_, "storage.high_watermark_within_log");
   KEEL_ASSERT_LE(visible_bytes_, appended_bytes_);
   if (unseen_appends_.empty()) {
     KEEL_ASSERT_EQ(appended_bytes_, visible_bytes_);
@@ -192,12 +197,26 @@ keel::Status Log::write_prepared(const Prepared& p) {
   }
   leo_ = p.last_offset + 1;
   note_appended(static_cast<std::int64_t>(p.bytes.size()));
+  trace_appended(p);
   // The active segment grew by exactly the bytes and ends where the log now ends.
   KEEL_ASSERT(active() == seg);
   KEEL_ASSERT_EQ(seg->size_bytes(), size_before + p.bytes.size());
   KEEL_ASSERT_EQ(seg->next_offset(), leo_);
   check_invariants();
   return {};
+}
+
+// Debug only (built when asked for): what the simulator's retention check measures each deletion
+// against, per batch: its offsets, its stored max timestamp and this node's clock at the append.
+void Log::trace_appended(const Prepared& p) {
+  TraceEvent event = rt_.trace("LogAppended", Severity::debug);
+  if (!event.enabled()) return;
+  event.detail("tp", tp_).detail("wall_ms", p.wall_ms).detail("bytes", p.bytes.size());
+  std::string batches;
+  for (const auto& b : p.batches) {
+    fmt::format_to(std::back_inserter(batches), "{}{}:{}", batches.empty() ? "" : ",", b.last_offset, b.max_timestamp);
+  }
+  event.detail("first_offset", p.first_offset).detail("batches", batches);
 }
 
 void Log::note_appended(std::int64_t bytes) {
@@ -236,25 +255,20 @@ void Log::note_high_watermark() {
 }
 
 // Under the append lock: offsets from the log end (a leader's append) or checked against it (a
-// follower's), the leader epoch and LogAppendTime stamped into the private copy.
+// follower's), and for a leader the log validator's part: timestamps checked against the topic's
+// bounds, the max timestamp recomputed from the records (or LogAppendTime stamped) and the leader
+// epoch, all into the private copy.
 keel::Status Log::prepare(const protocol::BatchScan& scan, std::optional<std::int32_t> leader_epoch, Prepared& p) {
   KEEL_ASSERT(append_mutex_.locked());
   KEEL_ASSERT(p.batches.empty());
+  KEEL_ASSERT(scan.record_timestamps.empty() || scan.record_timestamps.size() == scan.batches.size());
   std::int64_t next = leo_;
-  if (config_.log_append_time && leader_epoch) p.append_time_ms = now_ms(rt_);
-  for (const auto& [at, h] : scan.batches) {
-    if (leader_epoch && static_cast<std::int64_t>(h.size_bytes()) > config_.max_message_bytes) {
-      return make_error(Errc::invalid_argument, fmt::format("record batch too large: {} bytes exceeds "
-                                                            "max.message.bytes {}", h.size_bytes(), config_.max_message_bytes));
-    }
-    if (!leader_epoch && h.base_offset < next) {
-      return make_error(Errc::invalid_argument, fmt::format("follower append to {}: batch base offset {} is below "
-                                                            "the log end {}", tp_, h.base_offset, next));
-    }
-    if (h.last_offset_delta < 0 || h.last_offset() < h.base_offset) {
-      return make_error(Errc::invalid_argument, fmt::format("append to {}: batch at offset {} has last offset delta {}",
-                                                            tp_, h.base_offset, h.last_offset_delta));
-    }
+  const std::int64_t now = now_ms(rt_);
+  p.wall_ms = now;
+  if (config_.log_append_time && leader_epoch) p.append_time_ms = now;
+  for (std::size_t i = 0; i < scan.batches.size(); ++i) {
+    const auto& [at, h] = scan.batches[i];
+    if (auto st = check_batch(h, next, leader_epoch.has_value()); !st) return st;
     std::span<std::uint8_t> bytes(p.bytes.data() + at, h.size_bytes());
     BatchInfo info;
     info.position = static_cast<std::uint32_t>(at);
@@ -262,12 +276,11 @@ keel::Status Log::prepare(const protocol::BatchScan& scan, std::optional<std::in
     info.max_timestamp = h.max_timestamp;
     info.last_offset = h.last_offset();
     if (leader_epoch) {
+      auto stamped = stamp_leader_batch(bytes, h, i < scan.record_timestamps.size() ? &scan.record_timestamps[i] : nullptr, now);
+      if (!stamped) return stamped.error();
+      info.max_timestamp = *stamped;
       protocol::set_base_offset(bytes, next);
       protocol::set_partition_leader_epoch(bytes, *leader_epoch);
-      if (p.append_time_ms >= 0) {
-        protocol::set_log_append_time(bytes, p.append_time_ms);
-        info.max_timestamp = p.append_time_ms;
-      }
       info.last_offset = next + h.last_offset_delta;
     }
     if (p.batches.empty()) p.first_offset = info.last_offset - h.last_offset_delta;
@@ -286,6 +299,43 @@ keel::Status Log::prepare(const protocol::BatchScan& scan, std::optional<std::in
   KEEL_ASSERT_GE(p.first_offset, leo_);
   KEEL_ASSERT_LE(p.first_offset, p.last_offset);
   return {};
+}
+
+// What any append refuses of one batch: too large (a leader's), below the log end (a follower's),
+// or offsets that go backwards.
+keel::Status Log::check_batch(const protocol::BatchHeader& h, std::int64_t next, bool leader) const {
+  if (leader && static_cast<std::int64_t>(h.size_bytes()) > config_.max_message_bytes) {
+    return make_error(Errc::invalid_argument, fmt::format("record batch too large: {} bytes exceeds "
+                                                          "max.message.bytes {}", h.size_bytes(), config_.max_message_bytes));
+  }
+  if (!leader && h.base_offset < next) {
+    return make_error(Errc::invalid_argument, fmt::format("follower append to {}: batch base offset {} is below "
+                                                          "the log end {}", tp_, h.base_offset, next));
+  }
+  if (h.last_offset_delta < 0 || h.last_offset() < h.base_offset) {
+    return make_error(Errc::invalid_argument, fmt::format("append to {}: batch at offset {} has last offset delta {}",
+                                                          tp_, h.base_offset, h.last_offset_delta));
+  }
+  return {};
+}
+
+// A leader's batch through the validator: its records' timestamps (from the produce path's walk, or
+// walked here), checked against the topic's bounds, and the max timestamp the log stores.
+keel::Result<std::int64_t> Log::stamp_leader_batch(std::span<std::uint8_t> bytes, const protocol::BatchHeader& h,
+                                                   const protocol::RecordTimestamps* validated, std::int64_t now) {
+  protocol::RecordTimestamps walked;
+  if (validated == nullptr) {
+    auto timestamps = protocol::record_timestamps(bytes);
+    if (!timestamps) {
+      return make_error(Errc::invalid_argument, fmt::format("append to {}: {}", tp_, timestamps.error().message));
+    }
+    walked = *timestamps;
+    validated = &walked;
+  }
+  if (auto st = validate_timestamps(config_, h, *validated, now); !st) return st.error();
+  const std::int64_t max_timestamp = stamp_max_timestamp(config_, bytes, *validated, now);
+  KEEL_ASSERT(config_.log_append_time ? max_timestamp == now : max_timestamp == validated->max);
+  return max_timestamp;
 }
 
 // The flush policy, outside the append lock so that appends of other tasks proceed meanwhile
@@ -315,9 +365,13 @@ std::string_view Log::roll_reason(std::uint64_t append_bytes, std::int64_t max_t
                                                                       : to_ms(rt_.now() - seg.created_at());
   const std::size_t index_entries_max = static_cast<std::size_t>(std::max(config_.segment_index_bytes, 0));
   if (size > segment_bytes - static_cast<std::int64_t>(append_bytes)) return "size";
-  if (time_waited > config_.segment_ms) return "time";
+  if (time_waited > config_.segment_ms) {
+    KEEL_SOMETIMES("storage.roll.by_time");
+    return "time";
+  }
   if (seg.offset_index().size() >= index_entries_max / OffsetIndex::entry_bytes ||
       seg.time_index().size() + 1 >= index_entries_max / TimeIndex::entry_bytes) {
+    KEEL_SOMETIMES("storage.roll.index_full");
     return "index_full";
   }
   if (last_offset - seg.base_offset() > relative_offset_max) return "offset_overflow";
@@ -496,6 +550,7 @@ keel::Status Log::truncate_to(std::int64_t offset) {
   if (offset < 0) return make_error(Errc::invalid_argument, fmt::format("truncate {} to {}", tp_, offset));
   if (offset >= leo_) return {};
   if (offset <= segments_.begin()->first) return truncate_fully_and_start_at(offset);
+  KEEL_SOMETIMES("storage.truncate.within_log");
   const std::int64_t old_leo = leo_;
   std::vector<std::shared_ptr<Segment>> victims;
   for (auto it = segments_.upper_bound(offset); it != segments_.end(); ++it) victims.push_back(it->second);
@@ -503,6 +558,7 @@ keel::Status Log::truncate_to(std::int64_t offset) {
   move_offsets_down_to(offset);  // readers stop here at once; the files follow
   if (auto st = rename_away(victims, -1); !st) return st;
   if (!victims.empty()) {
+    KEEL_SOMETIMES("storage.truncate.across_segments");
     if (auto st = rt_.disk().sync_dir(dir_); !st) return go_offline(st.error());
   }
   auto removed = cut_active_to(offset);
@@ -581,6 +637,7 @@ keel::Status Log::truncate_fully_and_start_at(std::int64_t offset) {
   KEEL_ASSERT_GE(offset, 0);
   std::vector<std::shared_ptr<Segment>> victims;
   for (const auto& [base, seg] : segments_) victims.push_back(seg);
+  KEEL_SOMETIMES("storage.truncate.fully");
   auto fresh = Segment::create(rt_, dir_, offset);
   if (!fresh) return go_offline(fresh.error());
   // The map is never empty (a checkpoint or a read may run while the files are renamed), and the
@@ -635,8 +692,10 @@ void Log::check_victims(const std::vector<std::shared_ptr<Segment>>& victims) co
   KEEL_ASSERT_LE(upper, high_watermark_);
 }
 
-std::vector<std::shared_ptr<Segment>> Log::deletable_segments(
-    const std::function<bool(const Segment&, const Segment* next)>& predicate) const {
+// Kafka's deletableSegments: the oldest segments, in order, while each lies wholly below the high
+// watermark, is not the empty active segment, and satisfies `predicate` (called once per segment
+// looked at, in order: the size pass counts on it).
+std::vector<std::shared_ptr<Segment>> Log::deletable_segments(const DeletionCondition& predicate) const {
   std::vector<std::shared_ptr<Segment>> out;
   for (auto it = segments_.begin(); it != segments_.end(); ++it) {
     auto next = std::next(it);
@@ -656,45 +715,69 @@ keel::Result<int> Log::delete_old_segments() {
   check_segments();
   const std::int64_t log_start_before = log_start_;
   int deleted = 0;
-  auto pass = [&](std::string_view reason, const std::function<bool(const Segment&, const Segment*)>& predicate) -> keel::Status {
-    auto victims = deletable_segments(predicate);
-    if (victims.empty()) return {};
-    auto n = delete_segments(std::move(victims), reason);
+  for (auto pass : {&Log::delete_log_start_offset_breached, &Log::delete_retention_size_breached,
+                    &Log::delete_retention_ms_breached}) {
+    auto n = (this->*pass)();
     if (!n) return n.error();
     deleted += *n;
-    return {};
-  };
-  auto st = pass("log_start_offset", [&](const Segment&, const Segment* next) {
-    return next != nullptr && next->base_offset() <= log_start_;
-  });
-  if (!st) return st.error();
-  if (config_.retention_bytes >= 0 && size_bytes() >= config_.retention_bytes) {
-    std::int64_t excess = size_bytes() - config_.retention_bytes;
-    st = pass("retention_bytes", [&](const Segment& seg, const Segment*) {
-      const auto size = static_cast<std::int64_t>(seg.size_bytes());
-      if (excess - size < 0) return false;
-      excess -= size;
-      return true;
-    });
-    if (!st) return st.error();
-  }
-  if (config_.retention_ms >= 0) {
-    const std::int64_t now = now_ms(rt_);
-    st = pass("retention_ms", [&](const Segment& seg, const Segment*) {
-      const std::int64_t newest = seg.max_timestamp() >= 0 ? seg.max_timestamp() : seg.last_modified_ms();
-      return now - newest > config_.retention_ms;
-    });
-    if (!st) return st.error();
   }
   KEEL_ASSERT_GE(log_start_, log_start_before);  // retention only ever moves the log start up
   check_segments();
   return deleted;
 }
 
+keel::Result<int> Log::delete_where(std::string_view reason, const DeletionCondition& predicate) {
+  KEEL_ASSERT(append_mutex_.locked());
+  const std::int64_t decided_ms = now_ms(rt_);
+  auto victims = deletable_segments(predicate);
+  if (victims.empty()) return 0;
+  return delete_segments(std::move(victims), reason, decided_ms);
+}
+
+// Segments wholly below the log start (DeleteRecords, or a follower's log start from its leader).
+keel::Result<int> Log::delete_log_start_offset_breached() {
+  return delete_where("log_start_offset", [&](Segment&, const Segment* next) {
+    return next != nullptr && next->base_offset() <= log_start_;
+  });
+}
+
+// The oldest segments while what stays is still at least retention.bytes (-1: no limit).
+keel::Result<int> Log::delete_retention_size_breached() {
+  const std::int64_t size = size_bytes();
+  if (config_.retention_bytes < 0 || size < config_.retention_bytes) return 0;
+  std::int64_t excess = size - config_.retention_bytes;
+  return delete_where("retention_bytes", [&](Segment& seg, const Segment*) {
+    const auto seg_size = static_cast<std::int64_t>(seg.size_bytes());
+    if (excess - seg_size < 0) return false;
+    excess -= seg_size;
+    return true;
+  });
+}
+
+// The oldest segments whose age (the wall clock now minus their largest record timestamp, or their
+// file's mtime when no record has a timestamp) is above retention.ms (-1: forever). A segment whose
+// age cannot be read stays.
+keel::Result<int> Log::delete_retention_ms_breached() {
+  if (config_.retention_ms < 0) return 0;
+  const std::int64_t now = now_ms(rt_);
+  return delete_where("retention_ms", [&](Segment& seg, const Segment*) {
+    auto newest = seg.largest_timestamp();
+    if (!newest) {
+      rt_.trace("LogSegmentAgeUnknown", Severity::warn)
+          .detail("tp", tp_)
+          .detail("base_offset", seg.base_offset())
+          .detail("error", newest.error().message);
+      return false;
+    }
+    return now - *newest > config_.retention_ms;
+  });
+}
+
 // Kafka's deletion: the log start moves to the first survivor, the segments leave the map, their
 // files are renamed *.deleted (no directory sync: after a crash they come back and go again) and
 // removed later, so that reads in flight finish first.
-keel::Result<int> Log::delete_segments(std::vector<std::shared_ptr<Segment>> victims, std::string_view reason) {
+keel::Result<int> Log::delete_segments(std::vector<std::shared_ptr<Segment>> victims, std::string_view reason,
+                                       std::int64_t decided_ms) {
   KEEL_ASSERT(append_mutex_.locked());
   check_victims(victims);
   if (victims.size() == segments_.size()) {
@@ -707,6 +790,7 @@ keel::Result<int> Log::delete_segments(std::vector<std::shared_ptr<Segment>> vic
   log_start_ = std::max(log_start_, segments_.begin()->first);
   KEEL_ASSERT_GE(log_start_, log_start_before);
   check_segments();
+  trace_deleted(victims, reason, decided_ms);
   int deleted = 0;
   for (const auto& v : victims) {
     auto renamed = v->rename_to_deleted();
@@ -725,6 +809,24 @@ keel::Result<int> Log::delete_segments(std::vector<std::shared_ptr<Segment>> vic
       .detail("segments", victims.size())
       .detail("log_start_offset", log_start_);
   return deleted;
+}
+
+// One event per deleted segment, with what the decision was made on: the offsets it held (up to the
+// next segment), its size, this node's wall clock when retention decided, and what the log keeps.
+void Log::trace_deleted(const std::vector<std::shared_ptr<Segment>>& victims, std::string_view reason,
+                        std::int64_t decided_ms) {
+  const std::int64_t kept_bytes = size_bytes();
+  for (std::size_t i = 0; i < victims.size(); ++i) {
+    const std::int64_t end = i + 1 < victims.size() ? victims[i + 1]->base_offset() : segments_.begin()->first;
+    rt_.trace("LogSegmentDeleted")
+        .detail("tp", tp_)
+        .detail("reason", reason)
+        .detail("base_offset", victims[i]->base_offset())
+        .detail("end_offset", end)
+        .detail("size_bytes", victims[i]->size_bytes())
+        .detail("decided_ms", decided_ms)
+        .detail("log_bytes_kept", kept_bytes);
+  }
 }
 
 void Log::schedule_delete(std::vector<std::string> paths) {

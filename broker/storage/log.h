@@ -183,6 +183,9 @@ class Log {
   keel::Result<AppendResult> append_impl(protocol::Bytes batches, const protocol::BatchScan& scan,
                                          std::optional<std::int32_t> leader_epoch);
   keel::Status prepare(const protocol::BatchScan& scan, std::optional<std::int32_t> leader_epoch, Prepared& p);
+  keel::Status check_batch(const protocol::BatchHeader& h, std::int64_t next, bool leader) const;
+  keel::Result<std::int64_t> stamp_leader_batch(std::span<std::uint8_t> bytes, const protocol::BatchHeader& h,
+                                                const protocol::RecordTimestamps* validated, std::int64_t now);
   std::string_view roll_reason(std::uint64_t append_bytes, std::int64_t max_timestamp, std::int64_t last_offset);
   keel::Result<std::optional<std::int64_t>> maybe_roll(std::uint64_t append_bytes, std::int64_t max_timestamp,
                                                        std::int64_t first_offset, std::int64_t last_offset);
@@ -190,6 +193,7 @@ class Log {
   keel::Status write_prepared(const Prepared& p);
   keel::Status after_append(const AppendResult& result, std::optional<std::int64_t> rolled_to);
   void note_appended(std::int64_t bytes);
+  void trace_appended(const Prepared& p);
   void note_high_watermark();
   void forget_unseen_appends_above(std::int64_t offset);
 
@@ -200,9 +204,16 @@ class Log {
   keel::Status check_writable() const;
 
   // ---- deleting ----
-  keel::Result<int> delete_segments(std::vector<std::shared_ptr<Segment>> victims, std::string_view reason);
-  std::vector<std::shared_ptr<Segment>> deletable_segments(
-      const std::function<bool(const Segment&, const Segment* next)>& predicate) const;
+  keel::Result<int> delete_segments(std::vector<std::shared_ptr<Segment>> victims, std::string_view reason,
+                                    std::int64_t decided_ms);
+  void trace_deleted(const std::vector<std::shared_ptr<Segment>>& victims, std::string_view reason,
+                     std::int64_t decided_ms);
+  using DeletionCondition = std::function<bool(Segment& segment, const Segment* next)>;
+  std::vector<std::shared_ptr<Segment>> deletable_segments(const DeletionCondition& predicate) const;
+  keel::Result<int> delete_where(std::string_view reason, const DeletionCondition& predicate);
+  keel::Result<int> delete_log_start_offset_breached();
+  keel::Result<int> delete_retention_size_breached();
+  keel::Result<int> delete_retention_ms_breached();
   void schedule_delete(std::vector<std::string> paths);
   keel::Status truncate_fully_and_start_at(std::int64_t offset);
   void move_offsets_down_to(std::int64_t offset);

@@ -35,8 +35,14 @@ struct LogConfig {
   std::int64_t file_delete_delay_ms = 60000;
   // The largest record batch the log accepts (message.max.bytes / max.message.bytes).
   std::int32_t max_message_bytes = 1048588;
-  // LogAppendTime instead of CreateTime for stored batches (log.message.timestamp.type).
+  // LogAppendTime instead of CreateTime for stored batches (log.message.timestamp.type /
+  // message.timestamp.type): the leader stamps each batch's max timestamp with its wall clock.
   bool log_append_time = false;
+  // CreateTime only: a record timestamp more than this before (after) the leader's wall clock is
+  // refused with INVALID_TIMESTAMP (log.message.timestamp.before.max.ms / message.timestamp.before.max.ms,
+  // and .after.max.ms; Kafka 4's defaults: no bound before, one hour after).
+  std::int64_t timestamp_before_max_ms = std::numeric_limits<std::int64_t>::max();
+  std::int64_t timestamp_after_max_ms = 3600000;
   // Replication settings Kafka keeps with the log's: the fewest in-sync replicas an acks=all produce
   // needs (min.insync.replicas), and whether a replica outside the ISR may become leader, losing
   // what it lacks (unclean.leader.election.enable).

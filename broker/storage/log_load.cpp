@@ -1,6 +1,7 @@
 // Opening a log: leftover files, segments, indexes, and recovery after an unclean shutdown
 // (reference: kafka-storage.md §1 "Load-time handling of files" and §4 "Recovery").
 #include <fmt/format.h>
+#include "broker/base/coverage.h"
 
 #include <algorithm>
 
@@ -29,6 +30,7 @@ keel::Status Log::load(std::int64_t recovery_point, std::int64_t log_start_offse
 
   leo_ = segments_.empty() ? std::max<std::int64_t>(log_start_offset, 0) : active()->next_offset();
   if (!segments_.empty() && log_start_offset > leo_) {
+    KEEL_SOMETIMES("storage.load.log_below_log_start");
     if (auto st = drop_segments_below(log_start_offset); !st) return st;
   }
   if (segments_.empty()) {
@@ -130,6 +132,7 @@ keel::Status Log::load_or_recover(std::int64_t recovery_point, bool clean_shutdo
       keel::Status st = load_clean(it);
       if (!st) {
         if (st.code() != Errc::corrupt) return st;
+        KEEL_SOMETIMES("storage.load.index_rebuilt");
         report_problem("LogIndexRebuild", st.error().message);
         ++recovery_.indexes_rebuilt;
         must_recover = true;
@@ -171,6 +174,7 @@ keel::Result<bool> Log::recover_segment(std::map<std::int64_t, std::shared_ptr<S
   auto scan = seg.recover(true, config_.index_interval_bytes);
   if (!scan) return scan.error();
   ++recovery_.segments_recovered;
+  KEEL_SOMETIMES("storage.recovery.segment_recovered");
   const bool cut = scan->valid_bytes < scan->file_bytes;
   const auto next = std::next(it);
   const bool later_go = cut || (next != segments_.end() && next->first != seg.next_offset());
@@ -183,7 +187,7 @@ keel::Result<bool> Log::recover_segment(std::map<std::int64_t, std::shared_ptr<S
     recovery_.bytes_truncated += static_cast<std::int64_t>(scan->file_bytes - scan->valid_bytes);
   }
   if (auto st = seg.flush(); !st) return st.error();
-  KEEL_ASSERT_EQ(seg.size_bytes(), scan->valid_bytes);
+  KEEL_ALWAYS(seg.size_bytes() == scan->valid_bytes, "storage.recovery.segment_ends_at_last_valid_batch");
   KEEL_ASSERT(!later_go || std::next(it) == segments_.end());
   return later_go;
 }
@@ -194,15 +198,20 @@ void Log::report_recovery_cut(std::map<std::int64_t, std::shared_ptr<Segment>>::
   const Segment& seg = *it->second;
   const auto later = std::distance(std::next(it), segments_.end());
   if (scan.valid_bytes < scan.file_bytes) {
+    if (scan.corruption) KEEL_SOMETIMES("storage.recovery.corrupt_batch_cut");
+    if (!scan.corruption) KEEL_SOMETIMES("storage.recovery.torn_tail_cut");
+    if (later > 0) KEEL_SOMETIMES("storage.recovery.later_segments_deleted");
     const std::string what = scan.corruption ? *scan.corruption : std::string("torn tail (the last batch is not whole)");
     report_problem(scan.corruption ? "LogCorruption" : "LogTornTail",
                    fmt::format("{}: {}; truncated from {} to {} bytes, {} later segment(s) deleted", seg.log_path(), what,
                                scan.file_bytes, scan.valid_bytes, later));
   } else if (std::next(it)->first > seg.next_offset()) {
+    KEEL_SOMETIMES("storage.recovery.hole_before_next_segment");
     report_problem("LogHole", fmt::format("{} ends at offset {} but the next segment starts at {}: its last writes "
                                           "were lost; {} later segment(s) deleted", seg.log_path(), seg.next_offset(),
                                           std::next(it)->first, later));
   } else {
+    KEEL_SOMETIMES("storage.recovery.overlap_with_next_segment");
     report_problem("LogOverlap", fmt::format("{} ends at offset {}, past the start {} of the next segment; {} later "
                                              "segment(s) deleted", seg.log_path(), seg.next_offset(),
                                              std::next(it)->first, later));

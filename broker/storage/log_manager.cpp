@@ -65,13 +65,17 @@ keel::Status LogManager::load_dir(const std::string& log_dir) {
     if (auto st = rt_.disk().remove(marker); !st) return st;
     if (auto st = rt_.disk().sync_dir(log_dir); !st) return st;
   }
-  (*clean ? report_.clean_dirs : report_.unclean_dirs).push_back(log_dir);
+  auto names = rt_.disk().list(log_dir);
+  if (!names) return names.error();
+  // A dir without a partition log (a brand-new one) has nothing to recover: it reports as clean.
+  const bool holds_logs = std::any_of(names->begin(), names->end(), [](const std::string& name) {
+    return parse_partition_dir_name(name).ok();
+  });
+  (*clean || !holds_logs ? report_.clean_dirs : report_.unclean_dirs).push_back(log_dir);
   auto recovery_points = read_checkpoint(log_dir, recovery_point_checkpoint_file);
   if (!recovery_points) return recovery_points.error();
   auto log_starts = read_checkpoint(log_dir, log_start_offset_checkpoint_file);
   if (!log_starts) return log_starts.error();
-  auto names = rt_.disk().list(log_dir);
-  if (!names) return names.error();
   for (const auto& name : *names) {
     if (ends_with(name, delete_dir_suffix)) {
       DirDelete d;

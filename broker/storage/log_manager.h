@@ -47,7 +47,7 @@ class LogManager {
     LogRecoveryInfo info;
   };
   struct RecoveryReport {
-    std::vector<std::string> clean_dirs;    // had .kafka_cleanshutdown: loaded without recovery
+    std::vector<std::string> clean_dirs;    // had .kafka_cleanshutdown, or no partition log yet: nothing to recover
     std::vector<std::string> unclean_dirs;  // recovered from their recovery points
     std::vector<PartitionRecovery> partitions;  // every partition loaded, sorted
     std::vector<std::string> messages;      // problems outside any one partition (checkpoint files, odd dirs)

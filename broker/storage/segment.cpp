@@ -59,10 +59,16 @@ Segment::Segment(Runtime& rt, std::string dir, std::int64_t base_offset, File lo
       offset_index_(std::move(index), base_offset, fresh),
       time_index_(std::move(time_index), base_offset, fresh),
       next_offset_(base_offset),
-      created_at_(rt.now()),
-      last_modified_ms_(to_unix_ms(rt.wall_now())) {}
+      created_at_(rt.now()) {}
 
 std::string Segment::log_path() const { return path_of(dir_, base_offset_, log_suffix); }
+
+keel::Result<std::int64_t> Segment::largest_timestamp() {
+  if (max_timestamp_ >= 0) return max_timestamp_;
+  auto modified = log_.modified_time();
+  if (!modified) return modified.error();
+  return to_unix_ms(*modified);
+}
 
 keel::Result<std::shared_ptr<Segment>> Segment::create(Runtime& rt, const std::string& dir, std::int64_t base_offset) {
   KEEL_ASSERT_GE(base_offset, 0);
@@ -400,7 +406,6 @@ keel::Status Segment::append(std::span<const std::uint8_t> data, std::span<const
   }
   for (const auto& b : batches) note_batch(at + b.position, b.size_bytes, b.last_offset, b.max_timestamp, index_interval_bytes);
   size_ = at + data.size();
-  last_modified_ms_ = to_unix_ms(rt_.wall_now());
   KEEL_ASSERT_EQ(next_offset_, batches.back().last_offset + 1);
   check_invariants();
   return {};

@@ -106,9 +106,9 @@ class Segment {
   // The max timestamp of the segment's first append: what roll-by-time measures from.
   std::optional<std::int64_t> rolling_base_timestamp() const { return rolling_base_timestamp_; }
   Instant created_at() const { return created_at_; }
-  // Wall-clock ms of the last append (or of the load): retention's fallback when no batch has a
-  // timestamp, as Kafka falls back to the file's mtime.
-  std::int64_t last_modified_ms() const { return last_modified_ms_; }
+  // What retention measures the segment's age by (Kafka's LogSegment.largestTimestamp): its largest
+  // record timestamp, or, when no batch in it has one, the .log file's modification time (unix ms).
+  keel::Result<std::int64_t> largest_timestamp();
   bool indexes_missing() const { return indexes_missing_; }
   const OffsetIndex& offset_index() const { return offset_index_; }
   const TimeIndex& time_index() const { return time_index_; }
@@ -166,7 +166,6 @@ class Segment {
   std::optional<std::int64_t> rolling_base_timestamp_;
   std::uint64_t bytes_since_index_entry_ = 0;
   Instant created_at_;
-  std::int64_t last_modified_ms_ = 0;
   bool log_unsynced_ = false;
   bool indexes_missing_ = false;
 };

@@ -80,6 +80,7 @@ void lost_write(const Derived& d, std::vector<Violation>& out) {
     for (const auto& [value, offsets] : log.offsets_of) {
       const auto s = log.span(value);
       if (!s || s->second > bound || log.first_reader.contains(value)) continue;
+      if (d.history.deleted_on_purpose(static_cast<int>(k), *offsets.begin())) continue;
       auto w = log.writer.find(value);
       if (w == log.writer.end() || !d.must_have_committed[w->second]) continue;
       const Op& writer = d.history.ops[w->second];
@@ -107,6 +108,7 @@ void unseen(const Derived& d, std::vector<Violation>& out) {
   std::vector<std::vector<const Op*>> missing(d.keys.size());
   for (const Op& op : d.history.ops) {
     if (op.type != OpType::send || op.status != OpStatus::ok || op.key < 0) continue;
+    if (op.offset && d.history.deleted_on_purpose(op.key, *op.offset)) continue;
     if (!d.keys[op.key].first_reader.contains(op.value)) missing[op.key].push_back(&op);
   }
   for (std::size_t k = 0; k < missing.size(); ++k) {
@@ -232,6 +234,8 @@ void compare_reads(const Derived& d, const Op& op, int key, const LastRead& befo
                   {"delta", delta},
                   {"internal", internal},
                   {"op", op_json(op)}};
+  // Records retention deleted before the consumer got to them are skipped on purpose.
+  if (delta > 1 && d.history.deleted_on_purpose(key, log.offset_at_index[static_cast<std::size_t>(*b - 1)])) return;
   if (delta > 1) {
     json skipped = json::array();
     for (std::int64_t i = *a + 1; i < *b && skipped.size() < 50; ++i) {

@@ -351,6 +351,8 @@ void reassignment_completed(const History&, const Obs& obs, std::vector<Violatio
   }
 }
 
+void retention(const History&, const Obs& obs, std::vector<Violation>& out) { retention_check(obs.retention, out); }
+
 using ClusterCheckFn = void (*)(const History&, const Obs&, std::vector<Violation>&);
 
 const std::map<std::string, ClusterCheckFn>& cluster_checkers() {
@@ -361,6 +363,7 @@ const std::map<std::string, ClusterCheckFn>& cluster_checkers() {
       {"replica-divergence", replica_divergence},
       {"high-watermark-monotonic", high_watermark_monotonic},
       {"reassignment-completed", reassignment_completed},
+      {"retention", retention},
   };
   return table;
 }
@@ -370,7 +373,8 @@ const std::map<std::string, ClusterCheckFn>& cluster_checkers() {
 const std::vector<std::string>& cluster_check_names() {
   static const std::vector<std::string> names = {"single-leader",      "single-controller",
                                                   "metadata-committed", "replica-divergence",
-                                                  "high-watermark-monotonic", "reassignment-completed"};
+                                                  "high-watermark-monotonic", "reassignment-completed",
+                                                  "retention"};
   return names;
 }
 

@@ -17,11 +17,14 @@
 //                             last target the controller accepted (or a later one whose answer was
 //                             lost, or a later cancel), with no reassignment left in progress, and
 //                             no broker outside the final replicas still holds the partition's log
+//   retention                 no broker deletes a segment before retention.ms or retention.bytes allow
+//                             (retention_check.h)
 //
 // The runner fills ClusterObservations; run_checks(history, observations, checks) (checks.h) runs
 // these beside the history checks. With no observations (a run that records none) the cluster
 // checks have nothing to judge and pass.
 #include "sim/check/checks.h"
+#include "sim/check/retention_check.h"
 #include "sim/workload/history.h"
 
 #include <cstdint>
@@ -105,6 +108,8 @@ struct ClusterObservations {
     std::int64_t log_end = 0;
   };
   std::vector<HeldLog> final_logs;
+  // Appends, segment deletions and clock jumps, for the retention check (retention_check.h).
+  RetentionObservations retention;
 };
 
 // The cluster checks' names, in the order all_check_names() lists them.

@@ -112,7 +112,9 @@ std::vector<check::ClusterObservations::ReplicaRecord> read_replica(storage::Log
   std::vector<check::ClusterObservations::ReplicaRecord> out;
   std::int64_t offset = log.log_start_offset();
   while (offset < log.log_end_offset()) {
+    offset = std::max(offset, log.log_start_offset());  // retention may delete while this task reads
     auto read = log.read(offset, 1 << 20, log.log_end_offset(), true);
+    if (!read && offset < log.log_start_offset()) continue;  // deleted under the read: from the new start
     if (!read || read->records.empty()) break;
     const auto scan = protocol::scan_batches(read->records, false);
     if (scan.batches.empty()) break;
@@ -167,9 +169,11 @@ void SimCluster::probe_replicas(ReplicaProbe& probe, std::string label) {
         snap.node = b;
         snap.partition = status.tp.to_string();
         snap.high_watermark = status.high_watermark;
-        snap.log_start = status.log_start;
         snap.log_end = status.log_end;
         snap.records = read_replica(*log);
+        // What retention deleted while the records were read is below the log start now.
+        snap.log_start = std::max(status.log_start, log->log_start_offset());
+        std::erase_if(snap.records, [&](const auto& r) { return r.offset < snap.log_start; });
         probe.snapshots.push_back(std::move(snap));
       }
       for (const auto& tp : broker->logs().partitions()) {
@@ -333,7 +337,9 @@ void SimCluster::reassign(const scenario::ScriptedFault& f, std::string_view eve
   const std::uint32_t incarnation = world_.node(node).incarnation();
   world_.node(node).runtime()->spawn("reassign", [this, node, incarnation, index, f, target] {
     metadata::AlterReassignmentsRequest request;
-    request.partitions.push_back({f.topic, f.partition, target});
+    std::optional<std::vector<BrokerId>> replicas;  // none: cancel
+    if (target) replicas = ids_of<BrokerId>(*target);
+    request.partitions.push_back({f.topic, f.partition, std::move(replicas)});
     node::Node* broker = live_[static_cast<std::size_t>(node)];
     if (broker == nullptr) return;
     auto reply = kafka::alter_reassignments(broker->server().services(), request, std::chrono::seconds(10));
@@ -373,7 +379,7 @@ std::map<std::string, check::ClusterObservations::Assignment> SimCluster::final_
   if (best == nullptr) return out;
   for (const auto& [id, topic] : best->quorum().image().topics()) {
     for (const auto& [index, p] : topic.partitions)
-      out[fmt::format("{}-{}", topic.name, index)] = {p.replicas, p.adding_replicas, p.removing_replicas};
+      out[fmt::format("{}-{}", topic.name, index)] = {raw_ids(p.replicas), raw_ids(p.adding_replicas), raw_ids(p.removing_replicas)};
   }
   return out;
 }

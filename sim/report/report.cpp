@@ -24,7 +24,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Series, bucket_ns, acknowledged,
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, id, name, host)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Report, scenario, scenario_path, seed, version, verdict, trace_hash,
                                                 reproduce, violations, check_counts, checks, randomized_config,
-                                                buggify_sites, stats, series, nodes, timeline, duration_ns, quiesce_ns,
+                                                buggify_sites, marks, stats, series, nodes, timeline, duration_ns, quiesce_ns,
                                                 end_ns)
 
 nlohmann::json to_json(const Report& r) {

@@ -72,6 +72,7 @@ struct Report {
   std::vector<std::string> checks;                    // the checks that ran
   std::map<std::string, std::string> randomized_config;  // knob -> value drawn from the seed
   std::vector<std::string> buggify_sites;             // sites that fired at least once, sorted
+  std::map<std::string, std::uint64_t> marks;         // coverage marks reached (broker/base/coverage.h) -> times
   Statistics stats;
   Series series;
   std::vector<NodeInfo> nodes;

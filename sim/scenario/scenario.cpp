@@ -262,10 +262,28 @@ E parse_enum(const Obj& o, const std::string& key, E fallback, const std::vector
   fail(o.at(key), fmt::format("expected one of {}, got {}", join(quoted), type_name(o[key])));
 }
 
+std::vector<RecordTimestamps> parse_timestamps(const Obj& o) {
+  std::vector<RecordTimestamps> out;
+  if (!o.has("timestamps")) return out;
+  const json& a = array_at(o, "timestamps");
+  const std::vector<std::pair<std::string, RecordTimestamps>> names = {
+      {"now", RecordTimestamps::now}, {"none", RecordTimestamps::none},
+      {"past", RecordTimestamps::past}, {"future", RecordTimestamps::future}};
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto it = std::find_if(names.begin(), names.end(), [&](const auto& n) { return a[i] == n.first; });
+    if (it == names.end()) {
+      fail(item_path(o.at("timestamps"), i),
+           fmt::format("expected \"now\", \"none\", \"past\" or \"future\", got {}", type_name(a[i])));
+    }
+    out.push_back(it->second);
+  }
+  return out;
+}
+
 ProducerSpec parse_producer(const json& j, const std::string& path, const std::vector<TopicSpec>& topics) {
   const Obj o(j, path,
               {"count", "topic", "rate", "record_bytes", "key_distribution", "keys", "acks", "linger", "batch_bytes",
-               "max_in_flight", "request_timeout", "delivery_timeout", "retry_backoff"});
+               "max_in_flight", "request_timeout", "delivery_timeout", "retry_backoff", "timestamps"});
   ProducerSpec p;
   p.count = static_cast<int>(o.integer("count", 1, 1, 1000));
   if (!o.has("topic")) fail(o.at("topic"), "missing: the topic this producer writes to");
@@ -286,6 +304,7 @@ ProducerSpec parse_producer(const json& j, const std::string& path, const std::v
   p.request_timeout = o.duration("request_timeout", p.request_timeout, 1ms, 1h);
   p.delivery_timeout = o.duration("delivery_timeout", p.delivery_timeout, 1ms, 1h);
   p.retry_backoff = o.duration("retry_backoff", p.retry_backoff, Duration(0), 1min);
+  p.timestamps = parse_timestamps(o);
   return p;
 }
 

@@ -55,6 +55,13 @@ enum class KeyDistribution : std::uint8_t {
   sequential,  // key i mod `keys`: round robin over the keys
 };
 
+enum class RecordTimestamps : std::uint8_t {
+  now,     // the producer's wall clock (the default)
+  none,    // no timestamp (-1), in a batch whose header says max timestamp 0, as librdkafka writes it
+  past,    // 30 days before the producer's clock
+  future,  // 2 hours after it (refused with INVALID_TIMESTAMP unless message.timestamp.after.max.ms allows)
+};
+
 struct ProducerSpec {
   int count = 1;
   std::string topic;
@@ -69,6 +76,10 @@ struct ProducerSpec {
   Duration request_timeout = 5s;
   Duration delivery_timeout = 30s;
   Duration retry_backoff = 100ms;
+  // Record timestamps, one mode per partition (partition i takes timestamps[i % size]), so that a
+  // partition never mixes records with and without timestamps (a segment is as old as its newest
+  // timestamp). Empty: every record has the producer's clock.
+  std::vector<RecordTimestamps> timestamps;
 };
 
 enum class Assignment : std::uint8_t {
@@ -150,7 +161,7 @@ inline const std::vector<std::string>& all_check_names() {
       "nonmonotonic-send", "nonmonotonic-poll", "poll-skip",     "liveness",
       // cluster checks
       "single-leader", "single-controller", "metadata-committed", "replica-divergence", "high-watermark-monotonic",
-      "reassignment-completed"};
+      "reassignment-completed", "retention"};
   return names;
 }
 

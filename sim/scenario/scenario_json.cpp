@@ -70,6 +70,12 @@ ojson producer_json(const ProducerSpec& p) {
   if (p.request_timeout != d.request_timeout) o["request_timeout"] = dur(p.request_timeout);
   if (p.delivery_timeout != d.delivery_timeout) o["delivery_timeout"] = dur(p.delivery_timeout);
   if (p.retry_backoff != d.retry_backoff) o["retry_backoff"] = dur(p.retry_backoff);
+  if (!p.timestamps.empty()) {
+    static constexpr const char* names[] = {"now", "none", "past", "future"};
+    ojson modes = ojson::array();
+    for (const auto t : p.timestamps) modes.push_back(names[static_cast<int>(t)]);
+    o["timestamps"] = modes;
+  }
   return o;
 }
 

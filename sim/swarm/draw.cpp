@@ -91,6 +91,8 @@ void draw_workload(Random& rng, const SwarmSpace& sp, Scenario& s) {
   }
 }
 
+}  // namespace
+
 double& rate_of(RandomFaultOptions& o, const std::string& kind) {
   if (kind == "kill") return o.kill_per_min;
   if (kind == "power_off") return o.power_off_per_min;
@@ -103,6 +105,8 @@ double& rate_of(RandomFaultOptions& o, const std::string& kind) {
   KEEL_ASSERT_MSG(kind == "reassign", "unknown random fault kind {}", kind);
   return o.reassign_per_min;
 }
+
+namespace {
 
 void draw_faults(Random& rng, const SwarmSpace& sp, Scenario& s) {
   RandomFaultOptions o;
@@ -123,6 +127,8 @@ void draw_faults(Random& rng, const SwarmSpace& sp, Scenario& s) {
   s.random_faults.options = o;
 }
 
+}  // namespace
+
 bool lossy_producers(const Scenario& s) {
   const auto& o = s.random_faults.options;
   const bool faults =
@@ -131,6 +137,8 @@ bool lossy_producers(const Scenario& s) {
   return std::any_of(s.workload.producers.begin(), s.workload.producers.end(),
                      [&](const auto& p) { return p.acks == 0 || (p.acks == 1 && faults); });
 }
+
+namespace {
 
 // What a correct broker promises in the drawn configuration decides which checks apply.
 void apply_rules(const SwarmSpace& sp, Scenario& s) {

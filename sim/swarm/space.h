@@ -75,6 +75,13 @@ const std::vector<std::string>& random_fault_kinds();
 Result<SwarmSpace> parse_space(std::string_view json_text, std::string_view source_name);
 Result<SwarmSpace> load_space(const std::string& path);
 
+// The rate of a random fault kind (one of random_fault_kinds()) in `o`.
+double& rate_of(RandomFaultOptions& o, const std::string& kind);
+
+// Whether a producer of `s` may lose what it was told was written with a correct broker: acks 0,
+// or acks 1 beside random faults. The no-loss checks do not apply then.
+bool lossy_producers(const scenario::Scenario& s);
+
 // The scenario seed `seed` draws from the space (named space.name). Checks that a correct broker
 // may fail in the drawn configuration are left out (see scenarios/README.md): a producer with acks
 // 0, or acks 1 beside faults, may lose what it was told was written.

@@ -31,7 +31,8 @@ nlohmann::json to_json(const SeedResult& r) {
           {"report_dir", r.report_dir},
           {"rerun_hash_differs", r.rerun_hash_differs},
           {"simulated_seconds", r.simulated_seconds},
-          {"wall_seconds", r.wall_seconds}};
+          {"wall_seconds", r.wall_seconds},
+          {"marks", r.marks}};
 }
 
 Result<SeedResult> seed_result_from_json(const nlohmann::json& j) {
@@ -50,6 +51,7 @@ Result<SeedResult> seed_result_from_json(const nlohmann::json& j) {
     r.rerun_hash_differs = j.at("rerun_hash_differs").get<bool>();
     r.simulated_seconds = j.at("simulated_seconds").get<double>();
     r.wall_seconds = j.at("wall_seconds").get<double>();
+    r.marks = j.value("marks", coverage::Counts{});  // results written before marks existed have none
   } catch (const nlohmann::json::exception& e) {
     return bad(fmt::format("a seed's result: {}", e.what()));
   }
@@ -72,6 +74,12 @@ Result<Shard> parse_shard(const std::string& text) {
   return bad(fmt::format("--shard: '{}' is not i/N with 0 <= i < N (e.g. 0/4 .. 3/4)", text));
 }
 
+coverage::CoverageReport SweepResults::coverage() const {
+  std::vector<coverage::SeedMarks> runs;
+  for (const auto& s : seeds) runs.push_back({s.seed, s.marks_known() ? &s.marks : nullptr});
+  return coverage::coverage_of(marks, runs);
+}
+
 std::size_t SweepResults::failed() const {
   std::size_t n = 0;
   for (const auto& s : seeds) n += s.passed() ? 0 : 1;
@@ -90,6 +98,7 @@ nlohmann::json to_json(const SweepResults& r) {
           {"passed", r.seeds.size() - r.failed()},
           {"failed", r.failed()},
           {"wall_seconds", r.wall_seconds},
+          {"coverage", coverage::to_json(r.coverage())},
           {"results", seeds}};
 }
 
@@ -110,6 +119,11 @@ Result<SweepResults> sweep_results_from_json(const nlohmann::json& j) {
       auto seed = seed_result_from_json(s);
       if (!seed) return seed.error();
       r.seeds.push_back(std::move(*seed));
+    }
+    if (j.contains("coverage")) {
+      auto marks = coverage::catalogue_from_json(j.at("coverage"));
+      if (!marks) return marks.error();
+      r.marks = std::move(*marks);
     }
   } catch (const nlohmann::json::exception& e) {
     return bad(e.what());
@@ -200,6 +214,7 @@ Result<SweepResults> merge_shards(const std::vector<SweepResults>& shards, const
   std::map<std::uint64_t, const SeedResult*> by_seed;
   for (std::size_t i = 0; i < shards.size(); ++i) {
     merged.wall_seconds += shards[i].wall_seconds;
+    merged.marks = coverage::join_catalogues(merged.marks, shards[i].marks);
     for (const auto& s : shards[i].seeds) {
       if (!by_seed.emplace(s.seed, &s).second) {
         return bad(fmt::format("shards overlap: seed {} is held twice ({})", s.seed, names[i]));

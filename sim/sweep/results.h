@@ -3,6 +3,7 @@
 // the sweep's results file (JSON) stores it, and as `keel-sim merge` reads it back from the files
 // of several shards.
 #include "broker/base/result.h"
+#include "sim/coverage/marks.h"
 
 #include <nlohmann/json.hpp>
 
@@ -32,7 +33,9 @@ struct SeedResult {
   bool rerun_hash_differs = false;    // FAIL: the report's rerun hashed differently (nondeterminism)
   double simulated_seconds = 0;
   double wall_seconds = 0;
+  coverage::Counts marks;  // the coverage marks the run reached (PASS, FAIL, ERROR: none; CRASH, TIMEOUT: unknown)
   bool passed() const { return verdict == "PASS"; }
+  bool marks_known() const { return verdict == "PASS" || verdict == "FAIL"; }
 };
 
 nlohmann::json to_json(const SeedResult& r);
@@ -59,7 +62,9 @@ struct SweepResults {
   Shard shard;                        // which share of the range this file holds ({0, 1}: all of it)
   std::vector<SeedResult> seeds;      // in seed order
   double wall_seconds = 0;            // the sweep's wall time (a merge: the sum over its shards)
+  std::vector<coverage::MarkInfo> marks;  // every coverage mark of the binary that ran the seeds
   std::size_t failed() const;
+  coverage::CoverageReport coverage() const;  // which marks the seeds reached, and which none did
 };
 
 nlohmann::json to_json(const SweepResults& r);

@@ -61,6 +61,7 @@ SeedResult result_of(const RunOutcome& outcome) {
   }
   r.simulated_seconds = report.stats.simulated_seconds;
   r.wall_seconds = report.stats.wall_seconds;
+  r.marks = report.marks;
   return r;
 }
 
@@ -296,6 +297,7 @@ int finish(std::FILE* out, const SweepResults& results, const std::string& junit
   const std::string junit_path = junit.empty() ? base + ".xml" : junit;
   const std::string json_path = json.empty() ? base + ".json" : json;
   print_failures(out, results.seeds);
+  coverage::print_coverage(out, results.coverage());
   write_text(junit_path, junit_text(results));
   write_text(json_path, sweep::to_json(results).dump(2) + "\n");
   fmt::print(out, "junit: {}\njson: {}\n", junit_path, json_path);
@@ -321,6 +323,7 @@ int sweep_command(const SweepArgs& a, std::FILE* out) {
   results.first = p.first;
   results.last = p.last;
   results.shard = p.shard;
+  results.marks = coverage::binary_catalogue();
   print_table(out, results.seeds);
   double simulated = 0;
   for (const auto& r : results.seeds) simulated += r.simulated_seconds;

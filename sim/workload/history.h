@@ -79,6 +79,15 @@ struct History {
   std::int64_t quiesce_ns = -1;   // when the quiescence phase began (faults healed), -1 if never
   std::int64_t recovered_ns = -1; // when the recovery wait ended and the final reads/liveness probe began
   std::int64_t liveness_within_ns = 30'000'000'000;
+  // key -> its log start offset when the final reads began. What lies below it was deleted on
+  // purpose (retention): lost-write, unseen and poll-skip leave it to the retention check.
+  std::map<int, std::int64_t> final_log_start;
+
+  // Whether `offset` of `key` was below the log start when the final reads began.
+  bool deleted_on_purpose(int key, std::int64_t offset) const {
+    auto it = final_log_start.find(key);
+    return it != final_log_start.end() && offset < it->second;
+  }
 
   // Appends an op (its index is set) and returns its index.
   std::size_t add(Op op) {

@@ -152,6 +152,7 @@ client::ProducerConfig producer_config(const Context& ctx, const scenario::Produ
   pc.request_timeout = spec.request_timeout;
   pc.delivery_timeout = spec.delivery_timeout;
   pc.retry_backoff = spec.retry_backoff;
+  pc.zero_max_timestamp_without_timestamps = true;  // as librdkafka: the broker must not trust the header
   return pc;
 }
 
@@ -194,6 +195,20 @@ std::size_t invoke_send(Context& ctx, int process, Phase phase, int key, std::in
   return ctx.history.add(std::move(op));
 }
 
+// The partition's timestamp mode (scenario.h: RecordTimestamps), on the client node's clock.
+void set_timestamp(Runtime& rt, const scenario::ProducerSpec& spec, std::int32_t partition, client::ProducerRecord& r) {
+  if (spec.timestamps.empty()) return;
+  constexpr std::int64_t past_ms = 30LL * 24 * 3600 * 1000;
+  constexpr std::int64_t future_ms = 2LL * 3600 * 1000;
+  const std::int64_t now = to_unix_ms(rt.wall_now());
+  switch (spec.timestamps[static_cast<std::size_t>(partition) % spec.timestamps.size()]) {
+    case scenario::RecordTimestamps::now: break;
+    case scenario::RecordTimestamps::none: r.no_timestamp = true; break;
+    case scenario::RecordTimestamps::past: r.timestamp_ms = now - past_ms; break;
+    case scenario::RecordTimestamps::future: r.timestamp_ms = now + future_ms; break;
+  }
+}
+
 void run_producer(Runtime& rt, Context& ctx, const scenario::ProducerSpec& spec, int index) {
   const int process = ctx.next_process++;
   Random rng = ctx.world.stream(ctx.client_node, fmt::format("producer-{}#{}", index, process));
@@ -218,6 +233,7 @@ void run_producer(Runtime& rt, Context& ctx, const scenario::ProducerSpec& spec,
     r.partition = partition;
     r.key = std::move(key);
     r.value = protocol::Bytes(bytes.begin(), bytes.end());
+    set_timestamp(rt, spec, partition, r);
     const std::size_t op = invoke_send(ctx, process, Phase::main, ctx.keys.key(spec.topic, partition), value);
     pending.push_back(Pending{op, producer.send(std::move(r))});
   }
@@ -311,6 +327,17 @@ void run_consumer(Runtime& rt, Context& ctx, const scenario::ConsumerSpec& spec,
 
 // A fresh producer sends one record to every partition, a fresh consumer reads each back; both
 // retry until the liveness deadline.
+// Whether the scenario's producers write a partition without timestamps: the probe does too, so
+// that a partition never mixes records with and without them (scenario.h, RecordTimestamps).
+bool without_timestamps(const Context& ctx, int key) {
+  const auto& [topic, partition] = ctx.keys.all()[static_cast<std::size_t>(key)];
+  for (const auto& spec : ctx.scenario.workload.producers) {
+    if (spec.topic != topic || spec.timestamps.empty()) continue;
+    return spec.timestamps[static_cast<std::size_t>(partition) % spec.timestamps.size()] == scenario::RecordTimestamps::none;
+  }
+  return false;
+}
+
 void liveness_probe(Runtime& rt, Context& ctx) {
   const std::int64_t deadline = world_ns(ctx) + ctx.scenario.quiescence.liveness_within.count();
   const int process = ctx.next_process++;
@@ -330,6 +357,7 @@ void liveness_probe(Runtime& rt, Context& ctx) {
       r.topic = ctx.keys.all()[key].first;
       r.partition = ctx.keys.all()[key].second;
       r.value = protocol::Bytes(bytes.begin(), bytes.end());
+      r.no_timestamp = without_timestamps(ctx, key);
       std::vector<Pending> pending{Pending{invoke_send(ctx, process, Phase::liveness, key, value), producer.send(std::move(r))}};
       (void)pending.back().delivery->wait();
       const std::size_t op = pending.back().op;
@@ -360,6 +388,17 @@ void liveness_probe(Runtime& rt, Context& ctx) {
   }
 }
 
+// Each partition's log start as the final reads' consumer sees it now: what retention deleted so far
+// lies below it (History::final_log_start). Taken again once the reads end, since retention goes on.
+void note_log_starts(Context& ctx, client::Consumer& consumer, const std::vector<TopicPartition>& tps) {
+  for (std::size_t key = 0; key < tps.size(); ++key) {
+    auto start = consumer.beginning_offset(tps[key]);
+    if (!start) continue;
+    auto& noted = ctx.history.final_log_start[static_cast<int>(key)];
+    noted = std::max(noted, *start);
+  }
+}
+
 // A fresh consumer reads every partition from the start up to the end offset it finds first.
 void final_reads(Runtime& rt, Context& ctx) {
   const std::int64_t deadline = world_ns(ctx) + ctx.scenario.quiescence.final_read_timeout.count();
@@ -382,11 +421,12 @@ void final_reads(Runtime& rt, Context& ctx) {
     for (const auto& [key, end] : ends) done = done && consumer.position(tps[static_cast<std::size_t>(key)]).value_or(0) >= end;
     if (done) {
       ctx.final_read_complete = true;
-      return;
+      break;
     }
     const std::size_t op = poll_once(ctx, consumer, process, Phase::final, 500ms);
     if (op != SIZE_MAX && ctx.history.ops[op].status != OpStatus::ok) rt.sleep_for(100ms);
   }
+  note_log_starts(ctx, consumer, tps);
 }
 
 void run_main_phase(Runtime& rt, Context& ctx) {

@@ -36,16 +36,16 @@ struct ControllerCluster {
     if (on_commit) on_commit(records);
   }
 
-  metadata::RegisterBrokerReply register_broker(std::int32_t id, std::uint8_t generation = 0,
+  metadata::RegisterBrokerReply register_broker(BrokerId id, std::uint8_t generation = 0,
                                                 std::optional<std::string> rack = std::nullopt) {
     auto d = controller.register_broker(
-        image, {id, uuid_of(static_cast<std::uint8_t>(id), generation), {{"PLAINTEXT", "host", 9092}}, rack},
+        image, {id, uuid_of(static_cast<std::uint8_t>(id.value), generation), {{"PLAINTEXT", "host", 9092}}, rack},
         next_offset, now_ms);
     commit(d.records);
     return d.reply;
   }
 
-  metadata::HeartbeatReply heartbeat(std::int32_t id, bool want_fence = false, bool want_shutdown = false) {
+  metadata::HeartbeatReply heartbeat(BrokerId id, bool want_fence = false, bool want_shutdown = false) {
     const auto* b = image.broker(id);
     REQUIRE(b != nullptr);
     auto d = controller.heartbeat(image, {id, b->epoch, next_offset - 1, want_fence, want_shutdown}, now_ms);
@@ -54,7 +54,7 @@ struct ControllerCluster {
   }
 
   // Registers and unfences brokers `ids`.
-  void add_brokers(std::initializer_list<std::int32_t> ids) {
+  void add_brokers(std::initializer_list<BrokerId> ids) {
     for (auto id : ids) REQUIRE(register_broker(id).error == metadata::ErrorCode::none);
     for (auto id : ids) REQUIRE_FALSE(heartbeat(id).is_fenced);
   }
@@ -67,7 +67,7 @@ struct ControllerCluster {
   }
 
   metadata::AlterPartitionReply alter_isr(
-      const std::string& topic, std::int32_t index, std::vector<std::int32_t> isr,
+      const std::string& topic, std::int32_t index, std::vector<BrokerId> isr,
       metadata::LeaderRecoveryState state = metadata::LeaderRecoveryState::recovered) {
     auto d = controller.alter_partition(image, request(topic, index, isr, state));
     commit(d.records);
@@ -76,7 +76,7 @@ struct ControllerCluster {
 
   // A well-formed AlterPartition from the current leader, with its current epochs.
   metadata::AlterPartitionRequest request(
-      const std::string& topic, std::int32_t index, const std::vector<std::int32_t>& isr,
+      const std::string& topic, std::int32_t index, const std::vector<BrokerId>& isr,
       metadata::LeaderRecoveryState state = metadata::LeaderRecoveryState::recovered) const {
     const auto* p = image.partition(topic, index);
     REQUIRE(p != nullptr);

@@ -86,12 +86,22 @@ Result<std::uint64_t> PosixFile::size() {
   return static_cast<std::uint64_t>(st.st_size);
 }
 
+Result<WallTime> PosixFile::modified_time() {
+  struct stat st {};
+  if (::fstat(fd_->get(), &st) != 0) return sys_error(errno, "stat", path_);
+  const auto since_epoch = std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+  return WallTime(std::chrono::duration_cast<Duration>(since_epoch));
+}
+
 // ---- PosixDisk ----
 
 PosixDisk::PosixDisk(std::string root, SyncWorker& worker) : root_(normal_root(std::move(root))), worker_(worker) {}
 
 Result<std::string> PosixDisk::resolve(const std::string& path) const {
-  if (!path.empty() && path.front() == '/') {
+  // Under data root "/" (the keel binary's) an absolute path names itself, so that what broker code
+  // holds and traces is the path as the operator wrote it; under any other root it would climb out.
+  const bool absolute = !path.empty() && path.front() == '/';
+  if (absolute && root_ != "/") {
     return make_error(Errc::invalid_argument, fmt::format("path '{}': absolute paths are not allowed", path));
   }
   if (path.find('\0') != std::string::npos) {
@@ -105,6 +115,7 @@ Result<std::string> PosixDisk::resolve(const std::string& path) const {
     }
     begin = end + 1;
   }
+  if (absolute) return path;
   return path.empty() ? root_ : root_ + "/" + path;
 }
 

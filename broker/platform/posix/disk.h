@@ -22,6 +22,7 @@ class PosixFile final : public FileImpl {
   Status sync() override;
   Status truncate(std::uint64_t size) override;
   Result<std::uint64_t> size() override;
+  Result<WallTime> modified_time() override;
   const std::string& path() const override { return path_; }
 
  private:
