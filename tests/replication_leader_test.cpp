@@ -3,6 +3,7 @@
 #include "broker/partition/leader_state.h"
 
 using namespace keel::partition;
+using keel::BrokerId;
 
 namespace {
 
