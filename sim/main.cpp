@@ -273,7 +273,7 @@ int main(int argc, char** argv) {
   bench::BenchOptions bo;
   auto* bench_cmd = app.add_subcommand("bench", "measure the simulator's speed (not a test)");
   bench_cmd->add_flag("--quick", bo.quick, "small sizes, for a smoke run");
-  bench_cmd->add_option("--only", bo.only, "sections, comma separated: switch, scheduler, selftest, scenario");
+  bench_cmd->add_option("--only", bo.only, "sections, comma separated: switch, scheduler, selftest, scenario, groups");
   bench_cmd->add_option("--scenario", bo.scenario, "the scenario section's scenario file");
   bench_cmd->add_option("--scenario-seeds", bo.scenario_seeds, "the scenario section runs seeds 1..N");
   if (const auto exit_code = parse_arguments(app, argc, argv)) return *exit_code;

@@ -9,6 +9,8 @@
 #include "tests/support/memory_log.h"
 #include "tests/support/sim_world.h"
 
+#include <set>
+
 using namespace keel;
 using namespace keel::group;
 using keel::coordinator::CoordinatorError;
@@ -317,4 +319,276 @@ TEST_CASE("offsets: commits are fenced by generation and member; simple groups c
   CHECK(no_identity == code(ErrorCode::unknown_member_id));
   CHECK(current == 0);
   CHECK(after == 6);
+}
+
+namespace {
+
+// Commits `offset` for the simple group "g" in a task of its own, recording when it is answered.
+// The task starts `offset` ms from now: spawned tasks run in an order the seed picks, and the tests
+// need the operations to run in a known one.
+struct Answer {
+  std::int64_t offset = 0;
+  std::int16_t error = -1;
+};
+
+void commit_in_task(Runtime& rt, GroupCoordinator& gc, std::int64_t offset, std::vector<Answer>& answers, WaitGroup& wg) {
+  wg.add();
+  rt.spawn(fmt::format("commit-{}", offset), [&rt, &gc, offset, &answers, &wg] {
+    rt.sleep_for(std::chrono::milliseconds(offset));
+    const auto error = gc.offset_commit(commit_request("g", -1, "", offset), client(7), known).topics[0].partitions[0].error_code;
+    answers.push_back({offset, error});
+    wg.done();
+  });
+}
+
+}  // namespace
+
+TEST_CASE("coordinator: several writes in flight at once, answered in order as the high watermark passes them", "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  std::size_t appended_while_held = 0, answered_while_held = 0, answered_after_two = 0;
+  std::vector<Answer> answers;
+  std::int64_t final_offset = 0;
+  rig.run([&](Runtime& rt) {
+    GroupCoordinator gc(rt, log, one_partition());
+    load(gc, rt);
+    log.hold_commits = true;
+    WaitGroup wg;
+    for (std::int64_t offset : {1, 2, 3}) commit_in_task(rt, gc, offset, answers, wg);
+    rt.sleep_for(std::chrono::milliseconds(100));
+    appended_while_held = log.records.size();  // each ran and appended without waiting for the last
+    answered_while_held = answers.size();
+    log.commit_to(2);
+    rt.sleep_for(std::chrono::milliseconds(1));
+    answered_after_two = answers.size();
+    log.commit_to(3);
+    wg.wait();
+    final_offset = committed(gc, "g");
+  });
+  CHECK(appended_while_held == 3);
+  CHECK(answered_while_held == 0);
+  CHECK(answered_after_two == 2);
+  REQUIRE(answers.size() == 3);
+  std::set<std::int64_t> first_two{answers[0].offset, answers[1].offset};
+  CHECK(first_two == std::set<std::int64_t>{1, 2});  // the two whose records the high watermark passed
+  CHECK(answers[2].offset == 3);
+  for (const auto& a : answers) CHECK(a.error == 0);
+  CHECK(final_offset == 3);
+}
+
+TEST_CASE("coordinator: without writes in flight a shard appends one write per commit round trip", "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  std::size_t appended_while_held = 0;
+  std::vector<Answer> answers;
+  rig.run([&](Runtime& rt) {
+    auto options = one_partition();
+    options.writes_in_flight = false;
+    GroupCoordinator gc(rt, log, options);
+    load(gc, rt);
+    log.hold_commits = true;
+    WaitGroup wg;
+    for (std::int64_t offset : {1, 2, 3}) commit_in_task(rt, gc, offset, answers, wg);
+    rt.sleep_for(std::chrono::milliseconds(100));
+    appended_while_held = log.records.size();
+    log.hold_commits = false;
+    log.commit_to(1);
+    wg.wait();
+  });
+  CHECK(appended_while_held == 1);
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[2].offset == 3);
+  CHECK(answers[2].error == 0);
+}
+
+TEST_CASE("coordinator: a failed append with writes in flight fails them all, in order, and reloads from the log", "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  std::vector<Answer> answers;
+  std::int64_t read_in_flight = 0, after_reload = 0;
+  std::int16_t failed = -1;
+  rig.run([&](Runtime& rt) {
+    GroupCoordinator gc(rt, log, one_partition());
+    load(gc, rt);
+    REQUIRE(gc.offset_commit(commit_request("g", -1, "", 5), client(7), known).topics[0].partitions[0].error_code == 0);
+    log.hold_commits = true;
+    WaitGroup wg;
+    commit_in_task(rt, gc, 6, answers, wg);
+    commit_in_task(rt, gc, 7, answers, wg);
+    wg.add();
+    rt.spawn("reader", [&] {
+      rt.sleep_for(std::chrono::milliseconds(20));  // after both writes ran
+      read_in_flight = committed(gc, "g");
+      wg.done();
+    });
+    rt.sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(answers.empty());
+    log.refuse_appends = true;  // the next write's append fails: the shard is dropped
+    failed = gc.offset_commit(commit_request("g", -1, "", 8), client(7), known).topics[0].partitions[0].error_code;
+    log.truncate_to_high_watermark();  // 6 and 7 never committed; a new leader drops them
+    log.refuse_appends = false;
+    log.hold_commits = false;
+    wg.wait();
+    while (gc.runtime().status(0) != CoordinatorError::none) rt.sleep_for(std::chrono::milliseconds(5));
+    after_reload = committed(gc, "g");
+  });
+  REQUIRE(answers.size() == 2);  // both in-flight writes fail (the order is the runtime test's)
+  CHECK(failed == code(ErrorCode::not_coordinator));  // the write whose append failed
+  for (const auto& a : answers) CHECK(a.error == code(ErrorCode::not_coordinator));
+  CHECK(read_in_flight == -100 - code(ErrorCode::not_coordinator));  // the read saw 7, so it fails with them
+  CHECK(after_reload == 5);
+}
+
+TEST_CASE("coordinator: a read never answers with an uncommitted write", "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  std::int64_t before = 0, read = 0, read_without_writes = 0;
+  bool answered_while_held = true;
+  std::string state_read;
+  rig.run([&](Runtime& rt) {
+    GroupCoordinator gc(rt, log, one_partition());
+    load(gc, rt);
+    REQUIRE(gc.offset_commit(commit_request("g", -1, "", 5), client(7), known).topics[0].partitions[0].error_code == 0);
+    before = committed(gc, "g");
+    log.hold_commits = true;
+    std::vector<Answer> answers;
+    WaitGroup wg;
+    commit_in_task(rt, gc, 9, answers, wg);
+    bool read_done = false;
+    wg.add();
+    rt.spawn("reader", [&] {
+      rt.sleep_for(std::chrono::milliseconds(20));  // after the write ran
+      read = committed(gc, "g");
+      state_read = gc.describe_group("g").group_state;
+      read_done = true;
+      wg.done();
+    });
+    rt.sleep_for(std::chrono::milliseconds(100));
+    answered_while_held = read_done;  // the read ran after the write: it waits for its commit
+    log.commit_to(2);
+    wg.wait();
+    read_without_writes = committed(gc, "g");
+  });
+  CHECK(before == 5);
+  CHECK_FALSE(answered_while_held);
+  CHECK(read == 9);
+  CHECK(state_read == "Empty");
+  CHECK(read_without_writes == 9);
+}
+
+namespace {
+
+// A shard that only counts: each record's key is a tag, and each write tells when it was released.
+class TagShard final : public coordinator::Shard {
+ public:
+  void replay(const coordinator::CoordinatorRecord& record) override { replayed.push_back(record.key.at(0)); }
+  void unloaded(CoordinatorError) override {}
+  std::vector<std::uint8_t> replayed;
+};
+
+struct Released {
+  std::uint8_t tag = 0;
+  CoordinatorError error = CoordinatorError::none;
+  bool operator==(const Released&) const = default;
+};
+
+coordinator::WriteOp tagged_write(std::uint8_t tag, std::vector<Released>& released) {
+  return [tag, &released](coordinator::Shard&) {
+    coordinator::WriteResult r;
+    r.records.push_back({protocol::Bytes{tag}, protocol::Bytes{tag}});
+    r.after_commit.push_back([tag, &released](CoordinatorError e) { released.push_back({tag, e}); });
+    return r;
+  };
+}
+
+// Writes tags 1..count, each from its own task, `gap` apart so they run in that order.
+void write_tags(Runtime& rt, coordinator::CoordinatorRuntime& runtime, int count, std::vector<Released>& released,
+                std::vector<CoordinatorError>& returned, WaitGroup& wg) {
+  for (int t = 1; t <= count; ++t) {
+    wg.add();
+    rt.spawn("writer", [&, t] {
+      rt.sleep_for(std::chrono::milliseconds(t));
+      returned.push_back(runtime.write(0, "tag", tagged_write(static_cast<std::uint8_t>(t), released)));
+      wg.done();
+    });
+  }
+}
+
+}  // namespace
+
+TEST_CASE("coordinator runtime: writes in flight are released in the order they ran; a failed commit fails every one "
+          "still in flight, in order, and the shard reloads",
+          "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  std::vector<Released> released, after_failure;
+  std::vector<CoordinatorError> returned;
+  std::size_t appended = 0, released_while_held = 0;
+  std::vector<std::uint8_t> reloaded;
+  rig.run([&](Runtime& rt) {
+    coordinator::RuntimeOptions options;
+    options.topic = "__test";
+    options.write_timeout = std::chrono::milliseconds(1000);
+    TagShard* shard = nullptr;
+    coordinator::CoordinatorRuntime runtime(rt, options, log, [&](coordinator::ShardContext&) {
+      auto s = std::make_unique<TagShard>();
+      shard = s.get();
+      return s;
+    });
+    runtime.on_role_change(0, true, 0);
+    while (runtime.status(0) != CoordinatorError::none) rt.sleep_for(std::chrono::milliseconds(1));
+    log.hold_commits = true;
+    WaitGroup wg;
+    write_tags(rt, runtime, 4, released, returned, wg);
+    rt.sleep_for(std::chrono::milliseconds(50));
+    appended = log.records.size();
+    released_while_held = released.size();
+    log.commit_to(3);  // the followers have the first three
+    wg.wait();
+    after_failure = released;
+    log.hold_commits = false;
+    log.commit_to(4);  // the fourth commits after all, late: the reload keeps it
+    while (runtime.status(0) != CoordinatorError::none) rt.sleep_for(std::chrono::milliseconds(1));
+    reloaded = shard->replayed;
+    runtime.stop();
+  });
+  CHECK(appended == 4);
+  CHECK(released_while_held == 0);
+  CHECK(after_failure == std::vector<Released>{{1, CoordinatorError::none},
+                                               {2, CoordinatorError::none},
+                                               {3, CoordinatorError::none},
+                                               {4, CoordinatorError::not_available}});
+  CHECK(reloaded == std::vector<std::uint8_t>{1, 2, 3, 4});  // the log's, not the dropped shard's
+}
+
+TEST_CASE("coordinator runtime: a failed append fails every write in flight before it, in the order they ran", "[group]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  std::vector<Released> released;
+  std::vector<CoordinatorError> returned;
+  CoordinatorError status_after = CoordinatorError::none;
+  rig.run([&](Runtime& rt) {
+    coordinator::RuntimeOptions options;
+    options.topic = "__test";
+    coordinator::CoordinatorRuntime runtime(rt, options, log,
+                                            [](coordinator::ShardContext&) { return std::make_unique<TagShard>(); });
+    runtime.on_role_change(0, true, 0);
+    while (runtime.status(0) != CoordinatorError::none) rt.sleep_for(std::chrono::milliseconds(1));
+    log.hold_commits = true;
+    WaitGroup wg;
+    write_tags(rt, runtime, 3, released, returned, wg);
+    rt.sleep_for(std::chrono::milliseconds(50));
+    log.refuse_appends = true;  // the fourth write's append fails
+    returned.push_back(runtime.write(0, "tag", tagged_write(4, released)));
+    status_after = runtime.status(0);
+    wg.wait();
+    runtime.stop();
+  });
+  CHECK(released == std::vector<Released>{{1, CoordinatorError::not_coordinator},
+                                          {2, CoordinatorError::not_coordinator},
+                                          {3, CoordinatorError::not_coordinator},
+                                          {4, CoordinatorError::not_coordinator}});
+  CHECK(returned.size() == 4);
+  for (auto e : returned) CHECK(e == CoordinatorError::not_coordinator);
+  CHECK(status_after == CoordinatorError::load_in_progress);  // reloading from the log
 }

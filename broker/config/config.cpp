@@ -597,6 +597,11 @@ std::vector<KeyDef> group_keys() {
       key("group.max.size", Type::int32, "2147483647").range(1, i32_max).sets([](BrokerConfig& c, const Value& v) {
         c.group_max_size = narrow(v.number);
       }),
+      // Keel's own: false holds a coordinator shard for each write's whole commit round trip (for
+      // the benchmark's before-and-after; Kafka always keeps writes in flight).
+      key("keel.coordinator.writes.in.flight", Type::boolean, "true").sets([](BrokerConfig& c, const Value& v) {
+        c.coordinator_writes_in_flight = v.flag;
+      }),
   };
 }
 

@@ -91,6 +91,7 @@ struct BrokerConfig {
   std::int16_t offsets_topic_replication_factor = 3;     // offsets.topic.replication.factor
   std::int32_t offsets_topic_segment_bytes = 104857600;  // offsets.topic.segment.bytes
   std::int32_t offsets_commit_timeout_ms = 5000;         // offsets.commit.timeout.ms
+  bool coordinator_writes_in_flight = true;              // keel.coordinator.writes.in.flight
   std::int32_t group_initial_rebalance_delay_ms = 3000;  // group.initial.rebalance.delay.ms
   std::int32_t group_min_session_timeout_ms = 6000;      // group.min.session.timeout.ms
   std::int32_t group_max_session_timeout_ms = 1800000;   // group.max.session.timeout.ms

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <deque>
+#include <optional>
+
 #include "broker/base/assert.h"
 
 namespace keel::coordinator {
@@ -46,24 +49,62 @@ struct Timer {
   WriteOp op;
 };
 
+// How a deferred answer ends: the caller of write() or read() waits for it.
+struct CoordinatorRuntime::Completion {
+  Event done;
+  CoordinatorError error = CoordinatorError::none;
+
+  void finish(CoordinatorError e) {
+    KEEL_ASSERT(!done.is_set());
+    error = e;
+    done.set();
+  }
+  CoordinatorError wait() {
+    done.wait();
+    return error;
+  }
+};
+
 struct CoordinatorRuntime::ShardState {
+  // An operation that ran and whose answer waits for the high watermark to reach `end_offset` (the
+  // end of what the shard had appended when it ran).
+  struct Deferred {
+    std::int64_t end_offset = 0;
+    Instant deadline;
+    std::vector<std::function<void(CoordinatorError)>> after_commit;
+    std::shared_ptr<Completion> completion;
+
+    void finish(CoordinatorError error) {
+      for (auto& done : after_commit) done(error);
+      completion->finish(error);
+    }
+  };
+
   TopicPartition tp;
   std::int32_t leader_epoch = -1;
   std::uint64_t incarnation = 0;
   Phase phase = Phase::loading;
   std::unique_ptr<Context> context;
   std::unique_ptr<Shard> shard;
-  Mutex mutex;  // held by every operation on the shard, from its start until its records committed
+  // Held by an operation while it runs and appends (and, without writes_in_flight, until its
+  // answer), so operations apply and append in one order.
+  Mutex mutex;
   std::map<std::string, Timer> timers;
   std::uint64_t timer_sequence = 0;
   WaitQueue timers_changed;
   std::int64_t records_loaded = 0;
+  // Answers not yet released, in the order their operations ran; end offsets never decrease. Empty
+  // means every record this shard appended is committed.
+  std::deque<Deferred> deferred;
+  std::int64_t appended_end = 0;  // the offset after the last record this shard appended
+  WaitQueue deferred_changed;
 
   void set_phase(Phase to) {
     KEEL_ASSERT_MSG(legal(phase, to), "coordinator shard {}: illegal transition {} -> {}", tp.to_string(),
                     phase_name(phase), phase_name(to));
     phase = to;
     timers_changed.notify_all();
+    deferred_changed.notify_all();
   }
 };
 
@@ -151,6 +192,7 @@ void CoordinatorRuntime::load(std::shared_ptr<ShardState> s) {
       .detail("Records", s->records_loaded)
       .detail("Ms", to_ms(rt_.now() - started));
   track(rt_.spawn(fmt::format("coordinator-timers-{}", s->tp.to_string()), [this, s] { timer_loop(s); }));
+  track(rt_.spawn(fmt::format("coordinator-commits-{}", s->tp.to_string()), [this, s] { commit_loop(s); }));
 }
 
 bool CoordinatorRuntime::replay_committed(ShardState& s) {
@@ -193,43 +235,111 @@ std::vector<std::int32_t> CoordinatorRuntime::active_partitions() const {
 CoordinatorError CoordinatorRuntime::read(std::int32_t partition, const ReadOp& op) {
   auto s = find(partition);
   if (auto error = check(s, partition); error != CoordinatorError::none) return error;
-  Mutex::Guard guard(s->mutex);
-  if (auto error = check(s, partition); error != CoordinatorError::none) return error;
-  op(*s->shard);
-  return CoordinatorError::none;
+  std::shared_ptr<Completion> completion;
+  {
+    Mutex::Guard guard(s->mutex);
+    if (auto error = check(s, partition); error != CoordinatorError::none) return error;
+    op(*s->shard);
+    completion = defer(*s, {}, false);
+  }
+  return completion->wait();
 }
 
 CoordinatorError CoordinatorRuntime::write(std::int32_t partition, std::string_view name, const WriteOp& op) {
   auto s = find(partition);
   if (auto error = check(s, partition); error != CoordinatorError::none) return error;
-  Mutex::Guard guard(s->mutex);
-  return write_locked(s, partition, name, op);
+  std::optional<Mutex::Guard> guard;
+  guard.emplace(s->mutex);
+  const auto completion = submit_write(s, partition, name, op);
+  if (options_.writes_in_flight) guard.reset();  // the next operation runs while this one commits
+  return completion->wait();
 }
 
-CoordinatorError CoordinatorRuntime::write_locked(const std::shared_ptr<ShardState>& s, std::int32_t partition,
-                                                  std::string_view name, const WriteOp& op) {
+// Runs a write operation under the shard's mutex: applies its records and appends them, and returns
+// its deferred answer.
+std::shared_ptr<CoordinatorRuntime::Completion> CoordinatorRuntime::submit_write(const std::shared_ptr<ShardState>& s,
+                                                                                 std::int32_t partition,
+                                                                                 std::string_view name,
+                                                                                 const WriteOp& op) {
   KEEL_ASSERT(s->mutex.locked());
-  if (auto error = check(s, partition); error != CoordinatorError::none) return error;
+  if (auto error = check(s, partition); error != CoordinatorError::none) {
+    auto refused = std::make_shared<Completion>();
+    refused->finish(error);
+    return refused;
+  }
   WriteResult result = op(*s->shard);
   for (const auto& record : result.records) s->shard->replay(record);
-  const CoordinatorError error = commit(*s, result);
-  for (auto& done : result.after_commit) done(error);
+  CoordinatorError error = CoordinatorError::none;
+  const bool appends = !result.records.empty();
+  if (appends) {
+    const LogAppend appended = log_.append(s->tp, s->leader_epoch, result.records);
+    error = appended.error;
+    if (error == CoordinatorError::none) {
+      KEEL_ASSERT_GT(appended.end_offset, s->appended_end);
+      s->appended_end = appended.end_offset;
+    }
+  }
+  auto completion = defer(*s, std::move(result.after_commit), appends);  // a failed append is queued, then failed below
   if (error != CoordinatorError::none) {
     KEEL_SOMETIMES("coordinator.write_failed");
     rt_.trace("CoordinatorWriteFailed", Severity::warn)
         .detail("Partition", s->tp.to_string())
         .detail("Operation", name)
         .detail("Error", coordinator_error_name(error));
-    fail(s, error);
+    fail(s, error);  // answers this write and every one still in flight with the error
   }
-  return error;
+  return completion;
 }
 
-CoordinatorError CoordinatorRuntime::commit(ShardState& s, WriteResult& result) {
-  if (result.records.empty()) return CoordinatorError::none;
-  const LogAppend appended = log_.append(s.tp, s.leader_epoch, result.records);
-  if (appended.error != CoordinatorError::none) return appended.error;
-  return log_.wait_committed(s.tp, s.leader_epoch, appended.end_offset, rt_.now() + options_.write_timeout);
+// Queues an operation's answer behind the records appended so far (`appended`: it appended some
+// itself); answered at once when nothing appended is still waiting to commit.
+std::shared_ptr<CoordinatorRuntime::Completion> CoordinatorRuntime::defer(
+    ShardState& s, std::vector<std::function<void(CoordinatorError)>> after_commit, bool appended) {
+  ShardState::Deferred d{s.appended_end, rt_.now() + options_.write_timeout, std::move(after_commit),
+                         std::make_shared<Completion>()};
+  auto completion = d.completion;
+  if (s.phase != Phase::active) {
+    d.finish(CoordinatorError::not_coordinator);  // unloaded while the operation appended
+  } else if (s.deferred.empty() && !appended) {
+    d.finish(CoordinatorError::none);
+  } else {
+    KEEL_ASSERT(s.deferred.empty() || s.deferred.back().end_offset <= d.end_offset);
+    s.deferred.push_back(std::move(d));
+    s.deferred_changed.notify_all();
+  }
+  return completion;
+}
+
+// Releases deferred answers in order as the high watermark passes them. A commit that fails or
+// times out fails the shard (and with it every answer still deferred).
+void CoordinatorRuntime::commit_loop(std::shared_ptr<ShardState> s) {
+  while (s->phase == Phase::active) {
+    if (s->deferred.empty()) {
+      s->deferred_changed.wait();
+      continue;
+    }
+    const std::int64_t end = s->deferred.front().end_offset;
+    const CoordinatorError error = log_.wait_committed(s->tp, s->leader_epoch, end, s->deferred.front().deadline);
+    if (s->phase != Phase::active) return;  // unloaded meanwhile: the unload gave every answer
+    if (error != CoordinatorError::none) {
+      rt_.trace("CoordinatorCommitFailed", Severity::warn)
+          .detail("Partition", s->tp.to_string())
+          .detail("EndOffset", end)
+          .detail("InFlight", s->deferred.size())
+          .detail("Error", coordinator_error_name(error));
+      fail(s, error);
+      return;
+    }
+    complete_committed(*s, end);
+  }
+}
+
+void CoordinatorRuntime::complete_committed(ShardState& s, std::int64_t committed) {
+  while (s.phase == Phase::active && !s.deferred.empty() && s.deferred.front().end_offset <= committed) {
+    ShardState::Deferred d = std::move(s.deferred.front());
+    s.deferred.pop_front();
+    d.finish(CoordinatorError::none);
+  }
 }
 
 // A write that did not commit left the shard holding state the log may not have: the shard is
@@ -250,6 +360,10 @@ void CoordinatorRuntime::unload(const std::shared_ptr<ShardState>& s, Coordinato
   s->set_phase(Phase::unloaded);
   s->timers.clear();
   if (auto it = shards_.find(s->tp.partition); it != shards_.end() && it->second == s) shards_.erase(it);
+  // Answers still deferred fail, in order: what they saw may never commit.
+  std::deque<ShardState::Deferred> deferred = std::move(s->deferred);
+  s->deferred.clear();
+  for (auto& d : deferred) d.finish(error);
   // Parked requests are answered at once: the shard is gone whether or not an operation holds it.
   s->shard->unloaded(error);
   rt_.trace("CoordinatorUnloaded")
@@ -290,7 +404,8 @@ void CoordinatorRuntime::run_due_timer(const std::shared_ptr<ShardState>& s) {
   const std::string name = due->first;
   WriteOp op = std::move(due->second.op);
   s->timers.erase(due);
-  (void)write_locked(s, s->tp.partition, name, op);
+  const auto completion = submit_write(s, s->tp.partition, name, op);
+  if (!options_.writes_in_flight) (void)completion->wait();
 }
 
 }  // namespace keel::coordinator

@@ -6,12 +6,21 @@
 //   - loaded when this broker becomes the partition's leader: the committed log is replayed from its
 //     start into a fresh shard; operations meanwhile answer load_in_progress;
 //   - unloaded when it stops leading (operations answer not_coordinator);
-//   - operations on one shard run one at a time (a mutex per shard). A write operation returns
-//     records; the runtime applies them to the shard (Shard::replay), appends them through the
-//     partition's leader at the shard's leader epoch (acks=all), and returns only once the high
-//     watermark passed them. Because the shard is held until then, every operation (reads included)
-//     sees only committed state. If the append or the commit fails, the shard may hold a change the
-//     log does not: it is thrown away and loaded again from the log.
+//   - operations on one shard run one at a time (a mutex per shard), against its latest in-memory
+//     state. A write operation returns records; the runtime applies them to the shard
+//     (Shard::replay) and appends them through the partition's leader at the shard's leader epoch
+//     (acks=all), then releases the shard to the next operation while this one's answer is
+//     deferred: writes are in flight together, as in Kafka's CoordinatorRuntime. A deferred answer
+//     (its after_commit callbacks, then the caller) is released once the high watermark passed the
+//     last record appended when it ran, in the order the operations ran.
+//   - reads run in that same order and are deferred the same way ("read committed" by waiting):
+//     a read sees the state every earlier write left, but answers only once those writes have
+//     committed, and fails if any of them fails. So no answer ever carries an uncommitted change.
+//     (Kafka reads a snapshot at the committed offset from its timeline structures; Keel's shards
+//     keep no history, and a second committed-only copy could not hold the transient member state
+//     that DescribeGroups shows, so a read waits instead.)
+//   - if an append or a commit fails, the shard may hold changes the log does not: every deferred
+//     answer fails with that error, and the shard is thrown away and loaded again from the log.
 //   - timers (session, rebalance, join delay...) belong to the shard, fire as write operations, and
 //     die with it.
 //
@@ -63,6 +72,9 @@ struct RuntimeOptions {
   std::string topic;                                       // the internal topic, e.g. __consumer_offsets
   Duration write_timeout = std::chrono::milliseconds(5000);  // offsets.commit.timeout.ms
   Duration load_retry_backoff = std::chrono::milliseconds(20);  // while the log is not yet readable
+  // False: an operation holds its shard until its records commit (one write per commit round trip;
+  // the behaviour before writes were pipelined, kept for the benchmark's comparison).
+  bool writes_in_flight = true;
 };
 
 // What a shard reaches of the runtime: its partition, the clock, and timers. Timers are keyed by
@@ -104,15 +116,19 @@ class CoordinatorRuntime {
 
  private:
   struct ShardState;
+  struct Completion;
   class Context;
   std::shared_ptr<ShardState> find(std::int32_t partition) const;
   void load(std::shared_ptr<ShardState> s);
   bool replay_committed(ShardState& s);
   void timer_loop(std::shared_ptr<ShardState> s);
   void run_due_timer(const std::shared_ptr<ShardState>& s);
-  CoordinatorError write_locked(const std::shared_ptr<ShardState>& s, std::int32_t partition, std::string_view name,
-                                const WriteOp& op);
-  CoordinatorError commit(ShardState& s, WriteResult& result);
+  std::shared_ptr<Completion> submit_write(const std::shared_ptr<ShardState>& s, std::int32_t partition,
+                                          std::string_view name, const WriteOp& op);
+  std::shared_ptr<Completion> defer(ShardState& s, std::vector<std::function<void(CoordinatorError)>> after_commit,
+                                    bool appended);
+  void commit_loop(std::shared_ptr<ShardState> s);
+  void complete_committed(ShardState& s, std::int64_t committed);
   void fail(const std::shared_ptr<ShardState>& s, CoordinatorError error);
   void unload(const std::shared_ptr<ShardState>& s, CoordinatorError error);
   CoordinatorError check(const std::shared_ptr<ShardState>& s, std::int32_t partition) const;

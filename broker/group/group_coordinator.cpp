@@ -13,6 +13,7 @@ coordinator::RuntimeOptions runtime_options(const GroupCoordinatorOptions& optio
   coordinator::RuntimeOptions o;
   o.topic = std::string(offsets_topic);
   o.write_timeout = options.commit_timeout;
+  o.writes_in_flight = options.writes_in_flight;
   return o;
 }
 

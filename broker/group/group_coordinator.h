@@ -23,6 +23,7 @@ struct GroupCoordinatorOptions {
   std::int16_t offsets_replication_factor = 3;   // offsets.topic.replication.factor
   std::int32_t offsets_segment_bytes = 104857600;  // offsets.topic.segment.bytes
   Duration commit_timeout = std::chrono::milliseconds(5000);  // offsets.commit.timeout.ms
+  bool writes_in_flight = true;  // false: one write per commit round trip (coordinator::RuntimeOptions)
   GroupConfig group;
 };
 

@@ -71,6 +71,7 @@ group::GroupCoordinatorOptions group_options(const config::BrokerConfig& config)
   o.offsets_replication_factor = config.offsets_topic_replication_factor;
   o.offsets_segment_bytes = config.offsets_topic_segment_bytes;
   o.commit_timeout = std::chrono::milliseconds(config.offsets_commit_timeout_ms);
+  o.writes_in_flight = config.coordinator_writes_in_flight;
   o.group.initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms;
   o.group.min_session_timeout_ms = config.group_min_session_timeout_ms;
   o.group.max_session_timeout_ms = config.group_max_session_timeout_ms;

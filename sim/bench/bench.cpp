@@ -144,8 +144,8 @@ std::set<std::string> sections(const std::string& only) {
 int run_bench(const BenchOptions& options, std::FILE* out) {
   const std::set<std::string> only = sections(options.only);
   for (const auto& name : only) {
-    if (name != "switch" && name != "scheduler" && name != "selftest" && name != "scenario") {
-      fmt::print(stderr, "keel-sim bench: --only: '{}' is not one of switch, scheduler, selftest, scenario\n", name);
+    if (name != "switch" && name != "scheduler" && name != "selftest" && name != "scenario" && name != "groups") {
+      fmt::print(stderr, "keel-sim bench: --only: '{}' is not one of switch, scheduler, selftest, scenario, groups\n", name);
       return 2;
     }
   }
@@ -172,6 +172,7 @@ int run_bench(const BenchOptions& options, std::FILE* out) {
     selftest_speed(out, 10, d, baseline);
   }
   if (wanted("scenario")) scenario_speed(out, options, baseline);
+  if (wanted("groups")) group_bench(options, out);
   return 0;
 }
 

@@ -12,7 +12,7 @@ namespace keel::sim::bench {
 
 struct BenchOptions {
   bool quick = false;  // smaller sizes, for a smoke run
-  // Sections to run, comma separated: switch, scheduler, selftest, scenario. Empty: all of them.
+  // Sections to run, comma separated: switch, scheduler, selftest, scenario, groups. Empty: all of them.
   // (The switch baseline always runs: every figure is printed against it.)
   std::string only;
   std::string scenario = "scenarios/leader-failover.json";  // the scenario section's scenario
@@ -20,5 +20,7 @@ struct BenchOptions {
 };
 
 int run_bench(const BenchOptions& options, std::FILE* out);
+// The "groups" section (group_bench.cpp): consumer groups through Keel nodes.
+void group_bench(const BenchOptions& options, std::FILE* out);
 
 }  // namespace keel::sim::bench

@@ -58,9 +58,9 @@ def distinct_free_ports(count):
     return ports
 
 
-def start_cluster(ctx):
+def start_cluster(ctx, extra=None):
     """Three combined nodes; node i has node.id i+1. Ports are chosen here (not by Broker.start),
-    because every node's config names every controller's port."""
+    because every node's config names every controller's port. `extra`: more properties."""
     ports = distinct_free_ports(2 * NODES)
     client_ports, controller_ports = ports[:NODES], ports[NODES:]
     voters = ",".join(f"{i + 1}@127.0.0.1:{controller_ports[i]}" for i in range(NODES))
@@ -81,6 +81,7 @@ def start_cluster(ctx):
             "broker.session.timeout.ms": SESSION_TIMEOUT_MS,
             "broker.heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
         }
+        props.update(extra or {})
         node = Broker(ctx, f"node-{i + 1}", props)
         node.port = client_ports[i]
         node.node_id = i + 1

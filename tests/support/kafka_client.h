@@ -56,6 +56,14 @@ class RawClient {
     return false;
   }
 
+  // One attempt: false at once when the connection fails (a node that is down).
+  bool try_connect(Duration timeout = std::chrono::seconds(1)) {
+    auto c = rt_.net().connect(server_, timeout);
+    if (!c) return false;
+    connection_ = std::move(*c);
+    return serving();
+  }
+
   bool serving() {
     for (int attempt = 0; attempt < 100; ++attempt) {
       auto metadata = call<protocol::MetadataResponse>(protocol::MetadataRequest{}, 1);

@@ -2,6 +2,7 @@
 // An in-memory partition log for coordinator tests: records in order, a leader epoch, and switches
 // that make appends fail or commits never come (the high watermark stays put), so a test can drive
 // the coordinator runtime's failure paths without a replica manager.
+#include <algorithm>
 #include <vector>
 
 #include "broker/coordinator/partition_log.h"
@@ -16,7 +17,8 @@ class MemoryLog final : public coordinator::PartitionLog {
   std::int64_t high_watermark = 0;
   std::int32_t leader_epoch = 0;
   bool refuse_appends = false;  // appends fail: this broker is not the leader
-  bool hold_commits = false;    // appended records never commit (the ISR is too small)
+  bool hold_commits = false;    // appended records do not commit until commit_to() (the ISR is too small)
+  WaitQueue high_watermark_moved;
 
   coordinator::LogAppend append(const TopicPartition&, std::int32_t epoch,
                                 std::span<const coordinator::CoordinatorRecord> batch) override {
@@ -27,10 +29,16 @@ class MemoryLog final : public coordinator::PartitionLog {
   }
   coordinator::CoordinatorError wait_committed(const TopicPartition&, std::int32_t, std::int64_t end_offset,
                                                Instant deadline) override {
-    if (high_watermark >= end_offset) return coordinator::CoordinatorError::none;
-    WaitQueue never;  // the caller waits until its deadline, as for a commit that never comes
-    never.wait(deadline);
-    return coordinator::CoordinatorError::not_available;
+    while (high_watermark < end_offset) {
+      // Until its deadline, as for a commit that never comes, unless commit_to() moves the mark.
+      if (!high_watermark_moved.wait(deadline)) return coordinator::CoordinatorError::not_available;
+    }
+    return coordinator::CoordinatorError::none;
+  }
+  // Commits the records below `offset` (the followers caught up).
+  void commit_to(std::int64_t offset) {
+    high_watermark = std::min(offset, static_cast<std::int64_t>(records.size()));
+    high_watermark_moved.notify_all();
   }
   coordinator::LogRead read(const TopicPartition&, std::int32_t epoch, std::int64_t offset) override {
     coordinator::LogRead out;
