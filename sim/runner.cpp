@@ -221,7 +221,7 @@ struct ScenarioRun {
   History history;
   std::unique_ptr<workload::Context> ctx;
   std::map<std::string, std::string> randomized;
-  std::unique_ptr<SimCluster::ReplicaProbe> checkpoints;  // replicas looked at during the run
+  std::shared_ptr<SimCluster::ReplicaProbe> checkpoints;  // replicas looked at during the run
 };
 
 namespace {
@@ -251,9 +251,9 @@ constexpr Duration metadata_catch_up = 10s;
 constexpr Duration metadata_settle = 1s;
 
 void schedule_checkpoints(ScenarioRun& run, Instant start) {
-  run.checkpoints = std::make_unique<SimCluster::ReplicaProbe>();
+  run.checkpoints = std::make_shared<SimCluster::ReplicaProbe>();
   for (Duration at = checkpoint_interval; at < run.scenario.duration; at += checkpoint_interval) {
-    run.world->at(start + at, [&run] { run.cluster->probe_replicas(*run.checkpoints, "checkpoint"); });
+    run.world->at(start + at, [&run] { run.cluster->probe_replicas(run.checkpoints, "checkpoint"); });
   }
 }
 
@@ -271,8 +271,9 @@ void finish_observations(ScenarioRun& run, Instant limit) {
   run.world->run_while([] { return true; }, std::min(limit, run.world->now() + metadata_settle));
   run.seen.cluster.final_assignments = run.cluster->final_assignments();
   run.seen.cluster.reassignments = run.cluster->reassignments();
-  SimCluster::ReplicaProbe probe;
-  run.cluster->probe_replicas(probe, "final");
+  auto shared_probe = std::make_shared<SimCluster::ReplicaProbe>();
+  SimCluster::ReplicaProbe& probe = *shared_probe;
+  run.cluster->probe_replicas(shared_probe, "final");
   run.world->run_while(
       [&] { return !run.cluster->probe_done(probe) || (run.checkpoints && !run.cluster->probe_done(*run.checkpoints)); },
       limit);

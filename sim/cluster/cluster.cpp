@@ -145,14 +145,16 @@ std::map<int, std::int64_t> SimCluster::metadata_ends() const {
   return out;
 }
 
-void SimCluster::probe_replicas(ReplicaProbe& probe, std::string label) {
+void SimCluster::probe_replicas(const std::shared_ptr<ReplicaProbe>& shared, std::string label) {
+  ReplicaProbe& probe = *shared;
   const std::int64_t at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(world_.now().time_since_epoch()).count();
   for (int b = 0; b < brokers_; ++b) {
     node::Node* broker = live_[static_cast<std::size_t>(b)];
     SimRuntime* rt = world_.node(b).runtime();
     if (broker == nullptr || !broker->started() || rt == nullptr) continue;
     probe.pending[b] = world_.node(b).incarnation();
-    rt->spawn("probe-replicas", [this, b, &probe, label, at_ns] {
+    rt->spawn("probe-replicas", [this, b, shared, label, at_ns] {
+      ReplicaProbe& probe = *shared;
       struct Done {
         std::map<int, std::uint32_t>& pending;
         int node;

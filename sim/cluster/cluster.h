@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,7 +57,9 @@ class SimCluster {
     std::vector<check::ClusterObservations::HeldLog> logs;  // every partition log on each broker
     std::map<int, std::uint32_t> pending;  // node -> the incarnation whose probe task has not ended
   };
-  void probe_replicas(ReplicaProbe& probe, std::string label);
+  // Shared with the probe tasks: a task can outlive the run's wait for it (the run ends first, and
+  // the task unwinds when the world goes), and must not write into a probe that is gone.
+  void probe_replicas(const std::shared_ptr<ReplicaProbe>& probe, std::string label);
   // Every probe task ended, or died with its process (a kill runs no destructors, so a task that
   // dies says nothing).
   bool probe_done(const ReplicaProbe& probe) const;
