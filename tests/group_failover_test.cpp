@@ -160,6 +160,22 @@ std::string cluster_extra() {
          "group.initial.rebalance.delay.ms=500\n";
 }
 
+// The end: a fresh client reads the group's offsets from whoever coordinates it now.
+void read_final_offsets(Runtime& rt, const std::vector<Address>& servers, Outcome& out) {
+  test::GroupMember reader(rt, servers, "failover");
+  for (int attempt = 0; attempt < 100 && out.fetched.empty(); ++attempt) {
+    if (!reader.find_coordinator(rt.now() + 60s)) continue;
+    auto fetched = reader.fetch(partitions);
+    if (fetched && fetched->error == 0) {
+      out.fetched = fetched->offsets;
+      out.final_coordinator = reader.coordinator();
+    } else {
+      if (fetched) note(out.shared, fetched->error);
+      rt.sleep_for(100ms);
+    }
+  }
+}
+
 Outcome run_failover(std::uint64_t seed) {
   Outcome out;
   sim::WorldOptions options = test::world_options(seed);
@@ -193,19 +209,7 @@ Outcome run_failover(std::uint64_t seed) {
       });
     }
     wg.wait();
-    // The end: a fresh client reads the group's offsets from whoever coordinates it now.
-    test::GroupMember reader(rt, servers, "failover");
-    for (int attempt = 0; attempt < 100 && out.fetched.empty(); ++attempt) {
-      if (!reader.find_coordinator(rt.now() + 60s)) continue;
-      auto fetched = reader.fetch(partitions);
-      if (fetched && fetched->error == 0) {
-        out.fetched = fetched->offsets;
-        out.final_coordinator = reader.coordinator();
-      } else {
-        if (fetched) note(s, fetched->error);
-        rt.sleep_for(100ms);
-      }
-    }
+    read_final_offsets(rt, servers, out);
     out.finished = true;
   });
   world.node(client_node).start();
