@@ -21,6 +21,8 @@ constexpr std::int16_t heartbeat_version_max = 4;
 constexpr std::int16_t leave_group_version_max = 5;
 constexpr std::int16_t offset_commit_version_max = 8;
 constexpr std::string_view protocol_type = "consumer";
+// How often poll looks whether the rebalance task finished.
+constexpr Duration rebalance_check_interval = std::chrono::milliseconds(50);
 
 std::int32_t ms32(Duration d) { return static_cast<std::int32_t>(to_ms(d)); }
 
@@ -94,9 +96,10 @@ Result<std::vector<ConsumerRecord>> GroupConsumer::poll(Duration timeout) {
       continue;
     }
     maybe_auto_commit();
-    // Fetch in slices no longer than a heartbeat interval, so a rebalance the heartbeat task heard
-    // of is joined soon.
-    const Duration slice = std::min(std::max<Duration>(Duration{0}, deadline - rt_.now()), config_.heartbeat_interval);
+    // Fetch in slices no longer than a heartbeat interval (shorter while a rebalance runs), so that a
+    // rebalance the heartbeat task heard of, or one that finished, is acted on soon.
+    const Duration slice_max = state_ == State::stable ? config_.heartbeat_interval : rebalance_check_interval;
+    const Duration slice = std::min(std::max<Duration>(Duration{0}, deadline - rt_.now()), slice_max);
     auto records = consumer_.poll(slice);
     if (!records) return records.error();
     // A partition revoked or lost while this poll ran is not the application's any more.
@@ -129,42 +132,46 @@ void GroupConsumer::settle() {
   }
 }
 
+// Moves the membership on by one step without waiting for a rebalance: starts one when needed
+// (its JoinGroup and SyncGroup run on a task of their own, so that poll keeps fetching what a
+// cooperative member holds meanwhile), takes the assignment of one that finished, and fetches the
+// committed offsets of newly assigned partitions.
 Status GroupConsumer::ensure_active(Instant deadline) {
   settle();
   if (state_ == State::fenced) return fenced_error();
-  if (state_ == State::stable && !rejoin_needed_) {
-    if (!unpositioned_.empty()) return fetch_committed_positions(deadline);
-    return {};
-  }
-  return join_and_sync(deadline);
+  if (rebalance_result_) return finish_rebalance(deadline);
+  if (state_ == State::rebalancing) return {};
+  if ((rejoin_needed_ || state_ == State::unjoined) && rt_.now() >= next_join_) start_rebalance();
+  if (state_ == State::stable && !unpositioned_.empty()) return fetch_committed_positions(deadline);
+  return {};
 }
 
-// ---- joining ----
-
-Status GroupConsumer::join_and_sync(Instant deadline) {
+void GroupConsumer::start_rebalance() {
   // Eager: everything is revoked (its offsets committed first) before the member joins again.
   if (!cooperative() && !owned_.empty()) revoke(owned_);
   state_ = State::rebalancing;
-  Error last = make_error(Errc::timed_out, fmt::format("group {}: no rebalance completed in time", config_.group_id));
-  do {
-    rejoin_needed_ = false;
+  rejoin_needed_ = false;
+  std::erase_if(tasks_, [&](TaskRef t) { return !rt_.executor().alive(t); });
+  rebalance_task_ = rt_.spawn(fmt::format("{}-rebalance", config_.consumer.client_id), [this] {
     auto joined = join_group();
-    if (joined) {
-      auto assigned = sync_group(*joined);
-      if (assigned) {
-        apply(*assigned);
-        return fetch_committed_positions(deadline);
-      }
-      last = assigned.error();
-    } else {
-      last = joined.error();
-    }
+    rebalance_result_ = joined ? sync_group(*joined) : Result<std::vector<TopicPartition>>(joined.error());
+  });
+  tasks_.push_back(rebalance_task_);
+}
+
+Status GroupConsumer::finish_rebalance(Instant deadline) {
+  auto result = std::move(*rebalance_result_);
+  rebalance_result_.reset();
+  if (!result) {
     settle();
     if (state_ == State::fenced) return fenced_error();
-    state_ = State::rebalancing;
-    rt_.sleep_for(config_.retry_backoff);
-  } while (rt_.now() < deadline);
-  return last;
+    state_ = State::unjoined;
+    rejoin_needed_ = true;
+    next_join_ = rt_.now() + config_.retry_backoff;
+    return result.error();
+  }
+  apply(std::move(*result));
+  return fetch_committed_positions(deadline);
 }
 
 protocol::JoinGroupRequest GroupConsumer::join_request() const {
@@ -373,11 +380,12 @@ OffsetMap GroupConsumer::consumed_offsets() const {
 
 Status GroupConsumer::commit_once(const OffsetMap& offsets) {
   if (offsets.empty()) return {};
+  const std::int32_t generation = generation_;
   auto response = link_.call<protocol::OffsetCommitResponse>(ApiKey::offset_commit, offset_commit_version_max,
                                                              [&](std::int16_t) {
     protocol::OffsetCommitRequest request;
     request.group_id = config_.group_id;
-    request.generation_id_or_member_epoch = generation_;
+    request.generation_id_or_member_epoch = generation;
     request.member_id = member_id_;
     request.group_instance_id = config_.group_instance_id;
     for (const auto& [tp, offset] : offsets) {
@@ -389,7 +397,11 @@ Status GroupConsumer::commit_once(const OffsetMap& offsets) {
   if (!response) return response.error();
   for (const auto& t : response->topics) {
     for (const auto& p : t.partitions) {
-      if (p.error_code != 0) return note_error(static_cast<ErrorCode>(p.error_code), "OffsetCommit");
+      if (p.error_code == 0) continue;
+      // A refusal of a generation the member has left since says nothing about the current one.
+      const auto code = static_cast<ErrorCode>(p.error_code);
+      if (generation == generation_ && state_ == State::stable) return note_error(code, "OffsetCommit");
+      return kafka_error(code, fmt::format("OffsetCommit in group {} (generation {})", config_.group_id, generation));
     }
   }
   return {};
@@ -467,7 +479,9 @@ Status GroupConsumer::close() {
   deliver_commit_outcomes();
   settle();
   Status result;
-  if (state_ == State::stable && !owned_.empty()) revoke(owned_);
+  if (state_ == State::rebalancing && rt_.executor().alive(rebalance_task_)) rt_.executor().cancel(rebalance_task_);
+  rebalance_result_.reset();
+  if (generation_ >= 0 && !owned_.empty()) revoke(owned_);
   closed_ = true;
   if (state_ != State::fenced && !member_id_.empty() && !config_.group_instance_id) result = leave_group();
   state_ = State::unjoined;

@@ -117,7 +117,8 @@ class GroupConsumer {
 
   void settle();
   Status ensure_active(Instant deadline);
-  Status join_and_sync(Instant deadline);
+  void start_rebalance();
+  Status finish_rebalance(Instant deadline);
   Result<protocol::JoinGroupResponse> join_group();
   Result<std::vector<TopicPartition>> sync_group(const protocol::JoinGroupResponse& joined);
   Result<std::vector<protocol::SyncGroupRequest::Assignment>> leader_assignments(const protocol::JoinGroupResponse& joined);
@@ -168,6 +169,9 @@ class GroupConsumer {
     std::function<void(const OffsetMap&, const Status&)> done;
   };
   std::deque<CommitOutcome> commit_outcomes_;  // asynchronous commits answered, not yet reported
+  std::optional<Result<std::vector<TopicPartition>>> rebalance_result_;  // the rebalance task's outcome
+  Instant next_join_{};
+  TaskRef rebalance_task_;  // after a failed rebalance, the next starts no earlier
   std::vector<TaskRef> tasks_;
   bool closed_ = false;
 };

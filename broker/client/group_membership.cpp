@@ -100,7 +100,9 @@ Result<OffsetMap> fetch_offsets(CoordinatorLink& link, const std::vector<TopicPa
       if (topics.empty() || topics.back().name != tp.topic) topics.push_back({tp.topic, {}});
       topics.back().partition_indexes.push_back(tp.partition);
     }
-    request.topics = std::move(topics);
+    // No partitions: every partition the group committed (a null list, OffsetFetch v2+).
+    if (!topics.empty()) request.topics = std::move(topics);
+    else request.topics = std::nullopt;
     return request;
   });
   if (!response) return response.error();

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "broker/client/cluster.h"
@@ -67,7 +68,8 @@ class CoordinatorLink {
   std::shared_ptr<Event> connecting_;  // set while one task looks the coordinator up; others wait on it
 };
 
-// The group's committed offsets for `partitions` (OffsetFetch, -1 where none); the first error of
+// The group's committed offsets for `partitions` (OffsetFetch, -1 where none; no partitions: every
+// partition the group committed); the first error of
 // the group or of a partition as a kafka_error().
 Result<OffsetMap> fetch_offsets(CoordinatorLink& link, const std::vector<TopicPartition>& partitions,
                                 bool require_stable);

@@ -1,0 +1,495 @@
+// The Keel client's group consumer and group admin calls against a Keel node in the simulated world:
+// n0 runs the node, n1..n3 one group member each (so that a member can crash: its machine's process
+// killed), n4 a producer that keeps writing, n5 the test's admin scripts. A ledger outside the world
+// records who holds which partition (from the rebalance callbacks) and who processed which record,
+// and catches a partition handed to a member while another still holds it.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "broker/client/admin.h"
+#include "broker/client/group_consumer.h"
+#include "broker/client/producer.h"
+#include "tests/support/bytes.h"
+#include "tests/support/keel_world.h"
+
+namespace {
+
+using namespace keel;
+using namespace keel::client;
+using namespace std::chrono_literals;
+using assignors::AssignorKind;
+using protocol::ErrorCode;
+
+constexpr int members_max = 3;
+constexpr int producer_node = 4;
+constexpr int admin_node = 5;
+constexpr std::int32_t partitions = 6;
+const std::string topic = "t";
+const std::string group_name = "g";
+
+int node_of(int member) { return member + 1; }
+
+std::string broker_extra() {
+  return "offsets.topic.replication.factor=1\noffsets.topic.num.partitions=3\ngroup.initial.rebalance.delay.ms=300\n";
+}
+
+struct Processed {
+  Instant at;
+  int member = 0;
+  std::int64_t offset = 0;
+};
+
+// What the members did, kept outside the world so that it survives their processes.
+struct Ledger {
+  std::map<TopicPartition, int> owner;  // partition -> the member holding it
+  std::vector<std::string> violations;  // double ownership, records of partitions not held
+  std::map<int, std::set<TopicPartition>> revoked;
+  std::map<int, std::set<TopicPartition>> lost;
+  std::optional<Instant> first_revoke_at;  // (world time) the first revoke since it was last cleared
+  std::map<int, int> assignments;  // member -> on_assigned calls
+  std::map<int, std::int32_t> generation;
+  std::map<TopicPartition, std::vector<Processed>> processed;
+  std::map<int, std::vector<Status>> commits;  // member -> every commit's outcome
+  std::map<int, std::string> errors;           // member -> the last poll error
+  std::map<int, bool> stop, close, done;
+  bool producing = true;
+  std::int64_t produced = 0;
+  std::function<Instant()> world_now;  // the world's clock: each machine's own clock has its own offset
+
+  std::set<TopicPartition> held_by(int member) const {
+    std::set<TopicPartition> out;
+    for (const auto& [tp, m] : owner) {
+      if (m == member) out.insert(tp);
+    }
+    return out;
+  }
+  // A crashed member's process is gone: it holds nothing any more.
+  void forget(int member) { std::erase_if(owner, [&](const auto& e) { return e.second == member; }); }
+};
+
+GroupListener ledger_listener(Runtime& rt, Ledger& ledger, int m) {
+  GroupListener l;
+  l.on_assigned = [&ledger, m](const std::vector<TopicPartition>& tps, std::int32_t generation) {
+    ++ledger.assignments[m];
+    ledger.generation[m] = generation;
+    for (const auto& tp : tps) {
+      auto it = ledger.owner.find(tp);
+      if (it != ledger.owner.end() && it->second != m) {
+        ledger.violations.push_back(fmt::format("{}-{} given to member {} while member {} holds it (generation {})",
+                                                tp.topic, tp.partition, m, it->second, generation));
+      }
+      ledger.owner[tp] = m;
+    }
+  };
+  const auto release = [&ledger, m](const std::vector<TopicPartition>& tps, std::map<int, std::set<TopicPartition>>& into) {
+    for (const auto& tp : tps) {
+      auto it = ledger.owner.find(tp);
+      if (it == ledger.owner.end() || it->second != m) {
+        ledger.violations.push_back(fmt::format("member {} gave up {}-{}, which it did not hold", m, tp.topic, tp.partition));
+      } else {
+        ledger.owner.erase(it);
+      }
+      into[m].insert(tp);
+    }
+  };
+  l.on_revoked = [&ledger, release](const std::vector<TopicPartition>& tps, std::int32_t) {
+    if (!ledger.first_revoke_at && !tps.empty()) ledger.first_revoke_at = ledger.world_now();
+    release(tps, ledger.revoked);
+  };
+  l.on_lost = [&ledger, release](const std::vector<TopicPartition>& tps) { release(tps, ledger.lost); };
+  l.on_commit = [&ledger, m](const OffsetMap&, const Status& st) { ledger.commits[m].push_back(st); };
+  (void)rt;
+  return l;
+}
+
+GroupConsumerConfig member_config(int m, AssignorKind kind) {
+  GroupConsumerConfig c;
+  c.consumer.bootstrap_servers = test::bootstrap;
+  c.consumer.client_id = fmt::format("member-{}", m);
+  c.consumer.fetch_max_wait = 100ms;
+  c.group_id = group_name;
+  c.assignors = {kind};
+  c.session_timeout = 6s;
+  c.heartbeat_interval = 500ms;
+  c.rebalance_timeout = 10s;
+  c.auto_commit_interval = 1s;
+  return c;
+}
+
+void process(Ledger& ledger, int m, const std::vector<ConsumerRecord>& records) {
+  for (const auto& r : records) {
+    auto it = ledger.owner.find(r.topic_partition);
+    if (it == ledger.owner.end() || it->second != m) {
+      ledger.violations.push_back(fmt::format("member {} processed {}-{}@{} without holding it", m, r.topic_partition.topic,
+                                              r.topic_partition.partition, r.offset));
+    }
+    ledger.processed[r.topic_partition].push_back({ledger.world_now(), m, r.offset});
+  }
+}
+
+void member_main(Runtime& rt, Ledger& ledger, int m, GroupConsumerConfig config) {
+  ledger.done[m] = false;
+  GroupConsumer consumer(rt, std::move(config));
+  consumer.subscribe({topic}, ledger_listener(rt, ledger, m));
+  while (!ledger.stop[m]) {
+    auto records = consumer.poll(100ms);
+    if (!records) {
+      ledger.errors[m] = records.error().message;
+      if (kafka_error_code(records.error()) == ErrorCode::fenced_instance_id) break;
+      continue;
+    }
+    process(ledger, m, *records);
+  }
+  if (ledger.close[m]) (void)consumer.close();
+  ledger.done[m] = true;
+}
+
+void producer_main(Runtime& rt, Ledger& ledger) {
+  if (!test::await_serving(rt, test::bootstrap) || !test::create_topic_retrying(rt, topic, partitions)) return;
+  ProducerConfig pc;
+  pc.bootstrap_servers = test::bootstrap;
+  pc.linger = 5ms;
+  Producer producer(rt, pc);
+  for (std::int64_t i = 0; ledger.producing; ++i) {
+    ProducerRecord r;
+    r.topic = topic;
+    r.partition = static_cast<std::int32_t>(i % partitions);
+    r.value = test::bytes_of(fmt::format("v{}", i));
+    if (producer.send_and_wait(std::move(r))) ++ledger.produced;
+    rt.sleep_for(20ms);
+  }
+}
+
+class GroupWorld {
+ public:
+  explicit GroupWorld(std::uint64_t seed) : world(test::world_options(seed)) {
+    ledger.world_now = [this] { return world.now(); };
+    test::add_nodes(world, admin_node + 1);
+    test::start_keel_node(world, 0, test::single_node_config(broker_extra()));
+    world.node(producer_node).set_main([this](Runtime& rt) { producer_main(rt, ledger); });
+    world.node(producer_node).start();
+    REQUIRE(world.run_while([&] { return ledger.produced < partitions; }, world.now() + 120s));
+  }
+  ~GroupWorld() { test::kill_all(world); }
+
+  void start_member(int m, GroupConsumerConfig config) {
+    ledger.stop[m] = false;
+    ledger.close[m] = false;
+    world.node(node_of(m)).set_main([this, m, config](Runtime& rt) { member_main(rt, ledger, m, config); });
+    world.node(node_of(m)).start();
+  }
+  // Stops member m's loop; with `close` it commits, revokes and leaves first.
+  void stop_member(int m, bool close) {
+    ledger.stop[m] = true;
+    ledger.close[m] = close;
+    REQUIRE(world.run_while([&] { return !ledger.done[m]; }, world.now() + 60s));
+  }
+  void crash_member(int m) {
+    world.node(node_of(m)).kill();
+    ledger.forget(m);
+  }
+  // Runs until the members in `live` hold every partition between them, each holding some.
+  bool run_until_shared(const std::vector<int>& live, Duration limit) {
+    return world.run_while([&] { return !shared_by(live); }, world.now() + limit);
+  }
+  bool shared_by(const std::vector<int>& live) const {
+    if (static_cast<std::int32_t>(ledger.owner.size()) != partitions) return false;
+    for (int m : live) {
+      if (ledger.held_by(m).empty()) return false;
+    }
+    return std::all_of(ledger.owner.begin(), ledger.owner.end(), [&](const auto& e) {
+      return std::find(live.begin(), live.end(), e.second) != live.end();
+    });
+  }
+  void admin(std::function<void(Runtime&)> script) {
+    REQUIRE(test::run_script(world, admin_node, std::move(script), 120s));
+  }
+
+  sim::World world;
+  Ledger ledger;
+};
+
+const std::vector<AssignorKind> every_assignor = {AssignorKind::range, AssignorKind::roundrobin, AssignorKind::sticky,
+                                                  AssignorKind::cooperative_sticky};
+
+}  // namespace
+
+TEST_CASE("client group: three members share the partitions with each assignor, never two holding one; a member "
+          "that leaves has its partitions taken over",
+          "[client][group][sim]") {
+  const auto kind = GENERATE(from_range(every_assignor));
+  INFO("assignor " << assignors::assignor_name(kind));
+  GroupWorld w(7);
+  for (int m = 0; m < members_max; ++m) w.start_member(m, member_config(m, kind));
+  REQUIRE(w.run_until_shared({0, 1, 2}, 60s));
+  w.world.run_for(3s);
+  CHECK(w.shared_by({0, 1, 2}));
+  for (int m = 0; m < members_max; ++m) CHECK(w.ledger.held_by(m).size() == 2);
+  w.stop_member(2, true);
+  CHECK(w.ledger.held_by(2).empty());  // it revoked everything before leaving
+  REQUIRE(w.run_until_shared({0, 1}, 30s));
+  w.world.run_for(3s);
+  CHECK(w.ledger.held_by(0).size() == 3);
+  CHECK(w.ledger.held_by(1).size() == 3);
+  INFO(fmt::format("{}", fmt::join(w.ledger.violations, "\n")));
+  CHECK(w.ledger.violations.empty());
+  // Every partition was read by someone, and its records came in offset order with no gap between
+  // consecutive readers (the next reader resumed at the committed offset; auto commit before revoke).
+  for (std::int32_t p = 0; p < partitions; ++p) CHECK_FALSE(w.ledger.processed[TopicPartition{topic, p}].empty());
+}
+
+TEST_CASE("client group: a crashed member's partitions go to the others after its session timeout, not before",
+          "[client][group][sim]") {
+  GroupWorld w(11);
+  for (int m = 0; m < members_max; ++m) w.start_member(m, member_config(m, AssignorKind::range));
+  REQUIRE(w.run_until_shared({0, 1, 2}, 60s));
+  w.world.run_for(2s);
+  const auto orphaned = w.ledger.held_by(2);
+  const Instant crashed_at = w.world.now();
+  w.crash_member(2);
+  REQUIRE(w.run_until_shared({0, 1}, 30s));
+  // Until the coordinator times the member out (6 s of silence), the group does not rebalance.
+  CHECK(w.world.now() - crashed_at >= 5s);
+  std::set<TopicPartition> taken;
+  for (int m : {0, 1}) {
+    for (const auto& tp : w.ledger.held_by(m)) taken.insert(tp);
+  }
+  for (const auto& tp : orphaned) CHECK(taken.contains(tp));
+  w.world.run_for(3s);
+  INFO(fmt::format("{}", fmt::join(w.ledger.violations, "\n")));
+  CHECK(w.ledger.violations.empty());
+}
+
+TEST_CASE("client group: cooperative-sticky keeps consuming the partitions that stay while a member joins, and "
+          "revokes only those that move; eager revokes everything",
+          "[client][group][sim]") {
+  const bool cooperative = GENERATE(true, false);
+  const auto kind = cooperative ? AssignorKind::cooperative_sticky : AssignorKind::sticky;
+  INFO("assignor " << assignors::assignor_name(kind));
+  GroupWorld w(13);
+  w.start_member(0, member_config(0, kind));
+  w.start_member(1, member_config(1, kind));
+  REQUIRE(w.run_until_shared({0, 1}, 60s));
+  w.world.run_for(2s);
+  const auto before0 = w.ledger.held_by(0), before1 = w.ledger.held_by(1);
+  w.ledger.revoked.clear();
+  w.ledger.first_revoke_at.reset();
+  w.start_member(2, member_config(2, kind));
+  REQUIRE(w.run_until_shared({0, 1, 2}, 60s));
+  const Instant shared_at = w.world.now();
+  w.world.run_for(2s);
+  const auto moved = w.ledger.held_by(2);
+  CHECK(moved.size() == 2);
+  std::set<TopicPartition> revoked;
+  for (int m : {0, 1}) revoked.insert(w.ledger.revoked[m].begin(), w.ledger.revoked[m].end());
+  // A partition that stayed was read by its owner while the rebalance ran: from the first revoke
+  // (cooperative: the end of the first rebalance; eager: its start) until the new member had its share.
+  REQUIRE(w.ledger.first_revoke_at);
+  const Instant revoked_at = *w.ledger.first_revoke_at;
+  INFO("rebalance from the first revoke to the new member's share: " << to_ms(shared_at - revoked_at) << " ms");
+  int kept_read_during_rebalance = 0;
+  for (const auto& [tp, owner] : w.ledger.owner) {
+    if (owner == 2) continue;
+    const auto& log = w.ledger.processed[tp];
+    kept_read_during_rebalance += std::any_of(log.begin(), log.end(), [&](const Processed& p) {
+      return p.member == owner && p.at > revoked_at && p.at < shared_at;
+    });
+  }
+  if (cooperative) {
+    CHECK(revoked == moved);
+    CHECK(kept_read_during_rebalance == partitions - 2);
+  } else {
+    std::set<TopicPartition> all(before0);
+    all.insert(before1.begin(), before1.end());
+    CHECK(revoked == all);
+    CHECK(kept_read_during_rebalance == 0);
+  }
+  INFO(fmt::format("{}", fmt::join(w.ledger.violations, "\n")));
+  CHECK(w.ledger.violations.empty());
+}
+
+TEST_CASE("client group: a static member restarted within its session timeout keeps its assignment without a "
+          "rebalance; a second process with its instance id fences the first",
+          "[client][group][sim]") {
+  GroupWorld w(17);
+  std::vector<GroupConsumerConfig> configs;
+  for (int m = 0; m < members_max; ++m) {
+    configs.push_back(member_config(m, AssignorKind::range));
+    configs.back().group_instance_id = fmt::format("static-{}", m);
+  }
+  for (int m = 0; m < members_max; ++m) w.start_member(m, configs[m]);
+  REQUIRE(w.run_until_shared({0, 1, 2}, 60s));
+  w.world.run_for(2s);
+  const auto held = w.ledger.held_by(2);
+  const auto generation = w.ledger.generation[0];
+  const int assignments0 = w.ledger.assignments[0];
+  w.crash_member(2);
+  w.world.run_for(2s);
+  w.start_member(2, configs[2]);
+  REQUIRE(w.run_until_shared({0, 1, 2}, 30s));
+  w.world.run_for(8s);  // past the old process's session timeout
+  CHECK(w.ledger.held_by(2) == held);
+  CHECK(w.ledger.generation[0] == generation);
+  CHECK(w.ledger.assignments[0] == assignments0);  // members 0 and 1 saw no rebalance
+  CHECK(w.ledger.revoked[0].empty());
+
+  INFO(fmt::format("{}", fmt::join(w.ledger.violations, "\n")));
+  CHECK(w.ledger.violations.empty());
+
+  // Member 1's instance id taken by a process on the admin machine: the old process is fenced. (Until
+  // its next heartbeat it still holds what the new process was given, as in Kafka, so the ledger's
+  // ownership checks do not apply from here on.)
+  Ledger& ledger = w.ledger;
+  ledger.stop[3] = false;
+  w.world.node(admin_node).set_main([&ledger, config = configs[1]](Runtime& rt) { member_main(rt, ledger, 3, config); });
+  w.world.node(admin_node).start();
+  REQUIRE(w.world.run_while([&] { return !ledger.done.contains(1) || !ledger.done[1]; }, w.world.now() + 30s));
+  CHECK(ledger.errors[1].starts_with("FENCED_INSTANCE_ID"));
+  CHECK_FALSE(ledger.lost[1].empty());
+  CHECK(ledger.held_by(1).empty());
+}
+
+TEST_CASE("client group: commits survive; a restarted consumer resumes from them; sync, async and auto commits "
+          "report their outcomes",
+          "[client][group][sim]") {
+  GroupWorld w(19);
+  auto config = member_config(0, AssignorKind::range);
+  config.enable_auto_commit = false;
+  OffsetMap committed_sync;
+  std::vector<Status> async_outcomes;
+  std::map<TopicPartition, std::int64_t> first_after_restart;
+  w.admin([&](Runtime& rt) {
+    GroupConsumer c(rt, config);
+    c.subscribe({topic});
+    std::int64_t seen = 0;
+    while (seen < 60) {
+      auto records = c.poll(100ms);
+      REQUIRE(records);
+      seen += static_cast<std::int64_t>(records->size());
+    }
+    c.commit_async([&](const OffsetMap&, const Status& st) { async_outcomes.push_back(st); });
+    while (async_outcomes.empty()) (void)c.poll(50ms);
+    (void)c.poll(200ms);
+    REQUIRE(c.commit_sync());
+    for (const auto& tp : c.assignment()) committed_sync[tp] = *c.position(tp);
+    REQUIRE(c.close());
+  });
+  REQUIRE(async_outcomes.size() == 1);
+  CHECK(async_outcomes[0]);
+  REQUIRE(committed_sync.size() == static_cast<std::size_t>(partitions));
+  w.admin([&](Runtime& rt) {
+    GroupConsumer c(rt, config);
+    c.subscribe({topic});
+    while (first_after_restart.size() < static_cast<std::size_t>(partitions)) {
+      auto records = c.poll(100ms);
+      REQUIRE(records);
+      for (const auto& r : *records) first_after_restart.try_emplace(r.topic_partition, r.offset);
+    }
+    REQUIRE(c.close());
+  });
+  CHECK(first_after_restart == committed_sync);
+
+  // Auto commit: a member that polls for a while commits on its interval, then before leaving.
+  auto automatic = member_config(1, AssignorKind::range);
+  automatic.group_id = "auto";
+  w.start_member(1, automatic);
+  w.world.run_for(5s);
+  w.stop_member(1, true);
+  CHECK(w.ledger.commits[1].size() >= 3);
+  for (const auto& st : w.ledger.commits[1]) CHECK(st);
+  OffsetMap auto_committed;
+  w.admin([&](Runtime& rt) {
+    Admin admin(rt, test::bootstrap);
+    auto c = admin.committed_offsets("auto");
+    REQUIRE(c);
+    auto_committed = *c;
+  });
+  REQUIRE(auto_committed.size() == static_cast<std::size_t>(partitions));
+  for (const auto& [tp, offset] : auto_committed) {
+    const auto& log = w.ledger.processed[tp];
+    std::int64_t last = -1;
+    for (const auto& p : log) {
+      if (p.member == 1) last = std::max(last, p.offset);
+    }
+    CHECK(offset == last + 1);  // everything it processed, committed when it closed
+  }
+}
+
+TEST_CASE("client group: admin lists, describes, deletes groups and offsets, alters offsets, computes lag",
+          "[client][group][sim]") {
+  GroupWorld w(23);
+  for (int m = 0; m < 2; ++m) w.start_member(m, member_config(m, AssignorKind::roundrobin));
+  REQUIRE(w.run_until_shared({0, 1}, 60s));
+  w.world.run_for(3s);
+  const auto held0 = w.ledger.held_by(0);
+  w.admin([&](Runtime& rt) {
+    Admin admin(rt, test::bootstrap);
+    auto listed = admin.list_groups();
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 1);
+    CHECK((*listed)[0].group_id == group_name);
+    CHECK((*listed)[0].protocol_type == "consumer");
+    CHECK((*listed)[0].state == "Stable");
+    auto described = admin.describe_group(group_name);
+    REQUIRE(described);
+    CHECK(described->state == "Stable");
+    CHECK(described->protocol == "roundrobin");
+    REQUIRE(described->members.size() == 2);
+    std::set<TopicPartition> assigned;
+    for (const auto& m : described->members) {
+      CHECK(m.assignment.size() == 3);
+      assigned.insert(m.assignment.begin(), m.assignment.end());
+      if (m.client_id == "member-0") CHECK(std::set<TopicPartition>(m.assignment.begin(), m.assignment.end()) == held0);
+    }
+    CHECK(assigned.size() == static_cast<std::size_t>(partitions));
+    CHECK(is_kafka_error(admin.delete_group(group_name), ErrorCode::non_empty_group));
+    CHECK(is_kafka_error(admin.delete_group("nobody"), ErrorCode::group_id_not_found));
+    CHECK(is_kafka_error(admin.delete_offsets(group_name, {TopicPartition{topic, 0}}), ErrorCode::group_subscribed_to_topic));
+    CHECK(is_kafka_error(admin.alter_offsets(group_name, {{TopicPartition{topic, 0}, 0}}), ErrorCode::unknown_member_id));
+  });
+  w.stop_member(0, true);
+  w.stop_member(1, true);
+  w.world.run_for(1s);
+  w.ledger.producing = false;
+  w.world.run_for(1s);
+  w.admin([&](Runtime& rt) {
+    Admin admin(rt, test::bootstrap);
+    auto described = admin.describe_group(group_name);
+    REQUIRE(described);
+    CHECK(described->state == "Empty");
+    CHECK(described->members.empty());
+    auto lag = admin.lag(group_name);
+    REQUIRE(lag);
+    CHECK(lag->size() == static_cast<std::size_t>(partitions));
+    auto committed = admin.committed_offsets(group_name);
+    REQUIRE(committed);
+    for (const auto& [tp, l] : *lag) {
+      REQUIRE(l.committed);
+      CHECK(*l.committed == committed->at(tp));
+      CHECK(*l.lag == l.log_end - *l.committed);
+      CHECK(*l.lag >= 0);
+    }
+    const TopicPartition p0{topic, 0}, p1{topic, 1};
+    REQUIRE(admin.alter_offsets(group_name, {{p0, 1}}));
+    auto altered = admin.lag(group_name);
+    REQUIRE(altered);
+    CHECK(altered->at(p0).committed == 1);
+    CHECK(altered->at(p0).lag == altered->at(p0).log_end - 1);
+    REQUIRE(admin.delete_offsets(group_name, {p1}));
+    auto after = admin.committed_offsets(group_name, {p0, p1});
+    REQUIRE(after);
+    CHECK(after->at(p0) == 1);
+    CHECK(after->at(p1) == -1);
+    REQUIRE(admin.delete_group(group_name));
+    auto listed = admin.list_groups();
+    REQUIRE(listed);
+    CHECK(listed->empty());
+  });
+}
