@@ -74,7 +74,7 @@ struct Ledger {
   void forget(int member) { std::erase_if(owner, [&](const auto& e) { return e.second == member; }); }
 };
 
-GroupListener ledger_listener(Runtime& rt, Ledger& ledger, int m) {
+GroupListener ledger_listener(Ledger& ledger, int m) {
   GroupListener l;
   l.on_assigned = [&ledger, m](const std::vector<TopicPartition>& tps, std::int32_t generation) {
     ++ledger.assignments[m];
@@ -105,7 +105,6 @@ GroupListener ledger_listener(Runtime& rt, Ledger& ledger, int m) {
   };
   l.on_lost = [&ledger, release](const std::vector<TopicPartition>& tps) { release(tps, ledger.lost); };
   l.on_commit = [&ledger, m](const OffsetMap&, const Status& st) { ledger.commits[m].push_back(st); };
-  (void)rt;
   return l;
 }
 
@@ -137,7 +136,7 @@ void process(Ledger& ledger, int m, const std::vector<ConsumerRecord>& records) 
 void member_main(Runtime& rt, Ledger& ledger, int m, GroupConsumerConfig config) {
   ledger.done[m] = false;
   GroupConsumer consumer(rt, std::move(config));
-  consumer.subscribe({topic}, ledger_listener(rt, ledger, m));
+  consumer.subscribe({topic}, ledger_listener(ledger, m));
   while (!ledger.stop[m]) {
     auto records = consumer.poll(100ms);
     if (!records) {
@@ -220,6 +219,32 @@ const std::vector<AssignorKind> every_assignor = {AssignorKind::range, AssignorK
                                                   AssignorKind::cooperative_sticky};
 
 }  // namespace
+
+TEST_CASE("client group: the ledger catches a partition given to a second holder, a record read without holding "
+          "its partition, and a release of a partition not held",
+          "[client][group]") {
+  Ledger ledger;
+  ledger.world_now = [] { return Instant{}; };
+  auto a = ledger_listener(ledger, 0);
+  auto b = ledger_listener(ledger, 1);
+  const TopicPartition tp{topic, 0};
+  a.on_assigned({tp}, 1);
+  CHECK(ledger.violations.empty());
+  b.on_assigned({tp}, 2);
+  REQUIRE(ledger.violations.size() == 1);
+  CHECK(ledger.violations[0] == "t-0 given to member 1 while member 0 holds it (generation 2)");
+  ConsumerRecord r;
+  r.topic_partition = tp;
+  r.offset = 5;
+  process(ledger, 0, {r});
+  REQUIRE(ledger.violations.size() == 2);
+  CHECK(ledger.violations[1] == "member 0 processed t-0@5 without holding it");
+  b.on_revoked({tp}, 2);
+  CHECK(ledger.owner.empty());
+  a.on_lost({tp});
+  REQUIRE(ledger.violations.size() == 3);
+  CHECK(ledger.violations[2] == "member 0 gave up t-0, which it did not hold");
+}
 
 TEST_CASE("client group: three members share the partitions with each assignor, never two holding one; a member "
           "that leaves has its partitions taken over",
@@ -422,6 +447,46 @@ TEST_CASE("client group: commits survive; a restarted consumer resumes from them
   }
 }
 
+namespace {
+
+// After every member left: the group is Empty, its lag is the log end minus its committed offsets,
+// an admin commit lands, an offset can be deleted, and then the group itself.
+void check_after_members_left(Runtime& rt) {
+  Admin admin(rt, test::bootstrap);
+  auto described = admin.describe_group(group_name);
+  REQUIRE(described);
+  CHECK(described->state == "Empty");
+  CHECK(described->members.empty());
+  auto lag = admin.lag(group_name);
+  REQUIRE(lag);
+  CHECK(lag->size() == static_cast<std::size_t>(partitions));
+  auto committed = admin.committed_offsets(group_name);
+  REQUIRE(committed);
+  for (const auto& [tp, l] : *lag) {
+    REQUIRE(l.committed);
+    CHECK(*l.committed == committed->at(tp));
+    CHECK(*l.lag == l.log_end - *l.committed);
+    CHECK(*l.lag >= 0);
+  }
+  const TopicPartition p0{topic, 0}, p1{topic, 1};
+  REQUIRE(admin.alter_offsets(group_name, {{p0, 1}}));
+  auto altered = admin.lag(group_name);
+  REQUIRE(altered);
+  CHECK(altered->at(p0).committed == 1);
+  CHECK(altered->at(p0).lag == altered->at(p0).log_end - 1);
+  REQUIRE(admin.delete_offsets(group_name, {p1}));
+  auto after = admin.committed_offsets(group_name, {p0, p1});
+  REQUIRE(after);
+  CHECK(after->at(p0) == 1);
+  CHECK(after->at(p1) == -1);
+  REQUIRE(admin.delete_group(group_name));
+  auto listed = admin.list_groups();
+  REQUIRE(listed);
+  CHECK(listed->empty());
+}
+
+}  // namespace
+
 TEST_CASE("client group: admin lists, describes, deletes groups and offsets, alters offsets, computes lag",
           "[client][group][sim]") {
   GroupWorld w(23);
@@ -459,37 +524,5 @@ TEST_CASE("client group: admin lists, describes, deletes groups and offsets, alt
   w.world.run_for(1s);
   w.ledger.producing = false;
   w.world.run_for(1s);
-  w.admin([&](Runtime& rt) {
-    Admin admin(rt, test::bootstrap);
-    auto described = admin.describe_group(group_name);
-    REQUIRE(described);
-    CHECK(described->state == "Empty");
-    CHECK(described->members.empty());
-    auto lag = admin.lag(group_name);
-    REQUIRE(lag);
-    CHECK(lag->size() == static_cast<std::size_t>(partitions));
-    auto committed = admin.committed_offsets(group_name);
-    REQUIRE(committed);
-    for (const auto& [tp, l] : *lag) {
-      REQUIRE(l.committed);
-      CHECK(*l.committed == committed->at(tp));
-      CHECK(*l.lag == l.log_end - *l.committed);
-      CHECK(*l.lag >= 0);
-    }
-    const TopicPartition p0{topic, 0}, p1{topic, 1};
-    REQUIRE(admin.alter_offsets(group_name, {{p0, 1}}));
-    auto altered = admin.lag(group_name);
-    REQUIRE(altered);
-    CHECK(altered->at(p0).committed == 1);
-    CHECK(altered->at(p0).lag == altered->at(p0).log_end - 1);
-    REQUIRE(admin.delete_offsets(group_name, {p1}));
-    auto after = admin.committed_offsets(group_name, {p0, p1});
-    REQUIRE(after);
-    CHECK(after->at(p0) == 1);
-    CHECK(after->at(p1) == -1);
-    REQUIRE(admin.delete_group(group_name));
-    auto listed = admin.list_groups();
-    REQUIRE(listed);
-    CHECK(listed->empty());
-  });
+  w.admin(check_after_members_left);
 }
