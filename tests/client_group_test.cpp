@@ -17,6 +17,7 @@
 #include "broker/client/group_consumer.h"
 #include "broker/client/producer.h"
 #include "tests/support/bytes.h"
+#include "tests/support/group_client.h"
 #include "tests/support/keel_world.h"
 
 namespace {
@@ -28,16 +29,19 @@ using assignors::AssignorKind;
 using protocol::ErrorCode;
 
 constexpr int members_max = 3;
-constexpr int producer_node = 4;
-constexpr int admin_node = 5;
 constexpr std::int32_t partitions = 6;
 const std::string topic = "t";
 const std::string group_name = "g";
 
-int node_of(int member) { return member + 1; }
-
 std::string broker_extra() {
   return "offsets.topic.replication.factor=1\noffsets.topic.num.partitions=3\ngroup.initial.rebalance.delay.ms=300\n";
+}
+
+// Three Keel nodes: __consumer_offsets (one partition) and the topic replicated three times.
+std::string cluster_extra() {
+  return "offsets.topic.replication.factor=3\noffsets.topic.num.partitions=1\nmin.insync.replicas=2\n"
+         "replica.lag.time.max.ms=5000\nbroker.session.timeout.ms=3000\nbroker.heartbeat.interval.ms=500\n"
+         "group.initial.rebalance.delay.ms=300\n";
 }
 
 struct Processed {
@@ -58,6 +62,7 @@ struct Ledger {
   std::map<TopicPartition, std::vector<Processed>> processed;
   std::map<int, std::vector<Status>> commits;  // member -> every commit's outcome
   std::map<int, std::string> errors;           // member -> the last poll error
+  std::map<int, int> coordinator;              // member -> the coordinator it last spoke to
   std::map<int, bool> stop, close, done;
   bool producing = true;
   std::int64_t produced = 0;
@@ -108,9 +113,9 @@ GroupListener ledger_listener(Ledger& ledger, int m) {
   return l;
 }
 
-GroupConsumerConfig member_config(int m, AssignorKind kind) {
+GroupConsumerConfig member_config(int m, AssignorKind kind, std::vector<Address> servers = test::bootstrap) {
   GroupConsumerConfig c;
-  c.consumer.bootstrap_servers = test::bootstrap;
+  c.consumer.bootstrap_servers = std::move(servers);
   c.consumer.client_id = fmt::format("member-{}", m);
   c.consumer.fetch_max_wait = 100ms;
   c.group_id = group_name;
@@ -145,15 +150,25 @@ void member_main(Runtime& rt, Ledger& ledger, int m, GroupConsumerConfig config)
       continue;
     }
     process(ledger, m, *records);
+    if (auto c = consumer.coordinator_node()) ledger.coordinator[m] = *c;
   }
   if (ledger.close[m]) (void)consumer.close();
   ledger.done[m] = true;
 }
 
-void producer_main(Runtime& rt, Ledger& ledger) {
-  if (!test::await_serving(rt, test::bootstrap) || !test::create_topic_retrying(rt, topic, partitions)) return;
+// Creates the topic (replicated over every broker), then writes one record every 20 ms, round robin
+// over the partitions, until told to stop.
+void producer_main(Runtime& rt, Ledger& ledger, const std::vector<Address>& servers) {
+  if (!test::await_serving(rt, servers, servers.size())) return;
+  Admin admin(rt, servers);
+  const auto replicas = static_cast<std::int16_t>(servers.size());
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const Status created = admin.create_topic(topic, partitions, replicas);
+    if (created || is_kafka_error(created, ErrorCode::topic_already_exists)) break;
+    rt.sleep_for(100ms);
+  }
   ProducerConfig pc;
-  pc.bootstrap_servers = test::bootstrap;
+  pc.bootstrap_servers = servers;
   pc.linger = 5ms;
   Producer producer(rt, pc);
   for (std::int64_t i = 0; ledger.producing; ++i) {
@@ -166,17 +181,26 @@ void producer_main(Runtime& rt, Ledger& ledger) {
   }
 }
 
+// Machines: the Keel nodes first, then one per member, then the producer's, then the admin's.
 class GroupWorld {
  public:
-  explicit GroupWorld(std::uint64_t seed) : world(test::world_options(seed)) {
+  explicit GroupWorld(std::uint64_t seed, int brokers = 1)
+      : world(test::world_options(seed)), brokers(brokers), servers(test::cluster_bootstrap(brokers)) {
     ledger.world_now = [this] { return world.now(); };
-    test::add_nodes(world, admin_node + 1);
-    test::start_keel_node(world, 0, test::single_node_config(broker_extra()));
-    world.node(producer_node).set_main([this](Runtime& rt) { producer_main(rt, ledger); });
-    world.node(producer_node).start();
+    test::add_nodes(world, admin_node() + 1);
+    for (int n = 0; n < brokers; ++n) {
+      test::start_keel_node(world, n, brokers == 1 ? test::single_node_config(broker_extra())
+                                                   : test::cluster_node_config(n, brokers, cluster_extra()));
+    }
+    world.node(producer_node()).set_main([this](Runtime& rt) { producer_main(rt, ledger, servers); });
+    world.node(producer_node()).start();
     REQUIRE(world.run_while([&] { return ledger.produced < partitions; }, world.now() + 120s));
   }
   ~GroupWorld() { test::kill_all(world); }
+
+  int node_of(int member) const { return brokers + member; }
+  int producer_node() const { return brokers + members_max; }
+  int admin_node() const { return brokers + members_max + 1; }
 
   void start_member(int m, GroupConsumerConfig config) {
     ledger.stop[m] = false;
@@ -208,10 +232,12 @@ class GroupWorld {
     });
   }
   void admin(std::function<void(Runtime&)> script) {
-    REQUIRE(test::run_script(world, admin_node, std::move(script), 120s));
+    REQUIRE(test::run_script(world, admin_node(), std::move(script), 120s));
   }
 
   sim::World world;
+  int brokers;
+  std::vector<Address> servers;
   Ledger ledger;
 };
 
@@ -373,8 +399,8 @@ TEST_CASE("client group: a static member restarted within its session timeout ke
   // ownership checks do not apply from here on.)
   Ledger& ledger = w.ledger;
   ledger.stop[3] = false;
-  w.world.node(admin_node).set_main([&ledger, config = configs[1]](Runtime& rt) { member_main(rt, ledger, 3, config); });
-  w.world.node(admin_node).start();
+  w.world.node(w.admin_node()).set_main([&ledger, config = configs[1]](Runtime& rt) { member_main(rt, ledger, 3, config); });
+  w.world.node(w.admin_node()).start();
   REQUIRE(w.world.run_while([&] { return !ledger.done.contains(1) || !ledger.done[1]; }, w.world.now() + 30s));
   CHECK(ledger.errors[1].starts_with("FENCED_INSTANCE_ID"));
   CHECK_FALSE(ledger.lost[1].empty());
@@ -525,4 +551,53 @@ TEST_CASE("client group: admin lists, describes, deletes groups and offsets, alt
   w.ledger.producing = false;
   w.world.run_for(1s);
   w.admin(check_after_members_left);
+}
+
+namespace {
+
+struct FailoverOutcome {
+  std::uint64_t trace_hash = 0;
+  int killed = -1;
+  std::map<int, int> coordinators_after;
+  bool shared_after = false;
+  int partitions_read_after = 0;  // partitions read by someone in the last 10 s
+  std::vector<std::string> violations;
+};
+
+FailoverOutcome run_coordinator_failover(std::uint64_t seed) {
+  FailoverOutcome out;
+  GroupWorld w(seed, 3);
+  for (int m = 0; m < members_max; ++m) w.start_member(m, member_config(m, AssignorKind::cooperative_sticky, w.servers));
+  REQUIRE(w.run_until_shared({0, 1, 2}, 90s));
+  w.world.run_for(2s);
+  REQUIRE(w.ledger.coordinator.size() == static_cast<std::size_t>(members_max));
+  out.killed = w.ledger.coordinator[0];
+  w.world.node(out.killed).kill();
+  w.world.run_for(30s);
+  out.coordinators_after = w.ledger.coordinator;
+  out.shared_after = w.shared_by({0, 1, 2});
+  const Instant recent = w.world.now() - 10s;
+  for (const auto& [tp, log] : w.ledger.processed) {
+    out.partitions_read_after += std::any_of(log.begin(), log.end(), [&](const Processed& p) { return p.at > recent; });
+  }
+  out.violations = w.ledger.violations;
+  out.trace_hash = w.world.trace().hash();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("client group: the coordinator's node killed, the members find the new coordinator and go on reading, "
+          "no partition held twice; a seed replays the same run",
+          "[client][group][sim]") {
+  const FailoverOutcome a = run_coordinator_failover(29);
+  for (const auto& [m, c] : a.coordinators_after) {
+    INFO("member " << m);
+    CHECK(c != a.killed);
+  }
+  CHECK(a.shared_after);
+  CHECK(a.partitions_read_after == partitions);
+  INFO(fmt::format("{}", fmt::join(a.violations, "\n")));
+  CHECK(a.violations.empty());
+  CHECK(run_coordinator_failover(29).trace_hash == a.trace_hash);
 }
