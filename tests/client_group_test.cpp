@@ -56,7 +56,7 @@ struct Ledger {
   std::vector<std::string> violations;  // double ownership, records of partitions not held
   std::map<int, std::set<TopicPartition>> revoked;
   std::map<int, std::set<TopicPartition>> lost;
-  std::optional<Instant> first_revoke_at;  // (world time) the first revoke since it was last cleared
+  std::map<int, Instant> first_revoke_at;  // member -> (world time) its first revoke since this was cleared
   std::map<int, int> assignments;  // member -> on_assigned calls
   std::map<int, std::int32_t> generation;
   std::map<TopicPartition, std::vector<Processed>> processed;
@@ -104,8 +104,8 @@ GroupListener ledger_listener(Ledger& ledger, int m) {
       into[m].insert(tp);
     }
   };
-  l.on_revoked = [&ledger, release](const std::vector<TopicPartition>& tps, std::int32_t) {
-    if (!ledger.first_revoke_at && !tps.empty()) ledger.first_revoke_at = ledger.world_now();
+  l.on_revoked = [&ledger, release, m](const std::vector<TopicPartition>& tps, std::int32_t) {
+    if (!tps.empty()) ledger.first_revoke_at.try_emplace(m, ledger.world_now());
     release(tps, ledger.revoked);
   };
   l.on_lost = [&ledger, release](const std::vector<TopicPartition>& tps) { release(tps, ledger.lost); };
@@ -275,9 +275,11 @@ TEST_CASE("client group: the ledger catches a partition given to a second holder
 TEST_CASE("client group: three members share the partitions with each assignor, never two holding one; a member "
           "that leaves has its partitions taken over",
           "[client][group][sim]") {
+  const std::uint64_t seed = GENERATE(range(1, 6));  // seeds 1..240 all pass; five keep the default run short
+  INFO("seed " << seed);
   const auto kind = GENERATE(from_range(every_assignor));
   INFO("assignor " << assignors::assignor_name(kind));
-  GroupWorld w(7);
+  GroupWorld w(seed);
   for (int m = 0; m < members_max; ++m) w.start_member(m, member_config(m, kind));
   REQUIRE(w.run_until_shared({0, 1, 2}, 60s));
   w.world.run_for(3s);
@@ -298,7 +300,9 @@ TEST_CASE("client group: three members share the partitions with each assignor, 
 
 TEST_CASE("client group: a crashed member's partitions go to the others after its session timeout, not before",
           "[client][group][sim]") {
-  GroupWorld w(11);
+  const std::uint64_t seed = GENERATE(range(1, 6));  // seeds 1..240 all pass; five keep the default run short
+  INFO("seed " << seed);
+  GroupWorld w(seed);
   for (int m = 0; m < members_max; ++m) w.start_member(m, member_config(m, AssignorKind::range));
   REQUIRE(w.run_until_shared({0, 1, 2}, 60s));
   w.world.run_for(2s);
@@ -321,18 +325,24 @@ TEST_CASE("client group: a crashed member's partitions go to the others after it
 TEST_CASE("client group: cooperative-sticky keeps consuming the partitions that stay while a member joins, and "
           "revokes only those that move; eager revokes everything",
           "[client][group][sim]") {
+  const std::uint64_t seed = GENERATE(range(1, 6));  // seeds 1..240 all pass; five keep the default run short
+  INFO("seed " << seed);
   const bool cooperative = GENERATE(true, false);
   const auto kind = cooperative ? AssignorKind::cooperative_sticky : AssignorKind::sticky;
   INFO("assignor " << assignors::assignor_name(kind));
-  GroupWorld w(13);
+  GroupWorld w(seed);
   w.start_member(0, member_config(0, kind));
   w.start_member(1, member_config(1, kind));
   REQUIRE(w.run_until_shared({0, 1}, 60s));
   w.world.run_for(2s);
   const auto before0 = w.ledger.held_by(0), before1 = w.ledger.held_by(1);
   w.ledger.revoked.clear();
-  w.ledger.first_revoke_at.reset();
-  w.start_member(2, member_config(2, kind));
+  w.ledger.first_revoke_at.clear();
+  // The new member hears of the second rebalance (cooperative) only at its next heartbeat, 2 s
+  // apart: a window in which the others keep reading what they kept.
+  auto late = member_config(2, kind);
+  late.heartbeat_interval = 2s;
+  w.start_member(2, late);
   REQUIRE(w.run_until_shared({0, 1, 2}, 60s));
   const Instant shared_at = w.world.now();
   w.world.run_for(2s);
@@ -340,14 +350,14 @@ TEST_CASE("client group: cooperative-sticky keeps consuming the partitions that 
   CHECK(moved.size() == 2);
   std::set<TopicPartition> revoked;
   for (int m : {0, 1}) revoked.insert(w.ledger.revoked[m].begin(), w.ledger.revoked[m].end());
-  // A partition that stayed was read by its owner while the rebalance ran: from the first revoke
-  // (cooperative: the end of the first rebalance; eager: its start) until the new member had its share.
-  REQUIRE(w.ledger.first_revoke_at);
-  const Instant revoked_at = *w.ledger.first_revoke_at;
-  INFO("rebalance from the first revoke to the new member's share: " << to_ms(shared_at - revoked_at) << " ms");
+  // Cooperative: a partition that stayed was read by its owner while the second rebalance ran, from
+  // the owner's revoke of what moved until the new member had its share.
   int kept_read_during_rebalance = 0;
   for (const auto& [tp, owner] : w.ledger.owner) {
     if (owner == 2) continue;
+    REQUIRE(w.ledger.first_revoke_at.contains(owner));
+    const Instant revoked_at = w.ledger.first_revoke_at.at(owner);
+    INFO("member " << owner << " revoked " << to_ms(shared_at - revoked_at) << " ms before the new member had its share");
     const auto& log = w.ledger.processed[tp];
     kept_read_during_rebalance += std::any_of(log.begin(), log.end(), [&](const Processed& p) {
       return p.member == owner && p.at > revoked_at && p.at < shared_at;
@@ -359,8 +369,7 @@ TEST_CASE("client group: cooperative-sticky keeps consuming the partitions that 
   } else {
     std::set<TopicPartition> all(before0);
     all.insert(before1.begin(), before1.end());
-    CHECK(revoked == all);
-    CHECK(kept_read_during_rebalance == 0);
+    CHECK(revoked == all);  // (and from its revoke to its next assignment a member reads nothing: the ledger checks)
   }
   INFO(fmt::format("{}", fmt::join(w.ledger.violations, "\n")));
   CHECK(w.ledger.violations.empty());
@@ -369,7 +378,9 @@ TEST_CASE("client group: cooperative-sticky keeps consuming the partitions that 
 TEST_CASE("client group: a static member restarted within its session timeout keeps its assignment without a "
           "rebalance; a second process with its instance id fences the first",
           "[client][group][sim]") {
-  GroupWorld w(17);
+  const std::uint64_t seed = GENERATE(range(1, 6));  // seeds 1..240 all pass; five keep the default run short
+  INFO("seed " << seed);
+  GroupWorld w(seed);
   std::vector<GroupConsumerConfig> configs;
   for (int m = 0; m < members_max; ++m) {
     configs.push_back(member_config(m, AssignorKind::range));
@@ -410,7 +421,9 @@ TEST_CASE("client group: a static member restarted within its session timeout ke
 TEST_CASE("client group: commits survive; a restarted consumer resumes from them; sync, async and auto commits "
           "report their outcomes",
           "[client][group][sim]") {
-  GroupWorld w(19);
+  const std::uint64_t seed = GENERATE(range(1, 6));  // seeds 1..240 all pass; five keep the default run short
+  INFO("seed " << seed);
+  GroupWorld w(seed);
   auto config = member_config(0, AssignorKind::range);
   config.enable_auto_commit = false;
   OffsetMap committed_sync;
@@ -422,6 +435,7 @@ TEST_CASE("client group: commits survive; a restarted consumer resumes from them
     std::int64_t seen = 0;
     while (seen < 60) {
       auto records = c.poll(100ms);
+      INFO((records ? std::string() : records.error().message));
       REQUIRE(records);
       seen += static_cast<std::int64_t>(records->size());
     }
@@ -515,7 +529,9 @@ void check_after_members_left(Runtime& rt) {
 
 TEST_CASE("client group: admin lists, describes, deletes groups and offsets, alters offsets, computes lag",
           "[client][group][sim]") {
-  GroupWorld w(23);
+  const std::uint64_t seed = GENERATE(range(1, 6));  // seeds 1..240 all pass; five keep the default run short
+  INFO("seed " << seed);
+  GroupWorld w(seed);
   for (int m = 0; m < 2; ++m) w.start_member(m, member_config(m, AssignorKind::roundrobin));
   REQUIRE(w.run_until_shared({0, 1}, 60s));
   w.world.run_for(3s);
@@ -590,7 +606,9 @@ FailoverOutcome run_coordinator_failover(std::uint64_t seed) {
 TEST_CASE("client group: the coordinator's node killed, the members find the new coordinator and go on reading, "
           "no partition held twice; a seed replays the same run",
           "[client][group][sim]") {
-  const FailoverOutcome a = run_coordinator_failover(29);
+  const std::uint64_t seed = GENERATE(range(1, 6));  // seeds 1..240 all pass; five keep the default run short
+  INFO("seed " << seed);
+  const FailoverOutcome a = run_coordinator_failover(seed);
   for (const auto& [m, c] : a.coordinators_after) {
     INFO("member " << m);
     CHECK(c != a.killed);
@@ -599,5 +617,5 @@ TEST_CASE("client group: the coordinator's node killed, the members find the new
   CHECK(a.partitions_read_after == partitions);
   INFO(fmt::format("{}", fmt::join(a.violations, "\n")));
   CHECK(a.violations.empty());
-  CHECK(run_coordinator_failover(29).trace_hash == a.trace_hash);
+  CHECK(run_coordinator_failover(seed).trace_hash == a.trace_hash);
 }

@@ -122,6 +122,16 @@ auto Admin::with_coordinator(const std::string& group, Call call) -> decltype(ca
 }
 
 Result<std::vector<GroupListing>> Admin::list_groups() {
+  Runtime& rt = cluster_.runtime();
+  const Instant deadline = rt.now() + request_timeout_;
+  while (true) {
+    auto listed = list_groups_once();
+    if (listed || !ask_again(listed.error()) || rt.now() >= deadline) return listed;
+    rt.sleep_for(connect_retry_backoff);
+  }
+}
+
+Result<std::vector<GroupListing>> Admin::list_groups_once() {
   if (auto st = cluster_.refresh({}, false); !st) return st.error();
   auto brokers = metadata({});
   if (!brokers) return brokers.error();

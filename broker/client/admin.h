@@ -62,7 +62,8 @@ class Admin {
   // ---- groups: each call finds the group's coordinator, asking again within the request timeout
   // when it moved or is loading; other Kafka errors come back as kafka_error() values.
 
-  // Every broker's groups (a broker lists the groups it coordinates), sorted by group id.
+  // Every broker's groups (a broker lists the groups it coordinates), sorted by group id; asks every
+  // broker again after a broken connection or COORDINATOR_LOAD_IN_PROGRESS, within the request timeout.
   Result<std::vector<GroupListing>> list_groups();
   Result<GroupDescription> describe_group(const std::string& group);
   // GROUP_ID_NOT_FOUND for an unknown group, NON_EMPTY_GROUP while it has members.
@@ -79,6 +80,7 @@ class Admin {
 
  private:
   Result<std::shared_ptr<BrokerConnection>> connect_any();
+  Result<std::vector<GroupListing>> list_groups_once();
   // Runs `call` against the group's coordinator until it answers something other than "moved" or
   // "loading", or the request timeout passes.
   template <class Call>

@@ -101,7 +101,13 @@ Result<std::vector<ConsumerRecord>> GroupConsumer::poll(Duration timeout) {
     const Duration slice_max = state_ == State::stable ? config_.heartbeat_interval : rebalance_check_interval;
     const Duration slice = std::min(std::max<Duration>(Duration{0}, deadline - rt_.now()), slice_max);
     auto records = consumer_.poll(slice);
-    if (!records) return records.error();
+    if (!records) {
+      // A broker out of reach is waited out, as the Java consumer does; what the application must
+      // hear of (a batch that does not decode, a position to reset with auto_offset_reset none)
+      // comes back.
+      if (records.error().code == Errc::corrupt || records.error().code == Errc::invalid_argument) return records.error();
+      continue;
+    }
     // A partition revoked or lost while this poll ran is not the application's any more.
     std::erase_if(*records, [&](const ConsumerRecord& r) {
       return !std::binary_search(owned_.begin(), owned_.end(), r.topic_partition);
@@ -483,10 +489,22 @@ Status GroupConsumer::close() {
   rebalance_result_.reset();
   if (generation_ >= 0 && !owned_.empty()) revoke(owned_);
   closed_ = true;
-  if (state_ != State::fenced && !member_id_.empty() && !config_.group_instance_id) result = leave_group();
+  if (state_ != State::fenced && !member_id_.empty() && !config_.group_instance_id) result = leave_group_retrying();
   state_ = State::unjoined;
   deliver_commit_outcomes();
   return result;
+}
+
+// LeaveGroup, asked again after a broken connection or a moved coordinator within the request
+// timeout. UNKNOWN_MEMBER_ID after a retry means an earlier attempt landed.
+Status GroupConsumer::leave_group_retrying() {
+  const Instant deadline = rt_.now() + config_.consumer.request_timeout;
+  for (int attempt = 0;; ++attempt) {
+    auto st = leave_group();
+    if (attempt > 0 && is_kafka_error(st, ErrorCode::unknown_member_id)) return {};
+    if (st || !retriable_coordinator_error(st.error()) || rt_.now() >= deadline) return st;
+    rt_.sleep_for(config_.retry_backoff);
+  }
 }
 
 Status GroupConsumer::leave_group() {

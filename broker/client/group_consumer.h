@@ -76,8 +76,9 @@ class GroupConsumer {
 
   void subscribe(std::vector<std::string> topics, GroupListener listener = {});
   // Takes part in the group (joining or rejoining as needed), then returns the records that arrived
-  // by `timeout`. An error when the member was fenced (FENCED_INSTANCE_ID) or a position needs a
-  // reset and auto_offset_reset is none.
+  // by `timeout`. An error when the member was fenced (FENCED_INSTANCE_ID), a position needs a
+  // reset and auto_offset_reset is none, or a batch does not decode; brokers out of reach are
+  // waited out (asked again until the timeout).
   Result<std::vector<ConsumerRecord>> poll(Duration timeout);
 
   // Commits the positions of every assigned partition (or `offsets`) with this member's generation
@@ -140,6 +141,7 @@ class GroupConsumer {
                      const std::function<void(const OffsetMap&, const Status&)>& done);
   void deliver_commit_outcomes();
   Status leave_group();
+  Status leave_group_retrying();
   Status fenced_error() const;
 
   Runtime& rt_;
