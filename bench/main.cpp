@@ -315,6 +315,12 @@ int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootst
   return o.group_members > 0 ? run_group_phase(rt, o, bootstrap) : 0;
 }
 
+void settle_group_options(Options& o) {
+  if (o.group_only && o.group_members == 0) o.group_members = 3;
+  // One local node cannot hold __consumer_offsets at Kafka's default replication factor of 3.
+  if (o.group_members > 0) o.overrides.insert(o.overrides.begin(), "offsets.topic.replication.factor=1");
+}
+
 void add_group_options(CLI::App& app, Options& o) {
   app.add_option("--group-members", o.group_members, "also run a consumer group of this many members (0: none)")
       ->check(CLI::Range(0, 100));
@@ -323,13 +329,9 @@ void add_group_options(CLI::App& app, Options& o) {
         return client::assignors::assignor_by_name(name) ? std::string() : "unknown assignor " + name;
       });
   app.add_flag("--group-only", o.group_only, "run only the group phase (with --group-members, default 3)");
+  app.final_callback([&o] { settle_group_options(o); });
 }
 
-void settle_group_options(Options& o) {
-  if (o.group_only && o.group_members == 0) o.group_members = 3;
-  // One local node cannot hold __consumer_offsets at Kafka's default replication factor of 3.
-  if (o.group_members > 0) o.overrides.insert(o.overrides.begin(), "offsets.topic.replication.factor=1");
-}
 
 }  // namespace
 
@@ -350,7 +352,6 @@ int main(int argc, char** argv) {
                "also measure a local three-node cluster, acks=all with RF 3 (default: on unless --bootstrap)");
   add_group_options(app, o);
   CLI11_PARSE(app, argc, argv);
-  settle_group_options(o);
 
   std::unique_ptr<LocalKeel> keel;
   std::vector<Address> bootstrap;
