@@ -89,6 +89,7 @@ Result<std::vector<ConsumerRecord>> GroupConsumer::poll(Duration timeout) {
   KEEL_ASSERT_MSG(!closed_, "poll after close (group {})", config_.group_id);
   const Instant deadline = rt_.now() + timeout;
   do {
+    last_poll_ = rt_.now();  // time inside poll counts as polling
     deliver_commit_outcomes();
     if (auto st = ensure_active(deadline); !st) {
       if (state_ == State::fenced) return st.error();
@@ -355,8 +356,22 @@ Error GroupConsumer::note_error(ErrorCode code, const char* api) {
 void GroupConsumer::heartbeat_loop() {
   while (true) {
     rt_.sleep_for(config_.heartbeat_interval);
-    if (state_ == State::stable && !closed_) heartbeat_once();
+    if (state_ != State::stable || closed_) continue;
+    if (rt_.now() - last_poll_ > config_.rebalance_timeout) leave_for_poll_timeout();
+    else heartbeat_once();
   }
+}
+
+// The application did not poll within the rebalance timeout (max.poll.interval.ms): as the Java
+// consumer does, the member leaves so the others can take its partitions now rather than after the
+// session timeout (a static member only stops heartbeating: its instance id keeps its place until
+// then). Its next poll hears the partitions were lost and joins again.
+void GroupConsumer::leave_for_poll_timeout() {
+  ++poll_timeouts_;
+  if (!config_.group_instance_id) (void)leave_group();
+  reset_pending_ = true;
+  forget_member_id_ = true;
+  state_ = State::unjoined;
 }
 
 void GroupConsumer::heartbeat_once() {

@@ -18,8 +18,11 @@
 // Rebalance callbacks and the outcomes of asynchronous commits run inside poll (and commit_sync and
 // close), on the caller's task, as in the Java client.
 //
-// Not here: KIP-848's protocol, pattern subscriptions, leaving the group when poll is not called
-// within the rebalance timeout (max.poll.interval.ms).
+// A member whose application does not poll within the rebalance timeout (max.poll.interval.ms)
+// leaves the group from its heartbeat task (a static member just stops heartbeating); its next
+// poll reports the partitions lost and joins again.
+//
+// Not here: KIP-848's protocol, pattern subscriptions.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -107,6 +110,8 @@ class GroupConsumer {
   bool cooperative() const;
   std::optional<std::int32_t> coordinator_node() const { return link_.coordinator_node(); }
   std::uint64_t rebalances() const { return rebalances_; }
+  // Times the member left because the application did not poll within the rebalance timeout.
+  std::uint64_t poll_timeouts() const { return poll_timeouts_; }
 
  private:
   enum class State : std::uint8_t {
@@ -132,6 +137,7 @@ class GroupConsumer {
   void lose_all();
   void heartbeat_loop();
   void heartbeat_once();
+  void leave_for_poll_timeout();
   OffsetMap consumed_offsets() const;
   Status commit_once(const OffsetMap& offsets);
   Status commit_retrying(const OffsetMap& offsets, Instant deadline);
@@ -165,6 +171,8 @@ class GroupConsumer {
   std::vector<TopicPartition> unpositioned_;  // sorted: owned, committed offsets not yet fetched
   Instant next_auto_commit_{};
   std::uint64_t rebalances_ = 0;
+  std::uint64_t poll_timeouts_ = 0;
+  Instant last_poll_{};  // when the application last called poll
   struct CommitOutcome {
     OffsetMap offsets;
     Status status;
