@@ -78,6 +78,7 @@ void print_summary(std::FILE* out, const report::Report& r) {
   std::string faults;
   for (const auto& [type, n] : s.faults) faults += fmt::format(" {}={}", type, n);
   fmt::print(out, "  faults:{}\n", faults.empty() ? " none" : faults);
+  for (const auto& g : s.groups) fmt::print(out, "  group {}\n", g);
   fmt::print(out, "  produce latency ms: p50 {:.2f} p99 {:.2f} max {:.2f} ({} acknowledged)\n", s.produce_latency.p50_ms,
              s.produce_latency.p99_ms, s.produce_latency.max_ms, s.produce_latency.count);
   fmt::print(out, "  world: {} events; {:.1f}s simulated in {:.2f}s wall\n", s.world_events, s.simulated_seconds,

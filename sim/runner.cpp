@@ -9,6 +9,7 @@
 #include "sim/coverage/marks.h"
 #include "sim/faults/random_faults.h"
 #include "sim/node.h"
+#include "sim/workload/group_workload.h"
 #include "sim/workload/workload.h"
 #include "sim/world.h"
 
@@ -45,6 +46,7 @@ struct Observed {
   std::vector<report::TimelineEvent> timeline;
   std::map<std::string, std::uint64_t> buggify;  // site -> times fired
   check::ClusterObservations cluster;            // leadership and metadata commits, for the cluster checks
+  std::vector<workload::CoordinatorRemoval> group_removals;  // GroupMemberRemoved, for the group histories
 };
 
 nlohmann::json fields_json(std::string_view fields) {
@@ -102,6 +104,11 @@ bool observe_retention(check::RetentionObservations& r, std::int64_t time_ns, in
 
 void observe(Observed& seen, std::int64_t time_ns, int node, std::string_view name, std::string_view fields) {
   if (observe_retention(seen.cluster.retention, time_ns, node, name, fields)) return;
+  if (name == "GroupMemberRemoved") {
+    const auto j = fields_json(fields);
+    seen.group_removals.push_back({time_ns, j.value("Group", std::string()), j.value("Member", std::string())});
+    return;
+  }
   if (name == "Buggify") {
     const auto j = fields_json(fields);
     if (j.contains("site") && j["site"].is_string()) ++seen.buggify[j["site"].get<std::string>()];
@@ -141,6 +148,29 @@ void add_to(std::vector<std::uint64_t>& buckets, std::int64_t at_ns, std::int64_
   const auto i = static_cast<std::size_t>(at_ns / bucket_ns);
   if (buckets.size() <= i) buckets.resize(i + 1, 0);
   buckets[i] += n;
+}
+
+// One line per group for the summary: what its members went through.
+std::string group_summary(const workload::GroupHistory& g) {
+  std::size_t assigned = 0, removed = 0, processed = 0, ok = 0, failed = 0, unknown = 0;
+  std::set<int> processes;
+  for (const auto& m : g.members) {
+    processes.insert(m.process);
+    for (const auto& e : m.events) {
+      assigned += e.kind == workload::MemberEvent::Kind::assigned;
+      removed += e.kind == workload::MemberEvent::Kind::removed;
+    }
+    processed += m.processed.size();
+    for (const auto& c : m.commits) {
+      ok += c.outcome == workload::CommitOutcome::ok;
+      failed += c.outcome == workload::CommitOutcome::fail;
+      unknown += c.outcome == workload::CommitOutcome::info;
+    }
+  }
+  return fmt::format("{} ({}): {} processes, {} member ids, {} assignments, {} removals, {} records processed, "
+                     "{} commits ok, {} failed, {} unknown; at the end {}",
+                     g.group_id, workload::group_protocol_name(g.protocol), processes.size(), g.members.size(), assigned,
+                     removed, processed, ok, failed, unknown, g.quiescent ? g.quiescent->state : "not described");
 }
 
 void fill_statistics(const History& h, report::Report& r) {
@@ -219,6 +249,7 @@ struct ScenarioRun {
   std::unique_ptr<SimCluster> cluster;
   std::unique_ptr<RandomFaults> random;
   History history;
+  std::vector<workload::GroupHistory> groups;  // one per workload.groups[]
   std::unique_ptr<workload::Context> ctx;
   std::map<std::string, std::string> randomized;
   std::shared_ptr<SimCluster::ReplicaProbe> checkpoints;  // replicas looked at during the run
@@ -396,6 +427,7 @@ report::Report make_report(ScenarioRun& run, const check::CheckResult& checks, d
   for (const auto& [site, n] : run.world->buggify_fired()) r.buggify_sites.push_back(site);
   r.randomized_config = run.randomized;
   fill_statistics(run.history, r);
+  for (const auto& g : run.groups) r.stats.groups.push_back(group_summary(g));
   if (run.random) {
     for (const auto& [type, n] : run.random->counts().by_type) r.stats.faults[type] += n;
   }
@@ -420,7 +452,7 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   const auto wall_start = std::chrono::steady_clock::now();  // for the report only; never decides anything
   const AssertContext assert_context(scenario, options);
   const coverage::RunMarks marks;  // the broker's coverage marks this run reaches
-  ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, nullptr, {}, nullptr};
+  ScenarioRun run{scenario, options, {}, nullptr, nullptr, nullptr, {}, {}, nullptr, {}, nullptr};
   run.world = make_world(run);
   std::map<std::string, std::string> randomized;
   if (scenario.cluster.randomize_config) {
@@ -436,12 +468,14 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   for (const auto& p : scenario.workload.producers) ordered = ordered && p.max_in_flight == 1;
   run.history.ordered_sends = ordered;
   run.history.unclean_election = unclean_election_allowed(scenario);
+  run.groups = workload::make_group_histories(scenario);
 
   const Instant start = run.world->now();
   run.ctx = std::unique_ptr<workload::Context>(new workload::Context{
       *run.world, scenario, run.cluster->client_node(), run.cluster->bootstrap(), run.history,
       workload::KeyTable(scenario.topics), to_ns(start + scenario.duration),
       to_ns(start + scenario.duration + scenario.quiescence.recover)});
+  run.ctx->groups = &run.groups;
   run.world->node(run.cluster->client_node()).set_main([ctx = run.ctx.get()](Runtime& rt) { workload::client_main(rt, *ctx); });
   run.cluster->start_brokers();
   run.world->node(run.cluster->client_node()).start();
@@ -456,8 +490,9 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   // Stop every process while what their tasks point at still exists.
   for (int id = 0; id < run.world->node_count(); ++id) run.world->node(id).kill();
   close_open_ops(run.history, to_ns(run.world->now()));
+  workload::finish_group_histories(run.groups, run.seen.group_removals, run.history, run.ctx->keys);
 
-  auto checks = check::run_checks(run.history, run.seen.cluster,
+  auto checks = check::run_checks(run.history, run.seen.cluster, run.groups,
                                   scenario.checks.empty() ? scenario::all_check_names() : scenario.checks);
   add_trace_errors(run.world->trace(), checks);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -468,6 +503,7 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   const TraceRecorder& trace = run.world->trace();
   for (std::size_t i = 0; i < trace.captured_count(); ++i) out.captured.emplace_back(trace.captured(i));
   out.history = std::move(run.history);
+  out.groups = std::move(run.groups);
   out.cluster = std::move(run.seen.cluster);
   return out;
 }

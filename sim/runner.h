@@ -7,6 +7,7 @@
 #include "sim/check/cluster_checks.h"
 #include "sim/report/report.h"
 #include "sim/scenario/scenario.h"
+#include "sim/workload/group_history.h"
 #include "sim/workload/history.h"
 
 #include <cstdint>
@@ -31,6 +32,7 @@ struct RunOptions {
 struct RunOutcome {
   report::Report report;
   workload::History history;
+  std::vector<workload::GroupHistory> groups;  // the consumer groups' histories (workload.groups[])
   std::uint64_t trace_hash = 0;
   std::vector<std::string> captured;  // every hashed event's text, with RunOptions::capture
   check::ClusterObservations cluster;  // what the cluster checks saw (replicated clusters)

@@ -1,6 +1,7 @@
 #include "sim/check/checks.h"
 
 #include "sim/check/cluster_checks.h"
+#include "sim/check/group_checks.h"
 #include "sim/check/derived.h"
 
 #include "broker/base/assert.h"
@@ -354,12 +355,19 @@ bool CheckResult::passed() const {
 
 CheckResult run_checks(const History& history, const ClusterObservations& observations,
                        const std::vector<std::string>& checks) {
+  return run_checks(history, observations, {}, checks);
+}
+
+CheckResult run_checks(const History& history, const ClusterObservations& observations,
+                       const std::vector<workload::GroupHistory>& groups, const std::vector<std::string>& checks) {
   const Derived d(history);
   CheckResult result;
   for (const auto& name : checks) {
     std::vector<Violation> found;
     if (auto it = checkers().find(name); it != checkers().end()) {
       it->second(d, found);
+    } else if (std::find(group_check_names().begin(), group_check_names().end(), name) != group_check_names().end()) {
+      for (const auto& g : groups) run_group_check(name, g, found);
     } else {
       const bool known = run_cluster_check(name, history, observations, found);
       KEEL_ASSERT_MSG(known, "unknown check {}", name);

@@ -2,6 +2,7 @@
 // Checkers over a run's history, named and defined as Jepsen's Kafka workload names them
 // (../shared/reference/jepsen-kafka-checks.md): lost-write, unseen, duplicate,
 // inconsistent-offsets, unexpected, nonmonotonic-send, nonmonotonic-poll, poll-skip, liveness.
+#include "sim/workload/group_history.h"
 #include "sim/workload/history.h"
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,10 @@ struct ClusterObservations;  // sim/check/cluster_checks.h
 // both kinds merge into one CheckResult in the order `checks` names them.
 CheckResult run_checks(const workload::History& history, const ClusterObservations& observations,
                        const std::vector<std::string>& checks);
+// The same with the run's consumer groups: each group check (group_checks.h) runs over every group,
+// its violations merged under the check's name (no groups: nothing to find).
+CheckResult run_checks(const workload::History& history, const ClusterObservations& observations,
+                       const std::vector<workload::GroupHistory>& groups, const std::vector<std::string>& checks);
 // The same with no cluster observations: the cluster checks that read only them pass.
 CheckResult run_checks(const workload::History& history, const std::vector<std::string>& checks);
 

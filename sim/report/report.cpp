@@ -17,7 +17,7 @@ namespace keel::sim::report {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TimelineEvent, at_ns, node, name, fields)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LatencyPercentiles, count, p50_ms, p90_ms, p99_ms, p999_ms, max_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Statistics, records_sent, records_acknowledged, records_failed,
-                                                records_unknown, records_consumed, records_final_read, faults,
+                                                records_unknown, records_consumed, records_final_read, faults, groups,
                                                 produce_latency, end_to_end_latency, simulated_seconds, wall_seconds,
                                                 world_events, trace_events)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Series, bucket_ns, acknowledged, consumed)

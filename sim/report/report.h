@@ -38,6 +38,7 @@ struct Statistics {
   std::uint64_t records_consumed = 0;      // records returned by polls during the main phase
   std::uint64_t records_final_read = 0;    // records the final reads returned
   std::map<std::string, std::uint64_t> faults;  // by type, sorted by name
+  std::vector<std::string> groups;  // one line per consumer group: members, rebalances, records, commits, end state
   LatencyPercentiles produce_latency;      // invoke to acknowledgement, ok sends
   LatencyPercentiles end_to_end_latency;   // send invoke to the first main-phase poll that returned the value
   double simulated_seconds = 0;

@@ -1,5 +1,6 @@
 #include "sim/scenario/scenario.h"
 
+#include "broker/client/assignors/assignor.h"
 #include "broker/config/config.h"
 
 #include <fmt/format.h>
@@ -328,9 +329,104 @@ ConsumerSpec parse_consumer(const json& j, const std::string& path, const std::v
   return c;
 }
 
+const std::vector<std::pair<std::string, MemberAction>>& member_actions() {
+  static const std::vector<std::pair<std::string, MemberAction>> names = {
+      {"join", MemberAction::join},       {"leave", MemberAction::leave}, {"crash", MemberAction::crash},
+      {"restart", MemberAction::restart}, {"slow", MemberAction::slow}};
+  return names;
+}
+
+std::vector<std::string> string_list(const Obj& o, const std::string& key) {
+  const json& a = array_at(o, key);
+  if (a.empty()) fail(o.at(key), "must list at least one");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].is_string()) fail(item_path(o.at(key), i), "expected a string, got " + type_name(a[i]));
+    out.push_back(a[i].get<std::string>());
+  }
+  return out;
+}
+
+MemberBehaviour parse_behaviour(const json& j, const std::string& path, int members) {
+  const Obj o(j, path, {"at", "member", "action", "duration"});
+  MemberBehaviour b;
+  if (!o.has("at")) fail(o.at("at"), "missing: when it happens, e.g. \"20s\"");
+  b.at = o.duration("at", Duration(0), Duration(0), 24h);
+  if (!o.has("member")) fail(o.at("member"), "missing: which member (0-based)");
+  b.member = static_cast<int>(o.integer("member", 0, 0, members - 1));
+  if (!o.has("action")) fail(o.at("action"), "missing: join, leave, crash, restart or slow");
+  b.action = parse_enum<MemberAction>(o, "action", b.action, member_actions());
+  const bool timed = b.action == MemberAction::restart || b.action == MemberAction::slow;
+  if (timed && !o.has("duration")) fail(o.at("duration"), fmt::format("missing: how long the {} lasts", o.str("action", "")));
+  if (!timed && o.has("duration")) fail(o.at("duration"), fmt::format("a {} takes no duration", o.str("action", "")));
+  b.duration = o.duration("duration", Duration(0), timed ? 1ms : Duration(0), 1h);
+  return b;
+}
+
+RandomBehaviourSpec parse_random_behaviours(const Obj& group) {
+  const Obj o(group["random"], group.at("random"), {"per_minute", "actions", "down", "duration"});
+  RandomBehaviourSpec r;
+  r.per_minute = o.number("per_minute", r.per_minute, 0, 1000);
+  if (!o.has("actions")) fail(o.at("actions"), "missing: which actions to draw (leave, crash, restart, slow)");
+  const auto names = string_list(o, "actions");
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto it = std::find_if(member_actions().begin(), member_actions().end(), [&](const auto& a) { return a.first == names[i]; });
+    if (it == member_actions().end() || it->second == MemberAction::join) {
+      fail(item_path(o.at("actions"), i), fmt::format("expected \"leave\", \"crash\", \"restart\" or \"slow\", got \"{}\"", names[i]));
+    }
+    r.actions.push_back(it->second);
+  }
+  r.down = o.duration("down", r.down, 1ms, 1h);
+  r.duration = o.duration("duration", r.duration, 1ms, 1h);
+  return r;
+}
+
+void parse_group_assignors(const Obj& o, GroupSpec& g) {
+  if (!o.has("assignors")) return;
+  g.assignors = string_list(o, "assignors");
+  for (std::size_t i = 0; i < g.assignors.size(); ++i) {
+    if (!client::assignors::assignor_by_name(g.assignors[i])) {
+      fail(item_path(o.at("assignors"), i),
+           fmt::format("unknown assignor \"{}\" (known: range, roundrobin, sticky, cooperative-sticky)", g.assignors[i]));
+    }
+  }
+}
+
+GroupSpec parse_group(const json& j, const std::string& path, const std::vector<TopicSpec>& topics) {
+  const Obj o(j, path,
+              {"group", "topics", "members", "assignors", "commit", "static", "session_timeout", "heartbeat_interval",
+               "rebalance_timeout", "auto_commit_interval", "poll_timeout", "request_timeout", "behaviours", "random"});
+  GroupSpec g;
+  if (!o.has("group")) fail(o.at("group"), "missing: the group id");
+  g.group_id = o.str("group", "");
+  if (g.group_id.empty()) fail(o.at("group"), "must not be empty");
+  if (!o.has("topics")) fail(o.at("topics"), "missing: the topics the members subscribe to");
+  g.topics = string_list(o, "topics");
+  for (std::size_t i = 0; i < g.topics.size(); ++i) require_topic(topics, item_path(o.at("topics"), i), g.topics[i]);
+  g.members = static_cast<int>(o.integer("members", g.members, 1, 100));
+  parse_group_assignors(o, g);
+  g.commit = parse_enum<CommitMode>(o, "commit", g.commit,
+                                    {{"sync", CommitMode::sync}, {"async", CommitMode::async}, {"auto", CommitMode::auto_commit}});
+  g.static_members = o.boolean("static", g.static_members);
+  g.session_timeout = o.duration("session_timeout", g.session_timeout, 1ms, 1h);
+  g.heartbeat_interval = o.duration("heartbeat_interval", g.heartbeat_interval, 1ms, 1h);
+  if (g.heartbeat_interval >= g.session_timeout) fail(o.at("heartbeat_interval"), "must be below session_timeout");
+  g.rebalance_timeout = o.duration("rebalance_timeout", g.rebalance_timeout, 1ms, 1h);
+  g.auto_commit_interval = o.duration("auto_commit_interval", g.auto_commit_interval, 1ms, 1h);
+  g.poll_timeout = o.duration("poll_timeout", g.poll_timeout, 1ms, 1min);
+  g.request_timeout = o.duration("request_timeout", g.request_timeout, 1ms, 1h);
+  if (o.has("behaviours")) {
+    const json& a = array_at(o, "behaviours");
+    for (std::size_t i = 0; i < a.size(); ++i) g.behaviours.push_back(parse_behaviour(a[i], item_path(o.at("behaviours"), i), g.members));
+    std::stable_sort(g.behaviours.begin(), g.behaviours.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+  }
+  if (o.has("random")) g.random = parse_random_behaviours(o);
+  return g;
+}
+
 WorkloadSpec parse_workload(const Obj& top, const std::vector<TopicSpec>& topics) {
   if (!top.has("workload")) fail("workload", "missing: a scenario needs at least one producer");
-  const Obj o(top["workload"], "workload", {"producers", "consumers"});
+  const Obj o(top["workload"], "workload", {"producers", "consumers", "groups"});
   WorkloadSpec w;
   if (!o.has("producers")) fail(o.at("producers"), "missing: a scenario needs at least one producer");
   const json& producers = array_at(o, "producers");
@@ -342,6 +438,17 @@ WorkloadSpec parse_workload(const Obj& top, const std::vector<TopicSpec>& topics
     const json& consumers = array_at(o, "consumers");
     for (std::size_t i = 0; i < consumers.size(); ++i) {
       w.consumers.push_back(parse_consumer(consumers[i], item_path(o.at("consumers"), i), topics));
+    }
+  }
+  if (o.has("groups")) {
+    const json& groups = array_at(o, "groups");
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      w.groups.push_back(parse_group(groups[i], item_path(o.at("groups"), i), topics));
+      for (std::size_t k = 0; k < i; ++k) {
+        if (w.groups[k].group_id == w.groups[i].group_id) {
+          fail(item_path(o.at("groups"), i) + ".group", fmt::format("\"{}\" is also workload.groups[{}]", w.groups[i].group_id, k));
+        }
+      }
     }
   }
   return w;
@@ -581,6 +688,19 @@ std::vector<std::string> parse_checks(const Obj& top) {
   return checks;
 }
 
+// A scripted behaviour must happen while the workload runs.
+void require_behaviours_within(const Scenario& s) {
+  for (std::size_t g = 0; g < s.workload.groups.size(); ++g) {
+    const auto& spec = s.workload.groups[g];
+    for (const auto& b : spec.behaviours) {
+      if (b.at < s.duration) continue;
+      fail(fmt::format("workload.groups[{}].behaviours", g),
+           fmt::format("member {}'s {} at {} is not within the duration ({})", b.member, member_action_name(b.action),
+                       format_duration(b.at), format_duration(s.duration)));
+    }
+  }
+}
+
 Scenario parse_top(const json& j, std::string_view source_name) {
   const Obj top(j, "", {"name", "description", "cluster", "topics", "workload", "faults", "duration", "quiescence", "checks"});
   Scenario s;
@@ -593,6 +713,7 @@ Scenario parse_top(const json& j, std::string_view source_name) {
   s.workload = parse_workload(top, s.topics);
   if (!top.has("duration")) fail("duration", "missing: how long the workload runs under faults, e.g. \"60s\"");
   s.duration = top.duration("duration", s.duration, 1s, 24h);
+  require_behaviours_within(s);
   parse_faults(top, s);
   s.quiescence = parse_quiescence(top);
   s.checks = parse_checks(top);
@@ -643,6 +764,13 @@ Result<Scenario> load_scenario(const std::string& path) {
 }
 
 std::string node_name(const NodeRef& n) { return n.client ? "client" : fmt::format("broker-{}", n.broker); }
+
+std::string_view member_action_name(MemberAction a) {
+  for (const auto& [name, action] : member_actions()) {
+    if (action == a) return name;
+  }
+  return "unknown";
+}
 
 std::string_view fault_kind_name(FaultKind k) {
   for (const auto& [kind, name] : fault_kinds) {

@@ -96,9 +96,64 @@ struct ConsumerSpec {
   Duration request_timeout = 5s;
 };
 
+// How a group's members commit what they processed.
+enum class CommitMode : std::uint8_t {
+  sync,          // commit_sync after processing each poll's records
+  async,         // commit_async after processing each poll's records
+  auto_commit,   // enable.auto.commit: the consumer commits its positions on an interval and before a revoke
+};
+
+// What happens to one member (scripted at a time, or drawn at random).
+enum class MemberAction : std::uint8_t {
+  join,     // the member starts (a member named by a scripted join does not start with the run)
+  leave,    // close(): commits, revokes and leaves the group; it stays down until a later join
+  crash,    // its consumer destroyed without leaving (the coordinator removes it after the session
+            // timeout); it stays down until a later join
+  restart,  // a crash, then the member starts again after `duration` (a static member keeps its
+            // instance id: within the session timeout no rebalance, else it is replaced)
+  slow,     // one record's processing takes `duration` (past the rebalance timeout: the member leaves
+            // from its heartbeat task and loses its partitions)
+};
+
+struct MemberBehaviour {
+  Duration at{};
+  int member = 0;
+  MemberAction action = MemberAction::crash;
+  Duration duration{};  // restart, slow
+};
+
+// Random behaviours: on average `per_minute` per group, each an action of `actions` on a member
+// drawn from the seed; a member that leaves or crashes starts again after `down` (so the group does
+// not dwindle), and restart and slow last `duration`.
+struct RandomBehaviourSpec {
+  double per_minute = 0;
+  std::vector<MemberAction> actions;
+  Duration down = 5s;
+  Duration duration = 5s;
+};
+
+// A consumer group of `members` Keel group consumers on the client node (sim/workload/group_workload.h).
+struct GroupSpec {
+  std::string group_id;
+  std::vector<std::string> topics;
+  int members = 3;
+  std::vector<std::string> assignors = {"range"};  // in order of preference (broker/client/assignors)
+  CommitMode commit = CommitMode::sync;
+  bool static_members = false;  // group.instance.id "<group>-<member>"
+  Duration session_timeout = 10s;
+  Duration heartbeat_interval = 1s;
+  Duration rebalance_timeout = 15s;
+  Duration auto_commit_interval = 1s;
+  Duration poll_timeout = 300ms;
+  Duration request_timeout = 5s;
+  std::vector<MemberBehaviour> behaviours;  // scripted, by time
+  RandomBehaviourSpec random;
+};
+
 struct WorkloadSpec {
   std::vector<ProducerSpec> producers;
   std::vector<ConsumerSpec> consumers;
+  std::vector<GroupSpec> groups;
 };
 
 enum class FaultKind : std::uint8_t {
@@ -161,7 +216,10 @@ inline const std::vector<std::string>& all_check_names() {
       "nonmonotonic-send", "nonmonotonic-poll", "poll-skip",     "liveness",
       // cluster checks
       "single-leader", "single-controller", "metadata-committed", "replica-divergence", "high-watermark-monotonic",
-      "reassignment-completed", "retention"};
+      "reassignment-completed", "retention",
+      // group checks (sim/check/group_checks.h), run over every group of the workload
+      "group-single-owner", "group-fenced-commit", "group-commit-monotonic", "group-at-least-once",
+      "group-quiescent-assignment", "group-commit-durable", "group-generation-monotonic"};
   return names;
 }
 
@@ -187,5 +245,6 @@ Result<Scenario> load_scenario(const std::string& path);
 // "broker-2" / "client".
 std::string node_name(const NodeRef& n);
 std::string_view fault_kind_name(FaultKind k);
+std::string_view member_action_name(MemberAction a);
 
 }  // namespace keel::sim::scenario

@@ -5,6 +5,7 @@
 #include "broker/client/partitioner.h"
 #include "broker/client/producer.h"
 #include "broker/platform/sync.h"
+#include "sim/workload/group_workload.h"
 #include "sim/node.h"
 #include "sim/world.h"
 
@@ -460,10 +461,21 @@ void run_main_phase(Runtime& rt, Context& ctx) {
 
 void client_main(Runtime& rt, Context& ctx) {
   create_topics(rt, ctx);
+  // The consumer groups run beside everything else until their quiescent snapshot (group_workload.h).
+  auto groups = std::make_shared<WaitGroup>();
+  groups->add();
+  rt.spawn("groups", [&rt, &ctx, groups] {
+    struct Done {
+      WaitGroup& g;
+      ~Done() { g.done(); }
+    } done{*groups};
+    run_groups(rt, ctx);
+  });
   if (world_ns(ctx) < ctx.main_end_ns) run_main_phase(rt, ctx);
   sleep_until_world(rt, ctx, ctx.recover_ns);
   liveness_probe(rt, ctx);
   final_reads(rt, ctx);
+  (void)groups->wait();
   ctx.done = true;
 }
 

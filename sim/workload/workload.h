@@ -10,6 +10,7 @@
 #include "broker/platform/runtime.h"
 #include "broker/storage/topic_partition.h"
 #include "sim/scenario/scenario.h"
+#include "sim/workload/group_history.h"
 #include "sim/workload/history.h"
 
 #include <cstdint>
@@ -49,6 +50,7 @@ struct Context {
   int next_process = 0;
   bool done = false;              // the final reads ended (in time or not)
   bool final_read_complete = false;
+  std::vector<GroupHistory>* groups = nullptr;  // one per workload.groups[] (group_workload.h)
 };
 
 // The client node's main: runs until ctx.done.

@@ -1,0 +1,529 @@
+#include "sim/workload/group_workload.h"
+
+#include "broker/base/assert.h"
+#include "broker/client/admin.h"
+#include "broker/client/group_consumer.h"
+#include "broker/platform/sync.h"
+#include "sim/node.h"
+#include "sim/world.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <memory>
+#include <set>
+
+namespace keel::sim::workload {
+
+namespace {
+
+using scenario::CommitMode;
+using scenario::GroupSpec;
+using scenario::MemberAction;
+using scenario::MemberBehaviour;
+
+// After recovery the members have this long to process every acknowledged record, and the group
+// then this long to be described Stable with exactly the running members.
+constexpr Duration catch_up_max = 60s;
+constexpr Duration settle_max = 30s;
+// How many recent polls an automatic commit's outcome is matched against.
+constexpr std::size_t sent_from_max = 64;
+
+std::int64_t now_ns(const Context& ctx) { return to_ns(ctx.world.now()); }
+
+std::string instance_id(const GroupSpec& spec, int slot) { return fmt::format("{}-{}", spec.group_id, slot); }
+
+// The state of one group shared by its tasks (and kept alive by them when the client node dies).
+struct Slot {
+  std::deque<MemberBehaviour> mailbox;  // actions for the member's task, in order
+  bool up = false;                      // a consumer exists
+  std::string member_id;                // the running consumer's member id
+};
+
+struct GroupRun {
+  const GroupSpec& spec;
+  GroupHistory& history;
+  std::vector<Slot> slots;
+  bool finished = false;  // the snapshot is taken: the members stop
+};
+
+// A poll or close call: when it started, with which identity, and the positions an automatic commit
+// sent from it would carry.
+struct SentFrom {
+  std::int64_t at_ns = 0;
+  std::string member_id;
+  std::int32_t generation = -1;
+  std::map<TopicPartition, std::int64_t> positions;
+};
+
+// Records one incarnation of a member (a process) into the group's history.
+class Recorder {
+ public:
+  Recorder(Context& ctx, GroupRun& g, int slot, int process)
+      : ctx_(ctx), g_(g), slot_(slot), process_(process) {}
+
+  void attach(client::GroupConsumer& c) { consumer_ = &c; }
+
+  client::GroupListener listener() {
+    client::GroupListener l;
+    l.on_assigned = [this](const std::vector<TopicPartition>& tps, std::int32_t gen) { assigned(tps, gen); };
+    l.on_revoked = [this](const std::vector<TopicPartition>& tps, std::int32_t gen) {
+      event(MemberEvent::Kind::revoked, gen, tps);
+    };
+    l.on_lost = [this](const std::vector<TopicPartition>& tps) { event(MemberEvent::Kind::lost, -1, tps); };
+    if (g_.spec.commit == CommitMode::auto_commit) {
+      l.on_commit = [this](const client::OffsetMap& offsets, const Status& st) { auto_committed(offsets, st); };
+    }
+    return l;
+  }
+
+  // What the member's positions are now (the offsets a commit of everything would carry).
+  std::map<TopicPartition, std::int64_t> positions() const {
+    std::map<TopicPartition, std::int64_t> out;
+    for (const auto& tp : consumer_->assignment()) {
+      if (auto p = consumer_->position(tp)) out[tp] = *p;
+    }
+    return out;
+  }
+
+  void note_call() {
+    sent_from_.push_back({now_ns(ctx_), consumer_->member_id(), consumer_->generation(), positions()});
+    if (sent_from_.size() > sent_from_max) sent_from_.pop_front();
+  }
+
+  void processed(const std::vector<client::ConsumerRecord>& records) {
+    std::map<TopicPartition, std::int64_t> first;
+    for (const auto& r : records) {
+      current().processed.push_back({r.topic_partition, r.offset, now_ns(ctx_)});
+      if (!first.contains(r.topic_partition)) first[r.topic_partition] = r.offset;
+    }
+    note_start_positions(first);
+  }
+
+  void crashed() {
+    if (!owned_.empty()) event(MemberEvent::Kind::lost, -1, std::vector<TopicPartition>(owned_.begin(), owned_.end()));
+  }
+
+  // A commit the workload sends: returns the entry's (member, commit) index for its outcome.
+  std::pair<std::size_t, std::size_t> invoke_commit(const std::map<TopicPartition, std::int64_t>& offsets) {
+    Commit c;
+    c.invoke_ns = now_ns(ctx_);
+    c.member_id = consumer_->member_id();
+    c.generation = consumer_->generation();
+    c.offsets = offsets;
+    c.outcome = CommitOutcome::info;
+    GroupMember& m = current();
+    m.commits.push_back(std::move(c));
+    return {index_, m.commits.size() - 1};
+  }
+
+  static void complete_commit(GroupHistory& h, std::pair<std::size_t, std::size_t> at, const Status& st, std::int64_t t) {
+    Commit& c = h.members[at.first].commits[at.second];
+    c.complete_ns = t;
+    if (st) {
+      c.outcome = CommitOutcome::ok;
+      return;
+    }
+    c.error = st.error().message;
+    // A Kafka error is an answer (the commit was refused); a timeout or a broken connection is not.
+    const auto code = client::kafka_error_code(st.error());
+    c.outcome = code && *code != protocol::ErrorCode::request_timed_out ? CommitOutcome::fail : CommitOutcome::info;
+  }
+
+ private:
+  GroupMember& current() {
+    const std::string& id = consumer_->member_id();
+    if (index_ != SIZE_MAX && g_.history.members[index_].member_id == id) return g_.history.members[index_];
+    GroupMember m;
+    m.process = process_;
+    m.member_id = id;
+    if (g_.spec.static_members) m.instance_id = instance_id(g_.spec, slot_);
+    g_.history.members.push_back(std::move(m));
+    index_ = g_.history.members.size() - 1;
+    g_.slots[static_cast<std::size_t>(slot_)].member_id = id;
+    return g_.history.members[index_];
+  }
+
+  void event(MemberEvent::Kind kind, std::int32_t gen, const std::vector<TopicPartition>& tps) {
+    current().events.push_back({kind, now_ns(ctx_), gen, tps});
+    if (kind == MemberEvent::Kind::assigned) {
+      owned_.insert(tps.begin(), tps.end());
+      return;
+    }
+    if (kind == MemberEvent::Kind::lost) owned_.clear();
+    for (const auto& tp : tps) {
+      owned_.erase(tp);
+      unstarted_.erase(tp);
+    }
+  }
+
+  void assigned(const std::vector<TopicPartition>& tps, std::int32_t gen) {
+    event(MemberEvent::Kind::assigned, gen, tps);
+    for (const auto& tp : tps) unstarted_[tp] = now_ns(ctx_);
+  }
+
+  // Where each newly assigned partition started: the first record polled from it, else its position
+  // once it has one. Above 0 it came from the group's committed offset (an offset read).
+  void note_start_positions(const std::map<TopicPartition, std::int64_t>& first) {
+    for (auto it = unstarted_.begin(); it != unstarted_.end();) {
+      std::optional<std::int64_t> start;
+      if (auto f = first.find(it->first); f != first.end()) start = f->second;
+      else start = consumer_->position(it->first);
+      if (!start) {
+        ++it;
+        continue;
+      }
+      if (*start > 0) current().offset_reads.push_back({it->second, now_ns(ctx_), {{it->first, *start}}});
+      it = unstarted_.erase(it);
+    }
+  }
+
+  // An automatic commit (or the one before a revoke): sent from the latest call whose positions are
+  // its offsets; unmatched, it is indeterminate from the incarnation's first call.
+  void auto_committed(const client::OffsetMap& offsets, const Status& st) {
+    std::map<TopicPartition, std::int64_t> map(offsets.begin(), offsets.end());
+    const SentFrom* from = nullptr;
+    for (auto it = sent_from_.rbegin(); it != sent_from_.rend() && !from; ++it) {
+      if (it->positions == map) from = &*it;
+    }
+    Commit c;
+    c.invoke_ns = from ? from->at_ns : first_call_ns();
+    c.member_id = from ? from->member_id : consumer_->member_id();
+    c.generation = from ? from->generation : consumer_->generation();
+    c.offsets = std::move(map);
+    GroupMember& m = member_for(c.member_id);
+    m.commits.push_back(std::move(c));
+    complete_commit(g_.history, {static_cast<std::size_t>(&m - g_.history.members.data()), m.commits.size() - 1}, st,
+                    now_ns(ctx_));
+    if (!from && m.commits.back().outcome == CommitOutcome::ok) m.commits.back().outcome = CommitOutcome::info;
+  }
+
+  GroupMember& member_for(const std::string& id) {
+    for (std::size_t i = g_.history.members.size(); i-- > 0;) {
+      auto& m = g_.history.members[i];
+      if (m.process == process_ && m.member_id == id) return m;
+    }
+    return current();
+  }
+
+  std::int64_t first_call_ns() const { return sent_from_.empty() ? 0 : sent_from_.front().at_ns; }
+
+  Context& ctx_;
+  GroupRun& g_;
+  int slot_;
+  int process_;
+  client::GroupConsumer* consumer_ = nullptr;
+  std::size_t index_ = SIZE_MAX;  // the current incarnation's entry in history.members
+  std::set<TopicPartition> owned_;
+  std::map<TopicPartition, std::int64_t> unstarted_;  // assigned, start not yet seen -> when assigned
+  std::deque<SentFrom> sent_from_;
+};
+
+client::GroupConsumerConfig consumer_config(const Context& ctx, const GroupSpec& spec, int slot, int process) {
+  client::GroupConsumerConfig c;
+  c.consumer.bootstrap_servers = ctx.bootstrap;
+  c.consumer.client_id = fmt::format("{}-member-{}-{}", spec.group_id, slot, process);
+  c.consumer.fetch_max_wait = 200ms;
+  c.consumer.request_timeout = spec.request_timeout;
+  c.consumer.default_api_timeout = spec.request_timeout * 2;
+  c.consumer.auto_offset_reset = client::ConsumerConfig::Reset::earliest;
+  c.group_id = spec.group_id;
+  if (spec.static_members) c.group_instance_id = instance_id(spec, slot);
+  c.assignors.clear();
+  for (const auto& name : spec.assignors) c.assignors.push_back(*client::assignors::assignor_by_name(name));
+  c.session_timeout = spec.session_timeout;
+  c.heartbeat_interval = spec.heartbeat_interval;
+  c.rebalance_timeout = spec.rebalance_timeout;
+  c.enable_auto_commit = spec.commit == CommitMode::auto_commit;
+  c.auto_commit_interval = spec.auto_commit_interval;
+  return c;
+}
+
+void commit_processed(GroupRun& g, Recorder& rec, client::GroupConsumer& c, Context& ctx) {
+  auto offsets = rec.positions();
+  if (offsets.empty()) return;
+  const auto at = rec.invoke_commit(offsets);
+  if (g.spec.commit == CommitMode::sync) {
+    const Status st = c.commit_sync(client::OffsetMap(offsets.begin(), offsets.end()));
+    Recorder::complete_commit(g.history, at, st, now_ns(ctx));
+    return;
+  }
+  c.commit_async([&h = g.history, &ctx, at](const client::OffsetMap&, const Status& st) {
+    Recorder::complete_commit(h, at, st, now_ns(ctx));
+  });
+}
+
+// Why an incarnation ended, and when the member starts again (never: until a join arrives).
+struct Ended {
+  std::optional<Duration> down_for;
+  bool finished = false;
+};
+
+// Acts on one action from the mailbox; returns how the incarnation ends, if it does.
+std::optional<Ended> act(Runtime& rt, Recorder& rec, std::unique_ptr<client::GroupConsumer>& c, const MemberBehaviour& b) {
+  switch (b.action) {
+    case MemberAction::join: return std::nullopt;  // already running
+    case MemberAction::slow: rt.sleep_for(b.duration); return std::nullopt;
+    case MemberAction::leave: {
+      rec.note_call();
+      (void)c->close();
+      return Ended{};
+    }
+    case MemberAction::crash: rec.crashed(); return Ended{};
+    case MemberAction::restart: rec.crashed(); return Ended{b.duration};
+  }
+  KEEL_UNREACHABLE();
+}
+
+// One consumer's life: poll, process, commit, until an action or the end stops it.
+Ended run_incarnation(Runtime& rt, Context& ctx, GroupRun& g, int slot) {
+  Slot& s = g.slots[static_cast<std::size_t>(slot)];
+  const int process = ctx.next_process++;
+  Recorder rec(ctx, g, slot, process);
+  auto c = std::make_unique<client::GroupConsumer>(rt, consumer_config(ctx, g.spec, slot, process));
+  rec.attach(*c);
+  c->subscribe(g.spec.topics, rec.listener());
+  while (!g.finished) {
+    if (!s.mailbox.empty()) {
+      const MemberBehaviour b = s.mailbox.front();
+      s.mailbox.pop_front();
+      if (auto ended = act(rt, rec, c, b)) return *ended;
+    }
+    rec.note_call();
+    auto records = c->poll(g.spec.poll_timeout);
+    if (!records) {
+      // Fenced (another process took the instance id) or a batch that does not decode: this
+      // process is done; its member starts again only when told to.
+      if (client::kafka_error_code(records.error()) == protocol::ErrorCode::fenced_instance_id) return Ended{};
+      rt.sleep_for(100ms);
+      continue;
+    }
+    rec.processed(*records);
+    if (!records->empty() && g.spec.commit != CommitMode::auto_commit) commit_processed(g, rec, *c, ctx);
+  }
+  return Ended{std::nullopt, true};
+}
+
+// The member's task: down until its first join (if scripted), then incarnations until the end.
+void run_slot(Runtime& rt, Context& ctx, std::shared_ptr<GroupRun> g, int slot, bool starts_up) {
+  Slot& s = g->slots[static_cast<std::size_t>(slot)];
+  std::optional<std::int64_t> start_at = starts_up ? std::optional<std::int64_t>(now_ns(ctx)) : std::nullopt;
+  while (!g->finished) {
+    const bool join = !s.mailbox.empty() && s.mailbox.front().action == MemberAction::join;
+    if (join) s.mailbox.pop_front();
+    if (!join && (!start_at || now_ns(ctx) < *start_at)) {
+      if (!s.mailbox.empty()) s.mailbox.pop_front();  // an action for a member that is down: nothing to do
+      rt.sleep_for(100ms);
+      continue;
+    }
+    s.up = true;
+    const Ended ended = run_incarnation(rt, ctx, *g, slot);
+    s.up = false;
+    s.member_id.clear();
+    if (ended.finished) return;
+    start_at = ended.down_for ? std::optional<std::int64_t>(now_ns(ctx) + ended.down_for->count()) : std::nullopt;
+  }
+}
+
+void deliver(GroupRun& g, const MemberBehaviour& b) { g.slots[static_cast<std::size_t>(b.member)].mailbox.push_back(b); }
+
+// The scripted behaviours at their times, random ones drawn from the seed, and at the end of the main
+// phase a join for every member that is down.
+void run_schedule(Runtime& rt, Context& ctx, std::shared_ptr<GroupRun> g, std::int64_t start_ns) {
+  const GroupSpec& spec = g->spec;
+  Random rng = ctx.world.stream(ctx.client_node, fmt::format("group-{}", spec.group_id));
+  std::deque<MemberBehaviour> due(spec.behaviours.begin(), spec.behaviours.end());
+  std::int64_t next_random = INT64_MAX;
+  const auto draw_next = [&] {
+    if (spec.random.per_minute <= 0 || spec.random.actions.empty()) return;
+    const double gap_s = -std::log(1.0 - rng.unit()) * 60.0 / spec.random.per_minute;
+    next_random = now_ns(ctx) + static_cast<std::int64_t>(gap_s * 1e9);
+  };
+  draw_next();
+  while (now_ns(ctx) < ctx.main_end_ns) {
+    while (!due.empty() && start_ns + due.front().at.count() <= now_ns(ctx)) {
+      deliver(*g, due.front());
+      due.pop_front();
+    }
+    if (now_ns(ctx) >= next_random) {
+      MemberBehaviour b;
+      b.member = static_cast<int>(rng.below(static_cast<std::uint64_t>(spec.members)));
+      b.action = spec.random.actions[rng.below(spec.random.actions.size())];
+      b.duration = b.action == MemberAction::restart && (rng.below(2) == 0) ? spec.random.down : spec.random.duration;
+      deliver(*g, b);
+      if (b.action == MemberAction::leave || b.action == MemberAction::crash) {
+        due.push_back({Duration(now_ns(ctx) - start_ns) + spec.random.down, b.member, MemberAction::join, {}});
+        std::stable_sort(due.begin(), due.end(), [](const auto& x, const auto& y) { return x.at < y.at; });
+      }
+      draw_next();
+    }
+    rt.sleep_for(100ms);
+  }
+  for (int i = 0; i < spec.members; ++i) deliver(*g, {Duration(0), i, MemberAction::join, {}});
+}
+
+// Whether every record acknowledged so far (main phase) on the group's partitions was processed.
+bool caught_up(const Context& ctx, const GroupHistory& h) {
+  std::set<std::pair<TopicPartition, std::int64_t>> done;
+  for (const auto& m : h.members) {
+    for (const auto& p : m.processed) done.insert({p.partition, p.offset});
+  }
+  for (const Op& op : ctx.history.ops) {
+    if (op.type != OpType::send || op.phase != Phase::main || op.status != OpStatus::ok || !op.offset) continue;
+    const auto& [topic, partition] = ctx.keys.all()[static_cast<std::size_t>(op.key)];
+    if (!h.partition_counts.contains(topic)) continue;
+    if (!done.contains({TopicPartition{topic, partition}, *op.offset})) return false;
+  }
+  return true;
+}
+
+std::set<std::string> running_members(const GroupRun& g) {
+  std::set<std::string> out;
+  for (const auto& s : g.slots) {
+    if (s.up && !s.member_id.empty()) out.insert(s.member_id);
+  }
+  return out;
+}
+
+std::vector<TopicPartition> subscribed_partitions(const GroupHistory& h) {
+  std::vector<TopicPartition> out;
+  for (const auto& [topic, n] : h.partition_counts) {
+    for (std::int32_t p = 0; p < n; ++p) out.push_back(TopicPartition{topic, p});
+  }
+  return out;
+}
+
+// One look at the group: described, its committed offsets read, and who runs, before and after.
+std::optional<GroupSnapshot> describe_once(Context& ctx, client::Admin& admin, const GroupRun& g) {
+  const auto before = running_members(g);
+  const std::int64_t at = now_ns(ctx);
+  auto d = admin.describe_group(g.spec.group_id);
+  if (!d) return std::nullopt;
+  auto committed = admin.committed_offsets(g.spec.group_id, subscribed_partitions(g.history));
+  if (!committed) return std::nullopt;
+  GroupSnapshot s;
+  s.at_ns = at;
+  s.state = d->state;
+  for (const auto& m : d->members) {
+    s.assignment[m.member_id] = m.assignment;
+    s.subscriptions[m.member_id] = std::set<std::string>(g.spec.topics.begin(), g.spec.topics.end());
+  }
+  s.live_members = before;
+  for (const auto& tp : subscribed_partitions(g.history)) {
+    auto it = committed->find(tp);
+    s.committed[tp] = it == committed->end() ? -1 : it->second;
+  }
+  if (running_members(g) != before) return std::nullopt;
+  return s;
+}
+
+bool settled(const GroupSnapshot& s) {
+  std::set<std::string> described;
+  for (const auto& [id, tps] : s.assignment) described.insert(id);
+  return s.state == "Stable" && described == s.live_members;
+}
+
+// After recovery: the members catch up, then the group is described until it has settled.
+void take_snapshot(Runtime& rt, Context& ctx, GroupRun& g) {
+  while (now_ns(ctx) < ctx.recover_ns) rt.sleep_for(Duration(ctx.recover_ns - now_ns(ctx)) + 1ms);
+  const std::int64_t catch_up_end = now_ns(ctx) + catch_up_max.count();
+  while (now_ns(ctx) < catch_up_end && !caught_up(ctx, g.history)) rt.sleep_for(500ms);
+  client::Admin admin(rt, ctx.bootstrap, 5s);
+  const std::int64_t settle_end = now_ns(ctx) + settle_max.count();
+  std::optional<GroupSnapshot> last;
+  while (now_ns(ctx) < settle_end) {
+    if (auto s = describe_once(ctx, admin, g)) {
+      const bool done = settled(*s);
+      last = std::move(s);
+      if (done) break;
+    }
+    rt.sleep_for(500ms);
+  }
+  g.history.quiescent = std::move(last);
+  g.finished = true;
+}
+
+void run_group(Runtime& rt, Context& ctx, std::shared_ptr<GroupRun> g, const std::shared_ptr<WaitGroup>& wg) {
+  const std::int64_t start_ns = now_ns(ctx);
+  const auto spawn = [&](std::string name, std::function<void()> fn) {
+    wg->add();
+    rt.spawn(std::move(name), [wg, fn = std::move(fn)] {
+      struct Done {
+        WaitGroup& w;
+        ~Done() { w.done(); }
+      } done{*wg};
+      fn();
+    });
+  };
+  for (int i = 0; i < g->spec.members; ++i) {
+    const bool late = std::any_of(g->spec.behaviours.begin(), g->spec.behaviours.end(), [&](const MemberBehaviour& b) {
+      return b.member == i && b.action == MemberAction::join &&
+             std::none_of(g->spec.behaviours.begin(), g->spec.behaviours.end(),
+                          [&](const MemberBehaviour& o) { return o.member == i && o.at < b.at; });
+    });
+    spawn(fmt::format("{}-member-{}", g->spec.group_id, i), [&rt, &ctx, g, i, late] { run_slot(rt, ctx, g, i, !late); });
+  }
+  spawn(fmt::format("{}-schedule", g->spec.group_id), [&rt, &ctx, g, start_ns] { run_schedule(rt, ctx, g, start_ns); });
+  spawn(fmt::format("{}-snapshot", g->spec.group_id), [&rt, &ctx, g] { take_snapshot(rt, ctx, *g); });
+}
+
+}  // namespace
+
+std::vector<GroupHistory> make_group_histories(const scenario::Scenario& s) {
+  std::vector<GroupHistory> out;
+  for (const auto& spec : s.workload.groups) {
+    GroupHistory h;
+    h.group_id = spec.group_id;
+    const bool cooperative = std::all_of(spec.assignors.begin(), spec.assignors.end(), [](const std::string& a) {
+      return client::assignors::is_cooperative(*client::assignors::assignor_by_name(a));
+    });
+    h.protocol = cooperative ? GroupProtocol::classic_cooperative : GroupProtocol::classic_eager;
+    for (const auto& topic : spec.topics) {
+      for (const auto& t : s.topics) {
+        if (t.name == topic) h.partition_counts[topic] = t.partitions;
+      }
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+void run_groups(Runtime& rt, Context& ctx) {
+  if (ctx.scenario.workload.groups.empty()) return;
+  KEEL_ASSERT(ctx.groups != nullptr && ctx.groups->size() == ctx.scenario.workload.groups.size());
+  auto wg = std::make_shared<WaitGroup>();
+  for (std::size_t i = 0; i < ctx.groups->size(); ++i) {
+    auto g = std::make_shared<GroupRun>(GroupRun{ctx.scenario.workload.groups[i], (*ctx.groups)[i], {}, false});
+    g->slots.resize(static_cast<std::size_t>(g->spec.members));
+    run_group(rt, ctx, g, wg);
+  }
+  (void)wg->wait();
+}
+
+void finish_group_histories(std::vector<GroupHistory>& groups, const std::vector<CoordinatorRemoval>& removals,
+                            const History& history, const KeyTable& keys) {
+  for (auto& g : groups) {
+    for (const auto& r : removals) {
+      if (r.group != g.group_id) continue;
+      // The last incarnation with that member id that existed by then.
+      GroupMember* target = nullptr;
+      for (auto& m : g.members) {
+        if (m.member_id == r.member_id && (m.events.empty() || m.events.front().at_ns <= r.at_ns)) target = &m;
+      }
+      if (!target) continue;
+      MemberEvent e{MemberEvent::Kind::removed, r.at_ns, -1, {}};
+      auto pos = std::upper_bound(target->events.begin(), target->events.end(), r.at_ns,
+                                  [](std::int64_t t, const MemberEvent& x) { return t < x.at_ns; });
+      target->events.insert(pos, std::move(e));
+    }
+    for (const Op& op : history.ops) {
+      if (op.type != OpType::send || op.phase != Phase::main || op.status != OpStatus::ok || !op.offset) continue;
+      const auto& [topic, partition] = keys.all()[static_cast<std::size_t>(op.key)];
+      if (g.partition_counts.contains(topic)) g.produced[TopicPartition{topic, partition}].insert(*op.offset);
+    }
+  }
+}
+
+}  // namespace keel::sim::workload
