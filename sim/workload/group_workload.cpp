@@ -90,7 +90,10 @@ class Recorder {
 
   void note_call() {
     sent_from_.push_back({now_ns(ctx_), consumer_->member_id(), consumer_->generation(), positions()});
-    if (sent_from_.size() > sent_from_max) sent_from_.pop_front();
+    if (sent_from_.size() > sent_from_max) {
+      sent_from_.pop_front();
+      if (reported_through_ > 0) --reported_through_;
+    }
   }
 
   void processed(const std::vector<client::ConsumerRecord>& records) {
@@ -127,9 +130,29 @@ class Recorder {
       return;
     }
     c.error = st.error().message;
-    // A Kafka error is an answer (the commit was refused); a timeout or a broken connection is not.
-    const auto code = client::kafka_error_code(st.error());
-    c.outcome = code && *code != protocol::ErrorCode::request_timed_out ? CommitOutcome::fail : CommitOutcome::info;
+    // Indeterminate even with a Kafka error: the consumer asks again after a broken connection or a
+    // moved coordinator and reports the last answer, so an earlier attempt may have landed.
+    c.outcome = CommitOutcome::info;
+  }
+
+  // Automatic commits still in flight when the consumer goes (their outcome never reported): each
+  // call since the last reported one that moved the positions may have sent one.
+  void flush_unreported() {
+    if (g_.spec.commit != CommitMode::auto_commit) return;
+    const std::map<TopicPartition, std::int64_t>* previous = nullptr;
+    for (std::size_t i = reported_through_; i < sent_from_.size(); ++i) {
+      const SentFrom& s = sent_from_[i];
+      if (!s.positions.empty() && (!previous || *previous != s.positions)) {
+        Commit c;
+        c.invoke_ns = s.at_ns;
+        c.member_id = s.member_id;
+        c.generation = s.generation;
+        c.offsets = s.positions;
+        c.outcome = CommitOutcome::info;
+        member_for(s.member_id).commits.push_back(std::move(c));
+      }
+      previous = &s.positions;
+    }
   }
 
  private:
@@ -180,14 +203,20 @@ class Recorder {
     }
   }
 
-  // An automatic commit (or the one before a revoke): sent from the latest call whose positions are
-  // its offsets; unmatched, it is indeterminate from the incarnation's first call.
+  // An automatic commit (or the one before a revoke): sent from one of the latest calls whose
+  // positions are its offsets (the earliest of them: positions move only by processing, so they all
+  // had processed the same); unmatched, it is indeterminate from the incarnation's first call.
   void auto_committed(const client::OffsetMap& offsets, const Status& st) {
     std::map<TopicPartition, std::int64_t> map(offsets.begin(), offsets.end());
     const SentFrom* from = nullptr;
-    for (auto it = sent_from_.rbegin(); it != sent_from_.rend() && !from; ++it) {
-      if (it->positions == map) from = &*it;
+    std::size_t i = sent_from_.size();
+    while (i > 0 && !agree(sent_from_[i - 1].positions, map)) --i;
+    const std::size_t last_match = i;
+    while (i > 0 && agree(sent_from_[i - 1].positions, map)) {
+      from = &sent_from_[i - 1];
+      --i;
     }
+    if (from) reported_through_ = std::max(reported_through_, last_match);
     Commit c;
     c.invoke_ns = from ? from->at_ns : first_call_ns();
     c.member_id = from ? from->member_id : consumer_->member_id();
@@ -197,7 +226,26 @@ class Recorder {
     m.commits.push_back(std::move(c));
     complete_commit(g_.history, {static_cast<std::size_t>(&m - g_.history.members.data()), m.commits.size() - 1}, st,
                     now_ns(ctx_));
-    if (!from && m.commits.back().outcome == CommitOutcome::ok) m.commits.back().outcome = CommitOutcome::info;
+    // Sent from a call only roughly known (or none): acknowledged, but not pinned to what the member
+    // had processed or which identity it carried, so indeterminate for the checks.
+    if ((!from || from->positions != m.commits.back().offsets) && m.commits.back().outcome == CommitOutcome::ok) {
+      m.commits.back().outcome = CommitOutcome::info;
+    }
+  }
+
+  // Whether a commit of `offsets` may have been sent from a call that saw `positions`: the same
+  // offsets where both name a partition (a partition positioned within the call is in the commit
+  // only, one revoked within it in the call's positions only), and some partition in common.
+  static bool agree(const std::map<TopicPartition, std::int64_t>& positions,
+                    const std::map<TopicPartition, std::int64_t>& offsets) {
+    bool common = false;
+    for (const auto& [tp, o] : offsets) {
+      auto it = positions.find(tp);
+      if (it == positions.end()) continue;
+      if (it->second != o) return false;
+      common = true;
+    }
+    return common;
   }
 
   GroupMember& member_for(const std::string& id) {
@@ -219,6 +267,7 @@ class Recorder {
   std::set<TopicPartition> owned_;
   std::map<TopicPartition, std::int64_t> unstarted_;  // assigned, start not yet seen -> when assigned
   std::deque<SentFrom> sent_from_;
+  std::size_t reported_through_ = 0;  // sent_from_ below this index sent nothing still unreported
 };
 
 client::GroupConsumerConfig consumer_config(const Context& ctx, const GroupSpec& spec, int slot, int process) {
@@ -278,13 +327,8 @@ std::optional<Ended> act(Runtime& rt, Recorder& rec, std::unique_ptr<client::Gro
 }
 
 // One consumer's life: poll, process, commit, until an action or the end stops it.
-Ended run_incarnation(Runtime& rt, Context& ctx, GroupRun& g, int slot) {
+Ended live(Runtime& rt, Context& ctx, GroupRun& g, int slot, Recorder& rec, std::unique_ptr<client::GroupConsumer>& c) {
   Slot& s = g.slots[static_cast<std::size_t>(slot)];
-  const int process = ctx.next_process++;
-  Recorder rec(ctx, g, slot, process);
-  auto c = std::make_unique<client::GroupConsumer>(rt, consumer_config(ctx, g.spec, slot, process));
-  rec.attach(*c);
-  c->subscribe(g.spec.topics, rec.listener());
   while (!g.finished) {
     if (!s.mailbox.empty()) {
       const MemberBehaviour b = s.mailbox.front();
@@ -304,6 +348,18 @@ Ended run_incarnation(Runtime& rt, Context& ctx, GroupRun& g, int slot) {
     if (!records->empty() && g.spec.commit != CommitMode::auto_commit) commit_processed(g, rec, *c, ctx);
   }
   return Ended{std::nullopt, true};
+}
+
+Ended run_incarnation(Runtime& rt, Context& ctx, GroupRun& g, int slot) {
+  const int process = ctx.next_process++;
+  Recorder rec(ctx, g, slot, process);
+  auto c = std::make_unique<client::GroupConsumer>(rt, consumer_config(ctx, g.spec, slot, process));
+  rec.attach(*c);
+  c->subscribe(g.spec.topics, rec.listener());
+  const Ended ended = live(rt, ctx, g, slot, rec, c);
+  rec.note_call();  // the positions an automatic commit sent in the last call carried
+  rec.flush_unreported();
+  return ended;
 }
 
 // The member's task: down until its first join (if scripted), then incarnations until the end.
@@ -395,14 +451,12 @@ std::vector<TopicPartition> subscribed_partitions(const GroupHistory& h) {
   return out;
 }
 
-// One look at the group: described, its committed offsets read, and who runs, before and after.
+// One look at the group: described, and who runs, before and after.
 std::optional<GroupSnapshot> describe_once(Context& ctx, client::Admin& admin, const GroupRun& g) {
   const auto before = running_members(g);
   const std::int64_t at = now_ns(ctx);
   auto d = admin.describe_group(g.spec.group_id);
   if (!d) return std::nullopt;
-  auto committed = admin.committed_offsets(g.spec.group_id, subscribed_partitions(g.history));
-  if (!committed) return std::nullopt;
   GroupSnapshot s;
   s.at_ns = at;
   s.state = d->state;
@@ -411,12 +465,29 @@ std::optional<GroupSnapshot> describe_once(Context& ctx, client::Admin& admin, c
     s.subscriptions[m.member_id] = std::set<std::string>(g.spec.topics.begin(), g.spec.topics.end());
   }
   s.live_members = before;
-  for (const auto& tp : subscribed_partitions(g.history)) {
-    auto it = committed->find(tp);
-    s.committed[tp] = it == committed->end() ? -1 : it->second;
-  }
   if (running_members(g) != before) return std::nullopt;
   return s;
+}
+
+// The group's committed offsets once its members stopped and their last commits had time to land:
+// nothing commits while they are read, so the read is at one instant for the checks.
+void read_committed(Runtime& rt, Context& ctx, client::Admin& admin, GroupRun& g, GroupSnapshot& s, std::int64_t end) {
+  g.finished = true;
+  while (std::any_of(g.slots.begin(), g.slots.end(), [](const Slot& x) { return x.up; })) rt.sleep_for(100ms);
+  rt.sleep_for(g.spec.request_timeout);
+  do {
+    const std::int64_t at = now_ns(ctx);
+    auto committed = admin.committed_offsets(g.spec.group_id, subscribed_partitions(g.history));
+    if (committed) {
+      s.at_ns = at;
+      for (const auto& tp : subscribed_partitions(g.history)) {
+        auto it = committed->find(tp);
+        s.committed[tp] = it == committed->end() ? -1 : it->second;
+      }
+      return;
+    }
+    rt.sleep_for(500ms);
+  } while (now_ns(ctx) < end);
 }
 
 bool settled(const GroupSnapshot& s) {
@@ -441,6 +512,7 @@ void take_snapshot(Runtime& rt, Context& ctx, GroupRun& g) {
     }
     rt.sleep_for(500ms);
   }
+  if (last) read_committed(rt, ctx, admin, g, *last, settle_end + settle_max.count());
   g.history.quiescent = std::move(last);
   g.finished = true;
 }
