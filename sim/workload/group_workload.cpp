@@ -105,8 +105,11 @@ class Recorder {
     note_start_positions(first);
   }
 
+  // A crash ends the incarnation's membership even when it owned nothing at that moment (an eager
+  // member between its revoke and its next assignment): recorded as a loss either way.
   void crashed() {
-    if (!owned_.empty()) event(MemberEvent::Kind::lost, -1, std::vector<TopicPartition>(owned_.begin(), owned_.end()));
+    if (index_ == SIZE_MAX) return;  // never in the group
+    event(MemberEvent::Kind::lost, -1, std::vector<TopicPartition>(owned_.begin(), owned_.end()));
   }
 
   // A commit the workload sends: returns the entry's (member, commit) index for its outcome.
@@ -122,11 +125,20 @@ class Recorder {
     return {index_, m.commits.size() - 1};
   }
 
-  static void complete_commit(GroupHistory& h, std::pair<std::size_t, std::size_t> at, const Status& st, std::int64_t t) {
+  // The outcome of the commit at `at`. The member's rebalance task may change its identity while a
+  // commit waits (JoinGroup's answer), and a retry then carries the new one: acknowledged with an
+  // identity other than the one recorded, it is indeterminate.
+  static void complete_commit(GroupHistory& h, std::pair<std::size_t, std::size_t> at, const Status& st, std::int64_t t,
+                              const client::GroupConsumer& now) {
     Commit& c = h.members[at.first].commits[at.second];
     c.complete_ns = t;
-    if (st) {
+    if (st && c.member_id == now.member_id() && c.generation == now.generation()) {
       c.outcome = CommitOutcome::ok;
+      return;
+    }
+    if (st) {
+      c.outcome = CommitOutcome::info;
+      c.error = fmt::format("acknowledged, but the member is now {} at generation {}", now.member_id(), now.generation());
       return;
     }
     c.error = st.error().message;
@@ -225,7 +237,7 @@ class Recorder {
     GroupMember& m = member_for(c.member_id);
     m.commits.push_back(std::move(c));
     complete_commit(g_.history, {static_cast<std::size_t>(&m - g_.history.members.data()), m.commits.size() - 1}, st,
-                    now_ns(ctx_));
+                    now_ns(ctx_), *consumer_);
     // Sent from a call only roughly known (or none): acknowledged, but not pinned to what the member
     // had processed or which identity it carried, so indeterminate for the checks.
     if ((!from || from->positions != m.commits.back().offsets) && m.commits.back().outcome == CommitOutcome::ok) {
@@ -296,11 +308,11 @@ void commit_processed(GroupRun& g, Recorder& rec, client::GroupConsumer& c, Cont
   const auto at = rec.invoke_commit(offsets);
   if (g.spec.commit == CommitMode::sync) {
     const Status st = c.commit_sync(client::OffsetMap(offsets.begin(), offsets.end()));
-    Recorder::complete_commit(g.history, at, st, now_ns(ctx));
+    Recorder::complete_commit(g.history, at, st, now_ns(ctx), c);
     return;
   }
-  c.commit_async([&h = g.history, &ctx, at](const client::OffsetMap&, const Status& st) {
-    Recorder::complete_commit(h, at, st, now_ns(ctx));
+  c.commit_async([&h = g.history, &ctx, at, &c](const client::OffsetMap&, const Status& st) {
+    Recorder::complete_commit(h, at, st, now_ns(ctx), c);
   });
 }
 
