@@ -1,0 +1,157 @@
+// The consumer-group workload of keel-sim: its scenario section (workload.groups[]) and the errors
+// that name a bad key, the group checks wired into run_checks and all_check_names, and a small run
+// whose histories the checks read.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string>
+
+#include "sim/check/checks.h"
+#include "sim/check/cluster_checks.h"
+#include "sim/check/group_checks.h"
+#include "sim/runner.h"
+#include "sim/scenario/scenario.h"
+#include "tests/support/scenario_run.h"
+
+namespace {
+
+using namespace keel;
+using namespace keel::sim;
+using namespace std::chrono_literals;
+
+// One broker and one group; `group` is the group's JSON object, `duration` the run's.
+std::string scenario_with(const std::string& group, const std::string& duration = "20s") {
+  return fmt::format(R"({{
+  "cluster": {{"brokers": 1, "config": {{"offsets.topic.num.partitions": 1, "offsets.topic.replication.factor": 1,
+                                         "group.initial.rebalance.delay.ms": 300}}}},
+  "topics": [{{"name": "t", "partitions": 4}}],
+  "workload": {{
+    "producers": [{{"topic": "t", "rate": 40}}],
+    "groups": [{}]
+  }},
+  "duration": "{}",
+  "quiescence": {{"recover": "5s"}}
+}})",
+                     group, duration);
+}
+
+std::string parse_error(const std::string& group) {
+  auto s = scenario::parse_scenario(scenario_with(group), "g.json");
+  REQUIRE_FALSE(s);
+  return s.error().message;
+}
+
+TEST_CASE("scenario: workload.groups[] parses every field of a group", "[sim][scenario][group]") {
+  auto s = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"], "members": 4,
+      "assignors": ["cooperative-sticky"], "commit": "auto", "static": true, "session_timeout": "8s",
+      "heartbeat_interval": "2s", "rebalance_timeout": "12s", "auto_commit_interval": "500ms",
+      "behaviours": [{"at": "9s", "member": 2, "action": "restart", "duration": "3s"},
+                     {"at": "4s", "member": 3, "action": "join"}],
+      "random": {"per_minute": 2, "actions": ["crash", "slow"], "down": "3s"}})"),
+                                    "g.json");
+  REQUIRE(s);
+  REQUIRE(s->workload.groups.size() == 1);
+  const auto& g = s->workload.groups[0];
+  CHECK(g.group_id == "g");
+  CHECK(g.members == 4);
+  CHECK(g.assignors == std::vector<std::string>{"cooperative-sticky"});
+  CHECK(g.commit == scenario::CommitMode::auto_commit);
+  CHECK(g.static_members);
+  CHECK(g.session_timeout == 8s);
+  CHECK(g.heartbeat_interval == 2s);
+  CHECK(g.rebalance_timeout == 12s);
+  CHECK(g.auto_commit_interval == 500ms);
+  REQUIRE(g.behaviours.size() == 2);  // in time order
+  CHECK(g.behaviours[0].action == scenario::MemberAction::join);
+  CHECK(g.behaviours[1].member == 2);
+  CHECK(g.behaviours[1].duration == 3s);
+  CHECK(g.random.per_minute == 2);
+  CHECK(g.random.actions == std::vector<scenario::MemberAction>{scenario::MemberAction::crash, scenario::MemberAction::slow});
+  CHECK(g.random.down == 3s);
+}
+
+TEST_CASE("scenario: a bad group names the key that is wrong", "[sim][scenario][group]") {
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "membres": 3})"),
+             Catch::Contains("workload.groups[0].membres: unknown key (did you mean \"members\"?)"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["nope"]})"), Catch::Contains("workload.groups[0].topics[0]"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "assignors": ["range", "fair"]})"),
+             Catch::Contains("workload.groups[0].assignors[1]: unknown assignor \"fair\""));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "commit": "later"})"),
+             Catch::Contains("workload.groups[0].commit: expected one of"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "session_timeout": "1s", "heartbeat_interval": "2s"})"),
+             Catch::Contains("workload.groups[0].heartbeat_interval: must be below session_timeout"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "members": 2,
+                             "behaviours": [{"at": "1s", "member": 2, "action": "crash"}]})"),
+             Catch::Contains("workload.groups[0].behaviours[0].member: must be at most 1"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "behaviours": [{"at": "1s", "member": 0, "action": "slow"}]})"),
+             Catch::Contains("workload.groups[0].behaviours[0].duration: missing"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "behaviours": [{"at": "30s", "member": 0, "action": "crash"}]})"),
+             Catch::Contains("workload.groups[0].behaviours: member 0's crash at 30s is not within the duration"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "random": {"per_minute": 1, "actions": ["join"]}})"),
+             Catch::Contains("workload.groups[0].random.actions[0]: expected \"leave\", \"crash\", \"restart\" or \"slow\""));
+  CHECK_THAT(parse_error(R"({"topics": ["t"]})"), Catch::Contains("workload.groups[0].group: missing"));
+}
+
+TEST_CASE("checks: every group check is a check a scenario may name, and run_checks runs it over each group",
+          "[sim][check][group]") {
+  const auto& all = scenario::all_check_names();
+  for (const auto& name : check::group_check_names()) CHECK(std::find(all.begin(), all.end(), name) != all.end());
+
+  // Two live members given one partition in one generation: caught through run_checks.
+  workload::GroupHistory h;
+  h.group_id = "g";
+  h.partition_counts["t"] = 2;
+  for (int p = 0; p < 2; ++p) {
+    workload::GroupMember m;
+    m.process = p;
+    m.member_id = fmt::format("m{}", p);
+    m.events.push_back({workload::MemberEvent::Kind::assigned, 1'000'000'000 + p, 1, {TopicPartition{"t", 0}}});
+    h.members.push_back(m);
+  }
+  const workload::History none;
+  const check::ClusterObservations observations;
+  const auto caught = check::run_checks(none, observations, {h}, {"group-single-owner"});
+  CHECK_FALSE(caught.passed());
+  CHECK(caught.counts.at("group-single-owner") == 1);
+  REQUIRE(caught.violations.size() == 1);
+  CHECK(caught.violations[0].key == "t-0");
+  // No groups: nothing to find.
+  CHECK(check::run_checks(none, observations, {}, {"group-single-owner"}).passed());
+}
+
+TEST_CASE("keel-sim run: a group's members process every acknowledged record and the group ends stable",
+          "[sim][run][group]") {
+  auto s = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"], "members": 3,
+      "session_timeout": "6s", "rebalance_timeout": "8s",
+      "behaviours": [{"at": "6s", "member": 2, "action": "join"}, {"at": "10s", "member": 0, "action": "crash"},
+                     {"at": "13s", "member": 1, "action": "leave"}, {"at": "15s", "member": 1, "action": "join"}]})"),
+                                    "g.json");
+  REQUIRE(s);
+  const auto out = test::run_seed(*s, 3);
+  const std::string first = out.report.violations.empty() ? std::string() : out.report.violations[0].message;
+  INFO(first);
+  CHECK(out.passed());
+  REQUIRE(out.groups.size() == 1);
+  const auto& g = out.groups[0];
+  REQUIRE(g.quiescent);
+  CHECK(g.quiescent->state == "Stable");
+  CHECK(g.quiescent->live_members.size() == 3);  // the crashed member started again when the faults ended
+  std::size_t processed = 0, removed = 0, commits = 0;
+  for (const auto& m : g.members) {
+    processed += m.processed.size();
+    commits += m.commits.size();
+    for (const auto& e : m.events) removed += e.kind == workload::MemberEvent::Kind::removed;
+  }
+  std::size_t produced = 0;
+  for (const auto& [tp, offsets] : g.produced) produced += offsets.size();
+  CHECK(produced > 100);
+  CHECK(processed >= produced);
+  CHECK(commits > 0);
+  CHECK(removed >= 2);  // the crashed member (session timeout) and the one that left
+  CHECK(g.members.size() >= 5);  // three first incarnations, the crashed and the left member again
+  CHECK(out.report.check_counts.contains("group-at-least-once"));
+}
+
+}  // namespace
