@@ -3,7 +3,7 @@ cluster ("cluster"):
 
   - kafka-python 2.0.2 create_partitions: a topic grows (placed, and with explicit assignments),
     validate_only changes nothing, a decrease is InvalidPartitionsError, an unknown broker in an
-    assignment is InvalidReplicaAssignmentError; every node's Metadata shows the new count;
+    assignment is InvalidReplicationAssignmentError; every node's Metadata shows the new count;
   - confluent-kafka (librdkafka 2.0.2) create_partitions, validate_only and real;
   - kafka-python describe_cluster: the cluster id and every broker;
   - DeleteRecords (no Debian client has it: a hand-made v1 frame) moves the log start: the answer's
@@ -98,7 +98,7 @@ def grow_with_kafka_python(admin, nodes, broker_ids, rf):
         expect_error(lambda: admin.create_partitions({TOPIC: NewPartitions(2)}),
                      kafka_errors.InvalidPartitionsError, "create_partitions decreasing")
         expect_error(lambda: admin.create_partitions({TOPIC: NewPartitions(5, [[99] * rf])}),
-                     kafka_errors.InvalidReplicaAssignmentError, "create_partitions on broker 99")
+                     kafka_errors.InvalidReplicationAssignmentError, "create_partitions on broker 99")
         expect_error(lambda: admin.create_partitions({"admin-nope": NewPartitions(5)}),
                      kafka_errors.UnknownTopicOrPartitionError, "create_partitions of an unknown topic")
 
