@@ -267,7 +267,7 @@ Result<std::vector<std::vector<BrokerId>>> new_partition_replicas(const Metadata
   const auto live = image.live_brokers();
   if (live.size() < rf) {
     refusal = {ErrorCode::invalid_replication_factor,
-               fmt::format("Unable to replicate the partition {} time(s): The target replication factor of {} cannot be "
+               fmt::format("Unable to replicate the partition {} times: The target replication factor of {} cannot be "
                            "reached because only {} broker(s) are registered.", rf, rf, live.size())};
     return make_error(Errc::invalid_argument, refusal.message);
   }
