@@ -1,5 +1,7 @@
 #pragma once
-// Topic administration over the seam: create, delete, and read metadata. Each call finds a broker
+// Topic and group administration over the seam: create, delete, and read metadata; list, describe
+// and delete consumer groups, delete and alter their committed offsets, and compute their lag
+// (../shared/reference/consumer-groups.md §6). Each call finds a broker
 // (retrying connects for up to the request timeout, as a broker may still be starting) and sends
 // one request; a request whose connection breaks is not resent (CreateTopics is not idempotent:
 // a resend could answer TOPIC_ALREADY_EXISTS for the caller's own topic), the caller decides.
@@ -10,6 +12,7 @@
 
 #include "broker/base/topic_partition.h"
 #include "broker/client/cluster.h"
+#include "broker/client/group_membership.h"
 
 namespace keel::client {
 
@@ -35,6 +38,39 @@ struct ElectionResult {
   std::string message;
 };
 enum class ElectionKind : std::int8_t { preferred = 0, unclean = 1 };
+
+struct GroupListing {
+  std::string group_id;
+  std::string protocol_type;  // "consumer" for consumer groups; empty for a group that only commits
+  std::string state;          // Kafka's name: Empty, Stable, PreparingRebalance, ... (ListGroups v4+)
+  std::int32_t coordinator = -1;
+  bool operator==(const GroupListing&) const = default;
+};
+
+struct MemberDescription {
+  std::string member_id;
+  std::optional<std::string> instance_id;
+  std::string client_id;
+  std::string client_host;
+  std::vector<TopicPartition> assignment;  // decoded from the member's assignment bytes; sorted
+};
+
+struct GroupDescription {
+  std::string group_id;
+  std::string state;          // Dead for a group the coordinator does not know
+  std::string protocol_type;
+  std::string protocol;       // the assignor's name, while Stable
+  std::vector<MemberDescription> members;  // by member id
+  std::int32_t coordinator = -1;
+};
+
+// One partition's lag as kafka-consumer-groups.sh shows it: log end (the high watermark) minus the
+// committed offset, absent when the group committed nothing for it.
+struct PartitionLag {
+  std::optional<std::int64_t> committed;
+  std::int64_t log_end = -1;
+  std::optional<std::int64_t> lag;
+};
 
 class Admin {
  public:
@@ -64,12 +100,38 @@ class Admin {
   // One broker's log dirs (all its partitions).
   Result<protocol::DescribeLogDirsResponse> describe_log_dirs(std::int32_t broker_id);
 
+  // ---- groups: each call finds the group's coordinator, asking again within the request timeout
+  // when it moved or is loading; other Kafka errors come back as kafka_error() values.
+
+  // Every broker's groups (a broker lists the groups it coordinates), sorted by group id; asks every
+  // broker again after a broken connection or COORDINATOR_LOAD_IN_PROGRESS, within the request timeout.
+  Result<std::vector<GroupListing>> list_groups();
+  Result<GroupDescription> describe_group(const std::string& group);
+  // GROUP_ID_NOT_FOUND for an unknown group, NON_EMPTY_GROUP while it has members.
+  Status delete_group(const std::string& group);
+  // OffsetDelete: GROUP_SUBSCRIBED_TO_TOPIC when a member still subscribes to a partition's topic.
+  Status delete_offsets(const std::string& group, const std::vector<TopicPartition>& partitions);
+  // Commits `offsets` as an admin commit (generation -1, no member id), as Kafka's admin client
+  // does; the coordinator refuses it (UNKNOWN_MEMBER_ID) while the group has members.
+  Status alter_offsets(const std::string& group, const OffsetMap& offsets);
+  // The group's committed offsets: of `partitions`, or of every partition it committed (empty).
+  Result<OffsetMap> committed_offsets(const std::string& group, const std::vector<TopicPartition>& partitions = {});
+  // Every partition the group committed, with its log end and lag.
+  Result<std::map<TopicPartition, PartitionLag>> lag(const std::string& group);
+
  private:
   Result<std::shared_ptr<BrokerConnection>> connect_any();
   // A connection to the leader of `tp`, from fresh metadata.
   Result<std::shared_ptr<BrokerConnection>> connect_leader(const TopicPartition& tp);
   // The version of `key` to use on `connection`, at most `client_max`.
   Result<std::int16_t> version(const BrokerConnection& connection, protocol::ApiKey key, std::int16_t client_max);
+  Result<std::vector<GroupListing>> list_groups_once();
+  // Runs `call` against the group's coordinator until it answers something other than "moved" or
+  // "loading", or the request timeout passes.
+  template <class Call>
+  auto with_coordinator(const std::string& group, Call call) -> decltype(call(std::declval<CoordinatorLink&>()));
+
+  std::vector<Address> bootstrap_;
 
   Cluster cluster_;
   Duration request_timeout_;
