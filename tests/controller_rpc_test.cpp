@@ -90,6 +90,11 @@ void for_each_sample(F&& f) {
   f(ListReassignmentsRequest{});
   f(sample_list());
   f(ListReassignmentsReply{{{"orders", 1, {3, 1, 2, 4}, {3}, {4}}}});
+  f(CreatePartitionsRequest{"orders", 8, {{{3, 1}}, {{1, 2}}}, true});
+  f(CreatePartitionsReply{ErrorCode::invalid_partitions, "not an increase"});
+  f(ElectLeadersRequest{ElectionType::unclean, std::vector<ElectionTarget>{{"orders", 1}, {"logs", 0}}});
+  f(ElectLeadersRequest{ElectionType::preferred, std::nullopt});
+  f(ElectLeadersReply{{{"orders", 1, ErrorCode::election_not_needed, ""}, {"logs", 0, ErrorCode::none, ""}}});
 }
 
 }  // namespace
@@ -99,6 +104,8 @@ TEST_CASE("controller rpc: the call table maps each request to its id, name and 
   STATIC_REQUIRE(std::is_same_v<CallTraits<DeleteTopicRequest>::Reply, DeleteTopicReply>);
   STATIC_REQUIRE(CallTraits<HeartbeatRequest>::id == QuorumCall::heartbeat);
   STATIC_REQUIRE(CallTraits<ListReassignmentsRequest>::id == QuorumCall::list_reassignments);
+  STATIC_REQUIRE(std::is_same_v<CallTraits<CreatePartitionsRequest>::Reply, CreatePartitionsReply>);
+  CHECK(CallTraits<ElectLeadersRequest>::name == "ElectLeaders");
   CHECK(CallTraits<AlterReassignmentsRequest>::name == "AlterPartitionReassignments");
   STATIC_REQUIRE(CallMessage<CreateTopicReply>);
   STATIC_REQUIRE_FALSE(CallMessage<TopicRecord>);
@@ -110,10 +117,10 @@ TEST_CASE("controller rpc: the call table maps each request to its id, name and 
     CHECK(valid_quorum_call(static_cast<std::int8_t>(row.id)));
     CHECK(quorum_call_name(row.id) == row.name);
   });
-  CHECK(rows == 7);
+  CHECK(rows == 9);
   CHECK(valid_quorum_call(0));
   CHECK(quorum_call_name(QuorumCall::raft) == "Raft");
-  CHECK_FALSE(valid_quorum_call(8));
+  CHECK_FALSE(valid_quorum_call(10));
   CHECK_FALSE(valid_quorum_call(-1));
 }
 
@@ -124,7 +131,7 @@ TEST_CASE("controller rpc: every call and reply round-trips and every truncation
     round_trip(message);
     ++samples;
   });
-  CHECK(samples == 15);
+  CHECK(samples == 20);
   const auto reg = round_trip(sample_registration());
   CHECK(reg.endpoints.size() == 2);
   CHECK(reg.rack == "rack-a");

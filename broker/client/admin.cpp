@@ -14,6 +14,26 @@ namespace {
 // The newest versions this client writes (DeleteTopics v6 names topics differently).
 constexpr std::int16_t create_topics_version_max = 7;
 constexpr std::int16_t delete_topics_version_max = 5;
+constexpr std::int16_t create_partitions_version_max = 3;
+constexpr std::int16_t delete_records_version_max = 2;
+constexpr std::int16_t list_offsets_version_max = 9;
+constexpr std::int16_t describe_cluster_version_max = 1;
+constexpr std::int16_t elect_leaders_version_max = 2;
+constexpr std::int16_t describe_log_dirs_version_max = 4;
+
+// The ListOffsets version a lookup needs (the spec's, or 1 for a plain lookup).
+std::int16_t list_offsets_version_min(std::int64_t timestamp) {
+  if (timestamp == static_cast<std::int64_t>(OffsetSpec::latest_tiered)) return 9;
+  if (timestamp == static_cast<std::int64_t>(OffsetSpec::earliest_local)) return 8;
+  if (timestamp == static_cast<std::int64_t>(OffsetSpec::max_timestamp)) return 7;
+  return 1;
+}
+
+Status partition_error(std::int16_t code, std::string_view what, const TopicPartition& tp) {
+  if (code == 0) return {};
+  return kafka_error(static_cast<protocol::ErrorCode>(code), fmt::format("{} {}", what, tp.to_string()));
+}
+
 constexpr Duration connect_retry_backoff = std::chrono::milliseconds(100);
 constexpr std::int16_t list_groups_version_max = 4;
 constexpr std::int16_t describe_groups_version_max = 5;
@@ -104,6 +124,147 @@ Result<protocol::MetadataResponse> Admin::metadata(const std::vector<std::string
   auto connection = connect_any();
   if (!connection) return connection.error();
   return request_metadata(**connection, topics, false);
+}
+
+Result<std::int16_t> Admin::version(const BrokerConnection& connection, protocol::ApiKey key, std::int16_t client_max) {
+  const auto v = connection.version_for(key, client_max);
+  if (!v) return make_error(Errc::refused, fmt::format("the broker serves no {} version this client speaks", protocol::api_name(key)));
+  return *v;
+}
+
+Result<std::shared_ptr<BrokerConnection>> Admin::connect_leader(const TopicPartition& tp) {
+  if (auto st = cluster_.refresh({tp.topic}, false); !st) return st.error();
+  const auto leader = cluster_.leader(tp);
+  if (!leader) return kafka_error(protocol::ErrorCode::leader_not_available, tp.to_string());
+  return cluster_.connection(*leader);
+}
+
+Status Admin::create_partitions(const std::string& topic, std::int32_t count,
+                                const std::vector<std::vector<std::int32_t>>& assignments, bool validate_only) {
+  auto connection = connect_any();
+  if (!connection) return connection.error();
+  auto v = version(**connection, protocol::ApiKey::create_partitions, create_partitions_version_max);
+  if (!v) return v.error();
+  protocol::CreatePartitionsRequest request;
+  auto& t = request.topics.emplace_back();
+  t.name = topic;
+  t.count = count;
+  if (!assignments.empty()) {
+    t.assignments.emplace();
+    for (const auto& replicas : assignments) t.assignments->push_back({replicas});
+  }
+  request.timeout_ms = static_cast<std::int32_t>(to_ms(request_timeout_));
+  request.validate_only = validate_only;
+  auto response = (*connection)->call<protocol::CreatePartitionsResponse>(request, *v);
+  if (!response) return response.error();
+  if (response->results.size() != 1) return make_error(Errc::corrupt, "CreatePartitions answered for other topics");
+  const auto& result = response->results[0];
+  if (result.error_code != 0)
+    return kafka_error(static_cast<protocol::ErrorCode>(result.error_code), result.error_message.value_or(""));
+  return {};
+}
+
+Result<std::int64_t> Admin::delete_records(const TopicPartition& tp, std::int64_t offset) {
+  auto connection = connect_leader(tp);
+  if (!connection) return connection.error();
+  auto v = version(**connection, protocol::ApiKey::delete_records, delete_records_version_max);
+  if (!v) return v.error();
+  protocol::DeleteRecordsRequest request;
+  auto& t = request.topics.emplace_back();
+  t.name = tp.topic;
+  t.partitions.push_back({tp.partition, offset});
+  request.timeout_ms = static_cast<std::int32_t>(to_ms(request_timeout_));
+  auto response = (*connection)->call<protocol::DeleteRecordsResponse>(request, *v);
+  if (!response) return response.error();
+  if (response->topics.size() != 1 || response->topics[0].partitions.size() != 1)
+    return make_error(Errc::corrupt, "DeleteRecords answered for other partitions");
+  const auto& result = response->topics[0].partitions[0];
+  if (auto st = partition_error(result.error_code, "DeleteRecords", tp); !st) return st.error();
+  return result.low_watermark;
+}
+
+Result<ListedOffset> Admin::list_offset(const TopicPartition& tp, OffsetSpec spec) {
+  return list_offset(tp, static_cast<std::int64_t>(spec));
+}
+
+Result<ListedOffset> Admin::list_offset(const TopicPartition& tp, std::int64_t timestamp) {
+  auto connection = connect_leader(tp);
+  if (!connection) return connection.error();
+  auto v = version(**connection, protocol::ApiKey::list_offsets, list_offsets_version_max);
+  if (!v) return v.error();
+  if (*v < list_offsets_version_min(timestamp))
+    return kafka_error(protocol::ErrorCode::unsupported_version, fmt::format("ListOffsets v{} cannot look up {}", *v, timestamp));
+  protocol::ListOffsetsRequest request;
+  request.replica_id = -1;
+  auto& t = request.topics.emplace_back();
+  t.name = tp.topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = tp.partition;
+  p.timestamp = timestamp;
+  auto response = (*connection)->call<protocol::ListOffsetsResponse>(request, *v);
+  if (!response) return response.error();
+  if (response->topics.size() != 1 || response->topics[0].partitions.size() != 1)
+    return make_error(Errc::corrupt, "ListOffsets answered for other partitions");
+  const auto& result = response->topics[0].partitions[0];
+  if (auto st = partition_error(result.error_code, "ListOffsets", tp); !st) return st.error();
+  return ListedOffset{result.offset, result.timestamp, result.leader_epoch};
+}
+
+Result<protocol::DescribeClusterResponse> Admin::describe_cluster(bool include_authorized_operations) {
+  auto connection = connect_any();
+  if (!connection) return connection.error();
+  auto v = version(**connection, protocol::ApiKey::describe_cluster, describe_cluster_version_max);
+  if (!v) return v.error();
+  protocol::DescribeClusterRequest request;
+  request.include_cluster_authorized_operations = include_authorized_operations;
+  auto response = (*connection)->call<protocol::DescribeClusterResponse>(request, *v);
+  if (!response) return response.error();
+  if (response->error_code != 0)
+    return kafka_error(static_cast<protocol::ErrorCode>(response->error_code), response->error_message.value_or(""));
+  return response;
+}
+
+Result<std::vector<ElectionResult>> Admin::elect_leaders(ElectionKind kind,
+                                                         const std::optional<std::vector<TopicPartition>>& partitions) {
+  auto connection = connect_any();
+  if (!connection) return connection.error();
+  auto v = version(**connection, protocol::ApiKey::elect_leaders, elect_leaders_version_max);
+  if (!v) return v.error();
+  if (kind == ElectionKind::unclean && *v < 1) return make_error(Errc::refused, "the broker serves only preferred elections");
+  protocol::ElectLeadersRequest request;
+  request.election_type = static_cast<std::int8_t>(kind);
+  request.timeout_ms = static_cast<std::int32_t>(to_ms(request_timeout_));
+  if (partitions) {
+    request.topic_partitions.emplace();
+    for (const auto& tp : *partitions) {
+      auto& list = *request.topic_partitions;
+      if (list.empty() || list.back().topic != tp.topic) list.push_back({tp.topic, {}});
+      list.back().partitions.push_back(tp.partition);
+    }
+  }
+  auto response = (*connection)->call<protocol::ElectLeadersResponse>(request, *v);
+  if (!response) return response.error();
+  if (response->error_code != 0) return kafka_error(static_cast<protocol::ErrorCode>(response->error_code), "ElectLeaders");
+  std::vector<ElectionResult> out;
+  for (const auto& topic : response->replica_election_results)
+    for (const auto& p : topic.partition_result)
+      out.push_back({TopicPartition{topic.topic, p.partition_id}, static_cast<protocol::ErrorCode>(p.error_code),
+                     p.error_message.value_or("")});
+  return out;
+}
+
+Result<protocol::DescribeLogDirsResponse> Admin::describe_log_dirs(std::int32_t broker_id) {
+  if (auto st = cluster_.refresh({}, false); !st) return st.error();
+  auto connection = cluster_.connection(broker_id);
+  if (!connection) return connection.error();
+  auto v = version(**connection, protocol::ApiKey::describe_log_dirs, describe_log_dirs_version_max);
+  if (!v) return v.error();
+  protocol::DescribeLogDirsRequest request;
+  request.topics = std::nullopt;  // every partition
+  auto response = (*connection)->call<protocol::DescribeLogDirsResponse>(request, *v);
+  if (!response) return response.error();
+  if (response->error_code != 0) return kafka_error(static_cast<protocol::ErrorCode>(response->error_code), "DescribeLogDirs");
+  return response;
 }
 
 // ---- groups ----

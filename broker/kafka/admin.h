@@ -15,6 +15,15 @@
 
 namespace keel::kafka {
 
+// What Kafka answers as authorized operations without an authorizer: every operation its ACLs
+// know for the resource type (AclEntry.supportedOperations), one bit per AclOperation code.
+// Topic: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+inline constexpr std::int32_t topic_authorized_operations =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+// Cluster: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
+inline constexpr std::int32_t cluster_authorized_operations =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+
 struct TopicError {
   protocol::ErrorCode code = protocol::ErrorCode::none;
   std::string message;
@@ -31,10 +40,17 @@ std::optional<TopicError> create_topic(BrokerServices& broker, const std::string
                                        const std::map<std::string, std::string>& configs, bool validate_only);
 std::optional<TopicError> delete_topic(BrokerServices& broker, const std::string& name);
 
+// Grows one topic (see metadata::CreatePartitionsRequest); answered once this broker serves the
+// new partitions, or at once for validate_only.
+std::optional<TopicError> create_partitions(BrokerServices& broker, const metadata::CreatePartitionsRequest& request,
+                                            Duration timeout);
+
 // An error value means no controller answered within `timeout`.
 Result<metadata::AlterReassignmentsReply> alter_reassignments(BrokerServices& broker,
                                                               const metadata::AlterReassignmentsRequest& request,
                                                               Duration timeout);
+Result<metadata::ElectLeadersReply> elect_leaders(BrokerServices& broker, const metadata::ElectLeadersRequest& request,
+                                                  Duration timeout);
 Result<metadata::ListReassignmentsReply> list_reassignments(BrokerServices& broker,
                                                             const metadata::ListReassignmentsRequest& request,
                                                             Duration timeout);
