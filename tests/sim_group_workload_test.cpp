@@ -13,6 +13,7 @@
 #include "sim/check/group_checks.h"
 #include "sim/runner.h"
 #include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_json.h"
 #include "tests/support/scenario_run.h"
 
 namespace {
@@ -70,6 +71,38 @@ TEST_CASE("scenario: workload.groups[] parses every field of a group", "[sim][sc
   CHECK(g.random.per_minute == 2);
   CHECK(g.random.actions == std::vector<scenario::MemberAction>{scenario::MemberAction::crash, scenario::MemberAction::slow});
   CHECK(g.random.down == 3s);
+}
+
+TEST_CASE("scenario: a group written back as a scenario file parses to the same group", "[sim][scenario][group]") {
+  auto s = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"], "members": 4,
+      "assignors": ["sticky", "range"], "commit": "async", "static": true, "session_timeout": "7s",
+      "behaviours": [{"at": "9s", "member": 2, "action": "slow", "duration": "3s"}, {"at": "4s", "member": 3, "action": "leave"}],
+      "random": {"per_minute": 1.5, "actions": ["restart"], "duration": "2s"}})"),
+                                    "g.json");
+  REQUIRE(s);
+  auto again = scenario::parse_scenario(scenario::to_json(*s).dump(), "again.json");
+  REQUIRE(again);
+  REQUIRE(again->workload.groups.size() == 1);
+  const auto& a = s->workload.groups[0];
+  const auto& b = again->workload.groups[0];
+  CHECK(b.group_id == a.group_id);
+  CHECK(b.topics == a.topics);
+  CHECK(b.members == a.members);
+  CHECK(b.assignors == a.assignors);
+  CHECK(b.commit == a.commit);
+  CHECK(b.static_members == a.static_members);
+  CHECK(b.session_timeout == a.session_timeout);
+  CHECK(b.rebalance_timeout == a.rebalance_timeout);
+  REQUIRE(b.behaviours.size() == a.behaviours.size());
+  for (std::size_t i = 0; i < a.behaviours.size(); ++i) {
+    CHECK(b.behaviours[i].at == a.behaviours[i].at);
+    CHECK(b.behaviours[i].member == a.behaviours[i].member);
+    CHECK(b.behaviours[i].action == a.behaviours[i].action);
+    CHECK(b.behaviours[i].duration == a.behaviours[i].duration);
+  }
+  CHECK(b.random.per_minute == a.random.per_minute);
+  CHECK(b.random.actions == a.random.actions);
+  CHECK(b.random.duration == a.random.duration);
 }
 
 TEST_CASE("scenario: a bad group names the key that is wrong", "[sim][scenario][group]") {

@@ -90,6 +90,36 @@ ojson consumer_json(const ConsumerSpec& c) {
   return o;
 }
 
+ojson behaviour_json(const MemberBehaviour& b) {
+  ojson o = {{"at", dur(b.at)}, {"member", b.member}, {"action", member_action_name(b.action)}};
+  if (b.action == MemberAction::restart || b.action == MemberAction::slow) o["duration"] = dur(b.duration);
+  return o;
+}
+
+ojson group_json(const GroupSpec& g) {
+  const GroupSpec d;
+  ojson o = {{"group", g.group_id}, {"topics", g.topics}, {"members", g.members}, {"assignors", g.assignors}};
+  static constexpr const char* commits[] = {"sync", "async", "auto"};
+  o["commit"] = commits[static_cast<int>(g.commit)];
+  if (g.static_members != d.static_members) o["static"] = g.static_members;
+  const std::pair<const char*, Duration> durations[] = {
+      {"session_timeout", g.session_timeout},       {"heartbeat_interval", g.heartbeat_interval},
+      {"rebalance_timeout", g.rebalance_timeout},   {"auto_commit_interval", g.auto_commit_interval},
+      {"poll_timeout", g.poll_timeout},             {"request_timeout", g.request_timeout}};
+  for (const auto& [key, value] : durations) o[key] = dur(value);
+  if (!g.behaviours.empty()) {
+    o["behaviours"] = ojson::array();
+    for (const auto& b : g.behaviours) o["behaviours"].push_back(behaviour_json(b));
+  }
+  if (!g.random.actions.empty()) {
+    ojson actions = ojson::array();
+    for (const auto a : g.random.actions) actions.push_back(member_action_name(a));
+    o["random"] = {{"per_minute", g.random.per_minute}, {"actions", actions}, {"down", dur(g.random.down)},
+                   {"duration", dur(g.random.duration)}};
+  }
+  return o;
+}
+
 ojson random_json(const RandomFaultOptions& x) {
   const RandomFaultOptions d;
   ojson o = ojson::object();
@@ -190,6 +220,10 @@ ojson to_json(const Scenario& s) {
   if (!s.workload.consumers.empty()) {
     workload["consumers"] = ojson::array();
     for (const auto& c : s.workload.consumers) workload["consumers"].push_back(consumer_json(c));
+  }
+  if (!s.workload.groups.empty()) {
+    workload["groups"] = ojson::array();
+    for (const auto& g : s.workload.groups) workload["groups"].push_back(group_json(g));
   }
   if (!s.workload.delete_records.empty()) {
     workload["delete_records"] = ojson::array();
