@@ -502,10 +502,17 @@ void read_committed(Runtime& rt, Context& ctx, client::Admin& admin, GroupRun& g
   } while (now_ns(ctx) < end);
 }
 
-bool settled(const GroupSnapshot& s) {
+// Stable with exactly the running members, every subscribed partition held once: a cooperative
+// group is Stable between the rebalance that revokes and the one that hands the partitions over.
+bool settled(const GroupSnapshot& s, const GroupHistory& h) {
   std::set<std::string> described;
-  for (const auto& [id, tps] : s.assignment) described.insert(id);
-  return s.state == "Stable" && described == s.live_members;
+  std::multiset<TopicPartition> held;
+  for (const auto& [id, tps] : s.assignment) {
+    described.insert(id);
+    held.insert(tps.begin(), tps.end());
+  }
+  const auto all = subscribed_partitions(h);
+  return s.state == "Stable" && described == s.live_members && held == std::multiset<TopicPartition>(all.begin(), all.end());
 }
 
 // After recovery: the members catch up, then the group is described until it has settled.
@@ -518,7 +525,7 @@ void take_snapshot(Runtime& rt, Context& ctx, GroupRun& g) {
   std::optional<GroupSnapshot> last;
   while (now_ns(ctx) < settle_end) {
     if (auto s = describe_once(ctx, admin, g)) {
-      const bool done = settled(*s);
+      const bool done = settled(*s, g.history);
       last = std::move(s);
       if (done) break;
     }
@@ -551,6 +558,16 @@ void run_group(Runtime& rt, Context& ctx, std::shared_ptr<GroupRun> g, const std
   }
   spawn(fmt::format("{}-schedule", g->spec.group_id), [&rt, &ctx, g, start_ns] { run_schedule(rt, ctx, g, start_ns); });
   spawn(fmt::format("{}-snapshot", g->spec.group_id), [&rt, &ctx, g] { take_snapshot(rt, ctx, *g); });
+}
+
+// Whether the removal at `i` may have been undone: a coordinator unloaded before the group's next
+// GroupStable.
+bool undone(const std::vector<CoordinatorRemoval>& events, std::size_t i) {
+  for (std::size_t j = i + 1; j < events.size(); ++j) {
+    if (events[j].kind == CoordinatorRemoval::Kind::unloaded) return true;
+    if (events[j].kind == CoordinatorRemoval::Kind::stable && events[j].group == events[i].group) return false;
+  }
+  return false;
 }
 
 }  // namespace
@@ -589,8 +606,9 @@ void run_groups(Runtime& rt, Context& ctx) {
 void finish_group_histories(std::vector<GroupHistory>& groups, const std::vector<CoordinatorRemoval>& removals,
                             const History& history, const KeyTable& keys) {
   for (auto& g : groups) {
-    for (const auto& r : removals) {
-      if (r.group != g.group_id) continue;
+    for (std::size_t i = 0; i < removals.size(); ++i) {
+      const auto& r = removals[i];
+      if (r.kind != CoordinatorRemoval::Kind::removed || r.group != g.group_id || undone(removals, i)) continue;
       // The last incarnation with that member id that existed by then.
       GroupMember* target = nullptr;
       for (auto& m : g.members) {

@@ -32,11 +32,14 @@
 
 namespace keel::sim::workload {
 
-// A GroupMemberRemoved trace event of a coordinator.
+// A coordinator's trace event about groups: GroupMemberRemoved, GroupStable (the rebalance's group
+// record committed), or CoordinatorUnloaded (group state not yet written is forgotten).
 struct CoordinatorRemoval {
+  enum class Kind : std::uint8_t { removed, stable, unloaded };
   std::int64_t at_ns = 0;
-  std::string group;
-  std::string member_id;
+  std::string group;      // removed, stable
+  std::string member_id;  // removed
+  Kind kind = Kind::removed;
 };
 
 // One empty history per group of the scenario (group id, protocol, subscribed partition counts).
@@ -48,6 +51,9 @@ void run_groups(Runtime& rt, Context& ctx);
 
 // After the run: the removals attached to the member incarnations they removed, and the records the
 // producers had acknowledged (main phase) on the subscribed partitions as each group's `produced`.
+// A removal is in memory until the rebalance it starts writes the group's record: one followed by a
+// coordinator unload before the group's next GroupStable may be undone (the group is loaded back as
+// it was written, the member in it, as Kafka does), so it is left out.
 void finish_group_histories(std::vector<GroupHistory>& groups, const std::vector<CoordinatorRemoval>& removals,
                             const History& history, const KeyTable& keys);
 
