@@ -104,11 +104,10 @@ bool observe_retention(check::RetentionObservations& r, std::int64_t time_ns, in
 
 void observe(Observed& seen, std::int64_t time_ns, int node, std::string_view name, std::string_view fields) {
   if (observe_retention(seen.cluster.retention, time_ns, node, name, fields)) return;
-  if (name == "GroupMemberRemoved" || name == "GroupStable" || name == "CoordinatorUnloaded") {
-    using Kind = workload::CoordinatorRemoval::Kind;
+  if (name == "GroupMemberRemoved" || name == "CoordinatorUnloaded") {
     const auto j = fields_json(fields);
-    const Kind kind = name == "GroupMemberRemoved" ? Kind::removed : name == "GroupStable" ? Kind::stable : Kind::unloaded;
-    seen.group_removals.push_back({time_ns, j.value("Group", std::string()), j.value("Member", std::string()), kind});
+    seen.group_removals.push_back({time_ns, j.value("Group", std::string()), j.value("Member", std::string()),
+                                   name == "CoordinatorUnloaded"});
     return;
   }
   if (name == "Buggify") {

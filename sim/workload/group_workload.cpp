@@ -88,7 +88,17 @@ class Recorder {
     return out;
   }
 
+  // Before each poll or close: the identity and positions an automatic commit sent from it carries,
+  // and a generation the member joined since the last call (its JoinGroup answer, heard before this
+  // call began) as an assignment of nothing yet at that generation: from then on the coordinator
+  // fences the generation before it, and a member it had removed is back in the group (a removal
+  // a coordinator failover undid, the group loaded as last written).
   void note_call() {
+    const std::int32_t generation = consumer_->generation();
+    if (generation >= 0 && generation != last_generation_ && !consumer_->member_id().empty()) {
+      current().events.push_back({MemberEvent::Kind::assigned, now_ns(ctx_) - 1, generation, {}});
+    }
+    last_generation_ = generation;
     sent_from_.push_back({now_ns(ctx_), consumer_->member_id(), consumer_->generation(), positions()});
     if (sent_from_.size() > sent_from_max) {
       sent_from_.pop_front();
@@ -279,7 +289,8 @@ class Recorder {
   std::set<TopicPartition> owned_;
   std::map<TopicPartition, std::int64_t> unstarted_;  // assigned, start not yet seen -> when assigned
   std::deque<SentFrom> sent_from_;
-  std::size_t reported_through_ = 0;  // sent_from_ below this index sent nothing still unreported
+  std::size_t reported_through_ = 0;
+  std::int32_t last_generation_ = -1;  // sent_from_ below this index sent nothing still unreported
 };
 
 client::GroupConsumerConfig consumer_config(const Context& ctx, const GroupSpec& spec, int slot, int process) {
@@ -560,12 +571,22 @@ void run_group(Runtime& rt, Context& ctx, std::shared_ptr<GroupRun> g, const std
   spawn(fmt::format("{}-snapshot", g->spec.group_id), [&rt, &ctx, g] { take_snapshot(rt, ctx, *g); });
 }
 
-// Whether the removal at `i` may have been undone: a coordinator unloaded before the group's next
-// GroupStable.
-bool undone(const std::vector<CoordinatorRemoval>& events, std::size_t i) {
-  for (std::size_t j = i + 1; j < events.size(); ++j) {
-    if (events[j].kind == CoordinatorRemoval::Kind::unloaded) return true;
-    if (events[j].kind == CoordinatorRemoval::Kind::stable && events[j].group == events[i].group) return false;
+// Whether a coordinator unload after `removal` undid it: the member then had a commit acknowledged
+// under the same id.
+bool undone(const GroupHistory& g, const std::vector<CoordinatorRemoval>& events, const CoordinatorRemoval& removal) {
+  std::optional<std::int64_t> unload;
+  for (const auto& e : events) {
+    if (e.unloaded && e.at_ns > removal.at_ns) {
+      unload = e.at_ns;
+      break;
+    }
+  }
+  if (!unload) return false;
+  for (const auto& m : g.members) {
+    if (m.member_id != removal.member_id) continue;
+    for (const auto& c : m.commits) {
+      if (c.outcome == CommitOutcome::ok && c.invoke_ns > *unload) return true;
+    }
   }
   return false;
 }
@@ -606,9 +627,8 @@ void run_groups(Runtime& rt, Context& ctx) {
 void finish_group_histories(std::vector<GroupHistory>& groups, const std::vector<CoordinatorRemoval>& removals,
                             const History& history, const KeyTable& keys) {
   for (auto& g : groups) {
-    for (std::size_t i = 0; i < removals.size(); ++i) {
-      const auto& r = removals[i];
-      if (r.kind != CoordinatorRemoval::Kind::removed || r.group != g.group_id || undone(removals, i)) continue;
+    for (const auto& r : removals) {
+      if (r.unloaded || r.group != g.group_id || undone(g, removals, r)) continue;
       // The last incarnation with that member id that existed by then.
       GroupMember* target = nullptr;
       for (auto& m : g.members) {

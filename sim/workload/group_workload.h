@@ -32,14 +32,13 @@
 
 namespace keel::sim::workload {
 
-// A coordinator's trace event about groups: GroupMemberRemoved, GroupStable (the rebalance's group
-// record committed), or CoordinatorUnloaded (group state not yet written is forgotten).
+// A coordinator's GroupMemberRemoved trace event, or its CoordinatorUnloaded (`unloaded`: what the
+// coordinator had not yet written is forgotten, and the group is loaded back as last written).
 struct CoordinatorRemoval {
-  enum class Kind : std::uint8_t { removed, stable, unloaded };
   std::int64_t at_ns = 0;
-  std::string group;      // removed, stable
-  std::string member_id;  // removed
-  Kind kind = Kind::removed;
+  std::string group;
+  std::string member_id;
+  bool unloaded = false;
 };
 
 // One empty history per group of the scenario (group id, protocol, subscribed partition counts).
@@ -51,9 +50,8 @@ void run_groups(Runtime& rt, Context& ctx);
 
 // After the run: the removals attached to the member incarnations they removed, and the records the
 // producers had acknowledged (main phase) on the subscribed partitions as each group's `produced`.
-// A removal is in memory until the rebalance it starts writes the group's record: one followed by a
-// coordinator unload before the group's next GroupStable may be undone (the group is loaded back as
-// it was written, the member in it, as Kafka does), so it is left out.
+// A removal a coordinator failover undid is left out: one followed by an unload, after which the
+// member had a commit acknowledged under the same id (it was in the group as loaded back).
 void finish_group_histories(std::vector<GroupHistory>& groups, const std::vector<CoordinatorRemoval>& removals,
                             const History& history, const KeyTable& keys);
 
