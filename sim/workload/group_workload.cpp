@@ -88,17 +88,8 @@ class Recorder {
     return out;
   }
 
-  // Before each poll or close: the identity and positions an automatic commit sent from it carries,
-  // and a generation the member joined since the last call (its JoinGroup answer, heard before this
-  // call began) as an assignment of nothing yet at that generation: from then on the coordinator
-  // fences the generation before it, and a member it had removed is back in the group (a removal
-  // a coordinator failover undid, the group loaded as last written).
+  // Before each poll or close: the identity and positions an automatic commit sent from it carries.
   void note_call() {
-    const std::int32_t generation = consumer_->generation();
-    if (generation >= 0 && generation != last_generation_ && !consumer_->member_id().empty()) {
-      current().events.push_back({MemberEvent::Kind::assigned, now_ns(ctx_) - 1, generation, {}});
-    }
-    last_generation_ = generation;
     sent_from_.push_back({now_ns(ctx_), consumer_->member_id(), consumer_->generation(), positions()});
     if (sent_from_.size() > sent_from_max) {
       sent_from_.pop_front();
@@ -289,8 +280,7 @@ class Recorder {
   std::set<TopicPartition> owned_;
   std::map<TopicPartition, std::int64_t> unstarted_;  // assigned, start not yet seen -> when assigned
   std::deque<SentFrom> sent_from_;
-  std::size_t reported_through_ = 0;
-  std::int32_t last_generation_ = -1;  // sent_from_ below this index sent nothing still unreported
+  std::size_t reported_through_ = 0;  // sent_from_ below this index sent nothing still unreported
 };
 
 client::GroupConsumerConfig consumer_config(const Context& ctx, const GroupSpec& spec, int slot, int process) {
