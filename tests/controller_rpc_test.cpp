@@ -90,6 +90,8 @@ void for_each_sample(F&& f) {
   f(ListReassignmentsRequest{});
   f(sample_list());
   f(ListReassignmentsReply{{{"orders", 1, {3, 1, 2, 4}, {3}, {4}}}});
+  f(AlterTopicConfigsRequest{"orders", {{"retention.ms", ConfigChange::set, "1000"}, {"flush.ms", ConfigChange::remove, std::nullopt}}, true});
+  f(AlterTopicConfigsReply{ErrorCode::unknown_topic_or_partition, "gone"});
 }
 
 }  // namespace
@@ -110,10 +112,10 @@ TEST_CASE("controller rpc: the call table maps each request to its id, name and 
     CHECK(valid_quorum_call(static_cast<std::int8_t>(row.id)));
     CHECK(quorum_call_name(row.id) == row.name);
   });
-  CHECK(rows == 7);
+  CHECK(rows == 8);
   CHECK(valid_quorum_call(0));
   CHECK(quorum_call_name(QuorumCall::raft) == "Raft");
-  CHECK_FALSE(valid_quorum_call(8));
+  CHECK_FALSE(valid_quorum_call(9));
   CHECK_FALSE(valid_quorum_call(-1));
 }
 
@@ -124,7 +126,7 @@ TEST_CASE("controller rpc: every call and reply round-trips and every truncation
     round_trip(message);
     ++samples;
   });
-  CHECK(samples == 15);
+  CHECK(samples == 17);
   const auto reg = round_trip(sample_registration());
   CHECK(reg.endpoints.size() == 2);
   CHECK(reg.rack == "rack-a");

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -113,10 +114,8 @@ Result<BrokerConfig> parse_broker_config(std::string_view properties_text, std::
                                          std::span<const std::string> overrides);
 
 // `base` (the broker's log settings) overridden by a topic's configs: retention.ms, retention.bytes,
-// segment.bytes, segment.ms, segment.index.bytes, index.interval.bytes, flush.messages, flush.ms,
-// file.delete.delay.ms, max.message.bytes, message.timestamp.type, message.timestamp.before.max.ms,
-// message.timestamp.after.max.ms, cleanup.policy (only "delete";
-// "compact" is refused as not supported yet). The error names the key.
+// and every other topic config of Kafka 4 (topic_config_names(); those Keel does not act on are kept
+// in LogConfig::inert). The error names the key and says what is wrong with the value.
 Result<storage::LogConfig> apply_topic_configs(const storage::LogConfig& base,
                                                const std::map<std::string, std::string>& topic_configs);
 
@@ -125,6 +124,15 @@ inline constexpr int config_source_dynamic_topic = 1;
 inline constexpr int config_source_static_broker = 4;
 inline constexpr int config_source_default = 5;
 
+// Where else a config's value could come from, most precedent first (DescribeConfigs v1+ with
+// include_synonyms): the topic's own value, the broker keys given in server.properties, the default.
+struct ConfigSynonym {
+  std::string name;
+  std::string value;
+  int source = config_source_default;
+  bool operator==(const ConfigSynonym&) const = default;
+};
+
 struct ConfigEntry {
   std::string name;
   std::string value;
@@ -132,7 +140,21 @@ struct ConfigEntry {
   bool read_only = false;
   bool is_sensitive = false;
   int source = config_source_default;
+  std::vector<ConfigSynonym> synonyms;
+  std::int8_t type = 0;        // Kafka's ConfigType: 1 boolean, 2 string, 3 int, 5 long, 6 double, 7 list
+  std::string documentation;   // empty: none
 };
+
+// What the alter path needs of a topic key: whether it is a list (APPEND and SUBTRACT apply only
+// to lists) and its default as text (what APPEND extends when the topic has no value of its own).
+struct TopicConfigKind {
+  bool is_list = false;
+  std::string default_text;
+};
+std::optional<TopicConfigKind> topic_config_kind(std::string_view name);
+
+// Every topic config key Keel knows (Kafka 4's), sorted.
+std::vector<std::string> topic_config_names();
 
 // Every broker key Keel knows, sorted by name: the value as given (source 4) or the default
 // (source 5). A key with no default of its own (log.roll.ms, log.retention.ms, log.flush.interval.ms)

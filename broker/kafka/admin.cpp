@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <set>
 
 #include "broker/base/topic_partition.h"
 #include "broker/metadata/quorum.h"
@@ -60,7 +61,76 @@ std::optional<TopicError> validate_topic(const BrokerServices& broker, std::int3
   return std::nullopt;
 }
 
+std::optional<TopicError> check_change(const metadata::ConfigChange& c) {
+  const auto kind = config::topic_config_kind(c.name);
+  if (!kind) return TopicError{ErrorCode::invalid_config, fmt::format("Unknown topic config name: {}", c.name)};
+  const bool list_op = c.op == metadata::ConfigChange::append || c.op == metadata::ConfigChange::subtract;
+  if (list_op && !kind->is_list) {
+    return TopicError{ErrorCode::invalid_request,
+                      fmt::format("Config value {} is not allowed for config key: {}",
+                                  c.op == metadata::ConfigChange::append ? "append" : "subtract", c.name)};
+  }
+  if (c.op != metadata::ConfigChange::remove && !c.value) {
+    return TopicError{ErrorCode::invalid_request, fmt::format("Null value not supported for : {}", c.name)};
+  }
+  return std::nullopt;
+}
+
+std::optional<TopicError> check_changes(const std::vector<metadata::ConfigChange>& changes) {
+  std::set<std::string> seen;
+  for (const auto& c : changes) {
+    if (!seen.insert(c.name).second) {
+      return TopicError{ErrorCode::invalid_request, fmt::format("Error due to duplicate config keys: {}", c.name)};
+    }
+    if (c.op < metadata::ConfigChange::set || c.op > metadata::ConfigChange::subtract) {
+      return TopicError{ErrorCode::invalid_request, fmt::format("Unknown config operation {} for {}", c.op, c.name)};
+    }
+    if (auto error = check_change(c)) return error;
+  }
+  return std::nullopt;
+}
+
+// The changes that take `before` to `after`: SET each new or changed key, DELETE each dropped one.
+std::vector<metadata::ConfigChange> diff_configs(const std::map<std::string, std::string>& before,
+                                                 const std::map<std::string, std::string>& after) {
+  std::vector<metadata::ConfigChange> out;
+  for (const auto& [name, value] : before) {
+    if (after.count(name) == 0) out.push_back({name, metadata::ConfigChange::remove, std::nullopt});
+  }
+  for (const auto& [name, value] : after) {
+    auto it = before.find(name);
+    if (it == before.end() || it->second != value) out.push_back({name, metadata::ConfigChange::set, value});
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<TopicError> alter_topic_configs(BrokerServices& broker, const std::string& topic,
+                                              const std::vector<metadata::ConfigChange>& changes, bool replace_all,
+                                              bool validate_only) {
+  const auto* t = broker.quorum.image().topic(topic);
+  if (t == nullptr) return TopicError{ErrorCode::unknown_topic_or_partition, fmt::format("Topic '{}' does not exist.", topic)};
+  if (auto error = check_changes(changes)) return error;
+  const auto list_default = [](const std::string& name) { return config::topic_config_kind(name)->default_text; };
+  const auto after = metadata::apply_config_changes(t->configs, changes, replace_all, list_default);
+  if (auto log_config = config::apply_topic_configs(broker.config.log, after); !log_config) {
+    return TopicError{ErrorCode::invalid_config, log_config.error().message};
+  }
+  if (validate_only) return std::nullopt;
+  // The controller gets the resolved values (APPEND and SUBTRACT as the SET of their result).
+  metadata::AlterTopicConfigsRequest request{topic, diff_configs(t->configs, after), false};
+  const auto timeout = controller_call_timeout(broker);
+  auto reply = broker.quorum.call(request, broker.rt.now() + timeout);
+  if (!reply) return call_failed(reply.error());
+  if (reply->error != ErrorCode::none) return TopicError{reply->error, reply->message};
+  await_metadata(broker, [&] {
+    const auto* now = broker.quorum.image().topic(topic);
+    return now == nullptr || now->configs == after;
+  }, timeout);
+  broker.rt.trace("TopicConfigsAltered").detail("Topic", topic).detail("Changes", request.changes.size());
+  return std::nullopt;
+}
 
 std::string topic_name_problem(std::string_view name) {
   if (name.empty()) return "topic name is empty";

@@ -31,6 +31,14 @@ std::optional<TopicError> create_topic(BrokerServices& broker, const std::string
                                        const std::map<std::string, std::string>& configs, bool validate_only);
 std::optional<TopicError> delete_topic(BrokerServices& broker, const std::string& name);
 
+// Changes a topic's configs (IncrementalAlterConfigs; AlterConfigs with replace_all): checks each
+// change (a known key, APPEND/SUBTRACT only on lists, no key twice) and validates the configs that
+// result with Kafka's types and ranges (INVALID_CONFIG naming the key and the value), then, unless
+// validate_only, has the controller write them and waits until this broker applied them.
+std::optional<TopicError> alter_topic_configs(BrokerServices& broker, const std::string& topic,
+                                              const std::vector<metadata::ConfigChange>& changes, bool replace_all,
+                                              bool validate_only);
+
 // An error value means no controller answered within `timeout`.
 Result<metadata::AlterReassignmentsReply> alter_reassignments(BrokerServices& broker,
                                                               const metadata::AlterReassignmentsRequest& request,

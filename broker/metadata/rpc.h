@@ -34,6 +34,7 @@ enum class QuorumCall : std::int8_t {
   delete_topic = 5,
   alter_reassignments = 6,
   list_reassignments = 7,
+  alter_topic_configs = 8,
 };
 
 // What the active controller decides a call on: the committed image, and where the decision's
@@ -103,6 +104,11 @@ inline constexpr auto controller_calls = std::tuple{
         QuorumCall::list_reassignments, "ListPartitionReassignments",
         [](DecisionInput& in, const ListReassignmentsRequest& request) {
           return Decision<ListReassignmentsReply>{{}, in.controller.list_reassignments(in.image, request)};
+        }),
+    controller_call<AlterTopicConfigsRequest, AlterTopicConfigsReply>(
+        QuorumCall::alter_topic_configs, "AlterTopicConfigs",
+        [](DecisionInput& in, const AlterTopicConfigsRequest& request) {
+          return in.controller.alter_topic_configs(in.image, request);
         }),
 };
 

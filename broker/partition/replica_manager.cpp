@@ -175,6 +175,7 @@ std::optional<RoleChange> ReplicaManager::apply_assignment(const PartitionAssign
   auto p = find(a.tp);
   if (p && a.partition_epoch == p->partition_epoch()) {
     p->log().set_config(config);  // topic configs change without a partition change
+    if (p->role() == Role::leader) p->mutable_leader_state().set_min_insync_replicas(config.min_insync_replicas);
     return std::nullopt;
   }
   if (!p) p = open(a.tp, config);

@@ -29,7 +29,9 @@ enum class ApiKey : std::int16_t {
   create_topics = 19,
   delete_topics = 20,
   describe_configs = 32,
+  alter_configs = 33,
   delete_groups = 42,
+  incremental_alter_configs = 44,
   alter_partition_reassignments = 45,
   list_partition_reassignments = 46,
   offset_delete = 47,
@@ -45,7 +47,7 @@ struct ApiInfo {
 };
 
 // Sorted by key. The flexible thresholds are Kafka's ("flexibleVersions" in each schema).
-inline constexpr std::array<ApiInfo, 23> api_table{{
+inline constexpr std::array<ApiInfo, 25> api_table{{
     {ApiKey::produce, "Produce", 3, 8, 9},
     {ApiKey::fetch, "Fetch", 4, 12, 12},
     {ApiKey::list_offsets, "ListOffsets", 1, 5, 6},
@@ -63,8 +65,10 @@ inline constexpr std::array<ApiInfo, 23> api_table{{
     {ApiKey::create_topics, "CreateTopics", 0, 7, 5},
     {ApiKey::delete_topics, "DeleteTopics", 0, 6, 4},
     {ApiKey::offset_for_leader_epoch, "OffsetForLeaderEpoch", 2, 4, 4},
-    {ApiKey::describe_configs, "DescribeConfigs", 0, 2, 4},
+    {ApiKey::describe_configs, "DescribeConfigs", 0, 4, 4},
+    {ApiKey::alter_configs, "AlterConfigs", 0, 2, 2},
     {ApiKey::delete_groups, "DeleteGroups", 0, 2, 2},
+    {ApiKey::incremental_alter_configs, "IncrementalAlterConfigs", 0, 1, 1},
     {ApiKey::alter_partition_reassignments, "AlterPartitionReassignments", 0, 1, 0},
     {ApiKey::list_partition_reassignments, "ListPartitionReassignments", 0, 0, 0},
     {ApiKey::offset_delete, "OffsetDelete", 0, 0, 32767},

@@ -4,6 +4,7 @@
 // schema.h), and encode/decode below drive the one generic codec over that list for any version.
 #include "broker/protocol/api.h"
 #include "broker/protocol/errors.h"
+#include "broker/protocol/messages_alter_configs.h"
 #include "broker/protocol/messages_alter_partition_reassignments.h"
 #include "broker/protocol/messages_api_versions.h"
 #include "broker/protocol/messages_create_topics.h"
@@ -119,6 +120,10 @@ keel::Result<M> decode(std::span<const std::uint8_t> body, std::int16_t version)
   X(DeleteTopicsResponse)                 \
   X(DescribeConfigsRequest)               \
   X(DescribeConfigsResponse)              \
+  X(AlterConfigsRequest)                  \
+  X(AlterConfigsResponse)                 \
+  X(IncrementalAlterConfigsRequest)       \
+  X(IncrementalAlterConfigsResponse)      \
   X(AlterPartitionReassignmentsRequest)   \
   X(AlterPartitionReassignmentsResponse)  \
   X(ListPartitionReassignmentsRequest)    \
