@@ -13,13 +13,16 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 
 #include "bench/client_bench.h"
 #include "bench/local_cluster.h"
 #include "bench/local_keel.h"
+#include "bench/file_append.h"
 #include "bench/loopback.h"
+#include "broker/platform/posix/paths.h"
 #include "broker/platform/posix/runtime.h"
 
 namespace {
@@ -41,6 +44,13 @@ struct Options {
   int cluster = 0;  // the cluster phase: > 0 on, < 0 off, 0 on with a local keel and off with --bootstrap
 };
 
+// What every figure is compared with, both measured in this run: loopback TCP (the transport) and
+// appending to a new file (the log's write path without the broker).
+struct Baselines {
+  double loopback_mb_s = 0;
+  double append_mb_s = 0;
+};
+
 struct Row {
   ProduceCase produce_case;
   ThroughputResult produced;
@@ -53,18 +63,20 @@ std::string size_name(std::int64_t bytes) {
   return bytes % 1024 == 0 ? fmt::format("{} KiB", bytes / 1024) : fmt::format("{} B", bytes);
 }
 
-void print_table(const std::vector<Row>& rows, double baseline_mb_s) {
-  fmt::print("\n{:<10} {:>4} | {:>9} {:>9} {:>7} {:>8} {:>8} {:>6} | {:>9} {:>9} {:>7} {:>6}\n", "batch.size", "acks",
-             "prod MB/s", "rec/s", "ratio", "p50 ms", "p99 ms", "errors", "cons MB/s", "rec/s", "ratio", "errors");
-  fmt::print("{:-<124}\n", "");
+void print_table(const std::vector<Row>& rows, const Baselines& baselines) {
+  fmt::print("\n{:<10} {:>4} | {:>9} {:>9} {:>7} {:>7} {:>8} {:>8} {:>6} | {:>9} {:>9} {:>7} {:>6}\n", "batch.size",
+             "acks", "prod MB/s", "rec/s", "ratio", "/append", "p50 ms", "p99 ms", "errors", "cons MB/s", "rec/s",
+             "ratio", "errors");
+  fmt::print("{:-<132}\n", "");
   for (auto row : rows) {
     auto& p = row.produced;
     auto& c = row.consumed;
-    fmt::print("{:<10} {:>4} | {:>9.1f} {:>9.0f} {:>7.3f} {:>8.2f} {:>8.2f} {:>6} | {:>9.1f} {:>9.0f} {:>7.3f} {:>6}\n",
-               size_name(row.produce_case.batch_bytes), acks_name(row.produce_case.acks), p.mb_per_s(),
-               p.records_per_s(), p.mb_per_s() / baseline_mb_s, quantile_ms(p.latencies, 0.50),
-               quantile_ms(p.latencies, 0.99), p.errors, c.mb_per_s(), c.records_per_s(),
-               c.mb_per_s() / baseline_mb_s, c.errors);
+    fmt::print(
+        "{:<10} {:>4} | {:>9.1f} {:>9.0f} {:>7.3f} {:>7.3f} {:>8.2f} {:>8.2f} {:>6} | {:>9.1f} {:>9.0f} {:>7.3f} {:>6}\n",
+        size_name(row.produce_case.batch_bytes), acks_name(row.produce_case.acks), p.mb_per_s(), p.records_per_s(),
+        p.mb_per_s() / baselines.loopback_mb_s, p.mb_per_s() / baselines.append_mb_s, quantile_ms(p.latencies, 0.50),
+        quantile_ms(p.latencies, 0.99), p.errors, c.mb_per_s(), c.records_per_s(),
+        c.mb_per_s() / baselines.loopback_mb_s, c.errors);
   }
 }
 
@@ -157,24 +169,35 @@ int run_cluster_phase(Runtime& rt, const Options& o, const PhaseLimits& limits, 
   return 0;
 }
 
-// The loopback TCP bandwidth every ratio is against, printed with what the phases will do; nullopt
-// (after saying why) when it cannot be measured.
-std::optional<double> measure_baseline(Runtime& rt, const Options& o, const PhaseLimits& limits) {
+// The baselines every ratio is against, printed with what the phases will do; nullopt (after saying
+// why) when one cannot be measured.
+std::optional<Baselines> measure_baselines(Runtime& rt, const Options& o, const PhaseLimits& limits) {
   const std::uint64_t loopback_bytes = o.quick ? (256ull << 20) : (2ull << 30);
   auto loopback = measure_loopback(rt, loopback_bytes, 1 << 20);
   if (!loopback) {
     fmt::print(stderr, "keel-bench: loopback baseline failed: {}\n", loopback.error().message);
     return std::nullopt;
   }
-  const double baseline = loopback->mb_per_s();
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  // The runtime's data root is "/" (as the keel binary's): its Disk takes the path without the leading "/".
+  auto append = measure_file_append(rt, posix::root_relative(posix::absolute_path(dir)), o.quick ? (128ull << 20) : (1ull << 30), 64 << 10);
+  if (!append) {
+    fmt::print(stderr, "keel-bench: file append baseline in {} failed: {}\n", dir, append.error().message);
+    return std::nullopt;
+  }
   fmt::print("baseline: loopback TCP through the posix runtime, 1 MiB writes: {:.1f} MB/s ({} MiB in {:.2f} s)\n",
-             baseline, loopback->bytes >> 20, loopback->seconds);
+             loopback->mb_per_s(), loopback->bytes >> 20, loopback->seconds);
+  fmt::print("baseline: appending to a new file in {} through the posix runtime, 64 KiB writes, no sync: {:.1f} MB/s "
+             "({} MiB in {:.2f} s)\n",
+             dir, append->mb_per_s(), append->bytes >> 20, append->seconds);
   fmt::print("records: {} value bytes, no key, no compression; at most {} records or {:.1f} s per phase; "
              "{} partition(s) per topic\n",
              o.record_bytes, limits.records, std::chrono::duration<double>(limits.time).count(), o.partitions);
-  fmt::print("MB/s counts record values (10^6 bytes); ratio = MB/s / loopback MB/s; latency = send() to "
-             "acknowledgement under full load (the producer's 32 MiB buffer kept full, so it includes queueing)\n");
-  return baseline;
+  fmt::print("MB/s counts record values (10^6 bytes); ratio = MB/s / loopback MB/s; /append = MB/s / file append "
+             "MB/s; latency = send() to acknowledgement under full load (the producer's 32 MiB buffer kept full, so "
+             "it includes queueing)\n");
+  return Baselines{loopback->mb_per_s(), append->mb_per_s()};
 }
 
 // One row of the single-broker table: a topic of its own, produced to at full speed, read back.
@@ -237,8 +260,8 @@ int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootst
   const PhaseLimits limits{o.records > 0 ? o.records : (o.quick ? 5'000 : 200'000),
                            std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
                                o.phase_seconds > 0 ? o.phase_seconds : (o.quick ? 1.0 : 3.5)))};
-  const auto baseline = measure_baseline(rt, o, limits);
-  if (!baseline) return 1;
+  const auto baselines = measure_baselines(rt, o, limits);
+  if (!baselines) return 1;
 
   const std::string run_id = fmt::format("{}-{}", ::getpid(), to_ns(rt.now()) % 1'000'000);
   std::vector<Row> rows;
@@ -254,7 +277,7 @@ int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootst
       rows.push_back(std::move(*row));
     }
   }
-  print_table(rows, *baseline);
+  print_table(rows, *baselines);
   if (o.cluster > 0 || (o.cluster == 0 && o.bootstrap.empty())) {
     if (int code = run_cluster_phase(rt, o, limits, run_id, rows); code != 0) return code;
   }
@@ -309,6 +332,7 @@ int main(int argc, char** argv) {
   {
     posix::PosixOptions po;
     po.log_level = Severity::warn;
+    po.data_root = "/";
     posix::PosixRuntime rt(po);
     rt.stop_on_signals();
     rt.spawn("bench", [&] {

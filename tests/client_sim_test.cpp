@@ -19,6 +19,7 @@
 #include "broker/protocol/frame.h"
 #include "broker/protocol/messages.h"
 #include "broker/protocol/record_batch.h"
+#include "broker/rpc/connection.h"
 #include "sim/node.h"
 #include "sim/world.h"
 #include "tests/support/bytes.h"
@@ -39,6 +40,7 @@ using test::bootstrap;
 struct Fake {
   // ---- behaviour ----
   std::int16_t api_versions_max = 3;  // above this, Kafka's UNSUPPORTED_VERSION answer
+  std::int16_t produce_min = 3;
   std::int16_t produce_max = 8;
   std::int32_t partitions = 1;
   int not_leader_answers = 0;          // the first n partitions produced get NOT_LEADER_OR_FOLLOWER
@@ -75,7 +77,7 @@ Bytes api_versions(Fake& fake, const RequestHeader& h) {
     response.error_code = static_cast<std::int16_t>(ErrorCode::unsupported_version);
     return encode_response_frame(h.correlation_id, ApiKey::api_versions, 0, response);
   }
-  add(ApiKey::produce, 3, fake.produce_max);
+  add(ApiKey::produce, fake.produce_min, fake.produce_max);
   add(ApiKey::metadata, 0, 9);
   return encode_response_frame(h.correlation_id, ApiKey::api_versions, h.api_version, response);
 }
@@ -306,6 +308,23 @@ TEST_CASE("client: a request that times out breaks its connection; the next call
   CHECK(first_took < 1200ms);
   CHECK(second_ok);
   CHECK(fake.connections == 2);
+}
+
+TEST_CASE("client: an ApiVersions answer with a range upside down is refused, naming the api", "[client][sim]") {
+  Fake fake;
+  fake.produce_min = 9;
+  fake.produce_max = 8;
+  Status opened;
+  bool usable_after = true;
+  REQUIRE(run_script(3, &fake, [&](Runtime& rt) {
+    rpc::BrokerConnection connection(rt, test::node0_address, "probe", 5s);
+    opened = connection.open(1s);
+    usable_after = static_cast<bool>(connection.version_for(ApiKey::produce, 8));
+  }));
+  REQUIRE_FALSE(opened);
+  CHECK(opened.code() == Errc::corrupt);
+  CHECK(opened.error().message.find("lists api 0 from v9 to v8") != std::string::npos);
+  CHECK_FALSE(usable_after);  // nothing negotiated is kept
 }
 
 TEST_CASE("client: with no broker, sends fail at the delivery timeout and connects back off to 1 s", "[client][sim]") {

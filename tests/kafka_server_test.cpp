@@ -96,6 +96,7 @@ TEST_CASE("broker: ApiVersions advertises exactly the served APIs; an unsupporte
   Rig rig(1);
   std::optional<ApiVersionsResponse> v0, v3;
   std::optional<std::pair<std::int32_t, ApiVersionsResponse>> v9;
+  bool produce_v2_closed = false;
   REQUIRE(rig.run_client([&](Runtime& rt) {
     RawClient client(rt);
     if (!client.connect()) return;
@@ -107,6 +108,10 @@ TEST_CASE("broker: ApiVersions advertises exactly the served APIs; an unsupporte
     // ApiVersions v9 (no such version yet): header v2, then a body the broker must not parse.
     (void)client.send_raw(Bytes{0, 0, 0, 16, 0, 18, 0, 9, 0, 0, 0, 77, 0, 3, 'r', 'a', 'w', 0, 1, 1, 0, 0});
     v9 = client.receive<ApiVersionsResponse>(0);  // a v0 body, whatever version was asked
+    // Produce v2, advertised but not served: header v1 (api key 0, version 2, correlation 5, no
+    // client id); the broker drops the connection before reading a body.
+    (void)client.send_raw(Bytes{0, 0, 0, 10, 0, 0, 0, 2, 0, 0, 0, 5, 0xff, 0xff});
+    produce_v2_closed = client.closed_by_broker();
   }));
   REQUIRE(v0);
   REQUIRE(v3);
@@ -122,9 +127,15 @@ TEST_CASE("broker: ApiVersions advertises exactly the served APIs; an unsupporte
     const auto it = std::find_if(v3->api_keys.begin(), v3->api_keys.end(),
                                  [&](const auto& k) { return k.api_key == static_cast<std::int16_t>(entry.key); });
     REQUIRE(it != v3->api_keys.end());
-    CHECK(it->min_version == entry.min_version);
+    CHECK(it->min_version == kafka::advertised_min_version(entry));
     CHECK(it->max_version == entry.max_version);
   }
+  // Produce is listed from v0 (librdkafka 2.0.2 compresses only then), and served from v3.
+  const auto produce = std::find_if(v3->api_keys.begin(), v3->api_keys.end(), [](const auto& k) { return k.api_key == 0; });
+  REQUIRE(produce != v3->api_keys.end());
+  CHECK(produce->min_version == 0);
+  CHECK(kafka::find_handler(0)->min_version == 3);
+  CHECK(produce_v2_closed);
   CHECK(v9->first == 77);
   CHECK(v9->second.error_code == static_cast<std::int16_t>(ErrorCode::unsupported_version));
   REQUIRE(v9->second.api_keys.size() == 1);

@@ -1,5 +1,5 @@
 // ApiVersions: the APIs and versions this broker serves, straight from the handler table, so it
-// advertises exactly what it implements.
+// advertises exactly what it implements (but for Produce's lower bound: see advertised_min_version).
 #include "broker/kafka/handlers.h"
 
 namespace keel::kafka {
@@ -19,7 +19,7 @@ HandlerResult handle_api_versions(RequestContext& ctx, protocol::Reader& body) {
     if (!advertised(entry)) continue;
     protocol::ApiVersionsResponse::ApiVersion api;
     api.api_key = static_cast<std::int16_t>(entry.key);
-    api.min_version = entry.min_version;
+    api.min_version = advertised_min_version(entry);
     api.max_version = entry.max_version;
     response.api_keys.push_back(api);
   }

@@ -45,6 +45,10 @@ std::span<const HandlerEntry> handlers() { return handler_table; }
 
 bool advertised(const HandlerEntry& entry) { return entry.key != ApiKey::keel_quorum; }
 
+std::int16_t advertised_min_version(const HandlerEntry& entry) {
+  return entry.key == ApiKey::produce ? std::int16_t{0} : entry.min_version;
+}
+
 const HandlerEntry* find_handler(std::int16_t api_key) {
   for (const auto& entry : handler_table) {
     if (static_cast<std::int16_t>(entry.key) == api_key) return &entry;

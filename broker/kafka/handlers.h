@@ -41,6 +41,10 @@ std::span<const HandlerEntry> handlers();
 const HandlerEntry* find_handler(std::int16_t api_key);
 // Whether ApiVersions lists the entry (Kafka clients never see Keel's own API).
 bool advertised(const HandlerEntry& entry);
+// The lowest version ApiVersions lists for the entry: its min_version, except Produce, listed from
+// v0 although v0-v2 are refused (as Kafka 4 does since KAFKA-18659: librdkafka before 2.10 asks for
+// Produce v0 support before it compresses with gzip, snappy or lz4, and sends uncompressed otherwise).
+std::int16_t advertised_min_version(const HandlerEntry& entry);
 
 HandlerResult handle_api_versions(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body);

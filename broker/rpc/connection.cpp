@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "broker/base/assert.h"
 #include "broker/protocol/errors.h"
 
 namespace keel::rpc {
@@ -20,10 +21,19 @@ struct BrokerConnection::Shared {
     broken = true;
     connection.close();
     for (auto& p : pending) {
+      KEEL_ASSERT_MSG(!p->done.is_set(), "request {} to {} answered twice", p->correlation_id, address.to_string());
       p->frame = error;
       p->done.set();
     }
     pending.clear();
+  }
+
+  // Requests wait in the order they were written, which is the order of their correlation ids.
+  void push_pending(std::shared_ptr<PendingResponse> p) {
+    KEEL_ASSERT_MSG(pending.empty() || pending.back()->correlation_id < p->correlation_id,
+                    "request {} to {} queued behind {}", p->correlation_id, address.to_string(),
+                    pending.back()->correlation_id);
+    pending.push_back(std::move(p));
   }
 };
 
@@ -52,6 +62,8 @@ void BrokerConnection::read_loop(const std::shared_ptr<Shared>& shared) {
     }
     auto next = shared->pending.front();
     shared->pending.pop_front();
+    KEEL_ASSERT_MSG(!next->done.is_set(), "request {} to {} was answered before its response came",
+                    next->correlation_id, shared->address.to_string());
     protocol::Reader reader(*frame);
     const std::int32_t correlation = reader.read_int32();
     if (!reader.ok() || correlation != next->correlation_id) {
@@ -118,7 +130,15 @@ Status BrokerConnection::negotiate() {
                       fmt::format("{}: ApiVersions v{} failed: {}", address_.to_string(), version,
                                   protocol::error_name(static_cast<protocol::ErrorCode>(response->error_code))));
   }
-  for (const auto& key : response->api_keys) versions_[key.api_key] = {key.min_version, key.max_version};
+  for (const auto& key : response->api_keys) {
+    // A peer's answer is input: a range that is upside down is refused, not asserted.
+    if (key.min_version > key.max_version) {
+      versions_.clear();
+      return make_error(Errc::corrupt, fmt::format("{}: ApiVersions lists api {} from v{} to v{}", address_.to_string(),
+                                                   key.api_key, key.min_version, key.max_version));
+    }
+    versions_[key.api_key] = {key.min_version, key.max_version};
+  }
   return {};
 }
 
@@ -155,7 +175,7 @@ Result<std::shared_ptr<PendingResponse>> BrokerConnection::start(std::int16_t ap
   pending->correlation_id = header.correlation_id;
   pending->deadline = rt_.now() + request_timeout_;
   pending->owner = shared;
-  if (expect_response) shared->pending.push_back(pending);
+  if (expect_response) shared->push_pending(pending);
   if (auto st = protocol::write_frame(shared->connection, w.data(), pending->deadline); !st) {
     shared->fail_all(st.error());
     return st.error();

@@ -1,10 +1,12 @@
-"""A kafka-python consumer group on the three-node keel cluster keeps consuming while the node that
-coordinates the group is SIGKILLed, and nothing acknowledged is left unconsumed:
+"""A consumer group of kafka-python and confluent-kafka members on the three-node keel cluster keeps
+consuming while the node that coordinates the group is SIGKILLed, and nothing acknowledged is left
+unconsumed:
 
   1. start three combined nodes (test_cluster.start_cluster), __consumer_offsets with 3 partitions
      replicated three times; create a topic of 3 partitions, replication factor 3;
-  2. produce a first half with acks=all; two KafkaConsumers of one group (manual commits after each
-     poll) start consuming;
+  2. produce a first half with acks=all; three members of one group (two kafka-python
+     KafkaConsumers and one confluent-kafka Consumer, on librdkafka; manual commits after each
+     poll; the range assignor, which both clients offer) start consuming;
   3. once they have committed, find the group's coordinator (abs(javaHash(group)) % 3 names the
      __consumer_offsets partition; its leader in Metadata is the coordinator), remember what the
      group has committed, and SIGKILL that node;
@@ -79,18 +81,23 @@ class Member:
     polled; a failed commit (the coordinator moving, a rebalance) is logged and the loop goes on."""
 
     def __init__(self, nodes, name):
-        self.consumer = KafkaConsumer(TOPIC, bootstrap_servers=bootstrap(nodes), group_id=GROUP, client_id=name,
-                                      enable_auto_commit=False, auto_offset_reset="earliest",
-                                      session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
-                                      request_timeout_ms=30_000, fetch_max_wait_ms=100, retry_backoff_ms=100,
-                                      reconnect_backoff_ms=50, reconnect_backoff_max_ms=500, metadata_max_age_ms=1_000)
+        self.consumer = self.make_consumer(nodes, name)
         self.name = name
         self.lock = threading.Lock()
         self.consumed = set()
         self.commits_ok = 0
         self.commits_failed = 0
+        self.assigned = 0  # partitions assigned, as of the last poll
         self.stop_flag = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def make_consumer(nodes, name):
+        return KafkaConsumer(TOPIC, bootstrap_servers=bootstrap(nodes), group_id=GROUP, client_id=name,
+                             enable_auto_commit=False, auto_offset_reset="earliest",
+                             session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
+                             request_timeout_ms=30_000, fetch_max_wait_ms=100, retry_backoff_ms=100,
+                             reconnect_backoff_ms=50, reconnect_backoff_max_ms=500, metadata_max_age_ms=1_000)
 
     def start(self):
         self.thread.start()
@@ -99,8 +106,10 @@ class Member:
         while not self.stop_flag.is_set():
             batches = self.consumer.poll(timeout_ms=200, max_records=20)
             values = {r.value for batch in batches.values() for r in batch}
+            assigned = len(self.consumer.assignment())
             with self.lock:
                 self.consumed |= values
+                self.assigned = assigned
             if not batches:
                 continue
             time.sleep(0.02)  # "processing": the first half takes seconds, so the kill lands mid-way
@@ -118,10 +127,51 @@ class Member:
         with self.lock:
             return set(self.consumed), self.commits_ok, self.commits_failed
 
+    def assigned_count(self):
+        with self.lock:
+            return self.assigned
+
     def finish(self):
         self.stop_flag.set()
         self.thread.join(30)
         check(not self.thread.is_alive(), f"{self.name}: the consuming thread did not stop")
+
+
+class ConfluentMember(Member):
+    """The same loop with Debian's confluent-kafka (librdkafka 2.0.2): consume, then commit
+    synchronously what was consumed."""
+
+    @staticmethod
+    def make_consumer(nodes, name):
+        from confluent_kafka import Consumer
+        consumer = Consumer({"bootstrap.servers": ",".join(bootstrap(nodes)), "group.id": GROUP, "client.id": name,
+                             "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                             "partition.assignment.strategy": "range,roundrobin",
+                             "session.timeout.ms": 10_000, "heartbeat.interval.ms": 1_000,
+                             "fetch.wait.max.ms": 100, "reconnect.backoff.ms": 50,
+                             "reconnect.backoff.max.ms": 500, "topic.metadata.refresh.interval.ms": 1_000})
+        consumer.subscribe([TOPIC])
+        return consumer
+
+    def _run(self):
+        while not self.stop_flag.is_set():
+            messages = [m for m in self.consumer.consume(num_messages=20, timeout=0.2) if m.error() is None]
+            assigned = len(self.consumer.assignment())
+            with self.lock:
+                self.consumed |= {m.value() for m in messages}
+                self.assigned = assigned
+            if not messages:
+                continue
+            time.sleep(0.02)
+            try:
+                self.consumer.commit(asynchronous=False)
+                with self.lock:
+                    self.commits_ok += 1
+            except Exception as e:  # noqa: BLE001 - redelivered after the rebalance: at least once
+                with self.lock:
+                    self.commits_failed += 1
+                log(f"{self.name}: commit failed: {type(e).__name__}: {e}")
+        self.consumer.close()
 
 
 def committed_offsets(nodes):
@@ -147,14 +197,19 @@ def run(ctx):
         admin.close()
         wait_until(lambda: partitions_settled(nodes, [1, 2, 3], TOPIC, PARTITIONS), 30, "every partition settled")
 
-    with step("produce a first half; two members of one group consume and commit"):
-        acked = produce(nodes, 0, HALF)
-        check(len(acked) == HALF, f"first half: {len(acked)} of {HALF} acknowledged")
-        members = [Member(nodes, f"member-{i}") for i in range(2)]
+    with step("produce a first half; three members of one group (kafka-python, confluent-kafka) consume and commit"):
+        members = [Member(nodes, "kafka-python-0"), Member(nodes, "kafka-python-1"),
+                   ConfluentMember(nodes, "confluent-0")]
         for m in members:
             m.start()
         ctx.on_cleanup(lambda: [m.stop_flag.set() for m in members])
-        wait_until(lambda: sum(m.snapshot()[1] for m in members) >= 2, 60, "two commits by the group")
+        # All three in one generation first: a member that joined after the others had consumed
+        # everything would have nothing to commit.
+        wait_until(lambda: [m.assigned_count() for m in members] == [1, 1, 1], 60,
+                   "one partition assigned to each member")
+        acked = produce(nodes, 0, HALF)
+        check(len(acked) == HALF, f"first half: {len(acked)} of {HALF} acknowledged")
+        wait_until(lambda: all(m.snapshot()[1] >= 1 for m in members), 60, "a commit by each member")
 
     with step("SIGKILL the group coordinator's node"):
         victim_id = wait_until(lambda: coordinator_id(nodes), 20, "the group's coordinator in Metadata")

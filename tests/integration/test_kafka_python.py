@@ -100,9 +100,9 @@ def run(ctx):
         check_eq(response.resources[0][0], 0, "describe_configs error code of broker 1")
         check(len(response.resources[0][4]) > 0, "broker 1 has no configs described")
 
-    # kcat (librdkafka 2.0.2) sends only zstd compressed to this broker (see test_kcat.py), so the
-    # other codecs reach the broker from kafka-python, with Debian's python3-snappy / python3-lz4 /
-    # python3-zstandard (scripts/install-deps.sh installs them; a missing one fails the test).
+    # Each codec from kafka-python too (test_kcat.py does the same with librdkafka), with Debian's
+    # python3-snappy / python3-lz4 / python3-zstandard (scripts/install-deps.sh installs them; a
+    # missing one fails the test).
     available = {"gzip": codec.has_gzip(), "snappy": codec.has_snappy(), "lz4": codec.has_lz4(), "zstd": codec.has_zstd()}
     for name, present in available.items():
         check(present, f"kafka-python cannot use {name}: run scripts/install-deps.sh (python3-{name} module missing)")

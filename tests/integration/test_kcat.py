@@ -115,17 +115,19 @@ def run(ctx):
         check(not bad_headers, f"headers not kept: {bad_headers[:3]}")
 
     # Which codecs can kcat use with this broker? librdkafka 2.0.2 decides from ApiVersions (see
-    # keel_it.librdkafka_codec_used). What we found: keel advertises Produce 3-8, Fetch 4-12 and no
-    # FindCoordinator, so librdkafka 2.0.2 sends gzip, snappy and lz4 batches UNCOMPRESSED (its
-    # check asks for Produce support within [0, 0], and a Produce min of 3 fails it; lz4 would also
-    # need FindCoordinator v0), and only zstd (Produce 7 + Fetch 10) goes out compressed. The test
-    # computes the expectation from what the broker advertises, so it keeps holding if the
-    # advertised ranges change (e.g. Produce advertised from 0 and v0-2 refused at dispatch).
+    # keel_it.librdkafka_codec_used): it compresses with gzip, snappy or lz4 only when the broker
+    # lists Produce from v0 (lz4 also wants FindCoordinator), and with zstd when it lists Produce 7
+    # and Fetch 10. Keel lists Produce from v0 and refuses v0-v2 when they come, as Kafka 4 does
+    # since KAFKA-18659 (for this very librdkafka check), so every codec must go out as asked and be
+    # stored as sent. The expectation is computed from what the broker advertises and must equal the
+    # codec asked for: a change in the advertised ranges that makes librdkafka fall back to
+    # uncompressed batches fails here.
     apis = api_versions(broker.port)
     log("advertised: " + ", ".join(f"{k}:{lo}-{hi}" for k, (lo, hi) in sorted(apis.items())))
     for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
         topic = f"kcat-codec-{codec}"
         expected = librdkafka_codec_used(apis, codec)
+        check_eq(expected, codec, f"the codec librdkafka 2.0.2 will send for -z {codec}, given what keel advertises")
         with step(f"kcat -P -z {codec} (librdkafka will send {expected}), consume back, check the stored batches"):
             sent = make_messages(CODEC_MESSAGES, codec)
             produce(broker, topic, sent, "-z", codec)
