@@ -604,6 +604,38 @@ TEST_CASE("config: describe gives each topic config its synonyms, most precedent
                        {"log.retention.hours", "168", config_source_default}});
 }
 
+TEST_CASE("config: dynamic broker configs change the log defaults and are described as dynamic", "[config]") {
+  const BrokerConfig c = parse_ok(minimal + "log.retention.hours=2\n");
+  CHECK(dynamic_broker_key("log.retention.ms"));
+  CHECK(dynamic_broker_key("compression.type"));
+  CHECK_FALSE(dynamic_broker_key("num.partitions"));
+  CHECK_FALSE(dynamic_broker_key("remote.storage.enable"));  // a topic-only key
+  auto log = apply_broker_configs(c.log, {{"log.retention.ms", "1000"}, {"log.cleanup.policy", "compact"}});
+  REQUIRE(log.ok());
+  CHECK(log->retention_ms == 1000);
+  CHECK_FALSE(log->cleanup_delete);
+  CHECK(apply_broker_configs(c.log, {{"num.partitions", "3"}}).error().message ==
+        "broker config: num.partitions: cannot be changed at run time (only the log defaults of topic configs can)");
+  CHECK(apply_broker_configs(c.log, {{"log.segment.bytes", "1"}}).error().message ==
+        "broker config: log.segment.bytes: 1 is below the minimum 14");
+  const DynamicBrokerConfigs dynamic{{{"log.retention.ms", "5000"}, {"log.segment.bytes", "65536"}},
+                                     {{"log.segment.bytes", "32768"}}};
+  const auto topic = describe_topic_config(c, {}, dynamic);
+  CHECK(entry(topic, "retention.ms")->value == "5000");
+  CHECK(entry(topic, "retention.ms")->source == config_source_dynamic_default_broker);
+  CHECK(entry(topic, "segment.bytes")->value == "32768");
+  CHECK(entry(topic, "segment.bytes")->source == config_source_dynamic_broker);
+  using S = ConfigSynonym;
+  CHECK(entry(topic, "segment.bytes")->synonyms ==
+        std::vector<S>{{"log.segment.bytes", "32768", config_source_dynamic_broker},
+                       {"log.segment.bytes", "65536", config_source_dynamic_default_broker},
+                       {"log.segment.bytes", "1073741824", config_source_default}});
+  const auto broker = describe_broker_config(c, dynamic);
+  CHECK(entry(broker, "log.retention.ms")->value == "5000");
+  CHECK_FALSE(entry(broker, "log.retention.ms")->read_only);
+  CHECK(entry(broker, "num.partitions")->read_only);
+}
+
 // ---- DescribeConfigs ----
 
 TEST_CASE("config: describe lists every broker key sorted, given ones as static, the rest as defaults", "[config]") {

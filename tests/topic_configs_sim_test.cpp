@@ -40,6 +40,7 @@ struct Seen {
   std::size_t consumed = 0;
   Status bad_value = {};
   Status bad_append = {};
+  Status dynamic = make_error(Errc::cancelled, "not run");
 };
 
 std::int64_t or_minus2(const Result<std::int64_t>& offset) { return offset ? *offset : -2; }
@@ -86,12 +87,12 @@ std::vector<protocol::Compression> stored_codecs(Runtime& rt, Admin& admin, cons
   return out;
 }
 
-void describe_into(Admin& admin, const std::string& topic, Seen& seen) {
+void describe_into(Admin& admin, const std::string& topic, Seen& seen, const std::string& prefix = "") {
   auto configs = admin.describe_configs(config_resource_topic, topic);
   if (!configs) return;
   for (const auto& c : *configs) {
-    seen.values[c.name] = c.value.value_or("<null>");
-    seen.sources[c.name] = c.config_source;
+    seen.values[prefix + c.name] = c.value.value_or("<null>");
+    seen.sources[prefix + c.name] = c.config_source;
   }
 }
 
@@ -100,17 +101,19 @@ void describe_into(Admin& admin, const std::string& topic, Seen& seen) {
 // until AlterConfigs makes it delete; "aged" gets retention.ms=1000 by IncrementalAlterConfigs.
 void script(Runtime& rt, const std::vector<Address>& servers, std::int16_t rf, Seen& seen) {
   Admin admin(rt, servers);
-  seen.created = admin.create_topic("zipped", 1, rf, {{"compression.type", "producer"}});
+  // zipped keeps its records: its own retention.ms outlasts the dynamic default set below.
+  seen.created = admin.create_topic("zipped", 1, rf, {{"compression.type", "producer"}, {"retention.ms", "-1"}});
   if (seen.created) seen.created = admin.create_topic("kept", 1, rf, {{"cleanup.policy", "compact"}, {"retention.ms", "1000"},
                                                                       {"segment.bytes", "8192"}});
   if (seen.created) seen.created = admin.create_topic("aged", 1, rf, {{"segment.bytes", "8192"}});
+  if (seen.created) seen.created = admin.create_topic("inherit", 1, rf, {{"segment.bytes", "8192"}});
   if (!seen.created) return;
   seen.bad_value = admin.incremental_alter_configs(config_resource_topic, "zipped", {Op{"retention.ms", 0, "soon"}});
   seen.bad_append = admin.incremental_alter_configs(config_resource_topic, "zipped", {Op{"compression.type", 2, "gzip"}});
   seen.altered = admin.incremental_alter_configs(config_resource_topic, "zipped", {Op{"compression.type", 0, "gzip"}});
   if (seen.altered) seen.altered = admin.incremental_alter_configs(config_resource_topic, "aged", {Op{"retention.ms", 0, "1000"}});
   if (!seen.altered) return;
-  for (const auto& topic : {"zipped", "kept", "aged"}) produce(rt, servers, topic, 100);
+  for (const auto& topic : {"zipped", "kept", "aged", "inherit"}) produce(rt, servers, topic, 100);
   seen.stored = stored_codecs(rt, admin, "zipped");
   rt.sleep_for(std::chrono::seconds(5));  // records older than 1 s; retention runs every second
   ConsumerConfig cc;
@@ -118,6 +121,9 @@ void script(Runtime& rt, const std::vector<Address>& servers, std::int16_t rf, S
   Consumer consumer(rt, cc);
   seen.start_compact = or_minus2(consumer.beginning_offset(TopicPartition{"kept", 0}));
   seen.values["kept.end"] = std::to_string(or_minus2(consumer.end_offset(TopicPartition{"kept", 0})));
+  seen.values["inherit.before"] = std::to_string(or_minus2(consumer.beginning_offset(TopicPartition{"inherit", 0})));
+  // The brokers' default retention, changed at run time, reaches a topic without its own.
+  seen.dynamic = admin.incremental_alter_configs(protocol::config_resource_broker, "", {Op{"log.retention.ms", 0, "1000"}});
   seen.altered = admin.alter_configs(config_resource_topic, "kept", {{"cleanup.policy", "delete"}, {"retention.ms", "1000"},
                                                                      {"segment.bytes", "8192"}});
   rt.sleep_for(std::chrono::seconds(5));
@@ -125,6 +131,7 @@ void script(Runtime& rt, const std::vector<Address>& servers, std::int16_t rf, S
   seen.end = or_minus2(consumer.end_offset(TopicPartition{"aged", 0}));
   const auto aged_start = or_minus2(consumer.beginning_offset(TopicPartition{"aged", 0}));
   seen.values["aged.start"] = std::to_string(aged_start);
+  seen.values["inherit.after"] = std::to_string(or_minus2(consumer.beginning_offset(TopicPartition{"inherit", 0})));
   consumer.assign({TopicPartition{"zipped", 0}});
   (void)consumer.seek_to_beginning({TopicPartition{"zipped", 0}});
   for (int round = 0; round < 50 && seen.consumed < 100; ++round) {
@@ -132,6 +139,7 @@ void script(Runtime& rt, const std::vector<Address>& servers, std::int16_t rf, S
     if (records) seen.consumed += records->size();
   }
   describe_into(admin, "zipped", seen);
+  describe_into(admin, "inherit", seen, "inherit.");
 }
 
 void check_seen(const Seen& seen) {
@@ -150,7 +158,6 @@ void check_seen(const Seen& seen) {
   CHECK(seen.consumed == 100);
   CHECK(seen.values.at("compression.type") == "gzip");
   CHECK(seen.sources.at("compression.type") == config::config_source_dynamic_topic);
-  CHECK(seen.sources.at("retention.ms") == config::config_source_default);
   // compact only: the 1 s retention deleted nothing; once AlterConfigs made it delete, it did.
   CHECK(seen.values.at("kept.end") == "100");
   CHECK(seen.start_compact == 0);
@@ -158,6 +165,14 @@ void check_seen(const Seen& seen) {
   // retention.ms=1000 set on the running topic deleted its old segments.
   CHECK(seen.end == 100);
   CHECK(std::stoll(seen.values.at("aged.start")) > 0);
+  // The dynamic default: nothing deleted before it (7 days), old segments gone after (1 s).
+  INFO((seen.dynamic ? std::string() : seen.dynamic.error().message));
+  CHECK(seen.dynamic);
+  CHECK(seen.values.at("inherit.before") == "0");
+  CHECK(std::stoll(seen.values.at("inherit.after")) > 0);
+  CHECK(seen.values.at("inherit.retention.ms") == "1000");
+  CHECK(seen.sources.at("inherit.retention.ms") == config::config_source_dynamic_default_broker);
+  CHECK(seen.sources.at("retention.ms") == config::config_source_dynamic_topic);
 }
 
 }  // namespace

@@ -1212,10 +1212,18 @@ std::int8_t kafka_type(Type t) {
 
 // The broker-level synonyms of a key, most precedent first, as Kafka lists them: each broker key for
 // the setting that was given (static), then the default of the first that has one.
-void add_broker_synonyms(const BrokerConfig& config, const KeyDef& k, std::vector<ConfigSynonym>& out) {
+void add_broker_synonyms(const BrokerConfig& config, const DynamicBrokerConfigs& dynamic, const KeyDef& k,
+                         std::vector<ConfigSynonym>& out) {
   if (k.topic_only) {
     out.push_back({std::string(k.name), std::string(k.default_text.value_or("")), config_source_default});
     return;
+  }
+  const std::string name(k.name);
+  if (auto it = dynamic.this_broker.find(name); it != dynamic.this_broker.end()) {
+    out.push_back({name, it->second, config_source_dynamic_broker});
+  }
+  if (auto it = dynamic.cluster_default.find(name); it != dynamic.cluster_default.end()) {
+    out.push_back({name, it->second, config_source_dynamic_default_broker});
   }
   std::vector<std::string_view> names{k.name};
   names.insert(names.end(), k.also_set_by.begin(), k.also_set_by.end());
@@ -1237,17 +1245,67 @@ std::string_view topic_documentation(std::string_view topic_key);
 
 bool by_name(const ConfigEntry& a, const ConfigEntry& b) { return a.name < b.name; }
 
+bool is_dynamic(const KeyDef& k) { return !k.topic_only && !k.topic_name.empty() && k.apply_log; }
+
+// The dynamic value of a broker key and its source: this broker's, else the cluster default's.
+bool dynamic_value(const DynamicBrokerConfigs& dynamic, const KeyDef& k, ConfigEntry& e) {
+  if (!is_dynamic(k)) return false;
+  const std::string name(k.name);
+  if (auto it = dynamic.this_broker.find(name); it != dynamic.this_broker.end()) {
+    e.value = it->second;
+    e.source = config_source_dynamic_broker;
+  } else if (auto d = dynamic.cluster_default.find(name); d != dynamic.cluster_default.end()) {
+    e.value = d->second;
+    e.source = config_source_dynamic_default_broker;
+  } else {
+    return false;
+  }
+  e.is_default = false;
+  return true;
+}
+
 }  // namespace
 
-std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config) {
+bool dynamic_broker_key(std::string_view name) {
+  const KeyDef* k = find_key(name);
+  return k != nullptr && is_dynamic(*k);
+}
+
+Result<storage::LogConfig> apply_broker_configs(const storage::LogConfig& base,
+                                                const std::map<std::string, std::string>& broker_configs) {
+  storage::LogConfig out = base;
+  for (const auto& [name, text] : broker_configs) {
+    const KeyDef* k = find_key(name);
+    if (k == nullptr || !is_dynamic(*k)) {
+      return key_error("broker config", name,
+                       k == nullptr ? "unknown key" + suggestion(name, false)
+                                    : std::string("cannot be changed at run time (only the log defaults of topic configs can)"));
+    }
+    std::string problem;
+    auto v = parse_value(*k, trim(text), &problem);
+    if (!v) return key_error("broker config", name, problem);
+    k->apply_log(out, *v);
+  }
+  return out;
+}
+
+std::optional<TopicConfigKind> broker_config_kind(std::string_view name) {
+  const KeyDef* k = find_key(name);
+  if (k == nullptr || !is_dynamic(*k)) return std::nullopt;
+  return TopicConfigKind{k->type == Type::list, std::string(k->default_text.value_or(""))};
+}
+
+std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config, const DynamicBrokerConfigs& dynamic) {
   std::vector<ConfigEntry> out;
   for (const auto& k : key_table()) {
     if (k.topic_only) continue;
     ConfigEntry e;
     e.name = std::string(k.name);
-    e.read_only = true;
+    e.read_only = !is_dynamic(k);
     e.type = kafka_type(k.type);
-    if (auto it = config.values.find(e.name); it != config.values.end()) {
+    if (dynamic_value(dynamic, k, e)) {
+      // set at run time
+    } else if (auto it = config.values.find(e.name); it != config.values.end()) {
       e.value = it->second;
       e.is_default = false;
       e.source = config_source_static_broker;
@@ -1260,7 +1318,7 @@ std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config) {
     } else {
       continue;  // no value of its own: log.dir, log.retention.minutes, broker.id, ...
     }
-    add_broker_synonyms(config, k, e.synonyms);
+    add_broker_synonyms(config, dynamic, k, e.synonyms);
     out.push_back(std::move(e));
   }
   std::sort(out.begin(), out.end(), by_name);
@@ -1268,7 +1326,8 @@ std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config) {
 }
 
 std::vector<ConfigEntry> describe_topic_config(const BrokerConfig& config,
-                                               const std::map<std::string, std::string>& topic_overrides) {
+                                               const std::map<std::string, std::string>& topic_overrides,
+                                               const DynamicBrokerConfigs& dynamic) {
   std::vector<ConfigEntry> out;
   for (const auto& k : key_table()) {
     if (k.topic_name.empty()) continue;
@@ -1281,12 +1340,14 @@ std::vector<ConfigEntry> describe_topic_config(const BrokerConfig& config,
       e.is_default = false;
       e.source = config_source_dynamic_topic;
       e.synonyms.push_back({e.name, e.value, config_source_dynamic_topic});
+    } else if (dynamic_value(dynamic, k, e)) {
+      // a dynamic broker config: the value as set
     } else {
       e.value = k.read_log(config.log);
       e.is_default = !any_given(config, k);
       e.source = e.is_default ? config_source_default : config_source_static_broker;
     }
-    add_broker_synonyms(config, k, e.synonyms);
+    add_broker_synonyms(config, dynamic, k, e.synonyms);
     out.push_back(std::move(e));
   }
   std::sort(out.begin(), out.end(), by_name);

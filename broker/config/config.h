@@ -121,6 +121,8 @@ Result<storage::LogConfig> apply_topic_configs(const storage::LogConfig& base,
 
 // Kafka's DescribeConfigs ConfigSource values that Keel reports.
 inline constexpr int config_source_dynamic_topic = 1;
+inline constexpr int config_source_dynamic_broker = 2;          // this broker's, set at run time
+inline constexpr int config_source_dynamic_default_broker = 3;  // the cluster-wide default, set at run time
 inline constexpr int config_source_static_broker = 4;
 inline constexpr int config_source_default = 5;
 
@@ -156,15 +158,31 @@ std::optional<TopicConfigKind> topic_config_kind(std::string_view name);
 // Every topic config key Keel knows (Kafka 4's), sorted.
 std::vector<std::string> topic_config_names();
 
+// Broker configs changed at run time (AlterConfigs on a broker resource, kept in the metadata log):
+// the cluster-wide default (resource "") and this broker's own, by broker key. Only the log.* keys
+// behind topic configs may be set this way (dynamic_broker_key); they apply to every topic that does
+// not set the topic config itself, without a restart.
+struct DynamicBrokerConfigs {
+  std::map<std::string, std::string> cluster_default;
+  std::map<std::string, std::string> this_broker;
+};
+bool dynamic_broker_key(std::string_view name);
+// `base` with dynamic broker configs applied (keys as dynamic_broker_key; errors name the key).
+Result<storage::LogConfig> apply_broker_configs(const storage::LogConfig& base,
+                                                const std::map<std::string, std::string>& broker_configs);
+// The broker key's kind for the alter path (as topic_config_kind), when it is a dynamic one.
+std::optional<TopicConfigKind> broker_config_kind(std::string_view name);
+
 // Every broker key Keel knows, sorted by name: the value as given (source 4) or the default
 // (source 5). A key with no default of its own (log.roll.ms, log.retention.ms, log.flush.interval.ms)
 // shows its effective value. All are read-only: Keel does not change broker configs at run time.
-std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config);
+std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config, const DynamicBrokerConfigs& dynamic = {});
 
 // Every topic-level key, sorted by name, with its effective value: the topic's override (source 1),
 // else the broker's setting (source 4 when the broker's key was given, else 5, the default).
 std::vector<ConfigEntry> describe_topic_config(const BrokerConfig& config,
-                                               const std::map<std::string, std::string>& topic_overrides);
+                                               const std::map<std::string, std::string>& topic_overrides,
+                                               const DynamicBrokerConfigs& dynamic = {});
 
 // The keys given that Kafka has and Keel accepts with no effect, sorted, for a start-up message.
 std::vector<std::string> ignored_keys(const BrokerConfig& config);

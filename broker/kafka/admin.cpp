@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -61,9 +62,18 @@ std::optional<TopicError> validate_topic(const BrokerServices& broker, std::int3
   return std::nullopt;
 }
 
-std::optional<TopicError> check_change(const metadata::ConfigChange& c) {
-  const auto kind = config::topic_config_kind(c.name);
-  if (!kind) return TopicError{ErrorCode::invalid_config, fmt::format("Unknown topic config name: {}", c.name)};
+using KindOf = std::optional<config::TopicConfigKind> (*)(std::string_view);
+
+std::optional<TopicError> check_change(const metadata::ConfigChange& c, KindOf kind_of) {
+  const auto kind = kind_of(c.name);
+  if (!kind && kind_of == &config::topic_config_kind) {
+    return TopicError{ErrorCode::invalid_config, fmt::format("Unknown topic config name: {}", c.name)};
+  }
+  if (!kind) {
+    return TopicError{ErrorCode::invalid_request,
+                      fmt::format("Cannot update these configs dynamically: {} (Keel changes only the log defaults "
+                                  "of topic configs at run time)", c.name)};
+  }
   const bool list_op = c.op == metadata::ConfigChange::append || c.op == metadata::ConfigChange::subtract;
   if (list_op && !kind->is_list) {
     return TopicError{ErrorCode::invalid_request,
@@ -76,7 +86,7 @@ std::optional<TopicError> check_change(const metadata::ConfigChange& c) {
   return std::nullopt;
 }
 
-std::optional<TopicError> check_changes(const std::vector<metadata::ConfigChange>& changes) {
+std::optional<TopicError> check_changes(const std::vector<metadata::ConfigChange>& changes, KindOf kind_of) {
   std::set<std::string> seen;
   for (const auto& c : changes) {
     if (!seen.insert(c.name).second) {
@@ -85,7 +95,7 @@ std::optional<TopicError> check_changes(const std::vector<metadata::ConfigChange
     if (c.op < metadata::ConfigChange::set || c.op > metadata::ConfigChange::subtract) {
       return TopicError{ErrorCode::invalid_request, fmt::format("Unknown config operation {} for {}", c.op, c.name)};
     }
-    if (auto error = check_change(c)) return error;
+    if (auto error = check_change(c, kind_of)) return error;
   }
   return std::nullopt;
 }
@@ -111,7 +121,7 @@ std::optional<TopicError> alter_topic_configs(BrokerServices& broker, const std:
                                               bool validate_only) {
   const auto* t = broker.quorum.image().topic(topic);
   if (t == nullptr) return TopicError{ErrorCode::unknown_topic_or_partition, fmt::format("Topic '{}' does not exist.", topic)};
-  if (auto error = check_changes(changes)) return error;
+  if (auto error = check_changes(changes, &config::topic_config_kind)) return error;
   const auto list_default = [](const std::string& name) { return config::topic_config_kind(name)->default_text; };
   const auto after = metadata::apply_config_changes(t->configs, changes, replace_all, list_default);
   if (auto log_config = config::apply_topic_configs(broker.config.log, after); !log_config) {
@@ -129,6 +139,30 @@ std::optional<TopicError> alter_topic_configs(BrokerServices& broker, const std:
     return now == nullptr || now->configs == after;
   }, timeout);
   broker.rt.trace("TopicConfigsAltered").detail("Topic", topic).detail("Changes", request.changes.size());
+  return std::nullopt;
+}
+
+std::optional<TopicError> alter_broker_configs(BrokerServices& broker, const std::string& id,
+                                               const std::vector<metadata::ConfigChange>& changes, bool replace_all,
+                                               bool validate_only) {
+  const bool numeric = id.size() < 10 && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!numeric) return TopicError{ErrorCode::invalid_request, fmt::format("'{}' is not a broker id", id)};
+  if (auto error = check_changes(changes, &config::broker_config_kind)) return error;
+  const auto& current = broker.quorum.image().broker_configs(id);
+  const auto list_default = [](const std::string& name) { return config::broker_config_kind(name)->default_text; };
+  const auto after = metadata::apply_config_changes(current, changes, replace_all, list_default);
+  if (auto log_config = config::apply_broker_configs(broker.config.log, after); !log_config) {
+    return TopicError{ErrorCode::invalid_config, log_config.error().message};
+  }
+  if (validate_only) return std::nullopt;
+  const std::string resource = std::string(metadata::broker_config_prefix) + id;
+  metadata::AlterTopicConfigsRequest request{resource, diff_configs(current, after), false};
+  const auto timeout = controller_call_timeout(broker);
+  auto reply = broker.quorum.call(request, broker.rt.now() + timeout);
+  if (!reply) return call_failed(reply.error());
+  if (reply->error != ErrorCode::none) return TopicError{reply->error, reply->message};
+  await_metadata(broker, [&] { return broker.quorum.image().broker_configs(id) == after; }, timeout);
+  broker.rt.trace("BrokerConfigsAltered").detail("Broker", id.empty() ? "<default>" : id).detail("Changes", request.changes.size());
   return std::nullopt;
 }
 

@@ -39,6 +39,13 @@ std::optional<TopicError> alter_topic_configs(BrokerServices& broker, const std:
                                               const std::vector<metadata::ConfigChange>& changes, bool replace_all,
                                               bool validate_only);
 
+// The same for dynamic broker configs: `id` is a broker id, or "" for the cluster-wide default. Only
+// the log.* keys behind topic configs may change (else INVALID_REQUEST naming the key); they apply
+// to every topic without its own value, on every broker (the default) or on that broker.
+std::optional<TopicError> alter_broker_configs(BrokerServices& broker, const std::string& id,
+                                               const std::vector<metadata::ConfigChange>& changes, bool replace_all,
+                                               bool validate_only);
+
 // An error value means no controller answered within `timeout`.
 Result<metadata::AlterReassignmentsReply> alter_reassignments(BrokerServices& broker,
                                                               const metadata::AlterReassignmentsRequest& request,

@@ -1,6 +1,6 @@
-// AlterConfigs and IncrementalAlterConfigs: a topic's configs changed through the controller (see
-// admin.h), answered per resource. Broker configs are not changed at run time yet: a broker resource
-// is answered INVALID_REQUEST naming it.
+// AlterConfigs and IncrementalAlterConfigs: a topic's configs, or a broker's dynamic configs (the
+// log defaults of topic configs, per broker or cluster-wide), changed through the controller (see
+// admin.h), answered per resource.
 #include <fmt/format.h>
 
 #include "broker/kafka/admin.h"
@@ -30,9 +30,7 @@ std::optional<TopicError> alter_resource(BrokerServices& broker, std::int8_t typ
     return alter_topic_configs(broker, name, changes, replace_all, validate_only);
   }
   if (type == protocol::config_resource_broker) {
-    return TopicError{ErrorCode::invalid_request,
-                      fmt::format("broker '{}': Keel does not change broker configs at run time yet; set them in "
-                                  "server.properties", name)};
+    return alter_broker_configs(broker, name, changes, replace_all, validate_only);
   }
   return TopicError{ErrorCode::invalid_request, fmt::format("resource type {} is not supported", type)};
 }

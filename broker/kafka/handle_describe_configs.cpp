@@ -1,5 +1,6 @@
 // DescribeConfigs: the effective configs of a topic (broker defaults and the topic's overrides, with
-// their sources, and when asked their synonyms and documentation) or of this broker.
+// their sources, and when asked their synonyms and documentation) or of this broker, both with the
+// dynamic broker configs of the metadata image.
 #include <fmt/format.h>
 
 #include "broker/kafka/errors.h"
@@ -65,6 +66,11 @@ Result_ describe(const Resource& resource, const std::vector<config::ConfigEntry
   return out;
 }
 
+config::DynamicBrokerConfigs dynamic_of(BrokerServices& broker) {
+  const auto& image = broker.quorum.image();
+  return {image.broker_configs(""), image.broker_configs(std::to_string(broker.config.node_id))};
+}
+
 Result_ describe_resource(BrokerServices& broker, const Resource& resource, Detail detail) {
   if (resource.resource_type == resource_topic) {
     const auto* topic = broker.quorum.image().topic(resource.resource_name);
@@ -72,7 +78,7 @@ Result_ describe_resource(BrokerServices& broker, const Resource& resource, Deta
       return resource_error(resource, ErrorCode::unknown_topic_or_partition,
                             fmt::format("Topic '{}' does not exist.", resource.resource_name));
     }
-    return describe(resource, config::describe_topic_config(broker.config, topic->configs), detail);
+    return describe(resource, config::describe_topic_config(broker.config, topic->configs, dynamic_of(broker)), detail);
   }
   if (resource.resource_type == resource_broker) {
     if (resource.resource_name != std::to_string(broker.config.node_id) && !resource.resource_name.empty()) {
@@ -80,7 +86,7 @@ Result_ describe_resource(BrokerServices& broker, const Resource& resource, Deta
                             fmt::format("Unexpected broker id, expected {} but received {}", broker.config.node_id,
                                         resource.resource_name));
     }
-    return describe(resource, config::describe_broker_config(broker.config), detail);
+    return describe(resource, config::describe_broker_config(broker.config, dynamic_of(broker)), detail);
   }
   return resource_error(resource, ErrorCode::invalid_request,
                         fmt::format("resource type {} is not supported", resource.resource_type));

@@ -362,7 +362,7 @@ struct ConfigChange {
 };
 struct AlterTopicConfigsRequest {
   static constexpr std::string_view message_name = "AlterTopicConfigsRequest";
-  std::string topic;
+  std::string topic;  // a topic, or a broker resource ("broker:<id>", "broker:" for the default; records.h)
   std::vector<ConfigChange> changes;
   bool replace_all = false;
   bool operator==(const AlterTopicConfigsRequest&) const = default;

@@ -73,21 +73,27 @@ std::map<std::string, std::string> apply_config_changes(const std::map<std::stri
 
 Decision<AlterTopicConfigsReply> Controller::alter_topic_configs(const MetadataImage& image,
                                                                  const AlterTopicConfigsRequest& request) const {
-  const TopicImage* topic = image.topic(request.topic);
-  if (topic == nullptr) {
+  const bool broker = request.topic.starts_with(broker_config_prefix);
+  const std::string_view id = std::string_view(request.topic).substr(broker ? broker_config_prefix.size() : 0);
+  if (broker && (id.size() >= 10 || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; }))) {
+    return {{}, {ErrorCode::invalid_request, fmt::format("'{}' is not a broker id", id)}};
+  }
+  const TopicImage* topic = broker ? nullptr : image.topic(request.topic);
+  if (!broker && topic == nullptr) {
     return {{}, {ErrorCode::unknown_topic_or_partition, fmt::format("Topic '{}' does not exist.", request.topic)}};
   }
+  const auto& current = broker ? image.broker_configs(id) : topic->configs;
   // The broker resolved APPEND and SUBTRACT against the defaults it knows; here a list without a
   // value starts empty unless the broker sent its default along (it always SETs the result).
-  const auto after = apply_config_changes(topic->configs, request.changes, request.replace_all,
+  const auto after = apply_config_changes(current, request.changes, request.replace_all,
                                           [](const std::string&) { return std::string(); });
   std::vector<MetadataRecord> records;
-  for (const auto& [name, value] : topic->configs) {
+  for (const auto& [name, value] : current) {
     if (after.count(name) == 0) records.push_back(ConfigRecord{request.topic, name, std::nullopt});
   }
   for (const auto& [name, value] : after) {
-    auto it = topic->configs.find(name);
-    if (it == topic->configs.end() || it->second != value) records.push_back(ConfigRecord{request.topic, name, value});
+    auto it = current.find(name);
+    if (it == current.end() || it->second != value) records.push_back(ConfigRecord{request.topic, name, value});
   }
   return {std::move(records), {ErrorCode::none, {}}};
 }

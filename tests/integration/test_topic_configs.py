@@ -27,9 +27,11 @@ KAFKA4_TOPIC_CONFIGS = sorted([
     "segment.bytes", "segment.index.bytes", "segment.jitter.ms", "segment.ms", "unclean.leader.election.enable"])
 
 TOPIC_CONFIG = 1      # DescribeConfigs ConfigSource values
+DYNAMIC_DEFAULT_BROKER = 3
 STATIC_BROKER = 4
 DEFAULT_CONFIG = 5
-INVALID_CONFIG = 40   # Kafka's error code
+INVALID_CONFIG = 40   # Kafka's error codes
+INVALID_REQUEST = 42
 
 
 def codecs_on_disk(broker, topic):
@@ -99,6 +101,21 @@ def run_kafka_python(ctx):
         check("retention.ms" in message and "soon" in message, f"error message names the key and value: {message!r}")
         check_eq(describe()["retention.ms"][1], "7200000", "retention.ms after a refused alter")
         log(f"refused: {message}")
+
+    with step("alter_configs on the brokers' default: log.retention.ms applies to topics without their own"):
+        admin.create_topics([NewTopic("tc-plain", 1, 1)])
+        response = admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, "", configs={"log.retention.ms": "3600000"})])
+        check_eq(response.resources[0][0], 0, f"alter_configs on the broker default (message {response.resources[0][1]!r})")
+        [response] = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "tc-plain")], include_synonyms=True)
+        entries = {e[0]: e for e in response.resources[0][4]}
+        check_eq(entries["retention.ms"][1:4], ("3600000", False, DYNAMIC_DEFAULT_BROKER), "retention.ms from the dynamic default")
+        check_eq([tuple(s) for s in entries["retention.ms"][5]][:2],
+                 [("log.retention.ms", "3600000", DYNAMIC_DEFAULT_BROKER), ("log.retention.hours", "48", STATIC_BROKER)],
+                 "retention.ms synonyms with the dynamic default first")
+        check_eq(describe()["retention.ms"][1], "7200000", "a topic's own retention.ms still wins")
+        response = admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, "", configs={"num.partitions": "3"})])
+        check_eq(response.resources[0][0], INVALID_REQUEST, "a broker key that cannot change at run time")
+        log(f"refused: {response.resources[0][1]}")
 
 
 def run_confluent(ctx):
