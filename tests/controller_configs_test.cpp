@@ -71,3 +71,24 @@ TEST_CASE("controller configs: a decision writes one ConfigRecord per changed ke
   CHECK(missing.reply.error == protocol::ErrorCode::unknown_topic_or_partition);
   CHECK(missing.records.empty());
 }
+
+TEST_CASE("controller configs: dynamic broker configs live in the image and its snapshot", "[controller][configs]") {
+  Controller controller;
+  MetadataImage image = image_with_topic({});
+  const auto decision = controller.alter_topic_configs(image, {"broker:", {{"log.retention.ms", ConfigChange::set, "1000"}}, false});
+  REQUIRE(decision.reply.error == protocol::ErrorCode::none);
+  CHECK(decision.records == std::vector<MetadataRecord>{ConfigRecord{"broker:", "log.retention.ms", "1000"}});
+  std::int64_t offset = 10;
+  for (const auto& r : decision.records) image.apply(r, offset++);
+  image.apply(ConfigRecord{"broker:2", "log.segment.bytes", "65536"}, offset++);
+  CHECK(image.broker_configs("") == Configs{{"log.retention.ms", "1000"}});
+  CHECK(image.broker_configs("2") == Configs{{"log.segment.bytes", "65536"}});
+  CHECK(image.broker_configs("3").empty());
+  // A snapshot replayed gives the same image, broker configs included.
+  MetadataImage replayed;
+  for (const auto& r : image.to_records()) REQUIRE(replayed.replay(r, 0));
+  CHECK(replayed == image);
+  // A resource that names no broker is refused by the controller and by the image.
+  CHECK(controller.alter_topic_configs(image, {"broker:x", {}, false}).reply.error == protocol::ErrorCode::invalid_request);
+  CHECK_FALSE(image.check(ConfigRecord{"broker:x", "log.retention.ms", "1"}));
+}
