@@ -6,6 +6,8 @@
 //   keel-bench --bootstrap H:P     measures a broker that is already running
 //   keel-bench --cluster           also (the default with a local keel) a local three-node cluster:
 //                                  acks=all with replication factor 3, against single-broker acks=1
+//   keel-bench --group-members 3   also a consumer group of the Keel client (--group-only: just that):
+//                                  time to share the partitions and to read a topic, with its checks
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -18,6 +20,7 @@
 #include <optional>
 
 #include "bench/client_bench.h"
+#include "bench/group_bench.h"
 #include "bench/local_cluster.h"
 #include "bench/local_keel.h"
 #include "bench/file_append.h"
@@ -42,6 +45,9 @@ struct Options {
   std::int32_t partitions = 1;
   double phase_seconds = 0;  // 0: 3.5 s (quick: 1 s)
   int cluster = 0;  // the cluster phase: > 0 on, < 0 off, 0 on with a local keel and off with --bootstrap
+  int group_members = 0;  // the group phase: members of the group, 0 for none
+  std::string group_assignor = "range";
+  bool group_only = false;
 };
 
 // What every figure is compared with, both measured in this run: loopback TCP (the transport) and
@@ -256,7 +262,31 @@ int run_latency_phase(Runtime& rt, const Options& o, const std::vector<Address>&
   return 0;
 }
 
+// The Keel client's consumer group reading a topic; non-zero when it failed or broke a promise.
+int run_group_phase(Runtime& rt, const Options& o, const std::vector<Address>& bootstrap) {
+  GroupCase c;
+  const std::string run_id = fmt::format("{}-{}", ::getpid(), to_ns(rt.now()) % 1'000'000);
+  c.topic = fmt::format("bench-{}-group", run_id);
+  c.group = fmt::format("bench-{}", run_id);
+  c.members = o.group_members;
+  c.partitions = std::max(o.partitions, 2 * o.group_members);
+  c.assignor = *client::assignors::assignor_by_name(o.group_assignor);
+  c.records = o.records > 0 ? o.records : (o.quick ? 2'000 : 20'000);
+  auto result = group_consume(rt, bootstrap, c);
+  if (!result) {
+    fmt::print(stderr, "keel-bench: group phase: {}\n", result.error().message);
+    return 1;
+  }
+  fmt::print("\ngroup: {} members ({}), {} partitions: every partition held after {:.3f} s, {} records read in "
+             "{:.3f} s ({} read again), {} rebalances, lag after close {}\n",
+             c.members, o.group_assignor, c.partitions, result->stable_seconds, result->records_read,
+             result->consumed_seconds, result->rereads, result->rebalances, result->lag_total);
+  for (const auto& v : result->violations) fmt::print(stderr, "keel-bench: group phase: {}\n", v);
+  return result->violations.empty() ? 0 : 1;
+}
+
 int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootstrap) {
+  if (o.group_only) return run_group_phase(rt, o, bootstrap);
   const PhaseLimits limits{o.records > 0 ? o.records : (o.quick ? 5'000 : 200'000),
                            std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
                                o.phase_seconds > 0 ? o.phase_seconds : (o.quick ? 1.0 : 3.5)))};
@@ -281,8 +311,27 @@ int run_phases(Runtime& rt, const Options& o, const std::vector<Address>& bootst
   if (o.cluster > 0 || (o.cluster == 0 && o.bootstrap.empty())) {
     if (int code = run_cluster_phase(rt, o, limits, run_id, rows); code != 0) return code;
   }
-  return run_latency_phase(rt, o, bootstrap, limits, run_id);
+  if (int code = run_latency_phase(rt, o, bootstrap, limits, run_id); code != 0) return code;
+  return o.group_members > 0 ? run_group_phase(rt, o, bootstrap) : 0;
 }
+
+void settle_group_options(Options& o) {
+  if (o.group_only && o.group_members == 0) o.group_members = 3;
+  // One local node cannot hold __consumer_offsets at Kafka's default replication factor of 3.
+  if (o.group_members > 0) o.overrides.insert(o.overrides.begin(), "offsets.topic.replication.factor=1");
+}
+
+void add_group_options(CLI::App& app, Options& o) {
+  app.add_option("--group-members", o.group_members, "also run a consumer group of this many members (0: none)")
+      ->check(CLI::Range(0, 100));
+  app.add_option("--group-assignor", o.group_assignor, "range, roundrobin, sticky or cooperative-sticky")
+      ->check([](const std::string& name) {
+        return client::assignors::assignor_by_name(name) ? std::string() : "unknown assignor " + name;
+      });
+  app.add_flag("--group-only", o.group_only, "run only the group phase (with --group-members, default 3)");
+  app.final_callback([&o] { settle_group_options(o); });
+}
+
 
 }  // namespace
 
@@ -301,6 +350,7 @@ int main(int argc, char** argv) {
   app.add_option("--phase-seconds", o.phase_seconds, "time limit of each phase (default 3.5, quick 1)");
   app.add_flag("--cluster,!--no-cluster", o.cluster,
                "also measure a local three-node cluster, acks=all with RF 3 (default: on unless --bootstrap)");
+  add_group_options(app, o);
   CLI11_PARSE(app, argc, argv);
 
   std::unique_ptr<LocalKeel> keel;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_json.h"
 #include "tests/support/scenario_run.h"
 
 #include <nlohmann/json.hpp>
@@ -221,4 +222,30 @@ TEST_CASE("scenario: the complete example in scenarios/README.md parses", "[scen
   INFO((s ? std::string() : s.error().message));
   REQUIRE(s);
   CHECK(s->faults.size() == 3);
+}
+
+TEST_CASE("scenario: workload.delete_records names a declared topic and a period, and round-trips", "[scenario]") {
+  auto s = parse_scenario(R"({
+    "topics": [ { "name": "t", "partitions": 3 } ],
+    "workload": { "producers": [ { "topic": "t" } ], "delete_records": [ { "topic": "t", "every": "750ms" }, { "topic": "t" } ] },
+    "duration": "10s"
+  })",
+                          "d.json");
+  INFO((s ? std::string() : s.error().message));
+  REQUIRE(s);
+  REQUIRE(s->workload.delete_records.size() == 2);
+  CHECK(s->workload.delete_records[0].topic == "t");
+  CHECK(s->workload.delete_records[0].every == std::chrono::milliseconds(750));
+  CHECK(s->workload.delete_records[1].every == std::chrono::seconds(2));
+  auto again = parse_scenario(to_json(*s).dump(), "again.json");
+  REQUIRE(again);
+  CHECK(again->workload.delete_records.size() == 2);
+  CHECK(again->workload.delete_records[0].every == std::chrono::milliseconds(750));
+
+  CHECK_THAT(with([](auto& j) { j["workload"]["delete_records"] = {{{"topic", "nope"}}}; }),
+             Catch::Contains("workload.delete_records[0].topic"));
+  CHECK_THAT(with([](auto& j) { j["workload"]["delete_records"] = {{{"topic", "t"}, {"every", "1ms"}}}; }),
+             Catch::Contains("workload.delete_records[0].every: must be at least 10ms"));
+  CHECK_THAT(with([](auto& j) { j["workload"]["delete_records"] = {{{"every", "1s"}}}; }),
+             Catch::Contains("workload.delete_records[0].topic: missing"));
 }

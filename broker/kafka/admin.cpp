@@ -226,4 +226,29 @@ Result<metadata::ListReassignmentsReply> list_reassignments(BrokerServices& brok
   return broker.quorum.call(request, broker.rt.now() + timeout);
 }
 
+std::optional<TopicError> create_partitions(BrokerServices& broker, const metadata::CreatePartitionsRequest& request,
+                                            Duration timeout) {
+  auto reply = broker.quorum.call(request, broker.rt.now() + timeout);
+  if (!reply) return call_failed(reply.error());
+  if (reply->error != ErrorCode::none) return TopicError{reply->error, reply->message};
+  if (request.validate_only) return std::nullopt;
+  const auto has_all = [&] {
+    const auto* topic = broker.quorum.image().topic(request.topic);
+    return topic != nullptr && topic->partitions.size() >= static_cast<std::size_t>(request.count);
+  };
+  await_metadata(broker, has_all, timeout);
+  broker.rt.trace("PartitionsCreated").detail("Topic", request.topic).detail("Count", request.count);
+  return std::nullopt;
+}
+
+Result<metadata::ElectLeadersReply> elect_leaders(BrokerServices& broker, const metadata::ElectLeadersRequest& request,
+                                                  Duration timeout) {
+  auto reply = broker.quorum.call(request, broker.rt.now() + timeout);
+  if (!reply) return reply.error();
+  if (request.partitions.has_value() && reply->results.size() != request.partitions->size())
+    return make_error(Errc::corrupt, "the controller answered ElectLeaders for other partitions");
+  broker.rt.trace("LeadersElected").detail("Results", reply->results.size());
+  return reply;
+}
+
 }  // namespace keel::kafka

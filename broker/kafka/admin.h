@@ -15,6 +15,15 @@
 
 namespace keel::kafka {
 
+// What Kafka answers as authorized operations without an authorizer: every operation its ACLs
+// know for the resource type (AclEntry.supportedOperations), one bit per AclOperation code.
+// Topic: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+inline constexpr std::int32_t topic_authorized_operations =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+// Cluster: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
+inline constexpr std::int32_t cluster_authorized_operations =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+
 struct TopicError {
   protocol::ErrorCode code = protocol::ErrorCode::none;
   std::string message;
@@ -30,6 +39,11 @@ std::optional<TopicError> create_topic(BrokerServices& broker, const std::string
                                        std::int16_t replication_factor,
                                        const std::map<std::string, std::string>& configs, bool validate_only);
 std::optional<TopicError> delete_topic(BrokerServices& broker, const std::string& name);
+
+// Grows one topic (see metadata::CreatePartitionsRequest); answered once this broker serves the
+// new partitions, or at once for validate_only.
+std::optional<TopicError> create_partitions(BrokerServices& broker, const metadata::CreatePartitionsRequest& request,
+                                            Duration timeout);
 
 // Changes a topic's configs (IncrementalAlterConfigs; AlterConfigs with replace_all): checks each
 // change (a known key, APPEND/SUBTRACT only on lists, no key twice) and validates the configs that
@@ -50,6 +64,8 @@ std::optional<TopicError> alter_broker_configs(BrokerServices& broker, const std
 Result<metadata::AlterReassignmentsReply> alter_reassignments(BrokerServices& broker,
                                                               const metadata::AlterReassignmentsRequest& request,
                                                               Duration timeout);
+Result<metadata::ElectLeadersReply> elect_leaders(BrokerServices& broker, const metadata::ElectLeadersRequest& request,
+                                                  Duration timeout);
 Result<metadata::ListReassignmentsReply> list_reassignments(BrokerServices& broker,
                                                             const metadata::ListReassignmentsRequest& request,
                                                             Duration timeout);

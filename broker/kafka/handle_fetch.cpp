@@ -25,7 +25,8 @@ partition::FetchParams fetch_params(const FetchRequest& request) {
     for (const auto& p : topic.partitions) {
       params.partitions.push_back(partition::FetchPartitionParams{TopicPartition{topic.topic, p.partition},
                                                                   p.current_leader_epoch, p.fetch_offset,
-                                                                  p.last_fetched_epoch, p.partition_max_bytes});
+                                                                  p.last_fetched_epoch, p.partition_max_bytes,
+                                                                  p.log_start_offset});
     }
   }
   return params;

@@ -87,6 +87,7 @@ std::vector<MetadataResponse::MetadataResponseBroker> live_brokers(BrokerService
       b.node_id = id.value;
       b.host = e.host;
       b.port = e.port;
+      b.rack = reg.rack;
       out.push_back(std::move(b));
     }
   }
@@ -113,6 +114,12 @@ HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body) {
     const bool allow_create = ctx.header.api_version < 4 || request->allow_auto_topic_creation;
     for (const auto& name : *names) response.topics.push_back(lookup_or_create(broker, name, allow_create));
   }
+  // Without an authorizer Kafka grants everything; it fills these only when asked (v8+).
+  if (request->include_topic_authorized_operations) {
+    for (auto& t : response.topics)
+      if (t.error_code == wire(ErrorCode::none)) t.topic_authorized_operations = topic_authorized_operations;
+  }
+  if (request->include_cluster_authorized_operations) response.cluster_authorized_operations = cluster_authorized_operations;
   for (const auto& t : response.topics) trace_client_error(ctx, t.name, static_cast<ErrorCode>(t.error_code), {});
   return std::optional(encode_response(ctx, response));
 }

@@ -13,7 +13,7 @@ using protocol::ApiKey;
 constexpr std::array handler_table{
     HandlerEntry{ApiKey::produce, 3, 8, handle_produce},
     HandlerEntry{ApiKey::fetch, 4, 12, handle_fetch},
-    HandlerEntry{ApiKey::list_offsets, 1, 5, handle_list_offsets},
+    HandlerEntry{ApiKey::list_offsets, 1, 9, handle_list_offsets},
     HandlerEntry{ApiKey::offset_for_leader_epoch, 2, 4, handle_offset_for_leader_epoch},
     HandlerEntry{ApiKey::metadata, 0, 9, handle_metadata},
     HandlerEntry{ApiKey::api_versions, 0, 3, handle_api_versions},
@@ -25,6 +25,12 @@ constexpr std::array handler_table{
     HandlerEntry{ApiKey::alter_partition_reassignments, 0, 1, handle_alter_partition_reassignments},
     HandlerEntry{ApiKey::list_partition_reassignments, 0, 0, handle_list_partition_reassignments},
     HandlerEntry{ApiKey::keel_quorum, 0, 0, handle_keel_quorum},
+    // The admin APIs beside topic creation, at the versions Kafka 4.0 serves (messages_admin.h).
+    HandlerEntry{ApiKey::create_partitions, 0, 3, handle_create_partitions},
+    HandlerEntry{ApiKey::delete_records, 0, 2, handle_delete_records},
+    HandlerEntry{ApiKey::elect_leaders, 0, 2, handle_elect_leaders},
+    HandlerEntry{ApiKey::describe_log_dirs, 1, 4, handle_describe_log_dirs},
+    HandlerEntry{ApiKey::describe_cluster, 0, 1, handle_describe_cluster},
     // Consumer groups (classic protocol) and offsets: see handle_join_group.cpp and its siblings.
     HandlerEntry{ApiKey::find_coordinator, 0, 4, handle_find_coordinator},
     HandlerEntry{ApiKey::join_group, 0, 9, handle_join_group},

@@ -60,6 +60,11 @@ HandlerResult handle_alter_partition_reassignments(RequestContext& ctx, protocol
 HandlerResult handle_list_partition_reassignments(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_offset_for_leader_epoch(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_keel_quorum(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_create_partitions(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_delete_records(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_elect_leaders(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_describe_log_dirs(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_describe_cluster(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_find_coordinator(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_join_group(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_sync_group(RequestContext& ctx, protocol::Reader& body);

@@ -338,6 +338,86 @@ struct ListReassignmentsReply {
   }
 };
 
+// CreatePartitions for one topic: grow it to `count` partitions, on the brokers each new
+// partition's assignment names (its first the preferred leader) or, when `assignments` is empty,
+// placed as a new topic's are. `validate_only` decides without records.
+struct NewPartitionAssignment {
+  std::vector<BrokerId> replicas;
+  bool operator==(const NewPartitionAssignment&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("replicas", &NewPartitionAssignment::replicas, versions(0).at_most(isr_members_max));
+  }
+};
+struct CreatePartitionsRequest {
+  static constexpr std::string_view message_name = "CreatePartitionsRequest";
+  std::string topic;
+  std::int32_t count = 0;
+  std::vector<NewPartitionAssignment> assignments;  // empty: the controller places them
+  bool validate_only = false;
+  bool operator==(const CreatePartitionsRequest&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = CreatePartitionsRequest;
+    v.field("topic", &S::topic, versions(0));
+    v.field("count", &S::count, versions(0));
+    v.field("assignments", &S::assignments, versions(0).at_most(call_partitions_max));
+    v.field("validate_only", &S::validate_only, versions(0));
+  }
+};
+struct CreatePartitionsReply {
+  static constexpr std::string_view message_name = "CreatePartitionsReply";
+  ErrorCode error = ErrorCode::none;
+  std::string message;  // empty when error is none
+  bool operator==(const CreatePartitionsReply&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("error", &CreatePartitionsReply::error, versions(0));
+    v.field("message", &CreatePartitionsReply::message, versions(0));
+  }
+};
+
+// ElectLeaders: a preferred or unclean election on the named partitions, or on every partition
+// when `partitions` is null (then only partitions that needed one are answered, as Kafka does).
+enum class ElectionType : std::int8_t { preferred = 0, unclean = 1 };
+struct ElectionTarget {
+  std::string topic;
+  std::int32_t partition = 0;
+  bool operator==(const ElectionTarget&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("topic", &ElectionTarget::topic, versions(0));
+    v.field("partition", &ElectionTarget::partition, versions(0));
+  }
+};
+struct ElectLeadersRequest {
+  static constexpr std::string_view message_name = "ElectLeadersRequest";
+  ElectionType type = ElectionType::preferred;
+  std::optional<std::vector<ElectionTarget>> partitions;
+  bool operator==(const ElectLeadersRequest&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("type", &ElectLeadersRequest::type, versions(0).in_range(0, 1));
+    v.field("partitions", &ElectLeadersRequest::partitions, versions(0).nullable(0).at_most(call_partitions_max));
+  }
+};
+// One result per requested partition, in request order (see ElectLeadersRequest for null).
+struct ElectLeadersReply {
+  static constexpr std::string_view message_name = "ElectLeadersReply";
+  std::vector<ReassignmentResult> results;
+  bool operator==(const ElectLeadersReply&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("results", &ElectLeadersReply::results, versions(0).at_most(call_partitions_max));
+  }
+};
+
 // IncrementalAlterConfigs / AlterConfigs for one topic, as changes to its configs: SET a value,
 // DELETE a key (back to the broker's), APPEND items to a list or SUBTRACT items from it. With
 // `replace_all` (AlterConfigs), every key not SET is deleted. The broker validated the values; the
@@ -425,6 +505,13 @@ class Controller {
   Decision<AlterReassignmentsReply> alter_reassignments(const MetadataImage& image,
                                                         const AlterReassignmentsRequest& request) const;
   ListReassignmentsReply list_reassignments(const MetadataImage& image, const ListReassignmentsRequest& request) const;
+  // Kafka's createPartitions for one topic (ReplicationControlManager).
+  Decision<CreatePartitionsReply> create_partitions(const MetadataImage& image, const CreatePartitionsRequest& request,
+                                                    Random& random) const;
+  // Kafka's electLeaders: ELECTION_NOT_NEEDED where the leader already is the one asked for,
+  // PREFERRED_LEADER_NOT_AVAILABLE / ELIGIBLE_LEADERS_NOT_AVAILABLE where no election can give it.
+  Decision<ElectLeadersReply> elect_leaders(const MetadataImage& image, const ElectLeadersRequest& request) const;
+
   // A topic's configs changed (IncrementalAlterConfigs, AlterConfigs): one ConfigRecord per key whose
   // value changes (a null value deletes it). UNKNOWN_TOPIC_OR_PARTITION for a topic that is not there.
   Decision<AlterTopicConfigsReply> alter_topic_configs(const MetadataImage& image,

@@ -2,7 +2,10 @@
 // partition leaders, and preferred leader election.
 #include "broker/metadata/control.h"
 
+#include "broker/base/result.h"
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -215,6 +218,152 @@ std::vector<MetadataRecord> Controller::elect_preferred_leaders(const MetadataIm
       if (change) out.push_back(std::move(*change));
     }
   }
+  return out;
+}
+
+}  // namespace keel::metadata
+
+namespace keel::metadata {
+namespace {
+
+Decision<CreatePartitionsReply> refuse_partitions(ErrorCode error, std::string message) {
+  return {{}, CreatePartitionsReply{error, std::move(message)}};
+}
+
+// Kafka's validateManualPartitionAssignment: replicas non-empty, distinct, registered, as many as
+// the topic's replication factor; the ISR is those that are active, and at least one must be.
+std::optional<CreatePartitionsReply> check_manual_assignment(const MetadataImage& image,
+                                                             const std::vector<BrokerId>& replicas,
+                                                             std::size_t replication_factor) {
+  auto problem = [](std::string message) {
+    return CreatePartitionsReply{ErrorCode::invalid_replica_assignment, std::move(message)};
+  };
+  if (replicas.empty()) return problem("The manual partition assignment includes an empty replica list.");
+  if (std::set<BrokerId>(replicas.begin(), replicas.end()).size() != replicas.size())
+    return problem(fmt::format("The manual partition assignment includes the broker ids [{}] more than once.",
+                               fmt::join(raw_ids(replicas), ", ")));
+  for (auto b : replicas)
+    if (image.broker(b) == nullptr)
+      return problem(fmt::format("The manual partition assignment includes broker {}, but no such broker is registered.", b.value));
+  if (replicas.size() != replication_factor)
+    return problem(fmt::format("The manual partition assignment includes a partition with {} replica(s), but this is not "
+                               "consistent with previous partitions, which have {} replica(s).",
+                               replicas.size(), replication_factor));
+  if (std::none_of(replicas.begin(), replicas.end(), [&](BrokerId b) { return image.is_active(b); }))
+    return problem("All brokers specified in the manual partition assignment are fenced or in controlled shutdown.");
+  return std::nullopt;
+}
+
+// The replicas of each new partition: the request's assignments, checked, or placed as for a new
+// topic on the active brokers.
+Result<std::vector<std::vector<BrokerId>>> new_partition_replicas(const MetadataImage& image,
+                                                                  const CreatePartitionsRequest& request,
+                                                                  std::int32_t additional, std::size_t rf,
+                                                                  Random& random, CreatePartitionsReply& refusal) {
+  std::vector<std::vector<BrokerId>> out;
+  if (!request.assignments.empty()) {
+    for (const auto& a : request.assignments) {
+      if (auto problem = check_manual_assignment(image, a.replicas, rf)) {
+        refusal = *problem;
+        return make_error(Errc::invalid_argument, refusal.message);
+      }
+      out.push_back(a.replicas);
+    }
+    return out;
+  }
+  const auto live = image.live_brokers();
+  if (live.size() < rf) {
+    refusal = {ErrorCode::invalid_replication_factor,
+               fmt::format("Unable to replicate the partition {} times: The target replication factor of {} cannot be "
+                           "reached because only {} broker(s) are registered.", rf, rf, live.size())};
+    return make_error(Errc::invalid_argument, refusal.message);
+  }
+  return place_replicas(rack_alternating(image, live, random), additional, static_cast<std::int32_t>(rf), random);
+}
+
+}  // namespace
+
+Decision<CreatePartitionsReply> Controller::create_partitions(const MetadataImage& image,
+                                                              const CreatePartitionsRequest& request,
+                                                              Random& random) const {
+  const auto* topic = image.topic(request.topic);
+  if (topic == nullptr) return refuse_partitions(ErrorCode::unknown_topic_or_partition, fmt::format("No such topic as {}", request.topic));
+  const auto current = static_cast<std::int32_t>(topic->partitions.size());
+  if (request.count < current)
+    return refuse_partitions(ErrorCode::invalid_partitions,
+                             fmt::format("The topic {} currently has {} partition(s); {} would not be an increase.",
+                                         request.topic, current, request.count));
+  if (request.count == current)
+    return refuse_partitions(ErrorCode::invalid_partitions, fmt::format("Topic already has {} partition(s).", current));
+  if (request.count > config_.partitions_per_topic_max)
+    return refuse_partitions(ErrorCode::invalid_partitions,
+                             fmt::format("{} partitions is above the limit of {}", request.count, config_.partitions_per_topic_max));
+  const std::int32_t additional = request.count - current;
+  if (!request.assignments.empty() && request.assignments.size() != static_cast<std::size_t>(additional))
+    return refuse_partitions(ErrorCode::invalid_replica_assignment,
+                             fmt::format("Attempted to add {} additional partition(s), but only {} assignment(s) were specified.",
+                                         additional, request.assignments.size()));
+  const std::size_t rf = topic->partitions.empty() ? 1 : topic->partitions.begin()->second.replicas.size();
+  CreatePartitionsReply refusal;
+  auto placement = new_partition_replicas(image, request, additional, rf, random, refusal);
+  if (!placement) return {{}, refusal};
+  if (request.validate_only) return {{}, CreatePartitionsReply{}};
+  std::vector<MetadataRecord> records;
+  for (std::int32_t i = 0; i < additional; ++i) {
+    const auto& replicas = (*placement)[static_cast<std::size_t>(i)];
+    std::vector<BrokerId> isr;
+    for (auto b : replicas)
+      if (image.is_active(b)) isr.push_back(b);
+    KEEL_ASSERT(!isr.empty());
+    // The first active replica leads, as Kafka's createPartitions elects (the preferred when it is up).
+    records.push_back(PartitionRecord{current + i, topic->id, replicas, isr, isr.front(), LeaderRecoveryState::recovered, 0, 0, {}, {}});
+  }
+  return {std::move(records), CreatePartitionsReply{}};
+}
+
+namespace {
+
+// Kafka's electLeader for one partition.
+ErrorCode elect_one(const MetadataImage& image, const ElectionTarget& target, ElectionType type,
+                    std::vector<MetadataRecord>& records, std::string& message) {
+  const auto* topic = image.topic(target.topic);
+  if (topic == nullptr) {
+    message = fmt::format("No such topic as {}", target.topic);
+    return ErrorCode::unknown_topic_or_partition;
+  }
+  const auto* p = image.partition(topic->id, target.partition);
+  if (p == nullptr) {
+    message = fmt::format("No such partition as {}-{}", target.topic, target.partition);
+    return ErrorCode::unknown_topic_or_partition;
+  }
+  const bool preferred = type == ElectionType::preferred;
+  if (preferred ? p->leader == p->replicas.front() : p->leader != no_leader) return ErrorCode::election_not_needed;
+  auto change = PartitionChangeBuilder(image, topic->id, target.partition)
+                    .set_election(preferred ? Election::preferred : Election::unclean)
+                    .build();
+  if (!change) return preferred ? ErrorCode::preferred_leader_not_available : ErrorCode::eligible_leaders_not_available;
+  records.push_back(std::move(*change));
+  return ErrorCode::none;
+}
+
+}  // namespace
+
+Decision<ElectLeadersReply> Controller::elect_leaders(const MetadataImage& image, const ElectLeadersRequest& request) const {
+  Decision<ElectLeadersReply> out;
+  auto elect = [&](const ElectionTarget& target, bool all) {
+    std::string message;
+    const ErrorCode error = elect_one(image, target, request.type, out.records, message);
+    if (all && error == ErrorCode::election_not_needed) return;
+    out.reply.results.push_back(ReassignmentResult{target.topic, target.partition, error, message});
+  };
+  if (request.partitions.has_value()) {
+    for (const auto& target : *request.partitions) elect(target, false);
+    return out;
+  }
+  std::map<std::string, const TopicImage*> by_name;
+  for (const auto& [id, topic] : image.topics()) by_name[topic.name] = &topic;
+  for (const auto& [name, topic] : by_name)
+    for (const auto& [index, p] : topic->partitions) elect(ElectionTarget{name, index}, true);
   return out;
 }
 

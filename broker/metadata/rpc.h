@@ -1,7 +1,7 @@
 #pragma once
 // What brokers ask the active controller (Kafka's BrokerRegistration, BrokerHeartbeat,
 // AlterPartition, and CreateTopics / DeleteTopics / AlterPartitionReassignments /
-// ListPartitionReassignments forwarded from a broker), as one table, and the metadata log's entry
+// ListPartitionReassignments / CreatePartitions / ElectLeaders forwarded from a broker), as one table, and the metadata log's entry
 // payload (a batch of records). They travel inside the KeelQuorum API (messages_keel_quorum.h)
 // between Keel nodes only, in Keel's internal form of the schema codec (protocol/schema.h); Kafka
 // clients never see them. Decoding never trusts its input: errors name the message, the field and
@@ -34,7 +34,9 @@ enum class QuorumCall : std::int8_t {
   delete_topic = 5,
   alter_reassignments = 6,
   list_reassignments = 7,
-  alter_topic_configs = 8,
+  create_partitions = 8,
+  elect_leaders = 9,
+  alter_topic_configs = 10,
 };
 
 // What the active controller decides a call on: the committed image, and where the decision's
@@ -104,6 +106,16 @@ inline constexpr auto controller_calls = std::tuple{
         QuorumCall::list_reassignments, "ListPartitionReassignments",
         [](DecisionInput& in, const ListReassignmentsRequest& request) {
           return Decision<ListReassignmentsReply>{{}, in.controller.list_reassignments(in.image, request)};
+        }),
+    controller_call<CreatePartitionsRequest, CreatePartitionsReply>(
+        QuorumCall::create_partitions, "CreatePartitions",
+        [](DecisionInput& in, const CreatePartitionsRequest& request) {
+          return in.controller.create_partitions(in.image, request, in.random);
+        }),
+    controller_call<ElectLeadersRequest, ElectLeadersReply>(
+        QuorumCall::elect_leaders, "ElectLeaders",
+        [](DecisionInput& in, const ElectLeadersRequest& request) {
+          return in.controller.elect_leaders(in.image, request);
         }),
     controller_call<AlterTopicConfigsRequest, AlterTopicConfigsReply>(
         QuorumCall::alter_topic_configs, "AlterTopicConfigs",

@@ -199,6 +199,7 @@ void ReplicaManager::note_follower_fetches(const FetchParams& params, const Fetc
     if (p->leader_state()->follower(params.replica_id) == nullptr) continue;  // not a replica of it
     const std::int64_t hw_before = p->high_watermark();
     p->follower_fetched(params.replica_id, params.partitions[i].fetch_offset, -1, now_ms());
+    if (params.partitions[i].log_start_offset >= 0) p->follower_log_start(params.replica_id, params.partitions[i].log_start_offset);
     if (p->high_watermark() != hw_before) wake_fetches(p->tp());
     maybe_propose_isr(p);  // a follower that caught up may rejoin the ISR now
   }

@@ -27,6 +27,7 @@ struct FetchPartitionParams {
   std::int64_t fetch_offset = 0;
   std::int32_t last_fetched_epoch = -1;  // a follower's: the epoch of its last record (KIP-320)
   std::int32_t max_bytes = 0;
+  std::int64_t log_start_offset = -1;  // a follower's: where its log starts (Fetch v5+)
 };
 
 struct FetchParams {

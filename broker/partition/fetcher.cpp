@@ -292,6 +292,7 @@ Status ReplicaFetcher::append_fetched(Partition& p, protocol::FetchResponse::Par
     }
   }
   p.follower_high_watermark(data.high_watermark);
+  if (data.log_start_offset >= 0) return p.follower_log_start(data.log_start_offset);
   return {};
 }
 

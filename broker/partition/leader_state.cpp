@@ -73,6 +73,12 @@ void LeaderState::follower_fetched(BrokerId id, std::int64_t fetch_offset, std::
   f->broker_epoch = broker_epoch;
 }
 
+void LeaderState::follower_log_start(BrokerId id, std::int64_t log_start) {
+  FollowerState* f = mutable_follower(id);
+  KEEL_ASSERT_MSG(f != nullptr, "broker {} fetched but is not a follower", id);
+  f->log_start_offset = log_start;
+}
+
 bool LeaderState::caught_up(const FollowerState& f, std::int64_t leader_log_end, std::int64_t now_ms) const {
   return f.log_end_offset == leader_log_end || now_ms - f.last_caught_up_time_ms <= lag_max_ms_;
 }

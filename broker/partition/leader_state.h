@@ -36,6 +36,7 @@ struct FollowerState {
   std::int64_t last_fetch_time_ms = 0;
   std::int64_t last_caught_up_time_ms = 0;
   std::int64_t broker_epoch = -1;
+  std::int64_t log_start_offset = -1;  // as its last fetch said; unknown (-1) until then
 };
 
 struct LeaderStateOptions {
@@ -77,6 +78,18 @@ class LeaderState {
   // at `leader_log_end`.
   void follower_fetched(BrokerId follower, std::int64_t fetch_offset, std::int64_t broker_epoch,
                         std::int64_t leader_log_end, std::int64_t now_ms);
+  // A follower's fetch said its log starts at `log_start` (Fetch v5+).
+  void follower_log_start(BrokerId follower, std::int64_t log_start);
+  // DeleteRecords: the least log start among this leader's (`leader_log_start`) and those of the
+  // followers `counts` says to wait for (Kafka's lowWatermarkIfLeader, over live brokers). A
+  // follower that has not said yet counts as -1.
+  template <class Counts>
+  std::int64_t low_watermark(std::int64_t leader_log_start, Counts counts) const {
+    std::int64_t low = leader_log_start;
+    for (const auto& f : followers_)
+      if (counts(f.id)) low = std::min(low, f.log_start_offset);
+    return low;
+  }
   // The high watermark the replicas now allow, when it is above `current`: the least log end of
   // the maximal ISR and of the caught-up, eligible followers about to join; nothing while the
   // committed ISR is under min.insync.replicas.

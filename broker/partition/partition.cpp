@@ -291,6 +291,38 @@ void Partition::follower_high_watermark(std::int64_t leader_high_watermark) {
   changed_.notify_all();
 }
 
+Status Partition::follower_log_start(std::int64_t leader_log_start) {
+  KEEL_ASSERT(role_ == Role::follower);
+  const std::int64_t next = std::min(leader_log_start, log_->log_end_offset());
+  if (next <= log_->log_start_offset()) return {};
+  KEEL_SOMETIMES("partition.follower.log_start_moved_by_leader");
+  return advance_log_start(next);
+}
+
+Status Partition::delete_records_to(std::int64_t offset) {
+  KEEL_ASSERT(role_ == Role::leader);
+  KEEL_ASSERT_LE(offset, high_watermark());
+  if (offset <= log_->log_start_offset()) return {};
+  return advance_log_start(offset);
+}
+
+void Partition::follower_log_start(BrokerId follower, std::int64_t log_start) {
+  KEEL_ASSERT(role_ == Role::leader);
+  const FollowerState* f = leader_state_->follower(follower);
+  if (f == nullptr || f->log_start_offset == log_start) return;
+  leader_state_->follower_log_start(follower, log_start);
+  changed_.notify_all();  // DeleteRecords waiters
+}
+
+// The log start moves up, and the epoch cache forgets what lies below it (Kafka's
+// maybeIncrementLogStartOffset with leaderEpochCache.truncateFromStart).
+Status Partition::advance_log_start(std::int64_t offset) {
+  if (auto st = log_->advance_log_start_offset(offset); !st) return st;
+  if (epochs_.truncate_from_start(offset)) save_epochs();
+  changed_.notify_all();
+  return {};
+}
+
 void Partition::record_epochs(const protocol::BatchScan& scan) {
   bool changed = false;
   for (const auto& [position, header] : scan.batches) {

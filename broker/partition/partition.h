@@ -126,6 +126,11 @@ class Partition {
                                                  std::int64_t now_ms, bool advance_high_watermark = true);
   // A follower fetched from `fetch_offset`; moves the high watermark if the ISR allows.
   void follower_fetched(BrokerId follower, std::int64_t fetch_offset, std::int64_t broker_epoch, std::int64_t now_ms);
+  // A follower's fetch said where its log starts now (DeleteRecords waits for it).
+  void follower_log_start(BrokerId follower, std::int64_t log_start);
+  // DeleteRecords at the leader: moves the log start to `offset` (at most the high watermark,
+  // checked by the caller); the segments below go at the next retention pass.
+  Status delete_records_to(std::int64_t offset);
   // The controller committed an ISR (the answer to this leader's AlterPartition).
   void isr_committed(const std::vector<BrokerId>& isr, std::int32_t partition_epoch, std::int64_t now_ms);
   // acks=all: whether the records below `required_offset` are committed by enough replicas.
@@ -151,6 +156,9 @@ class Partition {
   // The leader's high watermark, as its fetch answer says: this replica's is the smaller of it and
   // the log end, and never moves back.
   void follower_high_watermark(std::int64_t leader_high_watermark);
+  // The leader's log start, as its fetch answer says: this replica's moves up to it (never past
+  // its own log end), as Kafka's follower does after each fetch.
+  Status follower_log_start(std::int64_t leader_log_start);
 
  private:
   Partition(Runtime& rt, TopicPartition tp, BrokerId self, storage::Log& log);
@@ -158,6 +166,7 @@ class Partition {
   void record_epochs(const protocol::BatchScan& scan);
   void save_epochs();
   void check_invariants() const;
+  Status advance_log_start(std::int64_t offset);
 
   Runtime& rt_;
   TopicPartition tp_;

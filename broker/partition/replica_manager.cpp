@@ -390,6 +390,31 @@ Result<std::pair<std::int64_t, std::int64_t>> find_offset_for_timestamp(storage:
   return none;
 }
 
+// The record with the largest timestamp in the whole log, the first such when several share it
+// (Kafka's MAX_TIMESTAMP since KIP-734's fix): (offset, timestamp), or (-1, -1) when no record has
+// a timestamp. Kafka answers from the segments' max timestamps over the whole log, then hides an
+// answer at or above the high watermark; a scan of the log gives the same record.
+Result<std::pair<std::int64_t, std::int64_t>> find_max_timestamp(storage::Log& log, std::int64_t high_watermark) {
+  std::pair<std::int64_t, std::int64_t> best{-1, -1};
+  constexpr std::int32_t chunk_bytes = 1 << 20;
+  for (std::int64_t offset = log.log_start_offset(); offset < log.log_end_offset();) {
+    auto read = log.read(offset, chunk_bytes, log.log_end_offset(), true);
+    if (!read) return read.error();
+    const auto scan = protocol::scan_batches(read->records, false);
+    if (scan.batches.empty()) break;
+    for (const auto& [position, header] : scan.batches) {
+      const std::span<const std::uint8_t> batch(read->records.data() + position, header.size_bytes());
+      auto records = protocol::decode_records(batch);
+      if (!records) return records.error();
+      for (const auto& record : *records)
+        if (record.offset >= offset && record.timestamp > best.second) best = {record.offset, record.timestamp};
+      offset = header.last_offset() + 1;
+    }
+  }
+  if (best.first >= high_watermark) return std::pair<std::int64_t, std::int64_t>{-1, -1};
+  return best;
+}
+
 }  // namespace
 
 OffsetLookup ReplicaManager::list_offset(const TopicPartition& tp, std::int32_t current_leader_epoch,
@@ -409,15 +434,83 @@ OffsetLookup ReplicaManager::list_offset(const TopicPartition& tp, std::int32_t 
   storage::Log& log = p->log();
   if (timestamp == latest_timestamp) {
     out.offset = p->high_watermark();
-  } else if (timestamp == earliest_timestamp) {
-    out.offset = log.log_start_offset();
-  } else if (auto found = find_offset_for_timestamp(log, timestamp, p->high_watermark()); !found) {
+  } else if (timestamp == earliest_timestamp || timestamp == earliest_local_timestamp) {
+    out.offset = log.log_start_offset();  // no tiered storage: the local log is the whole log
+  } else if (timestamp == latest_tiered_timestamp) {
+    out.leader_epoch = -1;  // nothing is tiered: Kafka answers offset -1 at epoch -1
+  } else if (auto found = timestamp == max_timestamp ? find_max_timestamp(log, p->high_watermark())
+                                                     : find_offset_for_timestamp(log, timestamp, p->high_watermark());
+             !found) {
     out.error = found.error().code == Errc::corrupt ? ReplicaError::corrupt_record : ReplicaError::storage;
   } else {
     out.offset = found->first;
     out.timestamp = found->second;
   }
   return out;
+}
+
+// ---- delete records ----
+
+namespace {
+
+// The least log start among the leader and its followers on live brokers (as the image says).
+std::int64_t low_watermark(const Partition& p, const metadata::MetadataImage& image) {
+  return p.leader_state()->low_watermark(p.log().log_start_offset(), [&](BrokerId id) {
+    const auto* b = image.broker(id);
+    return b != nullptr && !b->fenced;
+  });
+}
+
+}  // namespace
+
+RecordsDeletion ReplicaManager::delete_records(const TopicPartition& tp, std::int64_t offset) {
+  RecordsDeletion out;
+  auto p = find(tp);
+  if (!p) {
+    out.error = ReplicaError::unknown_partition;
+    return out;
+  }
+  Mutex::Guard guard(p->mutex());
+  out.error = p->check_leader(-1);
+  if (out.error != ReplicaError::none) return out;
+  const std::int64_t target = offset == delete_to_high_watermark ? p->high_watermark() : offset;
+  if (target < 0 || target > p->high_watermark()) {
+    out.error = ReplicaError::offset_out_of_range;
+    return out;
+  }
+  if (auto st = p->delete_records_to(target); !st) {
+    out.error = ReplicaError::storage;
+    return out;
+  }
+  rt_.trace("RecordsDeleted").detail("tp", tp).detail("LogStartOffset", p->log().log_start_offset());
+  KEEL_SOMETIMES("partition.leader.records_deleted");
+  out.offset = target;
+  out.low_watermark = low_watermark(*p, quorum_.image());
+  wake_fetches(tp);  // long-polling followers answer sooner with the new log start
+  return out;
+}
+
+RecordsDeletion ReplicaManager::wait_for_low_watermark(const TopicPartition& tp, std::int64_t offset, Instant deadline) {
+  RecordsDeletion out;
+  out.offset = offset;
+  auto p = find(tp);
+  if (!p) {
+    out.error = ReplicaError::not_leader;
+    return out;
+  }
+  const std::int32_t epoch = p->leader_epoch();
+  for (;;) {
+    if (p->role() != Role::leader || p->leader_epoch() != epoch) {
+      out.error = ReplicaError::not_leader;
+      return out;
+    }
+    out.low_watermark = low_watermark(*p, quorum_.image());
+    if (out.low_watermark >= offset) return out;
+    if (!p->changed().wait(deadline)) {
+      out.error = ReplicaError::timed_out;
+      return out;
+    }
+  }
 }
 
 std::pair<ReplicaError, EpochEndOffset> ReplicaManager::end_offset_for(const TopicPartition& tp,
@@ -468,6 +561,20 @@ std::optional<ReplicaStatus> ReplicaManager::status(const TopicPartition& tp) co
   s.log_end = p->log_end_offset();
   if (p->leader_state()) s.isr = p->leader_state()->isr();
   return s;
+}
+
+std::vector<LogDirReplicas> ReplicaManager::log_dirs() const {
+  std::vector<LogDirReplicas> out;
+  for (const auto& dir : log_dirs_) {
+    auto& mine = out.emplace_back();
+    mine.dir = dir;
+    for (const auto& [tp, p] : partitions_) {
+      if (p->role() == Role::none || p->log().dir().rfind(dir, 0) != 0) continue;
+      const std::int64_t lag = std::max<std::int64_t>(p->high_watermark() - p->log_end_offset(), 0);
+      mine.replicas.push_back({tp, p->log().size_bytes(), lag});
+    }
+  }
+  return out;
 }
 
 std::vector<ReplicaStatus> ReplicaManager::status() const {

@@ -70,6 +70,29 @@ struct OffsetLookup {
 };
 inline constexpr std::int64_t latest_timestamp = -1;    // ListOffsets: the high watermark
 inline constexpr std::int64_t earliest_timestamp = -2;  // ListOffsets: the log start
+inline constexpr std::int64_t max_timestamp = -3;       // the record with the largest timestamp
+inline constexpr std::int64_t earliest_local_timestamp = -4;  // the local log start (= the log start)
+inline constexpr std::int64_t latest_tiered_timestamp = -5;   // the last tiered offset (none: -1)
+
+// DeleteRecords at the leader: an error, or the offset the log start moved to and the partition's
+// low watermark (the least log start among its live replicas).
+struct RecordsDeletion {
+  ReplicaError error = ReplicaError::none;
+  std::int64_t offset = -1;
+  std::int64_t low_watermark = -1;
+};
+inline constexpr std::int64_t delete_to_high_watermark = -1;
+
+// DescribeLogDirs: one log dir and the partitions whose logs it holds.
+struct LogDirReplicas {
+  struct Replica {
+    TopicPartition tp;
+    std::int64_t size_bytes = 0;
+    std::int64_t offset_lag = 0;  // Kafka's: the high watermark's lead over the log end, at least 0
+  };
+  std::string dir;
+  std::vector<Replica> replicas;  // by topic-partition
+};
 
 // A leadership change that applying an image made here: the node hands those of internal topics to
 // their coordinators (a coordinator loads a partition it now leads, unloads one it stopped leading).
@@ -135,13 +158,23 @@ class ReplicaManager {
   // than min_bytes is there.
   FetchResult fetch(const FetchParams& params);
 
-  // ListOffsets at the leader: latest (the high watermark), earliest (the log start), or the first
-  // record at or after a timestamp.
+  // ListOffsets at the leader: latest (the high watermark), earliest or earliest local (the log
+  // start), max timestamp, latest tiered (-1: no tiered storage), or the first record at or after
+  // a timestamp.
   OffsetLookup list_offset(const TopicPartition& tp, std::int32_t current_leader_epoch, std::int64_t timestamp);
+  // DeleteRecords at the leader: moves the log start to `offset` (delete_to_high_watermark: the
+  // high watermark); offset_out_of_range for any other negative offset or one above the high
+  // watermark, as Kafka. Followers learn the new log start from their next fetch.
+  RecordsDeletion delete_records(const TopicPartition& tp, std::int64_t offset);
+  // Waits until the low watermark reaches `offset` (every live replica moved its log start there:
+  // Kafka's DelayedDeleteRecords), leadership is lost (not_leader), or `deadline` passes
+  // (timed_out). Answers with the low watermark then.
+  RecordsDeletion wait_for_low_watermark(const TopicPartition& tp, std::int64_t offset, Instant deadline);
   // OffsetForLeaderEpoch at the leader.
   std::pair<ReplicaError, EpochEndOffset> end_offset_for(const TopicPartition& tp, std::int32_t current_leader_epoch,
                                                          std::int32_t requested_epoch);
 
+  std::vector<LogDirReplicas> log_dirs() const;
   std::vector<ReplicaStatus> status() const;
   std::optional<ReplicaStatus> status(const TopicPartition& tp) const;
   bool is_leader(const TopicPartition& tp) const;

@@ -4,6 +4,7 @@
 // schema.h), and encode/decode below drive the one generic codec over that list for any version.
 #include "broker/protocol/api.h"
 #include "broker/protocol/errors.h"
+#include "broker/protocol/messages_admin.h"
 #include "broker/protocol/messages_alter_configs.h"
 #include "broker/protocol/messages_alter_partition_reassignments.h"
 #include "broker/protocol/messages_api_versions.h"

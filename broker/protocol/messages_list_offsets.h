@@ -1,5 +1,6 @@
 #pragma once
-// ListOffsets (key 2), versions 1-5; flexible from 6, so never flexible here.
+// ListOffsets (key 2), versions 1-9; flexible from 6 (v6-9 add no fields: v7 allows the
+// MAX_TIMESTAMP lookup, v8 EARLIEST_LOCAL, v9 LATEST_TIERED).
 #include "broker/protocol/schema.h"
 
 namespace keel::protocol {
@@ -12,6 +13,9 @@ struct ListOffsetsRequest {
   // Timestamps with special meanings in ListOffsetsPartition::timestamp.
   static constexpr std::int64_t latest_timestamp = -1;
   static constexpr std::int64_t earliest_timestamp = -2;
+  static constexpr std::int64_t max_timestamp = -3;           // v7+
+  static constexpr std::int64_t earliest_local_timestamp = -4;  // v8+
+  static constexpr std::int64_t latest_tiered_timestamp = -5;   // v9+
 
   struct ListOffsetsPartition {
     std::int32_t partition_index = 0;

@@ -328,9 +328,19 @@ ConsumerSpec parse_consumer(const json& j, const std::string& path, const std::v
   return c;
 }
 
+DeleteRecordsSpec parse_delete_records(const json& j, const std::string& path, const std::vector<TopicSpec>& topics) {
+  const Obj o(j, path, {"topic", "every"});
+  DeleteRecordsSpec d;
+  if (!o.has("topic") || !j["topic"].is_string()) fail(o.at("topic"), "missing: the topic whose records are deleted");
+  d.topic = j["topic"].get<std::string>();
+  require_topic(topics, o.at("topic"), d.topic);
+  d.every = o.duration("every", d.every, 10ms, 1h);
+  return d;
+}
+
 WorkloadSpec parse_workload(const Obj& top, const std::vector<TopicSpec>& topics) {
   if (!top.has("workload")) fail("workload", "missing: a scenario needs at least one producer");
-  const Obj o(top["workload"], "workload", {"producers", "consumers"});
+  const Obj o(top["workload"], "workload", {"producers", "consumers", "delete_records"});
   WorkloadSpec w;
   if (!o.has("producers")) fail(o.at("producers"), "missing: a scenario needs at least one producer");
   const json& producers = array_at(o, "producers");
@@ -342,6 +352,12 @@ WorkloadSpec parse_workload(const Obj& top, const std::vector<TopicSpec>& topics
     const json& consumers = array_at(o, "consumers");
     for (std::size_t i = 0; i < consumers.size(); ++i) {
       w.consumers.push_back(parse_consumer(consumers[i], item_path(o.at("consumers"), i), topics));
+    }
+  }
+  if (o.has("delete_records")) {
+    const json& deleters = array_at(o, "delete_records");
+    for (std::size_t i = 0; i < deleters.size(); ++i) {
+      w.delete_records.push_back(parse_delete_records(deleters[i], item_path(o.at("delete_records"), i), topics));
     }
   }
   return w;

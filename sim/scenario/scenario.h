@@ -96,9 +96,18 @@ struct ConsumerSpec {
   Duration request_timeout = 5s;
 };
 
+// An admin client that, every `every`, deletes the records of each partition of `topic` below the
+// midpoint between its log start and its high watermark (DeleteRecords). The checks count what
+// lies below the final log start as deleted on purpose, as for retention.
+struct DeleteRecordsSpec {
+  std::string topic;
+  Duration every = 2s;
+};
+
 struct WorkloadSpec {
   std::vector<ProducerSpec> producers;
   std::vector<ConsumerSpec> consumers;
+  std::vector<DeleteRecordsSpec> delete_records;
 };
 
 enum class FaultKind : std::uint8_t {

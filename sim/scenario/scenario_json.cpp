@@ -191,6 +191,10 @@ ojson to_json(const Scenario& s) {
     workload["consumers"] = ojson::array();
     for (const auto& c : s.workload.consumers) workload["consumers"].push_back(consumer_json(c));
   }
+  if (!s.workload.delete_records.empty()) {
+    workload["delete_records"] = ojson::array();
+    for (const auto& d : s.workload.delete_records) workload["delete_records"].push_back({{"topic", d.topic}, {"every", dur(d.every)}});
+  }
   o["workload"] = workload;
   if (!s.faults.empty() || s.random_faults.enabled) {
     ojson faults = ojson::object();

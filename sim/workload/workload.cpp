@@ -429,6 +429,30 @@ void final_reads(Runtime& rt, Context& ctx) {
   note_log_starts(ctx, consumer, tps);
 }
 
+// Every spec.every until the main phase ends: each partition of the topic loses the records below
+// the midpoint of its log start and high watermark. Failures (a leader moving, a broker down) are
+// left to the next round; what was deleted shows in the final log start (History::final_log_start).
+void run_deleter(Runtime& rt, Context& ctx, const scenario::DeleteRecordsSpec& spec) {
+  client::Admin admin(rt, ctx.bootstrap, 5s);
+  std::int32_t partitions = 0;
+  for (const auto& t : ctx.scenario.topics)
+    if (t.name == spec.topic) partitions = t.partitions;
+  while (world_ns(ctx) + to_ns(spec.every) < ctx.main_end_ns) {
+    rt.sleep_for(spec.every);
+    for (std::int32_t p = 0; p < partitions && world_ns(ctx) < ctx.main_end_ns; ++p) {
+      const TopicPartition tp{spec.topic, p};
+      auto start = admin.list_offset(tp, client::OffsetSpec::earliest);
+      auto end = start ? admin.list_offset(tp, client::OffsetSpec::latest) : start;
+      if (!end || end->offset <= start->offset + 1) continue;
+      auto deleted = admin.delete_records(tp, start->offset + (end->offset - start->offset) / 2);
+      rt.trace("WorkloadDeleteRecords")
+          .detail("tp", tp)
+          .detail("Offset", start->offset + (end->offset - start->offset) / 2)
+          .detail("Result", deleted ? fmt::format("low watermark {}", *deleted) : deleted.error().message);
+    }
+  }
+}
+
 void run_main_phase(Runtime& rt, Context& ctx) {
   // Shared: when the client node is killed, its tasks unwind in any order.
   auto group = std::make_shared<WaitGroup>();
@@ -452,6 +476,9 @@ void run_main_phase(Runtime& rt, Context& ctx) {
     for (int i = 0; i < spec.count; ++i) {
       start(fmt::format("consumer-{}", i), [&rt, &ctx, &spec, i] { run_consumer(rt, ctx, spec, i); });
     }
+  }
+  for (const auto& spec : ctx.scenario.workload.delete_records) {
+    start(fmt::format("delete-records-{}", spec.topic), [&rt, &ctx, &spec] { run_deleter(rt, ctx, spec); });
   }
   (void)group->wait();
 }
