@@ -442,6 +442,7 @@ Result<std::map<TopicPartition, PartitionLag>> Admin::lag(const std::string& gro
     out[tp] = lag;
   }
   return out;
+}
 
 Result<std::vector<Admin::ConfigResult>> Admin::describe_configs(std::int8_t resource_type, const std::string& name) {
   auto connection = connect_any();
