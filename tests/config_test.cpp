@@ -259,6 +259,7 @@ TEST_CASE("config: a bad integer, an out-of-range value and a bad boolean name t
   CHECK(parse_error(minimal + "log.message.timestamp.type=Now\n") ==
         "server.properties:3: log.message.timestamp.type: 'Now' is not one of CreateTime, LogAppendTime");
   CHECK(parse_error(minimal + "log.retention.hours=0\n").starts_with("server.properties:3: log.retention.hours: 0 would delete"));
+  CHECK(parse_error(minimal + "log.retention.ms=0\n").starts_with("server.properties:3: log.retention.ms: 0 would delete"));
   // Ignored keys are still type-checked.
   CHECK(parse_error(minimal + "num.io.threads=many\n") == "server.properties:3: num.io.threads: 'many' is not a 32-bit integer");
 }
@@ -524,6 +525,11 @@ TEST_CASE("config: every Kafka 4 topic config is accepted, and a bad value refus
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().message == "topic config: " + c.key + ": " + c.problem);
   }
+  // A topic may say retention.ms=0 (Kafka's LogConfig: at least -1); only the broker's
+  // log.retention.* refuse 0 (KafkaConfig), which the broker config test shows.
+  auto zero = apply_topic_configs(base, {{"retention.ms", "0"}});
+  REQUIRE(zero.ok());
+  CHECK(zero->retention_ms == 0);
 }
 
 TEST_CASE("config: the topic configs Keel acts on set the log's fields; the others are kept as given", "[config]") {

@@ -61,6 +61,7 @@ struct KeyDef {
   std::int64_t max = i64_max;
   std::vector<std::string_view> choices;  // string: one of these; list: every item one of these
   Check check = nullptr;                  // a further check of the parsed value
+  bool check_broker_only = false;         // `check` holds for the broker key only, not the topic key
   Use use = Use::applied;
   ApplyBroker apply = nullptr;
   // A log setting: also a topic-level key when topic_name is set. At broker level it applies to
@@ -87,6 +88,12 @@ struct KeyDef {
   KeyDef checked(Check fn) const {
     KeyDef k = *this;
     k.check = fn;
+    return k;
+  }
+  // A check Kafka makes of the broker key only (KafkaConfig's), not of the topic key (LogConfig's).
+  KeyDef checked_at_broker(Check fn) const {
+    KeyDef k = checked(fn);
+    k.check_broker_only = true;
     return k;
   }
   KeyDef sets(ApplyBroker fn) const {
@@ -370,6 +377,7 @@ std::string check_dirs(const Value& v) {
 }
 
 std::string check_retention(const Value& v) {
+  // KafkaConfig refuses 0 for log.retention.*; a topic may say retention.ms=0 (LogConfig: at least -1).
   return v.number == 0 ? "0 would delete every segment as soon as it rolls; use -1 (unlimited) or at least 1"
                        : std::string();
 }
@@ -558,7 +566,7 @@ std::vector<KeyDef> log_keys() {
           .sets([](BrokerConfig& c, const Value& v) { c.log.retention_ms = retention(v.number, ms_per_minute); }),
       key("log.retention.ms", Type::int64, std::nullopt)
           .range(-1, i64_max)
-          .checked(check_retention)
+          .checked_at_broker(check_retention)
           .after({"log.retention.minutes", "log.retention.hours"})
           .log("retention.ms", [](storage::LogConfig& l, const Value& v) { l.retention_ms = v.number; },
                [](const storage::LogConfig& l) { return show(l.retention_ms); }),
@@ -867,7 +875,8 @@ std::optional<Value> parse_real(std::string_view text, std::string* problem) {
 }
 
 // Parses and validates `text` (already trimmed) for key `k`; on failure *problem says what is wrong.
-std::optional<Value> parse_value(const KeyDef& k, std::string_view text, std::string* problem) {
+std::optional<Value> parse_value(const KeyDef& k, std::string_view text, std::string* problem,
+                                 bool topic_level = false) {
   std::optional<Value> v;
   switch (k.type) {
     case Type::int32:
@@ -901,7 +910,7 @@ std::optional<Value> parse_value(const KeyDef& k, std::string_view text, std::st
   }
   if (!v) return std::nullopt;
   v->text = std::string(text);
-  if (k.check != nullptr) {
+  if (k.check != nullptr && !(topic_level && k.check_broker_only)) {
     *problem = k.check(*v);
     if (!problem->empty()) return std::nullopt;
   }
@@ -1188,7 +1197,7 @@ Result<storage::LogConfig> apply_topic_configs(const storage::LogConfig& base,
     const KeyDef* k = find_topic_key(name);
     if (k == nullptr) return key_error("topic config", name, "unknown topic config" + suggestion(name, true));
     std::string problem;
-    auto v = parse_value(*k, trim(text), &problem);
+    auto v = parse_value(*k, trim(text), &problem, /*topic_level=*/true);
     if (!v) return key_error("topic config", name, problem);
     k->apply_log(out, *v);
   }
