@@ -259,6 +259,7 @@ TEST_CASE("config: a bad integer, an out-of-range value and a bad boolean name t
   CHECK(parse_error(minimal + "log.message.timestamp.type=Now\n") ==
         "server.properties:3: log.message.timestamp.type: 'Now' is not one of CreateTime, LogAppendTime");
   CHECK(parse_error(minimal + "log.retention.hours=0\n").starts_with("server.properties:3: log.retention.hours: 0 would delete"));
+  CHECK(parse_error(minimal + "log.retention.ms=0\n").starts_with("server.properties:3: log.retention.ms: 0 would delete"));
   // Ignored keys are still type-checked.
   CHECK(parse_error(minimal + "num.io.threads=many\n") == "server.properties:3: num.io.threads: 'many' is not a 32-bit integer");
 }
@@ -299,8 +300,10 @@ TEST_CASE("config: a missing node.id or log.dirs names the key and the file", "[
   CHECK(parse_error("node.id=1\nlog.dirs=/a,/a\n") == "server.properties:2: log.dirs: directory '/a' appears twice");
 }
 
-TEST_CASE("config: compact cleanup is refused as not supported yet", "[config]") {
-  CHECK(parse_error(minimal + "log.cleanup.policy=compact\n").find("'compact' is not supported yet") != std::string::npos);
+TEST_CASE("config: compact cleanup is accepted (retention then deletes nothing); an empty policy is refused", "[config]") {
+  CHECK_FALSE(parse_ok(minimal + "log.cleanup.policy=compact\n").log.cleanup_delete);
+  CHECK(parse_error(minimal + "log.cleanup.policy=\n") ==
+        "server.properties:3: log.cleanup.policy: a cleanup policy is required (delete, compact or both)");
 }
 
 // ---- overrides, aliases, precedence ----
@@ -447,11 +450,196 @@ TEST_CASE("config: a bad topic config is an error naming the key", "[config]") {
   auto bad = apply_topic_configs(base, {{"segment.bytes", "1"}});
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message == "topic config: segment.bytes: 1 is below the minimum 14");
-  auto compact = apply_topic_configs(base, {{"cleanup.policy", "compact"}});
-  REQUIRE_FALSE(compact.ok());
-  CHECK(compact.error().message.find("cleanup.policy: 'compact' is not supported yet") != std::string::npos);
+  auto policy = apply_topic_configs(base, {{"cleanup.policy", "delete,shred"}});
+  REQUIRE_FALSE(policy.ok());
+  CHECK(policy.error().message == "topic config: cleanup.policy: 'shred' is not one of delete, compact");
   // Broker key names are not topic configs.
   CHECK_FALSE(apply_topic_configs(base, {{"log.retention.ms", "1"}}).ok());
+}
+
+// Every topic config Kafka 4 defines (its LogConfig), sorted.
+const std::vector<std::string> kafka4_topic_configs{
+    "cleanup.policy", "compression.gzip.level", "compression.lz4.level", "compression.type", "compression.zstd.level",
+    "delete.retention.ms", "file.delete.delay.ms", "flush.messages", "flush.ms", "follower.replication.throttled.replicas",
+    "index.interval.bytes", "leader.replication.throttled.replicas", "local.retention.bytes", "local.retention.ms",
+    "max.compaction.lag.ms", "max.message.bytes", "message.timestamp.after.max.ms", "message.timestamp.before.max.ms",
+    "message.timestamp.type", "min.cleanable.dirty.ratio", "min.compaction.lag.ms", "min.insync.replicas", "preallocate",
+    "remote.log.copy.disable", "remote.log.delete.on.disable", "remote.storage.enable", "retention.bytes", "retention.ms",
+    "segment.bytes", "segment.index.bytes", "segment.jitter.ms", "segment.ms", "unclean.leader.election.enable"};
+
+// A valid value and an invalid one for every topic config, with the problem Keel names.
+struct TopicConfigCase {
+  std::string key;
+  std::string good;
+  std::string bad;
+  std::string problem;
+};
+
+// data table: longer than 70 lines by design
+const std::vector<TopicConfigCase> topic_config_cases{
+    {"cleanup.policy", "compact,delete", "tidy", "'tidy' is not one of delete, compact"},
+    {"compression.gzip.level", "9", "10", "10 is not -1 or a level from 1 to 9"},
+    {"compression.lz4.level", "17", "0", "0 is below the minimum 1"},
+    {"compression.type", "zstd", "brotli", "'brotli' is not one of uncompressed, zstd, lz4, snappy, gzip, producer"},
+    {"compression.zstd.level", "-5", "23", "23 is above the maximum 22"},
+    {"delete.retention.ms", "0", "-1", "-1 is below the minimum 0"},
+    {"file.delete.delay.ms", "0", "-1", "-1 is below the minimum 0"},
+    {"flush.messages", "1", "0", "0 is below the minimum 1"},
+    {"flush.ms", "0", "soon", "'soon' is not a 64-bit integer"},
+    {"follower.replication.throttled.replicas", "0:1,1:2", "0-1", "'0-1' is not [partitionId]:[brokerId] (or '*' for every replica)"},
+    {"index.interval.bytes", "0", "-1", "-1 is below the minimum 0"},
+    {"leader.replication.throttled.replicas", "*", "*,0:1", "'*' must stand alone"},
+    {"local.retention.bytes", "-2", "-3", "-3 is below the minimum -2"},
+    {"local.retention.ms", "1000", "-3", "-3 is below the minimum -2"},
+    {"max.compaction.lag.ms", "1", "0", "0 is below the minimum 1"},
+    {"max.message.bytes", "0", "2147483648", "2147483648 does not fit a 32-bit integer"},
+    {"message.timestamp.after.max.ms", "0", "-1", "-1 is below the minimum 0"},
+    {"message.timestamp.before.max.ms", "0", "-1", "-1 is below the minimum 0"},
+    {"message.timestamp.type", "LogAppendTime", "logappendtime", "'logappendtime' is not one of CreateTime, LogAppendTime"},
+    {"min.cleanable.dirty.ratio", "0.25", "1.5", "1.5 is outside 0 to 1"},
+    {"min.compaction.lag.ms", "0", "-1", "-1 is below the minimum 0"},
+    {"min.insync.replicas", "2", "0", "0 is below the minimum 1"},
+    {"preallocate", "true", "yes", "'yes' is not a boolean (true or false)"},
+    {"remote.log.copy.disable", "false", "1", "'1' is not a boolean (true or false)"},
+    {"remote.log.delete.on.disable", "true", "no", "'no' is not a boolean (true or false)"},
+    {"remote.storage.enable", "false", "off", "'off' is not a boolean (true or false)"},
+    {"retention.bytes", "-1", "1e9", "'1e9' is not a 64-bit integer"},
+    {"retention.ms", "-1", "-2", "-2 is below the minimum -1"},
+    {"segment.bytes", "1048576", "13", "13 is below the minimum 14"},
+    {"segment.index.bytes", "4", "3", "3 is below the minimum 4"},
+    {"segment.jitter.ms", "0", "-1", "-1 is below the minimum 0"},
+    {"segment.ms", "1", "0", "0 is below the minimum 1"},
+    {"unclean.leader.election.enable", "TRUE", "maybe", "'maybe' is not a boolean (true or false)"},
+};
+
+TEST_CASE("config: every Kafka 4 topic config is accepted, and a bad value refused naming the key and the value", "[config]") {
+  CHECK(topic_config_names() == kafka4_topic_configs);
+  std::vector<std::string> tested;
+  for (const auto& c : topic_config_cases) tested.push_back(c.key);
+  CHECK(tested == kafka4_topic_configs);  // one case per key, none missing
+  const storage::LogConfig base;
+  for (const auto& c : topic_config_cases) {
+    INFO(c.key);
+    CHECK(apply_topic_configs(base, {{c.key, c.good}}).ok());
+    auto bad = apply_topic_configs(base, {{c.key, c.bad}});
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message == "topic config: " + c.key + ": " + c.problem);
+  }
+  // A topic may say retention.ms=0 (Kafka's LogConfig: at least -1); only the broker's
+  // log.retention.* refuse 0 (KafkaConfig), which the broker config test shows.
+  auto zero = apply_topic_configs(base, {{"retention.ms", "0"}});
+  REQUIRE(zero.ok());
+  CHECK(zero->retention_ms == 0);
+}
+
+TEST_CASE("config: the topic configs Keel acts on set the log's fields; the others are kept as given", "[config]") {
+  const storage::LogConfig base;
+  auto log = apply_topic_configs(base, {{"compression.type", "lz4"},
+                                        {"cleanup.policy", "compact"},
+                                        {"segment.jitter.ms", "500"},
+                                        {"min.insync.replicas", "2"},
+                                        {"unclean.leader.election.enable", "true"},
+                                        {"remote.storage.enable", "true"},
+                                        {"min.cleanable.dirty.ratio", "0.1"}});
+  REQUIRE(log.ok());
+  CHECK(log->compression == protocol::Compression::lz4);
+  CHECK_FALSE(log->cleanup_delete);
+  CHECK(log->cleanup_compact);
+  CHECK(log->segment_jitter_ms == 500);
+  CHECK(log->min_insync_replicas == 2);
+  CHECK(log->unclean_leader_election);
+  CHECK(log->inert.at("remote.storage.enable") == "true");
+  CHECK(log->inert.at("min.cleanable.dirty.ratio") == "0.1");
+  CHECK(apply_topic_configs(base, {{"compression.type", "uncompressed"}})->compression == protocol::Compression::none);
+  CHECK_FALSE(apply_topic_configs(base, {{"compression.type", "producer"}})->compression.has_value());
+  CHECK_FALSE(base.compression.has_value());  // Kafka's default: producer
+  auto both = apply_topic_configs(base, {{"cleanup.policy", "delete, compact"}});
+  CHECK((both->cleanup_delete && both->cleanup_compact));
+}
+
+TEST_CASE("config: the broker keys behind topic configs parse, and topic-only keys are not broker keys", "[config]") {
+  const BrokerConfig c = parse_ok(minimal + "compression.type=gzip\nlog.roll.jitter.hours=1\nlog.cleanup.policy=compact\n"
+                                            "log.cleaner.min.cleanable.ratio=0.75\nlog.local.retention.ms=5000\n");
+  CHECK(c.log.compression == protocol::Compression::gzip);
+  CHECK(c.log.segment_jitter_ms == 3'600'000);
+  CHECK_FALSE(c.log.cleanup_delete);
+  CHECK(parse_error(minimal + "log.roll.jitter.ms=-1\n") == "server.properties:3: log.roll.jitter.ms: -1 is below the minimum 0");
+  CHECK(parse_error(minimal + "log.cleaner.min.cleanable.ratio=2\n") ==
+        "server.properties:3: log.cleaner.min.cleanable.ratio: 2 is outside 0 to 1");
+  CHECK(parse_error(minimal + "remote.storage.enable=true\n").find("remote.storage.enable: unknown key") != std::string::npos);
+  const auto entries = describe_topic_config(c, {});
+  CHECK(entry(entries, "compression.type")->value == "gzip");
+  CHECK(entry(entries, "compression.type")->source == config_source_static_broker);
+  CHECK(entry(entries, "segment.jitter.ms")->value == "3600000");
+  CHECK(entry(entries, "min.cleanable.dirty.ratio")->value == "0.75");
+  CHECK(entry(entries, "local.retention.ms")->value == "5000");
+  CHECK(entry(entries, "remote.storage.enable")->value == "false");
+  CHECK(entry(entries, "remote.storage.enable")->source == config_source_default);
+}
+
+TEST_CASE("config: describe gives each topic config its synonyms, most precedent first", "[config]") {
+  const BrokerConfig c = parse_ok(minimal + "log.retention.minutes=30\nlog.retention.hours=2\n");
+  const auto entries = describe_topic_config(c, {{"retention.ms", "1000"}});
+  using S = ConfigSynonym;
+  CHECK(entry(entries, "retention.ms")->synonyms ==
+        std::vector<S>{{"retention.ms", "1000", config_source_dynamic_topic},
+                       {"log.retention.minutes", "30", config_source_static_broker},
+                       {"log.retention.hours", "2", config_source_static_broker},
+                       {"log.retention.hours", "168", config_source_default}});
+  CHECK(entry(entries, "segment.bytes")->synonyms ==
+        std::vector<S>{{"log.segment.bytes", "1073741824", config_source_default}});
+  CHECK(entry(entries, "max.message.bytes")->synonyms ==
+        std::vector<S>{{"message.max.bytes", "1048588", config_source_default}});
+  CHECK(entry(entries, "remote.storage.enable")->synonyms ==
+        std::vector<S>{{"remote.storage.enable", "false", config_source_default}});
+  // Types as Kafka numbers them, and documentation for every topic config.
+  CHECK(entry(entries, "retention.ms")->type == 5);
+  CHECK(entry(entries, "segment.bytes")->type == 3);
+  CHECK(entry(entries, "cleanup.policy")->type == 7);
+  CHECK(entry(entries, "preallocate")->type == 1);
+  CHECK(entry(entries, "compression.type")->type == 2);
+  CHECK(entry(entries, "min.cleanable.dirty.ratio")->type == 6);
+  for (const auto& e : entries) {
+    INFO(e.name);
+    CHECK_FALSE(e.documentation.empty());
+    CHECK_FALSE(e.synonyms.empty());
+  }
+  const auto broker = describe_broker_config(c);
+  CHECK(entry(broker, "log.retention.hours")->synonyms ==
+        std::vector<S>{{"log.retention.hours", "2", config_source_static_broker},
+                       {"log.retention.hours", "168", config_source_default}});
+}
+
+TEST_CASE("config: dynamic broker configs change the log defaults and are described as dynamic", "[config]") {
+  const BrokerConfig c = parse_ok(minimal + "log.retention.hours=2\n");
+  CHECK(dynamic_broker_key("log.retention.ms"));
+  CHECK(dynamic_broker_key("compression.type"));
+  CHECK_FALSE(dynamic_broker_key("num.partitions"));
+  CHECK_FALSE(dynamic_broker_key("remote.storage.enable"));  // a topic-only key
+  auto log = apply_broker_configs(c.log, {{"log.retention.ms", "1000"}, {"log.cleanup.policy", "compact"}});
+  REQUIRE(log.ok());
+  CHECK(log->retention_ms == 1000);
+  CHECK_FALSE(log->cleanup_delete);
+  CHECK(apply_broker_configs(c.log, {{"num.partitions", "3"}}).error().message ==
+        "broker config: num.partitions: cannot be changed at run time (only the log defaults of topic configs can)");
+  CHECK(apply_broker_configs(c.log, {{"log.segment.bytes", "1"}}).error().message ==
+        "broker config: log.segment.bytes: 1 is below the minimum 14");
+  const DynamicBrokerConfigs dynamic{{{"log.retention.ms", "5000"}, {"log.segment.bytes", "65536"}},
+                                     {{"log.segment.bytes", "32768"}}};
+  const auto topic = describe_topic_config(c, {}, dynamic);
+  CHECK(entry(topic, "retention.ms")->value == "5000");
+  CHECK(entry(topic, "retention.ms")->source == config_source_dynamic_default_broker);
+  CHECK(entry(topic, "segment.bytes")->value == "32768");
+  CHECK(entry(topic, "segment.bytes")->source == config_source_dynamic_broker);
+  using S = ConfigSynonym;
+  CHECK(entry(topic, "segment.bytes")->synonyms ==
+        std::vector<S>{{"log.segment.bytes", "32768", config_source_dynamic_broker},
+                       {"log.segment.bytes", "65536", config_source_dynamic_default_broker},
+                       {"log.segment.bytes", "1073741824", config_source_default}});
+  const auto broker = describe_broker_config(c, dynamic);
+  CHECK(entry(broker, "log.retention.ms")->value == "5000");
+  CHECK_FALSE(entry(broker, "log.retention.ms")->read_only);
+  CHECK(entry(broker, "num.partitions")->read_only);
 }
 
 // ---- DescribeConfigs ----
@@ -491,11 +679,7 @@ TEST_CASE("config: describe of a topic gives each topic key its value and where 
   const auto entries = describe_topic_config(c, {{"retention.ms", "1000"}});
   std::vector<std::string> names;
   for (const auto& e : entries) names.push_back(e.name);
-  CHECK(names == std::vector<std::string>{"cleanup.policy", "file.delete.delay.ms", "flush.messages", "flush.ms",
-                                          "index.interval.bytes", "max.message.bytes", "message.timestamp.after.max.ms",
-                                          "message.timestamp.before.max.ms", "message.timestamp.type",
-                                          "min.insync.replicas", "retention.bytes", "retention.ms", "segment.bytes",
-                                          "segment.index.bytes", "segment.ms", "unclean.leader.election.enable"});
+  CHECK(names == kafka4_topic_configs);
   const ConfigEntry* retention = entry(entries, "retention.ms");
   CHECK(retention->value == "1000");
   CHECK(retention->source == config_source_dynamic_topic);

@@ -95,6 +95,8 @@ void for_each_sample(F&& f) {
   f(ElectLeadersRequest{ElectionType::unclean, std::vector<ElectionTarget>{{"orders", 1}, {"logs", 0}}});
   f(ElectLeadersRequest{ElectionType::preferred, std::nullopt});
   f(ElectLeadersReply{{{"orders", 1, ErrorCode::election_not_needed, ""}, {"logs", 0, ErrorCode::none, ""}}});
+  f(AlterTopicConfigsRequest{"orders", {{"retention.ms", ConfigChange::set, "1000"}, {"flush.ms", ConfigChange::remove, std::nullopt}}, true});
+  f(AlterTopicConfigsReply{ErrorCode::unknown_topic_or_partition, "gone"});
 }
 
 }  // namespace
@@ -117,10 +119,10 @@ TEST_CASE("controller rpc: the call table maps each request to its id, name and 
     CHECK(valid_quorum_call(static_cast<std::int8_t>(row.id)));
     CHECK(quorum_call_name(row.id) == row.name);
   });
-  CHECK(rows == 9);
+  CHECK(rows == 10);
   CHECK(valid_quorum_call(0));
   CHECK(quorum_call_name(QuorumCall::raft) == "Raft");
-  CHECK_FALSE(valid_quorum_call(10));
+  CHECK_FALSE(valid_quorum_call(11));
   CHECK_FALSE(valid_quorum_call(-1));
 }
 
@@ -131,7 +133,7 @@ TEST_CASE("controller rpc: every call and reply round-trips and every truncation
     round_trip(message);
     ++samples;
   });
-  CHECK(samples == 20);
+  CHECK(samples == 22);
   const auto reg = round_trip(sample_registration());
   CHECK(reg.endpoints.size() == 2);
   CHECK(reg.rack == "rack-a");

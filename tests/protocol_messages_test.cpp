@@ -526,7 +526,7 @@ TEST_CASE("protocol: a null in a version that cannot carry one is written as the
 }
 
 TEST_CASE("protocol: the API table lists the supported ranges and flexible thresholds", "[protocol]") {
-  CHECK(supported_apis().size() == 28);
+  CHECK(supported_apis().size() == 30);
   CHECK(is_flexible(ApiKey::join_group, 6));
   CHECK_FALSE(is_flexible(ApiKey::join_group, 5));
   CHECK_FALSE(is_flexible(ApiKey::offset_delete, 0));

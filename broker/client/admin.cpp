@@ -34,6 +34,20 @@ Status partition_error(std::int16_t code, std::string_view what, const TopicPart
   return kafka_error(static_cast<protocol::ErrorCode>(code), fmt::format("{} {}", what, tp.to_string()));
 }
 
+
+constexpr std::int16_t describe_configs_version_max = 4;
+constexpr std::int16_t alter_configs_version_max = 2;
+constexpr std::int16_t incremental_alter_configs_version_max = 1;
+
+// The one resource's answer of an alter, as a Status.
+template <class Response>
+Status resource_status(const Result<Response>& response, std::string_view api) {
+  if (!response) return response.error();
+  if (response->responses.empty()) return make_error(Errc::corrupt, fmt::format("{} answered without the resource", api));
+  const auto& r = response->responses[0];
+  if (r.error_code != 0) return kafka_error(static_cast<protocol::ErrorCode>(r.error_code), r.error_message.value_or(""));
+  return {};
+}
 constexpr Duration connect_retry_backoff = std::chrono::milliseconds(100);
 constexpr std::int16_t list_groups_version_max = 4;
 constexpr std::int16_t describe_groups_version_max = 5;
@@ -428,6 +442,53 @@ Result<std::map<TopicPartition, PartitionLag>> Admin::lag(const std::string& gro
     out[tp] = lag;
   }
   return out;
+}
+
+Result<std::vector<Admin::ConfigResult>> Admin::describe_configs(std::int8_t resource_type, const std::string& name) {
+  auto connection = connect_any();
+  if (!connection) return connection.error();
+  const auto version = (*connection)->version_for(protocol::ApiKey::describe_configs, describe_configs_version_max);
+  if (!version) return make_error(Errc::refused, "the broker serves no DescribeConfigs version this client speaks");
+  protocol::DescribeConfigsRequest request;
+  request.resources.push_back({resource_type, name, std::nullopt});
+  request.include_synonyms = true;
+  request.include_documentation = true;
+  auto response = (*connection)->call<protocol::DescribeConfigsResponse>(request, *version);
+  if (!response) return response.error();
+  if (response->results.empty()) return make_error(Errc::corrupt, "DescribeConfigs answered without the resource");
+  auto& result = response->results[0];
+  if (result.error_code != 0) {
+    return kafka_error(static_cast<protocol::ErrorCode>(result.error_code), result.error_message.value_or(""));
+  }
+  return std::move(result.configs);
+}
+
+Status Admin::alter_configs(std::int8_t resource_type, const std::string& name,
+                            const std::map<std::string, std::string>& configs, bool validate_only) {
+  auto connection = connect_any();
+  if (!connection) return connection.error();
+  const auto version = (*connection)->version_for(protocol::ApiKey::alter_configs, alter_configs_version_max);
+  if (!version) return make_error(Errc::refused, "the broker serves no AlterConfigs version this client speaks");
+  protocol::AlterConfigsRequest request;
+  protocol::AlterConfigsRequest::AlterConfigsResource resource{resource_type, name, {}};
+  for (const auto& [key, value] : configs) resource.configs.push_back({key, value});
+  request.resources.push_back(std::move(resource));
+  request.validate_only = validate_only;
+  return resource_status((*connection)->call<protocol::AlterConfigsResponse>(request, *version), "AlterConfigs");
+}
+
+Status Admin::incremental_alter_configs(std::int8_t resource_type, const std::string& name,
+                                        const std::vector<ConfigOp>& ops, bool validate_only) {
+  auto connection = connect_any();
+  if (!connection) return connection.error();
+  const auto version =
+      (*connection)->version_for(protocol::ApiKey::incremental_alter_configs, incremental_alter_configs_version_max);
+  if (!version) return make_error(Errc::refused, "the broker serves no IncrementalAlterConfigs version this client speaks");
+  protocol::IncrementalAlterConfigsRequest request;
+  request.resources.push_back({resource_type, name, ops});
+  request.validate_only = validate_only;
+  return resource_status((*connection)->call<protocol::IncrementalAlterConfigsResponse>(request, *version),
+                         "IncrementalAlterConfigs");
 }
 
 }  // namespace keel::client

@@ -1,5 +1,6 @@
 #pragma once
-// Topic and group administration over the seam: create, delete, and read metadata; list, describe
+// Topic and group administration over the seam: create, delete, and read metadata; describe and
+// alter configs; list, describe
 // and delete consumer groups, delete and alter their committed offsets, and compute their lag
 // (../shared/reference/consumer-groups.md §6). Each call finds a broker
 // (retrying connects for up to the request timeout, as a broker may still be starting) and sends
@@ -118,6 +119,18 @@ class Admin {
   Result<OffsetMap> committed_offsets(const std::string& group, const std::vector<TopicPartition>& partitions = {});
   // Every partition the group committed, with its log end and lag.
   Result<std::map<TopicPartition, PartitionLag>> lag(const std::string& group);
+
+  // Configs of one resource (protocol::config_resource_topic with a topic name, or _broker with a
+  // broker id): DescribeConfigs at the newest version both speak, with synonyms and documentation.
+  using ConfigResult = protocol::DescribeConfigsResponse::DescribeConfigsResourceResult;
+  Result<std::vector<ConfigResult>> describe_configs(std::int8_t resource_type, const std::string& name);
+  // AlterConfigs: the resource's configs become exactly `configs`.
+  Status alter_configs(std::int8_t resource_type, const std::string& name,
+                       const std::map<std::string, std::string>& configs, bool validate_only = false);
+  // IncrementalAlterConfigs: SET, DELETE, APPEND or SUBTRACT each key given.
+  using ConfigOp = protocol::IncrementalAlterConfigsRequest::AlterableConfig;
+  Status incremental_alter_configs(std::int8_t resource_type, const std::string& name, const std::vector<ConfigOp>& ops,
+                                   bool validate_only = false);
 
  private:
   Result<std::shared_ptr<BrokerConnection>> connect_any();

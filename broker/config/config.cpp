@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <functional>
 #include <optional>
 #include <set>
 
@@ -27,7 +29,7 @@ constexpr std::int64_t ms_per_hour = 3'600'000;
 // Values and the key table
 // ---------------------------------------------------------------------------------------------
 
-enum class Type : std::uint8_t { int32, int64, boolean, string, list };
+enum class Type : std::uint8_t { int32, int64, boolean, string, list, real };
 
 // What a key does in Keel.
 enum class Use : std::uint8_t {
@@ -38,14 +40,15 @@ enum class Use : std::uint8_t {
 
 struct Value {
   std::int64_t number = 0;         // int32, int64
+  double real = 0;                 // real (Kafka's DOUBLE)
   bool flag = false;               // boolean
   std::string text;                // string (and the trimmed text of every type)
   std::vector<std::string> items;  // list
 };
 
 using ApplyBroker = void (*)(BrokerConfig&, const Value&);
-using ApplyLog = void (*)(storage::LogConfig&, const Value&);
-using ReadLog = std::string (*)(const storage::LogConfig&);
+using ApplyLog = std::function<void(storage::LogConfig&, const Value&)>;
+using ReadLog = std::function<std::string(const storage::LogConfig&)>;
 using Check = std::string (*)(const Value&);  // "" when the value is fine, else the problem
 
 // One known key. Rows are built with the chained setters below and applied in table order, so a
@@ -58,6 +61,7 @@ struct KeyDef {
   std::int64_t max = i64_max;
   std::vector<std::string_view> choices;  // string: one of these; list: every item one of these
   Check check = nullptr;                  // a further check of the parsed value
+  bool check_broker_only = false;         // `check` holds for the broker key only, not the topic key
   Use use = Use::applied;
   ApplyBroker apply = nullptr;
   // A log setting: also a topic-level key when topic_name is set. At broker level it applies to
@@ -66,6 +70,9 @@ struct KeyDef {
   ApplyLog apply_log = nullptr;
   ReadLog read_log = nullptr;
   std::vector<std::string_view> also_set_by;  // lower-precedence keys for the same setting
+  bool topic_only = false;  // a topic config with no broker key (remote.storage.enable, ...)
+  std::string_view documentation;  // what DescribeConfigs v3+ answers when asked
+
 
   KeyDef range(std::int64_t lo, std::int64_t hi) const {
     KeyDef k = *this;
@@ -81,6 +88,12 @@ struct KeyDef {
   KeyDef checked(Check fn) const {
     KeyDef k = *this;
     k.check = fn;
+    return k;
+  }
+  // A check Kafka makes of the broker key only (KafkaConfig's), not of the topic key (LogConfig's).
+  KeyDef checked_at_broker(Check fn) const {
+    KeyDef k = checked(fn);
+    k.check_broker_only = true;
     return k;
   }
   KeyDef sets(ApplyBroker fn) const {
@@ -108,6 +121,28 @@ struct KeyDef {
   KeyDef after(std::vector<std::string_view> keys) const {
     KeyDef k = *this;
     k.also_set_by = std::move(keys);
+    return k;
+  }
+  // A setting Keel accepts, stores and describes without acting on it: its value is kept as text in
+  // LogConfig::inert under the topic key.
+  KeyDef inert(std::string_view topic) const {
+    const std::string fallback(default_text.value_or(""));
+    return log(
+        topic, [topic](storage::LogConfig& l, const Value& v) { l.inert[std::string(topic)] = v.text; },
+        [topic, fallback](const storage::LogConfig& l) {
+          auto it = l.inert.find(std::string(topic));
+          return it != l.inert.end() ? it->second : fallback;
+        });
+  }
+  // A topic config without a broker key: the row's name is the topic key.
+  KeyDef topic_level_only() const {
+    KeyDef k = inert(name);
+    k.topic_only = true;
+    return k;
+  }
+  KeyDef doc(std::string_view text) const {
+    KeyDef k = *this;
+    k.documentation = text;
     return k;
   }
 };
@@ -342,16 +377,65 @@ std::string check_dirs(const Value& v) {
 }
 
 std::string check_retention(const Value& v) {
+  // KafkaConfig refuses 0 for log.retention.*; a topic may say retention.ms=0 (LogConfig: at least -1).
   return v.number == 0 ? "0 would delete every segment as soon as it rolls; use -1 (unlimited) or at least 1"
                        : std::string();
 }
 
 std::string check_cleanup_policy(const Value& v) {
+  return v.items.empty() ? "a cleanup policy is required (delete, compact or both)" : std::string();
+}
+
+bool has_item(const Value& v, std::string_view item) {
+  return std::find(v.items.begin(), v.items.end(), item) != v.items.end();
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// Kafka's gzip levels: -1 (zlib's default) or 1 to 9.
+std::string check_gzip_level(const Value& v) {
+  return v.number == -1 || (v.number >= 1 && v.number <= 9) ? std::string()
+                                                             : fmt::format("{} is not -1 or a level from 1 to 9", v.number);
+}
+
+std::string check_ratio(const Value& v) {
+  return v.real >= 0 && v.real <= 1 ? std::string() : fmt::format("{} is outside 0 to 1", v.text);
+}
+
+// Kafka's ThrottledReplicaListValidator: "*" alone, or partition:broker pairs of integers.
+std::string check_throttled_replicas(const Value& v) {
   for (const auto& item : v.items) {
-    if (item == "compact") return "'compact' is not supported yet (Keel has no log cleaner); use 'delete'";
+    if (item == "*") {
+      if (v.items.size() == 1) continue;
+      return "'*' must stand alone";
+    }
+    const auto colon = item.find(':');
+    const auto all_digits = [](std::string_view s) {
+      return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (colon == std::string::npos || !all_digits(item.substr(0, colon)) || !all_digits(item.substr(colon + 1))) {
+      return fmt::format("'{}' is not [partitionId]:[brokerId] (or '*' for every replica)", item);
+    }
   }
-  if (v.items.empty()) return "a cleanup policy is required ('delete')";
   return {};
+}
+
+std::optional<protocol::Compression> codec_named(std::string_view name) {
+  if (name == "uncompressed") return protocol::Compression::none;
+  if (name == "gzip") return protocol::Compression::gzip;
+  if (name == "snappy") return protocol::Compression::snappy;
+  if (name == "lz4") return protocol::Compression::lz4;
+  if (name == "zstd") return protocol::Compression::zstd;
+  return std::nullopt;  // "producer": the producer's codec stays
+}
+
+std::string codec_text(const std::optional<protocol::Compression>& codec) {
+  if (!codec) return "producer";
+  return *codec == protocol::Compression::none ? "uncompressed" : std::string(protocol::compression_name(*codec));
 }
 
 std::string check_roles(const Value& v) {
@@ -482,7 +566,7 @@ std::vector<KeyDef> log_keys() {
           .sets([](BrokerConfig& c, const Value& v) { c.log.retention_ms = retention(v.number, ms_per_minute); }),
       key("log.retention.ms", Type::int64, std::nullopt)
           .range(-1, i64_max)
-          .checked(check_retention)
+          .checked_at_broker(check_retention)
           .after({"log.retention.minutes", "log.retention.hours"})
           .log("retention.ms", [](storage::LogConfig& l, const Value& v) { l.retention_ms = v.number; },
                [](const storage::LogConfig& l) { return show(l.retention_ms); }),
@@ -493,8 +577,29 @@ std::vector<KeyDef> log_keys() {
       key("log.cleanup.policy", Type::list, "delete")
           .one_of({"delete", "compact"})
           .checked(check_cleanup_policy)
-          .log("cleanup.policy", [](storage::LogConfig&, const Value&) {},
-               [](const storage::LogConfig&) { return std::string("delete"); }),
+          .log("cleanup.policy",
+               [](storage::LogConfig& l, const Value& v) {
+                 l.cleanup_delete = has_item(v, "delete");
+                 l.cleanup_compact = has_item(v, "compact");
+               },
+               [](const storage::LogConfig& l) {
+                 std::vector<std::string> items;
+                 if (l.cleanup_delete) items.emplace_back("delete");
+                 if (l.cleanup_compact) items.emplace_back("compact");
+                 return join(items);
+               }),
+      key("compression.type", Type::string, "producer")
+          .one_of({"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"})
+          .log("compression.type", [](storage::LogConfig& l, const Value& v) { l.compression = codec_named(v.text); },
+               [](const storage::LogConfig& l) { return codec_text(l.compression); }),
+      key("log.roll.jitter.hours", Type::int32, "0").range(0, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.log.segment_jitter_ms = v.number * ms_per_hour;
+      }),
+      key("log.roll.jitter.ms", Type::int64, std::nullopt)
+          .range(0, i64_max)
+          .after({"log.roll.jitter.hours"})
+          .log("segment.jitter.ms", [](storage::LogConfig& l, const Value& v) { l.segment_jitter_ms = v.number; },
+               [](const storage::LogConfig& l) { return show(l.segment_jitter_ms); }),
       key("log.flush.interval.messages", Type::int64, "9223372036854775807")
           .range(1, i64_max)
           .log("flush.messages", [](storage::LogConfig& l, const Value& v) { l.flush_interval_messages = v.number; },
@@ -530,6 +635,30 @@ std::vector<KeyDef> log_keys() {
           .log("message.timestamp.after.max.ms",
                [](storage::LogConfig& l, const Value& v) { l.timestamp_after_max_ms = v.number; },
                [](const storage::LogConfig& l) { return show(l.timestamp_after_max_ms); }),
+  };
+}
+
+// Log keys Keel accepts, validates, stores and describes without acting on them (see the README):
+// compaction tuning (until the log cleaner), codec levels, preallocation and tiered storage.
+std::vector<KeyDef> inert_log_keys() {
+  return {
+      key("compression.gzip.level", Type::int32, "-1").checked(check_gzip_level).inert("compression.gzip.level"),
+      key("compression.lz4.level", Type::int32, "9").range(1, 17).inert("compression.lz4.level"),
+      key("compression.zstd.level", Type::int32, "3").range(-131072, 22).inert("compression.zstd.level"),
+      key("log.cleaner.delete.retention.ms", Type::int64, "86400000").range(0, i64_max).inert("delete.retention.ms"),
+      key("log.cleaner.min.compaction.lag.ms", Type::int64, "0").range(0, i64_max).inert("min.compaction.lag.ms"),
+      key("log.cleaner.max.compaction.lag.ms", Type::int64, "9223372036854775807")
+          .range(1, i64_max)
+          .inert("max.compaction.lag.ms"),
+      key("log.cleaner.min.cleanable.ratio", Type::real, "0.5").checked(check_ratio).inert("min.cleanable.dirty.ratio"),
+      key("log.preallocate", Type::boolean, "false").inert("preallocate"),
+      key("log.local.retention.ms", Type::int64, "-2").range(-2, i64_max).inert("local.retention.ms"),
+      key("log.local.retention.bytes", Type::int64, "-2").range(-2, i64_max).inert("local.retention.bytes"),
+      key("remote.storage.enable", Type::boolean, "false").topic_level_only(),
+      key("remote.log.copy.disable", Type::boolean, "false").topic_level_only(),
+      key("remote.log.delete.on.disable", Type::boolean, "false").topic_level_only(),
+      key("leader.replication.throttled.replicas", Type::list, "").checked(check_throttled_replicas).topic_level_only(),
+      key("follower.replication.throttled.replicas", Type::list, "").checked(check_throttled_replicas).topic_level_only(),
   };
 }
 
@@ -624,8 +753,8 @@ std::vector<KeyDef> ignored_key_defs() {
 const std::vector<KeyDef>& key_table() {
   static const std::vector<KeyDef> table = [] {
     std::vector<KeyDef> all;
-    for (auto part : {identity_keys(), listener_keys(), broker_keys(), log_keys(), replication_keys(), group_keys(),
-                      ignored_key_defs()}) {
+    for (auto part : {identity_keys(), listener_keys(), broker_keys(), log_keys(), inert_log_keys(), replication_keys(),
+                      group_keys(), ignored_key_defs()}) {
       all.insert(all.end(), part.begin(), part.end());
     }
     std::set<std::string_view> names;
@@ -640,7 +769,7 @@ const std::vector<KeyDef>& key_table() {
 
 const KeyDef* find_key(std::string_view name) {
   for (const auto& k : key_table()) {
-    if (k.name == name) return &k;
+    if (k.name == name && !k.topic_only) return &k;
   }
   return nullptr;
 }
@@ -678,6 +807,7 @@ std::string type_name(Type t) {
     case Type::boolean: return "true or false";
     case Type::string: return "a string";
     case Type::list: return "a comma-separated list";
+    case Type::real: return "a number";
   }
   return "?";
 }
@@ -734,8 +864,19 @@ std::optional<Value> parse_list(const KeyDef& k, std::string_view text, std::str
   return v;
 }
 
+std::optional<Value> parse_real(std::string_view text, std::string* problem) {
+  Value v;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v.real);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v.real)) {
+    *problem = fmt::format("'{}' is not a number", text);
+    return std::nullopt;
+  }
+  return v;
+}
+
 // Parses and validates `text` (already trimmed) for key `k`; on failure *problem says what is wrong.
-std::optional<Value> parse_value(const KeyDef& k, std::string_view text, std::string* problem) {
+std::optional<Value> parse_value(const KeyDef& k, std::string_view text, std::string* problem,
+                                 bool topic_level = false) {
   std::optional<Value> v;
   switch (k.type) {
     case Type::int32:
@@ -763,10 +904,13 @@ std::optional<Value> parse_value(const KeyDef& k, std::string_view text, std::st
     case Type::list:
       v = parse_list(k, text, problem);
       break;
+    case Type::real:
+      v = parse_real(text, problem);
+      break;
   }
   if (!v) return std::nullopt;
   v->text = std::string(text);
-  if (k.check != nullptr) {
+  if (k.check != nullptr && !(topic_level && k.check_broker_only)) {
     *problem = k.check(*v);
     if (!problem->empty()) return std::nullopt;
   }
@@ -832,7 +976,7 @@ std::string suggestion(std::string_view name, bool topic_level) {
   std::string_view best;
   std::size_t best_distance = 3;  // suggest only near misses
   for (const auto& k : key_table()) {
-    const std::string_view candidate = topic_level ? k.topic_name : k.name;
+    const std::string_view candidate = topic_level ? k.topic_name : k.topic_only ? std::string_view() : k.name;
     if (candidate.empty()) continue;
     const std::size_t d = edit_distance(name, candidate);
     if (d < best_distance) {
@@ -1053,57 +1197,184 @@ Result<storage::LogConfig> apply_topic_configs(const storage::LogConfig& base,
     const KeyDef* k = find_topic_key(name);
     if (k == nullptr) return key_error("topic config", name, "unknown topic config" + suggestion(name, true));
     std::string problem;
-    auto v = parse_value(*k, trim(text), &problem);
+    auto v = parse_value(*k, trim(text), &problem, /*topic_level=*/true);
     if (!v) return key_error("topic config", name, problem);
     k->apply_log(out, *v);
   }
   return out;
 }
 
-std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config) {
+namespace {
+
+// Kafka's ConfigType numbers (DescribeConfigs v3+).
+std::int8_t kafka_type(Type t) {
+  switch (t) {
+    case Type::boolean: return 1;
+    case Type::string: return 2;
+    case Type::int32: return 3;
+    case Type::int64: return 5;
+    case Type::real: return 6;
+    case Type::list: return 7;
+  }
+  return 0;
+}
+
+// The broker-level synonyms of a key, most precedent first, as Kafka lists them: each broker key for
+// the setting that was given (static), then the default of the first that has one.
+void add_broker_synonyms(const BrokerConfig& config, const DynamicBrokerConfigs& dynamic, const KeyDef& k,
+                         std::vector<ConfigSynonym>& out) {
+  if (k.topic_only) {
+    out.push_back({std::string(k.name), std::string(k.default_text.value_or("")), config_source_default});
+    return;
+  }
+  const std::string name(k.name);
+  if (auto it = dynamic.this_broker.find(name); it != dynamic.this_broker.end()) {
+    out.push_back({name, it->second, config_source_dynamic_broker});
+  }
+  if (auto it = dynamic.cluster_default.find(name); it != dynamic.cluster_default.end()) {
+    out.push_back({name, it->second, config_source_dynamic_default_broker});
+  }
+  std::vector<std::string_view> names{k.name};
+  names.insert(names.end(), k.also_set_by.begin(), k.also_set_by.end());
+  for (auto name : names) {
+    if (auto it = config.values.find(std::string(name)); it != config.values.end()) {
+      out.push_back({std::string(name), std::string(trim(it->second)), config_source_static_broker});
+    }
+  }
+  for (auto name : names) {
+    const KeyDef* def = find_key(name);
+    if (def != nullptr && def->default_text.has_value()) {
+      out.push_back({std::string(name), std::string(*def->default_text), config_source_default});
+      break;
+    }
+  }
+}
+
+std::string_view topic_documentation(std::string_view topic_key);
+
+bool by_name(const ConfigEntry& a, const ConfigEntry& b) { return a.name < b.name; }
+
+bool is_dynamic(const KeyDef& k) { return !k.topic_only && !k.topic_name.empty() && k.apply_log; }
+
+// The dynamic value of a broker key and its source: this broker's, else the cluster default's.
+bool dynamic_value(const DynamicBrokerConfigs& dynamic, const KeyDef& k, ConfigEntry& e) {
+  if (!is_dynamic(k)) return false;
+  const std::string name(k.name);
+  if (auto it = dynamic.this_broker.find(name); it != dynamic.this_broker.end()) {
+    e.value = it->second;
+    e.source = config_source_dynamic_broker;
+  } else if (auto d = dynamic.cluster_default.find(name); d != dynamic.cluster_default.end()) {
+    e.value = d->second;
+    e.source = config_source_dynamic_default_broker;
+  } else {
+    return false;
+  }
+  e.is_default = false;
+  return true;
+}
+
+}  // namespace
+
+bool dynamic_broker_key(std::string_view name) {
+  const KeyDef* k = find_key(name);
+  return k != nullptr && is_dynamic(*k);
+}
+
+Result<storage::LogConfig> apply_broker_configs(const storage::LogConfig& base,
+                                                const std::map<std::string, std::string>& broker_configs) {
+  storage::LogConfig out = base;
+  for (const auto& [name, text] : broker_configs) {
+    const KeyDef* k = find_key(name);
+    if (k == nullptr || !is_dynamic(*k)) {
+      return key_error("broker config", name,
+                       k == nullptr ? "unknown key" + suggestion(name, false)
+                                    : std::string("cannot be changed at run time (only the log defaults of topic configs can)"));
+    }
+    std::string problem;
+    auto v = parse_value(*k, trim(text), &problem);
+    if (!v) return key_error("broker config", name, problem);
+    k->apply_log(out, *v);
+  }
+  return out;
+}
+
+std::optional<TopicConfigKind> broker_config_kind(std::string_view name) {
+  const KeyDef* k = find_key(name);
+  if (k == nullptr || !is_dynamic(*k)) return std::nullopt;
+  return TopicConfigKind{k->type == Type::list, std::string(k->default_text.value_or(""))};
+}
+
+std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config, const DynamicBrokerConfigs& dynamic) {
   std::vector<ConfigEntry> out;
   for (const auto& k : key_table()) {
+    if (k.topic_only) continue;
     ConfigEntry e;
     e.name = std::string(k.name);
-    e.read_only = true;
-    if (auto it = config.values.find(e.name); it != config.values.end()) {
+    e.read_only = !is_dynamic(k);
+    e.type = kafka_type(k.type);
+    if (dynamic_value(dynamic, k, e)) {
+      // set at run time
+    } else if (auto it = config.values.find(e.name); it != config.values.end()) {
       e.value = it->second;
       e.is_default = false;
       e.source = config_source_static_broker;
     } else if (k.default_text.has_value()) {
       e.value = std::string(*k.default_text);
-    } else if (k.read_log != nullptr) {
+    } else if (k.read_log) {
       e.value = k.read_log(config.log);  // set by a lower-precedence key, or by its default
       e.is_default = !any_given(config, k);
       e.source = e.is_default ? config_source_default : config_source_static_broker;
     } else {
       continue;  // no value of its own: log.dir, log.retention.minutes, broker.id, ...
     }
+    add_broker_synonyms(config, dynamic, k, e.synonyms);
     out.push_back(std::move(e));
   }
-  std::sort(out.begin(), out.end(), [](const ConfigEntry& a, const ConfigEntry& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(), by_name);
   return out;
 }
 
 std::vector<ConfigEntry> describe_topic_config(const BrokerConfig& config,
-                                               const std::map<std::string, std::string>& topic_overrides) {
+                                               const std::map<std::string, std::string>& topic_overrides,
+                                               const DynamicBrokerConfigs& dynamic) {
   std::vector<ConfigEntry> out;
   for (const auto& k : key_table()) {
     if (k.topic_name.empty()) continue;
     ConfigEntry e;
     e.name = std::string(k.topic_name);
+    e.type = kafka_type(k.type);
+    e.documentation = std::string(topic_documentation(e.name));
     if (auto it = topic_overrides.find(e.name); it != topic_overrides.end()) {
       e.value = std::string(trim(it->second));
       e.is_default = false;
       e.source = config_source_dynamic_topic;
+      e.synonyms.push_back({e.name, e.value, config_source_dynamic_topic});
+    } else if (dynamic_value(dynamic, k, e)) {
+      // a dynamic broker config: the value as set
     } else {
       e.value = k.read_log(config.log);
       e.is_default = !any_given(config, k);
       e.source = e.is_default ? config_source_default : config_source_static_broker;
     }
+    add_broker_synonyms(config, dynamic, k, e.synonyms);
     out.push_back(std::move(e));
   }
-  std::sort(out.begin(), out.end(), [](const ConfigEntry& a, const ConfigEntry& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(), by_name);
+  return out;
+}
+
+std::optional<TopicConfigKind> topic_config_kind(std::string_view name) {
+  const KeyDef* k = find_topic_key(name);
+  if (k == nullptr) return std::nullopt;
+  return TopicConfigKind{k->type == Type::list, std::string(k->default_text.value_or(""))};
+}
+
+std::vector<std::string> topic_config_names() {
+  std::vector<std::string> out;
+  for (const auto& k : key_table()) {
+    if (!k.topic_name.empty()) out.emplace_back(k.topic_name);
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -1115,5 +1386,51 @@ std::vector<std::string> ignored_keys(const BrokerConfig& config) {
   }
   return out;
 }
+
+namespace {
+
+// What DescribeConfigs answers as a topic config's documentation, saying what Keel does with it.
+// data table: longer than 70 lines by design
+std::string_view topic_documentation(std::string_view topic_key) {
+  static const std::map<std::string_view, std::string_view> docs{
+      {"cleanup.policy", "delete: old segments are deleted by retention.ms and retention.bytes; compact: accepted and stored, but Keel has no log cleaner yet, so a compact-only topic keeps every segment."},
+      {"compression.type", "The codec the leader stores batches in: uncompressed, gzip, snappy, lz4, zstd, or producer (the producer's codec stays). A batch in another codec is recompressed."},
+      {"compression.gzip.level", "gzip level when compression.type is gzip (accepted; Keel compresses at its codec's default level)."},
+      {"compression.lz4.level", "lz4 level when compression.type is lz4 (accepted; Keel compresses at its codec's default level)."},
+      {"compression.zstd.level", "zstd level when compression.type is zstd (accepted; Keel compresses at its codec's default level)."},
+      {"delete.retention.ms", "How long delete tombstones are kept on compacted topics (accepted; no log cleaner yet)."},
+      {"file.delete.delay.ms", "How long a deleted segment's files stay (renamed .deleted) before removal."},
+      {"flush.messages", "fsync the log after this many unflushed messages."},
+      {"flush.ms", "fsync a log whose last flush is older than this."},
+      {"follower.replication.throttled.replicas", "Replicas throttled on the follower side (accepted; Keel has no replication quotas)."},
+      {"index.interval.bytes", "Bytes of log between two entries of the offset and time indexes."},
+      {"leader.replication.throttled.replicas", "Replicas throttled on the leader side (accepted; Keel has no replication quotas)."},
+      {"local.retention.bytes", "Tiered storage: local bytes kept before deletion (accepted; Keel has no tiered storage)."},
+      {"local.retention.ms", "Tiered storage: local time kept before deletion (accepted; Keel has no tiered storage)."},
+      {"max.compaction.lag.ms", "Longest a record stays uncompacted (accepted; no log cleaner yet)."},
+      {"max.message.bytes", "The largest record batch the topic accepts (after recompression); larger ones are refused with MESSAGE_TOO_LARGE."},
+      {"message.timestamp.after.max.ms", "CreateTime: how far after the broker's clock a record timestamp may be."},
+      {"message.timestamp.before.max.ms", "CreateTime: how far before the broker's clock a record timestamp may be."},
+      {"message.timestamp.type", "CreateTime keeps the producer's timestamps; LogAppendTime stamps each batch with the leader's clock."},
+      {"min.cleanable.dirty.ratio", "Dirty share of a log before compaction (accepted; no log cleaner yet)."},
+      {"min.compaction.lag.ms", "Shortest time a record stays uncompacted (accepted; no log cleaner yet)."},
+      {"min.insync.replicas", "The fewest in-sync replicas an acks=all produce needs (else NOT_ENOUGH_REPLICAS)."},
+      {"preallocate", "Preallocate segment files (accepted; Keel does not preallocate)."},
+      {"remote.log.copy.disable", "Tiered storage: stop copying to remote storage (accepted; Keel has no tiered storage)."},
+      {"remote.log.delete.on.disable", "Tiered storage: delete remote data when disabled (accepted; Keel has no tiered storage)."},
+      {"remote.storage.enable", "Tiered storage for the topic (accepted; Keel has no tiered storage)."},
+      {"retention.bytes", "Delete the oldest segments while the partition is larger than this; -1: no limit."},
+      {"retention.ms", "Delete segments whose newest record is older than this; -1: keep forever."},
+      {"segment.bytes", "Roll the active segment before it would pass this size."},
+      {"segment.index.bytes", "The largest offset or time index of a segment; a full index rolls the segment."},
+      {"segment.jitter.ms", "Roll up to this much before segment.ms, a random amount per segment."},
+      {"segment.ms", "Roll the active segment when its first record is older than this."},
+      {"unclean.leader.election.enable", "Allow a replica outside the ISR to become leader (losing what it lacks) when no in-sync replica is left."},
+  };
+  auto it = docs.find(topic_key);
+  return it == docs.end() ? std::string_view() : it->second;
+}
+
+}  // namespace
 
 }  // namespace keel::config

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -113,17 +114,26 @@ Result<BrokerConfig> parse_broker_config(std::string_view properties_text, std::
                                          std::span<const std::string> overrides);
 
 // `base` (the broker's log settings) overridden by a topic's configs: retention.ms, retention.bytes,
-// segment.bytes, segment.ms, segment.index.bytes, index.interval.bytes, flush.messages, flush.ms,
-// file.delete.delay.ms, max.message.bytes, message.timestamp.type, message.timestamp.before.max.ms,
-// message.timestamp.after.max.ms, cleanup.policy (only "delete";
-// "compact" is refused as not supported yet). The error names the key.
+// and every other topic config of Kafka 4 (topic_config_names(); those Keel does not act on are kept
+// in LogConfig::inert). The error names the key and says what is wrong with the value.
 Result<storage::LogConfig> apply_topic_configs(const storage::LogConfig& base,
                                                const std::map<std::string, std::string>& topic_configs);
 
 // Kafka's DescribeConfigs ConfigSource values that Keel reports.
 inline constexpr int config_source_dynamic_topic = 1;
+inline constexpr int config_source_dynamic_broker = 2;          // this broker's, set at run time
+inline constexpr int config_source_dynamic_default_broker = 3;  // the cluster-wide default, set at run time
 inline constexpr int config_source_static_broker = 4;
 inline constexpr int config_source_default = 5;
+
+// Where else a config's value could come from, most precedent first (DescribeConfigs v1+ with
+// include_synonyms): the topic's own value, the broker keys given in server.properties, the default.
+struct ConfigSynonym {
+  std::string name;
+  std::string value;
+  int source = config_source_default;
+  bool operator==(const ConfigSynonym&) const = default;
+};
 
 struct ConfigEntry {
   std::string name;
@@ -132,17 +142,47 @@ struct ConfigEntry {
   bool read_only = false;
   bool is_sensitive = false;
   int source = config_source_default;
+  std::vector<ConfigSynonym> synonyms;
+  std::int8_t type = 0;        // Kafka's ConfigType: 1 boolean, 2 string, 3 int, 5 long, 6 double, 7 list
+  std::string documentation;   // empty: none
 };
+
+// What the alter path needs of a topic key: whether it is a list (APPEND and SUBTRACT apply only
+// to lists) and its default as text (what APPEND extends when the topic has no value of its own).
+struct TopicConfigKind {
+  bool is_list = false;
+  std::string default_text;
+};
+std::optional<TopicConfigKind> topic_config_kind(std::string_view name);
+
+// Every topic config key Keel knows (Kafka 4's), sorted.
+std::vector<std::string> topic_config_names();
+
+// Broker configs changed at run time (AlterConfigs on a broker resource, kept in the metadata log):
+// the cluster-wide default (resource "") and this broker's own, by broker key. Only the log.* keys
+// behind topic configs may be set this way (dynamic_broker_key); they apply to every topic that does
+// not set the topic config itself, without a restart.
+struct DynamicBrokerConfigs {
+  std::map<std::string, std::string> cluster_default;
+  std::map<std::string, std::string> this_broker;
+};
+bool dynamic_broker_key(std::string_view name);
+// `base` with dynamic broker configs applied (keys as dynamic_broker_key; errors name the key).
+Result<storage::LogConfig> apply_broker_configs(const storage::LogConfig& base,
+                                                const std::map<std::string, std::string>& broker_configs);
+// The broker key's kind for the alter path (as topic_config_kind), when it is a dynamic one.
+std::optional<TopicConfigKind> broker_config_kind(std::string_view name);
 
 // Every broker key Keel knows, sorted by name: the value as given (source 4) or the default
 // (source 5). A key with no default of its own (log.roll.ms, log.retention.ms, log.flush.interval.ms)
 // shows its effective value. All are read-only: Keel does not change broker configs at run time.
-std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config);
+std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config, const DynamicBrokerConfigs& dynamic = {});
 
 // Every topic-level key, sorted by name, with its effective value: the topic's override (source 1),
 // else the broker's setting (source 4 when the broker's key was given, else 5, the default).
 std::vector<ConfigEntry> describe_topic_config(const BrokerConfig& config,
-                                               const std::map<std::string, std::string>& topic_overrides);
+                                               const std::map<std::string, std::string>& topic_overrides,
+                                               const DynamicBrokerConfigs& dynamic = {});
 
 // The keys given that Kafka has and Keel accepts with no effect, sorted, for a start-up message.
 std::vector<std::string> ignored_keys(const BrokerConfig& config);

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
+#include <set>
 
 #include "broker/base/topic_partition.h"
 #include "broker/metadata/quorum.h"
@@ -60,7 +62,109 @@ std::optional<TopicError> validate_topic(const BrokerServices& broker, std::int3
   return std::nullopt;
 }
 
+using KindOf = std::optional<config::TopicConfigKind> (*)(std::string_view);
+
+std::optional<TopicError> check_change(const metadata::ConfigChange& c, KindOf kind_of) {
+  const auto kind = kind_of(c.name);
+  if (!kind && kind_of == &config::topic_config_kind) {
+    return TopicError{ErrorCode::invalid_config, fmt::format("Unknown topic config name: {}", c.name)};
+  }
+  if (!kind) {
+    return TopicError{ErrorCode::invalid_request,
+                      fmt::format("Cannot update these configs dynamically: {} (Keel changes only the log defaults "
+                                  "of topic configs at run time)", c.name)};
+  }
+  const bool list_op = c.op == metadata::ConfigChange::append || c.op == metadata::ConfigChange::subtract;
+  if (list_op && !kind->is_list) {
+    return TopicError{ErrorCode::invalid_request,
+                      fmt::format("Config value {} is not allowed for config key: {}",
+                                  c.op == metadata::ConfigChange::append ? "append" : "subtract", c.name)};
+  }
+  if (c.op != metadata::ConfigChange::remove && !c.value) {
+    return TopicError{ErrorCode::invalid_request, fmt::format("Null value not supported for : {}", c.name)};
+  }
+  return std::nullopt;
+}
+
+std::optional<TopicError> check_changes(const std::vector<metadata::ConfigChange>& changes, KindOf kind_of) {
+  std::set<std::string> seen;
+  for (const auto& c : changes) {
+    if (!seen.insert(c.name).second) {
+      return TopicError{ErrorCode::invalid_request, fmt::format("Error due to duplicate config keys: {}", c.name)};
+    }
+    if (c.op < metadata::ConfigChange::set || c.op > metadata::ConfigChange::subtract) {
+      return TopicError{ErrorCode::invalid_request, fmt::format("Unknown config operation {} for {}", c.op, c.name)};
+    }
+    if (auto error = check_change(c, kind_of)) return error;
+  }
+  return std::nullopt;
+}
+
+// The changes that take `before` to `after`: SET each new or changed key, DELETE each dropped one.
+std::vector<metadata::ConfigChange> diff_configs(const std::map<std::string, std::string>& before,
+                                                 const std::map<std::string, std::string>& after) {
+  std::vector<metadata::ConfigChange> out;
+  for (const auto& [name, value] : before) {
+    if (after.count(name) == 0) out.push_back({name, metadata::ConfigChange::remove, std::nullopt});
+  }
+  for (const auto& [name, value] : after) {
+    auto it = before.find(name);
+    if (it == before.end() || it->second != value) out.push_back({name, metadata::ConfigChange::set, value});
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<TopicError> alter_topic_configs(BrokerServices& broker, const std::string& topic,
+                                              const std::vector<metadata::ConfigChange>& changes, bool replace_all,
+                                              bool validate_only) {
+  const auto* t = broker.quorum.image().topic(topic);
+  if (t == nullptr) return TopicError{ErrorCode::unknown_topic_or_partition, fmt::format("Topic '{}' does not exist.", topic)};
+  if (auto error = check_changes(changes, &config::topic_config_kind)) return error;
+  const auto list_default = [](const std::string& name) { return config::topic_config_kind(name)->default_text; };
+  const auto after = metadata::apply_config_changes(t->configs, changes, replace_all, list_default);
+  if (auto log_config = config::apply_topic_configs(broker.config.log, after); !log_config) {
+    return TopicError{ErrorCode::invalid_config, log_config.error().message};
+  }
+  if (validate_only) return std::nullopt;
+  // The controller gets the resolved values (APPEND and SUBTRACT as the SET of their result).
+  metadata::AlterTopicConfigsRequest request{topic, diff_configs(t->configs, after), false};
+  const auto timeout = controller_call_timeout(broker);
+  auto reply = broker.quorum.call(request, broker.rt.now() + timeout);
+  if (!reply) return call_failed(reply.error());
+  if (reply->error != ErrorCode::none) return TopicError{reply->error, reply->message};
+  await_metadata(broker, [&] {
+    const auto* now = broker.quorum.image().topic(topic);
+    return now == nullptr || now->configs == after;
+  }, timeout);
+  broker.rt.trace("TopicConfigsAltered").detail("Topic", topic).detail("Changes", request.changes.size());
+  return std::nullopt;
+}
+
+std::optional<TopicError> alter_broker_configs(BrokerServices& broker, const std::string& id,
+                                               const std::vector<metadata::ConfigChange>& changes, bool replace_all,
+                                               bool validate_only) {
+  const bool numeric = id.size() < 10 && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!numeric) return TopicError{ErrorCode::invalid_request, fmt::format("'{}' is not a broker id", id)};
+  if (auto error = check_changes(changes, &config::broker_config_kind)) return error;
+  const auto& current = broker.quorum.image().broker_configs(id);
+  const auto list_default = [](const std::string& name) { return config::broker_config_kind(name)->default_text; };
+  const auto after = metadata::apply_config_changes(current, changes, replace_all, list_default);
+  if (auto log_config = config::apply_broker_configs(broker.config.log, after); !log_config) {
+    return TopicError{ErrorCode::invalid_config, log_config.error().message};
+  }
+  if (validate_only) return std::nullopt;
+  const std::string resource = std::string(metadata::broker_config_prefix) + id;
+  metadata::AlterTopicConfigsRequest request{resource, diff_configs(current, after), false};
+  const auto timeout = controller_call_timeout(broker);
+  auto reply = broker.quorum.call(request, broker.rt.now() + timeout);
+  if (!reply) return call_failed(reply.error());
+  if (reply->error != ErrorCode::none) return TopicError{reply->error, reply->message};
+  await_metadata(broker, [&] { return broker.quorum.image().broker_configs(id) == after; }, timeout);
+  broker.rt.trace("BrokerConfigsAltered").detail("Broker", id.empty() ? "<default>" : id).detail("Changes", request.changes.size());
+  return std::nullopt;
+}
 
 std::string topic_name_problem(std::string_view name) {
   if (name.empty()) return "topic name is empty";

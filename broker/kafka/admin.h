@@ -45,6 +45,21 @@ std::optional<TopicError> delete_topic(BrokerServices& broker, const std::string
 std::optional<TopicError> create_partitions(BrokerServices& broker, const metadata::CreatePartitionsRequest& request,
                                             Duration timeout);
 
+// Changes a topic's configs (IncrementalAlterConfigs; AlterConfigs with replace_all): checks each
+// change (a known key, APPEND/SUBTRACT only on lists, no key twice) and validates the configs that
+// result with Kafka's types and ranges (INVALID_CONFIG naming the key and the value), then, unless
+// validate_only, has the controller write them and waits until this broker applied them.
+std::optional<TopicError> alter_topic_configs(BrokerServices& broker, const std::string& topic,
+                                              const std::vector<metadata::ConfigChange>& changes, bool replace_all,
+                                              bool validate_only);
+
+// The same for dynamic broker configs: `id` is a broker id, or "" for the cluster-wide default. Only
+// the log.* keys behind topic configs may change (else INVALID_REQUEST naming the key); they apply
+// to every topic without its own value, on every broker (the default) or on that broker.
+std::optional<TopicError> alter_broker_configs(BrokerServices& broker, const std::string& id,
+                                               const std::vector<metadata::ConfigChange>& changes, bool replace_all,
+                                               bool validate_only);
+
 // An error value means no controller answered within `timeout`.
 Result<metadata::AlterReassignmentsReply> alter_reassignments(BrokerServices& broker,
                                                               const metadata::AlterReassignmentsRequest& request,

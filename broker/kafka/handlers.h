@@ -54,6 +54,8 @@ HandlerResult handle_list_offsets(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_create_topics(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_delete_topics(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_describe_configs(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_alter_configs(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_incremental_alter_configs(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_alter_partition_reassignments(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_list_partition_reassignments(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_offset_for_leader_epoch(RequestContext& ctx, protocol::Reader& body);

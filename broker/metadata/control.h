@@ -10,6 +10,7 @@
 #include "broker/platform/random.h"
 #include "broker/protocol/errors.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -417,6 +418,65 @@ struct ElectLeadersReply {
   }
 };
 
+// IncrementalAlterConfigs / AlterConfigs for one topic, as changes to its configs: SET a value,
+// DELETE a key (back to the broker's), APPEND items to a list or SUBTRACT items from it. With
+// `replace_all` (AlterConfigs), every key not SET is deleted. The broker validated the values; the
+// controller applies the changes to the configs it has and writes one ConfigRecord per changed key.
+struct ConfigChange {
+  static constexpr std::int8_t set = 0;
+  static constexpr std::int8_t remove = 1;  // Kafka's DELETE
+  static constexpr std::int8_t append = 2;
+  static constexpr std::int8_t subtract = 3;
+  std::string name;
+  std::int8_t op = set;
+  std::optional<std::string> value;
+  bool operator==(const ConfigChange&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = ConfigChange;
+    v.field("name", &S::name, versions(0));
+    v.field("op", &S::op, versions(0).in_range(0, 3));
+    v.field("value", &S::value, versions(0).nullable(0));
+  }
+};
+struct AlterTopicConfigsRequest {
+  static constexpr std::string_view message_name = "AlterTopicConfigsRequest";
+  std::string topic;  // a topic, or a broker resource ("broker:<id>", "broker:" for the default; records.h)
+  std::vector<ConfigChange> changes;
+  bool replace_all = false;
+  bool operator==(const AlterTopicConfigsRequest&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = AlterTopicConfigsRequest;
+    v.field("topic", &S::topic, versions(0));
+    v.field("changes", &S::changes, versions(0).at_most(topic_configs_max));
+    v.field("replace_all", &S::replace_all, versions(0));
+  }
+};
+struct AlterTopicConfigsReply {
+  static constexpr std::string_view message_name = "AlterTopicConfigsReply";
+  ErrorCode error = ErrorCode::none;
+  std::string message;
+  bool operator==(const AlterTopicConfigsReply&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    using S = AlterTopicConfigsReply;
+    v.field("error", &S::error, versions(0));
+    v.field("message", &S::message, versions(0));
+  }
+};
+
+// The configs `current` become after `changes` (list items are comma-separated; APPEND adds the
+// items not yet there, SUBTRACT removes them, starting from `list_default(name)` when the key has no
+// value). With replace_all, keys not SET are dropped. Shared by the broker's validation and the
+// controller's decision, so both compute the same result.
+std::map<std::string, std::string> apply_config_changes(const std::map<std::string, std::string>& current,
+                                                        const std::vector<ConfigChange>& changes, bool replace_all,
+                                                        const std::function<std::string(const std::string&)>& list_default);
+
 class Controller {
  public:
   explicit Controller(ControllerConfig config = {});
@@ -451,6 +511,11 @@ class Controller {
   // Kafka's electLeaders: ELECTION_NOT_NEEDED where the leader already is the one asked for,
   // PREFERRED_LEADER_NOT_AVAILABLE / ELIGIBLE_LEADERS_NOT_AVAILABLE where no election can give it.
   Decision<ElectLeadersReply> elect_leaders(const MetadataImage& image, const ElectLeadersRequest& request) const;
+
+  // A topic's configs changed (IncrementalAlterConfigs, AlterConfigs): one ConfigRecord per key whose
+  // value changes (a null value deletes it). UNKNOWN_TOPIC_OR_PARTITION for a topic that is not there.
+  Decision<AlterTopicConfigsReply> alter_topic_configs(const MetadataImage& image,
+                                                       const AlterTopicConfigsRequest& request) const;
   // Moves leadership back to each partition's first replica where that one is valid (auto rebalance).
   std::vector<MetadataRecord> elect_preferred_leaders(const MetadataImage& image) const;
 

@@ -2,6 +2,7 @@
 #include "broker/base/coverage.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace keel::metadata {
 namespace {
@@ -153,7 +154,10 @@ std::optional<CompletedReassignment> complete_reassignment(const std::vector<Bro
 
 Election election_for_topic(const MetadataImage& image, const Uuid& topic_id, bool unclean_default) {
   const auto value = image.topic_config(topic_id, "unclean.leader.election.enable");
-  const bool unclean = value ? *value == "true" : unclean_default;
+  // Kafka reads booleans case-insensitively ("TRUE" is true).
+  const bool unclean = value ? value->size() == 4 && std::equal(value->begin(), value->end(), "true",
+                                                                [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })
+                             : unclean_default;
   return unclean ? Election::unclean : Election::online;
 }
 

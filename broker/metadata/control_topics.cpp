@@ -8,12 +8,20 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace keel::metadata {
 namespace {
 
 constexpr std::string_view unclean_config = "unclean.leader.election.enable";
+
+// Kafka's booleans: true or false in any case.
+bool is_boolean(const std::string& text) {
+  std::string lower = text;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "true" || lower == "false";
+}
 
 template <class Reply>
 Decision<Reply> refuse(Reply reply) {
@@ -138,8 +146,7 @@ Decision<CreateTopicReply> Controller::create_topic(const MetadataImage& image, 
                         fmt::format("{} partitions is outside 1..{}", request.partitions, config_.partitions_per_topic_max));
   const std::int32_t rf = request.replication_factor == -1 ? config_.default_replication_factor : request.replication_factor;
   if (rf <= 0) return refuse_topic(ErrorCode::invalid_replication_factor, fmt::format("replication factor {}", rf));
-  if (auto it = request.configs.find(std::string(unclean_config));
-      it != request.configs.end() && it->second != "true" && it->second != "false")
+  if (auto it = request.configs.find(std::string(unclean_config)); it != request.configs.end() && !is_boolean(it->second))
     return refuse_topic(ErrorCode::invalid_config, fmt::format("{}={} is not true or false", unclean_config, it->second));
   // Keel places only on active brokers (Kafka may also place on fenced ones, after the unfenced):
   // a replica on a fenced broker would start outside the ISR.

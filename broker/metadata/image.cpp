@@ -117,6 +117,11 @@ Status MetadataImage::check(const MetadataRecord& record) const {
       return {};
     }
     Status operator()(const ConfigRecord& r) const {
+      if (r.resource.starts_with(broker_config_prefix)) {
+        const std::string_view id = std::string_view(r.resource).substr(broker_config_prefix.size());
+        const bool numeric = std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+        return numeric && id.size() < 10 ? Status() : fault(record, "not a broker id");
+      }
       if (!image.topic(r.resource)) return fault(record, "unknown topic");
       return {};
     }
@@ -194,7 +199,9 @@ void MetadataImage::apply_unchecked(const MetadataRecord& record) {
       image.topics_.at(r.topic_id).partitions[r.partition_id] = PartitionRegistration::from(r);
     }
     void operator()(const ConfigRecord& r) const {
-      auto& configs = image.topics_.at(image.topic_ids_by_name_.find(r.resource)->second).configs;
+      const bool broker = r.resource.starts_with(broker_config_prefix);
+      auto& configs = broker ? image.broker_configs_[r.resource.substr(broker_config_prefix.size())]
+                             : image.topics_.at(image.topic_ids_by_name_.find(r.resource)->second).configs;
       if (r.value) {
         configs[r.name] = *r.value;
       } else {
@@ -235,6 +242,11 @@ std::vector<MetadataRecord> MetadataImage::to_records() const {
     for (const auto& [name, value] : t.configs) out.push_back(ConfigRecord{t.name, name, value});
     for (const auto& [index, p] : t.partitions)
       out.push_back(p.to_record(id, index));
+  }
+  for (const auto& [broker, configs] : broker_configs_) {
+    for (const auto& [name, value] : configs) {
+      out.push_back(ConfigRecord{std::string(broker_config_prefix) + broker, name, value});
+    }
   }
   return out;
 }
@@ -293,6 +305,12 @@ bool MetadataImage::leads_any(BrokerId broker_id) const {
     for (const auto& [index, p] : t.partitions)
       if (p.leader == broker_id) return true;
   return false;
+}
+
+const std::map<std::string, std::string>& MetadataImage::broker_configs(std::string_view broker) const {
+  static const std::map<std::string, std::string> none;
+  auto it = broker_configs_.find(broker);
+  return it == broker_configs_.end() ? none : it->second;
 }
 
 std::optional<std::string> MetadataImage::topic_config(const Uuid& topic_id, std::string_view name) const {

@@ -83,7 +83,9 @@ class MetadataImage {
   // in id order); replaying them into an empty image gives an equal image.
   std::vector<MetadataRecord> to_records() const;
   // Equal content; the last applied offset is not compared (a snapshot carries it separately).
-  bool operator==(const MetadataImage& other) const { return brokers_ == other.brokers_ && topics_ == other.topics_; }
+  bool operator==(const MetadataImage& other) const {
+    return brokers_ == other.brokers_ && topics_ == other.topics_ && broker_configs_ == other.broker_configs_;
+  }
 
   const std::map<BrokerId, BrokerRegistration>& brokers() const { return brokers_; }
   const BrokerRegistration* broker(BrokerId id) const;
@@ -103,6 +105,9 @@ class MetadataImage {
   bool leads_any(BrokerId broker) const;
   // The topic's config value for `name`, if set.
   std::optional<std::string> topic_config(const Uuid& topic_id, std::string_view name) const;
+  // Dynamic broker configs (AlterConfigs on a broker resource): `broker` is a broker id as text, or
+  // "" for the cluster-wide default. Empty when none are set.
+  const std::map<std::string, std::string>& broker_configs(std::string_view broker) const;
 
   std::int64_t last_applied_offset() const { return last_offset_; }
 
@@ -113,6 +118,7 @@ class MetadataImage {
   std::map<BrokerId, BrokerRegistration> brokers_;
   std::map<Uuid, TopicImage> topics_;
   std::map<std::string, Uuid, std::less<>> topic_ids_by_name_;
+  std::map<std::string, std::map<std::string, std::string>, std::less<>> broker_configs_;  // by broker ("" default)
   std::int64_t last_offset_ = -1;
 };
 

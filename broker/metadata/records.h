@@ -144,7 +144,10 @@ struct PartitionRecord {
   }
 };
 
-// Topic configuration. `resource` is a topic name; a null value deletes the key.
+// Topic configuration. `resource` is a topic name, or a broker's dynamic configs: "broker:" then a
+// broker id, or "broker:" alone for the cluster-wide default (no topic name holds a ':'). A null
+// value deletes the key.
+inline constexpr std::string_view broker_config_prefix = "broker:";
 struct ConfigRecord {
   static constexpr std::int8_t type = 4;
   static constexpr std::string_view message_name = "ConfigRecord";

@@ -36,6 +36,7 @@ enum class QuorumCall : std::int8_t {
   list_reassignments = 7,
   create_partitions = 8,
   elect_leaders = 9,
+  alter_topic_configs = 10,
 };
 
 // What the active controller decides a call on: the committed image, and where the decision's
@@ -115,6 +116,11 @@ inline constexpr auto controller_calls = std::tuple{
         QuorumCall::elect_leaders, "ElectLeaders",
         [](DecisionInput& in, const ElectLeadersRequest& request) {
           return in.controller.elect_leaders(in.image, request);
+        }),
+    controller_call<AlterTopicConfigsRequest, AlterTopicConfigsReply>(
+        QuorumCall::alter_topic_configs, "AlterTopicConfigs",
+        [](DecisionInput& in, const AlterTopicConfigsRequest& request) {
+          return in.controller.alter_topic_configs(in.image, request);
         }),
 };
 

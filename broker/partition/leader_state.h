@@ -21,6 +21,7 @@
 #include <optional>
 #include <vector>
 
+#include "broker/base/assert.h"
 #include "broker/base/ids.h"
 #include "broker/protocol/errors.h"
 
@@ -66,6 +67,12 @@ enum class AcksAll {
 class LeaderState {
  public:
   explicit LeaderState(const LeaderStateOptions& options);
+
+  // The topic's min.insync.replicas changed (AlterConfigs): later acks=all produces use it.
+  void set_min_insync_replicas(std::int32_t value) {
+    KEEL_ASSERT_GE(value, 1);
+    min_insync_replicas_ = value;
+  }
 
   // A follower fetched from `fetch_offset` (so its log ends there) while the leader's log ended
   // at `leader_log_end`.

@@ -94,11 +94,20 @@ std::shared_ptr<Partition> ReplicaManager::find(const TopicPartition& tp) const 
   return it == partitions_.end() ? nullptr : it->second;
 }
 
+// The broker's log settings (server.properties), then the dynamic broker configs (the cluster-wide
+// default, then this broker's own), then the topic's configs.
 storage::LogConfig ReplicaManager::log_config(const std::map<std::string, std::string>& topic_configs) const {
-  auto config = config::apply_topic_configs(options_.log_defaults, topic_configs);
+  storage::LogConfig defaults = options_.log_defaults;
+  const auto& image = quorum_.image();
+  for (const std::string& broker : {std::string(), std::to_string(options_.broker_id.value)}) {
+    // The controller took only values the alter path validated; a key this broker does not know
+    // (a newer node's) leaves the settings as they were.
+    if (auto with = config::apply_broker_configs(defaults, image.broker_configs(broker))) defaults = *with;
+  }
+  auto config = config::apply_topic_configs(defaults, topic_configs);
   // The controller validated the configs before committing them; a key this broker does not know
   // (a newer node's) falls back to the broker's settings rather than stopping the partition.
-  return config ? *config : options_.log_defaults;
+  return config ? *config : defaults;
 }
 
 LeaderSettings ReplicaManager::leader_settings(const std::string& topic) const {
@@ -175,6 +184,7 @@ std::optional<RoleChange> ReplicaManager::apply_assignment(const PartitionAssign
   auto p = find(a.tp);
   if (p && a.partition_epoch == p->partition_epoch()) {
     p->log().set_config(config);  // topic configs change without a partition change
+    if (p->role() == Role::leader) p->mutable_leader_state().set_min_insync_replicas(config.min_insync_replicas);
     return std::nullopt;
   }
   if (!p) p = open(a.tp, config);

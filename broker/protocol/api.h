@@ -30,10 +30,12 @@ enum class ApiKey : std::int16_t {
   delete_topics = 20,
   delete_records = 21,
   describe_configs = 32,
+  alter_configs = 33,
   describe_log_dirs = 35,
   create_partitions = 37,
   delete_groups = 42,
   elect_leaders = 43,
+  incremental_alter_configs = 44,
   alter_partition_reassignments = 45,
   list_partition_reassignments = 46,
   offset_delete = 47,
@@ -50,7 +52,7 @@ struct ApiInfo {
 };
 
 // Sorted by key. The flexible thresholds are Kafka's ("flexibleVersions" in each schema).
-inline constexpr std::array<ApiInfo, 28> api_table{{
+inline constexpr std::array<ApiInfo, 30> api_table{{
     {ApiKey::produce, "Produce", 3, 8, 9},
     {ApiKey::fetch, "Fetch", 4, 12, 12},
     {ApiKey::list_offsets, "ListOffsets", 1, 9, 6},
@@ -69,11 +71,13 @@ inline constexpr std::array<ApiInfo, 28> api_table{{
     {ApiKey::delete_topics, "DeleteTopics", 0, 6, 4},
     {ApiKey::delete_records, "DeleteRecords", 0, 2, 2},
     {ApiKey::offset_for_leader_epoch, "OffsetForLeaderEpoch", 2, 4, 4},
-    {ApiKey::describe_configs, "DescribeConfigs", 0, 2, 4},
+    {ApiKey::describe_configs, "DescribeConfigs", 0, 4, 4},
+    {ApiKey::alter_configs, "AlterConfigs", 0, 2, 2},
     {ApiKey::describe_log_dirs, "DescribeLogDirs", 1, 4, 2},
     {ApiKey::create_partitions, "CreatePartitions", 0, 3, 2},
     {ApiKey::delete_groups, "DeleteGroups", 0, 2, 2},
     {ApiKey::elect_leaders, "ElectLeaders", 0, 2, 2},
+    {ApiKey::incremental_alter_configs, "IncrementalAlterConfigs", 0, 1, 1},
     {ApiKey::alter_partition_reassignments, "AlterPartitionReassignments", 0, 1, 0},
     {ApiKey::list_partition_reassignments, "ListPartitionReassignments", 0, 0, 0},
     {ApiKey::offset_delete, "OffsetDelete", 0, 0, 32767},

@@ -5,6 +5,7 @@
 #include "broker/protocol/api.h"
 #include "broker/protocol/errors.h"
 #include "broker/protocol/messages_admin.h"
+#include "broker/protocol/messages_alter_configs.h"
 #include "broker/protocol/messages_alter_partition_reassignments.h"
 #include "broker/protocol/messages_api_versions.h"
 #include "broker/protocol/messages_create_topics.h"
@@ -120,6 +121,10 @@ keel::Result<M> decode(std::span<const std::uint8_t> body, std::int16_t version)
   X(DeleteTopicsResponse)                 \
   X(DescribeConfigsRequest)               \
   X(DescribeConfigsResponse)              \
+  X(AlterConfigsRequest)                  \
+  X(AlterConfigsResponse)                 \
+  X(IncrementalAlterConfigsRequest)       \
+  X(IncrementalAlterConfigsResponse)      \
   X(AlterPartitionReassignmentsRequest)   \
   X(AlterPartitionReassignmentsResponse)  \
   X(ListPartitionReassignmentsRequest)    \

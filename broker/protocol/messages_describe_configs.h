@@ -1,6 +1,7 @@
 #pragma once
-// DescribeConfigs (key 32), versions 0-2; flexible from 4, so never flexible here. Version 0 has
-// is_default where later versions have config_source (Kafka's current schema no longer lists v0).
+// DescribeConfigs (key 32), versions 0-4; flexible from 4. Version 0 has is_default where later
+// versions have config_source (Kafka's current schema no longer lists v0); v1 adds synonyms, v3 the
+// config's type and documentation.
 #include "broker/protocol/schema.h"
 
 namespace keel::protocol {
@@ -31,12 +32,14 @@ struct DescribeConfigsRequest {
 
   std::vector<DescribeConfigsResource> resources;
   bool include_synonyms = false;
+  bool include_documentation = false;
 
   template <class V>
   static void fields(V& v) {
     using S = DescribeConfigsRequest;
     v.field("resources", &S::resources, versions(0));
     v.field("include_synonyms", &S::include_synonyms, versions(1));
+    v.field("include_documentation", &S::include_documentation, versions(3));
   }
   bool operator==(const DescribeConfigsRequest&) const = default;
 };
@@ -69,6 +72,8 @@ struct DescribeConfigsResponse {
     std::int8_t config_source = -1;
     bool is_sensitive = false;
     std::vector<DescribeConfigsSynonym> synonyms;
+    std::int8_t config_type = 0;  // Kafka's ConfigType (0: unknown)
+    std::optional<std::string> documentation;
 
     template <class V>
     static void fields(V& v) {
@@ -80,6 +85,8 @@ struct DescribeConfigsResponse {
       v.field("config_source", &S::config_source, versions(1));
       v.field("is_sensitive", &S::is_sensitive, versions(0));
       v.field("synonyms", &S::synonyms, versions(1));
+      v.field("config_type", &S::config_type, versions(3));
+      v.field("documentation", &S::documentation, versions(3).nullable(3));
     }
     bool operator==(const DescribeConfigsResourceResult&) const = default;
   };

@@ -129,11 +129,22 @@ keel::Result<protocol::BatchScan> scan_for_append(const TopicPartition& tp, std:
 keel::Result<AppendResult> Log::append(std::span<const std::uint8_t> batches, std::int32_t leader_epoch) {
   auto scan = scan_for_append(tp_, batches);
   if (!scan) return scan.error();
-  return append_impl(protocol::Bytes(batches.begin(), batches.end()), *scan, leader_epoch);
+  return append(protocol::Bytes(batches.begin(), batches.end()), *scan, leader_epoch);
 }
 
+// A leader's append stores batches in the topic's codec (compression.type): those in another are
+// rebuilt first, and the rebuilt batches are what max.message.bytes measures, as in Kafka.
 keel::Result<AppendResult> Log::append(protocol::Bytes batches, const protocol::BatchScan& scan, std::int32_t leader_epoch) {
-  return append_impl(std::move(batches), scan, leader_epoch);
+  if (!needs_recompression(config_, scan)) return append_impl(std::move(batches), scan, leader_epoch);
+  auto rebuilt = recompress_batches(config_, batches, scan);
+  if (!rebuilt) {
+    return make_error(Errc::invalid_argument, fmt::format("append to {}: recompressing to {}: {}", tp_,
+                                                          protocol::compression_name(*config_.compression),
+                                                          rebuilt.error().message));
+  }
+  auto rescan = scan_for_append(tp_, *rebuilt);
+  if (!rescan) return rescan.error();
+  return append_impl(std::move(*rebuilt), *rescan, leader_epoch);
 }
 
 keel::Result<AppendResult> Log::append_as_follower(std::span<const std::uint8_t> batches) {
@@ -354,6 +365,18 @@ keel::Status Log::after_append(const AppendResult& result, std::optional<std::in
   return {};
 }
 
+// How much before segment.ms the active segment rolls: Kafka's per-segment jitter, drawn from the
+// node's seeded generator once per segment (and never drawn while segment.jitter.ms is 0, so logs
+// without jitter use no randomness).
+std::int64_t Log::roll_jitter_ms() {
+  if (config_.segment_jitter_ms <= 0) return 0;
+  if (roll_jitter_ms_ < 0) {
+    const auto bound = static_cast<std::uint64_t>(std::min(config_.segment_jitter_ms, config_.segment_ms));
+    roll_jitter_ms_ = static_cast<std::int64_t>(rt_.random().below(bound));
+  }
+  return roll_jitter_ms_;
+}
+
 // Why the active segment must roll before an append, or empty when it need not.
 std::string_view Log::roll_reason(std::uint64_t append_bytes, std::int64_t max_timestamp, std::int64_t last_offset) {
   const Segment& seg = *active();
@@ -365,7 +388,7 @@ std::string_view Log::roll_reason(std::uint64_t append_bytes, std::int64_t max_t
                                                                       : to_ms(rt_.now() - seg.created_at());
   const std::size_t index_entries_max = static_cast<std::size_t>(std::max(config_.segment_index_bytes, 0));
   if (size > segment_bytes - static_cast<std::int64_t>(append_bytes)) return "size";
-  if (time_waited > config_.segment_ms) {
+  if (time_waited > config_.segment_ms - roll_jitter_ms()) {
     KEEL_SOMETIMES("storage.roll.by_time");
     return "time";
   }
@@ -413,6 +436,7 @@ keel::Status Log::roll(std::int64_t new_base, std::string_view reason) {
   KEEL_ASSERT_EQ(segments_.size(), segments_before + 1);
   KEEL_ASSERT(active()->empty());
   dir_unsynced_ = true;
+  roll_jitter_ms_ = -1;  // the new segment draws its own
   roll_flush_target_ = std::max(roll_flush_target_, new_base);
   rt_.trace("LogRoll")
       .detail("tp", tp_)
@@ -743,6 +767,7 @@ keel::Result<int> Log::delete_log_start_offset_breached() {
 
 // The oldest segments while what stays is still at least retention.bytes (-1: no limit).
 keel::Result<int> Log::delete_retention_size_breached() {
+  if (!config_.cleanup_delete) return 0;  // compact only: retention does not delete
   const std::int64_t size = size_bytes();
   if (config_.retention_bytes < 0 || size < config_.retention_bytes) return 0;
   std::int64_t excess = size - config_.retention_bytes;
@@ -758,6 +783,7 @@ keel::Result<int> Log::delete_retention_size_breached() {
 // file's mtime when no record has a timestamp) is above retention.ms (-1: forever). A segment whose
 // age cannot be read stays.
 keel::Result<int> Log::delete_retention_ms_breached() {
+  if (!config_.cleanup_delete) return 0;
   if (config_.retention_ms < 0) return 0;
   const std::int64_t now = now_ms(rt_);
   return delete_where("retention_ms", [&](Segment& seg, const Segment*) {

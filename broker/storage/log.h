@@ -187,6 +187,7 @@ class Log {
   keel::Result<std::int64_t> stamp_leader_batch(std::span<std::uint8_t> bytes, const protocol::BatchHeader& h,
                                                 const protocol::RecordTimestamps* validated, std::int64_t now);
   std::string_view roll_reason(std::uint64_t append_bytes, std::int64_t max_timestamp, std::int64_t last_offset);
+  std::int64_t roll_jitter_ms();
   keel::Result<std::optional<std::int64_t>> maybe_roll(std::uint64_t append_bytes, std::int64_t max_timestamp,
                                                        std::int64_t first_offset, std::int64_t last_offset);
   keel::Status roll(std::int64_t new_base, std::string_view reason);
@@ -232,6 +233,7 @@ class Log {
   std::string dir_;
   TopicPartition tp_;
   LogConfig config_;
+  std::int64_t roll_jitter_ms_ = -1;  // the active segment's roll jitter; -1 until drawn
   std::map<std::int64_t, std::shared_ptr<Segment>> segments_;  // by base offset; never empty once open
   std::int64_t leo_ = 0;
   std::int64_t log_start_ = 0;

@@ -3,8 +3,12 @@
 // configs (segment.bytes, retention.ms, ...). Names follow Kafka's; each field says its broker key.
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <optional>
+#include <string>
 
 #include "broker/base/time.h"
+#include "broker/protocol/compression.h"
 
 namespace keel::storage {
 
@@ -13,6 +17,9 @@ struct LogConfig {
   std::int64_t segment_bytes = 1073741824;
   // Roll the active segment when its first batch is older than this (log.roll.ms / segment.ms).
   std::int64_t segment_ms = 604800000;
+  // Roll up to this much earlier than segment_ms, a random amount drawn per segment, so that logs
+  // created together do not all roll at once (log.roll.jitter.ms / segment.jitter.ms).
+  std::int64_t segment_jitter_ms = 0;
   // Bytes of log between two sparse index entries (log.index.interval.bytes / index.interval.bytes).
   std::int32_t index_interval_bytes = 4096;
   // The most bytes one offset or time index may hold; a full index rolls the segment
@@ -48,6 +55,16 @@ struct LogConfig {
   // what it lacks (unclean.leader.election.enable).
   std::int32_t min_insync_replicas = 1;
   bool unclean_leader_election = false;
+  // The codec the leader stores batches in (compression.type): nullopt keeps the producer's codec
+  // ("producer"); otherwise a batch in another codec is recompressed to it, as Kafka's LogValidator.
+  std::optional<protocol::Compression> compression;
+  // cleanup.policy: retention deletes segments only when "delete" is among the policies (a
+  // compact-only topic keeps every segment; compaction itself comes with the log cleaner).
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+  // Topic configs Keel accepts, validates, stores and describes but does not act on (compaction
+  // tuning, tiered storage, preallocation, replication throttles): their values by topic key.
+  std::map<std::string, std::string> inert;
 };
 
 }  // namespace keel::storage

@@ -1,5 +1,7 @@
 #include "broker/storage/log_validator.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <limits>
@@ -67,6 +69,45 @@ std::int64_t stamp_max_timestamp(const LogConfig& config, std::span<std::uint8_t
   KEEL_ASSERT_GE(timestamps.max, -1);
   protocol::set_create_time_max_timestamp(batch, timestamps.max);
   return timestamps.max;
+}
+
+namespace {
+
+bool wrong_codec(const LogConfig& config, const protocol::BatchHeader& h) {
+  return config.compression.has_value() && !h.is_control() && h.compression() != *config.compression;
+}
+
+}  // namespace
+
+bool needs_recompression(const LogConfig& config, const protocol::BatchScan& scan) {
+  return std::any_of(scan.batches.begin(), scan.batches.end(),
+                     [&](const auto& batch) { return wrong_codec(config, batch.second); });
+}
+
+Result<protocol::Bytes> recompress_batches(const LogConfig& config, std::span<const std::uint8_t> batches,
+                                           const protocol::BatchScan& scan) {
+  protocol::Bytes out;
+  out.reserve(batches.size());
+  for (const auto& [at, h] : scan.batches) {
+    const auto bytes = batches.subspan(at, h.size_bytes());
+    if (!wrong_codec(config, h)) {
+      out.insert(out.end(), bytes.begin(), bytes.end());
+      continue;
+    }
+    auto records = protocol::decode_records(bytes);
+    if (!records) return records.error();
+    protocol::BatchOptions options;
+    options.base_offset = h.base_offset;
+    options.compression = *config.compression;
+    options.producer_id = h.producer_id;
+    options.producer_epoch = h.producer_epoch;
+    options.base_sequence = h.base_sequence;
+    options.transactional = h.is_transactional();
+    options.partition_leader_epoch = h.partition_leader_epoch;
+    const protocol::Bytes rebuilt = protocol::build_batch(options, *records);
+    out.insert(out.end(), rebuilt.begin(), rebuilt.end());
+  }
+  return out;
 }
 
 }  // namespace keel::storage

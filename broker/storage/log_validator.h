@@ -23,4 +23,14 @@ Status validate_timestamps(const LogConfig& config, const protocol::BatchHeader&
 std::int64_t stamp_max_timestamp(const LogConfig& config, std::span<std::uint8_t> batch,
                                  const protocol::RecordTimestamps& timestamps, std::int64_t now_ms);
 
+// Whether a leader must rewrite some of these batches in the topic's codec, as Kafka's LogValidator
+// does: compression.type names a codec (not "producer") and a data batch is in another one.
+bool needs_recompression(const LogConfig& config, const protocol::BatchScan& scan);
+
+// The batches with every data batch not in the topic's codec rebuilt in it (its records, offsets,
+// timestamps and producer fields kept); control batches and batches already in the codec unchanged.
+// An error names the batch whose records do not decode.
+Result<protocol::Bytes> recompress_batches(const LogConfig& config, std::span<const std::uint8_t> batches,
+                                           const protocol::BatchScan& scan);
+
 }  // namespace keel::storage
