@@ -396,14 +396,7 @@ Status Admin::alter_offsets(const std::string& group, const OffsetMap& offsets) 
   return with_coordinator(group, [&](CoordinatorLink& link) -> Status {
     auto response = link.call<protocol::OffsetCommitResponse>(ApiKey::offset_commit, offset_commit_version_max,
                                                               [&](std::int16_t) {
-      protocol::OffsetCommitRequest request;
-      request.group_id = group;
-      request.generation_id_or_member_epoch = -1;  // an admin commit: no generation, no member
-      for (const auto& [tp, offset] : offsets) {
-        if (request.topics.empty() || request.topics.back().name != tp.topic) request.topics.push_back({tp.topic, {}});
-        request.topics.back().partitions.push_back({tp.partition, offset, -1, std::string()});
-      }
-      return request;
+      return offset_commit_request(group, -1, std::string(), std::nullopt, offsets);  // an admin commit
     });
     if (!response) return response.error();
     for (const auto& t : response->topics) {

@@ -404,16 +404,7 @@ Status GroupConsumer::commit_once(const OffsetMap& offsets) {
   const std::int32_t generation = generation_;
   auto response = link_.call<protocol::OffsetCommitResponse>(ApiKey::offset_commit, offset_commit_version_max,
                                                              [&](std::int16_t) {
-    protocol::OffsetCommitRequest request;
-    request.group_id = config_.group_id;
-    request.generation_id_or_member_epoch = generation;
-    request.member_id = member_id_;
-    request.group_instance_id = config_.group_instance_id;
-    for (const auto& [tp, offset] : offsets) {
-      if (request.topics.empty() || request.topics.back().name != tp.topic) request.topics.push_back({tp.topic, {}});
-      request.topics.back().partitions.push_back({tp.partition, offset, -1, std::string()});
-    }
-    return request;
+    return offset_commit_request(config_.group_id, generation, member_id_, config_.group_instance_id, offsets);
   });
   if (!response) return response.error();
   for (const auto& t : response->topics) {

@@ -89,6 +89,22 @@ Result<std::shared_ptr<BrokerConnection>> CoordinatorLink::connection() {
   return connection_;
 }
 
+protocol::OffsetCommitRequest offset_commit_request(const std::string& group, std::int32_t generation,
+                                                    const std::string& member_id,
+                                                    const std::optional<std::string>& instance_id,
+                                                    const OffsetMap& offsets) {
+  protocol::OffsetCommitRequest request;
+  request.group_id = group;
+  request.generation_id_or_member_epoch = generation;
+  request.member_id = member_id;
+  request.group_instance_id = instance_id;
+  for (const auto& [tp, offset] : offsets) {
+    if (request.topics.empty() || request.topics.back().name != tp.topic) request.topics.push_back({tp.topic, {}});
+    request.topics.back().partitions.push_back({tp.partition, offset, -1, std::string()});
+  }
+  return request;
+}
+
 Result<OffsetMap> fetch_offsets(CoordinatorLink& link, const std::vector<TopicPartition>& partitions, bool require_stable) {
   auto response = link.call<protocol::OffsetFetchResponse>(protocol::ApiKey::offset_fetch, offset_fetch_version_max,
                                                             [&](std::int16_t) {

@@ -68,6 +68,13 @@ class CoordinatorLink {
   std::shared_ptr<Event> connecting_;  // set while one task looks the coordinator up; others wait on it
 };
 
+// An OffsetCommit of `offsets` (one topic entry per run of a topic, in map order) under the given
+// identity: a member's generation and id, or -1 and "" for an admin commit.
+protocol::OffsetCommitRequest offset_commit_request(const std::string& group, std::int32_t generation,
+                                                    const std::string& member_id,
+                                                    const std::optional<std::string>& instance_id,
+                                                    const OffsetMap& offsets);
+
 // The group's committed offsets for `partitions` (OffsetFetch, -1 where none; no partitions: every
 // partition the group committed); the first error of
 // the group or of a partition as a kafka_error().
