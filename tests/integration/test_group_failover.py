@@ -102,26 +102,35 @@ class Member:
     def start(self):
         self.thread.start()
 
+    def poll_values(self):
+        batches = self.consumer.poll(timeout_ms=200, max_records=20)
+        return {r.value for batch in batches.values() for r in batch}
+
+    def commit_now(self):
+        self.consumer.commit()
+
+    def close_consumer(self):
+        self.consumer.close(autocommit=False)
+
     def _run(self):
         while not self.stop_flag.is_set():
-            batches = self.consumer.poll(timeout_ms=200, max_records=20)
-            values = {r.value for batch in batches.values() for r in batch}
+            values = self.poll_values()
             assigned = len(self.consumer.assignment())
             with self.lock:
                 self.consumed |= values
                 self.assigned = assigned
-            if not batches:
+            if not values:
                 continue
             time.sleep(0.02)  # "processing": the first half takes seconds, so the kill lands mid-way
             try:
-                self.consumer.commit()
+                self.commit_now()
                 with self.lock:
                     self.commits_ok += 1
             except Exception as e:  # noqa: BLE001 - redelivered after the rebalance: at least once
                 with self.lock:
                     self.commits_failed += 1
                 log(f"{self.name}: commit failed: {type(e).__name__}: {e}")
-        self.consumer.close(autocommit=False)
+        self.close_consumer()
 
     def snapshot(self):
         with self.lock:
@@ -153,24 +162,13 @@ class ConfluentMember(Member):
         consumer.subscribe([TOPIC])
         return consumer
 
-    def _run(self):
-        while not self.stop_flag.is_set():
-            messages = [m for m in self.consumer.consume(num_messages=20, timeout=0.2) if m.error() is None]
-            assigned = len(self.consumer.assignment())
-            with self.lock:
-                self.consumed |= {m.value() for m in messages}
-                self.assigned = assigned
-            if not messages:
-                continue
-            time.sleep(0.02)
-            try:
-                self.consumer.commit(asynchronous=False)
-                with self.lock:
-                    self.commits_ok += 1
-            except Exception as e:  # noqa: BLE001 - redelivered after the rebalance: at least once
-                with self.lock:
-                    self.commits_failed += 1
-                log(f"{self.name}: commit failed: {type(e).__name__}: {e}")
+    def poll_values(self):
+        return {m.value() for m in self.consumer.consume(num_messages=20, timeout=0.2) if m.error() is None}
+
+    def commit_now(self):
+        self.consumer.commit(asynchronous=False)
+
+    def close_consumer(self):
         self.consumer.close()
 
 
