@@ -57,6 +57,18 @@ def check_eq(got, want, what):
         raise TestFailure(f"{what}: got {_short(got)}, want {_short(want)}")
 
 
+def expect_error(fn, error_type, what):
+    """Calls fn, which must raise error_type (a client's exception class)."""
+    try:
+        fn()
+    except error_type as e:
+        log(f"{what}: {type(e).__name__} as expected")
+        return
+    except Exception as e:  # noqa: BLE001
+        raise AssertionError(f"{what}: expected {error_type.__name__}, got {type(e).__name__}: {e}") from None
+    raise AssertionError(f"{what}: expected {error_type.__name__}, got success")
+
+
 def _short(value, limit=400):
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"

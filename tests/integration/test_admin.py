@@ -21,7 +21,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from keel_it import (_Reader, check, check_eq, kstring, log, main, recv_frame, request, step,  # noqa: E402
+from keel_it import (_Reader, check, check_eq, expect_error, kstring, log, main, recv_frame, request, step,  # noqa: E402
                      try_metadata, wait_until)
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # noqa: E402
 from kafka import errors as kafka_errors  # noqa: E402
@@ -31,16 +31,6 @@ from kp_util import produce, records  # noqa: E402
 TOPIC = "admin-grow"
 DELETE_TOPIC = "admin-delete"
 
-
-def expect_error(fn, error_type, what):
-    try:
-        fn()
-    except error_type as e:
-        log(f"{what}: {type(e).__name__} as expected")
-        return
-    except Exception as e:  # noqa: BLE001
-        raise AssertionError(f"{what}: expected {error_type.__name__}, got {type(e).__name__}: {e}") from None
-    raise AssertionError(f"{what}: expected {error_type.__name__}, got success")
 
 
 def partition_count(port, topic):

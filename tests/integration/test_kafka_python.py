@@ -10,7 +10,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from keel_it import check, check_eq, log, main, step  # noqa: E402
+from keel_it import check, check_eq, expect_error, log, main, step  # noqa: E402
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic  # noqa: E402
@@ -22,16 +22,6 @@ PARTITIONS = 3
 MESSAGES = 3000
 TOPIC_CONFIG_SOURCE = 1  # DescribeConfigs ConfigSource: a config set on the topic itself
 
-
-def expect_error(fn, error_type, what):
-    try:
-        fn()
-    except error_type as e:
-        log(f"{what}: {type(e).__name__} as expected")
-        return
-    except Exception as e:  # noqa: BLE001
-        raise AssertionError(f"{what}: expected {error_type.__name__}, got {type(e).__name__}: {e}") from None
-    raise AssertionError(f"{what}: expected {error_type.__name__}, got success")
 
 
 def run(ctx):
