@@ -100,10 +100,7 @@ std::optional<std::string> check_heartbeat(const Heartbeat& rq, std::int16_t ver
     }
   }
   if (rq.member_epoch == static_leave_epoch && !rq.instance_id) return "InstanceId can't be null.";
-  if (rq.server_assignor && !rq.server_assignor->empty() && !assignors::server_assignor_by_name(*rq.server_assignor)) {
-    return std::nullopt;  // UNSUPPORTED_ASSIGNOR, answered by the shard's caller (not INVALID_REQUEST)
-  }
-  return std::nullopt;
+  return std::nullopt;  // an unknown ServerAssignor is UNSUPPORTED_ASSIGNOR, answered by the coordinator
 }
 
 void GroupShard::emit(coordinator::WriteResult& result, coordinator::CoordinatorRecord record) {
