@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 
 #include "broker/group/group_coordinator.h"
+#include "tests/support/kafka_client.h"
+#include "tests/support/keel_world.h"
 #include "tests/support/memory_log.h"
 #include "tests/support/sim_world.h"
 
@@ -51,7 +53,7 @@ TopicsView topics() {
   return v;
 }
 
-const Client client{"c", "/127.0.0.1", 1};
+const Client heartbeat_client{"c", "/127.0.0.1", 1};
 
 Heartbeat join_request(const std::string& member, std::vector<std::string> subscription = {"t"}) {
   Heartbeat r;
@@ -86,14 +88,15 @@ std::optional<std::set<std::int32_t>> assigned_t(const HeartbeatAnswer& a) {
 // A member as a KIP-848 consumer runs it: heartbeats report what it owns; it takes the assignment
 // each answer brings (revoking by leaving partitions out of its next heartbeat).
 struct Member {
+  Member(std::string member_id) : id(std::move(member_id)) {}  // NOLINT: {"id"} in tests
   std::string id;
   std::int32_t epoch = 0;
   std::set<std::int32_t> owned;
   std::int16_t last_error = 0;
 
   void heartbeat(GroupCoordinator& gc, const TopicsView& view) {
-    auto a = epoch == 0 ? gc.consumer_group_heartbeat(join_request(id), 1, client, view)
-                        : gc.consumer_group_heartbeat(beat(id, epoch, owned), 1, client, view);
+    auto a = epoch == 0 ? gc.consumer_group_heartbeat(join_request(id), 1, heartbeat_client, view)
+                        : gc.consumer_group_heartbeat(beat(id, epoch, owned), 1, heartbeat_client, view);
     last_error = a.error_code;
     if (a.error_code != 0) return;
     epoch = a.member_epoch;
@@ -123,9 +126,9 @@ TEST_CASE("consumer group: one member joins with epoch 0 and gets every partitio
   rig.run([&](Runtime& rt) {
     GroupCoordinator gc(rt, log, one_partition());
     load(gc, rt);
-    joined = gc.consumer_group_heartbeat(join_request("m1"), 1, client, topics());
+    joined = gc.consumer_group_heartbeat(join_request("m1"), 1, heartbeat_client, topics());
     again = gc.consumer_group_heartbeat(beat("m1", joined.member_epoch, std::set<std::int32_t>{0, 1, 2, 3, 4, 5}), 1,
-                                        client, topics());
+                                        heartbeat_client, topics());
     described = gc.consumer_group_describe("g", topics());
   });
   CHECK(joined.error_code == 0);
@@ -211,7 +214,7 @@ TEST_CASE("consumer group: several members converge; a member leaving with -1 ha
       }
     }
     Heartbeat leave = beat("m3", -1, std::nullopt);
-    left = gc.consumer_group_heartbeat(leave, 1, client, view);
+    left = gc.consumer_group_heartbeat(leave, 1, heartbeat_client, view);
     members.pop_back();
     for (int round = 0; round < 4; ++round) {
       for (auto& m : members) {
@@ -241,31 +244,31 @@ TEST_CASE("consumer group: bad epochs are fenced, unknown members refused, reque
     Member a{"a"}, b{"b"};
     a.heartbeat(gc, view);
     a.heartbeat(gc, view);
-    ahead = gc.consumer_group_heartbeat(beat("a", a.epoch + 1, a.owned), 1, client, view).error_code;
+    ahead = gc.consumer_group_heartbeat(beat("a", a.epoch + 1, a.owned), 1, heartbeat_client, view).error_code;
     b.heartbeat(gc, view);  // group epoch 2
     a.heartbeat(gc, view);
     a.heartbeat(gc, view);  // a is at epoch 2 now
     // Epoch 1 is a's previous epoch, and what it reports is within its assignment: accepted.
-    previous_ok = gc.consumer_group_heartbeat(beat("a", 1, a.owned), 1, client, view).error_code;
-    behind = gc.consumer_group_heartbeat(beat("a", 1, std::set<std::int32_t>{0, 1, 2, 3, 4, 5}), 1, client, view).error_code;
-    unknown = gc.consumer_group_heartbeat(beat("zz", 3, std::set<std::int32_t>{}), 1, client, view).error_code;
+    previous_ok = gc.consumer_group_heartbeat(beat("a", 1, a.owned), 1, heartbeat_client, view).error_code;
+    behind = gc.consumer_group_heartbeat(beat("a", 1, std::set<std::int32_t>{0, 1, 2, 3, 4, 5}), 1, heartbeat_client, view).error_code;
+    unknown = gc.consumer_group_heartbeat(beat("zz", 3, std::set<std::int32_t>{}), 1, heartbeat_client, view).error_code;
     Heartbeat other = beat("a", 1, std::set<std::int32_t>{});
     other.group_id = "nope";
-    no_group = gc.consumer_group_heartbeat(other, 1, client, view).error_code;
+    no_group = gc.consumer_group_heartbeat(other, 1, heartbeat_client, view).error_code;
     Heartbeat j = join_request("c");
     j.rebalance_timeout_ms = -1;
-    no_timeout = gc.consumer_group_heartbeat(j, 1, client, view).error_code;
+    no_timeout = gc.consumer_group_heartbeat(j, 1, heartbeat_client, view).error_code;
     j = join_request("c");
     j.server_assignor = "sticky";
-    bad_assignor = gc.consumer_group_heartbeat(j, 1, client, view).error_code;
+    bad_assignor = gc.consumer_group_heartbeat(j, 1, heartbeat_client, view).error_code;
     j = join_request("c");
     j.subscribed_topic_regex = "t(";
-    bad_regex = gc.consumer_group_heartbeat(j, 1, client, view).error_code;
+    bad_regex = gc.consumer_group_heartbeat(j, 1, heartbeat_client, view).error_code;
     Heartbeat s = beat("a", -2, std::nullopt);
-    no_instance = gc.consumer_group_heartbeat(s, 1, client, view).error_code;
+    no_instance = gc.consumer_group_heartbeat(s, 1, heartbeat_client, view).error_code;
     j = join_request("c");
     j.topic_partitions = std::vector<Heartbeat::TopicPartitions>{{topic_id(1), {0}}};
-    owned_on_join = gc.consumer_group_heartbeat(j, 1, client, view).error_code;
+    owned_on_join = gc.consumer_group_heartbeat(j, 1, heartbeat_client, view).error_code;
   });
   CHECK(ahead == code(ErrorCode::fenced_member_epoch));
   CHECK(previous_ok == 0);
@@ -300,20 +303,20 @@ TEST_CASE("consumer group: a silent member is fenced after its session; one that
       b.heartbeat(gc, view);
     }
     after_session = gc.consumer_group_describe("g", view).members.size();
-    late = gc.consumer_group_heartbeat(beat("a", a.epoch, a.owned), 1, client, view).error_code;
+    late = gc.consumer_group_heartbeat(beat("a", a.epoch, a.owned), 1, heartbeat_client, view).error_code;
     b.heartbeat(gc, view);
     survivor = b.owned;
     // c joins; b must revoke half but keeps reporting everything: fenced after its rebalance timeout
     // (30 s), while c keeps heartbeating.
     Member c{"c"};
     c.heartbeat(gc, view);
-    (void)gc.consumer_group_heartbeat(beat("b", b.epoch, b.owned), 1, client, view);
+    (void)gc.consumer_group_heartbeat(beat("b", b.epoch, b.owned), 1, heartbeat_client, view);
     for (int i = 0; i < 7; ++i) {
       rt.sleep_for(std::chrono::milliseconds(5000));
       c.heartbeat(gc, view);
-      if (i < 5) (void)gc.consumer_group_heartbeat(beat("b", b.epoch, b.owned), 1, client, view);
+      if (i < 5) (void)gc.consumer_group_heartbeat(beat("b", b.epoch, b.owned), 1, heartbeat_client, view);
     }
-    stubborn_late = gc.consumer_group_heartbeat(beat("b", b.epoch, b.owned), 1, client, view).error_code;
+    stubborn_late = gc.consumer_group_heartbeat(beat("b", b.epoch, b.owned), 1, heartbeat_client, view).error_code;
     c.heartbeat(gc, view);
   });
   CHECK(after_session == 1);
@@ -336,16 +339,16 @@ TEST_CASE("consumer group: a static member leaves with -2, keeps its partitions,
     const TopicsView view = topics();
     Heartbeat j = join_request("s1");
     j.instance_id = "i1";
-    auto first = gc.consumer_group_heartbeat(j, 1, client, view);
+    auto first = gc.consumer_group_heartbeat(j, 1, heartbeat_client, view);
     epoch_before = first.member_epoch;
     Heartbeat dup = join_request("s2");
     dup.instance_id = "i1";
-    unreleased = gc.consumer_group_heartbeat(dup, 1, client, view).error_code;
+    unreleased = gc.consumer_group_heartbeat(dup, 1, heartbeat_client, view).error_code;
     group_epoch_before = gc.consumer_group_describe("g", view).group_epoch;
     Heartbeat leave = beat("s1", -2, std::nullopt);
     leave.instance_id = "i1";
-    left = gc.consumer_group_heartbeat(leave, 1, client, view);
-    replaced = gc.consumer_group_heartbeat(dup, 1, client, view);
+    left = gc.consumer_group_heartbeat(leave, 1, heartbeat_client, view);
+    replaced = gc.consumer_group_heartbeat(dup, 1, heartbeat_client, view);
     group_epoch_after = gc.consumer_group_describe("g", view).group_epoch;
   });
   CHECK(epoch_before == 1);
@@ -417,18 +420,19 @@ TEST_CASE("consumer group: a new coordinator loads the group from the log and th
       }
       Member gone{"m3"};
       gone.heartbeat(gc, view);
-      (void)gc.consumer_group_heartbeat(beat("m3", -1, std::nullopt), 1, client, view);  // tombstones in the log
+      (void)gc.consumer_group_heartbeat(beat("m3", -1, std::nullopt), 1, heartbeat_client, view);  // tombstones in the log
       for (int round = 0; round < 3; ++round) {
         for (auto& m : members) m.heartbeat(gc, view);
       }
       before = gc.consumer_group_describe("g", view);
       gc.stop();
     }
+    log.leader_epoch = 1;  // the partition's new leader
     GroupCoordinator next(rt, log, one_partition());
     load(next, rt, 1);
     after = next.consumer_group_describe("g", view);
-    carry_on = next.consumer_group_heartbeat(beat("m1", members[0].epoch, members[0].owned), 1, client, view).error_code;
-    fenced_after = next.consumer_group_heartbeat(beat("m3", 1, std::set<std::int32_t>{}), 1, client, view).error_code;
+    carry_on = next.consumer_group_heartbeat(beat("m1", members[0].epoch, members[0].owned), 1, heartbeat_client, view).error_code;
+    fenced_after = next.consumer_group_heartbeat(beat("m3", 1, std::set<std::int32_t>{}), 1, heartbeat_client, view).error_code;
   });
   CHECK(before.group_state == "Stable");
   CHECK(after.group_state == before.group_state);
@@ -452,7 +456,7 @@ TEST_CASE("consumer group: a regex subscription is matched against whole names a
     Heartbeat j = join_request("r");
     j.subscribed_topic_names.reset();
     j.subscribed_topic_regex = "t|u.*";  // matches "t" and "u", not "other"
-    auto a = gc.consumer_group_heartbeat(j, 1, client, view);
+    auto a = gc.consumer_group_heartbeat(j, 1, heartbeat_client, view);
     auto names = [&](const protocol::ConsumerGroupDescribeResponse::DescribedGroup& d) {
       std::set<std::string> out;
       for (const auto& tp : d.members[0].target_assignment.topic_partitions) out.insert(tp.topic_name);
@@ -462,7 +466,7 @@ TEST_CASE("consumer group: a regex subscription is matched against whole names a
     view.by_name["u2"] = {topic_id(4), 1};  // a new topic that matches
     Heartbeat again = beat("r", a.member_epoch, std::nullopt);
     again.topic_partitions = std::vector<Heartbeat::TopicPartitions>{};
-    (void)gc.consumer_group_heartbeat(again, 1, client, view);
+    (void)gc.consumer_group_heartbeat(again, 1, heartbeat_client, view);
     later = names(gc.consumer_group_describe("g", view));
   });
   CHECK(first == std::set<std::string>{"t", "u"});
@@ -493,7 +497,7 @@ TEST_CASE("consumer group: DescribeGroups and ListGroups show it as Kafka does; 
     classic.protocol_type = "consumer";
     classic.protocols = {{"range", protocol::Bytes{1}}};
     classic_join = gc.join_group(classic, Client{"c", "/h", 5}).error_code;
-    (void)gc.consumer_group_heartbeat(beat("a", -1, std::nullopt), 1, client, topics());
+    (void)gc.consumer_group_heartbeat(beat("a", -1, std::nullopt), 1, heartbeat_client, topics());
     delete_empty = gc.delete_group("g").error_code;
     after_delete = gc.consumer_group_describe("g", topics());
   });
@@ -528,4 +532,66 @@ TEST_CASE("consumer group records: Kafka's layouts, flexible values, tombstones"
   auto refused = decode_record(bad);
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.error().message, Catch::Contains("state"));
+}
+
+TEST_CASE("consumer group over the wire: ApiVersions lists 68 and 69; a member joins by ConsumerGroupHeartbeat v1 "
+          "and gets the topic's partitions by id, which Metadata v12 resolves",
+          "[group][kip848][sim]") {
+  sim::WorldOptions options = test::world_options(11);
+  options.buggify = false;
+  test::NodeAndClient rig(std::move(options),
+                          test::single_node_config("offsets.topic.replication.factor=1\noffsets.topic.num.partitions=1\n"));
+  std::optional<protocol::ApiVersionsResponse> versions;
+  std::optional<HeartbeatAnswer> joined;
+  std::optional<protocol::MetadataResponse> by_id;
+  std::optional<protocol::ConsumerGroupDescribeResponse> described;
+  protocol::Uuid orders_id;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    test::RawClient c(rt);
+    if (!c.connect()) return;
+    versions = c.call<protocol::ApiVersionsResponse>(protocol::ApiVersionsRequest{}, 2);
+    (void)c.call<protocol::CreateTopicsResponse>(test::create_request("orders", 3), 4);
+    protocol::MetadataRequest m;
+    m.topics.emplace().push_back({{}, "orders"});
+    auto named = c.call<protocol::MetadataResponse>(m, 12);
+    if (!named || named->topics.empty()) return;
+    orders_id = named->topics[0].topic_id;
+    protocol::FindCoordinatorRequest find;
+    find.coordinator_keys = {"g"};
+    for (int attempt = 0; attempt < 200 && !(joined && joined->error_code == 0); ++attempt) {
+      (void)c.call<protocol::FindCoordinatorResponse>(find, 4);
+      Heartbeat j = join_request("member-1", {"orders"});
+      joined = c.call<HeartbeatAnswer>(j, 1);
+      rt.sleep_for(std::chrono::milliseconds(100));
+    }
+    protocol::MetadataRequest ids;
+    ids.topics.emplace().push_back({orders_id, std::nullopt});
+    ids.topics->push_back({topic_id(99), std::nullopt});
+    by_id = c.call<protocol::MetadataResponse>(ids, 12);
+    described = c.call<protocol::ConsumerGroupDescribeResponse>(protocol::ConsumerGroupDescribeRequest{{"g"}, false}, 1);
+  }, std::chrono::minutes(5)));
+  REQUIRE(versions);
+  std::set<std::int16_t> keys;
+  for (const auto& k : versions->api_keys) keys.insert(k.api_key);
+  CHECK(keys.contains(68));
+  CHECK(keys.contains(69));
+  REQUIRE(joined);
+  CHECK(joined->error_code == 0);
+  CHECK(joined->member_epoch == 1);
+  REQUIRE(joined->assignment);
+  REQUIRE(joined->assignment->topic_partitions.size() == 1);
+  CHECK(joined->assignment->topic_partitions[0].topic_id == orders_id);
+  CHECK(joined->assignment->topic_partitions[0].partitions == std::vector<std::int32_t>{0, 1, 2});
+  REQUIRE(by_id);
+  REQUIRE(by_id->topics.size() == 2);
+  CHECK(by_id->topics[0].name == std::optional<std::string>("orders"));
+  CHECK(by_id->topics[0].partitions.size() == 3);
+  CHECK(by_id->topics[1].error_code == code(ErrorCode::unknown_topic_id));
+  CHECK_FALSE(by_id->topics[1].name.has_value());
+  REQUIRE(described);
+  REQUIRE(described->groups.size() == 1);
+  CHECK(described->groups[0].group_state == "Stable");
+  REQUIRE(described->groups[0].members.size() == 1);
+  CHECK(described->groups[0].members[0].member_type == 1);
+  CHECK(described->groups[0].members[0].assignment.topic_partitions[0].topic_name == "orders");
 }

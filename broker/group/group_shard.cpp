@@ -65,7 +65,18 @@ coordinator::CoordinatorRecord GroupShard::metadata_record(const ClassicGroup& g
   return group_metadata_record({g.id()}, v);
 }
 
+// A record an operation already applied through `emit` comes back here once more, in order, when the
+// runtime replays the operation's records: applied once only (a member's record 8 may be written
+// twice in one operation, and the second must not be undone by the first applied again).
 void GroupShard::replay(const coordinator::CoordinatorRecord& record) {
+  if (!applied_.empty() && applied_.front() == record) {
+    applied_.pop_front();
+    return;
+  }
+  apply_record(record);
+}
+
+void GroupShard::apply_record(const coordinator::CoordinatorRecord& record) {
   auto decoded = decode_record(record);
   if (!decoded) {
     // Kafka fails the load on a record it cannot read; Keel skips it and says so, so that one bad

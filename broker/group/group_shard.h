@@ -9,6 +9,7 @@
 // request that must wait (JoinGroup, SyncGroup) leaves a Reply in the group, answered later by
 // another operation or a timer.
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -185,6 +186,7 @@ class GroupShard final : public coordinator::Shard {
 
   // ---- records ----
   coordinator::CoordinatorRecord metadata_record(const ClassicGroup& g) const;
+  void apply_record(const coordinator::CoordinatorRecord& record);
   void replay_offset(const OffsetRecord& record);
   void replay_group(const GroupRecord& record);
   ClassicGroup& get_or_create(const std::string& id);
@@ -196,6 +198,7 @@ class GroupShard final : public coordinator::Shard {
   bool active_ = false;
   std::map<std::string, std::unique_ptr<ClassicGroup>> groups_;
   std::map<std::string, std::unique_ptr<ConsumerGroup>> consumer_groups_;  // ids never also in groups_
+  std::deque<coordinator::CoordinatorRecord> applied_;  // emitted, not yet replayed by the runtime
   std::map<std::string, std::map<TopicPartition, CommittedOffset>> offsets_;
 };
 

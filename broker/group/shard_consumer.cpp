@@ -4,9 +4,9 @@
 // (consumerGroupHeartbeat, consumerGroupLeave, throwIfConsumerGroupMemberEpochIsInvalid,
 // maybeReconcile) is the model; ../shared/reference/consumer-groups.md §7 sums it up.
 //
-// An operation changes the group only through records: `emit` replays a record into the shard at
-// once (so later steps of the same operation see it) and adds it to the write; the runtime's own
-// replay of the write's records then finds the state already there (every setter is idempotent).
+// An operation changes the group only through records: `emit` applies a record to the shard at once
+// (so later steps of the same operation see it) and adds it to the write; the runtime's own replay of
+// the write's records skips those (GroupShard::replay).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -104,7 +104,8 @@ std::optional<std::string> check_heartbeat(const Heartbeat& rq, std::int16_t ver
 }
 
 void GroupShard::emit(coordinator::WriteResult& result, coordinator::CoordinatorRecord record) {
-  replay(record);
+  apply_record(record);
+  applied_.push_back(record);
   result.records.push_back(std::move(record));
 }
 
