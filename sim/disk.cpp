@@ -249,6 +249,7 @@ struct SimDisk::State {
   Result<std::vector<std::string>> list(const std::string& dir);
   Status sync_dir(const std::string& dir);
   Result<bool> exists(const std::string& path);
+  Result<DiskSpace> space(const std::string& path);
 
   // ---- the File interface (a handle's inode stays in the table while it is open) ----
   Result<std::size_t> read(Inode& inode, const std::string& path, std::uint64_t offset, std::span<std::byte> out);
@@ -552,6 +553,15 @@ Result<bool> SimDisk::State::exists(const std::string& path) {
   return found;
 }
 
+Result<DiskSpace> SimDisk::State::space(const std::string& path) {
+  auto found = exists(path);  // a metadata operation's latency, as statvfs(2)
+  if (!found) return found.error();
+  if (!*found) return failed("DiskSpace", path, make_error(Errc::not_found, fmt::format("{}: no such file or directory", path)));
+  const std::uint64_t capacity = disk.options_.capacity_bytes;
+  const std::uint64_t used = std::min(tree.used_bytes(), capacity);
+  return DiskSpace{capacity, capacity - used};
+}
+
 // ---------------------------------------------------------------------------------------------
 // file operations
 
@@ -746,6 +756,7 @@ Status SimDisk::make_dir(const std::string& path) { return state_->make_dir(path
 Result<std::vector<std::string>> SimDisk::list(const std::string& dir) { return state_->list(dir); }
 Status SimDisk::sync_dir(const std::string& dir) { return state_->sync_dir(dir); }
 Result<bool> SimDisk::exists(const std::string& path) { return state_->exists(path); }
+Result<DiskSpace> SimDisk::space(const std::string& path) { return state_->space(path); }
 void SimDisk::crash() { state_->crash(); }
 
 std::optional<std::string> SimDisk::contents(const std::string& path) const {

@@ -71,6 +71,8 @@ class SimDisk final : public Disk {
   Result<std::vector<std::string>> list(const std::string& dir) override;
   Status sync_dir(const std::string& dir) override;
   Result<bool> exists(const std::string& path) override;
+  // The capacity (DiskOptions::capacity_bytes) and what the files' current contents leave of it.
+  Result<DiskSpace> space(const std::string& path) override;
 
   // Power loss: applies the crash model to everything not yet durable. Call with the process down.
   void crash();

@@ -463,7 +463,7 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   run.cluster = std::make_unique<SimCluster>(*run.world, scenario, randomized);
   run.randomized = randomized;
   if (Status s = run.cluster->build(); !s) return s.error();
-  run.history.keys = workload::KeyTable(scenario.topics).names();
+  run.history.keys = workload::KeyTable(scenario.topics, scenario.workload).names();
   run.history.liveness_within_ns = scenario.quiescence.liveness_within.count();
   bool ordered = true;
   for (const auto& p : scenario.workload.producers) ordered = ordered && p.max_in_flight == 1;
@@ -474,7 +474,7 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   const Instant start = run.world->now();
   run.ctx = std::unique_ptr<workload::Context>(new workload::Context{
       *run.world, scenario, run.cluster->client_node(), run.cluster->bootstrap(), run.history,
-      workload::KeyTable(scenario.topics), to_ns(start + scenario.duration),
+      workload::KeyTable(scenario.topics, scenario.workload), to_ns(start + scenario.duration),
       to_ns(start + scenario.duration + scenario.quiescence.recover)});
   run.ctx->groups = &run.groups;
   run.world->node(run.cluster->client_node()).set_main([ctx = run.ctx.get()](Runtime& rt) { workload::client_main(rt, *ctx); });

@@ -364,6 +364,10 @@ TEST_CASE("admin: DescribeCluster, authorized operations, ElectLeaders, Describe
   for (const auto& topic : dirs->results[0].topics)
     if (topic.name == "t") t_partitions = topic.partitions.size();
   CHECK(t_partitions == 3);
+  // v4: the simulated disk's capacity, and what the node's files leave of it.
+  CHECK(dirs->results[0].total_bytes == static_cast<std::int64_t>(sim::DiskOptions{}.capacity_bytes));
+  CHECK(dirs->results[0].usable_bytes > 0);
+  CHECK(dirs->results[0].usable_bytes < dirs->results[0].total_bytes);
 }
 
 // ---- three nodes ----

@@ -511,6 +511,36 @@ TEST_CASE("sim disk: a write past capacity fails with ENOSPC and removing files 
   CHECK(rig.disk().stats().no_space_errors == 2);
 }
 
+TEST_CASE("sim disk: space answers the capacity and what the files leave of it", "[sim][disk]") {
+  DiskOptions o = quiet_disk();
+  o.capacity_bytes = 1000;
+  Rig rig(o);
+  std::vector<DiskSpace> seen;
+  Errc missing{};
+  rig.run([&](Runtime& rt) {
+    Disk& d = rt.disk();
+    EXPECT_OK(d.make_dir("logs"));
+    const auto look = [&] {
+      auto s = d.space("logs");
+      EXPECT_OK(s);
+      if (s) seen.push_back(*s);
+    };
+    look();
+    EXPECT_OK(write_file(d, "logs/f", std::string(600, 'f'), false));
+    look();
+    EXPECT_OK(d.remove("logs/f"));
+    look();
+    missing = d.space("nope").code();
+  });
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0].total_bytes == 1000);
+  CHECK(seen[0].usable_bytes == 1000);
+  CHECK(seen[1].total_bytes == 1000);
+  CHECK(seen[1].usable_bytes == 400);
+  CHECK(seen[2].usable_bytes == 1000);
+  CHECK(missing == Errc::not_found);
+}
+
 TEST_CASE("sim disk: a power loss frees the space of files whose entries were never durable", "[sim][disk]") {
   DiskOptions o = quiet_disk();
   o.capacity_bytes = 1000;

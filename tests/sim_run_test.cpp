@@ -5,11 +5,13 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "sim/runner.h"
 #include "sim/scenario/scenario.h"
+#include "sim/check/checks.h"
 #include "tests/support/scenario_run.h"
 
 namespace {
@@ -129,4 +131,55 @@ TEST_CASE("keel-sim run: regression: concurrent appends to one partition stay sy
     INFO("seed " << seed << ": " << (r.report.violations.empty() ? "" : r.report.violations.front().message));
     CHECK(r.passed());
   }
+}
+
+namespace {
+
+// Per key name: the values acknowledged (main phase) and the values read by any ok poll.
+struct KeyTraffic {
+  std::set<std::int64_t> acknowledged;
+  std::set<std::int64_t> read;
+};
+
+std::map<std::string, KeyTraffic> traffic(const workload::History& h) {
+  std::map<std::string, KeyTraffic> out;
+  for (const auto& op : h.ops) {
+    if (op.type == workload::OpType::send && op.status == workload::OpStatus::ok && op.phase == workload::Phase::main) {
+      out[h.keys[static_cast<std::size_t>(op.key)]].acknowledged.insert(op.value);
+    }
+    if (op.type != workload::OpType::poll || op.status != workload::OpStatus::ok) continue;
+    for (const auto& r : op.reads) {
+      if (r.key >= 0) out[h.keys[static_cast<std::size_t>(r.key)]].read.insert(r.value);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("keel-sim run: partitions created under faults get records, are read back, and are checked", "[sim][run]") {
+  const auto s = load("scenarios/create-partitions.json");
+  auto r = run_seed(s, 1);
+  INFO((r.report.violations.empty() ? std::string() : r.report.violations.front().message));
+  REQUIRE(r.passed());
+  // The key table holds the topic's final six partitions from the start.
+  const std::vector<std::string> keys{"grown-0", "grown-1", "grown-2", "grown-3", "grown-4", "grown-5", "fixed-0", "fixed-1"};
+  CHECK(r.history.keys == keys);
+  const auto seen = traffic(r.history);
+  for (const std::string key : {"grown-2", "grown-3", "grown-4", "grown-5"}) {
+    INFO(key);
+    REQUIRE(seen.contains(key));
+    CHECK(seen.at(key).acknowledged.size() > 10);
+    for (std::int64_t v : seen.at(key).acknowledged) CHECK(seen.at(key).read.contains(v));
+  }
+
+  // A record acknowledged on a new partition that no poll returns is caught.
+  const std::int64_t lost = *seen.at("grown-5").acknowledged.begin();
+  for (auto& op : r.history.ops) {
+    std::erase_if(op.reads, [&](const workload::Read& read) { return read.key == 5 && read.value == lost; });
+  }
+  const auto checked = check::run_checks(r.history, r.cluster, {"unseen"});
+  REQUIRE(checked.violations.size() == 1);
+  CHECK(checked.violations[0].key == "grown-5");
+  CHECK_FALSE(checked.passed());
 }

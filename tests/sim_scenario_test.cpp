@@ -249,3 +249,36 @@ TEST_CASE("scenario: workload.delete_records names a declared topic and a period
   CHECK_THAT(with([](auto& j) { j["workload"]["delete_records"] = {{{"every", "1s"}}}; }),
              Catch::Contains("workload.delete_records[0].topic: missing"));
 }
+
+TEST_CASE("scenario: workload.create_partitions grows a declared topic within the duration, and round-trips", "[scenario]") {
+  auto s = parse_scenario(R"({
+    "topics": [ { "name": "t", "partitions": 3 }, { "name": "u" } ],
+    "workload": { "producers": [ { "topic": "t" } ],
+                  "create_partitions": [ { "topic": "t", "at": "7s", "count": 8 }, { "topic": "t", "at": "2s", "count": 5 } ] },
+    "duration": "10s"
+  })",
+                          "c.json");
+  INFO((s ? std::string() : s.error().message));
+  REQUIRE(s);
+  REQUIRE(s->workload.create_partitions.size() == 2);
+  CHECK(s->workload.create_partitions[0].at == std::chrono::seconds(2));  // in order of `at`
+  CHECK(s->workload.create_partitions[0].count == 5);
+  CHECK(s->workload.create_partitions[1].count == 8);
+  CHECK(final_partitions(s->topics[0], s->workload) == 8);
+  CHECK(final_partitions(s->topics[1], s->workload) == 1);
+  auto again = parse_scenario(to_json(*s).dump(), "again.json");
+  REQUIRE(again);
+  REQUIRE(again->workload.create_partitions.size() == 2);
+  CHECK(again->workload.create_partitions[1].at == std::chrono::seconds(7));
+
+  const auto grow = [](nlohmann::json entries) { return with([&](auto& j) { j["workload"]["create_partitions"] = entries; }); };
+  CHECK_THAT(grow({{{"topic", "nope"}, {"at", "1s"}, {"count", 4}}}), Catch::Contains("workload.create_partitions[0].topic"));
+  CHECK_THAT(grow({{{"topic", "t"}, {"count", 4}}}), Catch::Contains("workload.create_partitions[0].at: missing"));
+  CHECK_THAT(grow({{{"topic", "t"}, {"at", "1s"}}}), Catch::Contains("workload.create_partitions[0].count: missing"));
+  CHECK_THAT(grow({{{"topic", "t"}, {"at", "1s"}, {"count", 3}}}),
+             Catch::Contains("workload.create_partitions[0].count: 3 partitions would not add to topic \"t\", which has 3"));
+  CHECK_THAT(grow({{{"topic", "t"}, {"at", "5s"}, {"count", 6}}, {{"topic", "t"}, {"at", "1s"}, {"count", 6}}}),
+             Catch::Contains("workload.create_partitions[0].count: 6 partitions would not add to topic \"t\", which has 6"));
+  CHECK_THAT(grow({{{"topic", "t"}, {"at", "10s"}, {"count", 4}}}),
+             Catch::Contains("workload.create_partitions: topic t's partitions at 10s are not within the duration (10s)"));
+}

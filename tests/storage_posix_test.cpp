@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/statvfs.h>
+
 #include "broker/platform/posix/runtime.h"
 #include "broker/storage/log_manager.h"
 #include "tests/support/storage.h"
@@ -107,4 +109,28 @@ TEST_CASE("storage posix: logs on real files reopen after a clean shutdown and r
   CHECK(report.unclean_dirs.size() == 1);
   CHECK(report.bytes_truncated == static_cast<std::int64_t>(half.size() / 2));
   CHECK(leo == 100);
+}
+
+TEST_CASE("posix disk: space answers the file system's size and usable bytes, as statvfs(2) counts them", "[storage]") {
+  TempDir dir("keel-space");
+  std::filesystem::create_directories(dir.path() + "/logs");
+  Result<DiskSpace> space = make_error(Errc::cancelled, "not run");
+  Result<DiskSpace> missing = make_error(Errc::cancelled, "not run");
+  run_posix(dir.path(), [&](Runtime& rt) {
+    space = rt.disk().space("logs");
+    missing = rt.disk().space("no-such-dir");
+  });
+  struct statvfs st {};
+  REQUIRE(::statvfs(dir.path().c_str(), &st) == 0);
+  INFO((space ? std::string() : space.error().message));
+  REQUIRE(space);
+  CHECK(space->total_bytes == static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize);
+  CHECK(space->total_bytes > 0);
+  CHECK(space->usable_bytes <= space->total_bytes);
+  // Usable bytes move as other processes write: within 64 MiB of what statvfs said just after.
+  const auto usable_now = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+  CHECK(std::max(space->usable_bytes, usable_now) - std::min(space->usable_bytes, usable_now) < (64ull << 20));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == Errc::not_found);
+  CHECK_THAT(missing.error().message, Catch::Contains("no-such-dir"));
 }

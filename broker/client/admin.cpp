@@ -1,5 +1,7 @@
 #include "broker/client/admin.h"
 
+#include "broker/base/assert.h"
+
 #include <fmt/format.h>
 
 #include "broker/client/assignors/consumer_protocol.h"
@@ -143,6 +145,7 @@ Result<protocol::MetadataResponse> Admin::metadata(const std::vector<std::string
 Result<std::int16_t> Admin::version(const BrokerConnection& connection, protocol::ApiKey key, std::int16_t client_max) {
   const auto v = connection.version_for(key, client_max);
   if (!v) return make_error(Errc::refused, fmt::format("the broker serves no {} version this client speaks", protocol::api_name(key)));
+  KEEL_ASSERT(0 <= *v && *v <= client_max);  // every request goes out at a version this client speaks
   return *v;
 }
 

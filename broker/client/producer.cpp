@@ -103,6 +103,16 @@ Result<std::int32_t> Producer::choose_partition(const ProducerRecord& record, st
                                                 Instant deadline) {
   auto count = partition_count(record.topic, deadline);
   if (!count) return count.error();
+  // A partition the metadata does not show yet (just created): ask again until it does, within the
+  // delivery timeout, as Kafka's producer waits for it within max.block.ms.
+  while (record.partition && *record.partition >= *count && rt_.now() < deadline && !closed_) {
+    request_metadata();
+    ++metadata_waiters_;
+    (void)metadata_updated_.wait(deadline);
+    --metadata_waiters_;
+    count = partition_count(record.topic, deadline);
+    if (!count) return count.error();
+  }
   if (record.partition) {
     if (*record.partition < 0 || *record.partition >= *count) {
       return make_error(Errc::invalid_argument, fmt::format("topic {} has {} partitions; {} is not one", record.topic,

@@ -1151,6 +1151,24 @@ bool any_given(const BrokerConfig& c, const KeyDef& k) {
                      [&](std::string_view other) { return c.values.count(std::string(other)) != 0; });
 }
 
+// What a parsed config establishes (Relations checked it): an id, somewhere to keep logs, a
+// listener, advertised addresses a client can connect to, a KRaft quorum, and every key given kept.
+void assert_complete(const BrokerConfig& c, const Givens& givens) {
+  KEEL_ASSERT(!c.log_dirs.empty());
+  KEEL_ASSERT(!c.listeners.empty());
+  KEEL_ASSERT(!c.process_roles.empty() && !c.controller_quorum_voters.empty());
+  for (const auto& a : c.advertised_listeners) {
+    KEEL_ASSERT_MSG(!a.host.empty() && a.host != "0.0.0.0" && a.host != "::", "listener {} advertises {}", a.listener_name, a.host);
+  }
+  KEEL_ASSERT_EQ(c.values.size(), givens.size());
+}
+
+// Described configs are sorted by name, each named once (DescribeConfigs answers a list).
+void assert_sorted_once(const std::vector<ConfigEntry>& entries) {
+  KEEL_ASSERT(std::adjacent_find(entries.begin(), entries.end(),
+                                 [](const ConfigEntry& a, const ConfigEntry& b) { return !(a.name < b.name); }) == entries.end());
+}
+
 }  // namespace
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -1187,6 +1205,7 @@ Result<BrokerConfig> parse_broker_config(std::string_view properties_text, std::
   }
   if (auto st = Relations(givens, source_name).check(c); !st) return st.error();
   for (const auto& [name, g] : givens) c.values[name] = g.value;
+  assert_complete(c, givens);
   return c;
 }
 
@@ -1331,6 +1350,7 @@ std::vector<ConfigEntry> describe_broker_config(const BrokerConfig& config, cons
     out.push_back(std::move(e));
   }
   std::sort(out.begin(), out.end(), by_name);
+  assert_sorted_once(out);
   return out;
 }
 
@@ -1360,6 +1380,7 @@ std::vector<ConfigEntry> describe_topic_config(const BrokerConfig& config,
     out.push_back(std::move(e));
   }
   std::sort(out.begin(), out.end(), by_name);
+  assert_sorted_once(out);
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "broker/base/assert.h"
 #include "broker/kafka/admin.h"
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers.h"
@@ -72,6 +73,7 @@ HandlerResult handle_create_partitions(RequestContext& ctx, protocol::Reader& bo
     if (!error) error = create_partitions(ctx.broker, to_controller(topic, request->validate_only), timeout);
     response.results.push_back(result(topic.name, error));
   }
+  KEEL_ASSERT_EQ(response.results.size(), names.size());  // one answer per topic named
   for (const auto& r : response.results)
     trace_client_error(ctx, r.name, static_cast<ErrorCode>(r.error_code), r.error_message.value_or(""));
   return std::optional(encode_response(ctx, response));

@@ -4,6 +4,7 @@
 // the new log start from their fetch answers; consumers below it get OFFSET_OUT_OF_RANGE.
 #include <fmt/format.h>
 
+#include "broker/base/assert.h"
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers.h"
 #include "broker/kafka/services.h"
@@ -35,7 +36,15 @@ Started start(BrokerServices& broker, const std::string& topic, const DeleteReco
   }
   const auto deletion = broker.replicas.delete_records(out.tp, p.offset);
   out.result.error_code = wire(deletion.error);
-  if (deletion.error == partition::ReplicaError::none) out.offset = deletion.offset;
+  if (deletion.error != partition::ReplicaError::none) return out;
+  // What a deletion establishes (no task switch since): the offset asked (or the high watermark for
+  // -1), never past the high watermark, and nothing below it left on this leader's log.
+  if (p.offset != partition::delete_to_high_watermark) KEEL_ASSERT_EQ(deletion.offset, p.offset);
+  const auto status = broker.replicas.status(out.tp);
+  KEEL_ASSERT(status.has_value() && status->leader);
+  KEEL_ASSERT(0 <= deletion.offset && deletion.offset <= status->high_watermark);
+  KEEL_ASSERT_GE(status->log_start, deletion.offset);
+  out.offset = deletion.offset;
   return out;
 }
 
@@ -60,6 +69,8 @@ HandlerResult handle_delete_records(RequestContext& ctx, protocol::Reader& body)
         const auto done = ctx.broker.replicas.wait_for_low_watermark(s.tp, s.offset, deadline);
         s.result.error_code = wire(done.error);  // timed_out: REQUEST_TIMED_OUT
         s.result.low_watermark = done.low_watermark;
+        // Answered without an error only once every live replica dropped what lies below.
+        if (done.error == partition::ReplicaError::none) KEEL_ASSERT_GE(done.low_watermark, s.offset);
       }
       trace_client_error(ctx, s.tp.to_string(), static_cast<ErrorCode>(s.result.error_code), "");
       out.partitions.push_back(s.result);

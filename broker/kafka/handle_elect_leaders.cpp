@@ -4,6 +4,7 @@
 // one asked for.
 #include <map>
 
+#include "broker/base/assert.h"
 #include "broker/kafka/admin.h"
 #include "broker/kafka/errors.h"
 #include "broker/kafka/handlers.h"
@@ -64,6 +65,9 @@ HandlerResult handle_elect_leaders(RequestContext& ctx, protocol::Reader& body) 
     return std::optional(encode_response(ctx, response));
   }
   response = answered(reply->results);
+  std::size_t partitions_answered = 0;
+  for (const auto& topic : response.replica_election_results) partitions_answered += topic.partition_result.size();
+  KEEL_ASSERT_EQ(partitions_answered, reply->results.size());  // every result once, under its topic
   for (const auto& r : reply->results)
     trace_client_error(ctx, fmt::format("{}-{}", r.topic, r.partition), r.error, r.message);
   return std::optional(encode_response(ctx, response));

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
+#include <variant>
 
 #include "broker/metadata/control.h"
 
@@ -40,6 +42,27 @@ std::string change_list(const std::string& before, const std::string& items, boo
     if (!append) list.erase(std::remove(list.begin(), list.end(), item), list.end());
   }
   return join_list(list);
+}
+
+// What alter_topic_configs establishes: each ConfigRecord is for `resource`, once per key, only for
+// a key whose value changes, and the records applied to `current` give `after`.
+void assert_records_change(const std::map<std::string, std::string>& current,
+                           const std::map<std::string, std::string>& after, const std::string& resource,
+                           const std::vector<MetadataRecord>& records) {
+  std::map<std::string, std::string> applied = current;
+  std::set<std::string> keys;
+  for (const auto& record : records) {
+    const auto* c = std::get_if<ConfigRecord>(&record);
+    KEEL_ASSERT(c != nullptr);
+    KEEL_ASSERT_EQ(c->resource, resource);
+    KEEL_ASSERT_MSG(keys.insert(c->name).second, "two ConfigRecords for {} of {}", c->name, resource);
+    auto it = current.find(c->name);
+    KEEL_ASSERT_MSG(c->value ? it == current.end() || it->second != *c->value : it != current.end(),
+                    "a ConfigRecord for {} of {} that changes nothing", c->name, resource);
+    if (c->value) applied[c->name] = *c->value;
+    else applied.erase(c->name);
+  }
+  KEEL_ASSERT(applied == after);
 }
 
 }  // namespace
@@ -95,6 +118,7 @@ Decision<AlterTopicConfigsReply> Controller::alter_topic_configs(const MetadataI
     auto it = current.find(name);
     if (it == current.end() || it->second != value) records.push_back(ConfigRecord{request.topic, name, value});
   }
+  assert_records_change(current, after, request.topic, records);
   return {std::move(records), {ErrorCode::none, {}}};
 }
 

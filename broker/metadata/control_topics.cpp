@@ -286,6 +286,22 @@ std::vector<MetadataRecord> Controller::elect_preferred_leaders(const MetadataIm
 namespace keel::metadata {
 namespace {
 
+// What a CreatePartitions decision establishes: it only adds partitions, the topic's next ones up to
+// `count`, each a PartitionRecord of the same topic with as many replicas as the others.
+void assert_only_adds(const MetadataImage& image, const TopicImage& topic, const std::vector<MetadataRecord>& records,
+                      std::int32_t count) {
+  const auto current = static_cast<std::int32_t>(topic.partitions.size());
+  KEEL_ASSERT_EQ(static_cast<std::int32_t>(records.size()), count - current);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto* p = std::get_if<PartitionRecord>(&records[i]);
+    KEEL_ASSERT(p != nullptr);
+    KEEL_ASSERT(p->topic_id == topic.id);
+    KEEL_ASSERT_EQ(p->partition_id, current + static_cast<std::int32_t>(i));
+    KEEL_ASSERT(image.partition(topic.id, p->partition_id) == nullptr);
+    if (!topic.partitions.empty()) KEEL_ASSERT_EQ(p->replicas.size(), topic.partitions.begin()->second.replicas.size());
+  }
+}
+
 Decision<CreatePartitionsReply> refuse_partitions(ErrorCode error, std::string message) {
   return {{}, CreatePartitionsReply{error, std::move(message)}};
 }
@@ -343,10 +359,14 @@ Decision<CreatePartitionsReply> Controller::create_partitions(const MetadataImag
   CreatePartitionsReply refusal;
   auto placement = new_partition_replicas(image, request, additional, rf, random, refusal);
   if (!placement) return {{}, refusal};
+  KEEL_ASSERT_EQ(placement->size(), static_cast<std::size_t>(additional));
   if (request.validate_only) return {{}, CreatePartitionsReply{}};
+  // The partitions are numbered 0..current-1, so the new ones continue the numbering.
+  KEEL_ASSERT(topic->partitions.empty() || topic->partitions.rbegin()->first == current - 1);
   std::vector<MetadataRecord> records;
   for (std::int32_t i = 0; i < additional; ++i)
     records.push_back(new_partition(image, topic->id, current + i, (*placement)[static_cast<std::size_t>(i)]));
+  assert_only_adds(image, *topic, records, request.count);
   return {std::move(records), CreatePartitionsReply{}};
 }
 
@@ -371,6 +391,11 @@ ErrorCode elect_one(const MetadataImage& image, const ElectionTarget& target, El
                     .set_election(preferred ? Election::preferred : Election::unclean)
                     .build();
   if (!change) return preferred ? ErrorCode::preferred_leader_not_available : ErrorCode::eligible_leaders_not_available;
+  // The change is this partition's; an unclean election only ever runs where there is no leader
+  // (the builder asserts the leader it picks is a replica, and from the ISR when clean).
+  KEEL_ASSERT(change->topic_id == topic->id);
+  KEEL_ASSERT_EQ(change->partition_id, target.partition);
+  if (!preferred) KEEL_ASSERT_EQ(p->leader, no_leader);
   records.push_back(std::move(*change));
   return ErrorCode::none;
 }
@@ -387,6 +412,8 @@ Decision<ElectLeadersReply> Controller::elect_leaders(const MetadataImage& image
   };
   if (request.partitions.has_value()) {
     for (const auto& target : *request.partitions) elect(target, false);
+    KEEL_ASSERT_EQ(out.reply.results.size(), request.partitions->size());  // each named partition answered
+    KEEL_ASSERT_LE(out.records.size(), out.reply.results.size());
     return out;
   }
   std::map<std::string, const TopicImage*> by_name;

@@ -69,6 +69,13 @@ class File {
   std::unique_ptr<FileImpl> impl_;
 };
 
+// The file system that holds a path: its size and the bytes a write may still use (statvfs(2):
+// f_blocks and f_bavail in f_frsize units, what Java's FileStore calls total and usable space).
+struct DiskSpace {
+  std::uint64_t total_bytes = 0;
+  std::uint64_t usable_bytes = 0;
+};
+
 class Disk {
  public:
   virtual ~Disk() = default;
@@ -79,6 +86,7 @@ class Disk {
   virtual Result<std::vector<std::string>> list(const std::string& dir) = 0;   // names, sorted
   virtual Status sync_dir(const std::string& dir) = 0;
   virtual Result<bool> exists(const std::string& path) = 0;
+  virtual Result<DiskSpace> space(const std::string& path) = 0;  // `path` must exist
 };
 
 // "a/b/c.log" -> "a/b"; "c.log" -> "" (the root).

@@ -434,9 +434,40 @@ DeleteRecordsSpec parse_delete_records(const json& j, const std::string& path, c
   return d;
 }
 
+CreatePartitionsSpec parse_create_partitions(const json& j, const std::string& path, const std::vector<TopicSpec>& topics) {
+  const Obj o(j, path, {"topic", "at", "count"});
+  CreatePartitionsSpec c;
+  if (!o.has("topic") || !j["topic"].is_string()) fail(o.at("topic"), "missing: the topic that gets partitions");
+  c.topic = j["topic"].get<std::string>();
+  require_topic(topics, o.at("topic"), c.topic);
+  if (!o.has("at")) fail(o.at("at"), "missing: when the partitions are created, e.g. \"5s\"");
+  c.at = o.duration("at", c.at, Duration(0), 24h);
+  if (!o.has("count")) fail(o.at("count"), "missing: how many partitions the topic has afterwards");
+  c.count = static_cast<std::int32_t>(o.integer("count", 0, 1, 10000));
+  return c;
+}
+
+// Each entry must raise its topic's count above what it already has (Kafka answers
+// INVALID_PARTITIONS to anything else), taken in order of `at`.
+void require_growing(const std::vector<CreatePartitionsSpec>& specs, const std::vector<TopicSpec>& topics) {
+  std::map<std::string, std::int32_t> count;
+  for (const auto& t : topics) count[t.name] = t.partitions;
+  std::vector<std::size_t> order(specs.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return specs[a].at < specs[b].at; });
+  for (std::size_t i : order) {
+    const auto& c = specs[i];
+    if (c.count <= count[c.topic]) {
+      fail(item_path("workload.create_partitions", i) + ".count",
+           fmt::format("{} partitions would not add to topic \"{}\", which has {} by then", c.count, c.topic, count[c.topic]));
+    }
+    count[c.topic] = c.count;
+  }
+}
+
 WorkloadSpec parse_workload(const Obj& top, const std::vector<TopicSpec>& topics) {
   if (!top.has("workload")) fail("workload", "missing: a scenario needs at least one producer");
-  const Obj o(top["workload"], "workload", {"producers", "consumers", "groups", "delete_records"});
+  const Obj o(top["workload"], "workload", {"producers", "consumers", "groups", "delete_records", "create_partitions"});
   WorkloadSpec w;
   if (!o.has("producers")) fail(o.at("producers"), "missing: a scenario needs at least one producer");
   const json& producers = array_at(o, "producers");
@@ -466,6 +497,14 @@ WorkloadSpec parse_workload(const Obj& top, const std::vector<TopicSpec>& topics
     for (std::size_t i = 0; i < deleters.size(); ++i) {
       w.delete_records.push_back(parse_delete_records(deleters[i], item_path(o.at("delete_records"), i), topics));
     }
+  }
+  if (o.has("create_partitions")) {
+    const json& creators = array_at(o, "create_partitions");
+    for (std::size_t i = 0; i < creators.size(); ++i) {
+      w.create_partitions.push_back(parse_create_partitions(creators[i], item_path(o.at("create_partitions"), i), topics));
+    }
+    require_growing(w.create_partitions, topics);
+    std::stable_sort(w.create_partitions.begin(), w.create_partitions.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
   }
   return w;
 }
@@ -706,6 +745,11 @@ std::vector<std::string> parse_checks(const Obj& top) {
 
 // A scripted behaviour must happen while the workload runs.
 void require_behaviours_within(const Scenario& s) {
+  for (const auto& c : s.workload.create_partitions) {
+    if (c.at < s.duration) continue;
+    fail("workload.create_partitions", fmt::format("topic {}'s partitions at {} are not within the duration ({})", c.topic,
+                                                   format_duration(c.at), format_duration(s.duration)));
+  }
   for (std::size_t g = 0; g < s.workload.groups.size(); ++g) {
     const auto& spec = s.workload.groups[g];
     for (const auto& b : spec.behaviours) {
@@ -780,6 +824,14 @@ Result<Scenario> load_scenario(const std::string& path) {
 }
 
 std::string node_name(const NodeRef& n) { return n.client ? "client" : fmt::format("broker-{}", n.broker); }
+
+std::int32_t final_partitions(const TopicSpec& topic, const WorkloadSpec& workload) {
+  std::int32_t count = topic.partitions;
+  for (const auto& c : workload.create_partitions) {
+    if (c.topic == topic.name) count = std::max(count, c.count);
+  }
+  return count;
+}
 
 std::string_view member_action_name(MemberAction a) {
   for (const auto& [name, action] : member_actions()) {

@@ -158,12 +158,26 @@ struct DeleteRecordsSpec {
   Duration every = 2s;
 };
 
+// An admin client that, at `at`, raises `topic` to `count` partitions (CreatePartitions), retrying
+// until the cluster has them (a retry after an answer lost to a fault finds them there). The
+// history's key table holds every partition a topic will have from the start; producers and
+// consumers use the new ones once the metadata shows them.
+struct CreatePartitionsSpec {
+  std::string topic;
+  Duration at = Duration(0);
+  std::int32_t count = 0;  // the topic's partitions afterwards
+};
+
 struct WorkloadSpec {
   std::vector<ProducerSpec> producers;
   std::vector<ConsumerSpec> consumers;
   std::vector<GroupSpec> groups;
   std::vector<DeleteRecordsSpec> delete_records;
+  std::vector<CreatePartitionsSpec> create_partitions;  // in order of `at`
 };
+
+// The partitions `topic` has once every workload.create_partitions entry for it has run.
+std::int32_t final_partitions(const TopicSpec& topic, const WorkloadSpec& workload);
 
 enum class FaultKind : std::uint8_t {
   kill,         // kill -9 the process of `node`

@@ -229,6 +229,12 @@ ojson to_json(const Scenario& s) {
     workload["delete_records"] = ojson::array();
     for (const auto& d : s.workload.delete_records) workload["delete_records"].push_back({{"topic", d.topic}, {"every", dur(d.every)}});
   }
+  if (!s.workload.create_partitions.empty()) {
+    workload["create_partitions"] = ojson::array();
+    for (const auto& c : s.workload.create_partitions) {
+      workload["create_partitions"].push_back({{"topic", c.topic}, {"at", dur(c.at)}, {"count", c.count}});
+    }
+  }
   o["workload"] = workload;
   if (!s.faults.empty() || s.random_faults.enabled) {
     ojson faults = ojson::object();

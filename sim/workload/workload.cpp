@@ -18,9 +18,11 @@
 namespace keel::sim::workload {
 
 
-KeyTable::KeyTable(const std::vector<scenario::TopicSpec>& topics) {
+KeyTable::KeyTable(const std::vector<scenario::TopicSpec>& topics, const scenario::WorkloadSpec& workload) {
   for (const auto& t : topics) {
-    for (std::int32_t p = 0; p < t.partitions; ++p) {
+    const std::int32_t partitions = scenario::final_partitions(t, workload);
+    KEEL_ASSERT(partitions >= t.partitions);
+    for (std::int32_t p = 0; p < partitions; ++p) {
       index_[{t.name, p}] = static_cast<int>(keys_.size());
       keys_.emplace_back(t.name, p);
     }
@@ -81,10 +83,52 @@ std::vector<TopicPartition> partitions_of(const Context& ctx, const std::vector<
   return tps;
 }
 
+// The partitions of `topic` the client has seen in its metadata (at least the scenario's).
+std::int32_t visible_partitions(const Context& ctx, const std::string& topic) {
+  std::int32_t count = 0;
+  for (const auto& t : ctx.scenario.topics) {
+    if (t.name == topic) count = t.partitions;
+  }
+  if (auto it = ctx.visible_partitions.find(topic); it != ctx.visible_partitions.end()) count = std::max(count, it->second);
+  return count;
+}
+
+bool visible(const Context& ctx, int key) {
+  const auto& [topic, partition] = ctx.keys.all()[static_cast<std::size_t>(key)];
+  return partition < visible_partitions(ctx, topic);
+}
+
+// Every key whose partition the client has seen: a partition still to be created is not read.
 std::vector<int> all_keys(const Context& ctx) {
-  std::vector<int> keys(ctx.keys.all().size());
-  for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = static_cast<int>(i);
+  std::vector<int> keys;
+  for (std::size_t i = 0; i < ctx.keys.all().size(); ++i) {
+    if (visible(ctx, static_cast<int>(i))) keys.push_back(static_cast<int>(i));
+  }
   return keys;
+}
+
+// Takes the partition counts a metadata answer shows (a count never shrinks: a broker that has not
+// applied a CreatePartitions record yet may answer fewer).
+void note_partitions(Runtime& rt, Context& ctx, const protocol::MetadataResponse& metadata) {
+  for (const auto& t : metadata.topics) {
+    if (t.error_code != 0) continue;
+    const auto count = static_cast<std::int32_t>(t.partitions.size());
+    auto& seen = ctx.visible_partitions[t.name];
+    if (count > seen) {
+      seen = count;
+      rt.trace("WorkloadPartitionsVisible").detail("Topic", t.name).detail("Partitions", count);
+    }
+  }
+}
+
+// Asks for the metadata of the topics that workload.create_partitions grows.
+void refresh_partitions(Runtime& rt, Context& ctx, client::Admin& admin) {
+  std::vector<std::string> topics;
+  for (const auto& c : ctx.scenario.workload.create_partitions) {
+    if (std::find(topics.begin(), topics.end(), c.topic) == topics.end()) topics.push_back(c.topic);
+  }
+  if (topics.empty()) return;
+  if (auto metadata = admin.metadata(topics)) note_partitions(rt, ctx, *metadata);
 }
 
 // ---- setup ----
@@ -218,7 +262,8 @@ void run_producer(Runtime& rt, Context& ctx, const scenario::ProducerSpec& spec,
     if (t.name == spec.topic) topic = &t;
   }
   KEEL_ASSERT(topic != nullptr);
-  KeyChooser chooser(spec, topic->partitions);
+  std::int32_t partitions = visible_partitions(ctx, topic->name);
+  auto chooser = std::make_unique<KeyChooser>(spec, partitions);
   client::Producer producer(rt, producer_config(ctx, spec, process));
   std::vector<Pending> pending;
   while (true) {
@@ -226,7 +271,12 @@ void run_producer(Runtime& rt, Context& ctx, const scenario::ProducerSpec& spec,
     rt.sleep_for(Duration(static_cast<std::int64_t>(gap_s * 1e9)));
     if (world_ns(ctx) >= ctx.main_end_ns) break;
     collect(ctx, pending, false);
-    auto [key, partition] = chooser.next(rng);
+    if (visible_partitions(ctx, topic->name) != partitions) {  // partitions were added: keys spread over them all
+      partitions = visible_partitions(ctx, topic->name);
+      chooser = std::make_unique<KeyChooser>(spec, partitions);
+    }
+    auto [key, partition] = chooser->next(rng);
+    KEEL_ASSERT(partition >= 0 && partition < partitions);
     const std::int64_t value = ctx.next_value++;
     const std::string bytes = encode_value(value, spec.record_bytes);
     client::ProducerRecord r;
@@ -295,6 +345,8 @@ client::ConsumerConfig consumer_config(const Context& ctx, int process, Duration
   return cc;
 }
 
+// The consumer's share of its topics' partitions (split over the final partitions, so a partition
+// added later goes to the same consumer whenever it shows), of those the client has seen.
 std::vector<int> consumer_keys(const Context& ctx, const scenario::ConsumerSpec& spec, int index) {
   std::vector<int> keys;
   for (const auto& topic : spec.topics) {
@@ -302,10 +354,10 @@ std::vector<int> consumer_keys(const Context& ctx, const scenario::ConsumerSpec&
       if (ctx.keys.all()[k].first == topic) keys.push_back(static_cast<int>(k));
     }
   }
-  if (spec.assignment == scenario::Assignment::all) return keys;
   std::vector<int> mine;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (static_cast<int>(i % static_cast<std::size_t>(spec.count)) == index) mine.push_back(keys[i]);
+    const bool ours = spec.assignment == scenario::Assignment::all || static_cast<int>(i % static_cast<std::size_t>(spec.count)) == index;
+    if (ours && visible(ctx, keys[i])) mine.push_back(keys[i]);
   }
   return mine;
 }
@@ -314,10 +366,21 @@ void run_consumer(Runtime& rt, Context& ctx, const scenario::ConsumerSpec& spec,
   const int process = ctx.next_process++;
   client::Consumer consumer(rt, consumer_config(ctx, process, spec.fetch_max_wait, spec.request_timeout));
   std::vector<int> keys = consumer_keys(ctx, spec, index);
-  if (keys.empty()) return;
   consumer.assign(partitions_of(ctx, keys));
-  record_assign(ctx, process, Phase::main, std::move(keys));
+  record_assign(ctx, process, Phase::main, keys);
   while (world_ns(ctx) < ctx.main_end_ns) {
+    if (std::vector<int> now = consumer_keys(ctx, spec, index); now != keys) {
+      // Partitions were added: the assignment grows, the others keep their positions, the new
+      // ones start from the beginning (auto.offset.reset=earliest).
+      KEEL_ASSERT(now.size() > keys.size());
+      keys = std::move(now);
+      consumer.assign(partitions_of(ctx, keys));
+      record_assign(ctx, process, Phase::main, keys, false);
+    }
+    if (keys.empty()) {
+      rt.sleep_for(100ms);
+      continue;
+    }
     const std::size_t op = poll_once(ctx, consumer, process, Phase::main, spec.poll_timeout);
     // A poll that failed at once (no broker to ask) must not spin without time passing.
     if (op != SIZE_MAX && ctx.history.ops[op].status != OpStatus::ok) rt.sleep_for(100ms);
@@ -339,8 +402,25 @@ bool without_timestamps(const Context& ctx, int key) {
   return false;
 }
 
+// Asks for the metadata until it shows every partition workload.create_partitions adds, or until
+// `deadline` (a creation that never went through left nothing to read).
+void see_created_partitions(Runtime& rt, Context& ctx, std::int64_t deadline) {
+  client::Admin admin(rt, ctx.bootstrap, 2s);
+  const auto all_seen = [&] {
+    for (const auto& c : ctx.scenario.workload.create_partitions) {
+      if (visible_partitions(ctx, c.topic) < c.count) return false;
+    }
+    return true;
+  };
+  while (!all_seen() && world_ns(ctx) < deadline) {
+    refresh_partitions(rt, ctx, admin);
+    if (!all_seen()) rt.sleep_for(200ms);
+  }
+}
+
 void liveness_probe(Runtime& rt, Context& ctx) {
   const std::int64_t deadline = world_ns(ctx) + ctx.scenario.quiescence.liveness_within.count();
+  see_created_partitions(rt, ctx, deadline);  // the probe and the final reads cover every partition added
   const int process = ctx.next_process++;
   client::ProducerConfig pc;
   pc.bootstrap_servers = ctx.bootstrap;
@@ -391,11 +471,11 @@ void liveness_probe(Runtime& rt, Context& ctx) {
 
 // Each partition's log start as the final reads' consumer sees it now: what retention deleted so far
 // lies below it (History::final_log_start). Taken again once the reads end, since retention goes on.
-void note_log_starts(Context& ctx, client::Consumer& consumer, const std::vector<TopicPartition>& tps) {
-  for (std::size_t key = 0; key < tps.size(); ++key) {
-    auto start = consumer.beginning_offset(tps[key]);
+void note_log_starts(Context& ctx, client::Consumer& consumer, const std::vector<int>& keys) {
+  for (int key : keys) {
+    auto start = consumer.beginning_offset(partitions_of(ctx, {key})[0]);
     if (!start) continue;
-    auto& noted = ctx.history.final_log_start[static_cast<int>(key)];
+    auto& noted = ctx.history.final_log_start[key];
     noted = std::max(noted, *start);
   }
 }
@@ -412,14 +492,14 @@ void final_reads(Runtime& rt, Context& ctx) {
   std::map<int, std::int64_t> ends;
   for (int key : keys) {
     while (!ends.contains(key) && world_ns(ctx) < deadline) {
-      if (auto end = consumer.end_offset(tps[static_cast<std::size_t>(key)])) ends[key] = *end;
+      if (auto end = consumer.end_offset(partitions_of(ctx, {key})[0])) ends[key] = *end;
       else rt.sleep_for(200ms);
     }
   }
   while (world_ns(ctx) < deadline && !consumer.seek_to_beginning(tps)) rt.sleep_for(200ms);
   while (world_ns(ctx) < deadline) {
     bool done = ends.size() == keys.size();
-    for (const auto& [key, end] : ends) done = done && consumer.position(tps[static_cast<std::size_t>(key)]).value_or(0) >= end;
+    for (const auto& [key, end] : ends) done = done && consumer.position(partitions_of(ctx, {key})[0]).value_or(0) >= end;
     if (done) {
       ctx.final_read_complete = true;
       break;
@@ -427,7 +507,7 @@ void final_reads(Runtime& rt, Context& ctx) {
     const std::size_t op = poll_once(ctx, consumer, process, Phase::final, 500ms);
     if (op != SIZE_MAX && ctx.history.ops[op].status != OpStatus::ok) rt.sleep_for(100ms);
   }
-  note_log_starts(ctx, consumer, tps);
+  note_log_starts(ctx, consumer, keys);
 }
 
 // Every spec.every until the main phase ends: each partition of the topic loses the records below
@@ -435,11 +515,9 @@ void final_reads(Runtime& rt, Context& ctx) {
 // left to the next round; what was deleted shows in the final log start (History::final_log_start).
 void run_deleter(Runtime& rt, Context& ctx, const scenario::DeleteRecordsSpec& spec) {
   client::Admin admin(rt, ctx.bootstrap, 5s);
-  std::int32_t partitions = 0;
-  for (const auto& t : ctx.scenario.topics)
-    if (t.name == spec.topic) partitions = t.partitions;
   while (world_ns(ctx) + to_ns(spec.every) < ctx.main_end_ns) {
     rt.sleep_for(spec.every);
+    const std::int32_t partitions = visible_partitions(ctx, spec.topic);
     for (std::int32_t p = 0; p < partitions && world_ns(ctx) < ctx.main_end_ns; ++p) {
       const TopicPartition tp{spec.topic, p};
       auto start = admin.list_offset(tp, client::OffsetSpec::earliest);
@@ -451,6 +529,33 @@ void run_deleter(Runtime& rt, Context& ctx, const scenario::DeleteRecordsSpec& s
           .detail("Offset", start->offset + (end->offset - start->offset) / 2)
           .detail("Result", deleted ? fmt::format("low watermark {}", *deleted) : deleted.error().message);
     }
+  }
+}
+
+// At spec.at, raises the topic to spec.count partitions, asking again (after a fault) until the
+// metadata shows them: a retry whose first try went through is refused with INVALID_PARTITIONS.
+void run_partition_creator(Runtime& rt, Context& ctx, const scenario::CreatePartitionsSpec& spec) {
+  client::Admin admin(rt, ctx.bootstrap, 5s);
+  sleep_until_world(rt, ctx, ctx.main_end_ns - to_ns(ctx.scenario.duration) + to_ns(spec.at));
+  while (world_ns(ctx) < ctx.recover_ns) {
+    refresh_partitions(rt, ctx, admin);
+    if (visible_partitions(ctx, spec.topic) >= spec.count) return;
+    const Status s = admin.create_partitions(spec.topic, spec.count);
+    rt.trace("WorkloadCreatePartitions")
+        .detail("Topic", spec.topic)
+        .detail("Count", spec.count)
+        .detail("Result", s ? std::string("ok") : s.error().message);
+    if (!s) rt.sleep_for(500ms);
+  }
+}
+
+// While partitions are being added: the metadata every 500ms, so that producers and consumers see
+// the new partitions.
+void run_partition_watcher(Runtime& rt, Context& ctx) {
+  client::Admin admin(rt, ctx.bootstrap, 2s);
+  while (world_ns(ctx) < ctx.main_end_ns) {
+    refresh_partitions(rt, ctx, admin);
+    rt.sleep_for(500ms);
   }
 }
 
@@ -481,6 +586,10 @@ void run_main_phase(Runtime& rt, Context& ctx) {
   for (const auto& spec : ctx.scenario.workload.delete_records) {
     start(fmt::format("delete-records-{}", spec.topic), [&rt, &ctx, &spec] { run_deleter(rt, ctx, spec); });
   }
+  for (const auto& spec : ctx.scenario.workload.create_partitions) {
+    start(fmt::format("create-partitions-{}", spec.topic), [&rt, &ctx, &spec] { run_partition_creator(rt, ctx, spec); });
+  }
+  if (!ctx.scenario.workload.create_partitions.empty()) start("partition-watcher", [&rt, &ctx] { run_partition_watcher(rt, ctx); });
   (void)group->wait();
 }
 

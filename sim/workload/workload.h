@@ -24,10 +24,11 @@ class World;
 
 namespace keel::sim::workload {
 
-// Keys of the history: every partition of every topic, in scenario order.
+// Keys of the history: every partition of every topic, in scenario order, including those that
+// workload.create_partitions adds during the run (a topic's keys are its final partitions).
 class KeyTable {
  public:
-  explicit KeyTable(const std::vector<scenario::TopicSpec>& topics);
+  explicit KeyTable(const std::vector<scenario::TopicSpec>& topics, const scenario::WorkloadSpec& workload = {});
   int key(const std::string& topic, std::int32_t partition) const;  // -1 when unknown
   const std::vector<std::pair<std::string, std::int32_t>>& all() const { return keys_; }
   std::vector<std::string> names() const;  // "topic-partition" per key
@@ -51,6 +52,9 @@ struct Context {
   bool done = false;              // the final reads ended (in time or not)
   bool final_read_complete = false;
   std::vector<GroupHistory>* groups = nullptr;  // one per workload.groups[] (group_workload.h)
+  // topic -> the partitions the client's metadata has shown so far (it only grows): producers and
+  // consumers use a partition that workload.create_partitions adds once it shows here.
+  std::map<std::string, std::int32_t> visible_partitions = {};
 };
 
 // The client node's main: runs until ctx.done.

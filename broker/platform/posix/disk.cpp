@@ -1,10 +1,13 @@
 #include "broker/platform/posix/disk.h"
 
+#include "broker/base/assert.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace keel::posix {
@@ -226,6 +229,17 @@ Result<bool> PosixDisk::exists(const std::string& path) {
   if (::stat(os_path->c_str(), &st) == 0) return true;
   if (errno == ENOENT || errno == ENOTDIR) return false;
   return path_error(errno, "exists", path);
+}
+
+Result<DiskSpace> PosixDisk::space(const std::string& path) {
+  auto os_path = resolve(path);
+  if (!os_path) return os_path.error();
+  struct statvfs st {};
+  if (::statvfs(os_path->c_str(), &st) != 0) return path_error(errno, "space", path);
+  const std::uint64_t unit = st.f_frsize != 0 ? st.f_frsize : st.f_bsize;
+  DiskSpace out{static_cast<std::uint64_t>(st.f_blocks) * unit, static_cast<std::uint64_t>(st.f_bavail) * unit};
+  KEEL_ASSERT_LE(out.usable_bytes, out.total_bytes);
+  return out;
 }
 
 }  // namespace keel::posix

@@ -43,6 +43,7 @@ class PosixDisk final : public Disk {
   Result<std::vector<std::string>> list(const std::string& dir) override;
   Status sync_dir(const std::string& dir) override;
   Result<bool> exists(const std::string& path) override;
+  Result<DiskSpace> space(const std::string& path) override;
 
   const std::string& root() const { return root_; }
 
