@@ -14,6 +14,7 @@
 #include "sim/runner.h"
 #include "sim/scenario/scenario.h"
 #include "sim/scenario/scenario_json.h"
+#include "sim/workload/group_workload.h"
 #include "tests/support/scenario_run.h"
 
 namespace {
@@ -188,3 +189,69 @@ TEST_CASE("keel-sim run: a group's members process every acknowledged record and
 }
 
 }  // namespace
+
+namespace {
+
+using Kind = workload::CoordinatorEvent::Kind;
+
+workload::CoordinatorEvent coordinator_event(Kind kind, double at, int node, std::string member = {}) {
+  return {kind, static_cast<std::int64_t>(at * 1e9), node, "g", std::move(member), -1, {}};
+}
+
+std::vector<workload::MemberEvent::Kind> kinds_of(const workload::GroupMember& m) {
+  std::vector<workload::MemberEvent::Kind> out;
+  for (const auto& e : m.events) out.push_back(e.kind);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("group histories: a removal a failover undid is followed by `restored`, one written before it is not",
+          "[sim][group]") {
+  using MK = workload::MemberEvent::Kind;
+  workload::GroupHistory h;
+  h.group_id = "g";
+  workload::GroupMember m;
+  m.member_id = "M";
+  m.events.push_back({MK::assigned, 1'000'000'000, 1, {TopicPartition{"t", 0}}});
+  h.members.push_back(m);
+  const workload::History history;
+  const workload::KeyTable keys{std::vector<scenario::TopicSpec>{}};
+  // Seed 336 of groups.json: M removed by session expiry on node 0, the node unloads before the
+  // group's next GroupMetadata record, node 0 loads the group back with M and removes it again.
+  std::vector<workload::CoordinatorEvent> events = {
+      coordinator_event(Kind::removed, 46.5, 0, "M"), coordinator_event(Kind::unloaded, 50.3, 0),
+      coordinator_event(Kind::loaded, 50.5, 0), coordinator_event(Kind::removed, 56.5, 0, "M")};
+  auto undone = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(undone, events, history, keys);
+  CHECK(kinds_of(undone[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::restored, MK::removed});
+  CHECK(undone[0].members[0].events[2].at_ns == 50'500'000'000);
+
+  // Written first (a GroupStable of the group on that node after it): the removal stands.
+  auto written_events = events;
+  written_events.insert(written_events.begin() + 1, coordinator_event(Kind::stable, 47.0, 0));
+  auto written = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(written, written_events, history, keys);
+  CHECK(kinds_of(written[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::removed});
+
+  // Nothing shows the member came back: the removal stands. The coordinator's acknowledged commit
+  // of M after the load does show it, and lands in coordinator_commits.
+  events.pop_back();
+  auto silent = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(silent, events, history, keys);
+  CHECK(kinds_of(silent[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed});
+  auto ack = coordinator_event(Kind::commit, 51.0, 1, "M");
+  ack.generation = 1;
+  ack.offsets = *workload::parse_commit_offsets("t-0=12,my-topic-3=4");
+  events.push_back(ack);
+  auto acked = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(acked, events, history, keys);
+  CHECK(kinds_of(acked[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::restored});
+  REQUIRE(acked[0].coordinator_commits.size() == 1);
+  CHECK(acked[0].coordinator_commits[0].node == 1);
+  CHECK(acked[0].coordinator_commits[0].offsets ==
+        std::map<TopicPartition, std::int64_t>{{TopicPartition{"t", 0}, 12}, {TopicPartition{"my-topic", 3}, 4}});
+  CHECK_FALSE(workload::parse_commit_offsets("t-0=x"));
+  CHECK_FALSE(workload::parse_commit_offsets("t0=1"));
+  CHECK(workload::parse_commit_offsets("")->empty());
+}
