@@ -124,8 +124,17 @@ TEST_CASE("scenario: a bad group names the key that is wrong", "[sim][scenario][
   CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "behaviours": [{"at": "30s", "member": 0, "action": "crash"}]})"),
              Catch::Contains("workload.groups[0].behaviours: member 0's crash at 30s is not within the duration"));
   CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "random": {"per_minute": 1, "actions": ["join"]}})"),
-             Catch::Contains("workload.groups[0].random.actions[0]: expected \"leave\", \"crash\", \"restart\" or \"slow\""));
+             Catch::Contains("workload.groups[0].random.actions[0]: expected \"leave\", \"crash\", \"restart\", \"slow\" or \"pause\""));
   CHECK_THAT(parse_error(R"({"topics": ["t"]})"), Catch::Contains("workload.groups[0].group: missing"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "session_timeout": "6s",
+                            "behaviours": [{"at": "1s", "member": 0, "action": "pause", "duration": "6s"}]})"),
+             Catch::Contains("workload.groups[0].behaviours[0].duration: the pause lasts 6s, not longer than the "
+                             "session timeout (6s): a pause must outlast it"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "behaviours": [{"at": "1s", "member": 0, "action": "pause"}]})"),
+             Catch::Contains("workload.groups[0].behaviours[0].duration: missing: how long the pause lasts"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "random": {"per_minute": 1, "actions": ["pause"]}})"),
+             Catch::Contains("workload.groups[0].random.duration: a random pause lasts 5s, not longer than the "
+                             "session timeout (10s)"));
 }
 
 TEST_CASE("checks: every group check is a check a scenario may name, and run_checks runs it over each group",
@@ -254,4 +263,44 @@ TEST_CASE("group histories: a removal a failover undid is followed by `restored`
   CHECK_FALSE(workload::parse_commit_offsets("t-0=x"));
   CHECK_FALSE(workload::parse_commit_offsets("t0=1"));
   CHECK(workload::parse_commit_offsets("")->empty());
+}
+
+TEST_CASE("keel-sim run: a member paused past its session timeout is removed, its old commit refused, and it rejoins",
+          "[sim][run][group]") {
+  auto s = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"], "members": 3,
+      "session_timeout": "6s", "rebalance_timeout": "8s",
+      "behaviours": [{"at": "8s", "member": 0, "action": "pause", "duration": "7s"}]})"),
+                                    "g.json");
+  REQUIRE(s);
+  const auto out = test::run_seed(*s, 3);
+  INFO((out.report.violations.empty() ? std::string() : out.report.violations[0].message));
+  CHECK(out.passed());
+  REQUIRE(out.groups.size() == 1);
+  const auto& g = out.groups[0];
+  constexpr std::int64_t resumed = 15'000'000'000;
+  // The paused incarnation: removed by the coordinator during the pause, its commit after it refused,
+  // then it heard it was fenced and lost its partitions.
+  const workload::GroupMember* zombie = nullptr;
+  for (const auto& m : g.members) {
+    const bool removed_in_pause = std::any_of(m.events.begin(), m.events.end(), [&](const workload::MemberEvent& e) {
+      return e.kind == workload::MemberEvent::Kind::removed && e.at_ns > 14'000'000'000 && e.at_ns < resumed;
+    });
+    if (removed_in_pause) zombie = &m;
+  }
+  REQUIRE(zombie != nullptr);
+  const auto commit = std::find_if(zombie->commits.begin(), zombie->commits.end(),
+                                   [&](const workload::Commit& c) { return c.invoke_ns >= resumed; });
+  REQUIRE(commit != zombie->commits.end());
+  CHECK(commit->outcome != workload::CommitOutcome::ok);
+  CHECK_THAT(commit->error, Catch::Contains("UNKNOWN_MEMBER_ID") || Catch::Contains("ILLEGAL_GENERATION"));
+  CHECK(std::any_of(zombie->events.begin(), zombie->events.end(), [&](const workload::MemberEvent& e) {
+    return e.kind == workload::MemberEvent::Kind::lost && e.at_ns >= resumed;
+  }));
+  // The same process joined again under a new member id and was given partitions.
+  CHECK(std::any_of(g.members.begin(), g.members.end(), [&](const workload::GroupMember& m) {
+    return m.process == zombie->process && m.member_id != zombie->member_id && !m.events.empty() &&
+           m.events.front().kind == workload::MemberEvent::Kind::assigned && m.events.front().at_ns > resumed;
+  }));
+  REQUIRE(g.quiescent);
+  CHECK(g.quiescent->live_members.size() == 3);
 }

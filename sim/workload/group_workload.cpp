@@ -40,6 +40,7 @@ std::string instance_id(const GroupSpec& spec, int slot) { return fmt::format("{
 struct Slot {
   std::deque<MemberBehaviour> mailbox;  // actions for the member's task, in order
   bool up = false;                      // a consumer exists
+  bool paused = false;                  // its process is stopped (a pause): not a live member
   std::string member_id;                // the running consumer's member id
 };
 
@@ -324,11 +325,26 @@ struct Ended {
   bool finished = false;
 };
 
+// The member's process stops for `d` (a pause): no polls, no heartbeats. Resumed, the application
+// first commits what it had processed, with the identity it had (a zombie's commit, as a process
+// resuming in the middle of its loop sends; the coordinator must refuse it), then goes back to
+// polling, where it learns it was fenced, loses its partitions and joins again. With automatic
+// commits the zombie's commit is the one its first poll sends.
+void pause(Runtime& rt, Context& ctx, GroupRun& g, Slot& s, Recorder& rec, client::GroupConsumer& c, Duration d) {
+  s.paused = true;
+  c.freeze_until(rt.now() + d);
+  rt.sleep_for(d);
+  s.paused = false;
+  if (g.spec.commit != CommitMode::auto_commit) commit_processed(g, rec, c, ctx);
+}
+
 // Acts on one action from the mailbox; returns how the incarnation ends, if it does.
-std::optional<Ended> act(Runtime& rt, Recorder& rec, std::unique_ptr<client::GroupConsumer>& c, const MemberBehaviour& b) {
+std::optional<Ended> act(Runtime& rt, Context& ctx, GroupRun& g, Slot& s, Recorder& rec,
+                         std::unique_ptr<client::GroupConsumer>& c, const MemberBehaviour& b) {
   switch (b.action) {
     case MemberAction::join: return std::nullopt;  // already running
     case MemberAction::slow: rt.sleep_for(b.duration); return std::nullopt;
+    case MemberAction::pause: pause(rt, ctx, g, s, rec, *c, b.duration); return std::nullopt;
     case MemberAction::leave: {
       rec.note_call();
       (void)c->close();
@@ -347,7 +363,7 @@ Ended live(Runtime& rt, Context& ctx, GroupRun& g, int slot, Recorder& rec, std:
     if (!s.mailbox.empty()) {
       const MemberBehaviour b = s.mailbox.front();
       s.mailbox.pop_front();
-      if (auto ended = act(rt, rec, c, b)) return *ended;
+      if (auto ended = act(rt, ctx, g, s, rec, c, b)) return *ended;
     }
     rec.note_call();
     auto records = c->poll(g.spec.poll_timeout);
@@ -452,7 +468,7 @@ bool caught_up(const Context& ctx, const GroupHistory& h) {
 std::set<std::string> running_members(const GroupRun& g) {
   std::set<std::string> out;
   for (const auto& s : g.slots) {
-    if (s.up && !s.member_id.empty()) out.insert(s.member_id);
+    if (s.up && !s.paused && !s.member_id.empty()) out.insert(s.member_id);
   }
   return out;
 }

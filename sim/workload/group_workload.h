@@ -5,6 +5,7 @@
 // slowly past the rebalance timeout, at scripted times or at random. Everything goes into the
 // group's GroupHistory (group_history.h) for the group checkers (sim/check/group_checks.h):
 //
+//   (and pause past the session timeout: no polls and no heartbeats, then a zombie commit on resuming).
 //   - assignments, revocations and losses from the GroupListener callbacks, at the time they reach
 //     the application; a crash loses what the member owned at the crash;
 //   - a new GroupMember entry for every member id a process holds (a member that rejoins as a new
