@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -46,7 +47,7 @@ struct Observed {
   std::vector<report::TimelineEvent> timeline;
   std::map<std::string, std::uint64_t> buggify;  // site -> times fired
   check::ClusterObservations cluster;            // leadership and metadata commits, for the cluster checks
-  std::vector<workload::CoordinatorRemoval> group_removals;  // GroupMemberRemoved, for the group histories
+  std::vector<workload::CoordinatorEvent> group_events;  // removals, failovers and commits, for the group histories
 };
 
 nlohmann::json fields_json(std::string_view fields) {
@@ -102,14 +103,32 @@ bool observe_retention(check::RetentionObservations& r, std::int64_t time_ns, in
   return name == "LogAppended";
 }
 
+// The group coordinators' events the group histories need (workload::CoordinatorEvent).
+bool observe_group(std::vector<workload::CoordinatorEvent>& out, std::int64_t time_ns, int node, std::string_view name,
+                   std::string_view fields) {
+  using Kind = workload::CoordinatorEvent::Kind;
+  static const std::map<std::string_view, Kind> kinds = {{"GroupMemberRemoved", Kind::removed},
+                                                         {"GroupStable", Kind::stable},
+                                                         {"CoordinatorUnloaded", Kind::unloaded},
+                                                         {"CoordinatorLoaded", Kind::loaded},
+                                                         {"OffsetCommitAcknowledged", Kind::commit}};
+  const auto kind = kinds.find(name);
+  if (kind == kinds.end()) return false;
+  const auto j = fields_json(fields);
+  workload::CoordinatorEvent e{kind->second, time_ns, node, j.value("Group", std::string()),
+                               j.value("Member", std::string()), j.value("Generation", std::int32_t{-1}), {}};
+  if (e.kind == Kind::commit) {
+    auto offsets = workload::parse_commit_offsets(j.value("Offsets", std::string()));
+    KEEL_ASSERT_MSG(offsets.has_value(), "OffsetCommitAcknowledged: unreadable offsets in {}", fields);
+    e.offsets = std::move(*offsets);
+  }
+  out.push_back(std::move(e));
+  return true;
+}
+
 void observe(Observed& seen, std::int64_t time_ns, int node, std::string_view name, std::string_view fields) {
   if (observe_retention(seen.cluster.retention, time_ns, node, name, fields)) return;
-  if (name == "GroupMemberRemoved" || name == "CoordinatorUnloaded") {
-    const auto j = fields_json(fields);
-    seen.group_removals.push_back({time_ns, j.value("Group", std::string()), j.value("Member", std::string()),
-                                   name == "CoordinatorUnloaded"});
-    return;
-  }
+  if (observe_group(seen.group_events, time_ns, node, name, fields)) return;
   if (name == "Buggify") {
     const auto j = fields_json(fields);
     if (j.contains("site") && j["site"].is_string()) ++seen.buggify[j["site"].get<std::string>()];
@@ -491,7 +510,7 @@ Result<RunOutcome> run_scenario(const scenario::Scenario& scenario, const RunOpt
   // Stop every process while what their tasks point at still exists.
   for (int id = 0; id < run.world->node_count(); ++id) run.world->node(id).kill();
   close_open_ops(run.history, to_ns(run.world->now()));
-  workload::finish_group_histories(run.groups, run.seen.group_removals, run.history, run.ctx->keys);
+  workload::finish_group_histories(run.groups, run.seen.group_events, run.history, run.ctx->keys);
 
   auto checks = check::run_checks(run.history, run.seen.cluster, run.groups,
                                   scenario.checks.empty() ? scenario::all_check_names() : scenario.checks);

@@ -261,3 +261,38 @@ TEST_CASE("group checks: generation-monotonic: a member handed an older generati
   REQUIRE(v.size() == 1);
   CHECK(mentions(v[0], "member B (process 2) received generation 2 at 4.000s after generation 3 at 2.500s"));
 }
+
+TEST_CASE("group checks: commit-durable: a commit only the coordinator acknowledged, lost after failover",
+          "[check][sim][group]") {
+  // A's commit of t-0 at 5 never got its answer (the connection broke), but the coordinator
+  // acknowledged it at 4.2 s; the final read finds A's older 3.
+  GroupHistory h = clean();
+  h.members[0].commits.push_back(commit("A", 3, 4.0, 4.5, {{t0, 5}}, CommitOutcome::info));
+  CHECK(run(h, "group-commit-durable").empty());  // without the coordinator's word, 3 may be the latest
+  h.coordinator_commits.push_back({static_cast<std::int64_t>(4.2 * s), 1, "A", 3, {{t0, 5}}});
+  const auto v = run(h, "group-commit-durable");
+  REQUIRE(v.size() == 1);
+  CHECK(mentions(v[0], "t-0: the final OffsetFetch read committed offset 3 at 10.000s, but an older value"));
+  CHECK(mentions(v[0], "acknowledged to the coordinator on node 1 at 4.200s (offset 5)"));
+  h.quiescent->committed[t0] = 5;
+  CHECK(run(h, "group-commit-durable").empty());
+}
+
+TEST_CASE("group checks: fenced-commit: a removal a failover undid (never written) lets the member commit again",
+          "[check][sim][group]") {
+  // B removed at 5 s (session expiry, in memory only); the coordinator fails over and reloads B at
+  // 6 s, in generation 3 as last written.
+  GroupHistory h = clean();
+  h.members[1].events.push_back(event(MemberEvent::Kind::removed, 5.0, -1));
+  h.members[1].events.push_back(event(MemberEvent::Kind::restored, 6.0, -1));
+  h.members[1].commits.push_back(commit("B", 3, 5.8, 6.3, {{t1, 2}}));  // sent before, taken after the reload
+  h.coordinator_commits.push_back({static_cast<std::int64_t>(6.2 * s), 2, "B", 3, {{t1, 2}}});
+  CHECK(run(h, "group-fenced-commit").empty());
+  // Acknowledged while the removal stood (before the reload): caught, by the client and the coordinator.
+  h.members[1].commits.push_back(commit("B", 3, 5.2, 5.4, {{t1, 2}}));
+  h.coordinator_commits.push_back({static_cast<std::int64_t>(5.3 * s), 2, "B", 3, {{t1, 2}}});
+  const auto v = run(h, "group-fenced-commit");
+  REQUIRE(v.size() == 2);
+  CHECK(mentions(v[0], "member B (process 2) was removed at 5.000s"));
+  CHECK(mentions(v[1], "(the coordinator on node 2, 5.300s)"));
+}

@@ -14,6 +14,7 @@
 #include "sim/runner.h"
 #include "sim/scenario/scenario.h"
 #include "sim/scenario/scenario_json.h"
+#include "sim/workload/group_workload.h"
 #include "tests/support/scenario_run.h"
 
 namespace {
@@ -123,8 +124,17 @@ TEST_CASE("scenario: a bad group names the key that is wrong", "[sim][scenario][
   CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "behaviours": [{"at": "30s", "member": 0, "action": "crash"}]})"),
              Catch::Contains("workload.groups[0].behaviours: member 0's crash at 30s is not within the duration"));
   CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "random": {"per_minute": 1, "actions": ["join"]}})"),
-             Catch::Contains("workload.groups[0].random.actions[0]: expected \"leave\", \"crash\", \"restart\" or \"slow\""));
+             Catch::Contains("workload.groups[0].random.actions[0]: expected \"leave\", \"crash\", \"restart\", \"slow\" or \"pause\""));
   CHECK_THAT(parse_error(R"({"topics": ["t"]})"), Catch::Contains("workload.groups[0].group: missing"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "session_timeout": "6s",
+                            "behaviours": [{"at": "1s", "member": 0, "action": "pause", "duration": "6s"}]})"),
+             Catch::Contains("workload.groups[0].behaviours[0].duration: the pause lasts 6s, not longer than the "
+                             "session timeout (6s): a pause must outlast it"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "behaviours": [{"at": "1s", "member": 0, "action": "pause"}]})"),
+             Catch::Contains("workload.groups[0].behaviours[0].duration: missing: how long the pause lasts"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "random": {"per_minute": 1, "actions": ["pause"]}})"),
+             Catch::Contains("workload.groups[0].random.duration: a random pause lasts 5s, not longer than the "
+                             "session timeout (10s)"));
 }
 
 TEST_CASE("checks: every group check is a check a scenario may name, and run_checks runs it over each group",
@@ -188,3 +198,109 @@ TEST_CASE("keel-sim run: a group's members process every acknowledged record and
 }
 
 }  // namespace
+
+namespace {
+
+using Kind = workload::CoordinatorEvent::Kind;
+
+workload::CoordinatorEvent coordinator_event(Kind kind, double at, int node, std::string member = {}) {
+  return {kind, static_cast<std::int64_t>(at * 1e9), node, "g", std::move(member), -1, {}};
+}
+
+std::vector<workload::MemberEvent::Kind> kinds_of(const workload::GroupMember& m) {
+  std::vector<workload::MemberEvent::Kind> out;
+  for (const auto& e : m.events) out.push_back(e.kind);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("group histories: a removal a failover undid is followed by `restored`, one written before it is not",
+          "[sim][group]") {
+  using MK = workload::MemberEvent::Kind;
+  workload::GroupHistory h;
+  h.group_id = "g";
+  workload::GroupMember m;
+  m.member_id = "M";
+  m.events.push_back({MK::assigned, 1'000'000'000, 1, {TopicPartition{"t", 0}}});
+  h.members.push_back(m);
+  const workload::History history;
+  const workload::KeyTable keys{std::vector<scenario::TopicSpec>{}};
+  // Seed 336 of groups.json: M removed by session expiry on node 0, the node unloads before the
+  // group's next GroupMetadata record, node 0 loads the group back with M and removes it again.
+  std::vector<workload::CoordinatorEvent> events = {
+      coordinator_event(Kind::removed, 46.5, 0, "M"), coordinator_event(Kind::unloaded, 50.3, 0),
+      coordinator_event(Kind::loaded, 50.5, 0), coordinator_event(Kind::removed, 56.5, 0, "M")};
+  auto undone = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(undone, events, history, keys);
+  CHECK(kinds_of(undone[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::restored, MK::removed});
+  CHECK(undone[0].members[0].events[2].at_ns == 50'500'000'000);
+
+  // Written first (a GroupStable of the group on that node after it): the removal stands.
+  auto written_events = events;
+  written_events.insert(written_events.begin() + 1, coordinator_event(Kind::stable, 47.0, 0));
+  auto written = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(written, written_events, history, keys);
+  CHECK(kinds_of(written[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::removed});
+
+  // Nothing shows the member came back: the removal stands. The coordinator's acknowledged commit
+  // of M after the load does show it, and lands in coordinator_commits.
+  events.pop_back();
+  auto silent = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(silent, events, history, keys);
+  CHECK(kinds_of(silent[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed});
+  auto ack = coordinator_event(Kind::commit, 51.0, 1, "M");
+  ack.generation = 1;
+  ack.offsets = *workload::parse_commit_offsets("t-0=12,my-topic-3=4");
+  events.push_back(ack);
+  auto acked = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(acked, events, history, keys);
+  CHECK(kinds_of(acked[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::restored});
+  REQUIRE(acked[0].coordinator_commits.size() == 1);
+  CHECK(acked[0].coordinator_commits[0].node == 1);
+  CHECK(acked[0].coordinator_commits[0].offsets ==
+        std::map<TopicPartition, std::int64_t>{{TopicPartition{"t", 0}, 12}, {TopicPartition{"my-topic", 3}, 4}});
+  CHECK_FALSE(workload::parse_commit_offsets("t-0=x"));
+  CHECK_FALSE(workload::parse_commit_offsets("t0=1"));
+  CHECK(workload::parse_commit_offsets("")->empty());
+}
+
+TEST_CASE("keel-sim run: a member paused past its session timeout is removed, its old commit refused, and it rejoins",
+          "[sim][run][group]") {
+  auto s = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"], "members": 3,
+      "session_timeout": "6s", "rebalance_timeout": "8s",
+      "behaviours": [{"at": "8s", "member": 0, "action": "pause", "duration": "7s"}]})"),
+                                    "g.json");
+  REQUIRE(s);
+  const auto out = test::run_seed(*s, 3);
+  INFO((out.report.violations.empty() ? std::string() : out.report.violations[0].message));
+  CHECK(out.passed());
+  REQUIRE(out.groups.size() == 1);
+  const auto& g = out.groups[0];
+  constexpr std::int64_t resumed = 15'000'000'000;
+  // The paused incarnation: removed by the coordinator during the pause, its commit after it refused,
+  // then it heard it was fenced and lost its partitions.
+  const workload::GroupMember* zombie = nullptr;
+  for (const auto& m : g.members) {
+    const bool removed_in_pause = std::any_of(m.events.begin(), m.events.end(), [&](const workload::MemberEvent& e) {
+      return e.kind == workload::MemberEvent::Kind::removed && e.at_ns > 14'000'000'000 && e.at_ns < resumed;
+    });
+    if (removed_in_pause) zombie = &m;
+  }
+  REQUIRE(zombie != nullptr);
+  const auto commit = std::find_if(zombie->commits.begin(), zombie->commits.end(),
+                                   [&](const workload::Commit& c) { return c.invoke_ns >= resumed; });
+  REQUIRE(commit != zombie->commits.end());
+  CHECK(commit->outcome != workload::CommitOutcome::ok);
+  CHECK_THAT(commit->error, Catch::Contains("UNKNOWN_MEMBER_ID") || Catch::Contains("ILLEGAL_GENERATION"));
+  CHECK(std::any_of(zombie->events.begin(), zombie->events.end(), [&](const workload::MemberEvent& e) {
+    return e.kind == workload::MemberEvent::Kind::lost && e.at_ns >= resumed;
+  }));
+  // The same process joined again under a new member id and was given partitions.
+  CHECK(std::any_of(g.members.begin(), g.members.end(), [&](const workload::GroupMember& m) {
+    return m.process == zombie->process && m.member_id != zombie->member_id && !m.events.empty() &&
+           m.events.front().kind == workload::MemberEvent::Kind::assigned && m.events.front().at_ns > resumed;
+  }));
+  REQUIRE(g.quiescent);
+  CHECK(g.quiescent->live_members.size() == 3);
+}

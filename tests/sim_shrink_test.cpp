@@ -242,3 +242,83 @@ TEST_CASE("shrink: when the scripted schedule does not fail, the random fault ra
   CHECK(rates.pause_per_min + rates.clog_per_min + rates.clock_jump_per_min == 0);
   CHECK(r.faults_after < r.faults_before);
 }
+
+namespace {
+
+// One broker and two groups with many behaviours; a failure planted on group b's paused member:
+// some commit of group b refused after the coordinator had removed its member (a zombie's commit,
+// which only a pause past the session timeout makes here).
+const char* two_groups = R"({
+  "name": "planted-groups",
+  "cluster": { "brokers": 1, "config": { "offsets.topic.num.partitions": 1, "offsets.topic.replication.factor": 1,
+                                         "group.initial.rebalance.delay.ms": 300 } },
+  "topics": [ { "name": "t", "partitions": 4 } ],
+  "workload": {
+    "producers": [ { "topic": "t", "rate": 20 } ],
+    "groups": [
+      { "group": "a", "topics": ["t"], "members": 3, "session_timeout": "6s",
+        "behaviours": [ { "at": "3s", "member": 1, "action": "crash" }, { "at": "6s", "member": 1, "action": "join" } ] },
+      { "group": "b", "topics": ["t"], "members": 4, "session_timeout": "6s", "rebalance_timeout": "8s",
+        "behaviours": [ { "at": "2s", "member": 3, "action": "join" }, { "at": "4s", "member": 0, "action": "leave" },
+                        { "at": "5s", "member": 2, "action": "pause", "duration": "7s" },
+                        { "at": "9s", "member": 0, "action": "join" },
+                        { "at": "10s", "member": 1, "action": "slow", "duration": "2s" },
+                        { "at": "13s", "member": 3, "action": "restart", "duration": "1s" } ],
+        "random": { "per_minute": 6, "actions": ["crash", "slow"], "down": "2s", "duration": "1s" } }
+    ]
+  },
+  "duration": "16s",
+  "quiescence": { "recover": "3s", "liveness_within": "10s", "final_read_timeout": "10s" }
+})";
+
+bool zombie_commit_refused(const workload::GroupHistory& g) {
+  for (const auto& m : g.members) {
+    for (const auto& e : m.events) {
+      if (e.kind != workload::MemberEvent::Kind::removed) continue;
+      for (const auto& c : m.commits) {
+        if (c.invoke_ns > e.at_ns && c.outcome != workload::CommitOutcome::ok) return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("shrink: a group failure shrinks to the one group, member and behaviour it needs", "[sim][shrink][group]") {
+  const auto planted = [](const scenario::Scenario& s, std::uint64_t seed) {
+    shrink::Trial t;
+    RunOptions o;
+    o.seed = seed;
+    auto outcome = run_scenario(s, o);
+    if (!outcome) {
+      t.error = outcome.error().message;
+      return t;
+    }
+    t.ran = true;
+    for (const auto& g : outcome->groups) {
+      if (g.group_id == "b" && zombie_commit_refused(g)) t.failed_checks.insert("planted-zombie-commit");
+    }
+    t.report = std::move(outcome->report);
+    return t;
+  };
+  const auto s = parse_or_fail(two_groups);
+  shrink::ShrinkOptions o;
+  o.seed = 2;
+  o.check = "planted-zombie-commit";
+  o.run = planted;
+  o.jobs = 2;
+  const auto r = shrink::shrink_scenario(s, o);
+  REQUIRE(r.reproduced);
+  REQUIRE(r.minimal.workload.groups.size() == 1);
+  const auto& b = r.minimal.workload.groups[0];
+  CHECK(b.group_id == "b");
+  CHECK(b.members == 1);
+  REQUIRE(b.behaviours.size() == 1);
+  CHECK(b.behaviours[0].action == scenario::MemberAction::pause);
+  CHECK(b.behaviours[0].member == 0);
+  CHECK(b.random.per_minute == 0);
+  CHECK(r.minimal.duration < s.duration);
+  // Written and read back, it still fails the planted check with the same seed.
+  CHECK(planted(parse_or_fail(scenario::to_json(r.minimal).dump()), o.seed).failed_checks.contains("planted-zombie-commit"));
+}

@@ -356,7 +356,7 @@ Error GroupConsumer::note_error(ErrorCode code, const char* api) {
 void GroupConsumer::heartbeat_loop() {
   while (true) {
     rt_.sleep_for(config_.heartbeat_interval);
-    if (state_ != State::stable || closed_) continue;
+    if (state_ != State::stable || closed_ || rt_.now() < frozen_until_) continue;
     if (rt_.now() - last_poll_ > config_.rebalance_timeout) leave_for_poll_timeout();
     else heartbeat_once();
   }

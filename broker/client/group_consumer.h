@@ -112,6 +112,10 @@ class GroupConsumer {
   std::uint64_t rebalances() const { return rebalances_; }
   // Times the member left because the application did not poll within the rebalance timeout.
   std::uint64_t poll_timeouts() const { return poll_timeouts_; }
+  // The whole process stops until `until` (a long GC pause, SIGSTOP), for simulation: the
+  // application stops polling by itself; this keeps the heartbeat task silent meanwhile, as in a
+  // stopped process, so past the session timeout the coordinator removes the member.
+  void freeze_until(Instant until) { frozen_until_ = until; }
 
  private:
   enum class State : std::uint8_t {
@@ -173,6 +177,7 @@ class GroupConsumer {
   std::uint64_t rebalances_ = 0;
   std::uint64_t poll_timeouts_ = 0;
   Instant last_poll_{};  // when the application last called poll
+  Instant frozen_until_{};  // freeze_until: no heartbeats before then
   struct CommitOutcome {
     OffsetMap offsets;
     Status status;

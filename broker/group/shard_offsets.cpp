@@ -15,6 +15,22 @@ namespace {
 
 std::int16_t code(ErrorCode c) { return static_cast<std::int16_t>(c); }
 
+// Traces a commit once its records are committed and it is answered (OffsetCommitAcknowledged: the
+// simulator's group checks hold the coordinator to it across failovers). `offsets` is "tp=offset,...".
+std::function<void(coordinator::CoordinatorError)> acknowledged_trace(Runtime& rt,
+                                                                     const protocol::OffsetCommitRequest& request,
+                                                                     std::string offsets) {
+  return [&rt, group = request.group_id, member = request.member_id, generation = request.generation_id_or_member_epoch,
+          offsets = std::move(offsets)](coordinator::CoordinatorError error) {
+    if (error != coordinator::CoordinatorError::none) return;
+    rt.trace("OffsetCommitAcknowledged")
+        .detail("Group", group)
+        .detail("Member", member)
+        .detail("Generation", generation)
+        .detail("Offsets", offsets);
+  };
+}
+
 }  // namespace
 
 // Whether a commit may go in, as Kafka's validateOffsetCommit: a simple group (generation -1 into a
@@ -49,6 +65,7 @@ WriteResult GroupShard::commit(const protocol::OffsetCommitRequest& request, con
                                                          : check_commit(request);
   const std::int64_t now = now_ms();
   WriteResult result;
+  std::string written;  // what the records carry, for the trace once they commit
   for (const auto& topic : request.topics) {
     protocol::OffsetCommitResponse::Topic out{topic.name, {}};
     for (const auto& p : topic.partitions) {
@@ -61,11 +78,13 @@ WriteResult GroupShard::commit(const protocol::OffsetCommitRequest& request, con
       if (error == 0) {
         OffsetCommitValue value{p.committed_offset, p.committed_leader_epoch, metadata, now, -1};
         result.records.push_back(offset_commit_record({request.group_id, topic.name, p.partition_index}, value));
+        written += fmt::format("{}{}-{}={}", written.empty() ? "" : ",", topic.name, p.partition_index, p.committed_offset);
       }
       out.partitions.push_back({p.partition_index, error});
     }
     response.topics.push_back(std::move(out));
   }
+  if (!written.empty()) result.after_commit.push_back(acknowledged_trace(ctx_.runtime(), request, std::move(written)));
   return result;
 }
 

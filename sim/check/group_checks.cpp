@@ -72,7 +72,7 @@ std::vector<Interval> ownership(const GroupHistory& h) {
         for (const auto& tp : e.partitions) open.try_emplace(tp, Interval{&m, tp, e.at_ns, forever, e.generation});
       } else if (e.kind == MemberEvent::Kind::revoked) {
         for (const auto& tp : e.partitions) close(tp, e.at_ns);
-      } else {
+      } else if (e.kind != MemberEvent::Kind::restored) {
         while (!open.empty()) close(open.begin()->first, e.at_ns);
       }
     }
@@ -192,13 +192,15 @@ void single_owner(const GroupHistory& h, std::vector<Violation>& out) {
 // ---- group-fenced-commit ----
 
 // An acknowledged commit: by a client (ref = when it was sent) or by a coordinator (ref = when it
-// acknowledged, which is after it processed the commit).
+// acknowledged, which is after it processed the commit). `done_ns`: when the acknowledgement was
+// given (a client's: when its answer arrived), so the coordinator took the commit before then.
 struct Ack {
   const GroupMember* member = nullptr;  // null for a coordinator's acknowledgement
   std::string member_id;
   std::int32_t generation = -1;
   std::map<TopicPartition, std::int64_t> offsets;
   std::int64_t ref_ns = 0;
+  std::int64_t done_ns = 0;
   std::string source;
 };
 
@@ -207,31 +209,35 @@ std::vector<Ack> acknowledged(const GroupHistory& h) {
   for (const auto& m : h.members) {
     for (const auto& c : m.commits) {
       if (c.outcome == CommitOutcome::ok)
-        out.push_back({&m, c.member_id, c.generation, c.offsets, c.invoke_ns, who(m)});
+        out.push_back({&m, c.member_id, c.generation, c.offsets, c.invoke_ns, c.complete_ns, who(m)});
     }
   }
   for (const auto& c : h.coordinator_commits) {
     out.push_back(
-        {nullptr, c.member_id, c.generation, c.offsets, c.at_ns, fmt::format("the coordinator on node {}", c.node)});
+        {nullptr, c.member_id, c.generation, c.offsets, c.at_ns, c.at_ns, fmt::format("the coordinator on node {}", c.node)});
   }
   return out;
 }
 
-// The first time anything showed that `ack`'s identity was fenced, and what: a later generation given
-// to any member (classic), a later epoch given to the committer (KIP-848), or the committer's removal.
-// A removal of `member_id` before `ref_ns` that it did not come back from (a KIP-848 member fenced
-// rejoins under the same id at epoch 0) before `ref_ns`.
+// A removal of `member_id` at `removed_ns` that still stood for a commit sent at `ref_ns` and
+// acknowledged at `done_ns`: the member did not come back before `ref_ns` (a KIP-848 member fenced
+// rejoins under the same id at epoch 0), and no failover restored it (the removal never written)
+// before the acknowledgement: the reloaded coordinator may take the commit.
 bool removed_for_good(const GroupHistory& h, const std::string& member_id, std::int64_t removed_ns,
-                      std::int64_t ref_ns) {
+                      std::int64_t ref_ns, std::int64_t done_ns) {
   for (const auto& m : h.members) {
     if (m.member_id != member_id) continue;
     for (const auto& e : m.events) {
-      if (e.kind == MemberEvent::Kind::assigned && e.at_ns > removed_ns && e.at_ns < ref_ns) return false;
+      if (e.at_ns <= removed_ns) continue;
+      if (e.kind == MemberEvent::Kind::assigned && e.at_ns < ref_ns) return false;
+      if (e.kind == MemberEvent::Kind::restored && e.at_ns <= done_ns) return false;
     }
   }
   return true;
 }
 
+// The first time anything showed that `ack`'s identity was fenced, and what: a later generation given
+// to any member (classic), a later epoch given to the committer (KIP-848), or the committer's removal.
 std::optional<std::pair<std::int64_t, std::string>> fenced_by(const GroupHistory& h, const Ack& ack) {
   std::optional<std::pair<std::int64_t, std::string>> first;
   auto consider = [&](std::int64_t at, std::string what) {
@@ -240,7 +246,7 @@ std::optional<std::pair<std::int64_t, std::string>> fenced_by(const GroupHistory
   for (const auto& m : h.members) {
     const bool own = m.member_id == ack.member_id;
     for (const auto& e : m.events) {
-      if (e.kind == MemberEvent::Kind::removed && own && removed_for_good(h, m.member_id, e.at_ns, ack.ref_ns)) {
+      if (e.kind == MemberEvent::Kind::removed && own && removed_for_good(h, m.member_id, e.at_ns, ack.ref_ns, ack.done_ns)) {
         consider(e.at_ns, fmt::format("{} was removed", who(m)));
       }
       if (e.kind != MemberEvent::Kind::assigned || e.generation <= ack.generation) continue;
@@ -497,7 +503,7 @@ void quiescent_assignment(const GroupHistory& h, std::vector<Violation>& out) {
 // A commit that may be what a later read returns.
 struct Candidate {
   std::int64_t offset = 0;
-  std::int64_t invoke_ns = 0;    // std::numeric_limits::min() when unknown (a coordinator's)
+  std::int64_t invoke_ns = 0;    // a coordinator's: when it acknowledged (see candidates)
   std::int64_t complete_ns = 0;  // forever for an indeterminate commit: it may land any time
   bool acknowledged = false;
   std::string source;
@@ -515,8 +521,10 @@ std::map<TopicPartition, std::vector<Candidate>> candidates(const GroupHistory& 
   }
   for (const auto& c : h.coordinator_commits) {
     for (const auto& [tp, o] : c.offsets) {
-      out[tp].push_back({o, std::numeric_limits<std::int64_t>::min(), c.at_ns, true,
-                         fmt::format("the coordinator on node {}", c.node)});
+      // Sent at an unknown time before at_ns; at_ns stands in for it: the coordinator writes commits
+      // in one order and acknowledges them in that order, so the one it acknowledged last is the one
+      // a read must find (or a later one).
+      out[tp].push_back({o, c.at_ns, c.at_ns, true, fmt::format("the coordinator on node {}", c.node)});
     }
   }
   return out;

@@ -332,7 +332,7 @@ ConsumerSpec parse_consumer(const json& j, const std::string& path, const std::v
 const std::vector<std::pair<std::string, MemberAction>>& member_actions() {
   static const std::vector<std::pair<std::string, MemberAction>> names = {
       {"join", MemberAction::join},       {"leave", MemberAction::leave}, {"crash", MemberAction::crash},
-      {"restart", MemberAction::restart}, {"slow", MemberAction::slow}};
+      {"restart", MemberAction::restart}, {"slow", MemberAction::slow},   {"pause", MemberAction::pause}};
   return names;
 }
 
@@ -347,6 +347,10 @@ std::vector<std::string> string_list(const Obj& o, const std::string& key) {
   return out;
 }
 
+bool timed_action(MemberAction a) {
+  return a == MemberAction::restart || a == MemberAction::slow || a == MemberAction::pause;
+}
+
 MemberBehaviour parse_behaviour(const json& j, const std::string& path, int members) {
   const Obj o(j, path, {"at", "member", "action", "duration"});
   MemberBehaviour b;
@@ -354,9 +358,9 @@ MemberBehaviour parse_behaviour(const json& j, const std::string& path, int memb
   b.at = o.duration("at", Duration(0), Duration(0), 24h);
   if (!o.has("member")) fail(o.at("member"), "missing: which member (0-based)");
   b.member = static_cast<int>(o.integer("member", 0, 0, members - 1));
-  if (!o.has("action")) fail(o.at("action"), "missing: join, leave, crash, restart or slow");
+  if (!o.has("action")) fail(o.at("action"), "missing: join, leave, crash, restart, slow or pause");
   b.action = parse_enum<MemberAction>(o, "action", b.action, member_actions());
-  const bool timed = b.action == MemberAction::restart || b.action == MemberAction::slow;
+  const bool timed = timed_action(b.action);
   if (timed && !o.has("duration")) fail(o.at("duration"), fmt::format("missing: how long the {} lasts", o.str("action", "")));
   if (!timed && o.has("duration")) fail(o.at("duration"), fmt::format("a {} takes no duration", o.str("action", "")));
   b.duration = o.duration("duration", Duration(0), timed ? 1ms : Duration(0), 1h);
@@ -367,12 +371,12 @@ RandomBehaviourSpec parse_random_behaviours(const Obj& group) {
   const Obj o(group["random"], group.at("random"), {"per_minute", "actions", "down", "duration"});
   RandomBehaviourSpec r;
   r.per_minute = o.number("per_minute", r.per_minute, 0, 1000);
-  if (!o.has("actions")) fail(o.at("actions"), "missing: which actions to draw (leave, crash, restart, slow)");
+  if (!o.has("actions")) fail(o.at("actions"), "missing: which actions to draw (leave, crash, restart, slow, pause)");
   const auto names = string_list(o, "actions");
   for (std::size_t i = 0; i < names.size(); ++i) {
     const auto it = std::find_if(member_actions().begin(), member_actions().end(), [&](const auto& a) { return a.first == names[i]; });
     if (it == member_actions().end() || it->second == MemberAction::join) {
-      fail(item_path(o.at("actions"), i), fmt::format("expected \"leave\", \"crash\", \"restart\" or \"slow\", got \"{}\"", names[i]));
+      fail(item_path(o.at("actions"), i), fmt::format("expected \"leave\", \"crash\", \"restart\", \"slow\" or \"pause\", got \"{}\"", names[i]));
     }
     r.actions.push_back(it->second);
   }
@@ -390,6 +394,13 @@ void parse_group_assignors(const Obj& o, GroupSpec& g) {
            fmt::format("unknown assignor \"{}\" (known: range, roundrobin, sticky, cooperative-sticky)", g.assignors[i]));
     }
   }
+}
+
+// A pause is one past the session timeout (shorter, the member is not missed: nothing happens).
+void check_pause(const std::string& path, Duration pause, Duration session_timeout, std::string_view what) {
+  if (pause > session_timeout) return;
+  fail(path, fmt::format("{} lasts {}, not longer than the session timeout ({}): a pause must outlast it", what,
+                         format_duration(pause), format_duration(session_timeout)));
 }
 
 GroupSpec parse_group(const json& j, const std::string& path, const std::vector<TopicSpec>& topics) {
@@ -417,10 +428,16 @@ GroupSpec parse_group(const json& j, const std::string& path, const std::vector<
   g.request_timeout = o.duration("request_timeout", g.request_timeout, 1ms, 1h);
   if (o.has("behaviours")) {
     const json& a = array_at(o, "behaviours");
-    for (std::size_t i = 0; i < a.size(); ++i) g.behaviours.push_back(parse_behaviour(a[i], item_path(o.at("behaviours"), i), g.members));
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      g.behaviours.push_back(parse_behaviour(a[i], item_path(o.at("behaviours"), i), g.members));
+      if (g.behaviours.back().action == MemberAction::pause)
+        check_pause(item_path(o.at("behaviours"), i) + ".duration", g.behaviours.back().duration, g.session_timeout, "the pause");
+    }
     std::stable_sort(g.behaviours.begin(), g.behaviours.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
   }
   if (o.has("random")) g.random = parse_random_behaviours(o);
+  if (std::find(g.random.actions.begin(), g.random.actions.end(), MemberAction::pause) != g.random.actions.end())
+    check_pause(o.at("random") + ".duration", g.random.duration, g.session_timeout, "a random pause");
   return g;
 }
 

@@ -113,18 +113,22 @@ enum class MemberAction : std::uint8_t {
             // instance id: within the session timeout no rebalance, else it is replaced)
   slow,     // one record's processing takes `duration` (past the rebalance timeout: the member leaves
             // from its heartbeat task and loses its partitions)
+  pause,    // the member's process stops for `duration`, longer than its session timeout (a long GC
+            // pause, SIGSTOP): no polls and no heartbeats, so the coordinator removes it; resumed, it
+            // commits what it had processed with its old identity (refused), learns it was fenced,
+            // loses its partitions and joins again
 };
 
 struct MemberBehaviour {
   Duration at{};
   int member = 0;
   MemberAction action = MemberAction::crash;
-  Duration duration{};  // restart, slow
+  Duration duration{};  // restart, slow, pause
 };
 
 // Random behaviours: on average `per_minute` per group, each an action of `actions` on a member
 // drawn from the seed; a member that leaves or crashes starts again after `down` (so the group does
-// not dwindle), and restart and slow last `duration`.
+// not dwindle), and restart, slow and pause last `duration`.
 struct RandomBehaviourSpec {
   double per_minute = 0;
   std::vector<MemberAction> actions;

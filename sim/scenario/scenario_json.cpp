@@ -92,7 +92,8 @@ ojson consumer_json(const ConsumerSpec& c) {
 
 ojson behaviour_json(const MemberBehaviour& b) {
   ojson o = {{"at", dur(b.at)}, {"member", b.member}, {"action", member_action_name(b.action)}};
-  if (b.action == MemberAction::restart || b.action == MemberAction::slow) o["duration"] = dur(b.duration);
+  if (b.action == MemberAction::restart || b.action == MemberAction::slow || b.action == MemberAction::pause)
+    o["duration"] = dur(b.duration);
   return o;
 }
 

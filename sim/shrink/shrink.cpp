@@ -284,10 +284,13 @@ class Shrinker {
     if (!units_.empty()) shrink_faults();
   }
 
-  // The last moment a fault strikes, from the start of the run.
+  // The last moment a fault strikes or a group member acts, from the start of the run.
   Duration last_fault() const {
     Duration last{};
     for (const auto& f : best_.faults) last = std::max(last, f.at);
+    for (const auto& g : best_.workload.groups) {
+      for (const auto& b : g.behaviours) last = std::max(last, b.at);
+    }
     return last;
   }
 
@@ -296,7 +299,7 @@ class Shrinker {
     std::int64_t lo = std::max<std::int64_t>(1, whole_seconds(last_fault()) + 1);
     std::int64_t hi = whole_seconds(best_.duration);
     if (lo >= hi) return;
-    say(fmt::format("step: shorten the run ({} now; the last fault at {:.3f}s)", format_duration(best_.duration),
+    say(fmt::format("step: shorten the run ({} now; the last fault or member behaviour at {:.3f}s)", format_duration(best_.duration),
                     static_cast<double>(last_fault().count()) / 1e9));
     const auto at = [&](std::int64_t s) {
       Scenario c = best_;
@@ -358,6 +361,60 @@ class Shrinker {
     }
   }
 
+  // Consumer groups: whole groups, then each group's random behaviours, its scripted behaviours (by
+  // delta debugging) and its members (the last first; later members' behaviours renumbered).
+  void cut_groups() {
+    auto& groups = best_.workload.groups;
+    for (std::size_t i = groups.size(); i-- > 0;) {
+      Scenario c = best_;
+      c.workload.groups.erase(c.workload.groups.begin() + static_cast<std::ptrdiff_t>(i));
+      try_keep(c, fmt::format("without group {}", groups[i].group_id));
+    }
+    for (std::size_t i = 0; i < best_.workload.groups.size(); ++i) {
+      if (best_.workload.groups[i].random.per_minute > 0) {
+        Scenario c = best_;
+        c.workload.groups[i].random = {};
+        try_keep(c, fmt::format("group {} without random behaviours", c.workload.groups[i].group_id));
+      }
+      cut_behaviours(i);
+      for (int m = best_.workload.groups[i].members; m-- > 0 && best_.workload.groups[i].members > 1;)
+        try_keep(without_member(best_, i, m), fmt::format("group {} without member {}", best_.workload.groups[i].group_id, m));
+    }
+  }
+
+  void cut_behaviours(std::size_t g) {
+    const auto all = best_.workload.groups[g].behaviours;
+    const std::string id = best_.workload.groups[g].group_id;
+    if (all.empty()) return;
+    say(fmt::format("step: remove group {}'s behaviours by delta debugging ({})", id, all.size()));
+    const auto with = [&](const std::vector<std::size_t>& keep) {
+      Scenario s = best_;
+      auto& behaviours = s.workload.groups[g].behaviours;
+      behaviours.clear();
+      for (std::size_t i : keep) behaviours.push_back(all[i]);
+      return s;
+    };
+    const auto first = [&](const std::vector<std::vector<std::size_t>>& keeps) {
+      std::vector<Scenario> candidates;
+      std::vector<std::string> whats;
+      for (const auto& keep : keeps) {
+        candidates.push_back(with(keep));
+        whats.push_back(fmt::format("group {}: {} of {} behaviours", id, keep.size(), all.size()));
+      }
+      return first_failing(candidates, whats);
+    };
+    best_ = with(ddmin(all.size(), first));
+    say(fmt::format("        group {}: {} behaviour(s) left", id, best_.workload.groups[g].behaviours.size()));
+  }
+
+  static Scenario without_member(Scenario s, std::size_t g, int member) {
+    auto& spec = s.workload.groups[g];
+    std::erase_if(spec.behaviours, [&](const auto& b) { return b.member == member; });
+    for (auto& b : spec.behaviours) b.member -= b.member > member ? 1 : 0;
+    --spec.members;
+    return s;
+  }
+
   // The scenario without topic `name`: its producers, its place in consumers' lists and its
   // reassignments go with it.
   static Scenario without_topic(Scenario s, const std::string& name) {
@@ -365,6 +422,8 @@ class Shrinker {
     std::erase_if(s.workload.producers, [&](const auto& p) { return p.topic == name; });
     for (auto& c : s.workload.consumers) std::erase(c.topics, name);
     std::erase_if(s.workload.consumers, [](const auto& c) { return c.topics.empty(); });
+    for (auto& g : s.workload.groups) std::erase(g.topics, name);
+    std::erase_if(s.workload.groups, [](const auto& g) { return g.topics.empty(); });
     std::erase_if(s.faults, [&](const auto& f) { return f.kind == scenario::FaultKind::reassign && f.topic == name; });
     return s;
   }
@@ -444,6 +503,10 @@ class Shrinker {
     cut_cluster();
     cut_producers();
     cut_consumers();
+    if (!best_.workload.groups.empty()) {
+      cut_groups();
+      shorten();  // the behaviours removed may have held the run long
+    }
     cut_topics();
   }
 

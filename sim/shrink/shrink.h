@@ -9,7 +9,8 @@
 //   3. the faults removed by delta debugging (ddmin) while the check still fails;
 //   4. the duration shortened, down to just after the last fault;
 //   5. the cluster and the workload cut: brokers no fault names, producers, their count and rate,
-//      consumers, topics and partitions;
+//      consumers, consumer groups (whole groups, random behaviours, scripted behaviours by ddmin,
+//      members; then the run shortened again), topics and partitions;
 //   6. the fault times rounded (to 100 ms, else 1 ms), so the file reads easily.
 // Each try is one run, printed as it goes (what was tried, whether the check still failed, kept
 // or undone). Random streams are per purpose (World::stream), so what is not removed draws the

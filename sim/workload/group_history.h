@@ -35,6 +35,9 @@ struct MemberEvent {
     removed,   // the coordinator removed the member: from here on it owns nothing live. Recorded at
                // the time the coordinator removed it (its trace), not when the member learnt of it:
                // a new owner may receive the member's partitions in between.
+    restored,  // a coordinator failover undid the removal before it (never written: the reloaded
+               // group has the member back, in its generation). Gives no partitions back to the
+               // history's ownership, but commits with the member's identity may be accepted again.
   };
   Kind kind = Kind::assigned;
   std::int64_t at_ns = 0;

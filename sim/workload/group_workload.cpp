@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <set>
@@ -39,6 +40,7 @@ std::string instance_id(const GroupSpec& spec, int slot) { return fmt::format("{
 struct Slot {
   std::deque<MemberBehaviour> mailbox;  // actions for the member's task, in order
   bool up = false;                      // a consumer exists
+  bool paused = false;                  // its process is stopped (a pause): not a live member
   std::string member_id;                // the running consumer's member id
 };
 
@@ -323,11 +325,26 @@ struct Ended {
   bool finished = false;
 };
 
+// The member's process stops for `d` (a pause): no polls, no heartbeats. Resumed, the application
+// first commits what it had processed, with the identity it had (a zombie's commit, as a process
+// resuming in the middle of its loop sends; the coordinator must refuse it), then goes back to
+// polling, where it learns it was fenced, loses its partitions and joins again. With automatic
+// commits the zombie's commit is the one its first poll sends.
+void pause(Runtime& rt, Context& ctx, GroupRun& g, Slot& s, Recorder& rec, client::GroupConsumer& c, Duration d) {
+  s.paused = true;
+  c.freeze_until(rt.now() + d);
+  rt.sleep_for(d);
+  s.paused = false;
+  if (g.spec.commit != CommitMode::auto_commit) commit_processed(g, rec, c, ctx);
+}
+
 // Acts on one action from the mailbox; returns how the incarnation ends, if it does.
-std::optional<Ended> act(Runtime& rt, Recorder& rec, std::unique_ptr<client::GroupConsumer>& c, const MemberBehaviour& b) {
+std::optional<Ended> act(Runtime& rt, Context& ctx, GroupRun& g, Slot& s, Recorder& rec,
+                         std::unique_ptr<client::GroupConsumer>& c, const MemberBehaviour& b) {
   switch (b.action) {
     case MemberAction::join: return std::nullopt;  // already running
     case MemberAction::slow: rt.sleep_for(b.duration); return std::nullopt;
+    case MemberAction::pause: pause(rt, ctx, g, s, rec, *c, b.duration); return std::nullopt;
     case MemberAction::leave: {
       rec.note_call();
       (void)c->close();
@@ -346,7 +363,7 @@ Ended live(Runtime& rt, Context& ctx, GroupRun& g, int slot, Recorder& rec, std:
     if (!s.mailbox.empty()) {
       const MemberBehaviour b = s.mailbox.front();
       s.mailbox.pop_front();
-      if (auto ended = act(rt, rec, c, b)) return *ended;
+      if (auto ended = act(rt, ctx, g, s, rec, c, b)) return *ended;
     }
     rec.note_call();
     auto records = c->poll(g.spec.poll_timeout);
@@ -451,7 +468,7 @@ bool caught_up(const Context& ctx, const GroupHistory& h) {
 std::set<std::string> running_members(const GroupRun& g) {
   std::set<std::string> out;
   for (const auto& s : g.slots) {
-    if (s.up && !s.member_id.empty()) out.insert(s.member_id);
+    if (s.up && !s.paused && !s.member_id.empty()) out.insert(s.member_id);
   }
   return out;
 }
@@ -561,24 +578,76 @@ void run_group(Runtime& rt, Context& ctx, std::shared_ptr<GroupRun> g, const std
   spawn(fmt::format("{}-snapshot", g->spec.group_id), [&rt, &ctx, g] { take_snapshot(rt, ctx, *g); });
 }
 
-// Whether a coordinator unload after `removal` undid it: the member then had a commit acknowledged
-// under the same id.
-bool undone(const GroupHistory& g, const std::vector<CoordinatorRemoval>& events, const CoordinatorRemoval& removal) {
-  std::optional<std::int64_t> unload;
+using EventKind = CoordinatorEvent::Kind;
+
+// Whether `member_id` shows it is in the group again after `load_ns`: removed once more, or a
+// commit with its id sent after `unload_ns` was acknowledged (by the member's client or the
+// coordinator), so the reloaded group had it.
+bool back_after(const GroupHistory& g, const std::vector<CoordinatorEvent>& events, const std::string& member_id,
+                std::int64_t unload_ns, std::int64_t load_ns) {
   for (const auto& e : events) {
-    if (e.unloaded && e.at_ns > removal.at_ns) {
-      unload = e.at_ns;
-      break;
-    }
+    if (e.at_ns <= load_ns || e.group != g.group_id || e.member_id != member_id) continue;
+    if (e.kind == EventKind::removed || e.kind == EventKind::commit) return true;
   }
-  if (!unload) return false;
   for (const auto& m : g.members) {
-    if (m.member_id != removal.member_id) continue;
+    if (m.member_id != member_id) continue;
     for (const auto& c : m.commits) {
-      if (c.outcome == CommitOutcome::ok && c.invoke_ns > *unload) return true;
+      if (c.outcome == CommitOutcome::ok && c.invoke_ns > unload_ns) return true;
     }
   }
   return false;
+}
+
+// When a failover undid `removal`, if one did. A removal is written only with the group's next
+// GroupMetadata record (Kafka's rule); until then the coordinator holds it in memory. So when the
+// node unloaded the group before a GroupStable of the group (that record committed) and the member
+// shows it is back after the next load, the reload restored it: at that load.
+std::optional<std::int64_t> restore_time(const GroupHistory& g, const std::vector<CoordinatorEvent>& events,
+                                         const CoordinatorEvent& removal) {
+  std::optional<std::int64_t> unload, load;
+  for (const auto& e : events) {
+    if (e.at_ns <= removal.at_ns) continue;
+    if (!unload) {
+      if (e.kind == EventKind::stable && e.node == removal.node && e.group == removal.group) return std::nullopt;
+      if (e.kind == EventKind::unloaded && e.node == removal.node) unload = e.at_ns;
+    } else if (e.kind == EventKind::loaded) {
+      load = e.at_ns;
+      break;
+    }
+  }
+  if (!load || !back_after(g, events, removal.member_id, *unload, *load)) return std::nullopt;
+  return load;
+}
+
+void insert_event(GroupMember& m, MemberEvent e) {
+  auto pos = std::upper_bound(m.events.begin(), m.events.end(), e.at_ns,
+                              [](std::int64_t t, const MemberEvent& x) { return t < x.at_ns; });
+  m.events.insert(pos, std::move(e));
+}
+
+void add_removals(GroupHistory& g, const std::vector<CoordinatorEvent>& events) {
+  for (const auto& r : events) {
+    if (r.kind != EventKind::removed || r.group != g.group_id) continue;
+    // The last incarnation with that member id that existed by then.
+    GroupMember* target = nullptr;
+    for (auto& m : g.members) {
+      if (m.member_id == r.member_id && (m.events.empty() || m.events.front().at_ns <= r.at_ns)) target = &m;
+    }
+    if (!target) continue;
+    insert_event(*target, {MemberEvent::Kind::removed, r.at_ns, -1, {}});
+    if (auto restored = restore_time(g, events, r)) insert_event(*target, {MemberEvent::Kind::restored, *restored, -1, {}});
+  }
+}
+
+std::optional<TopicPartition> parse_partition(std::string_view text) {
+  const auto dash = text.rfind('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == text.size()) return std::nullopt;
+  std::int32_t p = 0;
+  for (char c : text.substr(dash + 1)) {
+    if (c < '0' || c > '9' || p > 100'000'000) return std::nullopt;
+    p = p * 10 + (c - '0');
+  }
+  return TopicPartition{std::string(text.substr(0, dash)), p};
 }
 
 }  // namespace
@@ -614,21 +683,31 @@ void run_groups(Runtime& rt, Context& ctx) {
   (void)wg->wait();
 }
 
-void finish_group_histories(std::vector<GroupHistory>& groups, const std::vector<CoordinatorRemoval>& removals,
+std::optional<std::map<TopicPartition, std::int64_t>> parse_commit_offsets(std::string_view text) {
+  std::map<TopicPartition, std::int64_t> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const auto eq = item.rfind('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    const auto tp = parse_partition(item.substr(0, eq));
+    const std::string value(item.substr(eq + 1));
+    char* end = nullptr;
+    const long long offset = std::strtoll(value.c_str(), &end, 10);
+    if (!tp || value.empty() || *end != '\0') return std::nullopt;
+    out[*tp] = offset;
+  }
+  return out;
+}
+
+void finish_group_histories(std::vector<GroupHistory>& groups, const std::vector<CoordinatorEvent>& events,
                             const History& history, const KeyTable& keys) {
   for (auto& g : groups) {
-    for (const auto& r : removals) {
-      if (r.unloaded || r.group != g.group_id || undone(g, removals, r)) continue;
-      // The last incarnation with that member id that existed by then.
-      GroupMember* target = nullptr;
-      for (auto& m : g.members) {
-        if (m.member_id == r.member_id && (m.events.empty() || m.events.front().at_ns <= r.at_ns)) target = &m;
-      }
-      if (!target) continue;
-      MemberEvent e{MemberEvent::Kind::removed, r.at_ns, -1, {}};
-      auto pos = std::upper_bound(target->events.begin(), target->events.end(), r.at_ns,
-                                  [](std::int64_t t, const MemberEvent& x) { return t < x.at_ns; });
-      target->events.insert(pos, std::move(e));
+    add_removals(g, events);
+    for (const auto& e : events) {
+      if (e.kind == EventKind::commit && e.group == g.group_id)
+        g.coordinator_commits.push_back({e.at_ns, e.node, e.member_id, e.generation, e.offsets});
     }
     for (const Op& op : history.ops) {
       if (op.type != OpType::send || op.phase != Phase::main || op.status != OpStatus::ok || !op.offset) continue;

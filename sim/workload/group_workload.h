@@ -5,6 +5,7 @@
 // slowly past the rebalance timeout, at scripted times or at random. Everything goes into the
 // group's GroupHistory (group_history.h) for the group checkers (sim/check/group_checks.h):
 //
+//   (and pause past the session timeout: no polls and no heartbeats, then a zombie commit on resuming).
 //   - assignments, revocations and losses from the GroupListener callbacks, at the time they reach
 //     the application; a crash loses what the member owned at the crash;
 //   - a new GroupMember entry for every member id a process holds (a member that rejoins as a new
@@ -15,8 +16,9 @@
 //   - commits: sync and async ones with the identity, offsets and times of the call; automatic ones
 //     (and the commit before a revoke) matched to the poll or close they were sent from by their
 //     offsets, identity and invocation time taken from that call (unmatched: indeterminate);
-//   - after the run (finish_group_histories): the coordinators' removals of members, from their
-//     GroupMemberRemoved trace events, and every record the producers had acknowledged.
+//   - after the run (finish_group_histories): the coordinators' removals of members (and the
+//     failovers that undid them) and acknowledged commits, from their trace events, and every
+//     record the producers had acknowledged.
 //
 // When the main phase ends every member that is down starts again, so that the group ends whole;
 // after recovery the members poll until every acknowledged record was processed (or a deadline),
@@ -27,19 +29,35 @@
 #include "sim/workload/workload.h"
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace keel::sim::workload {
 
-// A coordinator's GroupMemberRemoved trace event, or its CoordinatorUnloaded (`unloaded`: what the
-// coordinator had not yet written is forgotten, and the group is loaded back as last written).
-struct CoordinatorRemoval {
+// What the group coordinators traced that the group histories need (the runner collects them).
+struct CoordinatorEvent {
+  enum class Kind : std::uint8_t {
+    removed,   // GroupMemberRemoved: a member removed in memory; written only with the group's next
+               // GroupMetadata record (Kafka's rule), so a failover before that brings it back
+    stable,    // GroupStable: a generation's GroupMetadata record committed: every earlier removal of
+               // the group on that node is written
+    unloaded,  // CoordinatorUnloaded: what the node had not written is forgotten
+    loaded,    // CoordinatorLoaded: the groups are back as last written
+    commit,    // OffsetCommitAcknowledged: a commit's records committed and answered
+  };
+  Kind kind = Kind::removed;
   std::int64_t at_ns = 0;
-  std::string group;
-  std::string member_id;
-  bool unloaded = false;
+  int node = 0;
+  std::string group;      // removed, stable, commit
+  std::string member_id;  // removed, commit
+  std::int32_t generation = -1;                    // commit: the generation the request carried
+  std::map<TopicPartition, std::int64_t> offsets;  // commit
 };
+
+// A commit's "Offsets" field ("topic-partition=offset,..."), or nothing when it does not parse.
+std::optional<std::map<TopicPartition, std::int64_t>> parse_commit_offsets(std::string_view text);
 
 // One empty history per group of the scenario (group id, protocol, subscribed partition counts).
 std::vector<GroupHistory> make_group_histories(const scenario::Scenario& s);
@@ -48,11 +66,11 @@ std::vector<GroupHistory> make_group_histories(const scenario::Scenario& s);
 // ctx.groups; returns at once when the scenario has no groups.
 void run_groups(Runtime& rt, Context& ctx);
 
-// After the run: the removals attached to the member incarnations they removed, and the records the
-// producers had acknowledged (main phase) on the subscribed partitions as each group's `produced`.
-// A removal a coordinator failover undid is left out: one followed by an unload, after which the
-// member had a commit acknowledged under the same id (it was in the group as loaded back).
-void finish_group_histories(std::vector<GroupHistory>& groups, const std::vector<CoordinatorRemoval>& removals,
+// After the run: the coordinators' acknowledged commits as each group's coordinator_commits; the
+// removals attached to the member incarnations they removed, each followed by a `restored` event
+// when a failover undid it (see restore_time in the .cpp); and the records the producers had
+// acknowledged (main phase) on the subscribed partitions as each group's `produced`.
+void finish_group_histories(std::vector<GroupHistory>& groups, const std::vector<CoordinatorEvent>& events,
                             const History& history, const KeyTable& keys);
 
 }  // namespace keel::sim::workload
