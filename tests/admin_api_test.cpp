@@ -301,7 +301,7 @@ TEST_CASE("admin: DescribeCluster, authorized operations, ElectLeaders, Describe
     test::RawClient raw(rt);
     if (!raw.connect()) return;
     protocol::MetadataRequest request;
-    request.topics.emplace().push_back({"t"});
+    request.topics.emplace().push_back({{}, "t"});
     request.include_topic_authorized_operations = true;
     request.include_cluster_authorized_operations = true;
     if (auto r = raw.call<protocol::MetadataResponse>(request, 9)) {

@@ -141,7 +141,9 @@ M projected(M m, std::int16_t version) {
       AlterPartitionReassignmentsResponse, ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,         \
       CreatePartitionsRequest, CreatePartitionsResponse, DeleteRecordsRequest, DeleteRecordsResponse,             \
       ElectLeadersRequest, ElectLeadersResponse, DescribeLogDirsRequest, DescribeLogDirsResponse,                 \
-      DescribeClusterRequest, DescribeClusterResponse
+      DescribeClusterRequest, DescribeClusterResponse, OffsetCommitRequest, OffsetCommitResponse,                 \
+      OffsetFetchRequest, OffsetFetchResponse, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse,      \
+      ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse
 
 TEMPLATE_TEST_CASE("protocol: every message round-trips at every supported version with every field set",
                    "[protocol]", KEEL_ALL_MESSAGES) {
@@ -288,7 +290,7 @@ TEST_CASE("protocol: ApiVersions v3 response writes tagged fields only when they
 
 TEST_CASE("protocol: Metadata v0 and v1 requests encode topics as a classic array, null in v1 only", "[protocol]") {
   MetadataRequest request;
-  request.topics.emplace().push_back(MetadataRequest::MetadataRequestTopic{"t"});
+  request.topics.emplace().push_back(MetadataRequest::MetadataRequestTopic{{}, "t"});
   const Bytes one_topic = bytes_of({0, 0, 0, 1, 0, 1, 't'});
   CHECK(encode(request, 0) == one_topic);
   CHECK(encode(request, 1) == one_topic);
@@ -307,11 +309,129 @@ TEST_CASE("protocol: Metadata v0 and v1 requests encode topics as a classic arra
 
 TEST_CASE("protocol: Metadata v9 request is flexible: compact arrays and strings, tag buffers", "[protocol]") {
   MetadataRequest request;
-  request.topics.emplace().push_back(MetadataRequest::MetadataRequestTopic{"ab"});
+  request.topics.emplace().push_back(MetadataRequest::MetadataRequestTopic{{}, "ab"});
   request.allow_auto_topic_creation = false;
   request.include_topic_authorized_operations = true;
   CHECK(encode(request, 9) == bytes_of({/*topics*/ 2, 3, 'a', 'b', 0, /*auto*/ 0, /*cluster ops*/ 0,
                                         /*topic ops*/ 1, /*tags*/ 0}));
+}
+
+TEST_CASE("protocol: Metadata v10 request names topics by id with a null name; v12 answers a null name",
+          "[protocol]") {
+  MetadataRequest request;
+  Uuid id;
+  id.bytes[15] = 7;
+  request.topics.emplace().push_back(MetadataRequest::MetadataRequestTopic{id, std::nullopt});
+  request.allow_auto_topic_creation = false;
+  Bytes expected = bytes_of({/*topics*/ 2});
+  append(expected, std::string(15, '\0'));
+  const Bytes rest = bytes_of({7, /*null name*/ 0, /*tags*/ 0, /*auto*/ 0, /*cluster ops (v8-10)*/ 0,
+                               /*topic ops*/ 0, /*tags*/ 0});
+  expected.insert(expected.end(), rest.begin(), rest.end());
+  CHECK(encode(request, 10) == expected);
+  auto v9 = decode<MetadataRequest>(encode(request, 9), 9);
+  REQUIRE(v9.ok());
+  CHECK((*v9->topics)[0].name == std::optional<std::string>(""));  // v9 cannot carry a null name
+
+  MetadataResponse response;
+  auto& topic = response.topics.emplace_back();
+  topic.topic_id = id;
+  topic.error_code = 100;  // UNKNOWN_TOPIC_ID
+  auto v12 = decode<MetadataResponse>(encode(response, 12), 12);
+  REQUIRE(v12.ok());
+  CHECK_FALSE(v12->topics[0].name.has_value());
+  CHECK(v12->topics[0].topic_id == id);
+  auto v11 = decode<MetadataResponse>(encode(response, 11), 11);
+  REQUIRE(v11.ok());
+  CHECK(v11->topics[0].name == std::optional<std::string>(""));
+}
+
+TEST_CASE("protocol: OffsetFetch v9 names the member in each group; OffsetCommit v9 is v8 on the wire", "[protocol]") {
+  OffsetFetchRequest fetch;
+  auto& group = fetch.groups.emplace_back();
+  group.group_id = "g";
+  group.member_id = "m";
+  group.member_epoch = 3;
+  CHECK(encode(fetch, 9) == bytes_of({/*groups*/ 2, 2, 'g', /*member*/ 2, 'm', /*epoch*/ 0, 0, 0, 3,
+                                      /*topics null*/ 0, /*tags*/ 0, /*require_stable*/ 0, /*tags*/ 0}));
+  CHECK(encode(fetch, 8) == bytes_of({2, 2, 'g', 0, 0, 0, 0}));
+  auto v8 = decode<OffsetFetchRequest>(encode(fetch, 8), 8);
+  REQUIRE(v8.ok());
+  CHECK_FALSE(v8->groups[0].member_id.has_value());
+  CHECK(v8->groups[0].member_epoch == -1);
+
+  OffsetCommitRequest commit;
+  commit.group_id = "g";
+  commit.generation_id_or_member_epoch = 4;
+  commit.member_id = "m";
+  commit.topics.emplace_back().name = "t";
+  commit.topics[0].partitions.emplace_back().committed_offset = 10;
+  CHECK(encode(commit, 9) == encode(commit, 8));
+}
+
+TEST_CASE("protocol: ConsumerGroupHeartbeat request v0 and v1 (the regex) match Kafka's layout", "[protocol]") {
+  ConsumerGroupHeartbeatRequest request;
+  request.group_id = "g";
+  request.member_id = "m";
+  request.subscribed_topic_names = std::vector<std::string>{"t"};
+  request.topic_partitions.emplace();
+  const Bytes v0 = bytes_of({/*group*/ 2, 'g', /*member*/ 2, 'm', /*epoch*/ 0, 0, 0, 0, /*instance*/ 0, /*rack*/ 0,
+                             /*rebalance timeout*/ 0xff, 0xff, 0xff, 0xff, /*topics*/ 2, 2, 't', /*assignor*/ 0,
+                             /*owned*/ 1, /*tags*/ 0});
+  CHECK(encode(request, 0) == v0);
+  request.subscribed_topic_regex = "t.*";
+  const Bytes v1 = bytes_of({2, 'g', 2, 'm', 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 2, 2, 't',
+                             /*regex*/ 4, 't', '.', '*', 0, 1, 0});
+  CHECK(encode(request, 1) == v1);
+  auto decoded = decode<ConsumerGroupHeartbeatRequest>(v1, 1);
+  REQUIRE(decoded.ok());
+  CHECK(*decoded == request);
+}
+
+TEST_CASE("protocol: ConsumerGroupHeartbeat response writes its assignment as a nullable struct", "[protocol]") {
+  ConsumerGroupHeartbeatResponse response;
+  response.member_id = "m";
+  response.member_epoch = 3;
+  response.heartbeat_interval_ms = 5000;
+  const Bytes head = bytes_of({/*throttle*/ 0, 0, 0, 0, /*error*/ 0, 0, /*message*/ 0, /*member*/ 2, 'm',
+                               /*epoch*/ 0, 0, 0, 3, /*interval*/ 0, 0, 0x13, 0x88});
+  Bytes null_assignment = head;
+  append(null_assignment, std::string("\xff\x00", 2));
+  CHECK(encode(response, 0) == null_assignment);
+
+  auto& tp = response.assignment.emplace().topic_partitions.emplace_back();
+  tp.topic_id.bytes[0] = 9;
+  tp.partitions = {0, 1};
+  Bytes with_assignment = head;
+  const Bytes tail = bytes_of({/*present*/ 1, /*topics*/ 2, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                               /*partitions*/ 3, 0, 0, 0, 0, 0, 0, 0, 1, /*tags*/ 0, /*assignment tags*/ 0,
+                               /*tags*/ 0});
+  with_assignment.insert(with_assignment.end(), tail.begin(), tail.end());
+  CHECK(encode(response, 1) == with_assignment);
+  auto decoded = decode<ConsumerGroupHeartbeatResponse>(with_assignment, 1);
+  REQUIRE(decoded.ok());
+  CHECK(*decoded == response);
+
+  Bytes bad_marker = with_assignment;
+  bad_marker[head.size()] = 2;
+  auto refused = decode<ConsumerGroupHeartbeatResponse>(bad_marker, 1);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::Contains("assignment"));
+}
+
+TEST_CASE("protocol: ConsumerGroupDescribe v1 adds each member's type", "[protocol]") {
+  ConsumerGroupDescribeResponse response;
+  auto& group = response.groups.emplace_back();
+  group.group_id = "g";
+  group.group_state = "Stable";
+  group.members.emplace_back().member_type = 1;
+  auto v0 = decode<ConsumerGroupDescribeResponse>(encode(response, 0), 0);
+  REQUIRE(v0.ok());
+  CHECK(v0->groups[0].members[0].member_type == -1);
+  auto v1 = decode<ConsumerGroupDescribeResponse>(encode(response, 1), 1);
+  REQUIRE(v1.ok());
+  CHECK(*v1 == response);
+  CHECK(encode(response, 1).size() == encode(response, 0).size() + 1);
 }
 
 TEST_CASE("protocol: Produce v3 request body matches the classic layout", "[protocol]") {
@@ -526,7 +646,7 @@ TEST_CASE("protocol: a null in a version that cannot carry one is written as the
 }
 
 TEST_CASE("protocol: the API table lists the supported ranges and flexible thresholds", "[protocol]") {
-  CHECK(supported_apis().size() == 30);
+  CHECK(supported_apis().size() == 32);
   CHECK(is_flexible(ApiKey::join_group, 6));
   CHECK_FALSE(is_flexible(ApiKey::join_group, 5));
   CHECK_FALSE(is_flexible(ApiKey::offset_delete, 0));

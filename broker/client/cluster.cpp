@@ -135,7 +135,7 @@ Status Cluster::refresh(const std::vector<std::string>& topics, bool allow_creat
   }
   for (const auto& b : response->brokers) brokers_[b.node_id] = Address{b.host, static_cast<std::uint16_t>(b.port)};
   for (const auto& t : response->topics) {
-    const std::string& name = t.name;
+    const std::string name = t.name.value_or("");
     if (t.error_code == static_cast<std::int16_t>(protocol::ErrorCode::unknown_topic_or_partition)) {
       partition_counts_.erase(name);
       std::erase_if(leaders_, [&](const auto& entry) { return entry.first.topic == name; });

@@ -57,7 +57,7 @@ std::optional<std::vector<std::string>> requested_topics(const MetadataRequest& 
   if (!request.topics.has_value()) return std::nullopt;
   if (version == 0 && request.topics->empty()) return std::nullopt;
   std::vector<std::string> names;
-  for (const auto& topic : *request.topics) names.push_back(topic.name);
+  for (const auto& topic : *request.topics) names.push_back(topic.name.value_or(""));
   return names;
 }
 
@@ -120,7 +120,7 @@ HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body) {
       if (t.error_code == wire(ErrorCode::none)) t.topic_authorized_operations = topic_authorized_operations;
   }
   if (request->include_cluster_authorized_operations) response.cluster_authorized_operations = cluster_authorized_operations;
-  for (const auto& t : response.topics) trace_client_error(ctx, t.name, static_cast<ErrorCode>(t.error_code), {});
+  for (const auto& t : response.topics) trace_client_error(ctx, t.name.value_or(""), static_cast<ErrorCode>(t.error_code), {});
   return std::optional(encode_response(ctx, response));
 }
 

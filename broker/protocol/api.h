@@ -40,6 +40,8 @@ enum class ApiKey : std::int16_t {
   list_partition_reassignments = 46,
   offset_delete = 47,
   describe_cluster = 60,
+  consumer_group_heartbeat = 68,
+  consumer_group_describe = 69,
   keel_quorum = 1000,  // Keel's own, between Keel nodes (messages_keel_quorum.h)
 };
 
@@ -51,14 +53,17 @@ struct ApiInfo {
   std::int16_t first_flexible_version;  // from Kafka's schema; may lie above max_version
 };
 
-// Sorted by key. The flexible thresholds are Kafka's ("flexibleVersions" in each schema).
-inline constexpr std::array<ApiInfo, 30> api_table{{
+// Sorted by key. The flexible thresholds are Kafka's ("flexibleVersions" in each schema). The ranges
+// are those the codec reads and writes (and the client may ask for); what the server serves and
+// advertises is broker/kafka's handler table, which may stop lower (an API the server does not
+// serve has no handler at all).
+inline constexpr std::array<ApiInfo, 32> api_table{{
     {ApiKey::produce, "Produce", 3, 8, 9},
     {ApiKey::fetch, "Fetch", 4, 12, 12},
     {ApiKey::list_offsets, "ListOffsets", 1, 9, 6},
-    {ApiKey::metadata, "Metadata", 0, 9, 9},
-    {ApiKey::offset_commit, "OffsetCommit", 2, 8, 8},
-    {ApiKey::offset_fetch, "OffsetFetch", 1, 8, 6},
+    {ApiKey::metadata, "Metadata", 0, 12, 9},
+    {ApiKey::offset_commit, "OffsetCommit", 2, 9, 8},
+    {ApiKey::offset_fetch, "OffsetFetch", 1, 9, 6},
     {ApiKey::find_coordinator, "FindCoordinator", 0, 4, 3},
     {ApiKey::join_group, "JoinGroup", 0, 9, 6},
     {ApiKey::heartbeat, "Heartbeat", 0, 4, 4},
@@ -82,6 +87,8 @@ inline constexpr std::array<ApiInfo, 30> api_table{{
     {ApiKey::list_partition_reassignments, "ListPartitionReassignments", 0, 0, 0},
     {ApiKey::offset_delete, "OffsetDelete", 0, 0, 32767},
     {ApiKey::describe_cluster, "DescribeCluster", 0, 1, 0},
+    {ApiKey::consumer_group_heartbeat, "ConsumerGroupHeartbeat", 0, 1, 0},
+    {ApiKey::consumer_group_describe, "ConsumerGroupDescribe", 0, 1, 0},
     {ApiKey::keel_quorum, "KeelQuorum", 0, 0, 1},
 }};
 

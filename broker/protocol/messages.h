@@ -8,6 +8,7 @@
 #include "broker/protocol/messages_alter_configs.h"
 #include "broker/protocol/messages_alter_partition_reassignments.h"
 #include "broker/protocol/messages_api_versions.h"
+#include "broker/protocol/messages_consumer_group.h"
 #include "broker/protocol/messages_create_topics.h"
 #include "broker/protocol/messages_delete_topics.h"
 #include "broker/protocol/messages_describe_configs.h"

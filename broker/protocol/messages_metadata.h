@@ -1,6 +1,7 @@
 #pragma once
-// Metadata (key 3), versions 0-9; flexible from 9. Topic ids (v10+) and null topic names
-// (request v10+, response v12+) lie above Keel's range.
+// Metadata (key 3), versions 0-12; flexible from 9. v10 adds topic ids; a request topic may name
+// its topic by id with a null name from v10 (Kafka serves that from v12), and a response topic's
+// name may be null from v12 (a topic id the broker does not know).
 #include "broker/protocol/schema.h"
 
 #include <limits>
@@ -13,12 +14,14 @@ struct MetadataRequest {
   static constexpr std::string_view message_name = "MetadataRequest";
 
   struct MetadataRequestTopic {
-    std::string name;
+    Uuid topic_id;
+    std::optional<std::string> name;
 
     template <class V>
     static void fields(V& v) {
       using S = MetadataRequestTopic;
-      v.field("name", &S::name, versions(0));
+      v.field("topic_id", &S::topic_id, versions(10));
+      v.field("name", &S::name, versions(0).nullable(10));
     }
     bool operator==(const MetadataRequestTopic&) const = default;
   };
@@ -89,7 +92,8 @@ struct MetadataResponse {
 
   struct MetadataResponseTopic {
     std::int16_t error_code = 0;
-    std::string name;
+    std::optional<std::string> name;
+    Uuid topic_id;
     bool is_internal = false;
     std::vector<MetadataResponsePartition> partitions;
     std::int32_t topic_authorized_operations = authorized_operations_unknown;
@@ -98,7 +102,8 @@ struct MetadataResponse {
     static void fields(V& v) {
       using S = MetadataResponseTopic;
       v.field("error_code", &S::error_code, versions(0));
-      v.field("name", &S::name, versions(0));
+      v.field("name", &S::name, versions(0).nullable(12));
+      v.field("topic_id", &S::topic_id, versions(10));
       v.field("is_internal", &S::is_internal, versions(1));
       v.field("partitions", &S::partitions, versions(0));
       v.field("topic_authorized_operations", &S::topic_authorized_operations, versions(8));

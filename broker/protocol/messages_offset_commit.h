@@ -1,6 +1,7 @@
 #pragma once
-// OffsetCommit (key 8), versions 2-8 as Keel serves them (Kafka 4 dropped 0-1); flexible from 8.
-// v2-4 carry a retention time, v6 the committed leader epoch, v7 group_instance_id.
+// OffsetCommit (key 8), versions 2-9 (Kafka 4 dropped 0-1); flexible from 8. v2-4 carry a retention
+// time, v6 the committed leader epoch, v7 group_instance_id. v9 is v8 on the wire: it tells the
+// coordinator the committer may be a KIP-848 member (generation_id_or_member_epoch is its epoch).
 #include "broker/protocol/schema.h"
 
 namespace keel::protocol {

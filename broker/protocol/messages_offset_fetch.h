@@ -1,7 +1,7 @@
 #pragma once
-// OffsetFetch (key 9), versions 1-8 as Keel serves them; flexible from 6. v2 allows a null topic
-// list (every committed partition) and adds a top-level error, v5 the leader epoch, v7
-// require_stable, v8 batches groups.
+// OffsetFetch (key 9), versions 1-9; flexible from 6. v2 allows a null topic list (every committed
+// partition) and adds a top-level error, v5 the leader epoch, v7 require_stable, v8 batches groups,
+// v9 names the fetching KIP-848 member (member_id, member_epoch) in each group.
 #include "broker/protocol/schema.h"
 
 namespace keel::protocol {
@@ -26,12 +26,16 @@ struct OffsetFetchRequest {
 
   struct Group {
     std::string group_id;
+    std::optional<std::string> member_id;  // null: not a consumer group member
+    std::int32_t member_epoch = -1;
     std::optional<std::vector<Topic>> topics;
 
     template <class V>
     static void fields(V& v) {
       using S = Group;
       v.field("group_id", &S::group_id, versions(8));
+      v.field("member_id", &S::member_id, versions(9).nullable(9));
+      v.field("member_epoch", &S::member_epoch, versions(9));
       v.field("topics", &S::topics, versions(8).nullable(8));
     }
     bool operator==(const Group&) const = default;

@@ -263,8 +263,10 @@ void write_null(Writer& w, WireContext c) {
     } else {
       w.write_int32(-1);
     }
+  } else if constexpr (Described<T>) {
+    w.write_int8(-1);  // Kafka's nullable struct: -1 null, 1 present
   } else {
-    KEEL_ASSERT_MSG(false, "only strings, bytes and arrays can be null (an optional struct: with_presence_byte())");
+    KEEL_ASSERT_MSG(false, "only strings, bytes, arrays and structs can be null");
   }
 }
 
@@ -275,6 +277,9 @@ void write_field(Writer& w, const T& v, bool nullable, WireContext c) {
   if constexpr (is_optional_v<T>) {
     using U = typename T::value_type;
     if (v) {
+      if constexpr (Described<U>) {
+        if (nullable) w.write_int8(1);
+      }
       write_value(w, *v, c);
     } else if (nullable) {
       write_null<U>(w, c);
@@ -493,8 +498,17 @@ void read_nullable(Reader& r, std::optional<T>& out, WireContext c, DecodePath& 
       return;
     }
     read_elements(r, out.emplace(), n, c, where);
+  } else if constexpr (Described<T>) {
+    const std::int8_t marker = r.read_int8();
+    out.reset();
+    if (!r.ok() || marker == -1) return;
+    if (marker != 1) {
+      r.fail(fmt::format("a nullable struct's marker is {}, not -1 or 1", marker));
+      return;
+    }
+    decode_struct(r, out.emplace(), c, where);
   } else {
-    KEEL_ASSERT_MSG(false, "only strings, bytes and arrays can be null (an optional struct: with_presence_byte())");
+    KEEL_ASSERT_MSG(false, "only strings, bytes, arrays and structs can be null");
   }
 }
 
