@@ -76,6 +76,36 @@ TEST_CASE("admin: CreatePartitions adds a PartitionRecord per new partition, pla
   CHECK(validated.records.empty());
 }
 
+TEST_CASE("admin: CreateTopics with assignments places each partition as assigned, or refuses as Kafka does", "[admin]") {
+  test::ControllerCluster c;
+  c.add_brokers({1, 2, 3});
+  using A = metadata::NewPartitionAssignment;
+  auto create = [&](const std::string& name, std::vector<A> assignments) {
+    return c.controller.create_topic(c.image, {name, -1, -1, {}, std::move(assignments)}, c.random);
+  };
+  auto made = create("t", {A{{BrokerId{3}, BrokerId{1}}}, A{{BrokerId{2}, BrokerId{3}}}});
+  REQUIRE(made.reply.error == ErrorCode::none);
+  c.commit(made.records);
+  REQUIRE(c.image.topic("t")->partitions.size() == 2);
+  CHECK(c.partition("t", 0).replicas == std::vector<BrokerId>{3, 1});
+  CHECK(c.partition("t", 0).leader == BrokerId{3});  // the preferred replica leads
+  CHECK(c.partition("t", 1).replicas == std::vector<BrokerId>{2, 3});
+  CHECK(c.partition("t", 1).isr == std::vector<BrokerId>{2, 3});
+
+  auto refused = [&](std::vector<A> assignments) {
+    auto d = create("u", std::move(assignments));
+    CHECK(d.records.empty());
+    INFO(d.reply.message);
+    CHECK_FALSE(d.reply.message.empty());
+    return d.reply.error;
+  };
+  CHECK(refused({A{{BrokerId{1}, BrokerId{9}}}}) == ErrorCode::invalid_replica_assignment);  // no broker 9
+  CHECK(refused({A{{BrokerId{1}, BrokerId{1}}}}) == ErrorCode::invalid_replica_assignment);  // twice
+  CHECK(refused({A{{BrokerId{1}, BrokerId{2}}}, A{{BrokerId{3}}}}) == ErrorCode::invalid_replica_assignment);  // 2, then 1
+  CHECK(refused({A{{}}}) == ErrorCode::invalid_replica_assignment);  // empty
+  CHECK(c.image.topic("u") == nullptr);
+}
+
 TEST_CASE("admin: CreatePartitions refuses as Kafka does", "[admin]") {
   test::ControllerCluster c;
   c.add_brokers({1, 2, 3});

@@ -132,9 +132,13 @@ TEST_CASE("keel codec golden bytes: every controller call and reply keeps its la
                "000000000000000500000000ffffffffffffffff01");
   check_golden(AlterPartitionReply{ErrorCode::none, 2, 3, {2, 0}, 10, LeaderRecoveryState::recovered},
                "000000000002000000030000000200000002000000000000000a00");
-  check_golden(CreateTopicRequest{"orders", 6, 3, {{"min.insync.replicas", "2"}, {"cleanup.policy", "compact"}}},
+  // Assignments (a count, then per partition its replica count and ids) were appended when the
+  // controller began to take a client's placement; nodes of the release before cannot read it.
+  check_golden(CreateTopicRequest{"orders", 6, 3, {{"min.insync.replicas", "2"}, {"cleanup.policy", "compact"}}, {}},
                "00066f726465727300000006000300000002000e636c65616e75702e706f6c6963790007636f6d7061637400136d696e"
-               "2e696e73796e632e7265706c69636173000132");
+               "2e696e73796e632e7265706c6963617300013200000000");
+  check_golden(CreateTopicRequest{"t", -1, -1, {}, {{{BrokerId{3}, BrokerId{1}}}}},
+               "000174ffffffffffff00000000000000010000000200000003" "00000001");
   check_golden(CreateTopicReply{ErrorCode::topic_already_exists, "exists", uuid_of(2)},
                "002400066578697374730200000000000000000000000000005a");
   check_golden(

@@ -29,7 +29,7 @@ struct Cluster : test::ControllerCluster {
   // A topic whose partitions sit on `replicas` (placed, then reordered into place at once, which a
   // reassignment between the same brokers does).
   void create_topic(const std::string& name, const Ids& replicas, std::map<std::string, std::string> configs = {}) {
-    auto d = controller.create_topic(image, {name, 1, static_cast<std::int16_t>(replicas.size()), std::move(configs)}, random);
+    auto d = controller.create_topic(image, {name, 1, static_cast<std::int16_t>(replicas.size()), std::move(configs), {}}, random);
     REQUIRE(d.reply.error == ErrorCode::none);
     commit(d.records);
     const auto sorted = [](Ids v) { std::sort(v.begin(), v.end()); return v; };

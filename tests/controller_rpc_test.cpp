@@ -81,7 +81,7 @@ void for_each_sample(F&& f) {
   f(HeartbeatReply{ErrorCode::stale_broker_epoch, true, false, true});
   f(sample_alter());
   f(AlterPartitionReply{ErrorCode::none, 2, 3, {2, 0}, 10, LeaderRecoveryState::recovered});
-  f(CreateTopicRequest{"orders", 6, 3, {{"min.insync.replicas", "2"}}});
+  f(CreateTopicRequest{"orders", 6, 3, {{"min.insync.replicas", "2"}}, {{{BrokerId{2}, BrokerId{1}}}}});
   f(CreateTopicReply{ErrorCode::topic_already_exists, "exists", Uuid{}});
   f(DeleteTopicRequest{"orders"});
   f(DeleteTopicReply{ErrorCode::unknown_topic_or_partition});
@@ -138,7 +138,7 @@ TEST_CASE("controller rpc: every call and reply round-trips and every truncation
   CHECK(reg.endpoints.size() == 2);
   CHECK(reg.rack == "rack-a");
   CHECK(round_trip(sample_alter()).new_isr[1].broker_epoch == -1);
-  CHECK(round_trip(CreateTopicRequest{"orders", 6, 3, {{"min.insync.replicas", "2"}}}).configs.at("min.insync.replicas") == "2");
+  CHECK(round_trip(CreateTopicRequest{"orders", 6, 3, {{"min.insync.replicas", "2"}}, {}}).configs.at("min.insync.replicas") == "2");
   CHECK(round_trip(sample_list()).topics->at(1).name == "empty");
   CHECK_FALSE(round_trip(ListReassignmentsRequest{}).topics.has_value());
 }

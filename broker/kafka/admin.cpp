@@ -176,13 +176,16 @@ std::string topic_name_problem(std::string_view name) {
 
 std::optional<TopicError> create_topic(BrokerServices& broker, const std::string& name, std::int32_t partitions,
                                        std::int16_t replication_factor,
-                                       const std::map<std::string, std::string>& configs, bool validate_only) {
+                                       const std::map<std::string, std::string>& configs, bool validate_only,
+                                       std::vector<metadata::NewPartitionAssignment> assignments) {
   if (auto problem = topic_name_problem(name); !problem.empty()) return TopicError{ErrorCode::invalid_topic_exception, problem};
   if (validate_only) return validate_topic(broker, partitions, replication_factor, configs);
   if (auto log_config = config::apply_topic_configs(broker.config.log, configs); !log_config) {
     return TopicError{ErrorCode::invalid_config, log_config.error().message};
   }
-  metadata::CreateTopicRequest request{name, partitions, replication_factor, configs};
+  const bool manual = !assignments.empty();
+  metadata::CreateTopicRequest request{name, manual ? -1 : partitions, manual ? std::int16_t{-1} : replication_factor,
+                                       configs, std::move(assignments)};
   const auto timeout = controller_call_timeout(broker);
   auto reply = broker.quorum.call(request, broker.rt.now() + timeout);
   if (!reply) return call_failed(reply.error());

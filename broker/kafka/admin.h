@@ -35,9 +35,11 @@ std::string topic_name_problem(std::string_view name);
 
 // -1 for partitions or replication_factor takes the broker's default. `validate_only` checks what
 // this broker can (the name, the counts against the live brokers, the configs) and creates nothing.
+// `assignments` (partition i on assignments[i]) places the replicas; empty: the controller does.
 std::optional<TopicError> create_topic(BrokerServices& broker, const std::string& name, std::int32_t partitions,
                                        std::int16_t replication_factor,
-                                       const std::map<std::string, std::string>& configs, bool validate_only);
+                                       const std::map<std::string, std::string>& configs, bool validate_only,
+                                       std::vector<metadata::NewPartitionAssignment> assignments = {});
 std::optional<TopicError> delete_topic(BrokerServices& broker, const std::string& name);
 
 // Grows one topic (see metadata::CreatePartitionsRequest); answered once this broker serves the

@@ -18,9 +18,8 @@ using protocol::CreateTopicsRequest;
 using protocol::CreateTopicsResponse;
 using protocol::ErrorCode;
 
-// Manual assignments: partitions numbered 0..n-1 in order, each on registered brokers. The
-// controller places the replicas itself (it does not take an assignment yet), so only the counts
-// carry over: an assignment naming an unknown broker is refused, as Kafka does.
+// Manual assignments: partitions numbered 0..n-1 in order, each on registered brokers (checked here
+// for validate_only; the controller checks the rest and places each partition on its assignment).
 std::optional<TopicError> check_assignments(const BrokerServices& broker, const CreateTopicsRequest::CreatableTopic& t,
                                             std::int32_t& partitions, std::int16_t& replication_factor) {
   if (t.assignments.empty()) return std::nullopt;
@@ -54,7 +53,12 @@ CreateTopicsResponse::CreatableTopicResult create_one(BrokerServices& broker, co
     if (c.value.has_value()) configs[c.name] = *c.value;
   }
   auto error = check_assignments(broker, t, partitions, replication_factor);
-  if (!error) error = create_topic(broker, t.name, partitions, replication_factor, configs, validate_only);
+  std::vector<metadata::NewPartitionAssignment> assignments;
+  for (const auto& a : t.assignments) {
+    auto& replicas = assignments.emplace_back().replicas;
+    for (std::int32_t id : a.broker_ids) replicas.push_back(BrokerId{id});
+  }
+  if (!error) error = create_topic(broker, t.name, partitions, replication_factor, configs, validate_only, std::move(assignments));
   if (error) {
     out.error_code = wire(error->code);
     out.error_message = error->message;

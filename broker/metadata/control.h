@@ -115,12 +115,27 @@ struct HeartbeatReply {
   }
 };
 
+// The replicas of one partition a client placed itself (CreateTopics, CreatePartitions): the
+// first is the preferred leader.
+struct NewPartitionAssignment {
+  std::vector<BrokerId> replicas;
+  bool operator==(const NewPartitionAssignment&) const = default;
+
+  template <class V>
+  static void fields(V& v) {
+    v.field("replicas", &NewPartitionAssignment::replicas, versions(0).at_most(isr_members_max));
+  }
+};
+
 struct CreateTopicRequest {
   static constexpr std::string_view message_name = "CreateTopicRequest";
   std::string name;
   std::int32_t partitions = -1;          // -1: the default
   std::int16_t replication_factor = -1;  // -1: the default
   std::map<std::string, std::string> configs;
+  // Partition i on assignments[i] (partitions and replication_factor then -1); empty: placed by
+  // the controller.
+  std::vector<NewPartitionAssignment> assignments;
   bool operator==(const CreateTopicRequest&) const = default;
 
   template <class V>
@@ -130,6 +145,7 @@ struct CreateTopicRequest {
     v.field("partitions", &S::partitions, versions(0));
     v.field("replication_factor", &S::replication_factor, versions(0));
     v.field("configs", &S::configs, versions(0).at_most(topic_configs_max));
+    v.field("assignments", &S::assignments, versions(0).at_most(call_partitions_max));
   }
 };
 struct CreateTopicReply {
@@ -341,15 +357,6 @@ struct ListReassignmentsReply {
 // CreatePartitions for one topic: grow it to `count` partitions, on the brokers each new
 // partition's assignment names (its first the preferred leader) or, when `assignments` is empty,
 // placed as a new topic's are. `validate_only` decides without records.
-struct NewPartitionAssignment {
-  std::vector<BrokerId> replicas;
-  bool operator==(const NewPartitionAssignment&) const = default;
-
-  template <class V>
-  static void fields(V& v) {
-    v.field("replicas", &NewPartitionAssignment::replicas, versions(0).at_most(isr_members_max));
-  }
-};
 struct CreatePartitionsRequest {
   static constexpr std::string_view message_name = "CreatePartitionsRequest";
   std::string topic;

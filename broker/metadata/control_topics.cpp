@@ -117,6 +117,73 @@ ErrorCode check_alter_members(const MetadataImage& image, const AlterPartitionRe
   return ErrorCode::none;
 }
 
+// Kafka's validateManualPartitionAssignment: replicas non-empty, distinct, registered, as many as
+// the topic's replication factor; the ISR is those that are active, and at least one must be. The
+// problem, as Kafka words it, or nothing.
+std::optional<std::string> manual_assignment_problem(const MetadataImage& image, const std::vector<BrokerId>& replicas,
+                                                     std::size_t replication_factor) {
+  if (replicas.empty()) return "The manual partition assignment includes an empty replica list.";
+  if (std::set<BrokerId>(replicas.begin(), replicas.end()).size() != replicas.size())
+    return fmt::format("The manual partition assignment includes the broker ids [{}] more than once.",
+                       fmt::join(raw_ids(replicas), ", "));
+  for (auto b : replicas)
+    if (image.broker(b) == nullptr)
+      return fmt::format("The manual partition assignment includes broker {}, but no such broker is registered.", b.value);
+  if (replicas.size() != replication_factor)
+    return fmt::format("The manual partition assignment includes a partition with {} replica(s), but this is not "
+                       "consistent with previous partitions, which have {} replica(s).",
+                       replicas.size(), replication_factor);
+  if (std::none_of(replicas.begin(), replicas.end(), [&](BrokerId b) { return image.is_active(b); }))
+    return "All brokers specified in the manual partition assignment are fenced or in controlled shutdown.";
+  return std::nullopt;
+}
+
+// A new partition's record: its replicas as given, the active ones its ISR, the first of those its
+// leader (the preferred replica when it is up), as Kafka's createTopic and createPartitions do.
+PartitionRecord new_partition(const MetadataImage& image, const Uuid& topic_id, std::int32_t index,
+                              const std::vector<BrokerId>& replicas) {
+  std::vector<BrokerId> isr;
+  for (auto b : replicas)
+    if (image.is_active(b)) isr.push_back(b);
+  KEEL_ASSERT(!isr.empty());
+  KEEL_ASSERT_EQ(std::set<BrokerId>(replicas.begin(), replicas.end()).size(), replicas.size());
+  return PartitionRecord{index, topic_id, replicas, isr, isr.front(), LeaderRecoveryState::recovered, 0, 0, {}, {}};
+}
+
+// Where a new topic's partitions go: the request's assignments, checked, or placed on rf distinct
+// active brokers. On a refusal, `refusal` says why.
+std::optional<std::vector<std::vector<BrokerId>>> new_topic_placement(const MetadataImage& image,
+                                                                     const CreateTopicRequest& request,
+                                                                     std::int32_t partitions, std::int32_t rf,
+                                                                     Random& random, CreateTopicReply& refusal) {
+  if (!request.assignments.empty()) {
+    std::vector<std::vector<BrokerId>> out;
+    const std::size_t manual_rf = request.assignments.front().replicas.size();
+    for (const auto& a : request.assignments) {
+      if (auto problem = manual_assignment_problem(image, a.replicas, manual_rf)) {
+        refusal = {ErrorCode::invalid_replica_assignment, *problem, {}};
+        return std::nullopt;
+      }
+      out.push_back(a.replicas);
+    }
+    return out;
+  }
+  // Keel places only on active brokers (Kafka may also place on fenced ones, after the unfenced):
+  // a replica on a fenced broker would start outside the ISR.
+  const auto live = image.live_brokers();
+  if (live.size() < static_cast<std::size_t>(rf)) {
+    refusal = {ErrorCode::invalid_replication_factor,
+               fmt::format("replication factor {} needs {} active brokers, {} are", rf, rf, live.size()), {}};
+    return std::nullopt;
+  }
+  auto placement = place_replicas(rack_alternating(image, live, random), partitions, rf, random);
+  for (const auto& replicas : placement) {
+    KEEL_ASSERT_EQ(replicas.size(), static_cast<std::size_t>(rf));
+    for (auto b : replicas) KEEL_ASSERT(image.is_active(b));
+  }
+  return placement;
+}
+
 }  // namespace
 
 bool valid_topic_name(std::string_view name, std::size_t length_max) {
@@ -140,36 +207,29 @@ Decision<CreateTopicReply> Controller::create_topic(const MetadataImage& image, 
   if (!valid_topic_name(request.name, config_.topic_name_length_max))
     return refuse_topic(ErrorCode::invalid_topic_exception, fmt::format("topic name '{}' is not valid", request.name));
   if (image.topic(request.name)) return refuse_topic(ErrorCode::topic_already_exists, fmt::format("topic '{}' exists", request.name));
-  const std::int32_t partitions = request.partitions == -1 ? config_.default_partitions : request.partitions;
+  const bool manual = !request.assignments.empty();
+  KEEL_ASSERT(!manual || (request.partitions == -1 && request.replication_factor == -1));
+  const std::int32_t partitions = manual ? static_cast<std::int32_t>(request.assignments.size())
+                                  : request.partitions == -1 ? config_.default_partitions
+                                                             : request.partitions;
   if (partitions <= 0 || partitions > config_.partitions_per_topic_max)
     return refuse_topic(ErrorCode::invalid_partitions,
-                        fmt::format("{} partitions is outside 1..{}", request.partitions, config_.partitions_per_topic_max));
+                        fmt::format("{} partitions is outside 1..{}", partitions, config_.partitions_per_topic_max));
   const std::int32_t rf = request.replication_factor == -1 ? config_.default_replication_factor : request.replication_factor;
-  if (rf <= 0) return refuse_topic(ErrorCode::invalid_replication_factor, fmt::format("replication factor {}", rf));
+  if (!manual && rf <= 0) return refuse_topic(ErrorCode::invalid_replication_factor, fmt::format("replication factor {}", rf));
   if (auto it = request.configs.find(std::string(unclean_config)); it != request.configs.end() && !is_boolean(it->second))
     return refuse_topic(ErrorCode::invalid_config, fmt::format("{}={} is not true or false", unclean_config, it->second));
-  // Keel places only on active brokers (Kafka may also place on fenced ones, after the unfenced):
-  // a replica on a fenced broker would start outside the ISR.
-  const auto live = image.live_brokers();
-  if (live.size() < static_cast<std::size_t>(rf))
-    return refuse_topic(ErrorCode::invalid_replication_factor,
-                        fmt::format("replication factor {} needs {} active brokers, {} are", rf, rf, live.size()));
-
-  const auto placement = place_replicas(rack_alternating(image, live, random), partitions, rf, random);
-  KEEL_ASSERT_EQ(placement.size(), static_cast<std::size_t>(partitions));
+  CreateTopicReply refusal;
+  const auto placement = new_topic_placement(image, request, partitions, rf, random, refusal);
+  if (!placement) return {{}, std::move(refusal)};
+  KEEL_ASSERT_EQ(placement->size(), static_cast<std::size_t>(partitions));
   Uuid id = random_topic_id(random);
   while (image.topic(id)) id = random_topic_id(random);
   std::vector<MetadataRecord> records;
   records.push_back(TopicRecord{request.name, id});
   for (const auto& [name, value] : request.configs) records.push_back(ConfigRecord{request.name, name, value});
-  for (std::int32_t p = 0; p < partitions; ++p) {
-    const auto& replicas = placement[static_cast<std::size_t>(p)];
-    // Each partition on rf distinct active brokers, led by its first (the preferred leader).
-    KEEL_ASSERT_EQ(replicas.size(), static_cast<std::size_t>(rf));
-    KEEL_ASSERT_EQ(std::set<BrokerId>(replicas.begin(), replicas.end()).size(), replicas.size());
-    for (auto b : replicas) KEEL_ASSERT(image.is_active(b));
-    records.push_back(PartitionRecord{p, id, replicas, replicas, replicas.front(), LeaderRecoveryState::recovered, 0, 0, {}, {}});
-  }
+  for (std::int32_t p = 0; p < partitions; ++p)
+    records.push_back(new_partition(image, id, p, (*placement)[static_cast<std::size_t>(p)]));
   return {std::move(records), CreateTopicReply{ErrorCode::none, "", id}};
 }
 
@@ -230,30 +290,6 @@ Decision<CreatePartitionsReply> refuse_partitions(ErrorCode error, std::string m
   return {{}, CreatePartitionsReply{error, std::move(message)}};
 }
 
-// Kafka's validateManualPartitionAssignment: replicas non-empty, distinct, registered, as many as
-// the topic's replication factor; the ISR is those that are active, and at least one must be.
-std::optional<CreatePartitionsReply> check_manual_assignment(const MetadataImage& image,
-                                                             const std::vector<BrokerId>& replicas,
-                                                             std::size_t replication_factor) {
-  auto problem = [](std::string message) {
-    return CreatePartitionsReply{ErrorCode::invalid_replica_assignment, std::move(message)};
-  };
-  if (replicas.empty()) return problem("The manual partition assignment includes an empty replica list.");
-  if (std::set<BrokerId>(replicas.begin(), replicas.end()).size() != replicas.size())
-    return problem(fmt::format("The manual partition assignment includes the broker ids [{}] more than once.",
-                               fmt::join(raw_ids(replicas), ", ")));
-  for (auto b : replicas)
-    if (image.broker(b) == nullptr)
-      return problem(fmt::format("The manual partition assignment includes broker {}, but no such broker is registered.", b.value));
-  if (replicas.size() != replication_factor)
-    return problem(fmt::format("The manual partition assignment includes a partition with {} replica(s), but this is not "
-                               "consistent with previous partitions, which have {} replica(s).",
-                               replicas.size(), replication_factor));
-  if (std::none_of(replicas.begin(), replicas.end(), [&](BrokerId b) { return image.is_active(b); }))
-    return problem("All brokers specified in the manual partition assignment are fenced or in controlled shutdown.");
-  return std::nullopt;
-}
-
 // The replicas of each new partition: the request's assignments, checked, or placed as for a new
 // topic on the active brokers.
 Result<std::vector<std::vector<BrokerId>>> new_partition_replicas(const MetadataImage& image,
@@ -263,8 +299,8 @@ Result<std::vector<std::vector<BrokerId>>> new_partition_replicas(const Metadata
   std::vector<std::vector<BrokerId>> out;
   if (!request.assignments.empty()) {
     for (const auto& a : request.assignments) {
-      if (auto problem = check_manual_assignment(image, a.replicas, rf)) {
-        refusal = *problem;
+      if (auto problem = manual_assignment_problem(image, a.replicas, rf)) {
+        refusal = {ErrorCode::invalid_replica_assignment, *problem};
         return make_error(Errc::invalid_argument, refusal.message);
       }
       out.push_back(a.replicas);
@@ -309,15 +345,8 @@ Decision<CreatePartitionsReply> Controller::create_partitions(const MetadataImag
   if (!placement) return {{}, refusal};
   if (request.validate_only) return {{}, CreatePartitionsReply{}};
   std::vector<MetadataRecord> records;
-  for (std::int32_t i = 0; i < additional; ++i) {
-    const auto& replicas = (*placement)[static_cast<std::size_t>(i)];
-    std::vector<BrokerId> isr;
-    for (auto b : replicas)
-      if (image.is_active(b)) isr.push_back(b);
-    KEEL_ASSERT(!isr.empty());
-    // The first active replica leads, as Kafka's createPartitions elects (the preferred when it is up).
-    records.push_back(PartitionRecord{current + i, topic->id, replicas, isr, isr.front(), LeaderRecoveryState::recovered, 0, 0, {}, {}});
-  }
+  for (std::int32_t i = 0; i < additional; ++i)
+    records.push_back(new_partition(image, topic->id, current + i, (*placement)[static_cast<std::size_t>(i)]));
   return {std::move(records), CreatePartitionsReply{}};
 }
 

@@ -61,7 +61,7 @@ struct ControllerCluster {
 
   metadata::CreateTopicReply create_topic(const std::string& name, std::int32_t partitions, std::int16_t rf,
                                           std::map<std::string, std::string> configs = {}) {
-    auto d = controller.create_topic(image, {name, partitions, rf, std::move(configs)}, random);
+    auto d = controller.create_topic(image, {name, partitions, rf, std::move(configs), {}}, random);
     commit(d.records);
     return d.reply;
   }
