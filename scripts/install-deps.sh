@@ -8,6 +8,7 @@ packages=(
   catch2                 # Catch2 v2
   libfmt-dev libcli11-dev nlohmann-json3-dev
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev   # record batch compression codecs
+  libre2-dev             # consumer group regex subscriptions (KIP-848), as Kafka's RE2/J
   kcat python3-kafka python3-confluent-kafka  # real Kafka clients for the integration tests (librdkafka 2.0.2)
   python3-snappy python3-lz4 python3-zstandard      # kafka-python's codecs for those tests
   universal-ctags        # function boundaries for the function length check

@@ -2,6 +2,8 @@
 
 #include "broker/base/assert.h"
 
+#include <fmt/format.h>
+
 namespace keel::group {
 
 using coordinator::CoordinatorError;
@@ -135,9 +137,14 @@ protocol::OffsetCommitResponse GroupCoordinator::offset_commit(
 }
 
 protocol::OffsetFetchResponse::Group GroupCoordinator::offset_fetch(
-    const std::string& group_id, const std::optional<std::vector<protocol::OffsetFetchRequest::Topic>>& topics) {
+    const std::string& group_id, const std::optional<std::vector<protocol::OffsetFetchRequest::Topic>>& topics,
+    const std::optional<std::string>& member_id, std::int32_t member_epoch) {
   protocol::OffsetFetchResponse::Group out;
-  const auto error = read(group_id, [&](GroupShard& shard) { shard.fetch(group_id, topics, out); });
+  const auto error = read(group_id, [&](GroupShard& shard) {
+    out.group_id = group_id;
+    out.error_code = shard.check_fetch(group_id, member_id, member_epoch);
+    if (out.error_code == 0) shard.fetch(group_id, topics, out);
+  });
   if (error != CoordinatorError::none) {
     out = {};
     out.group_id = group_id;
@@ -189,6 +196,51 @@ protocol::DeleteGroupsResponse::Result GroupCoordinator::delete_group(const std:
   out.group_id = group_id;
   const auto error = write(group_id, "delete-group", [&](GroupShard& shard) { return shard.delete_group(group_id, out.error_code); });
   if (error != CoordinatorError::none) out.error_code = kafka_error(error);
+  return out;
+}
+
+}  // namespace keel::group
+
+namespace keel::group {
+
+protocol::ConsumerGroupHeartbeatResponse GroupCoordinator::consumer_group_heartbeat(
+    const protocol::ConsumerGroupHeartbeatRequest& request, std::int16_t version, const Client& client,
+    const TopicsView& topics) {
+  protocol::ConsumerGroupHeartbeatResponse out;
+  if (auto problem = check_heartbeat(request, version)) {
+    out.error_code = static_cast<std::int16_t>(ErrorCode::invalid_request);
+    out.error_message = *problem;
+    return out;
+  }
+  if (request.server_assignor && !request.server_assignor->empty() &&
+      !client::assignors::server_assignor_by_name(*request.server_assignor)) {
+    out.error_code = static_cast<std::int16_t>(ErrorCode::unsupported_assignor);
+    out.error_message = fmt::format("ServerAssignor {} is not supported. Supported assignors: uniform, range.",
+                                    *request.server_assignor);
+    return out;
+  }
+  if (request.subscribed_topic_regex && !request.subscribed_topic_regex->empty()) {
+    if (auto problem = regex_problem(*request.subscribed_topic_regex)) {
+      out.error_code = static_cast<std::int16_t>(ErrorCode::invalid_regular_expression);
+      out.error_message = *problem;
+      return out;
+    }
+  }
+  const auto error = write(request.group_id, "consumer-group-heartbeat",
+                           [&](GroupShard& shard) { return shard.consumer_heartbeat(request, client, topics, out); });
+  if (error != CoordinatorError::none) return with_error<protocol::ConsumerGroupHeartbeatResponse>(kafka_error(error));
+  return out;
+}
+
+protocol::ConsumerGroupDescribeResponse::DescribedGroup GroupCoordinator::consumer_group_describe(
+    const std::string& group_id, const TopicsView& topics) {
+  protocol::ConsumerGroupDescribeResponse::DescribedGroup out;
+  const auto error = read(group_id, [&](GroupShard& shard) { shard.consumer_describe(group_id, topics, out); });
+  if (error != CoordinatorError::none) {
+    out = {};
+    out.group_id = group_id;
+    out.error_code = kafka_error(error);
+  }
   return out;
 }
 

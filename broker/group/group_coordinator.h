@@ -47,12 +47,21 @@ class GroupCoordinator {
   protocol::LeaveGroupResponse leave_group(const protocol::LeaveGroupRequest& request, const Client& client);
   protocol::OffsetCommitResponse offset_commit(const protocol::OffsetCommitRequest& request, const Client& client,
                                                const std::function<bool(const std::string&, std::int32_t)>& known);
+  // A fetch naming a consumer group member (v9) is checked against its epoch.
   protocol::OffsetFetchResponse::Group offset_fetch(
-      const std::string& group_id, const std::optional<std::vector<protocol::OffsetFetchRequest::Topic>>& topics);
+      const std::string& group_id, const std::optional<std::vector<protocol::OffsetFetchRequest::Topic>>& topics,
+      const std::optional<std::string>& member_id = std::nullopt, std::int32_t member_epoch = -1);
   protocol::OffsetDeleteResponse offset_delete(const protocol::OffsetDeleteRequest& request);
   protocol::DescribeGroupsResponse::Group describe_group(const std::string& group_id);
   protocol::ListGroupsResponse list_groups(const protocol::ListGroupsRequest& request);
   protocol::DeleteGroupsResponse::Result delete_group(const std::string& group_id);
+  // KIP-848: `version` is the request's (it decides which checks apply), `topics` the metadata
+  // image's topics as the handler saw them.
+  protocol::ConsumerGroupHeartbeatResponse consumer_group_heartbeat(const protocol::ConsumerGroupHeartbeatRequest& request,
+                                                                    std::int16_t version, const Client& client,
+                                                                    const TopicsView& topics);
+  protocol::ConsumerGroupDescribeResponse::DescribedGroup consumer_group_describe(const std::string& group_id,
+                                                                                  const TopicsView& topics);
 
  private:
   coordinator::CoordinatorError write(const std::string& group_id, std::string_view name,

@@ -78,6 +78,7 @@ void GroupShard::replay(const coordinator::CoordinatorRecord& record) {
   }
   if (auto* offset = std::get_if<OffsetRecord>(&*decoded)) replay_offset(*offset);
   if (auto* group = std::get_if<GroupRecord>(&*decoded)) replay_group(*group);
+  if (auto* consumer = std::get_if<ConsumerRecord>(&*decoded)) replay_consumer(*consumer);
 }
 
 void GroupShard::replay_offset(const OffsetRecord& record) {
@@ -91,7 +92,8 @@ void GroupShard::replay_offset(const OffsetRecord& record) {
   }
   const auto& v = *record.value;
   offsets_[record.key.group][tp] = CommittedOffset{v.offset, v.leader_epoch, v.metadata, v.commit_timestamp};
-  get_or_create(record.key.group);  // a simple group exists through its offsets
+  // A simple group exists through its offsets (unless a consumer group holds the id).
+  if (!consumer_groups_.contains(record.key.group)) get_or_create(record.key.group);
 }
 
 void GroupShard::replay_group(const GroupRecord& record) {
@@ -133,6 +135,7 @@ void GroupShard::loaded() {
   for (const auto& [id, g] : groups_) {
     for (const auto& [member_id, m] : g->members()) reschedule_session(*g, m);
   }
+  consumer_groups_loaded();
 }
 
 void GroupShard::unloaded(CoordinatorError error) {

@@ -17,7 +17,9 @@
 
 #include "broker/base/topic_partition.h"
 #include "broker/coordinator/runtime.h"
+#include "broker/client/assignors/server_assignors.h"
 #include "broker/group/classic_group.h"
+#include "broker/group/consumer_group.h"
 #include "broker/group/records.h"
 #include "broker/protocol/messages.h"
 
@@ -30,6 +32,25 @@ struct GroupConfig {
   std::int32_t max_size = std::numeric_limits<std::int32_t>::max();  // group.max.size
   std::int32_t new_member_join_timeout_ms = 300000;   // KAFKA-7610: a new member's join waits at most this
   std::int32_t offset_metadata_max_bytes = 4096;      // offset.metadata.max.bytes
+  std::int32_t consumer_session_timeout_ms = 45000;   // group.consumer.session.timeout.ms
+  std::int32_t consumer_heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms
+  std::int32_t consumer_max_size = std::numeric_limits<std::int32_t>::max();  // group.consumer.max.size
+};
+
+// The topics of the metadata image as a consumer group sees them when a heartbeat arrives: by name,
+// with their topic id and partition count. Subscriptions are resolved against it.
+struct TopicsView {
+  struct Topic {
+    protocol::Uuid id;
+    std::int32_t partitions = 0;
+  };
+  std::map<std::string, Topic> by_name;
+
+  std::optional<std::string> key_of(const std::string& name) const;  // the topic key (consumer_group.h)
+  std::int32_t partitions(const std::string& key) const;
+  std::optional<std::string> name_of(const std::string& key) const;
+  // The keys of the topics whose whole name matches `regex` (RE2 syntax).
+  std::vector<std::string> matching(const std::string& regex) const;
 };
 
 // Who sent a request (for member ids and DescribeGroups).
@@ -79,8 +100,19 @@ class GroupShard final : public coordinator::Shard {
   void list(const std::vector<std::string>& states_filter, std::vector<protocol::ListGroupsResponse::Group>& out) const;
   coordinator::WriteResult delete_group(const std::string& group_id, std::int16_t& error_code);
 
+  // ---- KIP-848 consumer groups (shard_consumer.cpp) ----
+  coordinator::WriteResult consumer_heartbeat(const protocol::ConsumerGroupHeartbeatRequest& request,
+                                              const Client& client, const TopicsView& topics,
+                                              protocol::ConsumerGroupHeartbeatResponse& response);
+  void consumer_describe(const std::string& group_id, const TopicsView& topics,
+                         protocol::ConsumerGroupDescribeResponse::DescribedGroup& out) const;
+  // OffsetFetch v9's member check: a fetch naming a member of a consumer group must carry its epoch.
+  std::int16_t check_fetch(const std::string& group_id, const std::optional<std::string>& member_id,
+                           std::int32_t member_epoch) const;
+
   // For tests and checkers.
   const ClassicGroup* group(const std::string& id) const;
+  const ConsumerGroup* consumer_group(const std::string& id) const;
   const std::map<TopicPartition, CommittedOffset>* offsets(const std::string& group_id) const;
 
  private:
@@ -121,6 +153,36 @@ class GroupShard final : public coordinator::Shard {
   coordinator::WriteResult finish_sync(ClassicGroup& g, const protocol::SyncGroupRequest& request);
   std::int16_t check_commit(const protocol::OffsetCommitRequest& request);
 
+  // ---- consumer groups (shard_consumer.cpp) ----
+  using Heartbeat = protocol::ConsumerGroupHeartbeatRequest;
+  using HeartbeatAnswer = protocol::ConsumerGroupHeartbeatResponse;
+  void emit(coordinator::WriteResult& result, coordinator::CoordinatorRecord record);
+  ConsumerGroup& get_or_create_consumer(const std::string& id);
+  ConsumerGroup* consumer_group_for_join(const Heartbeat& rq, coordinator::WriteResult& result, HeartbeatAnswer& out);
+  std::int16_t consumer_member_lookup(ConsumerGroup& g, const Heartbeat& rq, const Client& client,
+                                      std::string& member_id, coordinator::WriteResult& result);
+  void replace_static_member(ConsumerGroup& g, const ConsumerMember& old, const std::string& new_id,
+                             const Client& client, coordinator::WriteResult& result);
+  void remove_consumer_member(ConsumerGroup& g, const std::string& member_id, coordinator::WriteResult& result);
+  void fence_consumer_member(ConsumerGroup& g, const std::string& member_id, coordinator::WriteResult& result);
+  coordinator::WriteResult consumer_leave(const Heartbeat& rq, HeartbeatAnswer& out);
+  assignors::ServerAssignorKind group_assignor(const ConsumerGroup& g) const;
+  void compute_target(ConsumerGroup& g, const TopicsView& topics, coordinator::WriteResult& result);
+  void reconcile_member(ConsumerGroup& g, const std::string& member_id,
+                        const std::optional<std::vector<Heartbeat::TopicPartitions>>& owned,
+                        coordinator::WriteResult& result);
+  void schedule_consumer_session(const std::string& group_id, const std::string& member_id);
+  void schedule_consumer_timer(const std::string& name, const std::string& group_id, const std::string& member_id,
+                               std::optional<std::int32_t> epoch, std::int32_t timeout_ms);
+  std::set<std::string> subscribed_topic_keys(const ConsumerMemberMetadataValue& m, const TopicsView& topics) const;
+  void replay_consumer(const ConsumerRecord& record);
+  void consumer_groups_loaded();
+  std::int16_t check_consumer_commit(const ConsumerGroup& g, const protocol::OffsetCommitRequest& request,
+                                     std::int16_t version) const;
+  bool describe_consumer(const std::string& group_id, protocol::DescribeGroupsResponse::Group& out) const;
+  coordinator::WriteResult delete_consumer_group(const ConsumerGroup& g, std::int16_t& error_code);
+  std::int64_t subscription_hash(const ConsumerGroup& g, const TopicsView& topics) const;
+
   // ---- records ----
   coordinator::CoordinatorRecord metadata_record(const ClassicGroup& g) const;
   void replay_offset(const OffsetRecord& record);
@@ -133,10 +195,17 @@ class GroupShard final : public coordinator::Shard {
   GroupConfig config_;
   bool active_ = false;
   std::map<std::string, std::unique_ptr<ClassicGroup>> groups_;
+  std::map<std::string, std::unique_ptr<ConsumerGroup>> consumer_groups_;  // ids never also in groups_
   std::map<std::string, std::map<TopicPartition, CommittedOffset>> offsets_;
 };
 
 std::set<std::string> subscribed_topics(const ClassicGroup& g);
+
+// ConsumerGroupHeartbeat's checks before the shard (Kafka's request validation): the message of an
+// INVALID_REQUEST answer, or nothing when the request may go on.
+std::optional<std::string> check_heartbeat(const protocol::ConsumerGroupHeartbeatRequest& request, std::int16_t version);
+// Why a subscription regex is not one RE2 reads (INVALID_REGULAR_EXPRESSION), or nothing.
+std::optional<std::string> regex_problem(const std::string& regex);
 
 // The Kafka error code for a runtime error (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, ...).
 std::int16_t kafka_error(coordinator::CoordinatorError error);

@@ -151,6 +151,11 @@ Result<DecodedRecord> decode_record(const coordinator::CoordinatorRecord& record
     if (!value) return value.error();
     return DecodedRecord(GroupRecord{std::move(*key), std::move(*value)});
   }
+  if (is_consumer_record_type(type)) {
+    auto consumer = decode_consumer_record(type, std::span<const std::uint8_t>(record.key).subspan(2), record.value);
+    if (!consumer) return consumer.error();
+    return DecodedRecord(std::move(*consumer));
+  }
   return DecodedRecord(std::monostate{});
 }
 

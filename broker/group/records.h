@@ -6,7 +6,8 @@
 //   type 1  OffsetCommit   key {group, topic, partition}; value v3 written (v0-v4 read)
 //   type 2  GroupMetadata  key {group};                   value v3 written (v0-v3 read)
 //
-// Types 0 (legacy offsets: read as type 1) and 3.. (KIP-848, share, streams) are skipped on load.
+// Type 0 (legacy offsets) is read as type 1; the KIP-848 consumer group types 3 and 5-8 are in
+// consumer_records.h; the others (4, 16, share, streams) are skipped on load.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "broker/base/result.h"
 #include "broker/coordinator/record.h"
+#include "broker/group/consumer_records.h"
 #include "broker/protocol/wire.h"
 
 namespace keel::group {
@@ -82,7 +84,7 @@ struct GroupRecord {
   GroupMetadataKey key;
   std::optional<GroupMetadataValue> value;
 };
-using DecodedRecord = std::variant<std::monostate, OffsetRecord, GroupRecord>;
+using DecodedRecord = std::variant<std::monostate, OffsetRecord, GroupRecord, ConsumerRecord>;
 Result<DecodedRecord> decode_record(const coordinator::CoordinatorRecord& record);
 
 // The coordinator's partition for a group: abs(Java String.hashCode(group)) % partitions, with

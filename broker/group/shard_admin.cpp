@@ -20,6 +20,7 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
 }  // namespace
 
 void GroupShard::describe(const std::string& group_id, protocol::DescribeGroupsResponse::Group& out) const {
+  if (describe_consumer(group_id, out)) return;
   out.group_id = group_id;
   const ClassicGroup* g = group(group_id);
   if (g == nullptr) {
@@ -54,9 +55,17 @@ void GroupShard::list(const std::vector<std::string>& states_filter,
                         });
     if (wanted) out.push_back({id, g->protocol_type().value_or(""), std::string(state)});
   }
+  for (const auto& [id, g] : consumer_groups_) {
+    const std::string_view state = consumer_state_name(g->state());
+    const bool wanted = states_filter.empty() || std::any_of(states_filter.begin(), states_filter.end(), [&](const auto& s) {
+                          return equal_ignoring_case(s, state);
+                        });
+    if (wanted) out.push_back({id, "consumer", std::string(state)});
+  }
 }
 
 WriteResult GroupShard::delete_group(const std::string& group_id, std::int16_t& error_code) {
+  if (const ConsumerGroup* consumer = consumer_group(group_id)) return delete_consumer_group(*consumer, error_code);
   const ClassicGroup* g = group(group_id);
   if (g == nullptr) {
     error_code = static_cast<std::int16_t>(ErrorCode::group_id_not_found);

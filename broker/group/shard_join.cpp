@@ -80,6 +80,16 @@ WriteResult GroupShard::join(const JoinGroupRequest& request, const Client& clie
       request.session_timeout_ms > config_.max_session_timeout_ms) {
     return refuse(ErrorCode::invalid_session_timeout);
   }
+  if (auto it = consumer_groups_.find(request.group_id); it != consumer_groups_.end()) {
+    // Kafka with group.consumer.migration.policy=disabled: a live consumer group refuses classic
+    // members; an empty one gives way to a classic group.
+    if (!it->second->empty()) return refuse(ErrorCode::inconsistent_group_protocol);
+    WriteResult dropped;
+    emit(dropped, consumer_tombstone({consumer_target_metadata_type, request.group_id, {}}));
+    emit(dropped, consumer_tombstone({consumer_group_metadata_type, request.group_id, {}}));
+    append(dropped, join(request, client, reply));
+    return dropped;
+  }
   const bool exists = groups_.contains(request.group_id);
   if (!exists && !request.member_id.empty()) return refuse(ErrorCode::unknown_member_id);
   ClassicGroup& g = get_or_create(request.group_id);

@@ -43,8 +43,10 @@ std::int16_t GroupShard::check_commit(const protocol::OffsetCommitRequest& reque
 WriteResult GroupShard::commit(const protocol::OffsetCommitRequest& request, const Client& client,
                                const std::function<bool(const std::string&, std::int32_t)>& known,
                                protocol::OffsetCommitResponse& response) {
-  (void)client;
-  const std::int16_t group_error = request.group_id.empty() ? code(ErrorCode::invalid_group_id) : check_commit(request);
+  const ConsumerGroup* consumer = consumer_group(request.group_id);
+  const std::int16_t group_error = request.group_id.empty() ? code(ErrorCode::invalid_group_id)
+                                   : consumer != nullptr ? check_consumer_commit(*consumer, request, client.version)
+                                                         : check_commit(request);
   const std::int64_t now = now_ms();
   WriteResult result;
   for (const auto& topic : request.topics) {

@@ -5,6 +5,7 @@
 
 #include "broker/group/group_shard.h"
 #include "broker/kafka/handlers.h"
+#include "broker/metadata/image.h"
 
 namespace keel::kafka {
 
@@ -12,6 +13,15 @@ inline group::Client group_client(const RequestContext& ctx) {
   std::string host = ctx.peer;
   if (auto colon = host.rfind(':'); colon != std::string::npos) host.resize(colon);
   return group::Client{ctx.header.client_id.value_or(""), "/" + host, ctx.header.api_version};
+}
+
+// The image's topics as consumer groups resolve subscriptions against them.
+inline group::TopicsView topics_view(const metadata::MetadataImage& image) {
+  group::TopicsView view;
+  for (const auto& [id, topic] : image.topics()) {
+    view.by_name[topic.name] = {id, static_cast<std::int32_t>(topic.partitions.size())};
+  }
+  return view;
 }
 
 }  // namespace keel::kafka

@@ -1,8 +1,10 @@
 // Metadata: the live brokers, the cluster id, a controller id clients can use (this broker: it
 // forwards what needs the controller, as KRaft brokers do), and the topics asked for from the
 // committed metadata image, created on the fly when auto.create.topics.enable and the request
-// allow it.
+// allow it. v10+ answers topic ids; v12 takes topics by id (null names).
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "broker/kafka/admin.h"
 #include "broker/kafka/errors.h"
@@ -40,6 +42,7 @@ MetadataResponse::MetadataResponseTopic describe_topic(const metadata::MetadataI
                                                       const metadata::TopicImage& topic) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = topic.name;
+  out.topic_id = topic.id;
   out.error_code = wire(ErrorCode::none);
   for (const auto& [index, p] : topic.partitions) out.partitions.push_back(describe_partition(image, index, p));
   return out;
@@ -74,6 +77,31 @@ MetadataResponse::MetadataResponseTopic lookup_or_create(BrokerServices& broker,
   return topic != nullptr ? describe_topic(broker.quorum.image(), *topic) : topic_error(name, ErrorCode::leader_not_available);
 }
 
+bool names_topics_by_id(const MetadataRequest& request) {
+  if (!request.topics) return false;
+  return std::any_of(request.topics->begin(), request.topics->end(),
+                     [](const auto& t) { return !t.name || t.topic_id != protocol::Uuid{}; });
+}
+
+// Topics named by id (v12; Kafka refuses ids and null names below it with INVALID_REQUEST). An id the
+// image does not know is UNKNOWN_TOPIC_ID with a null name; ids never create topics.
+std::vector<MetadataResponse::MetadataResponseTopic> topics_by_id(const metadata::MetadataImage& image,
+                                                                   const MetadataRequest& request, std::int16_t version) {
+  std::vector<MetadataResponse::MetadataResponseTopic> out;
+  for (const auto& t : *request.topics) {
+    const metadata::TopicImage* topic = t.name ? image.topic(*t.name) : image.topic(t.topic_id);
+    MetadataResponse::MetadataResponseTopic answer = topic != nullptr ? describe_topic(image, *topic)
+                                                                      : topic_error("", ErrorCode::unknown_topic_id);
+    if (topic == nullptr) {
+      answer.name = t.name;
+      answer.topic_id = t.topic_id;
+    }
+    if (version < 12) answer = topic_error(t.name.value_or(""), ErrorCode::invalid_request);
+    out.push_back(std::move(answer));
+  }
+  return out;
+}
+
 // The unfenced brokers, each at its endpoint for the listener clients use here (Kafka answers with
 // the endpoints of the listener the request came in on).
 std::vector<MetadataResponse::MetadataResponseBroker> live_brokers(BrokerServices& broker) {
@@ -105,7 +133,9 @@ HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body) {
   response.cluster_id = broker.cluster_id;
   response.controller_id = broker.config.node_id;
   const auto names = requested_topics(*request, ctx.header.api_version);
-  if (!names) {
+  if (names_topics_by_id(*request)) {
+    response.topics = topics_by_id(broker.quorum.image(), *request, ctx.header.api_version);
+  } else if (!names) {
     // By name, as Kafka lists them (the image keys topics by id).
     std::map<std::string, const metadata::TopicImage*> by_name;
     for (const auto& [id, topic] : broker.quorum.image().topics()) by_name[topic.name] = &topic;

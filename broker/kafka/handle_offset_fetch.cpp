@@ -1,4 +1,5 @@
-// OffsetFetch: committed offsets of one group (v1-7) or several (v8). Reads go through the group's
+// OffsetFetch: committed offsets of one group (v1-7) or several (v8; v9 names a consumer group
+// member, whose epoch is checked). Reads go through the group's
 // shard, which holds only committed state, so RequireStable (v7) needs nothing more until
 // transactional commits exist. v1 has no top-level error: a group error goes into every partition.
 #include "broker/group/group_coordinator.h"
@@ -39,7 +40,9 @@ HandlerResult handle_offset_fetch(RequestContext& ctx, protocol::Reader& body) {
   if (!request) return request.error();
   OffsetFetchResponse response;
   if (ctx.header.api_version >= 8) {
-    for (const auto& g : request->groups) response.groups.push_back(ctx.broker.groups.offset_fetch(g.group_id, g.topics));
+    for (const auto& g : request->groups) {
+      response.groups.push_back(ctx.broker.groups.offset_fetch(g.group_id, g.topics, g.member_id, g.member_epoch));
+    }
   } else {
     flatten(*request, ctx.broker.groups.offset_fetch(request->group_id, request->topics), ctx.header.api_version, response);
   }

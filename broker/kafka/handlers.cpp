@@ -15,7 +15,7 @@ constexpr std::array handler_table{
     HandlerEntry{ApiKey::fetch, 4, 12, handle_fetch},
     HandlerEntry{ApiKey::list_offsets, 1, 9, handle_list_offsets},
     HandlerEntry{ApiKey::offset_for_leader_epoch, 2, 4, handle_offset_for_leader_epoch},
-    HandlerEntry{ApiKey::metadata, 0, 9, handle_metadata},
+    HandlerEntry{ApiKey::metadata, 0, 12, handle_metadata},
     HandlerEntry{ApiKey::api_versions, 0, 3, handle_api_versions},
     HandlerEntry{ApiKey::create_topics, 0, 7, handle_create_topics},
     HandlerEntry{ApiKey::delete_topics, 0, 6, handle_delete_topics},
@@ -37,12 +37,15 @@ constexpr std::array handler_table{
     HandlerEntry{ApiKey::sync_group, 0, 5, handle_sync_group},
     HandlerEntry{ApiKey::heartbeat, 0, 4, handle_heartbeat},
     HandlerEntry{ApiKey::leave_group, 0, 5, handle_leave_group},
-    HandlerEntry{ApiKey::offset_commit, 2, 8, handle_offset_commit},
-    HandlerEntry{ApiKey::offset_fetch, 1, 8, handle_offset_fetch},
+    HandlerEntry{ApiKey::offset_commit, 2, 9, handle_offset_commit},
+    HandlerEntry{ApiKey::offset_fetch, 1, 9, handle_offset_fetch},
     HandlerEntry{ApiKey::offset_delete, 0, 0, handle_offset_delete},
     HandlerEntry{ApiKey::describe_groups, 0, 5, handle_describe_groups},
     HandlerEntry{ApiKey::list_groups, 0, 4, handle_list_groups},
     HandlerEntry{ApiKey::delete_groups, 0, 2, handle_delete_groups},
+    // KIP-848 consumer groups (handle_consumer_group_heartbeat.cpp).
+    HandlerEntry{ApiKey::consumer_group_heartbeat, 0, 1, handle_consumer_group_heartbeat},
+    HandlerEntry{ApiKey::consumer_group_describe, 0, 1, handle_consumer_group_describe},
 };
 
 }  // namespace

@@ -48,6 +48,8 @@ std::int16_t advertised_min_version(const HandlerEntry& entry);
 
 HandlerResult handle_api_versions(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_metadata(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_consumer_group_heartbeat(RequestContext& ctx, protocol::Reader& body);
+HandlerResult handle_consumer_group_describe(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_produce(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_fetch(RequestContext& ctx, protocol::Reader& body);
 HandlerResult handle_list_offsets(RequestContext& ctx, protocol::Reader& body);
