@@ -459,7 +459,7 @@ Status GroupConsumer::commit_retrying(const OffsetMap& offsets, Instant deadline
     auto st = commit_once(offsets);
     if (st || rt_.now() >= deadline) return st;
     // STALE_MEMBER_EPOCH: the epoch moved on; commit again with the one the early heartbeat brings.
-    if (is_kafka_error(st, ErrorCode::stale_member_epoch)) wait_member_answer(deadline);
+    if (membership_ && is_kafka_error(st, ErrorCode::stale_member_epoch)) wait_member_answer(deadline);
     else if (!retriable_coordinator_error(st.error())) return st;
     else rt_.sleep_for(config_.retry_backoff);
   }
@@ -519,7 +519,7 @@ Result<OffsetMap> GroupConsumer::committed_retrying(const std::vector<TopicParti
     if (membership_ && membership_->in_group()) member = MemberIdentity{membership_->member_id(), membership_->member_epoch()};
     auto offsets = fetch_offsets(link_, partitions, true, member);
     if (offsets || rt_.now() >= deadline) return offsets;
-    if (kafka_error_code(offsets.error()) == ErrorCode::stale_member_epoch) {
+    if (membership_ && kafka_error_code(offsets.error()) == ErrorCode::stale_member_epoch) {
       wait_member_answer(deadline);
       continue;
     }
