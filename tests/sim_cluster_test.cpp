@@ -189,3 +189,36 @@ TEST_CASE("cluster: a partition reassigned onto a broker it never had: the newco
   CHECK(newest_start > 0);
 }
 
+
+TEST_CASE("cluster: a follower that starts over at a leader log start inside a batch (DeleteRecords) takes the batch "
+          "whole, from its base",
+          "[sim][cluster]") {
+  // Broker 2 is down while DeleteRecords moves the leader's log start, which lands inside the
+  // producer's large batches (400 ms of lingering at 200 records/s). Back, broker 2 is below the
+  // leader's log start: it starts over there, and the first batch it fetches begins below that
+  // offset. Kafka's follower restarts its empty log at the batch's base and appends the batch; an
+  // append below the log end would be refused (Keel asserted, in delete-records seed 25).
+  const std::string text = R"({
+    "name": "straddling-batch-test",
+    "cluster": { "brokers": 3, "config": { "min.insync.replicas": 2, "replica.fetch.backoff.ms": 200,
+                                         "replica.lag.time.max.ms": 1500, "log.flush.interval.messages": 1 } },
+    "topics": [ { "name": "trimmed", "partitions": 1, "replication_factor": 3 } ],
+    "workload": {
+      "producers": [ { "topic": "trimmed", "rate": 200, "acks": "all", "linger": "400ms", "batch_bytes": 1000000 } ],
+      "consumers": [ { "topics": ["trimmed"], "assignment": "all" } ],
+      "delete_records": [ { "topic": "trimmed", "every": "1s" } ]
+    },
+    "faults": { "scripted": [ { "at": "3s", "kill": "broker-2" }, { "at": "10s", "restart": "broker-2" } ] },
+    "duration": "14s",
+    "quiescence": { "recover": "5s", "final_read_timeout": "30s", "liveness_within": "20s" }
+  })";
+  auto s = scenario::parse_scenario(text, "straddling-batch-test");
+  REQUIRE(s);
+  const auto r = run_seed(*s, 4);
+  INFO((r.report.violations.empty() ? std::string() : r.report.violations.front().message));
+  CHECK(r.passed());
+  CHECK(r.report.marks.count("partition.follower.started_over_at_leader_log_start") == 1);
+  CHECK(r.report.marks.count("partition.follower.started_over_at_straddling_batch") == 1);
+  // Every replica ends with the same records from the newest log start on.
+  CHECK(final_replicas(r).at("trimmed-0").size() == 3);
+}

@@ -287,6 +287,15 @@ Status ReplicaFetcher::append_fetched(Partition& p, protocol::FetchResponse::Par
     auto scan = protocol::scan_batches(*data.records, true);
     if (scan.corruption) return make_error(Errc::corrupt, scan.corruption->message);
     if (scan.valid_bytes > 0) {
+      const auto& first = scan.batches.front().second;
+      if (first.base_offset < p.log_end_offset()) {
+        // Only an empty log whose start lies inside the first batch can take it (the leader's log
+        // start fell inside that batch); anything else below the log end is the leader's error.
+        if (p.log().log_start_offset() != p.log_end_offset() || first.last_offset() < p.log_end_offset())
+          return make_error(Errc::corrupt, fmt::format("fetched batch at {} below the log end {}", first.base_offset,
+                                                       p.log_end_offset()));
+        if (auto st = p.start_over_at_batch(first.base_offset); !st) return st;
+      }
       data.records->resize(scan.valid_bytes);
       if (auto st = p.append_as_follower(std::move(*data.records), scan); !st) return st;
     }

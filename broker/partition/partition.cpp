@@ -273,6 +273,22 @@ Status Partition::start_over_at(std::int64_t leader_log_start) {
   return {};
 }
 
+Status Partition::start_over_at_batch(std::int64_t base_offset) {
+  KEEL_ASSERT(role_ == Role::follower);
+  KEEL_ASSERT_EQ(log_->log_start_offset(), log_->log_end_offset());
+  KEEL_ASSERT_LT(base_offset, log_->log_end_offset());
+  KEEL_ASSERT_GE(base_offset, 0);
+  rt_.trace("ReplicaStartOver").detail("Partition", tp_.to_string()).detail("From", log_->log_end_offset())
+      .detail("BatchBase", base_offset);
+  KEEL_SOMETIMES("partition.follower.started_over_at_straddling_batch");
+  if (auto st = log_->restart_at(base_offset); !st) return st;
+  epochs_ = LeaderEpochCache{};
+  save_epochs();
+  KEEL_ASSERT_EQ(log_->log_end_offset(), base_offset);
+  check_invariants();
+  return {};
+}
+
 Status Partition::append_as_follower(protocol::Bytes batches, const protocol::BatchScan& scan) {
   KEEL_ASSERT(role_ == Role::follower);
   KEEL_ASSERT_GE(scan.batches.front().second.base_offset, log_->log_end_offset());

@@ -150,6 +150,12 @@ class Partition {
   // Empties the log and starts it at the leader's log start (Kafka's truncateFullyAndStartAt): this
   // replica ends below it.
   Status start_over_at(std::int64_t leader_log_start);
+  // This replica's log is empty and the leader's first fetched batch begins below its start but
+  // reaches it: the leader's log start lies inside that batch (DeleteRecords moves it to any
+  // offset). As Kafka's follower does (UnexpectedAppendOffsetException in
+  // Partition.appendRecordsToFollowerOrFutureReplica), the log starts over at the batch's base so
+  // that the batch is appended whole; the leader's log start then moves this log's start up again.
+  Status start_over_at_batch(std::int64_t base_offset);
   // Appends the leader's batches (scanned and CRC-checked once by the caller) as they are, and
   // records their epochs.
   Status append_as_follower(protocol::Bytes batches, const protocol::BatchScan& scan);
