@@ -659,3 +659,91 @@ TEST_CASE("client group: the coordinator's node killed, the members find the new
   CHECK(a.violations.empty());
   CHECK(run_coordinator_failover(seed).trace_hash == a.trace_hash);
 }
+
+// ---- KIP-848: the consumer protocol (group_protocol consumer), the coordinator assigns ----
+
+namespace {
+
+GroupConsumerConfig kip848_config(int m, std::optional<std::string> assignor = std::nullopt) {
+  auto c = member_config(m, AssignorKind::range);
+  c.group_protocol = GroupProtocol::consumer;
+  c.remote_assignor = std::move(assignor);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("client group (KIP-848): three members share the partitions with the uniform and range assignors, never "
+          "two holding one; a member that leaves has its partitions taken over",
+          "[client][group][kip848][sim]") {
+  const std::uint64_t seed = GENERATE(range(1, 4));
+  INFO("seed " << seed);
+  const std::string assignor = GENERATE(as<std::string>(), "uniform", "range");
+  INFO("assignor " << assignor);
+  GroupWorld w(seed);
+  for (int m = 0; m < members_max; ++m) w.start_member(m, kip848_config(m, assignor));
+  REQUIRE(w.run_until_shared({0, 1, 2}, 60s));
+  w.world.run_for(3s);
+  CHECK(w.shared_by({0, 1, 2}));
+  for (int m = 0; m < members_max; ++m) CHECK(w.ledger.held_by(m).size() == 2);
+  w.stop_member(2, true);
+  CHECK(w.ledger.held_by(2).empty());
+  REQUIRE(w.run_until_shared({0, 1}, 60s));
+  w.world.run_for(3s);
+  CHECK(w.ledger.held_by(0).size() == 3);
+  CHECK(w.ledger.held_by(1).size() == 3);
+  INFO(fmt::format("{}", fmt::join(w.ledger.violations, "\n")));
+  CHECK(w.ledger.violations.empty());
+  for (std::int32_t p = 0; p < partitions; ++p) CHECK_FALSE(w.ledger.processed[TopicPartition{topic, p}].empty());
+  for (int m = 0; m < 2; ++m) CHECK(w.ledger.errors[m].empty());
+}
+
+TEST_CASE("client group (KIP-848): commits with the member epoch survive, a restarted consumer resumes from them; "
+          "the admin describes the group",
+          "[client][group][kip848][sim]") {
+  const std::uint64_t seed = GENERATE(range(1, 4));
+  INFO("seed " << seed);
+  GroupWorld w(seed);
+  auto config = kip848_config(0);
+  config.enable_auto_commit = false;
+  OffsetMap committed_sync;
+  std::map<TopicPartition, std::int64_t> first_after_restart;
+  std::optional<ConsumerGroupDescription> described;
+  w.admin([&](Runtime& rt) {
+    GroupConsumer c(rt, config);
+    c.subscribe({topic});
+    std::int64_t seen = 0;
+    while (seen < 60) {
+      auto records = c.poll(100ms);
+      INFO((records ? std::string() : records.error().message));
+      REQUIRE(records);
+      seen += static_cast<std::int64_t>(records->size());
+    }
+    REQUIRE(c.commit_sync());
+    for (const auto& tp : c.assignment()) committed_sync[tp] = *c.position(tp);
+    Admin admin(rt, test::bootstrap);
+    auto d = admin.describe_consumer_group(group_name);
+    INFO((d ? std::string() : d.error().message));
+    REQUIRE(d);
+    described = *d;
+    REQUIRE(c.close());
+  });
+  REQUIRE(committed_sync.size() == static_cast<std::size_t>(partitions));
+  REQUIRE(described);
+  CHECK(described->state == "Stable");
+  REQUIRE(described->members.size() == 1);
+  CHECK(described->members[0].member_id.size() == 22);
+  CHECK(described->members[0].assignment.size() == static_cast<std::size_t>(partitions));
+  CHECK(described->members[0].subscribed_topic_names == std::vector<std::string>{topic});
+  w.admin([&](Runtime& rt) {
+    GroupConsumer c(rt, config);
+    c.subscribe({topic});
+    while (first_after_restart.size() < static_cast<std::size_t>(partitions)) {
+      auto records = c.poll(100ms);
+      REQUIRE(records);
+      for (const auto& r : *records) first_after_restart.try_emplace(r.topic_partition, r.offset);
+    }
+    REQUIRE(c.close());
+  });
+  CHECK(first_after_restart == committed_sync);
+}

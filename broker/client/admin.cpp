@@ -53,6 +53,7 @@ Status resource_status(const Result<Response>& response, std::string_view api) {
 constexpr Duration connect_retry_backoff = std::chrono::milliseconds(100);
 constexpr std::int16_t list_groups_version_max = 4;
 constexpr std::int16_t describe_groups_version_max = 5;
+constexpr std::int16_t consumer_group_describe_version_max = 1;
 constexpr std::int16_t delete_groups_version_max = 2;
 constexpr std::int16_t offset_delete_version_max = 0;
 constexpr std::int16_t offset_commit_version_max = 8;
@@ -352,6 +353,47 @@ Result<GroupDescription> Admin::describe_group(const std::string& group) {
     if (auto st = group_error(g.error_code, fmt::format("DescribeGroups of {}", group)); !st) return st.error();
     GroupDescription d{g.group_id, g.group_state, g.protocol_type, g.protocol_data, {}, link.coordinator_node().value_or(-1)};
     for (const auto& m : g.members) d.members.push_back(describe_member(m));
+    std::sort(d.members.begin(), d.members.end(), [](const auto& a, const auto& b) { return a.member_id < b.member_id; });
+    return d;
+  });
+}
+
+namespace {
+
+std::vector<TopicPartition> named_partitions(const protocol::ConsumerGroupDescribeResponse::Assignment& assignment) {
+  std::vector<TopicPartition> out;
+  for (const auto& t : assignment.topic_partitions) {
+    for (auto p : t.partitions) out.push_back({t.topic_name, p});
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+ConsumerMemberDescription describe_consumer_member(const protocol::ConsumerGroupDescribeResponse::Member& m) {
+  return {m.member_id,      m.instance_id,           m.member_epoch,
+          m.client_id,      m.client_host,           m.subscribed_topic_names,
+          m.subscribed_topic_regex, named_partitions(m.assignment), named_partitions(m.target_assignment)};
+}
+
+}  // namespace
+
+Result<ConsumerGroupDescription> Admin::describe_consumer_group(const std::string& group) {
+  return with_coordinator(group, [&](CoordinatorLink& link) -> Result<ConsumerGroupDescription> {
+    auto response = link.call<protocol::ConsumerGroupDescribeResponse>(
+        ApiKey::consumer_group_describe, consumer_group_describe_version_max, [&](std::int16_t) {
+          protocol::ConsumerGroupDescribeRequest request;
+          request.group_ids = {group};
+          return request;
+        });
+    if (!response) return response.error();
+    if (response->groups.size() != 1) {
+      return make_error(Errc::corrupt, fmt::format("ConsumerGroupDescribe of {}: no answer", group));
+    }
+    const auto& g = response->groups[0];
+    if (auto st = group_error(g.error_code, fmt::format("ConsumerGroupDescribe of {}", group)); !st) return st.error();
+    ConsumerGroupDescription d{g.group_id, g.group_state, g.group_epoch, g.assignment_epoch, g.assignor_name, {},
+                               link.coordinator_node().value_or(-1)};
+    for (const auto& m : g.members) d.members.push_back(describe_consumer_member(m));
     std::sort(d.members.begin(), d.members.end(), [](const auto& a, const auto& b) { return a.member_id < b.member_id; });
     return d;
   });

@@ -65,6 +65,29 @@ struct GroupDescription {
   std::int32_t coordinator = -1;
 };
 
+// A KIP-848 group as ConsumerGroupDescribe shows it (../shared/reference/consumer-groups.md §7.2).
+struct ConsumerMemberDescription {
+  std::string member_id;
+  std::optional<std::string> instance_id;
+  std::int32_t member_epoch = 0;
+  std::string client_id;
+  std::string client_host;
+  std::vector<std::string> subscribed_topic_names;
+  std::optional<std::string> subscribed_topic_regex;
+  std::vector<TopicPartition> assignment;         // what it owns now; sorted
+  std::vector<TopicPartition> target_assignment;  // where reconciliation takes it; sorted
+};
+
+struct ConsumerGroupDescription {
+  std::string group_id;
+  std::string state;  // Empty, Assigning, Reconciling, Stable, Dead
+  std::int32_t group_epoch = 0;
+  std::int32_t assignment_epoch = 0;
+  std::string assignor;
+  std::vector<ConsumerMemberDescription> members;  // by member id
+  std::int32_t coordinator = -1;
+};
+
 // One partition's lag as kafka-consumer-groups.sh shows it: log end (the high watermark) minus the
 // committed offset, absent when the group committed nothing for it.
 struct PartitionLag {
@@ -108,6 +131,9 @@ class Admin {
   // broker again after a broken connection or COORDINATOR_LOAD_IN_PROGRESS, within the request timeout.
   Result<std::vector<GroupListing>> list_groups();
   Result<GroupDescription> describe_group(const std::string& group);
+  // A consumer-protocol group (ConsumerGroupDescribe): GROUP_ID_NOT_FOUND for an unknown group or
+  // a classic one.
+  Result<ConsumerGroupDescription> describe_consumer_group(const std::string& group);
   // GROUP_ID_NOT_FOUND for an unknown group, NON_EMPTY_GROUP while it has members.
   Status delete_group(const std::string& group);
   // OffsetDelete: GROUP_SUBSCRIBED_TO_TOPIC when a member still subscribes to a partition's topic.

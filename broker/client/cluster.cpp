@@ -7,6 +7,9 @@ namespace keel::client {
 namespace {
 // BUGGIFY client_metadata_late holds a metadata answer back by at most this.
 constexpr std::int64_t metadata_late_ms_max = 200;
+// v10 adds topic ids (the KIP-848 consumer names its assignment through them); v12 may answer a
+// null name, for a topic id the broker does not know (this client asks by name only).
+constexpr std::int16_t metadata_version_max = 12;
 }  // namespace
 
 Error kafka_error(protocol::ErrorCode code, const std::string& detail) {
@@ -127,14 +130,32 @@ Status Cluster::refresh(const std::vector<std::string>& topics, bool allow_creat
   if (!c) return c.error();
   auto response = request_metadata(**c, topics, allow_create);
   if (!response) return response.error();
+  return learn(*response);
+}
+
+Status Cluster::refresh_all() {
+  auto c = connection(-1);
+  if (!c) return c.error();
+  auto response = request_metadata(**c, std::nullopt, false);
+  if (!response) return response.error();
+  return learn(*response);
+}
+
+std::optional<std::string> Cluster::topic_name(const protocol::Uuid& id) const {
+  auto it = topic_names_.find(id);
+  if (it == topic_names_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status Cluster::learn(const protocol::MetadataResponse& response) {
   // BUGGIFY client_metadata_late: the answer is acted on a while after the broker gave it, as when
   // the response is slow or the client busy, so what it says may be stale by then (a leader moved,
   // a topic went). Users of a stale leader hear NOT_LEADER_OR_FOLLOWER or the like and refresh.
   if (KEEL_BUGGIFY(rt_, "client_metadata_late")) {
     rt_.sleep_for(std::chrono::milliseconds(rt_.random().between(1, metadata_late_ms_max)));
   }
-  for (const auto& b : response->brokers) brokers_[b.node_id] = Address{b.host, static_cast<std::uint16_t>(b.port)};
-  for (const auto& t : response->topics) {
+  for (const auto& b : response.brokers) brokers_[b.node_id] = Address{b.host, static_cast<std::uint16_t>(b.port)};
+  for (const auto& t : response.topics) {
     const std::string name = t.name.value_or("");
     if (t.error_code == static_cast<std::int16_t>(protocol::ErrorCode::unknown_topic_or_partition)) {
       partition_counts_.erase(name);
@@ -142,6 +163,7 @@ Status Cluster::refresh(const std::vector<std::string>& topics, bool allow_creat
       continue;
     }
     if (t.error_code != 0) continue;  // being created, or not allowed: keep what was known
+    if (!t.topic_id.is_zero() && !name.empty()) topic_names_[t.topic_id] = name;
     std::int32_t count = 0;
     for (const auto& p : t.partitions) {
       count = std::max(count, p.partition_index + 1);
@@ -166,16 +188,19 @@ std::optional<std::int32_t> Cluster::partitions(const std::string& topic) const 
   return it->second;
 }
 
-Result<protocol::MetadataResponse> request_metadata(BrokerConnection& connection, const std::vector<std::string>& topics,
+Result<protocol::MetadataResponse> request_metadata(BrokerConnection& connection,
+                                                    const std::optional<std::vector<std::string>>& topics,
                                                     bool allow_create) {
-  const auto version = connection.version_for(protocol::ApiKey::metadata, 9);
+  const auto version = connection.version_for(protocol::ApiKey::metadata, metadata_version_max);
   if (!version) return make_error(Errc::refused, "the broker serves no Metadata version this client speaks");
   protocol::MetadataRequest request;
-  request.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>();
-  for (const auto& name : topics) {
-    protocol::MetadataRequest::MetadataRequestTopic t;
-    t.name = name;
-    request.topics->push_back(std::move(t));
+  if (topics) {
+    request.topics = std::vector<protocol::MetadataRequest::MetadataRequestTopic>();
+    for (const auto& name : *topics) {
+      protocol::MetadataRequest::MetadataRequestTopic t;
+      t.name = name;
+      request.topics->push_back(std::move(t));
+    }
   }
   request.allow_auto_topic_creation = allow_create;
   return connection.call<protocol::MetadataResponse>(request, *version);

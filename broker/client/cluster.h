@@ -36,6 +36,11 @@ class Cluster {
   // and `allow_create`) and learns the brokers, partition counts and leaders; fails when no
   // broker answers. A topic the broker does not know is forgotten.
   Status refresh(const std::vector<std::string>& topics, bool allow_create = true);
+  // The same for every topic the cluster has (a null topic list).
+  Status refresh_all();
+  // A topic's name by its id, learned from Metadata v10+ (the KIP-848 consumer's assignments name
+  // topics by id).
+  std::optional<std::string> topic_name(const protocol::Uuid& id) const;
   std::optional<std::int32_t> leader(const TopicPartition& tp) const;
   std::optional<std::int32_t> partitions(const std::string& topic) const;
   // Forgets a partition's leader (after NOT_LEADER_OR_FOLLOWER and the like), so that its next
@@ -64,6 +69,7 @@ class Cluster {
   };
   Result<std::shared_ptr<BrokerConnection>> open(const Address& address, std::int32_t key);
   Result<std::shared_ptr<BrokerConnection>> any_connection();
+  Status learn(const protocol::MetadataResponse& response);
 
   Runtime& rt_;
   std::vector<Address> bootstrap_;
@@ -73,15 +79,17 @@ class Cluster {
   std::map<std::int32_t, Address> brokers_;  // node id -> address
   std::map<TopicPartition, std::int32_t> leaders_;
   std::map<std::string, std::int32_t> partition_counts_;
+  std::map<protocol::Uuid, std::string> topic_names_;  // topic id -> name
   // Connections by node id; bootstrap connections use keys -1, -2, ... (they are not yet known nodes).
   std::map<std::int32_t, Slot> slots_;
   std::size_t next_bootstrap_ = 0;
   std::uint64_t connects_attempted_ = 0;
 };
 
-// One Metadata request on `connection` for `topics` (at the highest version both sides speak, up
-// to v9), creating them when the broker auto-creates topics and `allow_create`.
-Result<protocol::MetadataResponse> request_metadata(BrokerConnection& connection, const std::vector<std::string>& topics,
+// One Metadata request on `connection` for `topics` (null: every topic) at the highest version both
+// sides speak, up to v12, creating them when the broker auto-creates topics and `allow_create`.
+Result<protocol::MetadataResponse> request_metadata(BrokerConnection& connection,
+                                                    const std::optional<std::vector<std::string>>& topics,
                                                     bool allow_create);
 
 }  // namespace keel::client

@@ -20,6 +20,8 @@ constexpr std::int16_t sync_group_version_max = 5;
 constexpr std::int16_t heartbeat_version_max = 4;
 constexpr std::int16_t leave_group_version_max = 5;
 constexpr std::int16_t offset_commit_version_max = 8;
+// A consumer-protocol member must commit with v9 (the coordinator refuses older versions).
+constexpr std::int16_t member_offset_commit_version_max = 9;
 constexpr std::string_view protocol_type = "consumer";
 // How often poll looks whether the rebalance task finished.
 constexpr Duration rebalance_check_interval = std::chrono::milliseconds(50);
@@ -53,6 +55,18 @@ GroupConsumer::GroupConsumer(Runtime& rt, GroupConsumerConfig config)
   KEEL_ASSERT_MSG(!config_.group_id.empty(), "a group consumer needs a group id");
   KEEL_ASSERT_MSG(!config_.assignors.empty(), "a group consumer needs at least one assignor");
   KEEL_ASSERT(config_.heartbeat_interval > Duration{0} && config_.heartbeat_interval < config_.session_timeout);
+  if (config_.group_protocol == GroupProtocol::consumer) {
+    ConsumerMembershipConfig m;
+    m.member_id = random_member_id(rt_.random());  // KIP-1082: the client names itself
+    m.instance_id = config_.group_instance_id;
+    m.rebalance_timeout = config_.rebalance_timeout;
+    m.server_assignor = config_.remote_assignor;
+    m.retry_backoff = config_.retry_backoff;
+    m.retry_backoff_max = std::max(config_.retry_backoff, Duration(std::chrono::seconds(1)));
+    membership_ = std::make_unique<ConsumerMembership>(std::move(m));
+    tasks_.push_back(rt_.spawn(fmt::format("{}-heartbeat", config_.consumer.client_id), [this] { member_heartbeat_loop(); }));
+    return;
+  }
   tasks_.push_back(rt_.spawn(fmt::format("{}-heartbeat", config_.consumer.client_id), [this] { heartbeat_loop(); }));
 }
 
@@ -74,9 +88,26 @@ void GroupConsumer::subscribe(std::vector<std::string> topics, GroupListener lis
   if (topics != topics_ && state_ != State::unjoined) rejoin_needed_ = true;
   topics_ = std::move(topics);
   listener_ = std::move(listener);
+  if (membership_) {
+    membership_->subscribe(topics_);
+    member_wake_.set();
+  }
+}
+
+void GroupConsumer::subscribe_regex(std::string regex, GroupListener listener) {
+  KEEL_ASSERT_MSG(membership_, "group {}: a regex subscription needs group_protocol consumer", config_.group_id);
+  topics_.clear();
+  regex_ = regex;
+  listener_ = std::move(listener);
+  membership_->subscribe_regex(std::move(regex));
+  member_wake_.set();
 }
 
 Status GroupConsumer::fenced_error() const {
+  if (membership_) {
+    return kafka_error(membership_->error(), fmt::format("group {}: member {} can take no further part",
+                                                         config_.group_id, membership_->member_id()));
+  }
   return kafka_error(ErrorCode::fenced_instance_id,
                      fmt::format("group {}: instance {} was taken over by another member", config_.group_id,
                                  config_.group_instance_id.value_or("")));
@@ -85,13 +116,13 @@ Status GroupConsumer::fenced_error() const {
 // ---- poll ----
 
 Result<std::vector<ConsumerRecord>> GroupConsumer::poll(Duration timeout) {
-  KEEL_ASSERT_MSG(!topics_.empty(), "poll before subscribe (group {})", config_.group_id);
+  KEEL_ASSERT_MSG(!topics_.empty() || regex_, "poll before subscribe (group {})", config_.group_id);
   KEEL_ASSERT_MSG(!closed_, "poll after close (group {})", config_.group_id);
   const Instant deadline = rt_.now() + timeout;
   do {
     last_poll_ = rt_.now();  // time inside poll counts as polling
     deliver_commit_outcomes();
-    if (auto st = ensure_active(deadline); !st) {
+    if (auto st = membership_ ? ensure_member(deadline) : ensure_active(deadline); !st) {
       if (state_ == State::fenced) return st.error();
       rt_.sleep_for(std::min(config_.retry_backoff, std::max<Duration>(Duration{0}, deadline - rt_.now())));
       continue;
@@ -99,7 +130,8 @@ Result<std::vector<ConsumerRecord>> GroupConsumer::poll(Duration timeout) {
     maybe_auto_commit();
     // Fetch in slices no longer than a heartbeat interval (shorter while a rebalance runs), so that a
     // rebalance the heartbeat task heard of, or one that finished, is acted on soon.
-    const Duration slice_max = state_ == State::stable ? config_.heartbeat_interval : rebalance_check_interval;
+    const bool settled = membership_ ? membership_->state() == ConsumerMembership::State::stable : state_ == State::stable;
+    const Duration slice_max = settled ? config_.heartbeat_interval : rebalance_check_interval;
     const Duration slice = std::min(std::max<Duration>(Duration{0}, deadline - rt_.now()), slice_max);
     auto records = consumer_.poll(slice);
     if (!records) {
@@ -309,8 +341,10 @@ std::vector<TopicPartition> GroupConsumer::merge_assignment(const TopicPartition
   return current;
 }
 
+bool GroupConsumer::in_generation() const { return membership_ ? membership_->in_group() : generation_ >= 0; }
+
 void GroupConsumer::revoke(const std::vector<TopicPartition>& partitions) {
-  if (config_.enable_auto_commit && generation_ >= 0) {
+  if (config_.enable_auto_commit && in_generation()) {
     OffsetMap offsets;
     for (const auto& tp : partitions) {
       if (auto p = consumer_.position(tp)) offsets[tp] = *p;
@@ -318,7 +352,7 @@ void GroupConsumer::revoke(const std::vector<TopicPartition>& partitions) {
     report_commit(offsets, commit_retrying(offsets, rt_.now() + std::min(config_.rebalance_timeout,
                                                                          config_.consumer.default_api_timeout)), {});
   }
-  if (listener_.on_revoked) listener_.on_revoked(partitions, generation_);
+  if (listener_.on_revoked) listener_.on_revoked(partitions, generation());
   owned_ = minus(owned_, partitions);
   unpositioned_ = minus(unpositioned_, partitions);
   consumer_.assign(minus(owned_, unpositioned_));
@@ -401,10 +435,10 @@ OffsetMap GroupConsumer::consumed_offsets() const {
 
 Status GroupConsumer::commit_once(const OffsetMap& offsets) {
   if (offsets.empty()) return {};
-  const std::int32_t generation = generation_;
-  auto response = link_.call<protocol::OffsetCommitResponse>(ApiKey::offset_commit, offset_commit_version_max,
-                                                             [&](std::int16_t) {
-    return offset_commit_request(config_.group_id, generation, member_id_, config_.group_instance_id, offsets);
+  const std::int32_t generation = this->generation();
+  const std::int16_t version_max = membership_ ? member_offset_commit_version_max : offset_commit_version_max;
+  auto response = link_.call<protocol::OffsetCommitResponse>(ApiKey::offset_commit, version_max, [&](std::int16_t) {
+    return offset_commit_request(config_.group_id, generation, member_id(), config_.group_instance_id, offsets);
   });
   if (!response) return response.error();
   for (const auto& t : response->topics) {
@@ -412,6 +446,7 @@ Status GroupConsumer::commit_once(const OffsetMap& offsets) {
       if (p.error_code == 0) continue;
       // A refusal of a generation the member has left since says nothing about the current one.
       const auto code = static_cast<ErrorCode>(p.error_code);
+      if (membership_) return member_commit_error(code, generation);
       if (generation == generation_ && state_ == State::stable) return note_error(code, "OffsetCommit");
       return kafka_error(code, fmt::format("OffsetCommit in group {} (generation {})", config_.group_id, generation));
     }
@@ -422,8 +457,11 @@ Status GroupConsumer::commit_once(const OffsetMap& offsets) {
 Status GroupConsumer::commit_retrying(const OffsetMap& offsets, Instant deadline) {
   while (true) {
     auto st = commit_once(offsets);
-    if (st || !retriable_coordinator_error(st.error()) || rt_.now() >= deadline) return st;
-    rt_.sleep_for(config_.retry_backoff);
+    if (st || rt_.now() >= deadline) return st;
+    // STALE_MEMBER_EPOCH: the epoch moved on; commit again with the one the early heartbeat brings.
+    if (membership_ && is_kafka_error(st, ErrorCode::stale_member_epoch)) wait_member_answer(deadline);
+    else if (!retriable_coordinator_error(st.error())) return st;
+    else rt_.sleep_for(config_.retry_backoff);
   }
 }
 
@@ -477,8 +515,15 @@ Result<OffsetMap> GroupConsumer::committed(const std::vector<TopicPartition>& pa
 
 Result<OffsetMap> GroupConsumer::committed_retrying(const std::vector<TopicPartition>& partitions, Instant deadline) {
   while (true) {
-    auto offsets = fetch_offsets(link_, partitions, true);
-    if (offsets || !retriable_coordinator_error(offsets.error()) || rt_.now() >= deadline) return offsets;
+    std::optional<MemberIdentity> member;
+    if (membership_ && membership_->in_group()) member = MemberIdentity{membership_->member_id(), membership_->member_epoch()};
+    auto offsets = fetch_offsets(link_, partitions, true, member);
+    if (offsets || rt_.now() >= deadline) return offsets;
+    if (membership_ && kafka_error_code(offsets.error()) == ErrorCode::stale_member_epoch) {
+      wait_member_answer(deadline);
+      continue;
+    }
+    if (!retriable_coordinator_error(offsets.error())) return offsets;
     if (auto code = kafka_error_code(offsets.error()); code && coordinator_moved(*code)) link_.forget();
     rt_.sleep_for(config_.retry_backoff);
   }
@@ -488,6 +533,7 @@ Result<OffsetMap> GroupConsumer::committed_retrying(const std::vector<TopicParti
 
 Status GroupConsumer::close() {
   if (closed_) return {};
+  if (membership_) return close_member();
   deliver_commit_outcomes();
   settle();
   Status result;

@@ -22,7 +22,15 @@
 // leaves the group from its heartbeat task (a static member just stops heartbeating); its next
 // poll reports the partitions lost and joins again.
 //
-// Not here: KIP-848's protocol, pattern subscriptions.
+// With group_protocol consumer (KIP-848, §7) the coordinator assigns: the member heartbeats with
+// ConsumerGroupHeartbeat (ConsumerMembership holds the protocol's state) and reconciles inside poll:
+// revoked partitions are committed (auto commit) and revoked before the next heartbeat reports the
+// smaller set, added ones are assigned once Metadata names their topic ids. Commits use OffsetCommit
+// v9 with the member epoch (STALE_MEMBER_EPOCH: heartbeat at once, then commit again), OffsetFetch
+// v9 names the member. A fenced member (FENCED_MEMBER_EPOCH, UNKNOWN_MEMBER_ID) loses its partitions
+// and joins again at epoch 0; UNRELEASED_INSTANCE_ID is fatal.
+//
+// Not here: pattern subscriptions in the classic protocol.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -34,14 +42,25 @@
 
 #include "broker/client/assignors/assignor.h"
 #include "broker/client/consumer.h"
+#include "broker/client/consumer_membership.h"
 #include "broker/client/group_membership.h"
 
 namespace keel::client {
+
+enum class GroupProtocol : std::uint8_t {
+  classic,   // JoinGroup / SyncGroup / Heartbeat, a leader member assigns
+  consumer,  // KIP-848's ConsumerGroupHeartbeat, the coordinator assigns
+};
 
 struct GroupConsumerConfig {
   ConsumerConfig consumer;  // bootstrap servers, fetch sizes, auto_offset_reset, timeouts
   std::string group_id;
   std::optional<std::string> group_instance_id;  // static membership (KIP-345)
+  GroupProtocol group_protocol = GroupProtocol::classic;  // group.protocol
+  // group.remote.assignor: the server-side assignor a consumer-protocol member asks for ("uniform",
+  // "range"); null leaves it to the coordinator. The consumer protocol ignores `assignors`,
+  // `session_timeout` and `heartbeat_interval` (the coordinator sets them).
+  std::optional<std::string> remote_assignor;
   // Offered in this order of preference; the coordinator picks one every member offers. The group is
   // cooperative only when every assignor offered is (Java's rule).
   std::vector<assignors::AssignorKind> assignors = {assignors::AssignorKind::range};
@@ -78,6 +97,9 @@ class GroupConsumer {
   GroupConsumer& operator=(const GroupConsumer&) = delete;
 
   void subscribe(std::vector<std::string> topics, GroupListener listener = {});
+  // Every topic whose whole name matches `regex` (RE2, resolved by the coordinator); the consumer
+  // protocol only.
+  void subscribe_regex(std::string regex, GroupListener listener = {});
   // Takes part in the group (joining or rejoining as needed), then returns the records that arrived
   // by `timeout`. An error when the member was fenced (FENCED_INSTANCE_ID), a position needs a
   // reset and auto_offset_reset is none, or a batch does not decode; brokers out of reach are
@@ -103,8 +125,11 @@ class GroupConsumer {
   std::vector<TopicPartition> assignment() const { return consumer_.assignment(); }
   std::optional<std::int64_t> position(const TopicPartition& tp) const { return consumer_.position(tp); }
   void seek(const TopicPartition& tp, std::int64_t offset) { consumer_.seek(tp, offset); }
-  const std::string& member_id() const { return member_id_; }
-  std::int32_t generation() const { return generation_; }
+  const std::string& member_id() const { return membership_ ? membership_->member_id() : member_id_; }
+  // The classic generation, or the consumer protocol's member epoch.
+  std::int32_t generation() const { return membership_ ? membership_->member_epoch() : generation_; }
+  // The consumer protocol's membership (null with the classic protocol).
+  const ConsumerMembership* membership() const { return membership_.get(); }
   bool is_leader() const { return !member_id_.empty() && leader_id_ == member_id_; }
   std::optional<assignors::AssignorKind> protocol() const { return protocol_; }
   bool cooperative() const;
@@ -153,13 +178,29 @@ class GroupConsumer {
   Status leave_group();
   Status leave_group_retrying();
   Status fenced_error() const;
+  bool in_generation() const;
+  // The consumer protocol (group_consumer_kip848.cpp).
+  void member_heartbeat_loop();
+  void member_heartbeat_once();
+  void settle_member();
+  Status ensure_member(Instant deadline);
+  void reconcile_member();
+  void resolve_topic_ids();
+  void take_step(const Reconciliation& step);
+  Status close_member();
+  void wait_member_answer(Instant deadline);
+  Error member_commit_error(protocol::ErrorCode code, std::int32_t epoch);
 
   Runtime& rt_;
   GroupConsumerConfig config_;
   Consumer consumer_;  // fetches the assigned partitions
   Cluster cluster_;    // metadata for the leader's assignment, and a broker to ask for the coordinator
   CoordinatorLink link_;
+  std::unique_ptr<ConsumerMembership> membership_;  // the consumer protocol's state
+  Event member_wake_;                               // a heartbeat may be due sooner: wakes its task
+  Instant next_id_refresh_{};                       // Metadata for unknown topic ids, not before this
   std::vector<std::string> topics_;
+  std::optional<std::string> regex_;  // the consumer protocol's regex subscription
   GroupListener listener_;
   State state_ = State::unjoined;
   bool rejoin_needed_ = false;

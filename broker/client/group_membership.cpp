@@ -10,6 +10,8 @@ namespace {
 using protocol::ErrorCode;
 constexpr std::int16_t find_coordinator_version_max = 4;
 constexpr std::int16_t offset_fetch_version_max = 7;
+// v9 names the fetching KIP-848 member; the layout of v8+ (a list of groups) is used only then.
+constexpr std::int16_t member_offset_fetch_version_max = 9;
 
 }  // namespace
 
@@ -105,37 +107,74 @@ protocol::OffsetCommitRequest offset_commit_request(const std::string& group, st
   return request;
 }
 
-Result<OffsetMap> fetch_offsets(CoordinatorLink& link, const std::vector<TopicPartition>& partitions, bool require_stable) {
-  auto response = link.call<protocol::OffsetFetchResponse>(protocol::ApiKey::offset_fetch, offset_fetch_version_max,
-                                                            [&](std::int16_t) {
-    protocol::OffsetFetchRequest request;
-    request.group_id = link.group();
-    request.require_stable = require_stable;
-    std::vector<protocol::OffsetFetchRequest::Topic> topics;
-    for (const auto& tp : partitions) {
-      if (topics.empty() || topics.back().name != tp.topic) topics.push_back({tp.topic, {}});
-      topics.back().partition_indexes.push_back(tp.partition);
-    }
-    // No partitions: every partition the group committed (a null list, OffsetFetch v2+).
-    if (!topics.empty()) request.topics = std::move(topics);
-    else request.topics = std::nullopt;
+namespace {
+
+protocol::OffsetFetchRequest offset_fetch_request(const std::string& group, const std::vector<TopicPartition>& partitions,
+                                                  bool require_stable, const std::optional<MemberIdentity>& member,
+                                                  std::int16_t version) {
+  protocol::OffsetFetchRequest request;
+  request.require_stable = require_stable;
+  std::vector<protocol::OffsetFetchRequest::Topic> topics;
+  for (const auto& tp : partitions) {
+    if (topics.empty() || topics.back().name != tp.topic) topics.push_back({tp.topic, {}});
+    topics.back().partition_indexes.push_back(tp.partition);
+  }
+  // No partitions: every partition the group committed (a null list, OffsetFetch v2+).
+  std::optional<std::vector<protocol::OffsetFetchRequest::Topic>> list;
+  if (!topics.empty()) list = std::move(topics);
+  if (version < 8) {
+    request.group_id = group;
+    request.topics = std::move(list);
     return request;
-  });
-  if (!response) return response.error();
-  if (response->error_code != 0) {
-    return kafka_error(static_cast<ErrorCode>(response->error_code), fmt::format("OffsetFetch for group {}", link.group()));
+  }
+  protocol::OffsetFetchRequest::Group g;
+  g.group_id = group;
+  if (member) {
+    g.member_id = member->member_id;
+    g.member_epoch = member->member_epoch;
+  }
+  g.topics = std::move(list);
+  request.groups.push_back(std::move(g));
+  return request;
+}
+
+// The offsets of one group's answer, or its first error.
+Result<OffsetMap> offsets_of(const std::string& group, std::int16_t error_code,
+                             const std::vector<protocol::OffsetFetchResponse::Topic>& topics) {
+  if (error_code != 0) {
+    return kafka_error(static_cast<ErrorCode>(error_code), fmt::format("OffsetFetch for group {}", group));
   }
   OffsetMap out;
-  for (const auto& t : response->topics) {
+  for (const auto& t : topics) {
     for (const auto& p : t.partitions) {
       if (p.error_code != 0) {
         return kafka_error(static_cast<ErrorCode>(p.error_code),
-                           fmt::format("OffsetFetch for group {}, {}-{}", link.group(), t.name, p.partition_index));
+                           fmt::format("OffsetFetch for group {}, {}-{}", group, t.name, p.partition_index));
       }
       out[TopicPartition{t.name, p.partition_index}] = p.committed_offset;
     }
   }
   return out;
+}
+
+}  // namespace
+
+Result<OffsetMap> fetch_offsets(CoordinatorLink& link, const std::vector<TopicPartition>& partitions, bool require_stable,
+                                const std::optional<MemberIdentity>& member) {
+  std::int16_t used = 0;
+  auto response = link.call<protocol::OffsetFetchResponse>(
+      protocol::ApiKey::offset_fetch, member ? member_offset_fetch_version_max : offset_fetch_version_max,
+      [&](std::int16_t version) {
+        used = version;
+        return offset_fetch_request(link.group(), partitions, require_stable, member, version);
+      });
+  if (!response) return response.error();
+  if (used < 8) return offsets_of(link.group(), response->error_code, response->topics);
+  if (response->groups.size() != 1 || response->groups[0].group_id != link.group()) {
+    return make_error(Errc::corrupt, fmt::format("OffsetFetch for group {} answered {} groups", link.group(),
+                                                 response->groups.size()));
+  }
+  return offsets_of(link.group(), response->groups[0].error_code, response->groups[0].topics);
 }
 
 }  // namespace keel::client

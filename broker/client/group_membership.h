@@ -75,10 +75,17 @@ protocol::OffsetCommitRequest offset_commit_request(const std::string& group, st
                                                     const std::optional<std::string>& instance_id,
                                                     const OffsetMap& offsets);
 
+// A KIP-848 member, as OffsetFetch v9 names it.
+struct MemberIdentity {
+  std::string member_id;
+  std::int32_t member_epoch = -1;
+};
+
 // The group's committed offsets for `partitions` (OffsetFetch, -1 where none; no partitions: every
-// partition the group committed); the first error of
-// the group or of a partition as a kafka_error().
+// partition the group committed); the first error of the group or of a partition as a
+// kafka_error(). With `member` the request is v9 (a KIP-848 member fetching; the coordinator checks
+// its epoch), else at most v7.
 Result<OffsetMap> fetch_offsets(CoordinatorLink& link, const std::vector<TopicPartition>& partitions,
-                                bool require_stable);
+                                bool require_stable, const std::optional<MemberIdentity>& member = std::nullopt);
 
 }  // namespace keel::client
