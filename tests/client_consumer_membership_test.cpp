@@ -370,6 +370,41 @@ struct Client {
   bool expired = false;  // the coordinator forgot it; it does not know yet (a zombie, outside the ledger)
 };
 
+// The ledger: who owns what, from the members' own view, after every step they finish.
+void check_single_owners(const std::map<int, Client>& clients, std::uint64_t seed, std::vector<std::string>& violations) {
+  std::map<TopicPartition, int> owner;
+  for (const auto& [k, c] : clients) {
+    // A closing member revoked everything before its leave (whose answer may be lost and asked again).
+    if (c.membership.state() == State::left || c.expired || c.closing) continue;
+    for (const auto& tp : c.membership.owned()) {
+      if (auto [it, fresh] = owner.emplace(tp, k); !fresh) {
+        violations.push_back(
+            fmt::format("seed {}: {}-{} owned by members {} and {}", seed, tp.topic, tp.partition, it->second, k));
+      }
+    }
+  }
+}
+
+// One round's disturbance: a member closes, or the coordinator forgets one (its session expired:
+// the next heartbeat is fenced). True when a new member should join instead.
+bool perturb(Random& random, std::map<int, Client>& clients, ScriptedCoordinator& coordinator) {
+  const auto roll = random.below(100);
+  if (roll < 3) return true;
+  if (roll < 5 && clients.size() > 1) {
+    auto it = std::next(clients.begin(), static_cast<long>(random.below(clients.size())));
+    it->second.closing = true;  // close: revoke (step dropped), then leave
+    it->second.step.reset();
+    it->second.membership.leave();
+  }
+  if (roll == 5 && !coordinator.members.empty()) {
+    auto it = std::next(coordinator.members.begin(), static_cast<long>(random.below(coordinator.members.size())));
+    for (auto& [k, c] : clients) c.expired = c.expired || c.membership.member_id() == it->first;
+    coordinator.members.erase(it);
+    ++coordinator.group_epoch;
+  }
+  return false;
+}
+
 TEST_CASE("consumer membership: members joining, leaving and fenced under a scripted coordinator never share a "
           "partition, and settle on the whole assignment",
           "[client][consumer-group]") {
@@ -385,41 +420,12 @@ TEST_CASE("consumer membership: members joining, leaving and fenced under a scri
     auto [it, _] = clients.emplace(k, Client{ConsumerMembership(c), std::nullopt, false, false});
     it->second.membership.subscribe({"a", "b"});
   };
-  // The ledger: who owns what, from the members' own view, after every step they finish.
-  const auto check_ledger = [&] {
-    std::map<TopicPartition, int> owner;
-    for (const auto& [k, c] : clients) {
-      // A closing member revoked everything before its leave (whose answer may be lost and asked again).
-      if (c.membership.state() == State::left || c.expired || c.closing) continue;
-      for (const auto& tp : c.membership.owned()) {
-        if (auto [it, fresh] = owner.emplace(tp, k); !fresh) {
-          violations.push_back(fmt::format("seed {}: {}-{} owned by members {} and {}", seed, tp.topic, tp.partition,
-                                           it->second, k));
-        }
-      }
-    }
-  };
+  const auto check_ledger = [&] { check_single_owners(clients, seed, violations); };
   for (int k = 0; k < 3; ++k) add_member(k);
   int next_member = 3;
   for (int round = 0; round < 700; ++round) {
     now += 100ms;
-    const auto roll = random.below(100);
-    if (round < 300 && roll < 3) add_member(next_member++);
-    if (round < 300 && roll >= 3 && roll < 5 && clients.size() > 1) {
-      auto it = std::next(clients.begin(), static_cast<long>(random.below(clients.size())));
-      it->second.closing = true;  // close: revoke (step dropped), then leave
-      it->second.step.reset();
-      it->second.membership.leave();
-    }
-    if (round < 300 && roll == 5) {
-      // The coordinator forgets one member (its session expired): the next heartbeat is fenced.
-      if (!coordinator.members.empty()) {
-        auto it = std::next(coordinator.members.begin(), static_cast<long>(random.below(coordinator.members.size())));
-        for (auto& [k, c] : clients) c.expired = c.expired || c.membership.member_id() == it->first;
-        coordinator.members.erase(it);
-        ++coordinator.group_epoch;
-      }
-    }
+    if (round < 300 && perturb(random, clients, coordinator)) add_member(next_member++);
     for (auto& [k, c] : clients) {
       auto& m = c.membership;
       // The owner's task: a planned step's callbacks finish some rounds later.

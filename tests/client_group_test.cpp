@@ -747,3 +747,30 @@ TEST_CASE("client group (KIP-848): commits with the member epoch survive, a rest
   });
   CHECK(first_after_restart == committed_sync);
 }
+TEST_CASE("client group (KIP-848): a static member that closes (epoch -2) and comes back within its session timeout "
+          "gets its partitions back and the others revoke nothing",
+          "[client][group][kip848][sim]") {
+  const std::uint64_t seed = GENERATE(range(1, 4));
+  INFO("seed " << seed);
+  GroupWorld w(seed);
+  std::vector<GroupConsumerConfig> configs;
+  for (int m = 0; m < members_max; ++m) {
+    configs.push_back(kip848_config(m));
+    configs.back().group_instance_id = fmt::format("static-{}", m);
+  }
+  for (int m = 0; m < members_max; ++m) w.start_member(m, configs[m]);
+  REQUIRE(w.run_until_shared({0, 1, 2}, 60s));
+  w.world.run_for(3s);
+  const auto held = w.ledger.held_by(2);
+  w.ledger.revoked.clear();
+  w.stop_member(2, true);
+  w.world.node(w.node_of(2)).kill();  // its process ended after close: the machine restarts it
+  w.start_member(2, configs[2]);
+  REQUIRE(w.run_until_shared({0, 1, 2}, 30s));
+  w.world.run_for(3s);
+  CHECK(w.ledger.held_by(2) == held);
+  CHECK(w.ledger.revoked[0].empty());
+  CHECK(w.ledger.revoked[1].empty());
+  INFO(fmt::format("{}", fmt::join(w.ledger.violations, "\n")));
+  CHECK(w.ledger.violations.empty());
+}

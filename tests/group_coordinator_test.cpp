@@ -38,13 +38,13 @@ protocol::JoinGroupRequest join_request(const std::string& group, const std::str
   return r;
 }
 
-Client client(std::int16_t version) { return Client{"c", "/127.0.0.1", version}; }
+Client client_at(std::int16_t version) { return Client{"c", "/127.0.0.1", version}; }
 
 // Joins with JoinGroup v5: MEMBER_ID_REQUIRED first, then the join with the id handed out.
 protocol::JoinGroupResponse join_v5(GroupCoordinator& gc, const std::string& group) {
-  auto first = gc.join_group(join_request(group), client(5));
+  auto first = gc.join_group(join_request(group), client_at(5));
   if (first.error_code != code(ErrorCode::member_id_required)) return first;
-  return gc.join_group(join_request(group, first.member_id), client(5));
+  return gc.join_group(join_request(group, first.member_id), client_at(5));
 }
 
 void load(GroupCoordinator& gc, Runtime& rt, std::int32_t epoch = 0) {
@@ -111,7 +111,7 @@ TEST_CASE("group records: offset commits and group metadata round-trip, tombston
   auto tomb = decode_record(offset_tombstone(key));
   REQUIRE(tomb.ok());
   CHECK_FALSE(std::get<OffsetRecord>(*tomb).value.has_value());
-  auto unknown = decode_record({protocol::Bytes{0, 5, 1}, protocol::Bytes{0, 0}});  // a KIP-848 record type
+  auto unknown = decode_record({protocol::Bytes{0, 10, 1}, protocol::Bytes{0, 0}});  // a share group record type
   REQUIRE(unknown.ok());
   CHECK(std::holds_alternative<std::monostate>(*unknown));
   CHECK_FALSE(decode_record({protocol::Bytes{0, 1, 0}, std::nullopt}).ok());  // a truncated key
@@ -188,7 +188,7 @@ TEST_CASE("coordinator: operations wait for the load and stop at unload", "[grou
     rt.sleep_for(std::chrono::milliseconds(200));
     after = gc.runtime().status(0);
     gc.on_role_changes({partition::RoleChange{TopicPartition{"__consumer_offsets", 0}, false, 1}});
-    commit_after_unload = gc.offset_commit(commit_request("g", -1, "", 5), client(7), known).topics[0].partitions[0].error_code;
+    commit_after_unload = gc.offset_commit(commit_request("g", -1, "", 5), client_at(7), known).topics[0].partitions[0].error_code;
   });
   CHECK(before == CoordinatorError::not_coordinator);
   CHECK(during == CoordinatorError::load_in_progress);
@@ -204,9 +204,9 @@ TEST_CASE("coordinator: a write that does not commit is answered with an error a
   rig.run([&](Runtime& rt) {
     GroupCoordinator gc(rt, log, one_partition());
     load(gc, rt);
-    first = gc.offset_commit(commit_request("g", -1, "", 5), client(7), known).topics[0].partitions[0].error_code;
+    first = gc.offset_commit(commit_request("g", -1, "", 5), client_at(7), known).topics[0].partitions[0].error_code;
     log.hold_commits = true;
-    failed = gc.offset_commit(commit_request("g", -1, "", 9), client(7), known).topics[0].partitions[0].error_code;
+    failed = gc.offset_commit(commit_request("g", -1, "", 9), client_at(7), known).topics[0].partitions[0].error_code;
     kept = committed(gc, "g");  // the shard is reloading: not the coordinator's answer yet
     log.truncate_to_high_watermark();  // the uncommitted record is gone, as after a leader change
     log.hold_commits = false;
@@ -243,14 +243,14 @@ TEST_CASE("classic group: two members join, the leader assigns, the group is Sta
     protocol::SyncGroupRequest leader_sync{"g", leader.generation_id, leader.member_id, {}, {}, {},
                                            {{leader.member_id, {7}}, {follower.member_id, {8}}}};
     wg.add(2);
-    rt.spawn("follower-sync", [&] { sync_b = gc.sync_group(follower_sync, client(3)); wg.done(); });
-    rt.spawn("leader-sync", [&] { rt.sleep_for(std::chrono::milliseconds(100)); sync_a = gc.sync_group(leader_sync, client(3)); wg.done(); });
+    rt.spawn("follower-sync", [&] { sync_b = gc.sync_group(follower_sync, client_at(3)); wg.done(); });
+    rt.spawn("leader-sync", [&] { rt.sleep_for(std::chrono::milliseconds(100)); sync_a = gc.sync_group(leader_sync, client_at(3)); wg.done(); });
     wg.wait();
     state_after_sync = gc.describe_group("g").group_state;
     protocol::LeaveGroupRequest leave{"g", follower.member_id, {}};
-    (void)gc.leave_group(leave, client(1));
+    (void)gc.leave_group(leave, client_at(1));
     heartbeat_after_leave = gc.heartbeat({"g", leader.generation_id, leader.member_id, {}}).error_code;
-    rejoin = gc.join_group(join_request("g", leader.member_id), client(5));
+    rejoin = gc.join_group(join_request("g", leader.member_id), client_at(5));
     state_after_leave = gc.describe_group("g").group_state;
   });
   CHECK(a.error_code == 0);
@@ -282,7 +282,7 @@ TEST_CASE("classic group: a member that stops heartbeating is removed after its 
     GroupCoordinator gc(rt, log, one_partition());
     load(gc, rt);
     auto joined = join_v5(gc, "g");
-    (void)gc.sync_group({"g", joined.generation_id, joined.member_id, {}, {}, {}, {{joined.member_id, {1}}}}, client(3));
+    (void)gc.sync_group({"g", joined.generation_id, joined.member_id, {}, {}, {}, {{joined.member_id, {1}}}}, client_at(3));
     state_before = gc.describe_group("g").group_state;
     rt.sleep_for(std::chrono::milliseconds(10000 + 100));  // its session timeout passes without a heartbeat
     state_after = gc.describe_group("g").group_state;
@@ -301,15 +301,15 @@ TEST_CASE("offsets: commits are fenced by generation and member; simple groups c
   rig.run([&](Runtime& rt) {
     GroupCoordinator gc(rt, log, one_partition());
     load(gc, rt);
-    simple = gc.offset_commit(commit_request("simple", -1, "", 3), client(7), known).topics[0].partitions[0].error_code;
+    simple = gc.offset_commit(commit_request("simple", -1, "", 3), client_at(7), known).topics[0].partitions[0].error_code;
     auto joined = join_v5(gc, "g");
-    (void)gc.sync_group({"g", joined.generation_id, joined.member_id, {}, {}, {}, {}}, client(3));
-    stale = gc.offset_commit(commit_request("g", joined.generation_id - 1, joined.member_id, 4), client(7), known)
+    (void)gc.sync_group({"g", joined.generation_id, joined.member_id, {}, {}, {}, {}}, client_at(3));
+    stale = gc.offset_commit(commit_request("g", joined.generation_id - 1, joined.member_id, 4), client_at(7), known)
                 .topics[0].partitions[0].error_code;
-    unknown = gc.offset_commit(commit_request("g", joined.generation_id, "nobody", 4), client(7), known)
+    unknown = gc.offset_commit(commit_request("g", joined.generation_id, "nobody", 4), client_at(7), known)
                   .topics[0].partitions[0].error_code;
-    no_identity = gc.offset_commit(commit_request("g", -1, "", 4), client(7), known).topics[0].partitions[0].error_code;
-    current = gc.offset_commit(commit_request("g", joined.generation_id, joined.member_id, 6), client(7), known)
+    no_identity = gc.offset_commit(commit_request("g", -1, "", 4), client_at(7), known).topics[0].partitions[0].error_code;
+    current = gc.offset_commit(commit_request("g", joined.generation_id, joined.member_id, 6), client_at(7), known)
                   .topics[0].partitions[0].error_code;
     after = committed(gc, "g");
   });
@@ -335,7 +335,7 @@ void commit_in_task(Runtime& rt, GroupCoordinator& gc, std::int64_t offset, std:
   wg.add();
   rt.spawn(fmt::format("commit-{}", offset), [&rt, &gc, offset, &answers, &wg] {
     rt.sleep_for(std::chrono::milliseconds(offset));
-    const auto error = gc.offset_commit(commit_request("g", -1, "", offset), client(7), known).topics[0].partitions[0].error_code;
+    const auto error = gc.offset_commit(commit_request("g", -1, "", offset), client_at(7), known).topics[0].partitions[0].error_code;
     answers.push_back({offset, error});
     wg.done();
   });
@@ -410,7 +410,7 @@ TEST_CASE("coordinator: a failed append with writes in flight fails them all, in
   rig.run([&](Runtime& rt) {
     GroupCoordinator gc(rt, log, one_partition());
     load(gc, rt);
-    REQUIRE(gc.offset_commit(commit_request("g", -1, "", 5), client(7), known).topics[0].partitions[0].error_code == 0);
+    REQUIRE(gc.offset_commit(commit_request("g", -1, "", 5), client_at(7), known).topics[0].partitions[0].error_code == 0);
     log.hold_commits = true;
     WaitGroup wg;
     commit_in_task(rt, gc, 6, answers, wg);
@@ -424,7 +424,7 @@ TEST_CASE("coordinator: a failed append with writes in flight fails them all, in
     rt.sleep_for(std::chrono::milliseconds(100));
     REQUIRE(answers.empty());
     log.refuse_appends = true;  // the next write's append fails: the shard is dropped
-    failed = gc.offset_commit(commit_request("g", -1, "", 8), client(7), known).topics[0].partitions[0].error_code;
+    failed = gc.offset_commit(commit_request("g", -1, "", 8), client_at(7), known).topics[0].partitions[0].error_code;
     log.truncate_to_high_watermark();  // 6 and 7 never committed; a new leader drops them
     log.refuse_appends = false;
     log.hold_commits = false;
@@ -448,7 +448,7 @@ TEST_CASE("coordinator: a read never answers with an uncommitted write", "[group
   rig.run([&](Runtime& rt) {
     GroupCoordinator gc(rt, log, one_partition());
     load(gc, rt);
-    REQUIRE(gc.offset_commit(commit_request("g", -1, "", 5), client(7), known).topics[0].partitions[0].error_code == 0);
+    REQUIRE(gc.offset_commit(commit_request("g", -1, "", 5), client_at(7), known).topics[0].partitions[0].error_code == 0);
     before = committed(gc, "g");
     log.hold_commits = true;
     std::vector<Answer> answers;

@@ -111,12 +111,12 @@ std::vector<int> all_keys(const Context& ctx) {
 // applied a CreatePartitions record yet may answer fewer).
 void note_partitions(Runtime& rt, Context& ctx, const protocol::MetadataResponse& metadata) {
   for (const auto& t : metadata.topics) {
-    if (t.error_code != 0) continue;
+    if (t.error_code != 0 || !t.name) continue;
     const auto count = static_cast<std::int32_t>(t.partitions.size());
-    auto& seen = ctx.visible_partitions[t.name];
+    auto& seen = ctx.visible_partitions[*t.name];
     if (count > seen) {
       seen = count;
-      rt.trace("WorkloadPartitionsVisible").detail("Topic", t.name).detail("Partitions", count);
+      rt.trace("WorkloadPartitionsVisible").detail("Topic", *t.name).detail("Partitions", count);
     }
   }
 }
