@@ -38,9 +38,10 @@ void ReplicaManager::maybe_propose_isr(const std::shared_ptr<Partition>& p) {
   if (auto retry = isr_retry_at_.find(p->tp()); retry != isr_retry_at_.end() && rt_.now() < retry->second) {
     return;  // refused a moment ago: do not ask again on every fetch
   }
-  const auto settings = leader_settings(p->tp().topic);
-  const auto proposal = p->leader_state()->isr_change_to_propose(p->high_watermark(), p->log_end_offset(), now_ms(),
-                                                                 settings.isr_eligible);
+  // Only who may join matters here. This runs on every follower fetch: the partition's whole log
+  // settings (leader_settings parses the broker's and topic's configs) were most of its cost.
+  const auto proposal =
+      p->leader_state()->isr_change_to_propose(p->high_watermark(), p->log_end_offset(), now_ms(), isr_eligible());
   if (!proposal) return;
   p->mutable_leader_state().isr_change_sent(*proposal);
   isr_in_flight_[p->tp()] = p->generation();

@@ -115,11 +115,15 @@ LeaderSettings ReplicaManager::leader_settings(const std::string& topic) const {
   const auto* t = quorum_.image().topic(topic);
   s.min_insync_replicas = log_config(t != nullptr ? t->configs : std::map<std::string, std::string>{}).min_insync_replicas;
   s.replica_lag_time_max_ms = options_.replica_lag_time_max_ms;
-  s.isr_eligible = [&image = quorum_.image()](BrokerId id, std::int64_t epoch) {
+  s.isr_eligible = isr_eligible();
+  return s;
+}
+
+std::function<bool(BrokerId, std::int64_t)> ReplicaManager::isr_eligible() const {
+  return [&image = quorum_.image()](BrokerId id, std::int64_t epoch) {
     const auto* reg = image.broker(id);
     return reg != nullptr && reg->active() && (epoch < 0 || epoch == reg->epoch);
   };
-  return s;
 }
 
 std::shared_ptr<Partition> ReplicaManager::open(const TopicPartition& tp, const storage::LogConfig& config) {

@@ -194,6 +194,8 @@ class ReplicaManager {
   void remove(const TopicPartition& tp, std::string_view why);
   void remove_strays(const std::set<TopicPartition>& held);
   LeaderSettings leader_settings(const std::string& topic) const;
+  // Which brokers may be in an ISR: registered, not fenced, and of the epoch the leader saw.
+  std::function<bool(BrokerId, std::int64_t broker_epoch)> isr_eligible() const;
   void follow(const std::shared_ptr<Partition>& p);
   void unfollow(const TopicPartition& tp);
   // Wakes the fetches parked on the partition (its log end or high watermark moved, its role changed).
