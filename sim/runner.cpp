@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -71,12 +72,65 @@ bool observe_cluster(check::ClusterObservations& c, std::int64_t time_ns, int no
   return name == "MetadataCommitted";
 }
 
+// The text of `key`'s value in a trace event's fields (`,"key":value` repeated): a number as written,
+// a string without its quotes. Nothing when the key is absent or the fields hold an escape anywhere
+// (then a quote could sit inside a string); the caller parses such fields as JSON instead.
+std::optional<std::string_view> plain_field(std::string_view fields, std::string_view key) {
+  if (fields.find('\\') != std::string_view::npos) return std::nullopt;
+  for (std::size_t at = fields.find(key); at != std::string_view::npos; at = fields.find(key, at + 1)) {
+    const std::size_t end = at + key.size();
+    if (at == 0 || fields[at - 1] != '"' || fields.substr(end, 2) != "\":") continue;
+    std::string_view value = fields.substr(end + 2);
+    if (value.starts_with('"')) {
+      const std::size_t close = value.find('"', 1);
+      return close == std::string_view::npos ? std::nullopt : std::optional(value.substr(1, close - 1));
+    }
+    return value.substr(0, value.find(','));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> plain_int_field(std::string_view fields, std::string_view key) {
+  const auto text = plain_field(fields, key);
+  std::int64_t v = 0;
+  if (!text || std::from_chars(text->data(), text->data() + text->size(), v).ptr != text->data() + text->size()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+// A LogAppended event (one per append on every broker: the most frequent event a run observes)
+// read without building a JSON document. Nothing when a field is missing or not plain; the JSON
+// path then reads it, and asserts on what it cannot.
+std::optional<check::RetentionEvent> plain_appended(std::string_view fields) {
+  const auto tp = plain_field(fields, "tp");
+  const auto first = plain_int_field(fields, "first_offset");
+  const auto wall = plain_int_field(fields, "wall_ms");
+  const auto batches = plain_field(fields, "batches");
+  if (!tp || !first || !wall || !batches) return std::nullopt;
+  check::RetentionEvent e;
+  e.kind = check::RetentionEvent::Kind::append;
+  e.partition = std::string(*tp);
+  e.first_offset = *first;
+  e.wall_ms = *wall;
+  if (!check::parse_appended_batches(std::string(*batches), e.batches)) return std::nullopt;
+  return e;
+}
+
 // What the retention check reads: every append (a debug event), segment deletion and clock jump.
 bool observe_retention(check::RetentionObservations& r, std::int64_t time_ns, int node, std::string_view name,
                        std::string_view fields) {
   using Kind = check::RetentionEvent::Kind;
   const bool jump = name == "FaultClockJump" || name == "Scriptedclock_jump";
   if (!r.observed || (name != "LogAppended" && name != "LogSegmentDeleted" && !jump)) return false;
+  if (name == "LogAppended") {
+    if (auto e = plain_appended(fields)) {
+      e->at_ns = time_ns;
+      e->node = node;
+      r.events.push_back(std::move(*e));
+      return true;
+    }
+  }
   const auto j = fields_json(fields);
   check::RetentionEvent e;
   e.at_ns = time_ns;
