@@ -3,6 +3,10 @@
 #include <algorithm>
 
 namespace keel::client {
+namespace {
+// The most records a new batch reserves room for (small records in a large batch grow past it).
+constexpr std::size_t records_reserved_max = 1024;
+}  // namespace
 
 Result<RecordMetadata> Delivery::wait() {
   while (!result_.has_value()) event_.wait();
@@ -48,6 +52,11 @@ RecordAccumulator::Appended RecordAccumulator::append(const TopicPartition& tp, 
     batch->sequence = next_sequence_++;
     batch->created = now;
     batch->bytes = protocol::batch_header_bytes;
+    // Room for as many records of this size as the batch takes, so that it is not regrown per record.
+    const std::size_t expected = std::min<std::size_t>(records_reserved_max,
+                                                       static_cast<std::size_t>(config_.batch_bytes) / std::max<std::size_t>(record_bytes, 1) + 1);
+    batch->records.reserve(expected);
+    batch->deliveries.reserve(expected);
     queue.push_back(batch);
     ++unfinished_;
     out.new_batch = true;

@@ -162,6 +162,9 @@ std::shared_ptr<Delivery> Producer::send(ProducerRecord record) {
       accumulator_.append(TopicPartition{record.topic, *partition}, std::move(r), delivery, bytes, rt_.now());
   // The sender cares about a first record (linger starts) and a batch that filled up.
   if (appended.new_batch || appended.batch->bytes >= static_cast<std::size_t>(config_.batch_bytes)) wake_.set();
+  // A batch just closed: let the sender put it on the wire now, while the caller goes on sending,
+  // rather than after the caller has filled the whole buffer (as Kafka's sender thread would).
+  if (appended.closed && Executor::current() == &rt_.executor()) rt_.executor().yield();
   return delivery;
 }
 
