@@ -11,8 +11,10 @@
 namespace keel::protocol {
 
 namespace {
-// A frame larger than the buffer grows by at least this much at a time, doubling as bytes arrive.
-constexpr std::size_t large_chunk_bytes = 64 * 1024;
+// A frame larger than the buffer is allocated at up to this size at once, then doubles as bytes
+// arrive: a Fetch response of a partition's 1 MiB is one allocation and no copy, while a peer that
+// claims a huge size still cannot make us allocate it.
+constexpr std::size_t large_chunk_bytes = 1 << 20;
 }  // namespace
 
 FrameReader::FrameReader(keel::Connection& connection, std::int32_t frame_bytes_max)
