@@ -5,6 +5,7 @@
 #include "broker/protocol/frame.h"
 
 #include "broker/protocol/errors.h"
+#include "broker/protocol/frame_reader.h"
 #include "net-sim/network.h"
 #include "sim/node.h"
 #include "sim/world.h"
@@ -36,6 +37,7 @@ class MemoryConnection : public ConnectionImpl {
     const std::size_t n = std::min({out.size(), chunk_, incoming_.size() - pos_});
     std::memcpy(out.data(), incoming_.data() + pos_, n);
     pos_ += n;
+    ++reads_;
     return n;
   }
   Status write(std::span<const std::byte> data, Instant) override {
@@ -48,12 +50,14 @@ class MemoryConnection : public ConnectionImpl {
   const Address& local() const override { return address_; }
 
   std::size_t consumed() const { return pos_; }
+  std::size_t reads() const { return reads_; }
   const Bytes& written() const { return written_; }
 
  private:
   Bytes incoming_;
   std::size_t chunk_;
   std::size_t pos_ = 0;
+  std::size_t reads_ = 0;
   Bytes written_;
   Address address_{"memory", 1};
 };
@@ -317,6 +321,73 @@ TEST_CASE("frame: a frame cut short by the peer is an error", "[protocol]") {
   CHECK(cut.code() == Errc::closed);
   auto no_size = memory_peer(bytes_of({0, 0}));
   CHECK(read_frame(no_size.connection, 100, instant_max).code() == Errc::closed);
+}
+
+// ---- FrameReader ----
+
+void append_frame(Bytes& stream, std::int32_t size) {
+  const Bytes frame = frame_of_size(size);
+  stream.insert(stream.end(), frame.begin(), frame.end());
+}
+
+// Whether `frame` is frame_of_size(size)'s body.
+bool body_of_size(const Bytes& frame, std::size_t size) {
+  if (frame.size() != size) return false;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (frame[i] != static_cast<std::uint8_t>(i & 0xff)) return false;
+  }
+  return true;
+}
+
+TEST_CASE("frame reader: frames that arrived together come out of one read", "[protocol]") {
+  Bytes stream;
+  for (const std::int32_t size : {10, 300, 0, 5}) append_frame(stream, size);
+  auto peer = memory_peer(stream, 1 << 20);
+  FrameReader frames(peer.connection, 1 << 20);
+  for (const std::size_t size : {10u, 300u, 0u, 5u}) {
+    auto frame = frames.next(instant_max);
+    REQUIRE(frame.ok());
+    CHECK(body_of_size(*frame, size));
+  }
+  CHECK(peer.impl->reads() == 1);
+  auto end = frames.next(instant_max);
+  REQUIRE_FALSE(end.ok());
+  CHECK(end.code() == Errc::closed);
+}
+
+TEST_CASE("frame reader: frames across partial reads, of the buffer's size and larger, come out whole", "[protocol]") {
+  const std::vector<std::size_t> sizes{3, FrameReader::buffer_bytes - 1, FrameReader::buffer_bytes, 100'000, 7,
+                                       FrameReader::buffer_bytes + 1, 1};
+  for (const std::size_t chunk : {std::size_t{7}, std::size_t{997}, std::size_t{1} << 20}) {
+    Bytes stream;
+    for (const auto size : sizes) append_frame(stream, static_cast<std::int32_t>(size));
+    auto peer = memory_peer(stream, chunk);
+    FrameReader frames(peer.connection, 1 << 20);
+    for (const auto size : sizes) {
+      auto frame = frames.next(instant_max);
+      REQUIRE(frame.ok());
+      CHECK(body_of_size(*frame, size));
+    }
+    CHECK(peer.impl->consumed() == stream.size());
+    CHECK(frames.next(instant_max).code() == Errc::closed);
+  }
+}
+
+TEST_CASE("frame reader: a size above the limit or negative is refused, a cut frame is an error", "[protocol]") {
+  auto above = memory_peer(frame_of_size(65));
+  FrameReader above_frames(above.connection, 64);
+  auto refused = above_frames.next(instant_max);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.code() == Errc::invalid_argument);
+  CHECK_THAT(refused.error().message, Catch::Contains("65"));
+  auto negative = memory_peer(bytes_of({0xff, 0xff, 0xff, 0xfe, 1, 2, 3}));
+  FrameReader negative_frames(negative.connection, 1 << 20);
+  CHECK(negative_frames.next(instant_max).code() == Errc::invalid_argument);
+  Bytes cut = frame_of_size(10);
+  cut.resize(9);
+  auto cut_peer = memory_peer(cut);
+  FrameReader cut_frames(cut_peer.connection, 100);
+  CHECK(cut_frames.next(instant_max).code() == Errc::closed);
 }
 
 TEST_CASE("frame: write_frame sends the whole frame", "[protocol]") {

@@ -3,6 +3,10 @@
 #include <algorithm>
 
 namespace keel::client {
+namespace {
+// The most records a new batch reserves room for (small records in a large batch grow past it).
+constexpr std::size_t records_reserved_max = 1024;
+}  // namespace
 
 Result<RecordMetadata> Delivery::wait() {
   while (!result_.has_value()) event_.wait();
@@ -48,6 +52,11 @@ RecordAccumulator::Appended RecordAccumulator::append(const TopicPartition& tp, 
     batch->sequence = next_sequence_++;
     batch->created = now;
     batch->bytes = protocol::batch_header_bytes;
+    // Room for as many records of this size as the batch takes, so that it is not regrown per record.
+    const std::size_t expected = std::min<std::size_t>(records_reserved_max,
+                                                       static_cast<std::size_t>(config_.batch_bytes) / std::max<std::size_t>(record_bytes, 1) + 1);
+    batch->records.reserve(expected);
+    batch->deliveries.reserve(expected);
     queue.push_back(batch);
     ++unfinished_;
     out.new_batch = true;
@@ -121,10 +130,12 @@ void RecordAccumulator::reenqueue(BatchPtr batch, Instant now, Duration backoff)
   queue.insert(at, std::move(batch));
 }
 
+// Each queue is in creation order (append pushes back; reenqueue keeps the sequence order), so its
+// front is its oldest batch: expiry looks at the fronts only, not at every queued batch.
 Instant RecordAccumulator::next_expiry() const {
   Instant out = instant_max;
   for (const auto& [tp, queue] : queues_) {
-    for (const auto& b : queue) out = std::min(out, b->created + config_.delivery_timeout);
+    if (!queue.empty()) out = std::min(out, queue.front()->created + config_.delivery_timeout);
   }
   return out;
 }
@@ -133,13 +144,10 @@ std::vector<BatchPtr> RecordAccumulator::expire(Instant now) {
   std::vector<BatchPtr> out;
   for (auto it = queues_.begin(); it != queues_.end();) {
     auto& queue = it->second;
-    for (auto b = queue.begin(); b != queue.end();) {
-      if (now >= (*b)->created + config_.delivery_timeout) {
-        out.push_back(std::move(*b));
-        b = queue.erase(b);
-      } else {
-        ++b;
-      }
+    while (!queue.empty() && now >= queue.front()->created + config_.delivery_timeout) {
+      KEEL_ASSERT(queue.size() == 1 || queue[0]->sequence < queue[1]->sequence);
+      out.push_back(std::move(queue.front()));
+      queue.pop_front();
     }
     it = queue.empty() ? queues_.erase(it) : std::next(it);
   }

@@ -162,6 +162,9 @@ std::shared_ptr<Delivery> Producer::send(ProducerRecord record) {
       accumulator_.append(TopicPartition{record.topic, *partition}, std::move(r), delivery, bytes, rt_.now());
   // The sender cares about a first record (linger starts) and a batch that filled up.
   if (appended.new_batch || appended.batch->bytes >= static_cast<std::size_t>(config_.batch_bytes)) wake_.set();
+  // A batch just closed: let the sender put it on the wire now, while the caller goes on sending,
+  // rather than after the caller has filled the whole buffer (as Kafka's sender thread would).
+  if (appended.closed && Executor::current() == &rt_.executor()) rt_.executor().yield();
   return delivery;
 }
 
@@ -287,10 +290,37 @@ Result<protocol::ProduceRequest> Producer::build_request(const std::vector<Batch
     }
     protocol::ProduceRequest::PartitionProduceData p;
     p.index = b->tp.partition;
-    p.records = *b->encoded;
+    p.records = std::move(b->encoded);  // lent to the request, given back by return_batches
     topic->partition_data.push_back(std::move(p));
   }
   return request;
+}
+
+// The encoded batches a request borrowed while it was written go back to their batches, which a
+// retry sends again. A request holds one batch per partition.
+void Producer::return_batches(protocol::ProduceRequest& request, const std::vector<BatchPtr>& batches) {
+  for (const auto& b : batches) {
+    auto topic = std::find_if(request.topic_data.begin(), request.topic_data.end(),
+                              [&](const auto& t) { return t.name == b->tp.topic; });
+    KEEL_ASSERT(topic != request.topic_data.end());
+    auto p = std::find_if(topic->partition_data.begin(), topic->partition_data.end(),
+                          [&](const auto& d) { return d.index == b->tp.partition; });
+    KEEL_ASSERT(p != topic->partition_data.end() && p->records.has_value());
+    b->encoded = std::move(p->records);
+    p->records.reset();
+  }
+}
+
+// An upper bound of the request's encoded body, so that it is encoded into one allocation.
+std::size_t Producer::request_bytes(const protocol::ProduceRequest& request) {
+  constexpr std::size_t fixed_bytes = 64;          // acks, timeout, transactional id, array lengths
+  constexpr std::size_t per_partition_bytes = 16;  // index and records length
+  std::size_t n = fixed_bytes;
+  for (const auto& topic : request.topic_data) {
+    n += topic.name.size() + per_partition_bytes;
+    for (const auto& p : topic.partition_data) n += per_partition_bytes + (p.records ? p.records->size() : 0);
+  }
+  return n;
 }
 
 void Producer::writer_loop(NodeSender& sender) {
@@ -308,8 +338,11 @@ void Producer::writer_loop(NodeSender& sender) {
     }
     auto request = build_request(*batches);
     ++requests_sent_;
+    const std::size_t body_bytes = request_bytes(*request);
     if (config_.acks == 0) {
-      const Status st = (*connection)->send_only(*request, *version);
+      auto sent = (*connection)->start_encoded(*request, *version, body_bytes, false);
+      return_batches(*request, *batches);
+      const Status st = sent ? Status{} : Status{sent.error()};
       for (const auto& b : *batches) {
         if (st) finish(b, -1, -1);
         else retry_or_fail(b, st.error());
@@ -317,7 +350,8 @@ void Producer::writer_loop(NodeSender& sender) {
       request_done(sender);
       continue;
     }
-    auto pending = (*connection)->start_request<protocol::ProduceResponse>(*request, *version);
+    auto pending = (*connection)->start_encoded(*request, *version, body_bytes, true);
+    return_batches(*request, *batches);
     if (!pending) {
       for (const auto& b : *batches) retry_or_fail(b, pending.error());
       request_metadata();

@@ -101,6 +101,8 @@ class Producer {
   void metadata_loop();
   void request_metadata();
   Result<protocol::ProduceRequest> build_request(const std::vector<BatchPtr>& batches);
+  static void return_batches(protocol::ProduceRequest& request, const std::vector<BatchPtr>& batches);
+  static std::size_t request_bytes(const protocol::ProduceRequest& request);
   void handle_response(const InFlight& request, Result<protocol::ProduceResponse> response);
   void request_done(NodeSender& sender);
   void finish(const BatchPtr& batch, std::int64_t base_offset, std::int64_t log_append_time_ms);

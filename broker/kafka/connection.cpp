@@ -4,6 +4,7 @@
 
 #include "broker/kafka/services.h"
 #include "broker/kafka/handlers.h"
+#include "broker/protocol/frame_reader.h"
 
 namespace keel::kafka {
 namespace {
@@ -73,9 +74,10 @@ bool serve_frame(ConnectionState& state, const protocol::Bytes& frame) {
 
 void serve_connection(BrokerServices& broker, Connection connection, std::uint64_t connection_id) {
   ConnectionState state{broker, connection, connection_id, connection.peer().to_string()};
-  const auto frame_bytes_max = broker.config.socket_request_max_bytes;
+  // Buffered: a pipelining client's requests come in with fewer reads than two per request.
+  protocol::FrameReader frames(connection, broker.config.socket_request_max_bytes);
   while (true) {
-    auto frame = protocol::read_frame(connection, frame_bytes_max, instant_max);
+    auto frame = frames.next(instant_max);
     if (!frame) {
       // End of stream and resets are how clients leave; anything else is a bad frame.
       if (frame.error().code != Errc::closed && frame.error().code != Errc::reset) {

@@ -4,8 +4,16 @@
 
 #include "broker/base/assert.h"
 #include "broker/protocol/errors.h"
+#include "broker/protocol/frame_reader.h"
 
 namespace keel::rpc {
+namespace {
+
+// A request header starts with api key (int16), api version (int16) and correlation id (int32).
+constexpr std::size_t request_header_fixed_bytes = 8;
+constexpr std::size_t correlation_id_position = protocol::frame_size_bytes + 4;
+
+}  // namespace
 
 // What the reader task and the connection share; the reader holds it alive while it runs.
 struct BrokerConnection::Shared {
@@ -53,8 +61,10 @@ void BrokerConnection::close() {
 bool BrokerConnection::usable() const { return shared_ && !shared_->broken; }
 
 void BrokerConnection::read_loop(const std::shared_ptr<Shared>& shared) {
+  // Buffered: the responses to pipelined requests come in with one read for several.
+  protocol::FrameReader frames(shared->connection, response_frame_bytes_max);
   while (!shared->broken) {
-    auto frame = protocol::read_frame(shared->connection, response_frame_bytes_max, instant_max);
+    auto frame = frames.next(instant_max);
     if (!frame) return shared->fail_all(frame.error());
     if (shared->pending.empty()) {
       return shared->fail_all(Error{Errc::corrupt, fmt::format("{}: a response arrived with no request waiting",
@@ -153,6 +163,26 @@ std::optional<std::int16_t> BrokerConnection::version_for(protocol::ApiKey key, 
 
 Result<std::shared_ptr<PendingResponse>> BrokerConnection::start(std::int16_t api_key, std::int16_t version,
                                                                   const protocol::Bytes& body, bool expect_response) {
+  protocol::Writer frame = begin_frame(api_key, version, body.size());
+  frame.write_raw(body);
+  return start_frame(std::move(frame), expect_response);
+}
+
+protocol::Writer BrokerConnection::begin_frame(std::int16_t api_key, std::int16_t version, std::size_t reserve) const {
+  protocol::RequestHeader header;
+  header.api_key = api_key;
+  header.api_version = version;
+  header.correlation_id = 0;  // start_frame numbers the request under the write lock
+  header.client_id = client_id_;
+  protocol::Writer w;
+  w.reserve(protocol::frame_size_bytes + request_header_fixed_bytes + client_id_.size() + 1 + reserve);
+  w.write_int32(0);
+  protocol::encode_request_header(w, header);
+  return w;
+}
+
+Result<std::shared_ptr<PendingResponse>> BrokerConnection::start_frame(protocol::Writer frame, bool expect_response) {
+  KEEL_ASSERT_GE(frame.size(), protocol::frame_size_bytes + request_header_fixed_bytes);
   if (!usable()) return make_error(Errc::closed, fmt::format("no connection to {}", address_.to_string()));
   auto shared = shared_;
   if (shared->pending.size() >= connection_pending_max) {
@@ -162,21 +192,13 @@ Result<std::shared_ptr<PendingResponse>> BrokerConnection::start(std::int16_t ap
   auto pending = std::make_shared<PendingResponse>();
   Mutex::Guard guard(shared->write_lock);
   if (shared->broken) return make_error(Errc::closed, fmt::format("connection to {} broke", address_.to_string()));
-  protocol::RequestHeader header;
-  header.api_key = api_key;
-  header.api_version = version;
-  header.correlation_id = shared->next_correlation_id++;
-  header.client_id = client_id_;
-  protocol::Writer w;
-  w.write_int32(0);
-  protocol::encode_request_header(w, header);
-  w.write_raw(body);
-  w.patch_int32(0, static_cast<std::int32_t>(w.size() - protocol::frame_size_bytes));
-  pending->correlation_id = header.correlation_id;
+  pending->correlation_id = shared->next_correlation_id++;
+  frame.patch_int32(correlation_id_position, pending->correlation_id);
+  frame.patch_int32(0, static_cast<std::int32_t>(frame.size() - protocol::frame_size_bytes));
   pending->deadline = rt_.now() + request_timeout_;
   pending->owner = shared;
   if (expect_response) shared->push_pending(pending);
-  if (auto st = protocol::write_frame(shared->connection, w.data(), pending->deadline); !st) {
+  if (auto st = protocol::write_frame(shared->connection, frame.data(), pending->deadline); !st) {
     shared->fail_all(st.error());
     return st.error();
   }

@@ -58,13 +58,27 @@ class BrokerConnection {
   // Requests started by one task are written in the order it starts them.
   Result<std::shared_ptr<PendingResponse>> start(std::int16_t api_key, std::int16_t version, const protocol::Bytes& body,
                                                  bool expect_response);
+  // The same for a frame begun by begin_frame() with the body encoded after it: the body is
+  // encoded once, straight into the frame (a Produce request's batches are copied only there).
+  Result<std::shared_ptr<PendingResponse>> start_frame(protocol::Writer frame, bool expect_response);
+  // A frame's size and request header (correlation id filled in by start_frame), `reserve` bytes
+  // reserved for the body.
+  protocol::Writer begin_frame(std::int16_t api_key, std::int16_t version, std::size_t reserve) const;
   // Waits for a started request's response frame (header included) until its deadline; a
   // timeout breaks the connection (the order of its responses is lost with the request).
   Result<protocol::Bytes> await_frame(const std::shared_ptr<PendingResponse>& pending);
 
   template <class Response, class Request>
   Result<std::shared_ptr<PendingResponse>> start_request(const Request& request, std::int16_t version) {
-    return start(static_cast<std::int16_t>(Request::api_key), version, protocol::encode(request, version), true);
+    return start_encoded(request, version, 0, true);
+  }
+  // As start_request, reserving `body_bytes` for the body first (the caller knows it is large).
+  template <class Request>
+  Result<std::shared_ptr<PendingResponse>> start_encoded(const Request& request, std::int16_t version,
+                                                         std::size_t body_bytes, bool expect_response) {
+    protocol::Writer frame = begin_frame(static_cast<std::int16_t>(Request::api_key), version, body_bytes);
+    protocol::encode(frame, request, version);
+    return start_frame(std::move(frame), expect_response);
   }
   template <class Response>
   Result<Response> await_response(const std::shared_ptr<PendingResponse>& pending, std::int16_t version) {
@@ -84,7 +98,7 @@ class BrokerConnection {
   // A request that gets no response (Produce with acks=0): done once written.
   template <class Request>
   Status send_only(const Request& request, std::int16_t version) {
-    auto pending = start(static_cast<std::int16_t>(Request::api_key), version, protocol::encode(request, version), false);
+    auto pending = start_encoded(request, version, 0, false);
     if (!pending) return pending.error();
     return {};
   }
