@@ -137,6 +137,58 @@ TEST_CASE("scenario: a bad group names the key that is wrong", "[sim][scenario][
                              "session timeout (10s)"));
 }
 
+TEST_CASE("scenario: a KIP-848 group takes a server assignor and the coordinator's timeouts", "[sim][scenario][group]") {
+  std::string text = scenario_with(R"({"group": "g", "topics": ["t"], "protocol": "consumer", "assignor": "range",
+      "rebalance_timeout": "9s", "static": true, "behaviours": [{"at": "2s", "member": 1, "action": "pause", "duration": "7s"}]})");
+  const std::string config = R"("group.initial.rebalance.delay.ms": 300)";
+  text.replace(text.find(config), config.size(),
+               config + R"(, "group.consumer.session.timeout.ms": 6000, "group.consumer.heartbeat.interval.ms": 500)");
+  auto s = scenario::parse_scenario(text, "g.json");
+  REQUIRE(s);
+  const auto& g = s->workload.groups.at(0);
+  CHECK(g.protocol == scenario::GroupProtocolKind::consumer);
+  CHECK(g.assignor == "range");
+  CHECK(g.session_timeout == 6s);  // the coordinator's, from the cluster config
+  CHECK(g.heartbeat_interval == 500ms);
+  CHECK(g.rebalance_timeout == 9s);
+  auto again = scenario::parse_scenario(scenario::to_json(*s).dump(), "again.json");
+  REQUIRE(again);
+  CHECK(again->workload.groups.at(0).protocol == scenario::GroupProtocolKind::consumer);
+  CHECK(again->workload.groups.at(0).assignor == "range");
+  CHECK(again->workload.groups.at(0).session_timeout == 6s);
+  const auto histories = workload::make_group_histories(*s);
+  CHECK(histories.at(0).protocol == workload::GroupProtocol::consumer);
+  // The default: classic, and a consumer group's assignor is uniform (the coordinator's default).
+  auto classic = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"]})"), "g.json");
+  REQUIRE(classic);
+  CHECK(classic->workload.groups.at(0).protocol == scenario::GroupProtocolKind::classic);
+  auto uniform = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"], "protocol": "consumer"})"), "g.json");
+  REQUIRE(uniform);
+  CHECK(uniform->workload.groups.at(0).assignor == "uniform");
+  CHECK(uniform->workload.groups.at(0).session_timeout == 45s);  // Kafka's default
+}
+
+TEST_CASE("scenario: a bad KIP-848 group names the key that is wrong", "[sim][scenario][group]") {
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "eager"})"),
+             Catch::Contains("workload.groups[0].protocol: expected one of"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "consumer", "assignor": "sticky"})"),
+             Catch::Contains("workload.groups[0].assignor: unknown server assignor \"sticky\" (known: uniform, range)"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "consumer", "assignors": ["range"]})"),
+             Catch::Contains("workload.groups[0].assignors: client assignors are for the classic protocol"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "assignor": "uniform"})"),
+             Catch::Contains("workload.groups[0].assignor: a server assignor is for \"protocol\": \"consumer\""));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "consumer", "session_timeout": "8s"})"),
+             Catch::Contains("workload.groups[0].session_timeout: the coordinator sets it with \"protocol\": \"consumer\": "
+                             "use the cluster config's group.consumer.session.timeout.ms"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "consumer", "heartbeat_interval": "1s"})"),
+             Catch::Contains("group.consumer.heartbeat.interval.ms"));
+  // A pause must outlast the coordinator's session timeout (45 s unless the cluster config says).
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "consumer",
+                            "behaviours": [{"at": "1s", "member": 0, "action": "pause", "duration": "10s"}]})"),
+             Catch::Contains("workload.groups[0].behaviours: member 0's pause at 1s lasts 10s, not longer than the "
+                             "session timeout (45s)"));
+}
+
 TEST_CASE("checks: every group check is a check a scenario may name, and run_checks runs it over each group",
           "[sim][check][group]") {
   const auto& all = scenario::all_check_names();

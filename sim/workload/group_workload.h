@@ -20,6 +20,10 @@
 //     failovers that undid them) and acknowledged commits, from their trace events, and every
 //     record the producers had acknowledged.
 //
+// A group with `"protocol": "consumer"` runs KIP-848 members (the coordinator assigns with the
+// group's server assignor); its history's generations are member epochs, its removals are traced
+// once committed, and its quiescent snapshot comes from ConsumerGroupDescribe.
+//
 // When the main phase ends every member that is down starts again, so that the group ends whole;
 // after recovery the members poll until every acknowledged record was processed (or a deadline),
 // then the group is described until it is Stable with exactly the running members (or a deadline):
