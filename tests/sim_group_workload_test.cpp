@@ -317,6 +317,49 @@ TEST_CASE("group histories: a removal a failover undid is followed by `restored`
   CHECK(workload::parse_commit_offsets("")->empty());
 }
 
+TEST_CASE("group histories: a KIP-848 fence counts from when the coordinator decided it, written or not",
+          "[sim][group]") {
+  using MK = workload::MemberEvent::Kind;
+  workload::GroupHistory h;
+  h.group_id = "g";
+  h.protocol = workload::GroupProtocol::consumer;
+  workload::GroupMember m;
+  m.member_id = "M";
+  m.events.push_back({MK::assigned, 1'000'000'000, 3, {TopicPartition{"t", 0}}});
+  h.members.push_back(m);
+  const workload::History history;
+  const workload::KeyTable keys{std::vector<scenario::TopicSpec>{}};
+  // Seed 37 of groups-kip848.json: node 0 fences M at 31.09 s (session timeout) and unloads at
+  // 32.0 s before the tombstones commit; it loads again from its own log at 37.08 s (the fence
+  // replayed) and hands M's partitions to another member at 38.26 s, while M (a zombie, crashed)
+  // learns nothing until 38.40 s. M's ownership ends at the fence, not at 38.40 s.
+  std::vector<workload::CoordinatorEvent> events = {coordinator_event(Kind::fenced, 31.09, 0, "M"),
+                                                    coordinator_event(Kind::unloaded, 32.0, 0),
+                                                    coordinator_event(Kind::loaded, 37.08, 0)};
+  auto unwritten = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(unwritten, events, history, keys);
+  CHECK(kinds_of(unwritten[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed});
+  CHECK(unwritten[0].members[0].events[1].at_ns == 31'090'000'000);
+  // Written (GroupMemberRemoved on that node before any unload): one removal more, at the commit,
+  // and no failover undoes it even when the member shows up again (it rejoined under its id).
+  auto written_events = events;
+  written_events.insert(written_events.begin() + 1, coordinator_event(Kind::removed, 31.1, 0, "M"));
+  written_events.push_back(coordinator_event(Kind::fenced, 50.0, 0, "M"));
+  auto written = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(written, written_events, history, keys);
+  CHECK(kinds_of(written[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::removed, MK::removed});
+  // Never written and the member in the group again after the reload (fenced once more): restored.
+  events.push_back(coordinator_event(Kind::fenced, 50.0, 0, "M"));
+  auto undone = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(undone, events, history, keys);
+  CHECK(kinds_of(undone[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::restored, MK::removed});
+  // A classic group ignores ConsumerMemberFenced.
+  h.protocol = workload::GroupProtocol::classic_eager;
+  auto classic = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(classic, events, history, keys);
+  CHECK(kinds_of(classic[0].members[0]) == std::vector<MK>{MK::assigned});
+}
+
 TEST_CASE("keel-sim run: a member paused past its session timeout is removed, its old commit refused, and it rejoins",
           "[sim][run][group]") {
   auto s = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"], "members": 3,

@@ -634,7 +634,7 @@ bool back_after(const GroupHistory& g, const std::vector<CoordinatorEvent>& even
                 std::int64_t unload_ns, std::int64_t load_ns) {
   for (const auto& e : events) {
     if (e.at_ns <= load_ns || e.group != g.group_id || e.member_id != member_id) continue;
-    if (e.kind == EventKind::removed || e.kind == EventKind::commit) return true;
+    if (e.kind == EventKind::removed || e.kind == EventKind::fenced || e.kind == EventKind::commit) return true;
   }
   for (const auto& m : g.members) {
     if (m.member_id != member_id) continue;
@@ -656,6 +656,10 @@ std::optional<std::int64_t> restore_time(const GroupHistory& g, const std::vecto
     if (e.at_ns <= removal.at_ns) continue;
     if (!unload) {
       if (e.kind == EventKind::stable && e.node == removal.node && e.group == removal.group) return std::nullopt;
+      // KIP-848: the fence's tombstones committed on that node.
+      if (e.kind == EventKind::removed && e.node == removal.node && e.group == removal.group &&
+          e.member_id == removal.member_id)
+        return std::nullopt;
       if (e.kind == EventKind::unloaded && e.node == removal.node) unload = e.at_ns;
     } else if (e.kind == EventKind::loaded) {
       load = e.at_ns;
@@ -672,11 +676,15 @@ void insert_event(GroupMember& m, MemberEvent e) {
   m.events.insert(pos, std::move(e));
 }
 
-// A KIP-848 coordinator traces a removal once its records are committed (not in memory, as the
-// classic one does): no failover undoes it, and a fenced member comes back under the same id.
+// A KIP-848 coordinator traces a removal once its records are committed (GroupMemberRemoved: no
+// failover undoes it), and a fence by its timers when it decides it (ConsumerMemberFenced): from then
+// on that coordinator gives the member's partitions away, even when it unloads before the tombstones
+// commit and reloads them from its own log. A fence never written may be undone by a failover
+// (`restored`, as for the classic removals). A fenced member comes back under the same id.
 void add_removals(GroupHistory& g, const std::vector<CoordinatorEvent>& events) {
   for (const auto& r : events) {
-    if (r.kind != EventKind::removed || r.group != g.group_id) continue;
+    const bool consumer = g.protocol == GroupProtocol::consumer;
+    if (r.group != g.group_id || !(r.kind == EventKind::removed || (consumer && r.kind == EventKind::fenced))) continue;
     // The last incarnation with that member id that existed by then.
     GroupMember* target = nullptr;
     for (auto& m : g.members) {
@@ -684,7 +692,7 @@ void add_removals(GroupHistory& g, const std::vector<CoordinatorEvent>& events) 
     }
     if (!target) continue;
     insert_event(*target, {MemberEvent::Kind::removed, r.at_ns, -1, {}});
-    if (g.protocol == GroupProtocol::consumer) continue;
+    if (consumer && r.kind == EventKind::removed) continue;
     if (auto restored = restore_time(g, events, r)) insert_event(*target, {MemberEvent::Kind::restored, *restored, -1, {}});
   }
 }

@@ -50,12 +50,15 @@ struct CoordinatorEvent {
     unloaded,  // CoordinatorUnloaded: what the node had not written is forgotten
     loaded,    // CoordinatorLoaded: the groups are back as last written
     commit,    // OffsetCommitAcknowledged: a commit's records committed and answered
+    fenced,    // ConsumerMemberFenced: a KIP-848 member fenced in memory (its session or rebalance
+               // timer); written once GroupMemberRemoved follows on that node, else a failover may
+               // undo it (or a reload from the node's own log may keep it)
   };
   Kind kind = Kind::removed;
   std::int64_t at_ns = 0;
   int node = 0;
   std::string group;      // removed, stable, commit
-  std::string member_id;  // removed, commit
+  std::string member_id;  // removed, fenced, commit
   std::int32_t generation = -1;                    // commit: the generation the request carried
   std::map<TopicPartition, std::int64_t> offsets;  // commit
 };
