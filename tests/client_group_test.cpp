@@ -240,6 +240,22 @@ class GroupWorld {
   void admin(std::function<void(Runtime&)> script) {
     REQUIRE(test::run_script(world, admin_node(), std::move(script), 120s));
   }
+  // A consumer started again with `config` reads every partition; the first offset it reads on each
+  // is where it resumed (the group's committed offset).
+  std::map<TopicPartition, std::int64_t> first_offsets_after_restart(const GroupConsumerConfig& config) {
+    std::map<TopicPartition, std::int64_t> first;
+    admin([&](Runtime& rt) {
+      GroupConsumer c(rt, config);
+      c.subscribe({topic});
+      while (first.size() < static_cast<std::size_t>(partitions)) {
+        auto records = c.poll(100ms);
+        REQUIRE(records);
+        for (const auto& r : *records) first.try_emplace(r.topic_partition, r.offset);
+      }
+      REQUIRE(c.close());
+    });
+    return first;
+  }
 
   sim::World world;
   int brokers;
@@ -468,7 +484,6 @@ TEST_CASE("client group: commits survive; a restarted consumer resumes from them
   config.enable_auto_commit = false;
   OffsetMap committed_sync;
   std::vector<Status> async_outcomes;
-  std::map<TopicPartition, std::int64_t> first_after_restart;
   w.admin([&](Runtime& rt) {
     GroupConsumer c(rt, config);
     c.subscribe({topic});
@@ -489,17 +504,7 @@ TEST_CASE("client group: commits survive; a restarted consumer resumes from them
   REQUIRE(async_outcomes.size() == 1);
   CHECK(async_outcomes[0]);
   REQUIRE(committed_sync.size() == static_cast<std::size_t>(partitions));
-  w.admin([&](Runtime& rt) {
-    GroupConsumer c(rt, config);
-    c.subscribe({topic});
-    while (first_after_restart.size() < static_cast<std::size_t>(partitions)) {
-      auto records = c.poll(100ms);
-      REQUIRE(records);
-      for (const auto& r : *records) first_after_restart.try_emplace(r.topic_partition, r.offset);
-    }
-    REQUIRE(c.close());
-  });
-  CHECK(first_after_restart == committed_sync);
+  CHECK(w.first_offsets_after_restart(config) == committed_sync);
 
   // Auto commit: a member that polls for a while commits on its interval, then before leaving.
   auto automatic = member_config(1, AssignorKind::range);
@@ -707,7 +712,6 @@ TEST_CASE("client group (KIP-848): commits with the member epoch survive, a rest
   auto config = kip848_config(0);
   config.enable_auto_commit = false;
   OffsetMap committed_sync;
-  std::map<TopicPartition, std::int64_t> first_after_restart;
   std::optional<ConsumerGroupDescription> described;
   w.admin([&](Runtime& rt) {
     GroupConsumer c(rt, config);
@@ -735,17 +739,7 @@ TEST_CASE("client group (KIP-848): commits with the member epoch survive, a rest
   CHECK(described->members[0].member_id.size() == 22);
   CHECK(described->members[0].assignment.size() == static_cast<std::size_t>(partitions));
   CHECK(described->members[0].subscribed_topic_names == std::vector<std::string>{topic});
-  w.admin([&](Runtime& rt) {
-    GroupConsumer c(rt, config);
-    c.subscribe({topic});
-    while (first_after_restart.size() < static_cast<std::size_t>(partitions)) {
-      auto records = c.poll(100ms);
-      REQUIRE(records);
-      for (const auto& r : *records) first_after_restart.try_emplace(r.topic_partition, r.offset);
-    }
-    REQUIRE(c.close());
-  });
-  CHECK(first_after_restart == committed_sync);
+  CHECK(w.first_offsets_after_restart(config) == committed_sync);
 }
 TEST_CASE("client group (KIP-848): a static member that closes (epoch -2) and comes back within its session timeout "
           "gets its partitions back and the others revoke nothing",

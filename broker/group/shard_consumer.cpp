@@ -213,7 +213,10 @@ std::int16_t GroupShard::consumer_member_lookup(ConsumerGroup& g, const Heartbea
 // group epoch stays: nothing is reassigned.
 void GroupShard::replace_static_member(ConsumerGroup& g, const ConsumerMember& old, const std::string& new_id,
                                        const Client& client, coordinator::WriteResult& result) {
+  KEEL_ASSERT(old.current.member_epoch == static_leave_epoch);
+  KEEL_ASSERT(g.member(new_id) == nullptr);
   const ConsumerMember copy = old;
+  const std::int32_t group_epoch = g.group_epoch();
   remove_consumer_member(g, copy.member_id, result);
   ConsumerMemberMetadataValue metadata = copy.metadata;
   metadata.client_id = client.client_id;
@@ -224,6 +227,11 @@ void GroupShard::replace_static_member(ConsumerGroup& g, const ConsumerMember& o
   current.member_epoch = 0;
   current.previous_member_epoch = 0;
   emit(result, consumer_current_assignment_record(g.id(), new_id, current_value(current)));
+  // The partitions moved whole to the new id, and nothing was reassigned.
+  KEEL_ASSERT(g.member(copy.member_id) == nullptr);
+  KEEL_ASSERT(g.member(new_id) != nullptr && g.member(new_id)->target == copy.target);
+  KEEL_ASSERT(g.member(new_id)->current.assigned == copy.current.assigned);
+  KEEL_ASSERT_EQ(g.group_epoch(), group_epoch);
 }
 
 // Records 8, 7 and 5 of the member as tombstones (Kafka's order), and its timers cancelled.
@@ -325,6 +333,7 @@ assignors::ServerAssignorKind GroupShard::group_assignor(const ConsumerGroup& g)
 // The target assignment for the group epoch: the assignor over every member's subscription as the
 // metadata image resolves it now; records 7 for members whose target changed, then record 6.
 void GroupShard::compute_target(ConsumerGroup& g, const TopicsView& topics, coordinator::WriteResult& result) {
+  KEEL_ASSERT(g.group_epoch() > g.assignment_epoch());
   assignors::PartitionCounts counts;
   std::vector<assignors::TargetMember> members;
   for (const auto& [id, m] : g.members()) {
@@ -342,6 +351,12 @@ void GroupShard::compute_target(ConsumerGroup& g, const TopicsView& topics, coor
     if (target != m.target) emit(result, consumer_target_member_record(g.id(), id, {to_topic_ids(target)}));
   }
   emit(result, consumer_target_metadata_record(g.id(), {g.group_epoch()}));
+  // The target is the group epoch's, and no partition is the target of two members.
+  KEEL_ASSERT_EQ(g.assignment_epoch(), g.group_epoch());
+  std::set<TopicPartition> targeted;
+  for (const auto& [id, m] : g.members()) {
+    for (const auto& tp : m.target) KEEL_ASSERT(targeted.insert(tp).second);
+  }
 }
 
 // One step of the member towards its target (reconcile.h), with who holds what in the group; the
