@@ -230,6 +230,70 @@ CommitFigures commit_rate(bool writes_in_flight, int clients, Duration run) {
   return f;
 }
 
+// KIP-848's commit path (OffsetCommit v9, checked against the member epoch): `clients` Keel group
+// consumers of one consumer-protocol group, each committing its own partition with commit_sync in a
+// loop, on the same three nodes as commit_rate (writes in flight).
+void commit_members(Runtime& rt, std::vector<std::unique_ptr<client::GroupConsumer>>& consumers, Duration run,
+                    CommitFigures& f) {
+  const Instant start = rt.now();
+  const auto wall0 = std::chrono::steady_clock::now();
+  WaitGroup wg;
+  for (auto& c : consumers) {
+    wg.add();
+    rt.spawn("committer", [&, consumer = c.get()] {
+      const TopicPartition tp = consumer->assignment().front();
+      for (std::int64_t offset = 1; rt.now() - start < run; ++offset) {
+        (consumer->commit_sync({{tp, offset}}) ? f.acknowledged : f.failed) += 1;
+      }
+      wg.done();
+    });
+  }
+  wg.wait();
+  f.simulated_s = std::chrono::duration<double>(rt.now() - start).count();
+  f.wall_s = wall_since(wall0);
+  f.ok = true;
+}
+
+CommitFigures kip848_commit_rate(int clients, Duration run) {
+  const std::string extra = "offsets.topic.replication.factor=3\noffsets.topic.num.partitions=1\nmin.insync.replicas=2\n";
+  std::vector<config::BrokerConfig> configs;
+  for (int n = 0; n < 3; ++n) configs.push_back(test::cluster_node_config(n, 3, extra));
+  GroupWorld w(configs);
+  CommitFigures f;
+  (void)w.run(
+      [&](Runtime& rt) {
+        const auto servers = test::cluster_bootstrap(3);
+        if (!test::await_serving(rt, servers, 3) || !test::create_topic_retrying(rt, "t", clients, 30s, servers)) return;
+        std::vector<std::unique_ptr<client::GroupConsumer>> consumers;
+        for (int i = 0; i < clients; ++i) {
+          client::GroupConsumerConfig c;
+          c.consumer.bootstrap_servers = servers;
+          c.group_id = "bench-kip848-commits";
+          c.group_protocol = client::GroupProtocol::consumer;
+          c.enable_auto_commit = false;
+          consumers.push_back(std::make_unique<client::GroupConsumer>(rt, std::move(c)));
+          consumers.back()->subscribe({"t"});
+        }
+        bool joined = false;
+        WaitGroup polling;  // the members poll (and so reconcile) until each owns its partition
+        polling.add();
+        rt.spawn("joining", [&] {
+          while (!joined) {
+            for (auto& c : consumers) (void)c->poll(10ms);
+          }
+          polling.done();
+        });
+        const Instant deadline = rt.now() + 2min;
+        while (!all_own_one(consumers) && rt.now() < deadline) rt.sleep_for(10ms);
+        joined = true;
+        polling.wait();
+        if (all_own_one(consumers)) commit_members(rt, consumers, run, f);
+        for (auto& c : consumers) (void)c->close();
+      },
+      10min);
+  return f;
+}
+
 }  // namespace
 
 void group_bench(const BenchOptions& options, std::FILE* out) {
@@ -258,6 +322,13 @@ void group_bench(const BenchOptions& options, std::FILE* out) {
                static_cast<double>(f.acknowledged) / std::max(f.wall_s, 1e-9), f.acknowledged, f.failed,
                f.ok ? "" : "  FAILED");
   }
+  const auto f = kip848_commit_rate(clients, run);
+  fmt::print(out,
+             "offset commits, one coordinator, RF 3, {} KIP-848 members (OffsetCommit v9, member epochs), commit_sync: "
+             "{:>8.0f} per simulated s, {:>8.0f} per wall s ({} acknowledged, {} failed){}\n",
+             clients, static_cast<double>(f.acknowledged) / std::max(f.simulated_s, 1e-9),
+             static_cast<double>(f.acknowledged) / std::max(f.wall_s, 1e-9), f.acknowledged, f.failed,
+             f.ok ? "" : "  FAILED");
 }
 
 }  // namespace keel::sim::bench
