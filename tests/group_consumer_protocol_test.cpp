@@ -325,6 +325,38 @@ TEST_CASE("consumer group: a silent member is fenced after its session; one that
   CHECK(stubborn_late == code(ErrorCode::unknown_member_id));
 }
 
+TEST_CASE("consumer group: a member fenced by its session timer takes its subscription out of the group's metadata, "
+          "so the next heartbeat bumps the epoch no further",
+          "[group][kip848]") {
+  test::MemoryLog log;
+  test::MachineRig rig;
+  std::int32_t after_fence = -1, after_next_heartbeat = -1, members_left = -1;
+  rig.run([&](Runtime& rt) {
+    GroupCoordinator gc(rt, log, one_partition());
+    load(gc, rt);
+    const TopicsView view = topics();
+    Member a{"a"};
+    a.heartbeat(gc, view);
+    // x alone subscribes to "u", and then goes silent.
+    (void)gc.consumer_group_heartbeat(join_request("x", {"u"}), 1, heartbeat_client, view);
+    a.heartbeat(gc, view);
+    // a keeps heartbeating until just before x's session (45 s) runs out, and then waits past it.
+    for (int i = 0; i < 11; ++i) {
+      rt.sleep_for(std::chrono::milliseconds(4000));
+      a.heartbeat(gc, view);
+    }
+    rt.sleep_for(std::chrono::milliseconds(2000));
+    auto d = gc.consumer_group_describe("g", view);
+    after_fence = d.group_epoch;
+    members_left = static_cast<std::int32_t>(d.members.size());
+    a.heartbeat(gc, view);
+    after_next_heartbeat = gc.consumer_group_describe("g", view).group_epoch;
+  });
+  CHECK(members_left == 1);
+  CHECK(after_fence > 0);
+  CHECK(after_next_heartbeat == after_fence);
+}
+
 TEST_CASE("consumer group: a static member leaves with -2, keeps its partitions, and a new process takes its "
           "instance; an active instance is UNRELEASED_INSTANCE_ID",
           "[group][kip848]") {

@@ -354,6 +354,42 @@ TEST_CASE("broker: with sync before ack, acknowledged records survive a power lo
   for (int i = 0; i < 40; ++i) CHECK(values[static_cast<std::size_t>(i)] == fmt::format("value-{}", i));
 }
 
+TEST_CASE("broker: a restarted node answers clients only once it has caught up on the metadata, as Kafka enables "
+          "its listeners then; ApiVersions answers at once",
+          "[kafka][sim]") {
+  // What the client had been answered when the node caught up: 0 nothing, 1 ApiVersions, 2 Metadata too.
+  int answered = 0;
+  std::vector<int> answered_at_catch_up;
+  Rig rig(11, single_node_config(), [&](std::int64_t, int node, std::string_view name, std::string_view) {
+    if (node == 0 && name == "BrokerCaughtUp") answered_at_catch_up.push_back(answered);
+  });
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient client(rt);
+    if (client.connect()) (void)client.call<CreateTopicsResponse>(create_request("kept", 2), 4);
+  }));
+  REQUIRE(answered_at_catch_up.size() == 1);
+  rig.world.node(0).restart();
+  std::optional<MetadataResponse> metadata;
+  REQUIRE(rig.run_client([&](Runtime& rt) {
+    RawClient client(rt);
+    // The first connection that succeeds: the node binds its listener before it has caught up.
+    while (!client.connect_only()) rt.sleep_for(std::chrono::milliseconds(10));
+    if (!client.call<ApiVersionsResponse>(ApiVersionsRequest{}, 3)) return;
+    answered = 1;
+    MetadataRequest request;
+    request.topics = std::vector<MetadataRequest::MetadataRequestTopic>{{{}, std::string("kept")}};
+    metadata = client.call<MetadataResponse>(request, 9);
+    answered = 2;
+  }));
+  REQUIRE(answered_at_catch_up.size() == 2);
+  CHECK(answered_at_catch_up[1] == 1);
+  REQUIRE(metadata);
+  REQUIRE(metadata->topics.size() == 1);
+  // Answered from the caught-up image: the topic with both partitions.
+  CHECK(metadata->topics[0].error_code == 0);
+  CHECK(metadata->topics[0].partitions.size() == 2);
+}
+
 TEST_CASE("broker: AlterPartitionReassignments on a single node keeps a partition here and refuses other placements",
           "[kafka][sim]") {
   Rig rig(8);

@@ -214,7 +214,7 @@ TEST_CASE("cluster: a follower that starts over at a leader log start inside a b
   })";
   auto s = scenario::parse_scenario(text, "straddling-batch-test");
   REQUIRE(s);
-  const auto r = run_seed(*s, 4);
+  const auto r = run_seed(*s, 7);  // seeds 7, 10, 12, 16 and 18 of 1..30 reach both marks
   INFO((r.report.violations.empty() ? std::string() : r.report.violations.front().message));
   CHECK(r.passed());
   CHECK(r.report.marks.count("partition.follower.started_over_at_leader_log_start") == 1);

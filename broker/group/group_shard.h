@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -198,6 +199,9 @@ class GroupShard final : public coordinator::Shard {
   bool active_ = false;
   std::map<std::string, std::unique_ptr<ClassicGroup>> groups_;
   std::map<std::string, std::unique_ptr<ConsumerGroup>> consumer_groups_;  // ids never also in groups_
+  // The topics as the latest heartbeat saw them (none since the load: nullopt), which a timer's
+  // fencing resolves subscriptions against.
+  std::optional<TopicsView> last_topics_;
   std::deque<coordinator::CoordinatorRecord> applied_;  // emitted, not yet replayed by the runtime
   std::map<std::string, std::map<TopicPartition, CommittedOffset>> offsets_;
 };

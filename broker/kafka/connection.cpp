@@ -54,6 +54,10 @@ bool serve_frame(ConnectionState& state, const protocol::Bytes& frame) {
                                                    header->api_version, entry->min_version, entry->max_version));
     return false;
   }
+  // Requests wait for the initial metadata catch-up, as on Kafka's not yet enabled listener. The
+  // quorum's calls and the ApiVersions before them do not: they are how this node catches up, and
+  // how its controller serves the others. ApiVersions answers from no metadata.
+  if (entry->key != ApiKey::keel_quorum && entry->key != ApiKey::api_versions) state.broker.caught_up.wait();
   RequestContext ctx{state.broker, std::move(*header), state.peer};
   auto response = entry->handle(ctx, reader);
   if (!response) {

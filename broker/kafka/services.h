@@ -6,6 +6,7 @@
 
 #include "broker/config/config.h"
 #include "broker/platform/runtime.h"
+#include "broker/platform/sync.h"
 
 namespace keel::metadata {
 class Quorum;
@@ -26,6 +27,9 @@ struct BrokerServices {
   metadata::Quorum& quorum;
   partition::ReplicaManager& replicas;
   group::GroupCoordinator& groups;
+  // Set once this broker has registered and applied the metadata up to its registration. Kafka's
+  // broker enables its listeners only then, so no client request is served from a stale image.
+  Event& caught_up;
 
   // The address clients should use to reach this broker (the first advertised listener).
   const config::Endpoint& advertised() const;

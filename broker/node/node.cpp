@@ -140,7 +140,7 @@ Status Node::open_parts() {
   replicas_ = std::make_unique<partition::ReplicaManager>(rt_, replica_options(config_), *logs_, *quorum_);
   groups_ = std::make_unique<group::GroupCoordinator>(rt_, *replicas_, group_options(config_));
   server_ = std::make_unique<kafka::KafkaServer>(
-      kafka::BrokerServices{rt_, config_, cluster_id_, *quorum_, *replicas_, *groups_});
+      kafka::BrokerServices{rt_, config_, cluster_id_, *quorum_, *replicas_, *groups_, caught_up_});
   return server_->bind();
 }
 
@@ -161,7 +161,10 @@ Status Node::start() {
 }
 
 void Node::start_tasks() {
-  if (!config_.has_role("broker")) return;  // a controller-only node holds no partitions
+  if (!config_.has_role("broker")) {  // a controller-only node holds no partitions, and has nothing to catch up
+    caught_up_.set();
+    return;
+  }
   replicas_->start(config_.log_dirs);
   track(rt_.spawn("metadata-publisher", [this] { metadata_loop(); }));
   track(rt_.spawn("broker-lifecycle", [this] { lifecycle_loop(); }));
@@ -194,6 +197,10 @@ void Node::metadata_loop() {
       seen = quorum_->applied_offset();
       // Leaderships of __consumer_offsets partitions load and unload the group coordinator's shards.
       groups_->on_role_changes(replicas_->apply_image(quorum_->image()));
+      if (!caught_up_.is_set()) {
+        caught_up_.set();
+        rt_.trace("BrokerCaughtUp").detail("NodeId", config_.node_id).detail("AppliedOffset", seen);
+      }
       continue;  // applying may have waited: look again before sleeping
     }
     quorum_->image_changed().wait(rt_.now() + std::chrono::seconds(1));

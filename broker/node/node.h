@@ -101,6 +101,8 @@ class Node {
   bool started_ = false;
 
   std::int64_t broker_epoch_ = -1;
+  // Set when the metadata is first applied after registration: the front end serves clients from then on.
+  Event caught_up_;
   protocol::Uuid incarnation_;
   // Controlled shutdown: heartbeats ask for it, and the controller's answer (leadership moved
   // away) sets the event.

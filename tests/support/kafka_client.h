@@ -56,6 +56,14 @@ class RawClient {
     return false;
   }
 
+  // One attempt to connect, and nothing asked: false when the connection fails.
+  bool connect_only(Duration timeout = std::chrono::seconds(1)) {
+    auto c = rt_.net().connect(server_, timeout);
+    if (!c) return false;
+    connection_ = std::move(*c);
+    return true;
+  }
+
   // One attempt: false at once when the connection fails (a node that is down).
   bool try_connect(Duration timeout = std::chrono::seconds(1)) {
     auto c = rt_.net().connect(server_, timeout);
