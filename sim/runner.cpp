@@ -165,7 +165,8 @@ bool observe_group(std::vector<workload::CoordinatorEvent>& out, std::int64_t ti
                                                          {"GroupStable", Kind::stable},
                                                          {"CoordinatorUnloaded", Kind::unloaded},
                                                          {"CoordinatorLoaded", Kind::loaded},
-                                                         {"OffsetCommitAcknowledged", Kind::commit}};
+                                                         {"OffsetCommitAcknowledged", Kind::commit},
+                                                         {"ConsumerMemberFenced", Kind::fenced}};
   const auto kind = kinds.find(name);
   if (kind == kinds.end()) return false;
   const auto j = fields_json(fields);

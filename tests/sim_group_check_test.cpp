@@ -71,7 +71,7 @@ bool mentions(const check::Violation& v, const std::string& text) { return v.mes
 }  // namespace
 
 TEST_CASE("group checks: a clean history passes every group check, in each protocol", "[check][sim][group]") {
-  for (auto protocol : {GroupProtocol::classic_cooperative, GroupProtocol::classic_eager}) {
+  for (auto protocol : {GroupProtocol::classic_cooperative, GroupProtocol::classic_eager, GroupProtocol::consumer}) {
     const auto result = check::run_group_checks(clean(protocol));
     INFO((result.violations.empty() ? std::string() : result.violations.front().message));
     CHECK(result.passed());
@@ -295,4 +295,87 @@ TEST_CASE("group checks: fenced-commit: a removal a failover undid (never writte
   REQUIRE(v.size() == 2);
   CHECK(mentions(v[0], "member B (process 2) was removed at 5.000s"));
   CHECK(mentions(v[1], "(the coordinator on node 2, 5.300s)"));
+}
+
+// KIP-848: A is fenced at 5 s (removed, its records committed), loses t-0, and comes back under its
+// own member id at epoch 0; B takes t-0 over at epoch 14 and resumes from A's last commit.
+GroupHistory fenced_and_back() {
+  GroupHistory h = clean(GroupProtocol::consumer);
+  auto& a = h.members[0];
+  a.events.push_back(event(MemberEvent::Kind::removed, 5.0, -1));
+  a.events.push_back(event(MemberEvent::Kind::lost, 5.5, -1, {t0}));
+  a.events.push_back(event(MemberEvent::Kind::assigned, 7.0, 15));  // back, with nothing yet
+  auto& b = h.members[1];
+  b.events.push_back(event(MemberEvent::Kind::assigned, 6.0, 14, {t0}));
+  b.offset_reads.push_back({static_cast<std::int64_t>(6.0 * s), static_cast<std::int64_t>(6.1 * s), {{t0, 3}}});
+  b.processed.push_back(processed(t0, 3, 6.2));
+  b.commits.push_back(commit("B", 14, 6.3, 6.4, {{t0, 4}}));
+  h.produced[t0].insert(3);
+  h.quiescent->assignment = {{"A", {t1}}, {"B", {t0}}};
+  h.quiescent->committed[t0] = 4;
+  return h;
+}
+
+TEST_CASE("group checks: KIP-848: a member fenced and back under its id passes; each check catches its violation",
+          "[check][sim][group]") {
+  {
+    const auto result = check::run_group_checks(fenced_and_back());
+    INFO((result.violations.empty() ? std::string() : result.violations.front().message));
+    CHECK(result.passed());
+  }
+  SECTION("single-owner: B handed t-0 before the coordinator removed A") {
+    GroupHistory h = fenced_and_back();
+    h.members[1].events.back().at_ns = static_cast<std::int64_t>(4.5 * s);
+    const auto v = run(h, "group-single-owner");
+    REQUIRE(v.size() == 1);
+    CHECK(mentions(v[0], "t-0 owned by two members at once from 4.500s until 5.000s"));
+  }
+  SECTION("fenced-commit: A's commit at its pre-fence epoch acknowledged after the removal") {
+    GroupHistory h = fenced_and_back();
+    h.coordinator_commits.push_back({static_cast<std::int64_t>(5.3 * s), 1, "A", 3, {{t0, 3}}});
+    const auto v = run(h, "group-fenced-commit");
+    REQUIRE(v.size() == 1);
+    CHECK(mentions(v[0], "a commit by member A at epoch 3 was acknowledged (the coordinator on node 1, 5.300s)"));
+    CHECK(mentions(v[0], "member A (process 1) was removed at 5.000s"));
+  }
+  SECTION("commit-monotonic: B's commit at its new epoch goes below A's") {
+    GroupHistory h = fenced_and_back();
+    h.members[1].commits.back().offsets[t0] = 1;
+    h.members[1].commits.back().generation = 14;
+    const auto v = run(h, "group-commit-monotonic");
+    REQUIRE(v.size() == 1);
+    CHECK(mentions(v[0], "t-0 committed offset went back from 3 (member A (process 1) at generation 3"));
+  }
+  SECTION("at-least-once: the record A left behind never processed by B") {
+    GroupHistory h = fenced_and_back();
+    h.members[1].processed.pop_back();
+    h.members[1].commits.pop_back();
+    h.quiescent->committed[t0] = 3;
+    const auto v = run(h, "group-at-least-once");
+    REQUIRE(v.size() == 1);
+    CHECK(mentions(v[0], "t-0: 1 acknowledged record(s) never processed by any member of group g: offsets [3]"));
+  }
+  SECTION("quiescent-assignment: the group still Reconciling, t-0 held by the fenced member as well") {
+    GroupHistory h = fenced_and_back();
+    h.quiescent->state = "Reconciling";
+    h.quiescent->assignment["A"] = {t0, t1};
+    const auto v = run(h, "group-quiescent-assignment");
+    REQUIRE(v.size() == 2);
+    CHECK(mentions(v[0], "the group is Reconciling, not Stable"));
+    CHECK(mentions(v[1], "t-0 is assigned to 2 members"));
+  }
+  SECTION("commit-durable: B's acknowledged commit lost across the failover") {
+    GroupHistory h = fenced_and_back();
+    h.quiescent->committed[t0] = 3;
+    const auto v = run(h, "group-commit-durable");
+    REQUIRE(v.size() == 1);
+    CHECK(mentions(v[0], "acknowledged to member B (process 2) at 6.400s (offset 4)"));
+  }
+  SECTION("generation-monotonic: A back at an epoch below the one it was fenced in") {
+    GroupHistory h = fenced_and_back();
+    h.members[0].events.back().generation = 2;
+    const auto v = run(h, "group-generation-monotonic");
+    REQUIRE(v.size() == 1);
+    CHECK(mentions(v[0], "member A (process 1) received epoch 2 at 7.000s after epoch 3 at 2.500s"));
+  }
 }

@@ -137,6 +137,58 @@ TEST_CASE("scenario: a bad group names the key that is wrong", "[sim][scenario][
                              "session timeout (10s)"));
 }
 
+TEST_CASE("scenario: a KIP-848 group takes a server assignor and the coordinator's timeouts", "[sim][scenario][group]") {
+  std::string text = scenario_with(R"({"group": "g", "topics": ["t"], "protocol": "consumer", "assignor": "range",
+      "rebalance_timeout": "9s", "static": true, "behaviours": [{"at": "2s", "member": 1, "action": "pause", "duration": "7s"}]})");
+  const std::string config = R"("group.initial.rebalance.delay.ms": 300)";
+  text.replace(text.find(config), config.size(),
+               config + R"(, "group.consumer.session.timeout.ms": 6000, "group.consumer.heartbeat.interval.ms": 500)");
+  auto s = scenario::parse_scenario(text, "g.json");
+  REQUIRE(s);
+  const auto& g = s->workload.groups.at(0);
+  CHECK(g.protocol == scenario::GroupProtocolKind::consumer);
+  CHECK(g.assignor == "range");
+  CHECK(g.session_timeout == 6s);  // the coordinator's, from the cluster config
+  CHECK(g.heartbeat_interval == 500ms);
+  CHECK(g.rebalance_timeout == 9s);
+  auto again = scenario::parse_scenario(scenario::to_json(*s).dump(), "again.json");
+  REQUIRE(again);
+  CHECK(again->workload.groups.at(0).protocol == scenario::GroupProtocolKind::consumer);
+  CHECK(again->workload.groups.at(0).assignor == "range");
+  CHECK(again->workload.groups.at(0).session_timeout == 6s);
+  const auto histories = workload::make_group_histories(*s);
+  CHECK(histories.at(0).protocol == workload::GroupProtocol::consumer);
+  // The default: classic, and a consumer group's assignor is uniform (the coordinator's default).
+  auto classic = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"]})"), "g.json");
+  REQUIRE(classic);
+  CHECK(classic->workload.groups.at(0).protocol == scenario::GroupProtocolKind::classic);
+  auto uniform = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"], "protocol": "consumer"})"), "g.json");
+  REQUIRE(uniform);
+  CHECK(uniform->workload.groups.at(0).assignor == "uniform");
+  CHECK(uniform->workload.groups.at(0).session_timeout == 45s);  // Kafka's default
+}
+
+TEST_CASE("scenario: a bad KIP-848 group names the key that is wrong", "[sim][scenario][group]") {
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "eager"})"),
+             Catch::Contains("workload.groups[0].protocol: expected one of"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "consumer", "assignor": "sticky"})"),
+             Catch::Contains("workload.groups[0].assignor: unknown server assignor \"sticky\" (known: uniform, range)"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "consumer", "assignors": ["range"]})"),
+             Catch::Contains("workload.groups[0].assignors: client assignors are for the classic protocol"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "assignor": "uniform"})"),
+             Catch::Contains("workload.groups[0].assignor: a server assignor is for \"protocol\": \"consumer\""));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "consumer", "session_timeout": "8s"})"),
+             Catch::Contains("workload.groups[0].session_timeout: the coordinator sets it with \"protocol\": \"consumer\": "
+                             "use the cluster config's group.consumer.session.timeout.ms"));
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "consumer", "heartbeat_interval": "1s"})"),
+             Catch::Contains("group.consumer.heartbeat.interval.ms"));
+  // A pause must outlast the coordinator's session timeout (45 s unless the cluster config says).
+  CHECK_THAT(parse_error(R"({"group": "g", "topics": ["t"], "protocol": "consumer",
+                            "behaviours": [{"at": "1s", "member": 0, "action": "pause", "duration": "10s"}]})"),
+             Catch::Contains("workload.groups[0].behaviours: member 0's pause at 1s lasts 10s, not longer than the "
+                             "session timeout (45s)"));
+}
+
 TEST_CASE("checks: every group check is a check a scenario may name, and run_checks runs it over each group",
           "[sim][check][group]") {
   const auto& all = scenario::all_check_names();
@@ -263,6 +315,49 @@ TEST_CASE("group histories: a removal a failover undid is followed by `restored`
   CHECK_FALSE(workload::parse_commit_offsets("t-0=x"));
   CHECK_FALSE(workload::parse_commit_offsets("t0=1"));
   CHECK(workload::parse_commit_offsets("")->empty());
+}
+
+TEST_CASE("group histories: a KIP-848 fence counts from when the coordinator decided it, written or not",
+          "[sim][group]") {
+  using MK = workload::MemberEvent::Kind;
+  workload::GroupHistory h;
+  h.group_id = "g";
+  h.protocol = workload::GroupProtocol::consumer;
+  workload::GroupMember m;
+  m.member_id = "M";
+  m.events.push_back({MK::assigned, 1'000'000'000, 3, {TopicPartition{"t", 0}}});
+  h.members.push_back(m);
+  const workload::History history;
+  const workload::KeyTable keys{std::vector<scenario::TopicSpec>{}};
+  // Seed 37 of groups-kip848.json: node 0 fences M at 31.09 s (session timeout) and unloads at
+  // 32.0 s before the tombstones commit; it loads again from its own log at 37.08 s (the fence
+  // replayed) and hands M's partitions to another member at 38.26 s, while M (a zombie, crashed)
+  // learns nothing until 38.40 s. M's ownership ends at the fence, not at 38.40 s.
+  std::vector<workload::CoordinatorEvent> events = {coordinator_event(Kind::fenced, 31.09, 0, "M"),
+                                                    coordinator_event(Kind::unloaded, 32.0, 0),
+                                                    coordinator_event(Kind::loaded, 37.08, 0)};
+  auto unwritten = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(unwritten, events, history, keys);
+  CHECK(kinds_of(unwritten[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed});
+  CHECK(unwritten[0].members[0].events[1].at_ns == 31'090'000'000);
+  // Written (GroupMemberRemoved on that node before any unload): one removal more, at the commit,
+  // and no failover undoes it even when the member shows up again (it rejoined under its id).
+  auto written_events = events;
+  written_events.insert(written_events.begin() + 1, coordinator_event(Kind::removed, 31.1, 0, "M"));
+  written_events.push_back(coordinator_event(Kind::fenced, 50.0, 0, "M"));
+  auto written = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(written, written_events, history, keys);
+  CHECK(kinds_of(written[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::removed, MK::removed});
+  // Never written and the member in the group again after the reload (fenced once more): restored.
+  events.push_back(coordinator_event(Kind::fenced, 50.0, 0, "M"));
+  auto undone = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(undone, events, history, keys);
+  CHECK(kinds_of(undone[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::restored, MK::removed});
+  // A classic group ignores ConsumerMemberFenced.
+  h.protocol = workload::GroupProtocol::classic_eager;
+  auto classic = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(classic, events, history, keys);
+  CHECK(kinds_of(classic[0].members[0]) == std::vector<MK>{MK::assigned});
 }
 
 TEST_CASE("keel-sim run: a member paused past its session timeout is removed, its old commit refused, and it rejoins",

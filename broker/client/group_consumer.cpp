@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "broker/protocol/errors.h"
 
@@ -478,10 +479,14 @@ Status GroupConsumer::commit_sync(const OffsetMap& offsets) {
 void GroupConsumer::commit_async(std::function<void(const OffsetMap&, const Status&)> done) {
   auto offsets = consumed_offsets();
   std::erase_if(tasks_, [&](TaskRef t) { return !rt_.executor().alive(t); });
+  auto previous = std::exchange(last_async_commit_, std::make_shared<Event>());
   tasks_.push_back(rt_.spawn(fmt::format("{}-commit", config_.consumer.client_id),
-                             [this, offsets = std::move(offsets), done = std::move(done)]() mutable {
+                             [this, offsets = std::move(offsets), done = std::move(done), previous,
+                              answered = last_async_commit_]() mutable {
+                               if (previous) previous->wait();
                                auto st = commit_once(offsets);
                                commit_outcomes_.push_back({std::move(offsets), std::move(st), std::move(done)});
+                               answered->set();
                              }));
 }
 

@@ -225,6 +225,11 @@ class GroupConsumer {
     std::function<void(const OffsetMap&, const Status&)> done;
   };
   std::deque<CommitOutcome> commit_outcomes_;  // asynchronous commits answered, not yet reported
+  // Set once the latest asynchronous commit is answered: the next one waits for it, so that commits
+  // reach the coordinator in the order they were made (Java's go out in order on one connection).
+  // Sent from tasks of their own that all wait out a coordinator move, they would otherwise race,
+  // and an old commit landing last would move the committed offset back.
+  std::shared_ptr<Event> last_async_commit_;
   std::optional<Result<std::vector<TopicPartition>>> rebalance_result_;  // the rebalance task's outcome
   Instant next_join_{};
   TaskRef rebalance_task_;  // after a failed rebalance, the next starts no earlier

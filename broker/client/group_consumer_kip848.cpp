@@ -81,6 +81,10 @@ void GroupConsumer::member_heartbeat_loop() {
       member_wake_.wait(*due);
       continue;
     }
+    if (rt_.now() < frozen_until_) {  // a stopped process sends nothing (freeze_until)
+      member_wake_.wait(frozen_until_);
+      continue;
+    }
     member_heartbeat_once();
   }
 }

@@ -726,6 +726,13 @@ std::vector<KeyDef> group_keys() {
       key("group.max.size", Type::int32, "2147483647").range(1, i32_max).sets([](BrokerConfig& c, const Value& v) {
         c.group_max_size = narrow(v.number);
       }),
+      // KIP-848: the coordinator, not the member, sets a consumer-protocol member's timeouts.
+      key("group.consumer.session.timeout.ms", Type::int32, "45000").range(1, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.group_consumer_session_timeout_ms = narrow(v.number);
+      }),
+      key("group.consumer.heartbeat.interval.ms", Type::int32, "5000").range(1, i32_max).sets([](BrokerConfig& c, const Value& v) {
+        c.group_consumer_heartbeat_interval_ms = narrow(v.number);
+      }),
       // Keel's own: false holds a coordinator shard for each write's whole commit round trip (for
       // the benchmark's before-and-after; Kafka always keeps writes in flight).
       key("keel.coordinator.writes.in.flight", Type::boolean, "true").sets([](BrokerConfig& c, const Value& v) {

@@ -97,6 +97,8 @@ struct BrokerConfig {
   std::int32_t group_min_session_timeout_ms = 6000;      // group.min.session.timeout.ms
   std::int32_t group_max_session_timeout_ms = 1800000;   // group.max.session.timeout.ms
   std::int32_t group_max_size = std::numeric_limits<std::int32_t>::max();  // group.max.size
+  std::int32_t group_consumer_session_timeout_ms = 45000;  // group.consumer.session.timeout.ms (KIP-848)
+  std::int32_t group_consumer_heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms (KIP-848)
 
   std::map<std::string, std::string> values;   // every key as given (the file, then the overrides)
 

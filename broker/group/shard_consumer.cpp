@@ -242,6 +242,12 @@ void GroupShard::remove_consumer_member(ConsumerGroup& g, const std::string& mem
   }
   ctx_.cancel(session_timer(g.id(), member_id));
   ctx_.cancel(rebalance_timer(g.id(), member_id));
+  // Traced once the tombstones are committed (the simulator's group checks: from then on the member
+  // owns nothing and its commits must be refused; a failover before that brings it back).
+  result.after_commit.push_back([&rt = ctx_.runtime(), group = g.id(), member_id](coordinator::CoordinatorError error) {
+    if (error == coordinator::CoordinatorError::none)
+      rt.trace("GroupMemberRemoved").detail("Group", group).detail("Member", member_id).detail("Why", "consumer group");
+  });
 }
 
 // Leaving: -1 removes the member (and bumps the group epoch); -2 keeps a static member with its

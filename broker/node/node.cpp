@@ -76,6 +76,8 @@ group::GroupCoordinatorOptions group_options(const config::BrokerConfig& config)
   o.group.min_session_timeout_ms = config.group_min_session_timeout_ms;
   o.group.max_session_timeout_ms = config.group_max_session_timeout_ms;
   o.group.max_size = config.group_max_size;
+  o.group.consumer_session_timeout_ms = config.group_consumer_session_timeout_ms;
+  o.group.consumer_heartbeat_interval_ms = config.group_consumer_heartbeat_interval_ms;
   return o;
 }
 

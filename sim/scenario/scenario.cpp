@@ -396,6 +396,31 @@ void parse_group_assignors(const Obj& o, GroupSpec& g) {
   }
 }
 
+// "protocol" and the assignors that go with it: client assignors for classic, a server assignor for
+// consumer (KIP-848), whose member timeouts are the coordinator's (the cluster config's).
+void parse_group_protocol(const Obj& o, GroupSpec& g) {
+  g.protocol = parse_enum<GroupProtocolKind>(o, "protocol", g.protocol,
+                                             {{"classic", GroupProtocolKind::classic}, {"consumer", GroupProtocolKind::consumer}});
+  if (g.protocol == GroupProtocolKind::classic) {
+    if (o.has("assignor"))
+      fail(o.at("assignor"), "a server assignor is for \"protocol\": \"consumer\"; the classic protocol takes \"assignors\"");
+    parse_group_assignors(o, g);
+    return;
+  }
+  if (o.has("assignors"))
+    fail(o.at("assignors"), "client assignors are for the classic protocol; with \"protocol\": \"consumer\" the "
+                            "coordinator assigns: use \"assignor\": \"uniform\" or \"range\"");
+  for (const char* key : {"session_timeout", "heartbeat_interval"}) {
+    if (o.has(key))
+      fail(o.at(key), fmt::format("the coordinator sets it with \"protocol\": \"consumer\": use the cluster config's "
+                                  "group.consumer.{}", std::string_view(key) == "session_timeout" ? "session.timeout.ms"
+                                                                                                  : "heartbeat.interval.ms"));
+  }
+  g.assignor = o.str("assignor", g.assignor);
+  if (g.assignor != "uniform" && g.assignor != "range")
+    fail(o.at("assignor"), fmt::format("unknown server assignor \"{}\" (known: uniform, range)", g.assignor));
+}
+
 // A pause is one past the session timeout (shorter, the member is not missed: nothing happens).
 void check_pause(const std::string& path, Duration pause, Duration session_timeout, std::string_view what) {
   if (pause > session_timeout) return;
@@ -405,8 +430,9 @@ void check_pause(const std::string& path, Duration pause, Duration session_timeo
 
 GroupSpec parse_group(const json& j, const std::string& path, const std::vector<TopicSpec>& topics) {
   const Obj o(j, path,
-              {"group", "topics", "members", "assignors", "commit", "static", "session_timeout", "heartbeat_interval",
-               "rebalance_timeout", "auto_commit_interval", "poll_timeout", "request_timeout", "behaviours", "random"});
+              {"group", "topics", "members", "protocol", "assignors", "assignor", "commit", "static", "session_timeout",
+               "heartbeat_interval", "rebalance_timeout", "auto_commit_interval", "poll_timeout", "request_timeout",
+               "behaviours", "random"});
   GroupSpec g;
   if (!o.has("group")) fail(o.at("group"), "missing: the group id");
   g.group_id = o.str("group", "");
@@ -415,13 +441,15 @@ GroupSpec parse_group(const json& j, const std::string& path, const std::vector<
   g.topics = string_list(o, "topics");
   for (std::size_t i = 0; i < g.topics.size(); ++i) require_topic(topics, item_path(o.at("topics"), i), g.topics[i]);
   g.members = static_cast<int>(o.integer("members", g.members, 1, 100));
-  parse_group_assignors(o, g);
+  parse_group_protocol(o, g);
   g.commit = parse_enum<CommitMode>(o, "commit", g.commit,
                                     {{"sync", CommitMode::sync}, {"async", CommitMode::async}, {"auto", CommitMode::auto_commit}});
   g.static_members = o.boolean("static", g.static_members);
-  g.session_timeout = o.duration("session_timeout", g.session_timeout, 1ms, 1h);
-  g.heartbeat_interval = o.duration("heartbeat_interval", g.heartbeat_interval, 1ms, 1h);
-  if (g.heartbeat_interval >= g.session_timeout) fail(o.at("heartbeat_interval"), "must be below session_timeout");
+  if (g.protocol == GroupProtocolKind::classic) {
+    g.session_timeout = o.duration("session_timeout", g.session_timeout, 1ms, 1h);
+    g.heartbeat_interval = o.duration("heartbeat_interval", g.heartbeat_interval, 1ms, 1h);
+    if (g.heartbeat_interval >= g.session_timeout) fail(o.at("heartbeat_interval"), "must be below session_timeout");
+  }
   g.rebalance_timeout = o.duration("rebalance_timeout", g.rebalance_timeout, 1ms, 1h);
   g.auto_commit_interval = o.duration("auto_commit_interval", g.auto_commit_interval, 1ms, 1h);
   g.poll_timeout = o.duration("poll_timeout", g.poll_timeout, 1ms, 1min);
@@ -430,13 +458,14 @@ GroupSpec parse_group(const json& j, const std::string& path, const std::vector<
     const json& a = array_at(o, "behaviours");
     for (std::size_t i = 0; i < a.size(); ++i) {
       g.behaviours.push_back(parse_behaviour(a[i], item_path(o.at("behaviours"), i), g.members));
-      if (g.behaviours.back().action == MemberAction::pause)
+      if (g.behaviours.back().action == MemberAction::pause && g.protocol == GroupProtocolKind::classic)
         check_pause(item_path(o.at("behaviours"), i) + ".duration", g.behaviours.back().duration, g.session_timeout, "the pause");
     }
     std::stable_sort(g.behaviours.begin(), g.behaviours.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
   }
   if (o.has("random")) g.random = parse_random_behaviours(o);
-  if (std::find(g.random.actions.begin(), g.random.actions.end(), MemberAction::pause) != g.random.actions.end())
+  if (std::find(g.random.actions.begin(), g.random.actions.end(), MemberAction::pause) != g.random.actions.end() &&
+      g.protocol == GroupProtocolKind::classic)
     check_pause(o.at("random") + ".duration", g.random.duration, g.session_timeout, "a random pause");
   return g;
 }
@@ -778,6 +807,39 @@ void require_behaviours_within(const Scenario& s) {
   }
 }
 
+// A cluster config value in milliseconds (its default when not set).
+Duration config_ms(const ClusterSpec& c, const std::string& key, std::int64_t fallback_ms) {
+  const auto it = c.config.find(key);
+  if (it == c.config.end()) return std::chrono::milliseconds(fallback_ms);
+  char* end = nullptr;
+  const long long ms = std::strtoll(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0' || ms <= 0)
+    fail("cluster.config." + key, fmt::format("expected a positive number of milliseconds, got \"{}\"", it->second));
+  return std::chrono::milliseconds(ms);
+}
+
+// A consumer-protocol group's timeouts are the coordinator's: copied from the cluster config, and
+// its pauses must outlast that session timeout.
+void consumer_group_timeouts(Scenario& s) {
+  const Duration session = config_ms(s.cluster, "group.consumer.session.timeout.ms", 45000);
+  const Duration heartbeat = config_ms(s.cluster, "group.consumer.heartbeat.interval.ms", 5000);
+  for (std::size_t i = 0; i < s.workload.groups.size(); ++i) {
+    GroupSpec& g = s.workload.groups[i];
+    if (g.protocol != GroupProtocolKind::consumer) continue;
+    if (heartbeat >= session)
+      fail("cluster.config.group.consumer.heartbeat.interval.ms", "must be below group.consumer.session.timeout.ms");
+    g.session_timeout = session;
+    g.heartbeat_interval = heartbeat;
+    const std::string path = fmt::format("workload.groups[{}]", i);
+    for (const auto& b : g.behaviours) {
+      if (b.action == MemberAction::pause)
+        check_pause(path + ".behaviours", b.duration, session, fmt::format("member {}'s pause at {}", b.member, format_duration(b.at)));
+    }
+    if (std::find(g.random.actions.begin(), g.random.actions.end(), MemberAction::pause) != g.random.actions.end())
+      check_pause(path + ".random.duration", g.random.duration, session, "a random pause");
+  }
+}
+
 Scenario parse_top(const json& j, std::string_view source_name) {
   const Obj top(j, "", {"name", "description", "cluster", "topics", "workload", "faults", "duration", "quiescence", "checks"});
   Scenario s;
@@ -791,6 +853,7 @@ Scenario parse_top(const json& j, std::string_view source_name) {
   if (!top.has("duration")) fail("duration", "missing: how long the workload runs under faults, e.g. \"60s\"");
   s.duration = top.duration("duration", s.duration, 1s, 24h);
   require_behaviours_within(s);
+  consumer_group_timeouts(s);
   parse_faults(top, s);
   s.quiescence = parse_quiescence(top);
   s.checks = parse_checks(top);

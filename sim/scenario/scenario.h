@@ -136,14 +136,24 @@ struct RandomBehaviourSpec {
   Duration duration = 5s;
 };
 
+// Which rebalance protocol a group's members speak (group.protocol).
+enum class GroupProtocolKind : std::uint8_t {
+  classic,   // JoinGroup / SyncGroup / Heartbeat: a leader member runs the client assignors
+  consumer,  // KIP-848's ConsumerGroupHeartbeat: the coordinator runs the server assignor
+};
+
 // A consumer group of `members` Keel group consumers on the client node (sim/workload/group_workload.h).
 struct GroupSpec {
   std::string group_id;
   std::vector<std::string> topics;
   int members = 3;
-  std::vector<std::string> assignors = {"range"};  // in order of preference (broker/client/assignors)
+  GroupProtocolKind protocol = GroupProtocolKind::classic;
+  std::vector<std::string> assignors = {"range"};  // classic: in order of preference (broker/client/assignors)
+  std::string assignor = "uniform";                // consumer: the server assignor (uniform, range)
   CommitMode commit = CommitMode::sync;
   bool static_members = false;  // group.instance.id "<group>-<member>"
+  // Classic: the member's settings. Consumer: the coordinator's (the cluster config's
+  // group.consumer.session.timeout.ms and group.consumer.heartbeat.interval.ms, copied here).
   Duration session_timeout = 10s;
   Duration heartbeat_interval = 1s;
   Duration rebalance_timeout = 15s;

@@ -99,7 +99,14 @@ ojson behaviour_json(const MemberBehaviour& b) {
 
 ojson group_json(const GroupSpec& g) {
   const GroupSpec d;
-  ojson o = {{"group", g.group_id}, {"topics", g.topics}, {"members", g.members}, {"assignors", g.assignors}};
+  ojson o = {{"group", g.group_id}, {"topics", g.topics}, {"members", g.members}};
+  const bool consumer = g.protocol == GroupProtocolKind::consumer;
+  if (consumer) {
+    o["protocol"] = "consumer";
+    o["assignor"] = g.assignor;
+  } else {
+    o["assignors"] = g.assignors;
+  }
   static constexpr const char* commits[] = {"sync", "async", "auto"};
   o["commit"] = commits[static_cast<int>(g.commit)];
   if (g.static_members != d.static_members) o["static"] = g.static_members;
@@ -107,7 +114,11 @@ ojson group_json(const GroupSpec& g) {
       {"session_timeout", g.session_timeout},       {"heartbeat_interval", g.heartbeat_interval},
       {"rebalance_timeout", g.rebalance_timeout},   {"auto_commit_interval", g.auto_commit_interval},
       {"poll_timeout", g.poll_timeout},             {"request_timeout", g.request_timeout}};
-  for (const auto& [key, value] : durations) o[key] = dur(value);
+  for (const auto& [key, value] : durations) {
+    // A consumer-protocol group's session timeout and heartbeat interval are the cluster config's.
+    if (!consumer || (std::string_view(key) != "session_timeout" && std::string_view(key) != "heartbeat_interval"))
+      o[key] = dur(value);
+  }
   if (!g.behaviours.empty()) {
     o["behaviours"] = ojson::array();
     for (const auto& b : g.behaviours) o["behaviours"].push_back(behaviour_json(b));

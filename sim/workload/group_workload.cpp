@@ -21,14 +21,29 @@ namespace keel::sim::workload {
 namespace {
 
 using scenario::CommitMode;
+using scenario::GroupProtocolKind;
 using scenario::GroupSpec;
 using scenario::MemberAction;
 using scenario::MemberBehaviour;
 
 // After recovery the members have this long to process every acknowledged record, and the group
-// then this long to be described Stable with exactly the running members.
+// then at least this long to be described Stable with exactly the running members (see settle_bound).
 constexpr Duration catch_up_max = 60s;
 constexpr Duration settle_max = 30s;
+// How long a KIP-848 member whose static instance id is still held (UNRELEASED_INSTANCE_ID, after a
+// crash: until the coordinator's session timeout removes the old instance) waits before it tries
+// again with a fresh consumer, as a restarting process would.
+constexpr Duration unreleased_backoff = 1s;
+
+bool consumer_protocol(const GroupSpec& spec) { return spec.protocol == GroupProtocolKind::consumer; }
+
+// How long the group may take to settle once everything runs again. KIP-848: a member that died is
+// removed after the coordinator's session timeout, one that does not release what it must is fenced
+// after its rebalance timeout, and the epochs travel with heartbeats, a few intervals more.
+Duration settle_bound(const GroupSpec& spec) {
+  if (!consumer_protocol(spec)) return settle_max;
+  return std::max(settle_max, spec.session_timeout + spec.rebalance_timeout + 3 * spec.heartbeat_interval);
+}
 // How many recent polls an automatic commit's outcome is matched against.
 constexpr std::size_t sent_from_max = 64;
 
@@ -295,8 +310,13 @@ client::GroupConsumerConfig consumer_config(const Context& ctx, const GroupSpec&
   c.consumer.auto_offset_reset = client::ConsumerConfig::Reset::earliest;
   c.group_id = spec.group_id;
   if (spec.static_members) c.group_instance_id = instance_id(spec, slot);
-  c.assignors.clear();
-  for (const auto& name : spec.assignors) c.assignors.push_back(*client::assignors::assignor_by_name(name));
+  if (consumer_protocol(spec)) {
+    c.group_protocol = client::GroupProtocol::consumer;
+    c.remote_assignor = spec.assignor;
+  } else {
+    c.assignors.clear();
+    for (const auto& name : spec.assignors) c.assignors.push_back(*client::assignors::assignor_by_name(name));
+  }
   c.session_timeout = spec.session_timeout;
   c.heartbeat_interval = spec.heartbeat_interval;
   c.rebalance_timeout = spec.rebalance_timeout;
@@ -351,7 +371,17 @@ std::optional<Ended> act(Runtime& rt, Context& ctx, GroupRun& g, Slot& s, Record
       return Ended{};
     }
     case MemberAction::crash: rec.crashed(); return Ended{};
-    case MemberAction::restart: rec.crashed(); return Ended{b.duration};
+    case MemberAction::restart:
+      // A KIP-848 static member restarts as Kafka's do: it closes (leaving with epoch -2, so its
+      // instance id keeps its partitions) and the new process takes the instance id over. A crash
+      // would leave the id held until the session timeout (UNRELEASED_INSTANCE_ID meanwhile).
+      if (consumer_protocol(g.spec) && g.spec.static_members) {
+        rec.note_call();
+        (void)c->close();
+      } else {
+        rec.crashed();
+      }
+      return Ended{b.duration};
   }
   KEEL_UNREACHABLE();
 }
@@ -370,7 +400,9 @@ Ended live(Runtime& rt, Context& ctx, GroupRun& g, int slot, Recorder& rec, std:
     if (!records) {
       // Fenced (another process took the instance id) or a batch that does not decode: this
       // process is done; its member starts again only when told to.
-      if (client::kafka_error_code(records.error()) == protocol::ErrorCode::fenced_instance_id) return Ended{};
+      const auto code = client::kafka_error_code(records.error());
+      if (code == protocol::ErrorCode::fenced_instance_id) return Ended{};
+      if (code == protocol::ErrorCode::unreleased_instance_id) return Ended{unreleased_backoff};
       rt.sleep_for(100ms);
       continue;
     }
@@ -481,18 +513,33 @@ std::vector<TopicPartition> subscribed_partitions(const GroupHistory& h) {
   return out;
 }
 
-// One look at the group: described, and who runs, before and after.
-std::optional<GroupSnapshot> describe_once(Context& ctx, client::Admin& admin, const GroupRun& g) {
-  const auto before = running_members(g);
-  const std::int64_t at = now_ns(ctx);
-  auto d = admin.describe_group(g.spec.group_id);
-  if (!d) return std::nullopt;
-  GroupSnapshot s;
-  s.at_ns = at;
+// A KIP-848 group as ConsumerGroupDescribe shows it: what each member owns now and subscribes to.
+bool describe_consumer_group(client::Admin& admin, const GroupRun& g, GroupSnapshot& s) {
+  auto d = admin.describe_consumer_group(g.spec.group_id);
+  if (!d) return false;
   s.state = d->state;
   for (const auto& m : d->members) {
     s.assignment[m.member_id] = m.assignment;
-    s.subscriptions[m.member_id] = std::set<std::string>(g.spec.topics.begin(), g.spec.topics.end());
+    s.subscriptions[m.member_id] = std::set<std::string>(m.subscribed_topic_names.begin(), m.subscribed_topic_names.end());
+  }
+  return true;
+}
+
+// One look at the group: described, and who runs, before and after.
+std::optional<GroupSnapshot> describe_once(Context& ctx, client::Admin& admin, const GroupRun& g) {
+  const auto before = running_members(g);
+  GroupSnapshot s;
+  s.at_ns = now_ns(ctx);
+  if (consumer_protocol(g.spec)) {
+    if (!describe_consumer_group(admin, g, s)) return std::nullopt;
+  } else {
+    auto d = admin.describe_group(g.spec.group_id);
+    if (!d) return std::nullopt;
+    s.state = d->state;
+    for (const auto& m : d->members) {
+      s.assignment[m.member_id] = m.assignment;
+      s.subscriptions[m.member_id] = std::set<std::string>(g.spec.topics.begin(), g.spec.topics.end());
+    }
   }
   s.live_members = before;
   if (running_members(g) != before) return std::nullopt;
@@ -539,7 +586,7 @@ void take_snapshot(Runtime& rt, Context& ctx, GroupRun& g) {
   const std::int64_t catch_up_end = now_ns(ctx) + catch_up_max.count();
   while (now_ns(ctx) < catch_up_end && !caught_up(ctx, g.history)) rt.sleep_for(500ms);
   client::Admin admin(rt, ctx.bootstrap, 5s);
-  const std::int64_t settle_end = now_ns(ctx) + settle_max.count();
+  const std::int64_t settle_end = now_ns(ctx) + settle_bound(g.spec).count();
   std::optional<GroupSnapshot> last;
   while (now_ns(ctx) < settle_end) {
     if (auto s = describe_once(ctx, admin, g)) {
@@ -549,7 +596,7 @@ void take_snapshot(Runtime& rt, Context& ctx, GroupRun& g) {
     }
     rt.sleep_for(500ms);
   }
-  if (last) read_committed(rt, ctx, admin, g, *last, settle_end + settle_max.count());
+  if (last) read_committed(rt, ctx, admin, g, *last, settle_end + settle_bound(g.spec).count());
   g.history.quiescent = std::move(last);
   g.finished = true;
 }
@@ -587,7 +634,7 @@ bool back_after(const GroupHistory& g, const std::vector<CoordinatorEvent>& even
                 std::int64_t unload_ns, std::int64_t load_ns) {
   for (const auto& e : events) {
     if (e.at_ns <= load_ns || e.group != g.group_id || e.member_id != member_id) continue;
-    if (e.kind == EventKind::removed || e.kind == EventKind::commit) return true;
+    if (e.kind == EventKind::removed || e.kind == EventKind::fenced || e.kind == EventKind::commit) return true;
   }
   for (const auto& m : g.members) {
     if (m.member_id != member_id) continue;
@@ -609,6 +656,10 @@ std::optional<std::int64_t> restore_time(const GroupHistory& g, const std::vecto
     if (e.at_ns <= removal.at_ns) continue;
     if (!unload) {
       if (e.kind == EventKind::stable && e.node == removal.node && e.group == removal.group) return std::nullopt;
+      // KIP-848: the fence's tombstones committed on that node.
+      if (e.kind == EventKind::removed && e.node == removal.node && e.group == removal.group &&
+          e.member_id == removal.member_id)
+        return std::nullopt;
       if (e.kind == EventKind::unloaded && e.node == removal.node) unload = e.at_ns;
     } else if (e.kind == EventKind::loaded) {
       load = e.at_ns;
@@ -625,9 +676,15 @@ void insert_event(GroupMember& m, MemberEvent e) {
   m.events.insert(pos, std::move(e));
 }
 
+// A KIP-848 coordinator traces a removal once its records are committed (GroupMemberRemoved: no
+// failover undoes it), and a fence by its timers when it decides it (ConsumerMemberFenced): from then
+// on that coordinator gives the member's partitions away, even when it unloads before the tombstones
+// commit and reloads them from its own log. A fence never written may be undone by a failover
+// (`restored`, as for the classic removals). A fenced member comes back under the same id.
 void add_removals(GroupHistory& g, const std::vector<CoordinatorEvent>& events) {
   for (const auto& r : events) {
-    if (r.kind != EventKind::removed || r.group != g.group_id) continue;
+    const bool consumer = g.protocol == GroupProtocol::consumer;
+    if (r.group != g.group_id || !(r.kind == EventKind::removed || (consumer && r.kind == EventKind::fenced))) continue;
     // The last incarnation with that member id that existed by then.
     GroupMember* target = nullptr;
     for (auto& m : g.members) {
@@ -635,6 +692,7 @@ void add_removals(GroupHistory& g, const std::vector<CoordinatorEvent>& events) 
     }
     if (!target) continue;
     insert_event(*target, {MemberEvent::Kind::removed, r.at_ns, -1, {}});
+    if (consumer && r.kind == EventKind::removed) continue;
     if (auto restored = restore_time(g, events, r)) insert_event(*target, {MemberEvent::Kind::restored, *restored, -1, {}});
   }
 }
@@ -660,7 +718,9 @@ std::vector<GroupHistory> make_group_histories(const scenario::Scenario& s) {
     const bool cooperative = std::all_of(spec.assignors.begin(), spec.assignors.end(), [](const std::string& a) {
       return client::assignors::is_cooperative(*client::assignors::assignor_by_name(a));
     });
-    h.protocol = cooperative ? GroupProtocol::classic_cooperative : GroupProtocol::classic_eager;
+    h.protocol = consumer_protocol(spec)   ? GroupProtocol::consumer
+                 : cooperative ? GroupProtocol::classic_cooperative
+                               : GroupProtocol::classic_eager;
     for (const auto& topic : spec.topics) {
       for (const auto& t : s.topics) {
         if (t.name == topic) h.partition_counts[topic] = t.partitions;

@@ -20,6 +20,10 @@
 //     failovers that undid them) and acknowledged commits, from their trace events, and every
 //     record the producers had acknowledged.
 //
+// A group with `"protocol": "consumer"` runs KIP-848 members (the coordinator assigns with the
+// group's server assignor); its history's generations are member epochs, its removals are traced
+// once committed, and its quiescent snapshot comes from ConsumerGroupDescribe.
+//
 // When the main phase ends every member that is down starts again, so that the group ends whole;
 // after recovery the members poll until every acknowledged record was processed (or a deadline),
 // then the group is described until it is Stable with exactly the running members (or a deadline):
@@ -46,12 +50,15 @@ struct CoordinatorEvent {
     unloaded,  // CoordinatorUnloaded: what the node had not written is forgotten
     loaded,    // CoordinatorLoaded: the groups are back as last written
     commit,    // OffsetCommitAcknowledged: a commit's records committed and answered
+    fenced,    // ConsumerMemberFenced: a KIP-848 member fenced in memory (its session or rebalance
+               // timer); written once GroupMemberRemoved follows on that node, else a failover may
+               // undo it (or a reload from the node's own log may keep it)
   };
   Kind kind = Kind::removed;
   std::int64_t at_ns = 0;
   int node = 0;
   std::string group;      // removed, stable, commit
-  std::string member_id;  // removed, commit
+  std::string member_id;  // removed, fenced, commit
   std::int32_t generation = -1;                    // commit: the generation the request carried
   std::map<TopicPartition, std::int64_t> offsets;  // commit
 };
