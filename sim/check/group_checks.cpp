@@ -16,6 +16,11 @@ using namespace workload;
 
 namespace {
 
+// What the history's `generation` fields hold: classic generations, or KIP-848 member epochs.
+std::string_view unit_of(const GroupHistory& h) {
+  return h.protocol == GroupProtocol::consumer ? "epoch" : "generation";
+}
+
 using json = nlohmann::json;
 
 constexpr std::int64_t forever = std::numeric_limits<std::int64_t>::max();
@@ -170,10 +175,10 @@ void single_owner_overlap(const GroupHistory& h, std::vector<Violation>& out) {
       out.push_back(
           make("group-single-owner", a.partition.to_string(), b.start,
                fmt::format(
-                   "{} owned by two members at once from {} until {}: {} (generation {}, since {}) and {} (generation "
-                   "{}); they processed {} and {} records of it meanwhile",
-                   a.partition, seconds(b.start), seconds(until), who(*a.member), a.generation, seconds(a.start),
-                   who(*b.member), b.generation, pa.size(), pb.size()),
+                   "{} owned by two members at once from {} until {}: {} ({} {}, since {}) and {} ({} {}); they "
+                   "processed {} and {} records of it meanwhile",
+                   a.partition, seconds(b.start), seconds(until), who(*a.member), unit_of(h), a.generation,
+                   seconds(a.start), who(*b.member), unit_of(h), b.generation, pa.size(), pb.size()),
                {{"partition", a.partition.to_string()},
                 {"owners", {interval_json(a), interval_json(b)}},
                 {"processed", {pa, pb}}}));
@@ -252,7 +257,7 @@ std::optional<std::pair<std::int64_t, std::string>> fenced_by(const GroupHistory
       if (e.kind != MemberEvent::Kind::assigned || e.generation <= ack.generation) continue;
       if (h.protocol != GroupProtocol::consumer || own) {
         consider(e.at_ns, fmt::format("{} received {} {}", who(m),
-                                      h.protocol == GroupProtocol::consumer ? "epoch" : "generation", e.generation));
+                                      unit_of(h), e.generation));
       }
     }
   }
@@ -268,7 +273,7 @@ void fenced_commit(const GroupHistory& h, std::vector<Violation>& out) {
     out.push_back(
         make("group-fenced-commit", key, ack.ref_ns,
              fmt::format("a commit by member {} at {} {} was acknowledged ({}, {}), but {} at {} before that",
-                         ack.member_id, h.protocol == GroupProtocol::consumer ? "epoch" : "generation", ack.generation,
+                         ack.member_id, unit_of(h), ack.generation,
                          ack.source, seconds(ack.ref_ns), fence->second, seconds(fence->first)),
              {{"member", ack.member_id},
               {"generation", ack.generation},
@@ -329,10 +334,10 @@ void commit_monotonic(const GroupHistory& h, std::vector<Violation>& out) {
       if (!worst) continue;
       out.push_back(
           make("group-commit-monotonic", tp.to_string(), later.commit->complete_ns,
-               fmt::format("{} committed offset went back from {} ({} at generation {}, acknowledged at {}) to {} "
-                           "({} at generation {}, sent at {}) with no seek or reset in between",
-                           tp, worst->offset, who(*worst->member), worst->commit->generation,
-                           seconds(worst->commit->complete_ns), later.offset, who(*later.member),
+               fmt::format("{} committed offset went back from {} ({} at {} {}, acknowledged at {}) to {} "
+                           "({} at {} {}, sent at {}) with no seek or reset in between",
+                           tp, worst->offset, who(*worst->member), unit_of(h), worst->commit->generation,
+                           seconds(worst->commit->complete_ns), later.offset, who(*later.member), unit_of(h),
                            later.commit->generation, seconds(later.commit->invoke_ns)),
                {{"partition", tp.to_string()},
                 {"from", worst->offset},
@@ -595,7 +600,7 @@ void commit_durable(const GroupHistory& h, std::vector<Violation>& out) {
 // A member's generations (epochs) only go up: an assignment reaches a member only after the
 // coordinator persisted its generation, so even a failover cannot hand the member an older one.
 void generation_monotonic(const GroupHistory& h, std::vector<Violation>& out) {
-  const std::string_view unit = h.protocol == GroupProtocol::consumer ? "epoch" : "generation";
+  const std::string_view unit = unit_of(h);
   for (const auto& m : h.members) {
     const MemberEvent* highest = nullptr;
     for (const auto& e : m.events) {
