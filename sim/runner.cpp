@@ -171,7 +171,8 @@ bool observe_group(std::vector<workload::CoordinatorEvent>& out, std::int64_t ti
   if (kind == kinds.end()) return false;
   const auto j = fields_json(fields);
   workload::CoordinatorEvent e{kind->second, time_ns, node, j.value("Group", std::string()),
-                               j.value("Member", std::string()), j.value("Generation", std::int32_t{-1}), {}};
+                               j.value("Member", std::string()),
+                               j.value("Generation", j.value("Epoch", std::int32_t{-1})), {}};
   if (e.kind == Kind::commit) {
     auto offsets = workload::parse_commit_offsets(j.value("Offsets", std::string()));
     KEEL_ASSERT_MSG(offsets.has_value(), "OffsetCommitAcknowledged: unreadable offsets in {}", fields);

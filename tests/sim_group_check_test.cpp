@@ -117,6 +117,23 @@ TEST_CASE(
   CHECK(run(replaced, "group-single-owner").empty());
 }
 
+TEST_CASE("group checks: single-owner: a KIP-848 assignment that reaches a member after its fence, at the fenced "
+          "epoch or older, is a zombie's; a newer one is live",
+          "[check][sim][group]") {
+  // B gets t-1 at epoch 3 (2.5 s). A, fenced at epoch 2 at 2.2 s, applies an epoch-2 assignment of t-1
+  // only at 2.6 s (granted before the fence, its topic names resolved late): a zombie, no owner.
+  GroupHistory h = clean(GroupProtocol::consumer);
+  auto& a = h.members[0].events;
+  a.insert(a.begin() + 3, event(MemberEvent::Kind::removed, 2.2, 2));
+  a.push_back(event(MemberEvent::Kind::assigned, 2.6, 2, {t1}));
+  CHECK(run(h, "group-single-owner").empty());
+  // The same assignment at epoch 4, newer than the fence: A rejoined and owns t-1 beside B.
+  a.back().generation = 4;
+  const auto v = run(h, "group-single-owner");
+  REQUIRE(v.size() == 1);
+  CHECK(mentions(v[0], "t-1 owned by two members at once from 2.600s"));
+}
+
 TEST_CASE("group checks: single-owner: KIP-848 members owning a partition at once across epochs",
           "[check][sim][group]") {
   GroupHistory h = clean(GroupProtocol::consumer);

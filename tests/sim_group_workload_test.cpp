@@ -360,6 +360,51 @@ TEST_CASE("group histories: a KIP-848 fence counts from when the coordinator dec
   CHECK(kinds_of(classic[0].members[0]) == std::vector<MK>{MK::assigned});
 }
 
+TEST_CASE("group histories: a KIP-848 fence carries the member's epoch; only a commit at that epoch or older after "
+          "a reload shows it undone; a member whose first assignment came after its fence gets the removal",
+          "[sim][group]") {
+  using MK = workload::MemberEvent::Kind;
+  workload::GroupHistory h;
+  h.group_id = "g";
+  h.protocol = workload::GroupProtocol::consumer;
+  workload::GroupMember m;
+  m.member_id = "M";
+  m.events.push_back({MK::assigned, 1'000'000'000, 3, {TopicPartition{"t", 0}}});
+  h.members.push_back(m);
+  const workload::History history;
+  const workload::KeyTable keys{std::vector<scenario::TopicSpec>{}};
+  auto fence = coordinator_event(Kind::fenced, 31.0, 0, "M");
+  fence.generation = 3;
+  auto commit_at = [](std::int32_t epoch) {
+    auto c = coordinator_event(Kind::commit, 40.0, 0, "M");
+    c.generation = epoch;
+    return c;
+  };
+  const std::vector<workload::CoordinatorEvent> reload = {fence, coordinator_event(Kind::unloaded, 32.0, 0),
+                                                          coordinator_event(Kind::loaded, 37.0, 0)};
+  // M rejoined under its id (epoch 5) and was fenced again, and committed at epoch 5: not undone.
+  auto events = reload;
+  auto again = coordinator_event(Kind::fenced, 50.0, 0, "M");
+  again.generation = 5;
+  events.insert(events.end(), {commit_at(5), again});
+  auto rejoined = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(rejoined, events, history, keys);
+  CHECK(kinds_of(rejoined[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::removed});
+  CHECK(rejoined[0].members[0].events[1].generation == 3);
+  // A commit at epoch 3 acknowledged after the reload: the reloaded group still had M at epoch 3.
+  events = reload;
+  events.push_back(commit_at(3));
+  auto undone = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(undone, events, history, keys);
+  CHECK(kinds_of(undone[0].members[0]) == std::vector<MK>{MK::assigned, MK::removed, MK::restored});
+  // Seed 479 of groups-kip848.json: M's first assignment reached it only after its fence (its topic
+  // names resolved late, with brokers down). The fence is still M's, before that assignment.
+  h.members[0].events[0].at_ns = 35'000'000'000;
+  auto late = std::vector<workload::GroupHistory>{h};
+  workload::finish_group_histories(late, reload, history, keys);
+  CHECK(kinds_of(late[0].members[0]) == std::vector<MK>{MK::removed, MK::assigned});
+}
+
 TEST_CASE("keel-sim run: a member paused past its session timeout is removed, its old commit refused, and it rejoins",
           "[sim][run][group]") {
   auto s = scenario::parse_scenario(scenario_with(R"({"group": "g", "topics": ["t"], "members": 3,

@@ -413,6 +413,7 @@ void GroupShard::schedule_consumer_timer(const std::string& name, const std::str
         .trace("ConsumerMemberFenced", Severity::info)
         .detail("Group", group_id)
         .detail("Member", member_id)
+        .detail("Epoch", m->current.member_epoch)
         .detail("Why", epoch ? "rebalance timeout" : "session timeout");
     fence_consumer_member(*it->second, member_id, result);
     return result;

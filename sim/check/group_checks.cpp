@@ -72,13 +72,20 @@ std::vector<Interval> ownership(const GroupHistory& h) {
         open.erase(it);
       }
     };
+    // After a removal at a known epoch, an assignment of that epoch or an older one that reaches the
+    // member is a zombie's (granted before the removal, applied after it): it owns nothing live.
+    std::int32_t zombie_up_to = -1;
     for (const auto& e : m.events) {
       if (e.kind == MemberEvent::Kind::assigned) {
+        if (e.generation <= zombie_up_to) continue;
         for (const auto& tp : e.partitions) open.try_emplace(tp, Interval{&m, tp, e.at_ns, forever, e.generation});
       } else if (e.kind == MemberEvent::Kind::revoked) {
         for (const auto& tp : e.partitions) close(tp, e.at_ns);
-      } else if (e.kind != MemberEvent::Kind::restored) {
+      } else if (e.kind == MemberEvent::Kind::restored) {
+        zombie_up_to = -1;
+      } else {
         while (!open.empty()) close(open.begin()->first, e.at_ns);
+        if (e.kind == MemberEvent::Kind::removed) zombie_up_to = std::max(zombie_up_to, e.generation);
       }
     }
     for (auto& [tp, interval] : open) out.push_back(interval);

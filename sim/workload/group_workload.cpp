@@ -627,19 +627,24 @@ void run_group(Runtime& rt, Context& ctx, std::shared_ptr<GroupRun> g, const std
 
 using EventKind = CoordinatorEvent::Kind;
 
-// Whether `member_id` shows it is in the group again after `load_ns`: removed once more, or a
+// Whether the removed member shows it is in the group again after `load_ns`: removed once more, or a
 // commit with its id sent after `unload_ns` was acknowledged (by the member's client or the
-// coordinator), so the reloaded group had it.
-bool back_after(const GroupHistory& g, const std::vector<CoordinatorEvent>& events, const std::string& member_id,
+// coordinator), so the reloaded group had it. A fenced KIP-848 member rejoins under the same id at a
+// new epoch: only a commit at the epoch it was fenced at (or older) shows the fence undone.
+bool back_after(const GroupHistory& g, const std::vector<CoordinatorEvent>& events, const CoordinatorEvent& removal,
                 std::int64_t unload_ns, std::int64_t load_ns) {
+  const bool by_epoch = g.protocol == GroupProtocol::consumer && removal.generation >= 0;
+  auto old_identity = [&](std::int32_t generation) { return !by_epoch || generation <= removal.generation; };
   for (const auto& e : events) {
-    if (e.at_ns <= load_ns || e.group != g.group_id || e.member_id != member_id) continue;
-    if (e.kind == EventKind::removed || e.kind == EventKind::fenced || e.kind == EventKind::commit) return true;
+    if (e.at_ns <= load_ns || e.group != g.group_id || e.member_id != removal.member_id) continue;
+    if (by_epoch ? e.kind == EventKind::commit && old_identity(e.generation)
+                 : e.kind == EventKind::removed || e.kind == EventKind::fenced || e.kind == EventKind::commit)
+      return true;
   }
   for (const auto& m : g.members) {
-    if (m.member_id != member_id) continue;
+    if (m.member_id != removal.member_id) continue;
     for (const auto& c : m.commits) {
-      if (c.outcome == CommitOutcome::ok && c.invoke_ns > unload_ns) return true;
+      if (c.outcome == CommitOutcome::ok && c.invoke_ns > unload_ns && old_identity(c.generation)) return true;
     }
   }
   return false;
@@ -666,7 +671,7 @@ std::optional<std::int64_t> restore_time(const GroupHistory& g, const std::vecto
       break;
     }
   }
-  if (!load || !back_after(g, events, removal.member_id, *unload, *load)) return std::nullopt;
+  if (!load || !back_after(g, events, removal, *unload, *load)) return std::nullopt;
   return load;
 }
 
@@ -685,13 +690,18 @@ void add_removals(GroupHistory& g, const std::vector<CoordinatorEvent>& events) 
   for (const auto& r : events) {
     const bool consumer = g.protocol == GroupProtocol::consumer;
     if (r.group != g.group_id || !(r.kind == EventKind::removed || (consumer && r.kind == EventKind::fenced))) continue;
-    // The last incarnation with that member id that existed by then.
+    // The last incarnation with that member id that existed by then; else the first with that id (a
+    // member removed before anything reached it: its first assignment came after the removal).
     GroupMember* target = nullptr;
+    GroupMember* first = nullptr;
     for (auto& m : g.members) {
-      if (m.member_id == r.member_id && (m.events.empty() || m.events.front().at_ns <= r.at_ns)) target = &m;
+      if (m.member_id != r.member_id) continue;
+      if (!first) first = &m;
+      if (m.events.empty() || m.events.front().at_ns <= r.at_ns) target = &m;
     }
+    if (!target) target = first;
     if (!target) continue;
-    insert_event(*target, {MemberEvent::Kind::removed, r.at_ns, -1, {}});
+    insert_event(*target, {MemberEvent::Kind::removed, r.at_ns, r.generation, {}});
     if (consumer && r.kind == EventKind::removed) continue;
     if (auto restored = restore_time(g, events, r)) insert_event(*target, {MemberEvent::Kind::restored, *restored, -1, {}});
   }
