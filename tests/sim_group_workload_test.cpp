@@ -259,6 +259,18 @@ workload::CoordinatorEvent coordinator_event(Kind kind, double at, int node, std
   return {kind, static_cast<std::int64_t>(at * 1e9), node, "g", std::move(member), -1, {}};
 }
 
+// A KIP-848 group "g" with one member, M, given t-0 at epoch 3 at 1 s.
+workload::GroupHistory kip848_member_history() {
+  workload::GroupHistory h;
+  h.group_id = "g";
+  h.protocol = workload::GroupProtocol::consumer;
+  workload::GroupMember m;
+  m.member_id = "M";
+  m.events.push_back({workload::MemberEvent::Kind::assigned, 1'000'000'000, 3, {TopicPartition{"t", 0}}});
+  h.members.push_back(m);
+  return h;
+}
+
 std::vector<workload::MemberEvent::Kind> kinds_of(const workload::GroupMember& m) {
   std::vector<workload::MemberEvent::Kind> out;
   for (const auto& e : m.events) out.push_back(e.kind);
@@ -320,13 +332,7 @@ TEST_CASE("group histories: a removal a failover undid is followed by `restored`
 TEST_CASE("group histories: a KIP-848 fence counts from when the coordinator decided it, written or not",
           "[sim][group]") {
   using MK = workload::MemberEvent::Kind;
-  workload::GroupHistory h;
-  h.group_id = "g";
-  h.protocol = workload::GroupProtocol::consumer;
-  workload::GroupMember m;
-  m.member_id = "M";
-  m.events.push_back({MK::assigned, 1'000'000'000, 3, {TopicPartition{"t", 0}}});
-  h.members.push_back(m);
+  workload::GroupHistory h = kip848_member_history();
   const workload::History history;
   const workload::KeyTable keys{std::vector<scenario::TopicSpec>{}};
   // Seed 37 of groups-kip848.json: node 0 fences M at 31.09 s (session timeout) and unloads at
@@ -364,13 +370,7 @@ TEST_CASE("group histories: a KIP-848 fence carries the member's epoch; only a c
           "a reload shows it undone; a member whose first assignment came after its fence gets the removal",
           "[sim][group]") {
   using MK = workload::MemberEvent::Kind;
-  workload::GroupHistory h;
-  h.group_id = "g";
-  h.protocol = workload::GroupProtocol::consumer;
-  workload::GroupMember m;
-  m.member_id = "M";
-  m.events.push_back({MK::assigned, 1'000'000'000, 3, {TopicPartition{"t", 0}}});
-  h.members.push_back(m);
+  workload::GroupHistory h = kip848_member_history();
   const workload::History history;
   const workload::KeyTable keys{std::vector<scenario::TopicSpec>{}};
   auto fence = coordinator_event(Kind::fenced, 31.0, 0, "M");

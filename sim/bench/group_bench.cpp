@@ -186,17 +186,21 @@ struct CommitFigures {
   double wall_s = 0;
 };
 
+// Three nodes for the commit benchmarks: __consumer_offsets in one partition replicated three times
+// (each commit waits for the followers), and `more` config.
+std::vector<config::BrokerConfig> commit_cluster(const std::string& more) {
+  const std::string extra =
+      "offsets.topic.replication.factor=3\noffsets.topic.num.partitions=1\nmin.insync.replicas=2\n" + more;
+  std::vector<config::BrokerConfig> configs;
+  for (int n = 0; n < 3; ++n) configs.push_back(test::cluster_node_config(n, 3, extra));
+  return configs;
+}
+
 // `clients` connections to the coordinator of one group (a simple group: generation -1), each
 // committing its own partition in a loop for `run` of simulated time, on three nodes with
 // __consumer_offsets replicated three times (each commit waits for the followers).
 CommitFigures commit_rate(bool writes_in_flight, int clients, Duration run) {
-  const std::string extra = fmt::format(
-      "offsets.topic.replication.factor=3\noffsets.topic.num.partitions=1\nmin.insync.replicas=2\n"
-      "keel.coordinator.writes.in.flight={}\n",
-      writes_in_flight);
-  std::vector<config::BrokerConfig> configs;
-  for (int n = 0; n < 3; ++n) configs.push_back(test::cluster_node_config(n, 3, extra));
-  GroupWorld w(configs);
+  GroupWorld w(commit_cluster(fmt::format("keel.coordinator.writes.in.flight={}\n", writes_in_flight)));
   CommitFigures f;
   (void)w.run(
       [&](Runtime& rt) {
@@ -255,10 +259,7 @@ void commit_members(Runtime& rt, std::vector<std::unique_ptr<client::GroupConsum
 }
 
 CommitFigures kip848_commit_rate(int clients, Duration run) {
-  const std::string extra = "offsets.topic.replication.factor=3\noffsets.topic.num.partitions=1\nmin.insync.replicas=2\n";
-  std::vector<config::BrokerConfig> configs;
-  for (int n = 0; n < 3; ++n) configs.push_back(test::cluster_node_config(n, 3, extra));
-  GroupWorld w(configs);
+  GroupWorld w(commit_cluster(""));
   CommitFigures f;
   (void)w.run(
       [&](Runtime& rt) {
