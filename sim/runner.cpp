@@ -166,7 +166,8 @@ bool observe_group(std::vector<workload::CoordinatorEvent>& out, std::int64_t ti
                                                          {"CoordinatorUnloaded", Kind::unloaded},
                                                          {"CoordinatorLoaded", Kind::loaded},
                                                          {"OffsetCommitAcknowledged", Kind::commit},
-                                                         {"ConsumerMemberFenced", Kind::fenced}};
+                                                         {"ConsumerMemberFenced", Kind::fenced},
+                                                         {"ConsumerMemberLeft", Kind::fenced}};
   const auto kind = kinds.find(name);
   if (kind == kinds.end()) return false;
   const auto j = fields_json(fields);
@@ -177,6 +178,7 @@ bool observe_group(std::vector<workload::CoordinatorEvent>& out, std::int64_t ti
     auto offsets = workload::parse_commit_offsets(j.value("Offsets", std::string()));
     KEEL_ASSERT_MSG(offsets.has_value(), "OffsetCommitAcknowledged: unreadable offsets in {}", fields);
     e.offsets = std::move(*offsets);
+    e.taken_ns = time_ns - j.value("WaitedNs", std::int64_t{0});
   }
   out.push_back(std::move(e));
   return true;

@@ -397,14 +397,14 @@ TEST_CASE("client group: cooperative-sticky keeps consuming the partitions that 
   CHECK(w.ledger.violations.empty());
 }
 
-TEST_CASE("client group: a member that does not poll within its rebalance timeout leaves, the others take its "
-          "partitions before its session timeout, and when it polls again it hears them lost and joins again",
-          "[client][group][sim]") {
-  const std::uint64_t seed = GENERATE(range(1, 6));  // seeds 1..240 all pass; five keep the default run short
-  INFO("seed " << seed);
-  GroupWorld w(seed);
+namespace {
+
+// Member 2's application stops polling for longer than its rebalance timeout (2 s): it leaves, the
+// others take its partitions well before its session timeout (10 s classic, 45 s KIP-848), and when
+// it polls again it hears them lost and joins again.
+void check_poll_timeout_leave(GroupWorld& w, const std::function<GroupConsumerConfig(int)>& config_of) {
   for (int m = 0; m < members_max; ++m) {
-    auto config = member_config(m, AssignorKind::range);
+    auto config = config_of(m);
     config.rebalance_timeout = 2s;
     config.session_timeout = 10s;
     w.start_member(m, config);
@@ -418,7 +418,7 @@ TEST_CASE("client group: a member that does not poll within its rebalance timeou
   REQUIRE(w.run_until_shared({0, 1}, 30s));
   const Duration taken_after = w.world.now() - paused_at;
   CHECK(taken_after >= 2s);
-  CHECK(taken_after < 8s);  // well before the 10 s session timeout
+  CHECK(taken_after < 8s);  // well before the session timeout
   w.ledger.paused[2] = false;
   REQUIRE(w.run_until_shared({0, 1, 2}, 30s));
   CHECK(w.ledger.lost[2] == held);
@@ -429,6 +429,17 @@ TEST_CASE("client group: a member that does not poll within its rebalance timeou
   });
   INFO(fmt::format("{}", fmt::join(w.ledger.violations, "\n")));
   CHECK(w.ledger.violations.empty());
+}
+
+}  // namespace
+
+TEST_CASE("client group: a member that does not poll within its rebalance timeout leaves, the others take its "
+          "partitions before its session timeout, and when it polls again it hears them lost and joins again",
+          "[client][group][sim]") {
+  const std::uint64_t seed = GENERATE(range(1, 6));  // seeds 1..240 all pass; five keep the default run short
+  INFO("seed " << seed);
+  GroupWorld w(seed);
+  check_poll_timeout_leave(w, [](int m) { return member_config(m, AssignorKind::range); });
 }
 
 TEST_CASE("client group: a static member restarted within its session timeout keeps its assignment without a "
@@ -741,6 +752,16 @@ TEST_CASE("client group (KIP-848): commits with the member epoch survive, a rest
   CHECK(described->members[0].subscribed_topic_names == std::vector<std::string>{topic});
   CHECK(w.first_offsets_after_restart(config) == committed_sync);
 }
+TEST_CASE("client group (KIP-848): a member that does not poll within max.poll.interval.ms leaves with epoch -1, the "
+          "others take its partitions before its session timeout, and when it polls again it hears them lost and "
+          "joins again",
+          "[client][group][kip848][sim]") {
+  const std::uint64_t seed = GENERATE(range(1, 6));
+  INFO("seed " << seed);
+  GroupWorld w(seed);
+  check_poll_timeout_leave(w, [](int m) { return kip848_config(m); });
+}
+
 TEST_CASE("client group (KIP-848): a static member that closes (epoch -2) and comes back within its session timeout "
           "gets its partitions back and the others revoke nothing",
           "[client][group][kip848][sim]") {

@@ -333,6 +333,30 @@ GroupHistory fenced_and_back() {
   return h;
 }
 
+TEST_CASE("group checks: fenced-commit: KIP-848 commits judged at the epoch the fence names and when the coordinator "
+          "took them",
+          "[check][sim][group]") {
+  // A is fenced at 5.0 s at epoch 3 (the history's removal carries it); the coordinator acknowledges
+  // commits of A at 5.3 s.
+  GroupHistory h = fenced_and_back();
+  h.members[0].events[4].generation = 3;
+  REQUIRE(h.members[0].events[4].kind == MemberEvent::Kind::removed);
+  SECTION("taken before the fence, acknowledged after it: legal; taken after it: caught") {
+    h.coordinator_commits.push_back({static_cast<std::int64_t>(5.3 * s), 1, "A", 3, {{t0, 3}}, static_cast<std::int64_t>(4.9 * s)});
+    CHECK(run(h, "group-fenced-commit").empty());
+    h.coordinator_commits.back().taken_ns = static_cast<std::int64_t>(5.1 * s);
+    const auto v = run(h, "group-fenced-commit");
+    REQUIRE(v.size() == 1);
+    CHECK(mentions(v[0], "a commit by member A at epoch 3 was acknowledged (the coordinator on node 1, 5.100s)"));
+  }
+  SECTION("at an epoch newer than the fence's (A rejoined): legal; at the fenced epoch: caught") {
+    h.coordinator_commits.push_back({static_cast<std::int64_t>(5.3 * s), 1, "A", 4, {{t0, 3}}, static_cast<std::int64_t>(5.2 * s)});
+    CHECK(run(h, "group-fenced-commit").empty());
+    h.coordinator_commits.back().generation = 3;
+    CHECK(run(h, "group-fenced-commit").size() == 1);
+  }
+}
+
 TEST_CASE("group checks: KIP-848: a member fenced and back under its id passes; each check catches its violation",
           "[check][sim][group]") {
   {

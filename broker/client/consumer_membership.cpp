@@ -305,7 +305,8 @@ void ConsumerMembership::reconciled(const Reconciliation& step) {
 // ---- fencing and leaving ----
 
 void ConsumerMembership::rejoin() {
-  KEEL_ASSERT_MSG(state_ == State::fenced, "member {}: rejoin in state {}", config_.member_id, static_cast<int>(state_));
+  KEEL_ASSERT_MSG(state_ == State::fenced || state_ == State::left, "member {}: rejoin in state {}", config_.member_id,
+                  static_cast<int>(state_));
   owned_ids_.clear();
   owned_.clear();
   ++incarnation_;

@@ -133,7 +133,8 @@ class ConsumerMembership {
   std::vector<protocol::Uuid> unresolved() const { return unresolved_; }
 
   // ---- fencing and leaving ----
-  // After the owner reported the partitions lost: join again at epoch 0 with the same member id.
+  // After the owner reported the partitions lost (fenced, or left after a poll timeout): join again
+  // at epoch 0 with the same member id.
   void rejoin();
   // Close: the next heartbeat leaves (epoch -1, or -2 for a static member). The owner revokes first.
   void leave();

@@ -167,6 +167,9 @@ class GroupConsumer {
   void heartbeat_loop();
   void heartbeat_once();
   void leave_for_poll_timeout();
+  bool member_poll_expired() const;
+  void member_leave_for_poll_timeout();
+  bool settle_stale_member();
   OffsetMap consumed_offsets() const;
   Status commit_once(const OffsetMap& offsets);
   Status commit_retrying(const OffsetMap& offsets, Instant deadline);
@@ -217,6 +220,9 @@ class GroupConsumer {
   Instant next_auto_commit_{};
   std::uint64_t rebalances_ = 0;
   std::uint64_t poll_timeouts_ = 0;
+  // KIP-848: the application missed its poll deadline and the member left (or, static, went
+  // silent); the next poll reports the partitions lost and joins again.
+  bool poll_stale_ = false;
   Instant last_poll_{};  // when the application last called poll
   Instant frozen_until_{};  // freeze_until: no heartbeats before then
   struct CommitOutcome {

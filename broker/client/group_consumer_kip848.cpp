@@ -72,13 +72,21 @@ std::vector<TopicPartition> without(const std::vector<TopicPartition>& a, const 
 void GroupConsumer::member_heartbeat_loop() {
   while (true) {
     member_wake_.reset();
+    if (member_poll_expired()) member_leave_for_poll_timeout();
+    if (poll_stale_ && config_.group_instance_id) {  // silent until the application polls again
+      member_wake_.wait();
+      continue;
+    }
     const auto due = membership_->heartbeat_due();
     if (!due) {
       member_wake_.wait();
       continue;
     }
     if (*due > rt_.now()) {
-      member_wake_.wait(*due);
+      // Wake for the heartbeat, or at the application's poll deadline if that comes first.
+      const bool watched = !closed_ && !poll_stale_ && membership_->in_group();
+      const Instant poll_deadline = last_poll_ + config_.rebalance_timeout + std::chrono::milliseconds(1);
+      member_wake_.wait(watched ? std::min(*due, poll_deadline) : *due);
       continue;
     }
     if (rt_.now() < frozen_until_) {  // a stopped process sends nothing (freeze_until)
@@ -87,6 +95,21 @@ void GroupConsumer::member_heartbeat_loop() {
     }
     member_heartbeat_once();
   }
+}
+
+bool GroupConsumer::member_poll_expired() const {
+  return !closed_ && !poll_stale_ && membership_->in_group() && rt_.now() - last_poll_ > config_.rebalance_timeout;
+}
+
+// The application did not poll within max.poll.interval.ms: as the Java consumer does, a dynamic
+// member leaves (epoch -1) so the others take its partitions now. A static member only goes silent:
+// its instance id keeps its place until the session timeout fences it (Keel's classic consumer does
+// the same). The next poll reports the partitions lost and joins again.
+void GroupConsumer::member_leave_for_poll_timeout() {
+  KEEL_ASSERT(!poll_stale_ && membership_->in_group());
+  ++poll_timeouts_;
+  poll_stale_ = true;
+  if (!config_.group_instance_id) membership_->leave();
 }
 
 void GroupConsumer::member_heartbeat_once() {
@@ -129,6 +152,7 @@ Error GroupConsumer::member_commit_error(ErrorCode code, std::int32_t epoch) {
 // What the heartbeat task heard, acted on here: a fenced member reports its partitions lost and
 // joins again at epoch 0; a fatal error ends the member (every later poll fails).
 void GroupConsumer::settle_member() {
+  if (poll_stale_ && !settle_stale_member()) return;
   switch (membership_->state()) {
     case MemberState::fenced:
       lose_all();
@@ -141,6 +165,23 @@ void GroupConsumer::settle_member() {
       break;
     default: break;
   }
+}
+
+// The application polls again after a poll timeout. False while the leave is still in flight.
+bool GroupConsumer::settle_stale_member() {
+  if (config_.group_instance_id) {
+    poll_stale_ = false;  // heartbeat again: a fence meanwhile is handled as any fence
+    member_wake_.set();
+    return true;
+  }
+  if (membership_->state() == MemberState::leaving) return false;
+  poll_stale_ = false;
+  if (membership_->state() == MemberState::left) {
+    lose_all();
+    membership_->rejoin();
+    member_wake_.set();
+  }
+  return true;
 }
 
 Status GroupConsumer::ensure_member(Instant deadline) {

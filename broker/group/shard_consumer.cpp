@@ -286,6 +286,13 @@ coordinator::WriteResult GroupShard::consumer_leave(const Heartbeat& rq, Heartbe
     ctx_.cancel(rebalance_timer(g.id(), rq.member_id));
     return result;
   }
+  // Traced when decided, as a timer's fence is: from here on this coordinator gives the member's
+  // partitions away, even if it reloads the removal from its own log before it commits.
+  ctx_.runtime()
+      .trace("ConsumerMemberLeft", Severity::info)
+      .detail("Group", g.id())
+      .detail("Member", rq.member_id)
+      .detail("Epoch", m->current.member_epoch);
   fence_consumer_member(g, rq.member_id, result);
   return result;
 }

@@ -17,17 +17,19 @@ std::int16_t code(ErrorCode c) { return static_cast<std::int16_t>(c); }
 
 // Traces a commit once its records are committed and it is answered (OffsetCommitAcknowledged: the
 // simulator's group checks hold the coordinator to it across failovers). `offsets` is "tp=offset,...".
+// WaitedNs: how long ago the coordinator took it (a fence decided meanwhile does not void it).
 std::function<void(coordinator::CoordinatorError)> acknowledged_trace(Runtime& rt,
                                                                      const protocol::OffsetCommitRequest& request,
                                                                      std::string offsets) {
   return [&rt, group = request.group_id, member = request.member_id, generation = request.generation_id_or_member_epoch,
-          offsets = std::move(offsets)](coordinator::CoordinatorError error) {
+          offsets = std::move(offsets), taken = rt.now()](coordinator::CoordinatorError error) {
     if (error != coordinator::CoordinatorError::none) return;
     rt.trace("OffsetCommitAcknowledged")
         .detail("Group", group)
         .detail("Member", member)
         .detail("Generation", generation)
-        .detail("Offsets", offsets);
+        .detail("Offsets", offsets)
+        .detail("WaitedNs", std::chrono::duration_cast<std::chrono::nanoseconds>(rt.now() - taken).count());
   };
 }
 

@@ -204,8 +204,8 @@ void single_owner(const GroupHistory& h, std::vector<Violation>& out) {
 // ---- group-fenced-commit ----
 
 // An acknowledged commit: by a client (ref = when it was sent) or by a coordinator (ref = when it
-// acknowledged, which is after it processed the commit). `done_ns`: when the acknowledgement was
-// given (a client's: when its answer arrived), so the coordinator took the commit before then.
+// took the commit, else when it acknowledged it, which is later). `done_ns`: when the acknowledgement
+// was given (a client's: when its answer arrived), so the coordinator took the commit before then.
 struct Ack {
   const GroupMember* member = nullptr;  // null for a coordinator's acknowledgement
   std::string member_id;
@@ -225,8 +225,9 @@ std::vector<Ack> acknowledged(const GroupHistory& h) {
     }
   }
   for (const auto& c : h.coordinator_commits) {
+    const std::int64_t ref = c.taken_ns > 0 ? c.taken_ns : c.at_ns;
     out.push_back(
-        {nullptr, c.member_id, c.generation, c.offsets, c.at_ns, c.at_ns, fmt::format("the coordinator on node {}", c.node)});
+        {nullptr, c.member_id, c.generation, c.offsets, ref, c.at_ns, fmt::format("the coordinator on node {}", c.node)});
   }
   return out;
 }
@@ -258,7 +259,10 @@ std::optional<std::pair<std::int64_t, std::string>> fenced_by(const GroupHistory
   for (const auto& m : h.members) {
     const bool own = m.member_id == ack.member_id;
     for (const auto& e : m.events) {
-      if (e.kind == MemberEvent::Kind::removed && own && removed_for_good(h, m.member_id, e.at_ns, ack.ref_ns, ack.done_ns)) {
+      // A KIP-848 fence at a known epoch does not fence a commit at a newer one: the member rejoined.
+      const bool newer = h.protocol == GroupProtocol::consumer && e.generation >= 0 && ack.generation > e.generation;
+      if (e.kind == MemberEvent::Kind::removed && own && !newer &&
+          removed_for_good(h, m.member_id, e.at_ns, ack.ref_ns, ack.done_ns)) {
         consider(e.at_ns, fmt::format("{} was removed", who(m)));
       }
       if (e.kind != MemberEvent::Kind::assigned || e.generation <= ack.generation) continue;

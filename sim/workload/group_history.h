@@ -100,6 +100,7 @@ struct CoordinatorCommit {
   std::string member_id;
   std::int32_t generation = -1;
   std::map<TopicPartition, std::int64_t> offsets;
+  std::int64_t taken_ns = 0;  // when the coordinator took the commit (0: unknown, at_ns stands for it)
 };
 
 // The group as the coordinator describes it once faults have stopped and the group has settled.

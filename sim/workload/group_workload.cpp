@@ -777,7 +777,7 @@ void finish_group_histories(std::vector<GroupHistory>& groups, const std::vector
     add_removals(g, events);
     for (const auto& e : events) {
       if (e.kind == EventKind::commit && e.group == g.group_id)
-        g.coordinator_commits.push_back({e.at_ns, e.node, e.member_id, e.generation, e.offsets});
+        g.coordinator_commits.push_back({e.at_ns, e.node, e.member_id, e.generation, e.offsets, e.taken_ns});
     }
     for (const Op& op : history.ops) {
       if (op.type != OpType::send || op.phase != Phase::main || op.status != OpStatus::ok || !op.offset) continue;

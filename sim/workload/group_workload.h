@@ -50,9 +50,10 @@ struct CoordinatorEvent {
     unloaded,  // CoordinatorUnloaded: what the node had not written is forgotten
     loaded,    // CoordinatorLoaded: the groups are back as last written
     commit,    // OffsetCommitAcknowledged: a commit's records committed and answered
-    fenced,    // ConsumerMemberFenced: a KIP-848 member fenced in memory (its session or rebalance
-               // timer); written once GroupMemberRemoved follows on that node, else a failover may
-               // undo it (or a reload from the node's own log may keep it)
+    fenced,    // ConsumerMemberFenced or ConsumerMemberLeft: a KIP-848 member fenced in memory (its
+               // session or rebalance timer) or leaving with epoch -1; written once GroupMemberRemoved
+               // follows on that node, else a failover may undo it (or a reload from the node's own
+               // log may keep it)
   };
   Kind kind = Kind::removed;
   std::int64_t at_ns = 0;
@@ -61,6 +62,7 @@ struct CoordinatorEvent {
   std::string member_id;  // removed, fenced, commit
   std::int32_t generation = -1;                    // commit: the generation the request carried
   std::map<TopicPartition, std::int64_t> offsets;  // commit
+  std::int64_t taken_ns = 0;  // commit: when the coordinator took it (at_ns less the wait for its records)
 };
 
 // A commit's "Offsets" field ("topic-partition=offset,..."), or nothing when it does not parse.
