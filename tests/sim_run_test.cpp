@@ -205,3 +205,14 @@ TEST_CASE("keel-sim run: groups-kip848.json seeds that once failed pass", "[sim]
     }
   }
 }
+
+TEST_CASE("keel-sim run: groups.json seed 301 passes: an asynchronous commit sent after a rebalance goes with the "
+          "generation its offsets were consumed in",
+          "[sim][run][group]") {
+  // The commit waited for the one before it past a rebalance, then went out with the new generation:
+  // the coordinator took positions of partitions now another member's, and a member resumed from them
+  // (committed offset back from 432 to 396). Now it carries its own generation and is refused.
+  const auto out = test::run_seed(load("scenarios/groups.json"), 301);
+  INFO((out.report.violations.empty() ? std::string() : out.report.violations[0].message));
+  CHECK(out.passed());
+}

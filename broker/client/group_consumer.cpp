@@ -434,9 +434,9 @@ OffsetMap GroupConsumer::consumed_offsets() const {
   return out;
 }
 
-Status GroupConsumer::commit_once(const OffsetMap& offsets) {
+Status GroupConsumer::commit_once(const OffsetMap& offsets, std::optional<std::int32_t> generation_of_offsets) {
   if (offsets.empty()) return {};
-  const std::int32_t generation = this->generation();
+  const std::int32_t generation = generation_of_offsets.value_or(this->generation());
   const std::int16_t version_max = membership_ ? member_offset_commit_version_max : offset_commit_version_max;
   auto response = link_.call<protocol::OffsetCommitResponse>(ApiKey::offset_commit, version_max, [&](std::int16_t) {
     return offset_commit_request(config_.group_id, generation, member_id(), config_.group_instance_id, offsets);
@@ -478,13 +478,18 @@ Status GroupConsumer::commit_sync(const OffsetMap& offsets) {
 
 void GroupConsumer::commit_async(std::function<void(const OffsetMap&, const Status&)> done) {
   auto offsets = consumed_offsets();
+  // Classic: the offsets are of the partitions owned in this generation, so they go with it. Sent
+  // after a rebalance (it waited for the commit before it), they are refused rather than taken as the
+  // new generation's (a member would commit positions of partitions now another's).
+  std::optional<std::int32_t> generation;
+  if (!membership_) generation = generation_;
   std::erase_if(tasks_, [&](TaskRef t) { return !rt_.executor().alive(t); });
   auto previous = std::exchange(last_async_commit_, std::make_shared<Event>());
   tasks_.push_back(rt_.spawn(fmt::format("{}-commit", config_.consumer.client_id),
-                             [this, offsets = std::move(offsets), done = std::move(done), previous,
+                             [this, offsets = std::move(offsets), done = std::move(done), previous, generation,
                               answered = last_async_commit_]() mutable {
                                if (previous) previous->wait();
-                               auto st = commit_once(offsets);
+                               auto st = commit_once(offsets, generation);
                                commit_outcomes_.push_back({std::move(offsets), std::move(st), std::move(done)});
                                answered->set();
                              }));

@@ -171,7 +171,8 @@ class GroupConsumer {
   void member_leave_for_poll_timeout();
   bool settle_stale_member();
   OffsetMap consumed_offsets() const;
-  Status commit_once(const OffsetMap& offsets);
+  // Commits with the member's generation (or epoch) now, or with `generation_of_offsets` if given.
+  Status commit_once(const OffsetMap& offsets, std::optional<std::int32_t> generation_of_offsets = std::nullopt);
   Status commit_retrying(const OffsetMap& offsets, Instant deadline);
   Result<OffsetMap> committed_retrying(const std::vector<TopicPartition>& partitions, Instant deadline);
   void maybe_auto_commit();
