@@ -151,6 +151,7 @@ void SimNode::pause(Duration d) {
 
 namespace {
 constexpr std::string_view kTimerLate = "timer_late";
+constexpr std::string_view kTaskStartLate = "task_start_late";
 }  // namespace
 
 SimRuntime::SimRuntime(SimNode& node, std::uint32_t incarnation)
@@ -160,6 +161,8 @@ SimRuntime::SimRuntime(SimNode& node, std::uint32_t incarnation)
       buggify_random_(node.world().stream(node.id(), "buggify#" + std::to_string(incarnation))),
       timer_late_probability_(node.world().buggify_probability(kTimerLate)),
       timer_late_random_(node.world().stream(node.id(), "buggify:timer_late#" + std::to_string(incarnation))),
+      task_late_probability_(node.world().buggify_probability(kTaskStartLate)),
+      task_late_random_(node.world().stream(node.id(), "buggify:task_start_late#" + std::to_string(incarnation))),
       sink_(node),
       executor_(*this) {}
 
@@ -188,25 +191,35 @@ void SimRuntime::task_ready(TaskRef ref) {
   node_.world().schedule_task(node_.id(), incarnation_, ref, node_.world().now());
 }
 
+void SimRuntime::task_spawned(TaskRef ref) {
+  World& w = node_.world();
+  Instant when = w.now();
+  if (task_late_probability_ > 0 && task_late_random_.chance(task_late_probability_)) {
+    when += draw_late(task_late_random_, w.buggify_task_start_late_max());
+    w.note_buggify_fired(kTaskStartLate, node_.id());
+  }
+  w.schedule_task(node_.id(), incarnation_, ref, when);
+}
+
 void SimRuntime::wake_at(Instant at, WaitToken token) {
   World& w = node_.world();
   Instant when = node_.clock().world_at(at);
   if (timer_late_probability_ > 0 && timer_late_random_.chance(timer_late_probability_)) {
-    when = std::max(when, w.now()) + draw_timer_late(w.buggify_timer_late_max());
+    when = std::max(when, w.now()) + draw_late(timer_late_random_, w.buggify_timer_late_max());
     w.note_buggify_fired(kTimerLate, node_.id());
   }
   w.schedule_wake(node_.id(), incarnation_, token, when);
 }
 
-Duration SimRuntime::draw_timer_late(Duration max) {
+Duration SimRuntime::draw_late(Random& random, Duration max) {
   // Integers only. An octave of 1 us .. max, the smallest of three even draws (so small extras are
   // common and long ones rare, as FoundationDB skews its buggified delays), then a point inside it.
   const std::int64_t max_ns = std::max<std::int64_t>(max.count(), 1000);
   const auto octaves = static_cast<std::uint64_t>(std::bit_width(static_cast<std::uint64_t>(max_ns / 1000)));
   std::uint64_t octave = octaves;
-  for (int i = 0; i < 3; ++i) octave = std::min(octave, timer_late_random_.below(octaves));
+  for (int i = 0; i < 3; ++i) octave = std::min(octave, random.below(octaves));
   const std::int64_t low = std::int64_t{1000} << octave;
-  return Duration(std::min(max_ns, low + timer_late_random_.between(0, low - 1)));
+  return Duration(std::min(max_ns, low + random.between(0, low - 1)));
 }
 
 bool SimRuntime::Sink::wants(Severity s) const { return node_.world().trace().wants(s); }

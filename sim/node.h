@@ -118,6 +118,10 @@ class SimRuntime final : public Runtime {
   // otherwise n. Never shortens below one byte, so a read or write always makes progress.
   std::size_t buggify_shorten(std::string_view site, std::size_t n);
   void task_ready(TaskRef ref) override;
+  // Under the BUGGIFY site `task_start_late`, a spawned task sometimes starts late: whatever its
+  // spawner assumed still holds at its first run may have changed (posix runs every ready task and
+  // a batch of I/O in between).
+  void task_spawned(TaskRef ref) override;
   // Under the BUGGIFY site `timer_late`, a timer sometimes fires late (never early): an
   // overloaded machine, a long GC pause, a scheduler that did not get to the process in time.
   void wake_at(Instant at, WaitToken token) override;
@@ -137,8 +141,9 @@ class SimRuntime final : public Runtime {
 
   SimNode& node_;
   std::uint32_t incarnation_;
-  // The late extra of a timer that timer_late makes late: 1 us up to `max`, mostly small.
-  Duration draw_timer_late(Duration max);
+  // The late extra of a timer that timer_late makes late: 1 us up to `max`, mostly small, drawn
+  // from `random` (each site's stream).
+  static Duration draw_late(Random& random, Duration max);
 
   Random random_;
   Random buggify_random_;
@@ -146,6 +151,9 @@ class SimRuntime final : public Runtime {
   // so that timers do not shift the draws of the other sites.
   double timer_late_probability_ = 0;  // 0: the site is off
   Random timer_late_random_;
+  // task_start_late, the same way.
+  double task_late_probability_ = 0;
+  Random task_late_random_;
   Sink sink_;
   Executor executor_;  // last: destroyed first, so unwinding tasks still see the rest
 };

@@ -431,6 +431,8 @@ std::unique_ptr<World> make_world(ScenarioRun& run) {
   wo.trace.observe_debug = run.seen.cluster.retention.observed;
   wo.seed = run.options.seed;
   wo.buggify = run.scenario.cluster.buggify;
+  wo.buggify_force_sites = run.scenario.cluster.buggify_sites;
+  wo.buggify_force_probability = run.scenario.cluster.buggify_probability;
   wo.trace.out = run.options.trace_out;
   wo.trace.write_level = run.options.trace_level;
   wo.trace.write_scheduler = run.options.trace_level == Severity::debug;

@@ -186,6 +186,26 @@ TraceEvent World::event(std::string_view name, int node, Severity s) {
   return TraceEvent(sinks_[i].get(), s, name);
 }
 
+const std::vector<std::string>& World::known_buggify_sites() {
+  static const std::vector<std::string> sites = {
+      "client_metadata_late",     // broker/client
+      "connection_close_after_response",  // broker/kafka
+      "disk_short_read",          // sim/disk.cpp
+      "fetch_partial_batch",      // broker/partition
+      "fetch_small_bytes",        // broker/partition
+      "fetch_wait_jitter",        // broker/partition
+      "net_short_read",           // net-sim/handles.cpp
+      "net_short_write",          // net-sim/handles.cpp
+      "produce_high_watermark_late",  // broker/partition
+      "register_compact_early",   // sim/selftest
+      "storage_roll_early",       // broker/storage
+      "task_start_late",          // sim/node.cpp
+      "timer_late",               // sim/node.cpp
+      "timer_reaper_late",        // broker/purgatory
+  };
+  return sites;
+}
+
 World::BuggifySite World::buggify_site(std::string_view site) const {
   const auto where = reinterpret_cast<std::uintptr_t>(site.data());
   SiteMemo& memo = site_memo_[((where >> 3) ^ site.size()) % site_memo_.size()];

@@ -51,6 +51,9 @@ struct WorldOptions {
   // When the site `timer_late` fires for a timer (a sleep, a wait's deadline), the timer fires
   // this much later at most: 1 us to this, most extras small and a few long (sim/README.md).
   Duration buggify_timer_late_max = 200ms;
+  // When the site `task_start_late` fires for a task being spawned, its first run comes this much
+  // later at most (drawn as timer_late's extras are).
+  Duration buggify_task_start_late_max = 20ms;
 };
 
 class World {
@@ -100,6 +103,9 @@ class World {
   // are first seen: a site is enabled in one seed in four, and fires with one of
   // kBuggifyProbabilities, drawn per (seed, site). Forced sites fire with the forced probability.
   static constexpr std::array<double, 4> kBuggifyProbabilities{0.01, 0.05, 0.25, 0.5};
+  // Every BUGGIFY site there is: the world's (timer_late, task_start_late), the simulated disk's and
+  // network's, and broker code's (KEEL_BUGGIFY), sorted. A scenario may only force these.
+  static const std::vector<std::string>& known_buggify_sites();
   struct BuggifySite {
     bool enabled = false;
     double probability = 0;  // 0 when not enabled
@@ -108,6 +114,7 @@ class World {
   bool buggify_enabled(std::string_view site) const { return buggify_site(site).enabled; }
   double buggify_probability(std::string_view site) const { return buggify_site(site).probability; }
   Duration buggify_timer_late_max() const { return options_.buggify_timer_late_max; }
+  Duration buggify_task_start_late_max() const { return options_.buggify_task_start_late_max; }
   // Called by a node's runtime when `site` fires: counts it and traces a "Buggify" event.
   void note_buggify_fired(std::string_view site, int node);
   // How often each site fired in this run, by site name (ordered, so reports are deterministic).

@@ -47,6 +47,7 @@ const std::vector<std::string> all_sites = {
     "storage_roll_early",  "timer_reaper_late",   "fetch_small_bytes",
     "fetch_partial_batch", "fetch_wait_jitter",   "produce_high_watermark_late",
     "connection_close_after_response",            "client_metadata_late",
+    "task_start_late",
 };
 
 sim::WorldOptions world_options(std::uint64_t seed, std::vector<std::string> forced = {}, double probability = 0.5) {
@@ -858,4 +859,12 @@ TEST_CASE("randomize_config: a broker serves a round trip correctly under drawn 
     o.records = 200;
     check_round_trip(o, false, false);  // the seed's own fault points are on too
   }
+}
+
+TEST_CASE("buggify: the known sites are every site this test forces, and the selftest's own", "[buggify][sim]") {
+  std::set<std::string> known(sim::World::known_buggify_sites().begin(), sim::World::known_buggify_sites().end());
+  CHECK(known.size() == sim::World::known_buggify_sites().size());
+  std::set<std::string> expected(all_sites.begin(), all_sites.end());
+  expected.insert("register_compact_early");  // sim/selftest's register store
+  CHECK(known == expected);
 }

@@ -133,6 +133,25 @@ TEST_CASE("keel-sim run: regression: concurrent appends to one partition stay sy
   }
 }
 
+TEST_CASE("keel-sim run: regression: an ISR proposal whose task starts after its partition stopped leading asks "
+          "nothing",
+          "[sim][run]") {
+  // The integration test's three real nodes crashed (SIGSEGV) when a reassignment moved a
+  // leadership away between the leader's ISR proposal and the first run of the task that sends it:
+  // the task read the leader state that was gone. With every spawned task starting late
+  // (task_start_late), seeds 46 and 118 of the reassignment scenario crashed the same way.
+  auto s = load("scenarios/reassignment.json");
+  s.cluster.buggify_sites = {"task_start_late"};
+  s.cluster.buggify_probability = 1.0;
+  for (std::uint64_t seed : {46, 118}) {
+    const auto r = run_seed(s, seed);
+    INFO("seed " << seed << ": " << (r.report.violations.empty() ? "" : r.report.violations.front().message));
+    CHECK(r.passed());
+    CHECK(r.report.buggify_sites == std::vector<std::string>{"task_start_late"});
+    CHECK(r.report.marks.contains("partition.isr.proposal_outlived_leadership"));
+  }
+}
+
 namespace {
 
 // Per key name: the values acknowledged (main phase) and the values read by any ok poll.

@@ -282,3 +282,40 @@ TEST_CASE("scenario: workload.create_partitions grows a declared topic within th
   CHECK_THAT(grow({{{"topic", "t"}, {"at", "10s"}, {"count", 4}}}),
              Catch::Contains("workload.create_partitions: topic t's partitions at 10s are not within the duration (10s)"));
 }
+
+TEST_CASE("scenario: cluster.buggify forces named sites on, refuses unknown ones, and round-trips", "[scenario]") {
+  auto s = parse_scenario(R"({
+    "cluster": { "buggify": { "sites": ["task_start_late", "fetch_small_bytes"], "probability": 1.0 } },
+    "topics": [ { "name": "t", "partitions": 3 } ],
+    "workload": { "producers": [ { "topic": "t" } ] },
+    "duration": "10s"
+  })",
+                          "b.json");
+  INFO((s ? std::string() : s.error().message));
+  REQUIRE(s);
+  CHECK(s->cluster.buggify);
+  CHECK(s->cluster.buggify_sites == std::vector<std::string>{"task_start_late", "fetch_small_bytes"});
+  CHECK(s->cluster.buggify_probability == 1.0);
+  auto again = parse_scenario(to_json(*s).dump(), "again.json");
+  REQUIRE(again);
+  CHECK(again->cluster.buggify_sites == s->cluster.buggify_sites);
+  CHECK(again->cluster.buggify_probability == 1.0);
+  // Without a probability, forced sites fire half the time; true and false still work.
+  auto half = parse_scenario(R"({"cluster": {"buggify": {"sites": ["timer_late"]}}, "topics": [{"name": "t"}],
+                                 "workload": {"producers": [{"topic": "t"}]}, "duration": "10s"})",
+                             "h.json");
+  REQUIRE(half);
+  CHECK(half->cluster.buggify_probability == 0.5);
+
+  CHECK_THAT(with([](auto& j) { j["cluster"] = {{"buggify", {{"sites", {"task_start_lat"}}}}}; }),
+             Catch::StartsWith("x.json: cluster.buggify.sites[0]: unknown BUGGIFY site \"task_start_lat\" (did you mean "
+                               "\"task_start_late\"?); known sites: "));
+  CHECK(with([](auto& j) { j["cluster"] = {{"buggify", {{"sites", nlohmann::json::array()}}}}; }) ==
+        "x.json: cluster.buggify.sites: empty: name at least one site, or set \"buggify\" to true or false");
+  CHECK(with([](auto& j) { j["cluster"] = {{"buggify", {{"probability", 0.5}}}}; }) ==
+        "x.json: cluster.buggify.sites: missing: the BUGGIFY sites to force on");
+  CHECK(with([](auto& j) { j["cluster"] = {{"buggify", {{"sites", {"timer_late"}}, {"probability", 0}}}}; }) ==
+        "x.json: cluster.buggify.probability: must be more than 0 (a forced site that never fires)");
+  CHECK(with([](auto& j) { j["cluster"] = {{"buggify", "yes"}}; }) ==
+        "x.json: cluster.buggify: expected an object, got the string \"yes\"");
+}

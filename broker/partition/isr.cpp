@@ -44,15 +44,29 @@ void ReplicaManager::maybe_propose_isr(const std::shared_ptr<Partition>& p) {
       p->leader_state()->isr_change_to_propose(p->high_watermark(), p->log_end_offset(), now_ms(), isr_eligible());
   if (!proposal) return;
   p->mutable_leader_state().isr_change_sent(*proposal);
+  KEEL_ASSERT(p->leader_state()->isr_change_pending());
   isr_in_flight_[p->tp()] = p->generation();
-  rt_.trace("IsrChangeProposed").detail("Partition", p->tp().to_string()).detail("Isr", fmt::format("{}", fmt::join(*proposal, ",")))
-      .detail("LeaderEpoch", p->leader_epoch()).detail("PartitionEpoch", p->leader_state()->partition_epoch());
+  IsrProposal sent{*proposal, p->generation(), p->leader_epoch(), p->leader_state()->partition_epoch()};
+  rt_.trace("IsrChangeProposed").detail("Partition", p->tp().to_string()).detail("Isr", fmt::format("{}", fmt::join(sent.isr, ",")))
+      .detail("LeaderEpoch", sent.leader_epoch).detail("PartitionEpoch", sent.partition_epoch);
   // The controller's answer takes a round trip: wait for it in a task of its own.
   track(rt_.spawn(fmt::format("alter-partition-{}", p->tp().to_string()),
-                  [this, p, isr = *proposal, generation = p->generation()] { send_isr_proposal(p, isr, generation); }));
+                  [this, p, sent = std::move(sent)] { send_isr_proposal(p, sent); }));
 }
 
-void ReplicaManager::send_isr_proposal(std::shared_ptr<Partition> p, std::vector<BrokerId> isr, std::uint64_t generation) {
+// Whether `p` is still this broker's partition and its leader, in the generation `generation`.
+bool ReplicaManager::leads_in(const std::shared_ptr<Partition>& p, std::uint64_t generation) const {
+  return find(p->tp()) == p && p->generation() == generation && p->role() == Role::leader;
+}
+
+void ReplicaManager::send_isr_proposal(const std::shared_ptr<Partition>& p, const IsrProposal& proposal) {
+  // The task starts some time after it was spawned: the partition may have stopped leading meanwhile
+  // (a reassignment moved its leadership away; its leader state is gone). Then nothing is asked, and
+  // the role change already forgot the proposal in flight.
+  if (!leads_in(p, proposal.generation)) {
+    KEEL_SOMETIMES("partition.isr.proposal_outlived_leadership");
+    return;
+  }
   const metadata::MetadataImage& image = quorum_.image();
   const auto* topic = image.topic(p->tp().topic);
   metadata::AlterPartitionReply reply;
@@ -63,9 +77,9 @@ void ReplicaManager::send_isr_proposal(std::shared_ptr<Partition> p, std::vector
     request.broker_epoch = broker_epoch_;
     request.topic_id = topic->id;
     request.partition = p->tp().partition;
-    request.leader_epoch = p->leader_epoch();
-    request.partition_epoch = p->leader_state()->partition_epoch();
-    for (BrokerId id : isr) {
+    request.leader_epoch = proposal.leader_epoch;
+    request.partition_epoch = proposal.partition_epoch;
+    for (BrokerId id : proposal.isr) {
       const auto* reg = image.broker(id);
       request.new_isr.push_back({id, reg != nullptr ? reg->epoch : -1});
     }
@@ -73,7 +87,7 @@ void ReplicaManager::send_isr_proposal(std::shared_ptr<Partition> p, std::vector
     if (answered) reply = *answered;
     else reply.error = protocol::ErrorCode::request_timed_out;
   }
-  if (find(p->tp()) != p || p->generation() != generation || p->role() != Role::leader) return;
+  if (!leads_in(p, proposal.generation)) return;
   isr_in_flight_.erase(p->tp());
   if (reply.error == protocol::ErrorCode::none && reply.leader_epoch == p->leader_epoch()) {
     const std::int64_t hw_before = p->high_watermark();

@@ -210,8 +210,17 @@ class ReplicaManager {
 
   // ISR changes (isr.cpp).
   void isr_loop();
+  // An ISR change as proposed, with the epochs it was computed against: the task that sends it
+  // runs later, when the partition may no longer lead.
+  struct IsrProposal {
+    std::vector<BrokerId> isr;
+    std::uint64_t generation = 0;
+    std::int32_t leader_epoch = -1;
+    std::int32_t partition_epoch = -1;
+  };
   void maybe_propose_isr(const std::shared_ptr<Partition>& p);
-  void send_isr_proposal(std::shared_ptr<Partition> p, std::vector<BrokerId> isr, std::uint64_t generation);
+  void send_isr_proposal(const std::shared_ptr<Partition>& p, const IsrProposal& proposal);
+  bool leads_in(const std::shared_ptr<Partition>& p, std::uint64_t generation) const;
 
   void checkpoint_loop();
   Status write_high_watermarks();

@@ -68,7 +68,7 @@ TaskRef Executor::spawn(std::string name, std::function<void()> fn) {
   slots_[slot] = std::move(task);
   states_[slot] = SlotState{raw->ref.id, 0, State::ready, false};
   ++live_;
-  driver_.task_ready(raw->ref);
+  driver_.task_spawned(raw->ref);
   return raw->ref;
 }
 

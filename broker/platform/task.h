@@ -43,6 +43,9 @@ class TaskDriver {
   virtual ~TaskDriver() = default;
   // The task became ready; call Executor::run(ref) later, outside any task of this executor.
   virtual void task_ready(TaskRef ref) = 0;
+  // A task was spawned and is ready for its first run. By default the same as task_ready; the
+  // simulator may start it later (the BUGGIFY site task_start_late), as a loaded machine does.
+  virtual void task_spawned(TaskRef ref) { task_ready(ref); }
   // Wake `token` at monotonic time `at` (the current time or later).
   virtual void wake_at(Instant at, WaitToken token) = 0;
   virtual Instant driver_now() const = 0;

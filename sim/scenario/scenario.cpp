@@ -2,6 +2,7 @@
 
 #include "broker/client/assignors/assignor.h"
 #include "broker/config/config.h"
+#include "sim/world.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -155,6 +156,36 @@ std::string item_path(const std::string& path, std::size_t i) { return fmt::form
 
 // ---- cluster and topics ----
 
+// "buggify": true or false (each site on or off per seed), or {"sites": [...], "probability": p}:
+// exactly those sites on in every seed, each firing with probability p (default 0.5).
+void parse_buggify(const Obj& cluster, ClusterSpec& c) {
+  if (!cluster.has("buggify") || cluster["buggify"].is_boolean()) {
+    c.buggify = cluster.boolean("buggify", true);
+    return;
+  }
+  const Obj o(cluster["buggify"], cluster.at("buggify"), {"sites", "probability"});
+  if (!o.has("sites")) fail(o.at("sites"), "missing: the BUGGIFY sites to force on");
+  const json& sites = array_at(o, "sites");
+  if (sites.empty()) fail(o.at("sites"), "empty: name at least one site, or set \"buggify\" to true or false");
+  const auto& known = World::known_buggify_sites();
+  for (std::size_t i = 0; i < sites.size(); ++i) {
+    const std::string path = item_path(o.at("sites"), i);
+    if (!sites[i].is_string()) fail(path, "expected a site name, got " + type_name(sites[i]));
+    const auto name = sites[i].get<std::string>();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string hint;
+      for (const auto& k : known) {
+        if (config::edit_distance(name, k) <= 2) hint = fmt::format(" (did you mean \"{}\"?)", k);
+      }
+      fail(path, fmt::format("unknown BUGGIFY site \"{}\"{}; known sites: {}", name, hint, join(known)));
+    }
+    c.buggify_sites.push_back(name);
+  }
+  c.buggify_probability = o.number("probability", 0.5, 0.0, 1.0);
+  if (c.buggify_probability <= 0) fail(o.at("probability"), "must be more than 0 (a forced site that never fires)");
+  c.buggify = true;
+}
+
 ClusterSpec parse_cluster(const Obj& top) {
   ClusterSpec c;
   if (!top.has("cluster")) return c;
@@ -166,7 +197,7 @@ ClusterSpec parse_cluster(const Obj& top) {
   }
   c.config = o.settings("config");
   c.randomize_config = o.boolean("randomize_config", false);
-  c.buggify = o.boolean("buggify", true);
+  parse_buggify(o, c);
   return c;
 }
 

@@ -39,6 +39,10 @@ struct ClusterSpec {
   bool randomize_config = false;
   // BUGGIFY fault points in broker code (each site on or off per seed).
   bool buggify = true;
+  // When not empty, exactly these sites are on in every seed, firing with buggify_probability (a
+  // scenario that aims at one fault point; "buggify": {"sites": [...], "probability": p}).
+  std::vector<std::string> buggify_sites;
+  double buggify_probability = 0.5;
 };
 
 struct TopicSpec {

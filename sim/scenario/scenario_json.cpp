@@ -31,7 +31,11 @@ ojson cluster_json(const ClusterSpec& c) {
     o["broker_config"] = per;
   }
   if (c.randomize_config != d.randomize_config) o["randomize_config"] = c.randomize_config;
-  if (c.buggify != d.buggify) o["buggify"] = c.buggify;
+  if (!c.buggify_sites.empty()) {
+    o["buggify"] = ojson{{"sites", c.buggify_sites}, {"probability", c.buggify_probability}};
+  } else if (c.buggify != d.buggify) {
+    o["buggify"] = c.buggify;
+  }
   return o;
 }
 
