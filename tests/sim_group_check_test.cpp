@@ -134,6 +134,32 @@ TEST_CASE("group checks: single-owner: a KIP-848 assignment that reaches a membe
   CHECK(mentions(v[0], "t-1 owned by two members at once from 2.600s"));
 }
 
+TEST_CASE("group checks: a classic assignment that reaches a member after its removal, at the generation it was "
+          "removed in or older, is a zombie's: it owns nothing, and its commits stay fenced",
+          "[check][sim][group]") {
+  // A, removed (session timeout) in generation 2 at 2.2 s, applies a generation-2 assignment of t-1
+  // only at 2.6 s (its SyncGroup answer was on its way), after B got t-1 in generation 3 at 2.5 s
+  // (groups.json seed 194): a zombie, no owner.
+  GroupHistory h = clean();
+  auto& a = h.members[0].events;
+  a.back() = event(MemberEvent::Kind::removed, 2.2, 2);  // instead of A's generation 3
+  a.push_back(event(MemberEvent::Kind::assigned, 2.6, 2, {t1}));
+  h.members[0].commits.pop_back();
+  CHECK(run(h, "group-single-owner").empty());
+  // The zombie's commit, acknowledged, is a fenced one: the zombie's assignment is no return.
+  h.members[0].commits.push_back(commit("A", 2, 2.7, 2.8, {{t1, 1}}));
+  auto fenced = run(h, "group-fenced-commit");
+  REQUIRE(fenced.size() == 1);
+  CHECK(mentions(fenced[0], "member A (process 1) was removed at 2.200s"));
+  // An assignment in generation 4, newer than the removal: A is back (a failover restored it) and
+  // owns t-1 beside B.
+  h.members[0].commits.pop_back();
+  a.back().generation = 4;
+  const auto v = run(h, "group-single-owner");
+  REQUIRE(v.size() == 1);
+  CHECK(mentions(v[0], "t-1 owned by two members at once from 2.600s"));
+}
+
 TEST_CASE("group checks: single-owner: KIP-848 members owning a partition at once across epochs",
           "[check][sim][group]") {
   GroupHistory h = clean(GroupProtocol::consumer);

@@ -88,7 +88,14 @@ WriteResult GroupShard::remove_member_and_update(ClassicGroup& g, const std::str
   cancel_member_timers(g, member_id);
   g.remove_member(member_id);
   if (g.state() != GroupState::stable) KEEL_SOMETIMES("group.member.removed_during_rebalance");
-  ctx_.runtime().trace("GroupMemberRemoved").detail("Group", g.id()).detail("Member", member_id).detail("Why", why);
+  // The generation it was removed in: an assignment of that generation reaching the member later is a
+  // zombie's (the SyncGroup answer was on its way), whatever it processes meanwhile.
+  ctx_.runtime()
+      .trace("GroupMemberRemoved")
+      .detail("Group", g.id())
+      .detail("Member", member_id)
+      .detail("Generation", g.generation())
+      .detail("Why", why);
   switch (g.state()) {
     case GroupState::stable:
     case GroupState::completing_rebalance: return prepare_rebalance(g, why);

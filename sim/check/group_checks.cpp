@@ -232,17 +232,20 @@ std::vector<Ack> acknowledged(const GroupHistory& h) {
   return out;
 }
 
-// A removal of `member_id` at `removed_ns` that still stood for a commit sent at `ref_ns` and
-// acknowledged at `done_ns`: the member did not come back before `ref_ns` (a KIP-848 member fenced
-// rejoins under the same id at epoch 0), and no failover restored it (the removal never written)
-// before the acknowledgement: the reloaded coordinator may take the commit.
-bool removed_for_good(const GroupHistory& h, const std::string& member_id, std::int64_t removed_ns,
+// A removal `removal` of `member_id` that still stood for a commit sent at `ref_ns` and acknowledged
+// at `done_ns`: the member did not come back before `ref_ns` (a KIP-848 member fenced rejoins under
+// the same id at epoch 0; an assignment of the removal's generation or older is a zombie's, not a
+// return), and no failover restored it (the removal never written) before the acknowledgement: the
+// reloaded coordinator may take the commit.
+bool removed_for_good(const GroupHistory& h, const std::string& member_id, const MemberEvent& removal,
                       std::int64_t ref_ns, std::int64_t done_ns) {
+  KEEL_ASSERT(removal.kind == MemberEvent::Kind::removed);
   for (const auto& m : h.members) {
     if (m.member_id != member_id) continue;
     for (const auto& e : m.events) {
-      if (e.at_ns <= removed_ns) continue;
-      if (e.kind == MemberEvent::Kind::assigned && e.at_ns < ref_ns) return false;
+      if (e.at_ns <= removal.at_ns) continue;
+      const bool returned = e.kind == MemberEvent::Kind::assigned && e.generation > removal.generation;
+      if (returned && e.at_ns < ref_ns) return false;
       if (e.kind == MemberEvent::Kind::restored && e.at_ns <= done_ns) return false;
     }
   }
@@ -262,7 +265,7 @@ std::optional<std::pair<std::int64_t, std::string>> fenced_by(const GroupHistory
       // A KIP-848 fence at a known epoch does not fence a commit at a newer one: the member rejoined.
       const bool newer = h.protocol == GroupProtocol::consumer && e.generation >= 0 && ack.generation > e.generation;
       if (e.kind == MemberEvent::Kind::removed && own && !newer &&
-          removed_for_good(h, m.member_id, e.at_ns, ack.ref_ns, ack.done_ns)) {
+          removed_for_good(h, m.member_id, e, ack.ref_ns, ack.done_ns)) {
         consider(e.at_ns, fmt::format("{} was removed", who(m)));
       }
       if (e.kind != MemberEvent::Kind::assigned || e.generation <= ack.generation) continue;

@@ -35,8 +35,9 @@ struct MemberEvent {
     removed,   // the coordinator removed the member: from here on it owns nothing live. Recorded at
                // the time the coordinator removed it (its trace), not when the member learnt of it:
                // a new owner may receive the member's partitions in between. `generation` is the
-               // member's epoch when a KIP-848 coordinator fenced it (-1 where unknown): an
-               // assignment of that epoch or older reaching the member later is a zombie's.
+               // group's generation (classic) or the member's epoch (KIP-848) it was removed at (-1
+               // where unknown): an assignment of that generation or older reaching the member later
+               // is a zombie's (its SyncGroup or heartbeat answer was on its way).
     restored,  // a coordinator failover undid the removal before it (never written: the reloaded
                // group has the member back, in its generation). Gives no partitions back to the
                // history's ownership, but commits with the member's identity may be accepted again.
