@@ -332,7 +332,9 @@ TEST_CASE("consumer group: a member fenced by its session timer takes its subscr
   test::MachineRig rig;
   std::int32_t after_fence = -1, after_next_heartbeat = -1, members_left = -1;
   rig.run([&](Runtime& rt) {
-    GroupCoordinator gc(rt, log, one_partition());
+    GroupCoordinatorOptions o = one_partition();
+    o.topics = [] { return topics(); };  // the node gives its metadata image's
+    GroupCoordinator gc(rt, log, o);
     load(gc, rt);
     const TopicsView view = topics();
     Member a{"a"};

@@ -478,11 +478,11 @@ Status GroupConsumer::commit_sync(const OffsetMap& offsets) {
 
 void GroupConsumer::commit_async(std::function<void(const OffsetMap&, const Status&)> done) {
   auto offsets = consumed_offsets();
-  // Classic: the offsets are of the partitions owned in this generation, so they go with it. Sent
-  // after a rebalance (it waited for the commit before it), they are refused rather than taken as the
-  // new generation's (a member would commit positions of partitions now another's).
-  std::optional<std::int32_t> generation;
-  if (!membership_) generation = generation_;
+  // The offsets are of the partitions owned in this generation (classic) or member epoch (KIP-848),
+  // so they go with it. Sent after a rebalance (it waited for the commit before it), they are refused
+  // (ILLEGAL_GENERATION, STALE_MEMBER_EPOCH) rather than taken as the new generation's: a member
+  // would commit positions of partitions now another's. Java does not retry a refused async commit.
+  const std::optional<std::int32_t> generation = this->generation();
   std::erase_if(tasks_, [&](TaskRef t) { return !rt_.executor().alive(t); });
   auto previous = std::exchange(last_async_commit_, std::make_shared<Event>());
   tasks_.push_back(rt_.spawn(fmt::format("{}-commit", config_.consumer.client_id),

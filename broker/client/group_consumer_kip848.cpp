@@ -137,7 +137,9 @@ void GroupConsumer::wait_member_answer(Instant deadline) {
 }
 
 Error GroupConsumer::member_commit_error(ErrorCode code, std::int32_t epoch) {
-  if (code == ErrorCode::stale_member_epoch) {
+  // Stale at the epoch the member has now: it missed a bump, which a heartbeat brings at once. (An
+  // async commit of an older epoch is stale because the member moved on: nothing to learn.)
+  if (code == ErrorCode::stale_member_epoch && epoch == membership_->member_epoch()) {
     membership_->heartbeat_now();
     member_wake_.set();
   }
@@ -169,6 +171,7 @@ void GroupConsumer::settle_member() {
 
 // The application polls again after a poll timeout. False while the leave is still in flight.
 bool GroupConsumer::settle_stale_member() {
+  KEEL_ASSERT(poll_stale_ && membership_);
   if (config_.group_instance_id) {
     poll_stale_ = false;  // heartbeat again: a fence meanwhile is handled as any fence
     member_wake_.set();
@@ -179,6 +182,7 @@ bool GroupConsumer::settle_stale_member() {
   if (membership_->state() == MemberState::left) {
     lose_all();
     membership_->rejoin();
+    KEEL_ASSERT(owned_.empty() && membership_->state() != MemberState::left);
     member_wake_.set();
   }
   return true;

@@ -33,16 +33,18 @@ GroupCoordinator::GroupCoordinator(Runtime& rt, partition::ReplicaManager& repli
   replica_log_ = std::make_unique<coordinator::ReplicaLog>(rt_, replicas);
   const GroupConfig config = options_.group;
   runtime_ = std::make_unique<coordinator::CoordinatorRuntime>(
-      rt_, runtime_options(options_), *replica_log_,
-      [config](coordinator::ShardContext& ctx) { return std::make_unique<GroupShard>(ctx, config); });
+      rt_, runtime_options(options_), *replica_log_, [config, topics = options_.topics](coordinator::ShardContext& ctx) {
+        return std::make_unique<GroupShard>(ctx, config, topics);
+      });
 }
 
 GroupCoordinator::GroupCoordinator(Runtime& rt, coordinator::PartitionLog& log, GroupCoordinatorOptions options)
     : rt_(rt), options_(std::move(options)) {
   const GroupConfig config = options_.group;
   runtime_ = std::make_unique<coordinator::CoordinatorRuntime>(
-      rt_, runtime_options(options_), log,
-      [config](coordinator::ShardContext& ctx) { return std::make_unique<GroupShard>(ctx, config); });
+      rt_, runtime_options(options_), log, [config, topics = options_.topics](coordinator::ShardContext& ctx) {
+        return std::make_unique<GroupShard>(ctx, config, topics);
+      });
 }
 
 GroupCoordinator::~GroupCoordinator() { stop(); }

@@ -25,6 +25,10 @@ struct GroupCoordinatorOptions {
   Duration commit_timeout = std::chrono::milliseconds(5000);  // offsets.commit.timeout.ms
   bool writes_in_flight = true;  // false: one write per commit round trip (coordinator::RuntimeOptions)
   GroupConfig group;
+  // The metadata's topics now, for what no request brings topics to: a timer's fence computes the
+  // group's subscription metadata again from them, as Kafka's coordinator does from its current
+  // image. Unset (tests), a fence keeps the stored subscription hash.
+  std::function<TopicsView()> topics;
 };
 
 class GroupCoordinator {

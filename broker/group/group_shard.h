@@ -9,6 +9,7 @@
 // request that must wait (JoinGroup, SyncGroup) leaves a Reply in the group, answered later by
 // another operation or a timer.
 #include <cstdint>
+#include <functional>
 #include <deque>
 #include <map>
 #include <memory>
@@ -71,7 +72,8 @@ struct CommittedOffset {
 
 class GroupShard final : public coordinator::Shard {
  public:
-  GroupShard(coordinator::ShardContext& context, GroupConfig config) : ctx_(context), config_(config) {}
+  GroupShard(coordinator::ShardContext& context, GroupConfig config, std::function<TopicsView()> topics = {})
+      : ctx_(context), config_(config), topics_(std::move(topics)) {}
   ~GroupShard() override;
 
   // ---- coordinator::Shard ----
@@ -201,7 +203,7 @@ class GroupShard final : public coordinator::Shard {
   std::map<std::string, std::unique_ptr<ConsumerGroup>> consumer_groups_;  // ids never also in groups_
   // The topics as the latest heartbeat saw them (none since the load: nullopt), which a timer's
   // fencing resolves subscriptions against.
-  std::optional<TopicsView> last_topics_;
+  std::function<TopicsView()> topics_;  // the metadata's topics now (GroupCoordinatorOptions::topics)
   std::deque<coordinator::CoordinatorRecord> applied_;  // emitted, not yet replayed by the runtime
   std::map<std::string, std::map<TopicPartition, CommittedOffset>> offsets_;
 };

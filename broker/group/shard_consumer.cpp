@@ -123,7 +123,6 @@ const ConsumerGroup* GroupShard::consumer_group(const std::string& id) const {
 coordinator::WriteResult GroupShard::consumer_heartbeat(const Heartbeat& rq, const Client& client,
                                                         const TopicsView& topics, HeartbeatAnswer& out) {
   out.heartbeat_interval_ms = config_.consumer_heartbeat_interval_ms;
-  last_topics_ = topics;
   if (rq.member_epoch == leave_epoch || rq.member_epoch == static_leave_epoch) return consumer_leave(rq, out);
   coordinator::WriteResult result;
   ConsumerGroup* g = consumer_group_for_join(rq, result, out);
@@ -298,14 +297,14 @@ coordinator::WriteResult GroupShard::consumer_leave(const Heartbeat& rq, Heartbe
 }
 
 // Removes the member and bumps the group epoch, so that the others are assigned its partitions. As
-// Kafka, the subscription metadata is computed again without the member (from the topics of the
-// latest heartbeat: a timer has no request of its own), so that the next heartbeat bumps nothing more.
-// Before any heartbeat since the load, the stored hash stays.
+// Kafka, the subscription metadata is computed again without the member (from the metadata's topics
+// now: a timer has no request of its own), so that the next heartbeat bumps nothing more. Without a
+// source of topics (tests), the stored hash stays.
 void GroupShard::fence_consumer_member(ConsumerGroup& g, const std::string& member_id, coordinator::WriteResult& result) {
   KEEL_ASSERT(g.member(member_id) != nullptr);
   const std::int32_t epoch = g.group_epoch();
   remove_consumer_member(g, member_id, result);
-  const std::int64_t hash = last_topics_ ? subscription_hash(g, *last_topics_) : g.metadata_hash();
+  const std::int64_t hash = topics_ ? subscription_hash(g, topics_()) : g.metadata_hash();
   emit(result, consumer_group_metadata_record(g.id(), {epoch + 1, hash}));
   KEEL_ASSERT(g.member(member_id) == nullptr);
   KEEL_ASSERT_EQ(g.group_epoch(), epoch + 1);

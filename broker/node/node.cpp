@@ -4,6 +4,7 @@
 
 #include "broker/base/assert.h"
 #include "broker/group/group_coordinator.h"
+#include "broker/kafka/group_client.h"
 #include "broker/kafka/server.h"
 #include "broker/metadata/quorum.h"
 #include "broker/node/log_dirs.h"
@@ -138,7 +139,9 @@ Status Node::open_parts() {
   for (auto& b : incarnation_.bytes) b = static_cast<std::uint8_t>(rt_.random().below(256));
   quorum_ = std::make_unique<metadata::Quorum>(rt_, quorum_options(config_, rt_.random().next()));
   replicas_ = std::make_unique<partition::ReplicaManager>(rt_, replica_options(config_), *logs_, *quorum_);
-  groups_ = std::make_unique<group::GroupCoordinator>(rt_, *replicas_, group_options(config_));
+  auto groups = group_options(config_);
+  groups.topics = [quorum = quorum_.get()] { return kafka::topics_view(quorum->image()); };
+  groups_ = std::make_unique<group::GroupCoordinator>(rt_, *replicas_, std::move(groups));
   server_ = std::make_unique<kafka::KafkaServer>(
       kafka::BrokerServices{rt_, config_, cluster_id_, *quorum_, *replicas_, *groups_, caught_up_});
   return server_->bind();
@@ -198,6 +201,7 @@ void Node::metadata_loop() {
       // Leaderships of __consumer_offsets partitions load and unload the group coordinator's shards.
       groups_->on_role_changes(replicas_->apply_image(quorum_->image()));
       if (!caught_up_.is_set()) {
+        KEEL_ASSERT(broker_epoch_ >= 0 && seen >= broker_epoch_);  // registered, and applied past it
         caught_up_.set();
         rt_.trace("BrokerCaughtUp").detail("NodeId", config_.node_id).detail("AppliedOffset", seen);
       }
