@@ -35,7 +35,7 @@ struct Pending {
 // Waits for each delivery in send order and records its latency; runs beside the sending task.
 void collect_deliveries(Runtime& rt, Channel<Pending>& pending, ThroughputResult& out, Instant& last_ack) {
   while (auto p = pending.recv()) {
-    auto outcome = p->delivery->wait();
+    const auto& outcome = p->delivery->wait();
     const Instant now = rt.now();
     if (!outcome) {
       ++out.errors;

@@ -8,7 +8,7 @@ namespace {
 constexpr std::size_t records_reserved_max = 1024;
 }  // namespace
 
-Result<RecordMetadata> Delivery::wait() {
+const Result<RecordMetadata>& Delivery::wait() {
   while (!result_.has_value()) event_.wait();
   return *result_;
 }

@@ -30,7 +30,8 @@ struct RecordMetadata {
 class Delivery {
  public:
   bool done() const { return result_.has_value(); }
-  Result<RecordMetadata> wait();
+  // The outcome, by reference: a copy per record would allocate its topic name again.
+  const Result<RecordMetadata>& wait();
   // Only the first outcome counts; `at` is when it arrived (the producer's clock).
   void complete(Result<RecordMetadata> result, Instant at);
   // The outcome; only when done().

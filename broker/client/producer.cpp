@@ -141,25 +141,31 @@ std::shared_ptr<Delivery> Producer::send(ProducerRecord record) {
                        rt_.now());
     return delivery;
   }
-  const Instant deadline = rt_.now() + config_.delivery_timeout;
+  Instant now = rt_.now();  // read once: a clock read costs as much as the rest of a send
+  const Instant deadline = now + config_.delivery_timeout;
   while (!accumulator_.has_room(bytes)) {
-    if (!space_.wait(deadline) && rt_.now() >= deadline) {
-      delivery->complete(make_error(Errc::timed_out, "buffer.memory stayed full for the delivery timeout"), rt_.now());
+    const bool woken = space_.wait(deadline);
+    now = rt_.now();
+    if (!woken && now >= deadline) {
+      delivery->complete(make_error(Errc::timed_out, "buffer.memory stayed full for the delivery timeout"), now);
       return delivery;
     }
   }
+  // Choosing the partition waits only for metadata the client does not have yet.
+  const bool may_wait = record.partition.has_value() || !cluster_.partitions(record.topic).has_value();
   auto partition = choose_partition(record, bytes, deadline);
   if (!partition) {
     delivery->complete(partition.error(), rt_.now());
     return delivery;
   }
+  if (may_wait) now = rt_.now();
   protocol::Record r;
   r.timestamp = record.no_timestamp ? -1 : record.timestamp_ms >= 0 ? record.timestamp_ms : to_unix_ms(rt_.wall_now());
   r.key = std::move(record.key);
   r.value = std::move(record.value);
   r.headers = std::move(record.headers);
   const auto appended =
-      accumulator_.append(TopicPartition{record.topic, *partition}, std::move(r), delivery, bytes, rt_.now());
+      accumulator_.append(TopicPartition{std::move(record.topic), *partition}, std::move(r), delivery, bytes, now);
   // The sender cares about a first record (linger starts) and a batch that filled up.
   if (appended.new_batch || appended.batch->bytes >= static_cast<std::size_t>(config_.batch_bytes)) wake_.set();
   // A batch just closed: let the sender put it on the wire now, while the caller goes on sending,
@@ -417,12 +423,13 @@ void Producer::request_done(NodeSender& sender) {
 // ---- outcomes ----
 
 void Producer::finish(const BatchPtr& batch, std::int64_t base_offset, std::int64_t log_append_time_ms) {
+  // One clock read per batch, and each record's metadata built once, straight into its outcome:
+  // per record, a clock read and two copies of the topic name were a tenth of the client's CPU.
+  const Instant now = rt_.now();
   for (std::size_t i = 0; i < batch->deliveries.size(); ++i) {
-    RecordMetadata md;
-    md.topic_partition = batch->tp;
-    md.offset = base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
-    md.timestamp_ms = log_append_time_ms >= 0 ? log_append_time_ms : batch->records[i].timestamp;
-    batch->deliveries[i]->complete(md, rt_.now());
+    const std::int64_t offset = base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
+    const std::int64_t timestamp = log_append_time_ms >= 0 ? log_append_time_ms : batch->records[i].timestamp;
+    batch->deliveries[i]->complete(RecordMetadata{batch->tp, offset, timestamp}, now);
   }
   in_flight_batches_.erase(batch->sequence);
   accumulator_.release(*batch);
