@@ -152,6 +152,42 @@ TEST_CASE("keel-sim run: regression: an ISR proposal whose task starts after its
   }
 }
 
+TEST_CASE("keel-sim run: regression: a classic member dropped for not rejoining within the rebalance timeout is "
+          "a removal the history sees",
+          "[sim][run][group]") {
+  // keel-sim shrink made this of groups.json seed 194 (3 faults, 3 groups -> no faults, one group of
+  // two members): member 1 processes slowly past the rebalance timeout; the coordinator completes
+  // generation 3 without it and gives events-0 to member 0, while member 1, a zombie, has not heard.
+  // The coordinator dropped it without a GroupMemberRemoved, so the history counted two owners.
+  const auto s = scenario::parse_scenario(R"({
+    "cluster": { "brokers": 3, "config": { "group.initial.rebalance.delay.ms": "300", "min.insync.replicas": "2",
+        "offsets.topic.num.partitions": "1", "offsets.topic.replication.factor": "3" } },
+    "topics": [ { "name": "events", "partitions": 1, "replication_factor": 3 } ],
+    "workload": {
+      "producers": [ { "topic": "events", "rate": 1.0, "acks": "all", "keys": 64 } ],
+      "groups": [ { "group": "coop", "topics": ["events"], "members": 2, "assignors": ["cooperative-sticky"],
+          "commit": "auto", "session_timeout": "8s", "heartbeat_interval": "1s", "rebalance_timeout": "10s",
+          "auto_commit_interval": "1s", "poll_timeout": "300ms",
+          "behaviours": [ { "at": "26s", "member": 0, "action": "pause", "duration": "9s" },
+                          { "at": "36s", "member": 1, "action": "slow", "duration": "12s" } ] } ] },
+    "duration": "40s",
+    "quiescence": { "recover": "10s", "final_read_timeout": "60s", "liveness_within": "30s" }
+  })",
+                                          "groups-shrunk");
+  REQUIRE(s);
+  const auto r = run_seed(*s, 194);
+  INFO((r.report.violations.empty() ? std::string() : r.report.violations.front().message));
+  CHECK(r.passed());
+  REQUIRE(r.groups.size() == 1);
+  int removed_generations = 0;  // removals that name their generation
+  for (const auto& m : r.groups[0].members) {
+    for (const auto& e : m.events) {
+      if (e.kind == workload::MemberEvent::Kind::removed && e.generation >= 0) ++removed_generations;
+    }
+  }
+  CHECK(removed_generations >= 2);  // member 0's session timeout, member 1's rebalance timeout
+}
+
 namespace {
 
 // Per key name: the values acknowledged (main phase) and the values read by any ok poll.

@@ -147,6 +147,7 @@ class GroupShard final : public coordinator::Shard {
   // or its instance now belongs to another member.
   std::int16_t check_member(const ClassicGroup& g, const std::string& member_id,
                             const std::optional<std::string>& instance_id) const;
+  void drop_member(ClassicGroup& g, const std::string& member_id, std::string_view why);
   coordinator::WriteResult remove_member_and_update(ClassicGroup& g, const std::string& member_id, std::string_view why);
   void cancel_member_timers(const ClassicGroup& g, const std::string& member_id);
   void reschedule_session(const ClassicGroup& g, const ClassicMember& m);

@@ -283,10 +283,7 @@ WriteResult GroupShard::complete_join(ClassicGroup& g) {
   for (const auto& [id, m] : g.members()) {
     if (!m.awaiting_join && !m.instance_id) gone.push_back(id);
   }
-  for (const auto& id : gone) {
-    cancel_member_timers(g, id);
-    g.remove_member(id);
-  }
+  for (const auto& id : gone) drop_member(g, id, "did not rejoin within the rebalance timeout");
   for (const auto& id : g.pending_members()) cancel_member_timers(g, id);
   g.pending_members().clear();
   if (!g.elect_joined_leader() && !g.members().empty()) {

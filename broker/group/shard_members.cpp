@@ -80,22 +80,29 @@ WriteResult GroupShard::on_session_timer(const std::string& group_id, const std:
   return remove_member_and_update(g, member_id, m->is_new ? "new member join timed out" : "session timed out");
 }
 
-WriteResult GroupShard::remove_member_and_update(ClassicGroup& g, const std::string& member_id, std::string_view why) {
-  ClassicMember* m = g.member(member_id);
-  KEEL_ASSERT(m != nullptr);
-  if (m->awaiting_join) answer_join(*m, unknown_member_join(member_id));
-  if (m->awaiting_sync) m->awaiting_sync->set(sync_error(code(ErrorCode::unknown_member_id)));
+// Every classic removal goes through here: the member's timers stop, and the trace names the
+// generation it was removed in. An assignment of that generation reaching the member later is a
+// zombie's (its SyncGroup answer was on its way), whatever it processes meanwhile.
+void GroupShard::drop_member(ClassicGroup& g, const std::string& member_id, std::string_view why) {
+  KEEL_ASSERT(g.member(member_id) != nullptr);
   cancel_member_timers(g, member_id);
   g.remove_member(member_id);
-  if (g.state() != GroupState::stable) KEEL_SOMETIMES("group.member.removed_during_rebalance");
-  // The generation it was removed in: an assignment of that generation reaching the member later is a
-  // zombie's (the SyncGroup answer was on its way), whatever it processes meanwhile.
+  KEEL_ASSERT(g.member(member_id) == nullptr);
   ctx_.runtime()
       .trace("GroupMemberRemoved")
       .detail("Group", g.id())
       .detail("Member", member_id)
       .detail("Generation", g.generation())
       .detail("Why", why);
+}
+
+WriteResult GroupShard::remove_member_and_update(ClassicGroup& g, const std::string& member_id, std::string_view why) {
+  ClassicMember* m = g.member(member_id);
+  KEEL_ASSERT(m != nullptr);
+  if (m->awaiting_join) answer_join(*m, unknown_member_join(member_id));
+  if (m->awaiting_sync) m->awaiting_sync->set(sync_error(code(ErrorCode::unknown_member_id)));
+  drop_member(g, member_id, why);
+  if (g.state() != GroupState::stable) KEEL_SOMETIMES("group.member.removed_during_rebalance");
   switch (g.state()) {
     case GroupState::stable:
     case GroupState::completing_rebalance: return prepare_rebalance(g, why);
@@ -118,8 +125,7 @@ WriteResult GroupShard::on_sync_timer(const std::string& group_id, std::int32_t 
     ClassicMember* m = g.member(id);
     if (m == nullptr) continue;
     if (m->awaiting_join) answer_join(*m, unknown_member_join(id));
-    cancel_member_timers(g, id);
-    g.remove_member(id);
+    drop_member(g, id, "did not sync");
   }
   return prepare_rebalance(g, "members did not sync");
 }
