@@ -122,7 +122,7 @@ void produce(Runtime& rt, Outcome& out, const ProducerConfig& pc, Duration durat
         continue;
       }
       auto md = it->second->wait();
-      if (md) out.acked.push_back(Observed{md->topic_partition, md->offset, it->first, it->second->completed_at()});
+      if (md) out.acked.push_back(Observed{md->topic_partition(), md->offset, it->first, it->second->completed_at()});
       it = pending.erase(it);
     }
   };
@@ -615,7 +615,7 @@ void produce_one_by_one(Runtime& rt, Outcome& out) {
     r.value = test::bytes_of(value);
     out.sent_values.insert(value);
     if (auto md = producer.send_and_wait(std::move(r))) {
-      out.acked.push_back(Observed{md->topic_partition, md->offset, value, rt.now()});
+      out.acked.push_back(Observed{md->topic_partition(), md->offset, value, rt.now()});
     }
   }
 }

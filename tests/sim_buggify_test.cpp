@@ -125,7 +125,7 @@ void produce(Runtime& rt, RoundTrip& out, int records) {
   (void)producer.flush();
   for (auto& [value, delivery] : pending) {
     auto md = delivery->wait();
-    if (md) out.acked.push_back(Seen{md->topic_partition, md->offset, value});
+    if (md) out.acked.push_back(Seen{md->topic_partition(), md->offset, value});
     else ++out.failed;
   }
 }
