@@ -232,6 +232,7 @@ bool Producer::send_ready(Instant now, Instant& next_wake) {
     }
     NodeSender& sender = node_sender(*leader);
     if (sender.in_flight >= config_.max_in_flight_per_connection) continue;
+    if (guarantees_order() && muted_.contains(tp)) continue;
     const std::size_t bytes = *accumulator_.front_bytes(tp);
     std::size_t& total = request_bytes[*leader];
     if (total > 0 && total + bytes > static_cast<std::size_t>(config_.request_bytes_max)) {
@@ -241,6 +242,7 @@ bool Producer::send_ready(Instant now, Instant& next_wake) {
     total += bytes;
     BatchPtr batch = accumulator_.drain(tp);
     in_flight_batches_.emplace(batch->sequence, batch);
+    if (guarantees_order()) muted_.insert(tp);
     requests[*leader].push_back(std::move(batch));
   }
   if (leader_unknown) {
@@ -432,14 +434,14 @@ void Producer::finish(const BatchPtr& batch, std::int64_t base_offset, std::int6
     const std::int64_t timestamp = log_append_time_ms >= 0 ? log_append_time_ms : batch->records[i].timestamp;
     batch->deliveries[i]->complete(RecordMetadata{partition, offset, timestamp}, now);
   }
-  in_flight_batches_.erase(batch->sequence);
+  settled(batch);
   accumulator_.release(*batch);
   batch_released();
 }
 
 void Producer::fail(const BatchPtr& batch, const Error& error) {
   for (const auto& d : batch->deliveries) d->complete(error, rt_.now());
-  in_flight_batches_.erase(batch->sequence);
+  settled(batch);
   accumulator_.release(*batch);
   batch_released();
 }
@@ -455,9 +457,15 @@ void Producer::retry_or_fail(const BatchPtr& batch, const Error& error) {
   }
   ++batch->attempts;
   ++retries_;
-  in_flight_batches_.erase(batch->sequence);
+  settled(batch);
   accumulator_.reenqueue(batch, now, config_.retry_backoff);
   wake_.set();
+}
+
+void Producer::settled(const BatchPtr& batch) {
+  if (in_flight_batches_.erase(batch->sequence) == 0) return;  // expired before it was sent
+  muted_.erase(batch->tp);
+  KEEL_ASSERT(!muted_.contains(batch->tp));
 }
 
 void Producer::batch_released() {

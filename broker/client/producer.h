@@ -110,6 +110,9 @@ class Producer {
   void retry_or_fail(const BatchPtr& batch, const Error& error);
   void batch_released();
   void spawn(std::string name, std::function<void()> fn);
+  bool guarantees_order() const { return config_.max_in_flight_per_connection == 1; }
+  // A batch's outcome or retry is decided: it is no longer in flight, and its partition may send.
+  void settled(const BatchPtr& batch);
 
   Runtime& rt_;
   ProducerConfig config_;
@@ -119,6 +122,11 @@ class Producer {
   std::set<std::string> topics_;  // every topic sent to: the metadata refreshes ask for them
   std::map<std::int32_t, std::unique_ptr<NodeSender>> senders_;
   std::map<std::uint64_t, BatchPtr> in_flight_batches_;  // drained, no outcome yet; by sequence
+  // With max_in_flight 1, as Kafka's producer (guaranteeMessageOrder): a partition with a batch in
+  // flight sends no other until that one's outcome or retry is decided. Otherwise a leader change
+  // lets the next batch go to the new leader while the first awaits its timeout on the old one, and
+  // the retried first batch lands after it.
+  std::set<TopicPartition> muted_;
   bool closed_ = false;
   Event wake_;               // the sender loop has something to look at
   Event metadata_wanted_;    // the metadata task should refresh
